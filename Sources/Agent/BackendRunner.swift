@@ -1,0 +1,43 @@
+import Backend
+import Logging
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Turns a backend configuration into running services and waits for them to stop.
+enum BackendRunner {
+    static func run(config: BackendConfig, warnings: [ConfigWarning], logger: Logger) async throws {
+        for warning in warnings {
+            logger.warning("\(warning)")
+        }
+        guard config.target == .all else {
+            throw BackendRunnerError.targetNotAvailable(config.target.rawValue)
+        }
+        let settings = try BackendSettings(config)
+        let services = try BackendModules.services(settings, logger: logger) { host, port in
+            // One stable line on stdout: scripts and tests read the bound port from it.
+            print("estuary backend listening on \(host.isEmpty ? "0.0.0.0" : host):\(port)")
+            fflush(stdout)
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+        logger.info("estuary backend stopped")
+    }
+}
+
+enum BackendRunnerError: Error, CustomStringConvertible {
+    case targetNotAvailable(String)
+
+    var description: String {
+        switch self {
+        case .targetNotAvailable(let target):
+            "-target=\(target) is not available yet: this version runs every module in one process (-target=all)"
+        }
+    }
+}

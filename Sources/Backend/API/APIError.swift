@@ -1,0 +1,7 @@
+/// An error a handler answers with: Loki's status code and plain-text message.
+struct APIError: Error {
+    let status: Int
+    let message: String
+
+    static func badRequest(_ message: String) -> APIError { APIError(status: 400, message: message) }
+}

@@ -1,0 +1,306 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Wire
+
+/// Loki's HTTP API over the backend's modules: push, query, labels, series and operations endpoints.
+///
+/// Handlers do the HTTP part only (tenant, parameters, status codes, JSON); the modules do the work.
+public struct LokiAPI: Sendable {
+    public struct Settings: Sendable {
+        /// `auth_enabled`: when false every request belongs to tenant `fake`.
+        public var authEnabled: Bool
+        /// `server.grpc_server_max_recv_msg_size`: the largest push body, compressed or not.
+        public var maxRequestBytes: Int
+        public var limits: @Sendable (String) -> Limits
+        /// The effective configuration as YAML, served at `/config`.
+        public var configYAML: String
+        /// The modules this process runs, listed at `/services`.
+        public var services: [String]
+
+        public init(authEnabled: Bool, maxRequestBytes: Int, limits: @escaping @Sendable (String) -> Limits,
+                    configYAML: String, services: [String]) {
+            self.authEnabled = authEnabled
+            self.maxRequestBytes = maxRequestBytes
+            self.limits = limits
+            self.configYAML = configYAML
+            self.services = services
+        }
+    }
+
+    let settings: Settings
+    let distributor: Distributor
+    let querier: Querier
+    let ingester: Ingester
+    let metrics: BackendMetrics
+    let readiness: @Sendable () -> Bool
+    let now: @Sendable () -> Int64
+
+    public init(
+        settings: Settings, distributor: Distributor, querier: Querier, ingester: Ingester, metrics: BackendMetrics,
+        readiness: @escaping @Sendable () -> Bool, now: @escaping @Sendable () -> Int64 = WallClock.nanoseconds
+    ) {
+        self.settings = settings
+        self.distributor = distributor
+        self.querier = querier
+        self.ingester = ingester
+        self.metrics = metrics
+        self.readiness = readiness
+        self.now = now
+    }
+
+    /// A router with every endpoint, timing each request into `loki_request_duration_seconds`.
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+        for path in ["/loki/api/v1/push", "/api/prom/push"] {
+            router.post(RouterPath(path)) { request, _ in try await handle { try await push(request) } }
+        }
+        router.on("/loki/api/v1/query_range", methods: [.get, .post]) { request, _ in
+            try await handle { try await queryRange(request) }
+        }
+        router.on("/loki/api/v1/query", methods: [.get, .post]) { request, _ in
+            try await handle { try await instantQuery(request) }
+        }
+        for path in ["/loki/api/v1/labels", "/loki/api/v1/label"] {
+            router.on(RouterPath(path), methods: [.get, .post]) { request, _ in
+                try await handle { try await labelNames(request) }
+            }
+        }
+        router.on("/loki/api/v1/label/:name/values", methods: [.get, .post]) { request, context in
+            try await handle { try await labelValues(request, name: context.parameters.get("name") ?? "") }
+        }
+        router.on("/loki/api/v1/series", methods: [.get, .post]) { request, _ in
+            try await handle { try await series(request) }
+        }
+        router.get("/ready") { _, _ in
+            readiness() ? text(200, "ready") : text(503, "Ingester not ready: waiting for the backend to start")
+        }
+        router.get("/metrics") { _, _ in
+            body(200, metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        }
+        router.get("/config") { _, _ in
+            text(200, settings.configYAML, contentType: "text/plain; charset=utf-8")
+        }
+        router.get("/services") { _, _ in
+            text(200, settings.services.map { "\($0) => Running" }.joined(separator: "\n") + "\n")
+        }
+        router.get("/loki/api/v1/status/buildinfo") { _, _ in
+            var json = JSONWriter()
+            json.raw("{\"version\":")
+            json.string(BuildInfo.version)
+            json.raw(",\"revision\":")
+            json.string(BuildInfo.revision)
+            json.raw(",\"branch\":\"\",\"buildUser\":\"\",\"buildDate\":\"\",\"goVersion\":\"\"}")
+            return body(200, json.bytes, contentType: "application/json")
+        }
+        for path in ["/flush", "/ingester/flush"] {
+            router.on(RouterPath(path), methods: [.get, .post]) { _, _ in
+                await ingester.flush()
+                return Response(status: .noContent)
+            }
+        }
+        return router
+    }
+
+    private func handle(_ work: () async throws -> Response) async throws -> Response {
+        do {
+            return try await work()
+        } catch let error as APIError {
+            return text(error.status, error.message)
+        }
+    }
+
+    // MARK: Tenant and body
+
+    private func tenant(_ request: Request) throws -> String {
+        guard settings.authEnabled else { return "fake" }
+        guard let id = request.headers[HTTPField.Name.scopeOrgID], !id.isEmpty else {
+            throw APIError(status: 401, message: "no org id")
+        }
+        if let problem = TenantID.problem(id) { throw APIError(status: 401, message: problem) }
+        return id
+    }
+
+    private func readBody(_ request: Request, limit: Int) async throws -> [UInt8] {
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
+            throw APIError(status: 413, message: "request body too large: \(declared) bytes, limit: \(limit) bytes")
+        }
+        var bytes: [UInt8] = []
+        for try await buffer in request.body {
+            guard bytes.count + buffer.readableBytes <= limit else {
+                throw APIError(status: 413, message:
+                    "request body too large: more than \(limit) bytes, limit: \(limit) bytes")
+            }
+            buffer.withUnsafeReadableBytes { bytes.append(contentsOf: $0) }
+        }
+        return bytes
+    }
+
+    // MARK: Push
+
+    private func push(_ request: Request) async throws -> Response {
+        let tenant = try tenant(request)
+        let body = try await readBody(request, limit: settings.maxRequestBytes)
+        let decoded: PushRequest
+        do {
+            decoded = try PushBodyDecoder.decode(
+                body: body, contentType: request.headers[.contentType],
+                contentEncoding: request.headers[.contentEncoding], maxDecompressedSize: settings.maxRequestBytes)
+        } catch {
+            let tooLarge = error.isBodyTooLarge
+            metrics.discarded(tenant: tenant, reason: tooLarge ? .requestBodyTooLarge : .invalidRequest,
+                              entries: 0, bytes: body.count)
+            throw APIError(status: tooLarge ? 413 : 400, message: "\(error)")
+        }
+        let outcome = distributor.push(tenant: tenant, request: decoded)
+        if outcome.status == 204 { return Response(status: .noContent) }
+        return text(outcome.status, outcome.rejected.summary)
+    }
+
+    // MARK: Queries
+
+    private func parameters(_ request: Request) async throws -> QueryParameters {
+        var form: [UInt8]? = nil
+        if request.method == .post,
+           request.headers[.contentType]?.hasPrefix("application/x-www-form-urlencoded") == true {
+            form = try await readBody(request, limit: 1 << 20)
+        }
+        return QueryParameters(query: request.uri.query, formBody: form)
+    }
+
+    /// `start`/`end`/`since` into [start, end) nanoseconds, with Loki's defaults (the last hour).
+    private func timeRange(_ params: QueryParameters, limits: Limits) throws -> (Int64, Int64) {
+        var end = now()
+        if let value = params["end"] {
+            guard let parsed = QueryParameters.parseTime(value) else {
+                throw APIError.badRequest("invalid end parameter: cannot parse \"\(value)\" to a valid timestamp")
+            }
+            end = parsed
+        }
+        var since: Int64 = 3_600_000_000_000
+        if let value = params["since"] {
+            guard let parsed = QueryParameters.parseDuration(value) else {
+                throw APIError.badRequest("invalid since parameter: cannot parse \"\(value)\" to a valid duration")
+            }
+            since = parsed
+        }
+        var start = end - since
+        if let value = params["start"] {
+            guard let parsed = QueryParameters.parseTime(value) else {
+                throw APIError.badRequest("invalid start parameter: cannot parse \"\(value)\" to a valid timestamp")
+            }
+            start = parsed
+        }
+        guard end >= start else {
+            throw APIError.badRequest("end timestamp must not be before or equal to start time")
+        }
+        if limits.maxQueryLength > 0 && end - start > limits.maxQueryLength {
+            throw APIError.badRequest(
+                "the query time range exceeds the limit (query length: \(LokiDurationText.format(end - start)), limit: \(LokiDurationText.format(limits.maxQueryLength)))")
+        }
+        return (start, end == start ? end + 1 : end)
+    }
+
+    private func limitAndDirection(_ params: QueryParameters, limits: Limits) throws -> (Int, Direction) {
+        var limit = 100
+        if let value = params["limit"] {
+            guard let parsed = Int(value) else {
+                throw APIError.badRequest("invalid limit parameter: strconv.ParseInt: parsing \"\(value)\": invalid syntax")
+            }
+            guard parsed > 0 else { throw APIError.badRequest("limit must be a positive value") }
+            limit = parsed
+        }
+        if limits.maxEntriesLimitPerQuery > 0 && limit > limits.maxEntriesLimitPerQuery {
+            throw APIError.badRequest(
+                "max entries limit per query exceeded, limit > max_entries_limit_per_query (\(limit) > \(limits.maxEntriesLimitPerQuery))")
+        }
+        var direction = Direction.backward
+        switch params["direction"]?.lowercased() {
+        case nil, "", "backward": direction = .backward
+        case "forward": direction = .forward
+        case let other?:
+            throw APIError.badRequest("invalid direction parameter: \"\(other)\" is not \"forward\" or \"backward\"")
+        }
+        return (limit, direction)
+    }
+
+    private func queryRange(_ request: Request) async throws -> Response {
+        let tenant = try tenant(request)
+        let params = try await parameters(request)
+        let limits = settings.limits(tenant)
+        guard let text = params["query"], !text.isEmpty else {
+            throw APIError.badRequest("query must not be empty")
+        }
+        let selection = try LogSelection.parse(text)
+        let (start, end) = try timeRange(params, limits: limits)
+        let (limit, direction) = try limitAndDirection(params, limits: limits)
+        let query = LogQuery(tenant: tenant, matchers: selection.matchers, lineFilters: selection.lineFilters,
+                             start: start, end: end, limit: limit, direction: direction)
+        let (streams, stats) = try await querier.selectLogs(query)
+        return body(200, LokiJSON.streams(streams, stats: stats), contentType: "application/json")
+    }
+
+    private func instantQuery(_ request: Request) async throws -> Response {
+        _ = try tenant(request)
+        let params = try await parameters(request)
+        guard let text = params["query"], !text.isEmpty else {
+            throw APIError.badRequest("query must not be empty")
+        }
+        _ = try LogSelection.parse(text)
+        throw APIError.badRequest(
+            "log queries are not supported as an instant query type, please change your query to a range query type")
+    }
+
+    private func labelNames(_ request: Request) async throws -> Response {
+        let tenant = try tenant(request)
+        let params = try await parameters(request)
+        let (start, end) = try timeRange(params, limits: settings.limits(tenant))
+        let names = try await querier.labelNames(tenant: tenant, start: start, end: end)
+        return body(200, LokiJSON.strings(names), contentType: "application/json")
+    }
+
+    private func labelValues(_ request: Request, name: String) async throws -> Response {
+        let tenant = try tenant(request)
+        let params = try await parameters(request)
+        let (start, end) = try timeRange(params, limits: settings.limits(tenant))
+        var matchers: [LabelMatcher]? = nil
+        if let text = params["query"], !text.isEmpty {
+            matchers = try LogSelection.parse(text).matchers
+        }
+        let values = try await querier.labelValues(tenant: tenant, name: name, start: start, end: end,
+                                                   matchers: matchers)
+        return body(200, LokiJSON.strings(values), contentType: "application/json")
+    }
+
+    private func series(_ request: Request) async throws -> Response {
+        let tenant = try tenant(request)
+        let params = try await parameters(request)
+        let (start, end) = try timeRange(params, limits: settings.limits(tenant))
+        let selectors = try (params.all("match[]") + params.all("match")).map { try LogSelection.parse($0).matchers }
+        let found = try await querier.series(tenant: tenant, selectors: selectors, start: start, end: end)
+        return body(200, LokiJSON.series(found), contentType: "application/json")
+    }
+
+    // MARK: Responses
+
+    private func text(_ status: Int, _ message: String, contentType: String = "text/plain; charset=utf-8") -> Response {
+        body(status, Array((message.hasSuffix("\n") ? message : message + "\n").utf8), contentType: contentType)
+    }
+
+    private func body(_ status: Int, _ bytes: [UInt8], contentType: String) -> Response {
+        Response(
+            status: HTTPResponse.Status(code: status),
+            headers: [.contentType: contentType],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+extension HTTPField.Name {
+    /// Loki's tenant header.
+    static let scopeOrgID: HTTPField.Name = {
+        guard let name = HTTPField.Name("X-Scope-OrgID") else { preconditionFailure("X-Scope-OrgID is a valid field name") }
+        return name
+    }()
+}

@@ -1,0 +1,444 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Wire
+
+/// Holds recent streams in memory, cuts them into chunks and flushes the chunks and their index entries to the
+/// object store.
+///
+/// Concurrency: `push` and the read methods are called from any task, many at once; streams are spread over
+/// shards, each behind its own lock, so pushes to different streams rarely contend. `run()` is the flush loop,
+/// run once as a service; when it is cancelled or shut down it flushes every chunk before returning, so a clean
+/// stop loses nothing acknowledged.
+public final class Ingester: Sendable {
+    private struct StreamKey: Hashable {
+        let tenant: String
+        let fingerprint: UInt64
+    }
+
+    private struct Shard: ~Copyable {
+        var streams: [StreamKey: MemoryStream] = [:]
+    }
+
+    /// A stream the distributor validated, ready to append.
+    public struct IncomingStream: Sendable {
+        public var labels: LabelSet
+        public var fingerprint: UInt64
+        public var entries: [PushEntry]
+
+        public init(labels: LabelSet, fingerprint: UInt64, entries: [PushEntry]) {
+            self.labels = labels
+            self.fingerprint = fingerprint
+            self.entries = entries
+        }
+    }
+
+    public let settings: IngesterSettings
+    private let shards: [Mutex<Shard>]
+    private let streamCounts = Mutex<[String: Int]>([:])
+    private let chunks: ChunkStore
+    private let index: any IndexWriter
+    private let metrics: BackendMetrics
+    private let logger: Logger
+    private let now: @Sendable () -> Int64
+    private let wake: AsyncStream<Void>.Continuation
+    private let wakeups: AsyncStream<Void>
+    /// Callers of `flush()` waiting for the loop's next forced cycle; `stopped` once the loop has ended.
+    private let flushRequests = Mutex<(waiters: [CheckedContinuation<Void, Never>], stopped: Bool)>(([], false))
+
+    public init(
+        settings: IngesterSettings, chunks: ChunkStore, index: any IndexWriter, metrics: BackendMetrics,
+        logger: Logger, now: @escaping @Sendable () -> Int64 = WallClock.nanoseconds
+    ) {
+        self.settings = settings
+        self.shards = (0..<64).map { _ in Mutex(Shard()) }
+        self.chunks = chunks
+        self.index = index
+        self.metrics = metrics
+        self.logger = logger
+        self.now = now
+        (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    private func shard(_ key: StreamKey) -> Int {
+        Int(truncatingIfNeeded: (key.fingerprint ^ UInt64(truncatingIfNeeded: key.tenant.hashValue)) % 64)
+    }
+
+    // MARK: Write
+
+    /// Appends validated streams of one tenant. Entries that cannot be stored are reported in `rejected`;
+    /// everything else is in memory when this returns.
+    public func push(tenant: String, streams: [IncomingStream], limits: Limits, rejected: inout RejectedEntries) {
+        let wallNow = now()
+        var needFlush = false
+        for incoming in streams {
+            let key = StreamKey(tenant: tenant, fingerprint: incoming.fingerprint)
+            let result = shards[shard(key)].withLock { shard -> (RejectedEntries, Bool) in
+                var local = RejectedEntries()
+                guard let stream = stream(for: key, incoming: incoming, in: &shard, limits: limits,
+                                          now: wallNow, rejected: &local)
+                else { return (local, false) }
+                let cut = append(incoming.entries, to: stream, limits: limits, now: wallNow, rejected: &local)
+                return (local, cut)
+            }
+            rejected.merge(result.0)
+            needFlush = needFlush || result.1
+        }
+        if needFlush { wake.yield() }
+    }
+
+    /// Finds or creates the stream; nil (and a rejection) when the tenant's stream limit forbids a new one.
+    private func stream(
+        for key: StreamKey, incoming: IncomingStream, in shard: inout Shard, limits: Limits, now: Int64,
+        rejected: inout RejectedEntries
+    ) -> MemoryStream? {
+        if let existing = shard.streams[key] {
+            existing.rate.setLimits(rate: limits.perStreamRateBytes, burst: limits.perStreamBurstBytes, now: now)
+            return existing
+        }
+        let admitted = streamCounts.withLock { counts -> Bool in
+            let count = counts[key.tenant, default: 0]
+            if limits.maxStreamsPerUser > 0 && count >= limits.maxStreamsPerUser { return false }
+            counts[key.tenant] = count + 1
+            return true
+        }
+        guard admitted else {
+            let bytes = incoming.entries.reduce(0) { $0 + $1.line.count }
+            rejected.add(.streamLimit, entries: incoming.entries.count, bytes: bytes, message:
+                "Maximum active stream limit exceeded when trying to create stream \(incoming.labels.description), reduce the number of active streams (reduce labels or reduce label values), or contact your Loki administrator to see if the limit can be increased, user: '\(key.tenant)'")
+            metrics.discarded(tenant: key.tenant, reason: .streamLimit, entries: incoming.entries.count, bytes: bytes)
+            return nil
+        }
+        let stream = MemoryStream(
+            tenant: key.tenant, labels: incoming.labels, fingerprint: key.fingerprint,
+            rate: TokenBucket(rate: limits.perStreamRateBytes, burst: limits.perStreamBurstBytes, now: now))
+        shard.streams[key] = stream
+        metrics.streamCreated(tenant: key.tenant)
+        return stream
+    }
+
+    /// Appends entries to a stream under its shard's lock. Returns whether a chunk was closed (flush wanted).
+    private func append(
+        _ entries: [PushEntry], to stream: MemoryStream, limits: Limits, now: Int64, rejected: inout RejectedEntries
+    ) -> Bool {
+        let bytes = entries.reduce(0) { $0 + $1.line.count }
+        guard stream.rate.allow(Double(bytes), now: now) else {
+            rejected.add(.perStreamRateLimit, entries: entries.count, bytes: bytes, message:
+                "Per stream rate limit exceeded (limit: \(ByteCount.format(limits.perStreamRateBytes))/sec) while attempting to ingest for stream '\(stream.labelsText)' totaling \(ByteCount.format(Double(bytes))), consider splitting a stream via additional labels or contact your Loki administrator to see if the limit can be increased")
+            metrics.discarded(tenant: stream.tenant, reason: .perStreamRateLimit, entries: entries.count, bytes: bytes)
+            return false
+        }
+        var closedAny = false
+        var behind = (entries: 0, bytes: 0)
+        let window = settings.maxChunkAge / 2
+        for entry in entries {
+            if stream.newest != .min && entry.timestamp < stream.newest - window {
+                behind.entries += 1
+                behind.bytes += entry.line.count
+                rejected.add(.tooFarBehind, entries: 1, bytes: entry.line.count, message:
+                    "entry with timestamp \(GoTime.format(nanoseconds: entry.timestamp)) ignored, reason: 'entry too far behind, entry timestamp is: \(GoTime.rfc3339(nanoseconds: entry.timestamp)), oldest acceptable timestamp is: \(GoTime.rfc3339(nanoseconds: stream.newest - window))' for stream: \(stream.labelsText)")
+                continue
+            }
+            if let head = stream.head, !head.spaceFor(lineBytes: entry.line.count) {
+                close(stream, reason: .full)
+                closedAny = true
+            }
+            let head: MemChunk
+            if let existing = stream.head {
+                head = existing
+            } else {
+                head = MemChunk(encoding: settings.chunkEncoding, blockSize: settings.blockSize,
+                                targetSize: settings.targetSize)
+                stream.head = head
+                stream.headCreated = now
+                metrics.chunksCreated.increment()
+                metrics.memoryChunks.increment()
+            }
+            do {
+                _ = try head.append(timestamp: entry.timestamp, line: entry.line,
+                                    structuredMetadata: entry.structuredMetadata)
+            } catch {
+                rejected.add(.invalidRequest, entries: 1, bytes: entry.line.count, message:
+                    "entry with timestamp \(GoTime.format(nanoseconds: entry.timestamp)) ignored, reason: '\(error)' for stream: \(stream.labelsText)")
+                metrics.discarded(tenant: stream.tenant, reason: .invalidRequest, entries: 1, bytes: entry.line.count)
+                continue
+            }
+            if entry.timestamp > stream.newest { stream.newest = entry.timestamp }
+        }
+        if behind.entries > 0 {
+            metrics.discarded(tenant: stream.tenant, reason: .tooFarBehind, entries: behind.entries, bytes: behind.bytes)
+        }
+        stream.lastAppend = now
+        return closedAny
+    }
+
+    /// Closes the stream's head chunk: encodes it into its stored form and queues it for flushing.
+    private func close(_ stream: MemoryStream, reason: FlushReason) {
+        guard let head = stream.head else { return }
+        stream.head = nil
+        guard head.entryCount > 0 else {
+            metrics.memoryChunks.decrement()
+            return
+        }
+        do {
+            let (ref, bytes) = try ChunkObject.encode(tenant: stream.tenant, labels: stream.labels, chunk: head)
+            stream.closed.append(ClosedChunk(ref: ref, bytes: bytes, reason: reason, flushedAt: nil))
+        } catch {
+            // Encoding a chunk we built ourselves cannot fail unless memory is corrupt; say so loudly.
+            logger.error("could not encode chunk", metadata: ["stream": "\(stream.labelsText)", "error": "\(error)"])
+            metrics.memoryChunks.decrement()
+        }
+    }
+
+    // MARK: Flush
+
+    /// The flush loop: wakes every `flush_check_period`, when a chunk fills, or on `flush()`; flushes what is
+    /// due. Only this loop flushes, so no chunk is written twice at once. When the task is cancelled or the
+    /// service group shuts down gracefully it flushes everything and returns.
+    public func run() async {
+        let ticker = Task { [wake, settings] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: settings.flushCheckPeriod)
+                wake.yield()
+            }
+        }
+        defer { ticker.cancel() }
+        for await _ in wakeups.cancelOnGracefulShutdown() {
+            let waiters = flushRequests.withLock { state in
+                defer { state.waiters.removeAll() }
+                return state.waiters
+            }
+            await flushCycle(force: !waiters.isEmpty)
+            for waiter in waiters { waiter.resume() }
+        }
+        logger.info("ingester stopping: flushing all chunks")
+        await flushCycle(force: true)
+        let waiters = flushRequests.withLock { state in
+            state.stopped = true
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Closes and flushes every stream's chunks (`POST /flush`); returns when they are stored.
+    public func flush() async {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let stopped = flushRequests.withLock { state in
+                if state.stopped { return true }
+                state.waiters.append(waiter)
+                return false
+            }
+            if stopped { waiter.resume() } else { wake.yield() }
+        }
+    }
+
+    private struct FlushJob: Sendable {
+        let key: StreamKey
+        let labels: LabelSet
+        let chunks: [ClosedChunk]
+    }
+
+    /// Closes chunks that are due (all of them when `force`), writes every unflushed closed chunk, records
+    /// them in the index, and drops flushed chunks and empty streams from memory.
+    private func flushCycle(force: Bool) async {
+        let wallNow = now()
+        var jobs: [FlushJob] = []
+        for index in shards.indices {
+            shards[index].withLock { shard in
+                for (key, stream) in shard.streams {
+                    if let head = stream.head, head.entryCount > 0 {
+                        if force {
+                            close(stream, reason: .forced)
+                        } else if wallNow - stream.headCreated >= settings.maxChunkAge {
+                            close(stream, reason: .maxAge)
+                        } else if wallNow - stream.lastAppend >= settings.idlePeriod {
+                            close(stream, reason: .idle)
+                        }
+                    }
+                    let pending = stream.closed.filter { $0.flushedAt == nil }
+                    if !pending.isEmpty {
+                        jobs.append(FlushJob(key: key, labels: stream.labels, chunks: pending))
+                    }
+                }
+            }
+        }
+        metrics.flushQueueLength.set(jobs.count)
+        guard !jobs.isEmpty else {
+            removeRetired(now: wallNow)
+            return
+        }
+        let flushed = await withTaskGroup(of: (StreamKey, [ChunkRef])?.self) { group in
+            var results: [(StreamKey, [ChunkRef])] = []
+            var next = 0
+            let width = max(1, settings.concurrentFlushes)
+            func startNext() {
+                guard next < jobs.count else { return }
+                let job = jobs[next]
+                next += 1
+                group.addTask { await self.write(job) }
+            }
+            for _ in 0..<min(width, jobs.count) { startNext() }
+            for await result in group {
+                if let result { results.append(result) }
+                metrics.flushQueueLength.decrement()
+                startNext()
+            }
+            return results
+        }
+        let doneAt = now()
+        for (key, refs) in flushed {
+            shards[shard(key)].withLock { shard in
+                guard let stream = shard.streams[key] else { return }
+                let done = Set(refs.map(\.checksum))
+                for i in stream.closed.indices where done.contains(stream.closed[i].ref.checksum) {
+                    stream.closed[i].flushedAt = doneAt
+                }
+            }
+        }
+        removeRetired(now: doneAt)
+    }
+
+    /// Writes one stream's chunks, then their index entries. Returns what was stored; failures are logged,
+    /// counted, and retried on the next cycle.
+    private func write(_ job: FlushJob) async -> (StreamKey, [ChunkRef])? {
+        var stored: [ChunkRef] = []
+        for chunk in job.chunks {
+            do {
+                try await chunks.put(chunk.ref, chunk.bytes)
+                stored.append(chunk.ref)
+                metrics.chunkFlushed(reason: chunk.reason, bytes: chunk.bytes.count)
+            } catch {
+                metrics.chunkFlushFailures.increment()
+                logger.error("chunk flush failed; will retry", metadata: [
+                    "stream": "\(job.labels.description)", "tenant": "\(job.key.tenant)", "error": "\(error)",
+                ])
+            }
+        }
+        guard !stored.isEmpty else { return nil }
+        do {
+            try await index.add(tenant: job.key.tenant, entries: [
+                SeriesChunks(labels: job.labels.pairs, fingerprint: job.key.fingerprint, chunks: stored),
+            ])
+        } catch {
+            metrics.chunkFlushFailures.increment()
+            logger.error("index write failed; chunks will be flushed again", metadata: [
+                "stream": "\(job.labels.description)", "tenant": "\(job.key.tenant)", "error": "\(error)",
+            ])
+            return nil
+        }
+        return (job.key, stored)
+    }
+
+    /// Drops flushed chunks past their retain period and streams left with nothing in memory.
+    private func removeRetired(now: Int64) {
+        var removedChunks = 0
+        var removedStreams: [String] = []
+        for index in shards.indices {
+            shards[index].withLock { shard in
+                for (key, stream) in shard.streams {
+                    let before = stream.closed.count
+                    stream.closed.removeAll { chunk in
+                        guard let at = chunk.flushedAt else { return false }
+                        return now - at >= settings.retainPeriod
+                    }
+                    removedChunks += before - stream.closed.count
+                    if stream.isEmpty && now - stream.lastAppend >= settings.retainPeriod {
+                        shard.streams[key] = nil
+                        removedStreams.append(key.tenant)
+                    }
+                }
+            }
+        }
+        if removedChunks > 0 { metrics.memoryChunks.decrement(by: Double(removedChunks)) }
+        guard !removedStreams.isEmpty else { return }
+        streamCounts.withLock { counts in
+            for tenant in removedStreams {
+                counts[tenant, default: 1] -= 1
+                if counts[tenant] == 0 { counts[tenant] = nil }
+            }
+        }
+        for tenant in removedStreams { metrics.streamRemoved(tenant: tenant) }
+    }
+
+    // MARK: Read
+
+    /// What a query sees of one in-memory stream: closed chunks as stored bytes (scanned without any lock) and
+    /// the head chunk's matching entries, copied under the lock.
+    public struct StreamSnapshot: Sendable {
+        public let labels: LabelSet
+        public let fingerprint: UInt64
+        public let closedChunks: [(ref: ChunkRef, bytes: [UInt8])]
+        public let headEntries: [QueryEntry]
+        /// Raw line bytes and lines the head scan read, for query statistics.
+        public let headBytesScanned: Int
+        public let headLinesScanned: Int
+    }
+
+    /// Streams of `tenant` whose labels match, with data overlapping [from, through) nanoseconds.
+    /// At most `limit` head entries per stream, the newest or oldest by `direction`, that pass `lineFilter`.
+    public func snapshot(
+        tenant: String, from: Int64, through: Int64, direction: Direction, limit: Int,
+        matches: (LabelSet) -> Bool, lineFilter: (UnsafeRawBufferPointer) -> Bool
+    ) -> [StreamSnapshot] {
+        var result: [StreamSnapshot] = []
+        let fromMs = from / 1_000_000
+        let throughMs = through / 1_000_000
+        for index in shards.indices {
+            shards[index].withLock { shard in
+                for (key, stream) in shard.streams where key.tenant == tenant && matches(stream.labels) {
+                    let closed = stream.closed
+                        .filter { $0.ref.through >= fromMs && $0.ref.from <= throughMs }
+                        .map { (ref: $0.ref, bytes: $0.bytes) }
+                    var entries: [QueryEntry] = []
+                    var bytes = 0
+                    var lines = 0
+                    if let head = stream.head, head.entryCount > 0 {
+                        let bounds = head.bounds
+                        if bounds.through >= from && bounds.from < through {
+                            head.forEachEntry(from: from, through: through, direction: direction) { ts, line, metadata in
+                                bytes += line.count
+                                lines += 1
+                                if lineFilter(line) {
+                                    entries.append(QueryEntry(timestamp: ts, line: Array(line), structuredMetadata: metadata))
+                                }
+                                return entries.count < limit
+                            }
+                        }
+                    }
+                    if !closed.isEmpty || !entries.isEmpty {
+                        result.append(StreamSnapshot(
+                            labels: stream.labels, fingerprint: stream.fingerprint, closedChunks: closed,
+                            headEntries: entries, headBytesScanned: bytes, headLinesScanned: lines))
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// Label sets of `tenant`'s in-memory streams with data overlapping [from, through) nanoseconds.
+    public func series(tenant: String, from: Int64, through: Int64) -> [LabelSet] {
+        var result: [LabelSet] = []
+        for index in shards.indices {
+            shards[index].withLock { shard in
+                for (key, stream) in shard.streams where key.tenant == tenant {
+                    if stream.overlaps(from: from, through: through) { result.append(stream.labels) }
+                }
+            }
+        }
+        return result
+    }
+}
+
+extension MemoryStream {
+    func overlaps(from: Int64, through: Int64) -> Bool {
+        if let head, head.entryCount > 0 {
+            let bounds = head.bounds
+            if bounds.through >= from && bounds.from < through { return true }
+        }
+        let fromMs = from / 1_000_000
+        let throughMs = through / 1_000_000
+        return closed.contains { $0.ref.through >= fromMs && $0.ref.from <= throughMs }
+    }
+}

@@ -1,0 +1,45 @@
+import Wire
+
+/// One stream held in an ingester's memory: the chunk being appended to and the closed chunks waiting to be
+/// flushed.
+///
+/// Owned by one ingester shard and only touched under that shard's lock, so it is a plain class.
+final class MemoryStream {
+    let tenant: String
+    let labels: LabelSet
+    let fingerprint: UInt64
+    /// `labels.description`, kept for error messages and responses.
+    let labelsText: String
+
+    /// The chunk entries are appended to; nil right after a cut until the next entry arrives.
+    var head: MemChunk?
+    /// Wall-clock time the head chunk was created and last appended to (nanoseconds).
+    var headCreated: Int64 = 0
+    var lastAppend: Int64 = 0
+    /// Closed chunks, encoded, waiting for (or recently done with) their flush.
+    var closed: [ClosedChunk] = []
+    /// The newest entry timestamp ever accepted (Loki's out-of-order window is measured from it).
+    var newest: Int64 = .min
+    var rate: TokenBucket
+    /// Whether the stream is already in the flush queue.
+    var queuedForFlush = false
+
+    init(tenant: String, labels: LabelSet, fingerprint: UInt64, rate: TokenBucket) {
+        self.tenant = tenant
+        self.labels = labels
+        self.fingerprint = fingerprint
+        self.labelsText = labels.description
+        self.rate = rate
+    }
+
+    var isEmpty: Bool { head == nil && closed.isEmpty }
+}
+
+/// A chunk that is no longer appended to: its stored object bytes, ready to be written.
+struct ClosedChunk: Sendable {
+    let ref: ChunkRef
+    let bytes: [UInt8]
+    let reason: FlushReason
+    /// Wall-clock time of a successful flush; nil while it still has to be written.
+    var flushedAt: Int64?
+}

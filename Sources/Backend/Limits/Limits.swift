@@ -1,0 +1,34 @@
+/// Per-tenant limits the write and read paths enforce, in the units the code uses (bytes, nanoseconds).
+///
+/// Built from `limits_config` (`Limits(config)`); one value applies to every tenant until per-tenant
+/// overrides (`runtime_config`) arrive.
+public struct Limits: Sendable, Equatable {
+    /// `ingestion_rate_mb`, as bytes per second of raw line bytes for the whole tenant.
+    public var ingestionRateBytes: Double = 4 * 1_048_576
+    /// `ingestion_burst_size_mb`, as bytes.
+    public var ingestionBurstBytes: Double = 6 * 1_048_576
+    /// `per_stream_rate_limit`, bytes per second.
+    public var perStreamRateBytes: Double = 3 * 1_048_576
+    /// `per_stream_rate_limit_burst`, bytes.
+    public var perStreamBurstBytes: Double = 15 * 1_048_576
+    /// `max_line_size`; 0 disables the check.
+    public var maxLineSize: Int = 256 * 1024
+    /// `max_line_size_truncate`: truncate long lines instead of rejecting them.
+    public var maxLineSizeTruncate: Bool = false
+    public var maxLabelNamesPerSeries: Int = 15
+    public var maxLabelNameLength: Int = 1024
+    public var maxLabelValueLength: Int = 2048
+    public var rejectOldSamples: Bool = true
+    /// `reject_old_samples_max_age`, nanoseconds.
+    public var rejectOldSamplesMaxAge: Int64 = 7 * 24 * 3600 * 1_000_000_000
+    /// `creation_grace_period`, nanoseconds.
+    public var creationGracePeriod: Int64 = 10 * 60 * 1_000_000_000
+    /// `max_global_streams_per_user`; 0 disables the limit.
+    public var maxStreamsPerUser: Int = 5000
+    public var maxEntriesLimitPerQuery: Int = 5000
+    /// `max_query_length`, nanoseconds; 0 disables the check.
+    public var maxQueryLength: Int64 = 721 * 3600 * 1_000_000_000
+    public var allowStructuredMetadata: Bool = true
+
+    public init() {}
+}

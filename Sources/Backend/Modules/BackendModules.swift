@@ -1,0 +1,90 @@
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// Everything a backend process needs to run, resolved from the configuration.
+public struct BackendSettings: Sendable {
+    public var host: String
+    public var port: Int
+    public var authEnabled: Bool
+    public var maxRequestBytes: Int
+    public var limits: Limits
+    public var ingester: IngesterSettings
+    /// Root directory of the filesystem object store.
+    public var storageDirectory: String
+    /// `schema_config` index prefix (`index_`).
+    public var indexPrefix: String
+    public var configYAML: String
+
+    public init(
+        host: String, port: Int, authEnabled: Bool, maxRequestBytes: Int, limits: Limits,
+        ingester: IngesterSettings, storageDirectory: String, indexPrefix: String, configYAML: String
+    ) {
+        self.host = host
+        self.port = port
+        self.authEnabled = authEnabled
+        self.maxRequestBytes = maxRequestBytes
+        self.limits = limits
+        self.ingester = ingester
+        self.storageDirectory = storageDirectory
+        self.indexPrefix = indexPrefix
+        self.configYAML = configYAML
+    }
+}
+
+/// Builds the backend's modules (`-target=all`: distributor, ingester, querier and the HTTP API in one
+/// process) and returns them as services for one `ServiceGroup`.
+///
+/// Service order matters for a clean stop: the group shuts services down in reverse order, so the HTTP server
+/// stops taking requests first and the ingester then flushes everything it holds.
+public enum BackendModules {
+    public static func services(
+        _ settings: BackendSettings, logger: Logger, onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
+    ) throws -> [any Service] {
+        let metrics = BackendMetrics()
+        let objects = try FilesystemObjectStore(root: settings.storageDirectory)
+        let chunks = ChunkStore(objects: objects, keyStyle: .filesystem)
+        let index = ObjectStoreIndex(store: objects, prefix: settings.indexPrefix)
+        let ingester = Ingester(settings: settings.ingester, chunks: chunks, index: index, metrics: metrics,
+                                logger: logger)
+        let limits = settings.limits
+        let limitsFor: @Sendable (String) -> Limits = { _ in limits }
+        let distributor = Distributor(ingester: ingester, limits: limitsFor, metrics: metrics)
+        let querier = Querier(ingester: ingester, index: index, chunks: chunks)
+        let readyBox = ReadyFlag()
+        let api = LokiAPI(
+            settings: .init(authEnabled: settings.authEnabled, maxRequestBytes: settings.maxRequestBytes,
+                            limits: limitsFor, configYAML: settings.configYAML,
+                            services: ["server", "distributor", "ingester", "querier", "store"]),
+            distributor: distributor, querier: querier, ingester: ingester, metrics: metrics,
+            readiness: { readyBox.isReady })
+        let app = Application(
+            router: api.router(),
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
+            onServerRunning: { channel in
+                readyBox.set()
+                let port = channel.localAddress?.port ?? settings.port
+                onListening(settings.host, port)
+            },
+            logger: logger)
+        return [IngesterService(ingester: ingester), app]
+    }
+}
+
+/// Set once the HTTP server listens; `/ready` reports it.
+final class ReadyFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isReady: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
+}
+
+/// Runs the ingester's flush loop as a service; on shutdown the loop flushes every chunk before returning.
+struct IngesterService: Service {
+    let ingester: Ingester
+
+    func run() async throws {
+        await ingester.run()
+    }
+}

@@ -1,0 +1,24 @@
+/// A log query the querier runs: which streams, which lines, which time range, how many entries.
+public struct LogQuery: Sendable {
+    public var tenant: String
+    public var matchers: [LabelMatcher]
+    public var lineFilters: LineFilterChain
+    /// Nanoseconds since the epoch; `start` inclusive, `end` exclusive, as Loki treats log queries.
+    public var start: Int64
+    public var end: Int64
+    public var limit: Int
+    public var direction: Direction
+
+    public init(
+        tenant: String, matchers: [LabelMatcher], lineFilters: LineFilterChain, start: Int64, end: Int64,
+        limit: Int, direction: Direction
+    ) {
+        self.tenant = tenant
+        self.matchers = matchers
+        self.lineFilters = lineFilters
+        self.start = start
+        self.end = end
+        self.limit = limit
+        self.direction = direction
+    }
+}

@@ -1,0 +1,251 @@
+import Wire
+
+/// Answers log and label queries by merging the ingester's memory with the chunks in the object store.
+///
+/// Called from HTTP handlers, any number at once; it holds no state of its own beyond what it is given.
+/// Chunks are read newest-first (or oldest-first, by direction) a few at a time; once `limit` entries are in
+/// hand, chunks that cannot hold anything nearer are skipped, so a `limit`ed query reads only what it needs.
+public struct Querier: Sendable {
+    private let ingester: Ingester
+    private let index: any IndexReader
+    private let chunks: ChunkStore
+    private let parallelism: Int
+
+    public init(ingester: Ingester, index: any IndexReader, chunks: ChunkStore, parallelism: Int = 4) {
+        self.ingester = ingester
+        self.index = index
+        self.chunks = chunks
+        self.parallelism = max(1, parallelism)
+    }
+
+    /// A chunk to read: held in memory (the ingester's closed chunks) or in the store.
+    private struct ChunkSource: Sendable {
+        let stream: Int
+        let ref: ChunkRef
+        let bytes: [UInt8]?
+    }
+
+    /// An entry found by the scan, tagged with its stream.
+    private struct Found: Sendable {
+        let stream: Int
+        let entry: QueryEntry
+    }
+
+    public func selectLogs(_ query: LogQuery) async throws -> (streams: [ResultStream], stats: QueryStats) {
+        let started = ContinuousClock.now
+        let matchers = query.matchers
+        let filters = query.lineFilters
+        var stats = QueryStats()
+        var streams: [LabelSet] = []
+        var streamIndex: [UInt64: [(LabelSet, Int)]] = [:]
+        func slot(_ labels: LabelSet, _ fingerprint: UInt64) -> Int {
+            if let found = streamIndex[fingerprint]?.first(where: { $0.0 == labels }) { return found.1 }
+            streams.append(labels)
+            streamIndex[fingerprint, default: []].append((labels, streams.count - 1))
+            return streams.count - 1
+        }
+
+        var found: [Found] = []
+        var sources: [ChunkSource] = []
+        var seen = Set<ChunkIdentity>()
+        let snapshots = ingester.snapshot(
+            tenant: query.tenant, from: query.start, through: query.end, direction: query.direction,
+            limit: query.limit, matches: { labels in matchers.allSatisfy { $0.matches(labels[$0.name] ?? "") } },
+            lineFilter: { filters.matches($0) })
+        for snapshot in snapshots {
+            let s = slot(snapshot.labels, snapshot.fingerprint)
+            stats.ingesterBytes += snapshot.headBytesScanned
+            stats.ingesterLines += snapshot.headLinesScanned
+            stats.postFilterLines += snapshot.headEntries.count
+            found.append(contentsOf: snapshot.headEntries.map { Found(stream: s, entry: $0) })
+            for chunk in snapshot.closedChunks where seen.insert(ChunkIdentity(chunk.ref)).inserted {
+                sources.append(ChunkSource(stream: s, ref: chunk.ref, bytes: chunk.bytes))
+                stats.ingesterChunks += 1
+            }
+        }
+        let stored = try await index.series(
+            tenant: query.tenant, from: query.start / 1_000_000, through: (query.end - 1) / 1_000_000,
+            matching: { pairs in Self.matches(matchers, pairs) })
+        for series in stored {
+            let s = slot(LabelSet(series.labels), series.fingerprint)
+            for ref in series.chunks where seen.insert(ChunkIdentity(ref)).inserted {
+                sources.append(ChunkSource(stream: s, ref: ref, bytes: nil))
+                stats.chunksRefs += 1
+            }
+        }
+
+        // Nearest chunks first, so that the limit is reached early and the rest can be skipped.
+        switch query.direction {
+        case .backward: sources.sort { $0.ref.through > $1.ref.through }
+        case .forward: sources.sort { $0.ref.from < $1.ref.from }
+        }
+        var position = 0
+        while position < sources.count {
+            if found.count >= query.limit {
+                found = Self.best(found, limit: query.limit, direction: query.direction)
+                if let boundary = found.last?.entry.timestamp {
+                    // Drop chunks that lie wholly beyond the farthest entry kept.
+                    sources = Array(sources[position...]).filter { source in
+                        switch query.direction {
+                        case .backward: source.ref.through * 1_000_000 + 999_999 >= boundary
+                        case .forward: source.ref.from * 1_000_000 <= boundary
+                        }
+                    }
+                    position = 0
+                    if sources.isEmpty { break }
+                }
+            }
+            let batch = Array(sources[position..<min(sources.count, position + parallelism)])
+            position += batch.count
+            let results = try await withThrowingTaskGroup(of: ([Found], QueryStats).self) { group in
+                for source in batch {
+                    group.addTask { try await scan(source, query: query) }
+                }
+                var all: [([Found], QueryStats)] = []
+                for try await result in group { all.append(result) }
+                return all
+            }
+            for (entries, chunkStats) in results {
+                found.append(contentsOf: entries)
+                stats.add(chunkStats)
+            }
+        }
+        found = Self.best(found, limit: query.limit, direction: query.direction)
+
+        var grouped: [Int: [QueryEntry]] = [:]
+        for item in found { grouped[item.stream, default: []].append(item.entry) }
+        var result = grouped.map { ResultStream(labels: streams[$0.key], entries: $0.value) }
+        result.sort { $0.labels.description < $1.labels.description }
+        stats.bytesProcessed += stats.ingesterBytes
+        stats.linesProcessed += stats.ingesterLines
+        stats.entriesReturned = found.count
+        stats.execTime = ContinuousClock.now - started
+        return (result, stats)
+    }
+
+    /// Reads one chunk and returns its matching entries (at most `limit`, nearest first) and what it read.
+    private func scan(_ source: ChunkSource, query: LogQuery) async throws -> ([Found], QueryStats) {
+        var stats = QueryStats()
+        let bytes: [UInt8]
+        if let held = source.bytes {
+            bytes = held
+        } else {
+            bytes = try await chunks.get(source.ref)
+            stats.chunksDownloaded = 1
+            stats.compressedBytes = bytes.count
+        }
+        let chunk = try ChunkObject.decode(bytes).chunk
+        var found: [Found] = []
+        var scannedBytes = 0
+        var scannedLines = 0
+        let filters = query.lineFilters
+        let limit = query.limit
+        chunk.forEachEntry(from: query.start, through: query.end, direction: query.direction) { ts, line, metadata in
+            scannedBytes += line.count
+            scannedLines += 1
+            if filters.matches(line) {
+                found.append(Found(stream: source.stream,
+                                   entry: QueryEntry(timestamp: ts, line: Array(line), structuredMetadata: metadata)))
+            }
+            return found.count < limit
+        }
+        if source.bytes == nil {
+            stats.bytesProcessed = scannedBytes
+            stats.linesProcessed = scannedLines
+            stats.decompressedBytes = scannedBytes
+        } else {
+            stats.ingesterBytes = scannedBytes
+            stats.ingesterLines = scannedLines
+        }
+        stats.postFilterLines = found.count
+        return (found, stats)
+    }
+
+    /// The `limit` nearest entries in the query's order, exact duplicates (same stream, time and line) removed.
+    private static func best(_ entries: [Found], limit: Int, direction: Direction) -> [Found] {
+        let sorted = entries.sorted { a, b in
+            if a.entry.timestamp != b.entry.timestamp {
+                return direction == .backward ? a.entry.timestamp > b.entry.timestamp
+                                              : a.entry.timestamp < b.entry.timestamp
+            }
+            if a.stream != b.stream { return a.stream < b.stream }
+            return a.entry.line.lexicographicallyPrecedes(b.entry.line)
+        }
+        var result: [Found] = []
+        result.reserveCapacity(min(limit, sorted.count))
+        for item in sorted {
+            if let last = result.last, last.stream == item.stream, last.entry.timestamp == item.entry.timestamp,
+               last.entry.line == item.entry.line {
+                continue
+            }
+            result.append(item)
+            if result.count == limit { break }
+        }
+        return result
+    }
+
+    static func matches(_ matchers: [LabelMatcher], _ pairs: [LabelPair]) -> Bool {
+        matchers.allSatisfy { matcher in
+            matcher.matches(pairs.first(where: { $0.name == matcher.name })?.value ?? "")
+        }
+    }
+
+    // MARK: Labels and series
+
+    /// Label names of the tenant's streams with data in [start, end) nanoseconds, sorted.
+    public func labelNames(tenant: String, start: Int64, end: Int64) async throws -> [String] {
+        var names = Set(try await index.labelNames(tenant: tenant, from: start / 1_000_000,
+                                                   through: (end - 1) / 1_000_000))
+        for labels in ingester.series(tenant: tenant, from: start, through: end) {
+            for pair in labels.pairs { names.insert(pair.name) }
+        }
+        return names.sorted()
+    }
+
+    /// Values of one label over the tenant's streams with data in [start, end), optionally only streams that
+    /// match `matchers`; sorted.
+    public func labelValues(
+        tenant: String, name: String, start: Int64, end: Int64, matchers: [LabelMatcher]? = nil
+    ) async throws -> [String] {
+        if let matchers {
+            let found = try await series(tenant: tenant, selectors: [matchers], start: start, end: end)
+            return Set(found.compactMap { $0[name] }).sorted()
+        }
+        var values = Set(try await index.labelValues(tenant: tenant, name: name, from: start / 1_000_000,
+                                                     through: (end - 1) / 1_000_000))
+        for labels in ingester.series(tenant: tenant, from: start, through: end) {
+            if let value = labels[name] { values.insert(value) }
+        }
+        return values.sorted()
+    }
+
+    /// Streams with data in [start, end) that match any of the selectors (each a list of matchers), deduplicated.
+    public func series(tenant: String, selectors: [[LabelMatcher]], start: Int64, end: Int64) async throws -> [LabelSet] {
+        let anyMatch: @Sendable ([LabelPair]) -> Bool = { pairs in
+            selectors.isEmpty || selectors.contains { Self.matches($0, pairs) }
+        }
+        var result = Set<LabelSet>()
+        for labels in ingester.series(tenant: tenant, from: start, through: end) where anyMatch(labels.pairs) {
+            result.insert(labels)
+        }
+        let stored = try await index.series(tenant: tenant, from: start / 1_000_000, through: (end - 1) / 1_000_000,
+                                            matching: anyMatch)
+        for series in stored { result.insert(LabelSet(series.labels)) }
+        return result.sorted { $0.description < $1.description }
+    }
+}
+
+/// A chunk's identity for de-duplication: the same chunk may be both in memory and already in the index.
+private struct ChunkIdentity: Hashable {
+    let fingerprint: UInt64
+    let from: Int64
+    let through: Int64
+    let checksum: UInt32
+
+    init(_ ref: ChunkRef) {
+        fingerprint = ref.fingerprint
+        from = ref.from
+        through = ref.through
+        checksum = ref.checksum
+    }
+}
