@@ -71,6 +71,8 @@ let package = Package(
             dependencies: [
                 "Wire", "Cluster", "Pipeline", "Backend",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),

@@ -1,10 +1,7 @@
 import Backend
 import Logging
+import Foundation
 import ServiceLifecycle
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Turns a backend configuration into running services and waits for them to stop.
 enum BackendRunner {
@@ -18,8 +15,8 @@ enum BackendRunner {
         let settings = try BackendSettings(config)
         let services = try BackendModules.services(settings, logger: logger) { host, port in
             // One stable line on stdout: scripts and tests read the bound port from it.
-            print("estuary backend listening on \(host.isEmpty ? "0.0.0.0" : host):\(port)")
-            fflush(stdout)
+            let line = "estuary backend listening on \(host.isEmpty ? "0.0.0.0" : host):\(port)\n"
+            FileHandle.standardOutput.write(Data(line.utf8))
         }
         let group = ServiceGroup(
             configuration: .init(

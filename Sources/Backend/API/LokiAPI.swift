@@ -57,21 +57,21 @@ public struct LokiAPI: Sendable {
         for path in ["/loki/api/v1/push", "/api/prom/push"] {
             router.post(RouterPath(path)) { request, _ in try await handle { try await push(request) } }
         }
-        router.on("/loki/api/v1/query_range", methods: [.get, .post]) { request, _ in
+        route(router, "/loki/api/v1/query_range") { request, _ in
             try await handle { try await queryRange(request) }
         }
-        router.on("/loki/api/v1/query", methods: [.get, .post]) { request, _ in
+        route(router, "/loki/api/v1/query") { request, _ in
             try await handle { try await instantQuery(request) }
         }
         for path in ["/loki/api/v1/labels", "/loki/api/v1/label"] {
-            router.on(RouterPath(path), methods: [.get, .post]) { request, _ in
+            route(router, RouterPath(path)) { request, _ in
                 try await handle { try await labelNames(request) }
             }
         }
-        router.on("/loki/api/v1/label/:name/values", methods: [.get, .post]) { request, context in
+        route(router, "/loki/api/v1/label/:name/values") { request, context in
             try await handle { try await labelValues(request, name: context.parameters.get("name") ?? "") }
         }
-        router.on("/loki/api/v1/series", methods: [.get, .post]) { request, _ in
+        route(router, "/loki/api/v1/series") { request, _ in
             try await handle { try await series(request) }
         }
         router.get("/ready") { _, _ in
@@ -96,12 +96,21 @@ public struct LokiAPI: Sendable {
             return body(200, json.bytes, contentType: "application/json")
         }
         for path in ["/flush", "/ingester/flush"] {
-            router.on(RouterPath(path), methods: [.get, .post]) { _, _ in
+            route(router, RouterPath(path)) { _, _ in
                 await ingester.flush()
                 return Response(status: .noContent)
             }
         }
         return router
+    }
+
+    /// Registers `handler` for GET and POST, as Loki serves its read endpoints.
+    private func route(
+        _ router: Router<BasicRequestContext>, _ path: RouterPath,
+        _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response
+    ) {
+        router.on(path, method: .get, use: handler)
+        router.on(path, method: .post, use: handler)
     }
 
     private func handle(_ work: () async throws -> Response) async throws -> Response {

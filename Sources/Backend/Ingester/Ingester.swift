@@ -16,8 +16,16 @@ public final class Ingester: Sendable {
         let fingerprint: UInt64
     }
 
-    private struct Shard: ~Copyable {
+    private struct Shard {
         var streams: [StreamKey: MemoryStream] = [:]
+    }
+
+    /// One shard's lock; a class so that the shards can live in an array (a `Mutex` cannot be copied).
+    private final class ShardLock: Sendable {
+        let mutex = Mutex(Shard())
+        func withLock<R>(_ body: (inout sending Shard) throws -> sending R) rethrows -> sending R {
+            try mutex.withLock(body)
+        }
     }
 
     /// A stream the distributor validated, ready to append.
@@ -34,7 +42,7 @@ public final class Ingester: Sendable {
     }
 
     public let settings: IngesterSettings
-    private let shards: [Mutex<Shard>]
+    private let shards: [ShardLock]
     private let streamCounts = Mutex<[String: Int]>([:])
     private let chunks: ChunkStore
     private let index: any IndexWriter
@@ -51,7 +59,7 @@ public final class Ingester: Sendable {
         logger: Logger, now: @escaping @Sendable () -> Int64 = WallClock.nanoseconds
     ) {
         self.settings = settings
-        self.shards = (0..<64).map { _ in Mutex(Shard()) }
+        self.shards = (0..<64).map { _ in ShardLock() }
         self.chunks = chunks
         self.index = index
         self.metrics = metrics
@@ -263,7 +271,7 @@ public final class Ingester: Sendable {
                 }
             }
         }
-        metrics.flushQueueLength.set(jobs.count)
+        metrics.flushQueueLength.set(Int64(jobs.count))
         guard !jobs.isEmpty else {
             removeRetired(now: wallNow)
             return

@@ -3,8 +3,10 @@ import Wire
 /// One stream held in an ingester's memory: the chunk being appended to and the closed chunks waiting to be
 /// flushed.
 ///
-/// Owned by one ingester shard and only touched under that shard's lock, so it is a plain class.
-final class MemoryStream {
+/// Owned by one ingester shard.
+// @unchecked Sendable: every field is read and written only while holding the owning shard's lock, and the
+// head `MemChunk` is never handed out of it.
+final class MemoryStream: @unchecked Sendable {
     let tenant: String
     let labels: LabelSet
     let fingerprint: UInt64

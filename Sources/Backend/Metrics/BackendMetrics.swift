@@ -48,7 +48,7 @@ public final class BackendMetrics: Sendable {
             labels: [("version", BuildInfo.version), ("revision", BuildInfo.revision), ("branch", ""),
                      ("goversion", "")],
             help: "A metric with a constant '1' value labeled by version, revision and branch.")
-        info.set(1)
+        info.set(Int64(1))
     }
 
     private func counters(_ tenant: String) -> TenantCounters {

@@ -1,0 +1,92 @@
+"""Fixtures that run the real estuary binary on an ephemeral loopback port."""
+import os
+import pathlib
+import signal
+import subprocess
+import tempfile
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BINARY = os.environ.get("ESTUARY_BIN", str(ROOT / ".build" / "debug" / "estuary"))
+
+CONFIG = """
+auth_enabled: {auth}
+server:
+  http_listen_port: 0
+common:
+  path_prefix: {data}
+  replication_factor: 1
+schema_config:
+  configs:
+    - from: 2024-01-01
+      store: tsdb
+      object_store: filesystem
+      schema: v13
+      index:
+        prefix: index_
+        period: 24h
+storage_config:
+  filesystem:
+    directory: {data}/chunks
+ingester:
+  chunk_encoding: snappy
+limits_config:
+{limits}
+"""
+
+
+class Backend:
+    def __init__(self, auth=False, limits=""):
+        self.dir = tempfile.mkdtemp(prefix="estuary-py-")
+        self.data = os.path.join(self.dir, "data")
+        self.config = os.path.join(self.dir, "loki.yaml")
+        with open(self.config, "w") as f:
+            f.write(CONFIG.format(auth="true" if auth else "false", data=self.data,
+                                  limits=limits or "  reject_old_samples: true"))
+        self.proc = None
+        self.url = None
+
+    def start(self):
+        self.stderr = open(os.path.join(self.dir, "stderr.log"), "wb")
+        self.proc = subprocess.Popen(
+            [BINARY, "backend", f"-config.file={self.config}", "-server.http-listen-address=127.0.0.1",
+             "-server.http-listen-port=0"],
+            stdout=subprocess.PIPE, stderr=self.stderr)
+        for raw in self.proc.stdout:
+            line = raw.decode()
+            if "listening on " in line:
+                port = int(line.strip().rsplit(":", 1)[1])
+                self.url = f"http://127.0.0.1:{port}"
+                return self
+        self.proc.wait()
+        raise RuntimeError("estuary exited before listening: " + open(self.stderr.name).read())
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=60)
+        code = self.proc.returncode if self.proc else 0
+        self.proc = None
+        return code
+
+
+@pytest.fixture
+def backend():
+    b = Backend().start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def make_backend():
+    made = []
+
+    def make(**kwargs):
+        b = Backend(**kwargs)
+        made.append(b)
+        return b
+
+    yield make
+    for b in made:
+        b.stop()

@@ -1,0 +1,183 @@
+"""Interop: real Python clients push in every encoding; queries return exactly what was pushed."""
+import time
+
+import requests
+
+from conftest import Backend
+from lokipush import json_body, protobuf_body
+
+
+def now_ns():
+    return time.time_ns()
+
+
+def query(url, q, tenant=None, **params):
+    headers = {"X-Scope-OrgID": tenant} if tenant else {}
+    params = {"query": q, "limit": 1000, "direction": "forward", "start": now_ns() - 3600 * 10**9,
+              "end": now_ns() + 60 * 10**9, **params}
+    r = requests.get(f"{url}/loki/api/v1/query_range", params=params, headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def entries_of(result):
+    """{labels-tuple: [(ns, line)]} from a streams result."""
+    out = {}
+    for s in result["data"]["result"]:
+        key = tuple(sorted(s["stream"].items()))
+        out.setdefault(key, []).extend((int(ts), line) for ts, line in s["values"])
+    return out
+
+
+def test_protobuf_snappy_push_round_trip(backend):
+    t = now_ns()
+    lines = [(t + i, f"level=info msg=\"hello {i}\" ünïcødé ✓") for i in range(50)]
+    r = requests.post(f"{backend.url}/loki/api/v1/push", data=protobuf_body([('{job="py", env="test"}', lines)]),
+                      headers={"Content-Type": "application/x-protobuf"})
+    assert r.status_code == 204, r.text
+    got = entries_of(query(backend.url, '{job="py"}'))
+    assert got == {(("env", "test"), ("job", "py")): lines}
+
+
+def test_json_push_in_every_content_encoding(backend):
+    t = now_ns()
+    for i, encoding in enumerate([None, "gzip", "deflate"]):
+        lines = [(t + i * 1000 + k, f'json {encoding} line {k} "quoted" \\ tab\t') for k in range(10)]
+        body, headers = json_body([({"job": "json", "enc": str(encoding)}, lines)], encoding=encoding)
+        r = requests.post(f"{backend.url}/loki/api/v1/push", data=body, headers=headers)
+        assert r.status_code == 204, r.text
+        got = entries_of(query(backend.url, f'{{job="json", enc="{encoding}"}}'))
+        assert got == {(("enc", str(encoding)), ("job", "json")): lines}
+
+
+def test_structured_metadata_is_returned_with_the_entry(backend):
+    t = now_ns()
+    body = protobuf_body([('{job="meta"}', [(t, "with metadata", {"trace_id": "abc123"}), (t + 1, "plain")])])
+    assert requests.post(f"{backend.url}/loki/api/v1/push", data=body).status_code == 204
+    got = entries_of(query(backend.url, '{job="meta"}'))
+    assert got == {(("job", "meta"), ("trace_id", "abc123")): [(t, "with metadata")],
+                   (("job", "meta"),): [(t + 1, "plain")]}
+
+
+def test_line_filters_and_direction_and_limit(backend):
+    t = now_ns()
+    lines = [(t + i, f"line {i} {'needle' if i % 3 == 0 else 'hay'}") for i in range(30)]
+    assert requests.post(f"{backend.url}/loki/api/v1/push",
+                         data=protobuf_body([('{job="filter"}', lines)])).status_code == 204
+    got = entries_of(query(backend.url, '{job="filter"} |= "needle" != "line 9 "'))
+    assert got[(("job", "filter"),)] == [l for l in lines if "needle" in l[1] and "line 9 " not in l[1]]
+    newest = query(backend.url, '{job="filter"} |~ "ne+dle"', direction="backward", limit=2)
+    assert [int(v[0]) for v in newest["data"]["result"][0]["values"]] == [t + 27, t + 24]
+    stats = newest["data"]["stats"]["summary"]
+    assert stats["totalEntriesReturned"] == 2
+
+
+def test_one_request_mixing_valid_and_invalid_entries(backend):
+    t = now_ns()
+    body = protobuf_body([
+        ('{job="mixed"}', [(t, "good one"), (t - 30 * 24 * 3600 * 10**9, "too old"), (t + 1, "good two")]),
+        ('{job="mixed", 0bad="x"}', [(t, "bad labels")]),
+        ('{job="mixed"}', [(t + 2, "x" * (300 * 1024))]),
+    ])
+    r = requests.post(f"{backend.url}/loki/api/v1/push", data=body)
+    assert r.status_code == 400
+    assert "timestamp too old" in r.text
+    assert "Error parsing labels" in r.text
+    assert "Max entry size" in r.text
+    got = entries_of(query(backend.url, '{job="mixed"}'))
+    assert got == {(("job", "mixed"),): [(t, "good one"), (t + 1, "good two")]}
+    metrics = requests.get(f"{backend.url}/metrics").text
+    assert 'loki_discarded_samples_total{reason="greater_than_max_sample_age",tenant="fake"} 1' in metrics
+    assert 'loki_discarded_samples_total{reason="line_too_long",tenant="fake"} 1' in metrics
+
+
+def test_malformed_bodies_are_400_and_harm_nothing(backend):
+    t = now_ns()
+    assert requests.post(f"{backend.url}/loki/api/v1/push",
+                         data=protobuf_body([('{job="keep"}', [(t, "kept")])])).status_code == 204
+    good = protobuf_body([('{job="keep"}', [(t + 1, "x")])])
+    for body, headers, word in [
+        (b"\xff\xff\xff\xff\x0f garbage", {}, "snappy"),
+        (bytes(__import__("cramjam").snappy.compress_raw(b"\x0a\x50\x0a")), {}, "proto"),
+        (b'{"streams": [', {"Content-Type": "application/json"}, "json"),
+        (b"not gzip", {"Content-Type": "application/json", "Content-Encoding": "gzip"}, "gzip"),
+    ]:
+        r = requests.post(f"{backend.url}/loki/api/v1/push", data=body, headers=headers)
+        assert r.status_code == 400, (body, r.text)
+        assert word in r.text.lower(), r.text
+    assert requests.post(f"{backend.url}/loki/api/v1/push", data=good).status_code == 204
+    got = entries_of(query(backend.url, '{job="keep"}'))
+    assert got == {(("job", "keep"),): [(t, "kept"), (t + 1, "x")]}
+
+
+def test_logql_syntax_error_uses_lokis_wording(backend):
+    r = requests.get(f"{backend.url}/loki/api/v1/query_range", params={"query": '{job="x"'})
+    assert r.status_code == 400
+    assert r.text.startswith("parse error at line 1, col ")
+
+
+def test_labels_values_and_series(backend):
+    t = now_ns()
+    body = protobuf_body([('{job="a", env="prod"}', [(t, "1")]), ('{job="b", env="dev"}', [(t, "2")])])
+    assert requests.post(f"{backend.url}/loki/api/v1/push", data=body).status_code == 204
+    names = requests.get(f"{backend.url}/loki/api/v1/labels").json()
+    assert names == {"status": "success", "data": ["env", "job"]}
+    values = requests.get(f"{backend.url}/loki/api/v1/label/env/values").json()
+    assert values["data"] == ["dev", "prod"]
+    series = requests.get(f"{backend.url}/loki/api/v1/series", params={"match[]": '{env="prod"}'}).json()
+    assert series["data"] == [{"env": "prod", "job": "a"}]
+
+
+def test_tenants_are_walls(make_backend):
+    b = make_backend(auth=True).start()
+    t = now_ns()
+    push = lambda tenant, labels, line: requests.post(
+        f"{b.url}/loki/api/v1/push", data=protobuf_body([(labels, [(t, line)])]),
+        headers={"X-Scope-OrgID": tenant} if tenant else {})
+    assert push(None, '{job="x"}', "no tenant").status_code == 401
+    assert push(None, '{job="x"}', "no tenant").text.strip() == "no org id"
+    assert push("team-a", '{job="a-only"}', "secret of a").status_code == 204
+    assert push("team-b", '{job="b-only"}', "secret of b").status_code == 204
+    a = entries_of(query(b.url, '{job=~".+"}', tenant="team-a"))
+    assert a == {(("job", "a-only"),): [(t, "secret of a")]}
+    for path in ["/loki/api/v1/labels", "/loki/api/v1/label/job/values"]:
+        r = requests.get(b.url + path, headers={"X-Scope-OrgID": "team-b"}).json()
+        assert "a-only" not in str(r)
+    s = requests.get(f"{b.url}/loki/api/v1/series", params={"match[]": '{job=~".+"}'},
+                     headers={"X-Scope-OrgID": "team-b"}).json()
+    assert s["data"] == [{"job": "b-only"}]
+
+
+def test_rate_limits_answer_429_and_are_counted(make_backend):
+    b = make_backend(limits="  ingestion_rate_mb: 0.001\n  ingestion_burst_size_mb: 0.001\n").start()
+    t = now_ns()
+    body = protobuf_body([('{job="flood"}', [(t + i, "x" * 1000) for i in range(10)])])
+    r = requests.post(f"{b.url}/loki/api/v1/push", data=body)
+    assert r.status_code == 429
+    assert "Ingestion rate limit exceeded" in r.text
+    metrics = requests.get(f"{b.url}/metrics").text
+    assert 'loki_discarded_samples_total{reason="rate_limited",tenant="fake"} 10' in metrics
+
+
+def test_stream_limit_answers_429(make_backend):
+    b = make_backend(limits="  max_global_streams_per_user: 2\n").start()
+    t = now_ns()
+    statuses = [requests.post(f"{b.url}/loki/api/v1/push",
+                              data=protobuf_body([(f'{{job="s{i}"}}', [(t, "x")])])).status_code for i in range(3)]
+    assert statuses == [204, 204, 429]
+    assert 'reason="stream_limit"' in requests.get(f"{b.url}/metrics").text
+
+
+def test_sigterm_then_restart_returns_every_acknowledged_entry(make_backend):
+    b = make_backend().start()
+    t = now_ns()
+    sent = []
+    for batch in range(20):
+        lines = [(t + batch * 100 + i, f"batch {batch} line {i}") for i in range(100)]
+        assert requests.post(f"{b.url}/loki/api/v1/push",
+                             data=protobuf_body([('{job="durable"}', lines)])).status_code == 204
+        sent.extend(lines)
+    assert b.stop() == 0
+    b.start()
+    got = entries_of(query(b.url, '{job="durable"}', limit=5000))
+    assert got == {(("job", "durable"),): sent}
