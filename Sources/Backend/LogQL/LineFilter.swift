@@ -1,0 +1,84 @@
+/// One line filter of a log query: `|= "text"`, `!= "text"`, `|~ "regex"` or `!~ "regex"`, optionally with Loki's
+/// alternatives (`|= "a" or "b"` keeps lines containing either; `!= "a" or "b"` drops lines containing either).
+///
+/// Regexes are RE2 and unanchored, as Loki's. Like Loki, common regexes run without a regex engine: a literal is a
+/// substring search, `(?i)literal` a case-insensitive one, `a|b` several searches, `.*` and `""` match every line,
+/// `.+` every non-empty line. Other regexes first check, with a substring search, a literal every match must
+/// contain.
+public struct LineFilter: Sendable {
+    public enum Kind: String, Sendable, Equatable {
+        case contains = "|="
+        case notContains = "!="
+        case regex = "|~"
+        case notRegex = "!~"
+    }
+
+    public let kind: Kind
+    /// The operands as written: one, or several joined by `or`.
+    public let patterns: [String]
+    let test: LineTest
+    private let negated: Bool
+
+    /// A filter with one operand. Throws `LogQLError` for a regex Go's RE2 parser would reject.
+    public init(_ kind: Kind, _ pattern: String) throws(LogQLError) {
+        try self.init(kind, anyOf: [pattern])
+    }
+
+    /// A filter whose operands are alternatives (`|= "a" or "b"`). Throws `LogQLError` for a bad regex.
+    public init(_ kind: Kind, anyOf patterns: [String]) throws(LogQLError) {
+        try self.init(kind, patterns: patterns, bytes: patterns.map { Array($0.utf8) })
+    }
+
+    /// `|= needle`.
+    public static func contains(_ needle: String) -> LineFilter {
+        LineFilter(kind: .contains, patterns: [needle], test: .search(Array(needle.utf8)))
+    }
+
+    /// `!= needle`.
+    public static func notContains(_ needle: String) -> LineFilter {
+        LineFilter(kind: .notContains, patterns: [needle], test: .search(Array(needle.utf8)))
+    }
+
+    /// `bytes` are the operands' exact bytes, which for substring filters may be invalid UTF-8 (`"\xff"`).
+    init(_ kind: Kind, patterns: [String], bytes: [[UInt8]]) throws(LogQLError) {
+        let tests: [LineTest]
+        switch kind {
+        case .contains, .notContains:
+            tests = bytes.map { LineTest.search($0) }
+        case .regex, .notRegex:
+            var compiled: [LineTest] = []
+            for pattern in patterns {
+                do throws(RE2Error) {
+                    compiled.append(try LineTest.compile(pattern))
+                } catch {
+                    throw LogQLError(line: 0, column: 0, message: error.description)
+                }
+            }
+            tests = compiled
+        }
+        self.init(kind: kind, patterns: patterns, test: LineTest.any(of: tests))
+    }
+
+    private init(kind: Kind, patterns: [String], test: LineTest) {
+        self.kind = kind
+        self.patterns = patterns
+        self.negated = kind == .notContains || kind == .notRegex
+        // An empty needle is contained in every line: `|= ""` keeps everything and `!= ""` nothing, as in Loki.
+        self.test = test
+    }
+
+    /// Whether `line` passes the filter.
+    @inline(__always)
+    public func matches(_ line: UnsafeRawBufferPointer) -> Bool {
+        test.matches(line) != negated
+    }
+
+    /// True when the filter keeps every line (`|= ""`, `|~ ".*"`): a chain can skip it.
+    var keepsEverything: Bool {
+        if case .always = test { return !negated }
+        return false
+    }
+
+    /// Cost rank for ordering a chain: substring searches before regexes.
+    var cost: Int { test.cost }
+}

@@ -1,0 +1,81 @@
+/// The positive test of a line filter (negation is applied by `LineFilter`).
+enum LineTest: Sendable {
+    case always
+    case nonEmpty
+    case substring([UInt8])
+    case substringIgnoringASCIICase([UInt8])
+    case anyOf([LineTest])
+    /// `required` literals must all be in the line before the regex is worth running.
+    case regex(RE2Regex, required: [[UInt8]])
+
+    /// A substring search; an empty needle is in every line.
+    static func search(_ needle: [UInt8]) -> LineTest {
+        needle.isEmpty ? .always : .substring(needle)
+    }
+
+    static func any(of tests: [LineTest]) -> LineTest {
+        if tests.count == 1 { return tests[0] }
+        if tests.contains(where: { if case .always = $0 { true } else { false } }) { return .always }
+        return .anyOf(tests)
+    }
+
+    /// Loki's `parseRegexpFilter` simplifications, on the RE2 tree.
+    static func compile(_ pattern: String) throws(RE2Error) -> LineTest {
+        let regex = try RE2Regex(pattern, dotMatchesNewline: false)
+        if let simple = simplify(regex.tree) { return simple }
+        let required = regex.tree.requiredLiterals.prefix(2).map { Array($0.utf8) }
+        return .regex(regex, required: required)
+    }
+
+    private static func simplify(_ node: RE2Node) -> LineTest? {
+        var items = node.concatenationItems
+        // Leading and trailing `.*` do not change whether an unanchored regex finds a match.
+        while let first = items.first, first.isAnyStar() { items.removeFirst() }
+        while let last = items.last, last.isAnyStar() { items.removeLast() }
+        if items.isEmpty { return .always }
+        let core: RE2Node = items.count == 1 ? items[0] : .concatenation(items)
+        if let literal = core.literalText { return .search(Array(literal.utf8)) }
+        if let folded = core.caseFoldedASCIILiteral { return .substringIgnoringASCIICase(Array(folded.utf8)) }
+        if core.isAnyPlus(newline: false) || core.isAnyPlus(newline: true) { return .nonEmpty }
+        if case .alternation(let branches) = core.ungrouped {
+            var tests: [LineTest] = []
+            for branch in branches {
+                guard let test = simplify(branch) else { return nil }
+                tests.append(test)
+            }
+            return any(of: tests)
+        }
+        return nil
+    }
+
+    func matches(_ line: UnsafeRawBufferPointer) -> Bool {
+        switch self {
+        case .substring(let needle):
+            return needle.withUnsafeBytes { ByteSearch.contains(line, $0) }
+        case .always:
+            return true
+        case .nonEmpty:
+            return !line.isEmpty
+        case .substringIgnoringASCIICase(let needle):
+            return ByteSearch.containsIgnoringASCIICase(line, lowercasedNeedle: needle)
+        case .anyOf(let tests):
+            for test in tests where test.matches(line) { return true }
+            return false
+        case .regex(let regex, let required):
+            for literal in required where !literal.withUnsafeBytes({ ByteSearch.contains(line, $0) }) {
+                return false
+            }
+            return regex.firstMatch(String(decoding: line, as: UTF8.self))
+        }
+    }
+
+    var cost: Int {
+        switch self {
+        case .always, .nonEmpty: 0
+        case .substring: 1
+        case .substringIgnoringASCIICase: 2
+        case .anyOf(let tests): tests.map(\.cost).max() ?? 0
+        case .regex: 10
+        }
+    }
+}
