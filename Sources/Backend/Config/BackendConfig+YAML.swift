@@ -1,0 +1,177 @@
+extension BackendConfig {
+    /// The effective configuration as YAML with Loki's key names and Loki's spelling of values (`256KB`, `1w`,
+    /// `30m0s`), as `/config` shows it. `ConfigLoader.parse` reads it back to an equal configuration.
+    public func renderYAML() -> String {
+        var out = YAMLWriter()
+        out.scalar("target", target.rawValue)
+        out.scalar("auth_enabled", String(authEnabled))
+        out.section("server") { out in
+            out.scalar("http_listen_address", YAMLWriter.string(server.httpListenAddress))
+            out.scalar("http_listen_port", String(server.httpListenPort))
+            out.scalar("grpc_server_max_recv_msg_size", String(server.grpcServerMaxRecvMsgSize))
+        }
+        out.section("common") { out in
+            out.scalar("path_prefix", YAMLWriter.string(common.pathPrefix))
+            out.section("storage") { out in
+                out.section("filesystem") { out in
+                    out.scalar("chunks_directory", YAMLWriter.string(common.storage.filesystem.chunksDirectory))
+                    out.scalar("rules_directory", YAMLWriter.string(common.storage.filesystem.rulesDirectory))
+                }
+            }
+            out.scalar("replication_factor", String(common.replicationFactor))
+        }
+        out.section("schema_config") { out in
+            if schemaConfig.configs.isEmpty {
+                out.scalar("configs", "[]")
+                return
+            }
+            out.list("configs", schemaConfig.configs) { out, period in
+                out.scalar("from", period.from.description)
+                out.scalar("store", YAMLWriter.string(period.store))
+                out.scalar("object_store", YAMLWriter.string(period.objectStore))
+                out.scalar("schema", YAMLWriter.string(period.schema))
+                out.section("index") { out in
+                    out.scalar("prefix", YAMLWriter.string(period.index.prefix))
+                    out.scalar("period", DurationText.prometheusString(DurationText.nanoseconds(period.index.period)))
+                }
+            }
+        }
+        out.section("storage_config") { out in
+            out.section("filesystem") { out in
+                out.scalar("directory", YAMLWriter.string(storageConfig.filesystem.directory))
+            }
+        }
+        let limits = limitsConfig
+        out.section("limits_config") { out in
+            out.scalar("ingestion_rate_mb", YAMLWriter.number(limits.ingestionRateMB))
+            out.scalar("ingestion_burst_size_mb", YAMLWriter.number(limits.ingestionBurstSizeMB))
+            out.scalar("per_stream_rate_limit", ByteSizeText.format(limits.perStreamRateLimit))
+            out.scalar("per_stream_rate_limit_burst", ByteSizeText.format(limits.perStreamRateLimitBurst))
+            out.scalar("max_line_size", ByteSizeText.format(limits.maxLineSize))
+            out.scalar("max_line_size_truncate", String(limits.maxLineSizeTruncate))
+            out.scalar("max_label_names_per_series", String(limits.maxLabelNamesPerSeries))
+            out.scalar("max_label_name_length", String(limits.maxLabelNameLength))
+            out.scalar("max_label_value_length", String(limits.maxLabelValueLength))
+            out.scalar("reject_old_samples", String(limits.rejectOldSamples))
+            out.scalar("reject_old_samples_max_age", Self.prometheus(limits.rejectOldSamplesMaxAge))
+            out.scalar("creation_grace_period", Self.prometheus(limits.creationGracePeriod))
+            out.scalar("max_global_streams_per_user", String(limits.maxGlobalStreamsPerUser))
+            out.scalar("max_entries_limit_per_query", String(limits.maxEntriesLimitPerQuery))
+            out.scalar("max_query_length", Self.prometheus(limits.maxQueryLength))
+            out.scalar("allow_structured_metadata", String(limits.allowStructuredMetadata))
+        }
+        out.section("ingester") { out in
+            out.scalar("chunk_encoding", ingester.chunkEncoding.rawValue)
+            out.scalar("chunk_block_size", String(ingester.chunkBlockSize))
+            out.scalar("chunk_target_size", String(ingester.chunkTargetSize))
+            out.scalar("chunk_idle_period", Self.go(ingester.chunkIdlePeriod))
+            out.scalar("max_chunk_age", Self.go(ingester.maxChunkAge))
+            out.scalar("flush_check_period", Self.go(ingester.flushCheckPeriod))
+            out.scalar("concurrent_flushes", String(ingester.concurrentFlushes))
+            out.scalar("chunk_retain_period", Self.go(ingester.chunkRetainPeriod))
+        }
+        return out.text
+    }
+
+    /// Loki keeps limits as Prometheus `model.Duration` (`1w`) ...
+    private static func prometheus(_ duration: Duration) -> String {
+        DurationText.prometheusString(DurationText.nanoseconds(duration))
+    }
+
+    /// ... and ingester settings as Go `time.Duration` (`30m0s`).
+    private static func go(_ duration: Duration) -> String {
+        DurationText.goString(DurationText.nanoseconds(duration))
+    }
+}
+
+/// Writes block-style YAML, two spaces per level.
+private struct YAMLWriter {
+    private(set) var text = ""
+    private var indent = ""
+    /// The prefix of the next line, replacing its indentation (`- ` for the first key of a list item).
+    private var pendingPrefix: String?
+
+    mutating func scalar(_ key: String, _ value: String) {
+        line("\(key): \(value)")
+    }
+
+    mutating func section(_ key: String, _ body: (inout YAMLWriter) -> Void) {
+        line("\(key):")
+        let saved = indent
+        indent += "  "
+        body(&self)
+        indent = saved
+    }
+
+    mutating func list<Element>(_ key: String, _ elements: [Element], _ body: (inout YAMLWriter, Element) -> Void) {
+        line("\(key):")
+        let saved = indent
+        indent += "    "
+        for element in elements {
+            pendingPrefix = saved + "  - "
+            body(&self, element)
+        }
+        indent = saved
+    }
+
+    private mutating func line(_ content: String) {
+        text += (pendingPrefix ?? indent) + content + "\n"
+        pendingPrefix = nil
+    }
+
+    /// A string as a plain scalar when it cannot be read as anything else, otherwise double-quoted.
+    static func string(_ value: String) -> String {
+        isSafePlain(value) ? value : doubleQuoted(value)
+    }
+
+    /// Whole numbers without a fraction (`4`), others in Swift's shortest exact form (`1.5`).
+    static func number(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return String(value)
+    }
+
+    private static func isSafePlain(_ value: String) -> Bool {
+        guard let first = value.unicodeScalars.first else { return false }
+        let allowed: (Unicode.Scalar) -> Bool = { scalar in
+            switch scalar {
+            case "a"..."z", "A"..."Z", "0"..."9", "_", ".", "/", "-", "+", "@": true
+            default: false
+            }
+        }
+        // `@` and `` ` `` are reserved and `-`, `+` read as numbers or list items: none may start a plain scalar.
+        guard value.unicodeScalars.allSatisfy(allowed), !["-", "+", "@"].contains(first) else { return false }
+        // Text a YAML reader would take for null, a boolean or a number must be quoted to stay a string.
+        let reserved: Set<String> = [
+            "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE", "yes", "Yes", "YES", "no",
+            "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "y", "Y", "n", "N",
+        ]
+        if reserved.contains(value) { return false }
+        if ConfigDecoder.integer(value) != nil || ConfigDecoder.number(value) != nil { return false }
+        if value.hasPrefix(".") && value.dropFirst().allSatisfy({ $0.isLetter }) { return false }   // .inf, .nan
+        return true
+    }
+
+    private static func doubleQuoted(_ value: String) -> String {
+        var body = ""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": body += "\\\""
+            case "\\": body += "\\\\"
+            case "\n": body += "\\n"
+            case "\t": body += "\\t"
+            case "\r": body += "\\r"
+            default:
+                let v = scalar.value
+                let printable = (0x20...0x7E).contains(v) || (0xA0...0xD7FF).contains(v)
+                    || ((0xE000...0xFFFD).contains(v) && v != 0xFEFF) || v >= 0x10000
+                if printable {
+                    body.unicodeScalars.append(scalar)
+                } else {
+                    let hex = String(v, radix: 16, uppercase: true)
+                    body += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+                }
+            }
+        }
+        return "\"" + body + "\""
+    }
+}

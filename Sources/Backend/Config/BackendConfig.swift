@@ -1,0 +1,211 @@
+/// Which modules a backend process runs (`target`, `-target`), with Loki's names.
+public enum Target: String, Sendable, CaseIterable {
+    case all
+    case distributor
+    case ingester
+    case querier
+    case queryFrontend = "query-frontend"
+    case indexGateway = "index-gateway"
+    case compactor
+    case read
+    case write
+    case backend
+}
+
+/// The backend's configuration: the part of Loki's YAML configuration this version reads, with Loki's key names
+/// and Loki's defaults.
+///
+/// `ConfigLoader` builds it from a file; `BackendSettings(config)` turns it into the units the modules use;
+/// `renderYAML()` writes it back for `/config`. Sizes are bytes, durations are `Duration`s.
+public struct BackendConfig: Sendable, Equatable {
+    /// `target`: the modules to run.
+    public var target: Target = .all
+    /// `auth_enabled`: when true every request needs `X-Scope-OrgID`; when false everything is tenant `fake`.
+    /// Loki's default is true.
+    public var authEnabled: Bool = true
+    public var server = Server()
+    public var common = Common()
+    public var schemaConfig = SchemaConfig()
+    public var storageConfig = StorageConfig()
+    public var limitsConfig = LimitsConfig()
+    public var ingester = IngesterConfig()
+
+    /// Loki's defaults for every key.
+    public init() {}
+
+    /// `server`.
+    public struct Server: Sendable, Equatable {
+        /// `http_listen_address`; empty listens on every interface.
+        public var httpListenAddress: String = ""
+        /// `http_listen_port`; 0 picks a free port.
+        public var httpListenPort: Int = 3100
+        /// `grpc_server_max_recv_msg_size`, bytes: the largest request body (compressed or decompressed) accepted.
+        public var grpcServerMaxRecvMsgSize: Int = 4_194_304
+
+        public init() {}
+    }
+
+    /// `common`: settings several modules share.
+    public struct Common: Sendable, Equatable {
+        /// `path_prefix`: the directory under which data goes when nothing more specific is set.
+        public var pathPrefix: String = ""
+        public var storage = Storage()
+        /// `replication_factor`: how many ingesters receive each stream (one process runs one ingester).
+        public var replicationFactor: Int = 3
+
+        public init() {}
+
+        /// `common.storage`.
+        public struct Storage: Sendable, Equatable {
+            public var filesystem = Filesystem()
+
+            public init() {}
+        }
+
+        /// `common.storage.filesystem`.
+        public struct Filesystem: Sendable, Equatable {
+            /// `chunks_directory`.
+            public var chunksDirectory: String = ""
+            /// `rules_directory` (read for compatibility; the ruler is not part of this version).
+            public var rulesDirectory: String = ""
+
+            public init() {}
+        }
+    }
+
+    /// `schema_config`: which schema and index each period of time uses.
+    public struct SchemaConfig: Sendable, Equatable {
+        /// `configs`, oldest first.
+        public var configs: [PeriodConfig] = []
+
+        public init() {}
+    }
+
+    /// One entry of `schema_config.configs`.
+    public struct PeriodConfig: Sendable, Equatable {
+        /// `from`: the first day (UTC) this period applies to.
+        public var from: CalendarDay
+        /// `store`: the index type (`tsdb` in current Loki configs).
+        public var store: String = ""
+        /// `object_store`: where chunks and index live; this version stores on the local `filesystem`.
+        public var objectStore: String = ""
+        /// `schema`: only `v13` is accepted.
+        public var schema: String = "v13"
+        public var index = IndexConfig()
+
+        public init(from: CalendarDay, store: String = "", objectStore: String = "", schema: String = "v13",
+                    index: IndexConfig = IndexConfig()) {
+            self.from = from
+            self.store = store
+            self.objectStore = objectStore
+            self.schema = schema
+            self.index = index
+        }
+    }
+
+    /// `schema_config.configs[].index`.
+    public struct IndexConfig: Sendable, Equatable {
+        /// `prefix` of the index tables.
+        public var prefix: String = "index_"
+        /// `period` of one index table; only 24h is accepted.
+        public var period: Duration = .seconds(24 * 3600)
+
+        public init(prefix: String = "index_", period: Duration = .seconds(24 * 3600)) {
+            self.prefix = prefix
+            self.period = period
+        }
+    }
+
+    /// `storage_config`.
+    public struct StorageConfig: Sendable, Equatable {
+        public var filesystem = Filesystem()
+
+        public init() {}
+
+        /// `storage_config.filesystem`.
+        public struct Filesystem: Sendable, Equatable {
+            /// `directory`: root of the filesystem object store.
+            public var directory: String = ""
+
+            public init() {}
+        }
+    }
+
+    /// `limits_config`: the limits every tenant gets.
+    public struct LimitsConfig: Sendable, Equatable {
+        /// `ingestion_rate_mb`: per-tenant ingestion rate, MiB (2^20 bytes) per second.
+        public var ingestionRateMB: Double = 4
+        /// `ingestion_burst_size_mb`: per-tenant burst, MiB.
+        public var ingestionBurstSizeMB: Double = 6
+        /// `per_stream_rate_limit`: bytes per second per stream.
+        public var perStreamRateLimit: Int = 3 << 20
+        /// `per_stream_rate_limit_burst`: bytes per stream.
+        public var perStreamRateLimitBurst: Int = 15 << 20
+        /// `max_line_size`: bytes; 0 disables the check.
+        public var maxLineSize: Int = 256 << 10
+        /// `max_line_size_truncate`: truncate long lines instead of rejecting them.
+        public var maxLineSizeTruncate: Bool = false
+        /// `max_label_names_per_series`.
+        public var maxLabelNamesPerSeries: Int = 15
+        /// `max_label_name_length`.
+        public var maxLabelNameLength: Int = 1024
+        /// `max_label_value_length`.
+        public var maxLabelValueLength: Int = 2048
+        /// `reject_old_samples`.
+        public var rejectOldSamples: Bool = true
+        /// `reject_old_samples_max_age`.
+        public var rejectOldSamplesMaxAge: Duration = .seconds(7 * 24 * 3600)
+        /// `creation_grace_period`: how far in the future an entry may be.
+        public var creationGracePeriod: Duration = .seconds(10 * 60)
+        /// `max_global_streams_per_user`: active streams per tenant; 0 disables the limit.
+        public var maxGlobalStreamsPerUser: Int = 5000
+        /// `max_entries_limit_per_query`.
+        public var maxEntriesLimitPerQuery: Int = 5000
+        /// `max_query_length`: the longest time range a query may cover; 0 disables the check.
+        public var maxQueryLength: Duration = .seconds(721 * 3600)
+        /// `allow_structured_metadata`.
+        public var allowStructuredMetadata: Bool = true
+
+        public init() {}
+    }
+
+    /// `ingester`.
+    public struct IngesterConfig: Sendable, Equatable {
+        /// `chunk_encoding`: Loki's default is gzip.
+        public var chunkEncoding: ChunkEncoding = .gzip
+        /// `chunk_block_size`: uncompressed bytes per block.
+        public var chunkBlockSize: Int = 262_144
+        /// `chunk_target_size`: compressed bytes per chunk.
+        public var chunkTargetSize: Int = 1_572_864
+        /// `chunk_idle_period`: flush a chunk that received nothing for this long.
+        public var chunkIdlePeriod: Duration = .seconds(30 * 60)
+        /// `max_chunk_age`: flush a chunk once it spans this long.
+        public var maxChunkAge: Duration = .seconds(2 * 3600)
+        /// `flush_check_period`: how often chunks are checked for flushing.
+        public var flushCheckPeriod: Duration = .seconds(30)
+        /// `concurrent_flushes`.
+        public var concurrentFlushes: Int = 32
+        /// `chunk_retain_period`: how long a flushed chunk stays in memory.
+        public var chunkRetainPeriod: Duration = .zero
+
+        public init() {}
+    }
+
+    /// The configuration `estuary` runs with no configuration file: the backend on port 3100 on every interface,
+    /// no authentication, data under `./data`. `config/backend-local.yaml` is the same configuration as a file.
+    public static var quickstart: BackendConfig {
+        var config = BackendConfig()
+        config.authEnabled = false
+        config.server.httpListenAddress = ""
+        config.server.httpListenPort = 3100
+        config.common.pathPrefix = "./data"
+        config.common.storage.filesystem.chunksDirectory = "./data/chunks"
+        config.common.replicationFactor = 1
+        config.schemaConfig.configs = [
+            PeriodConfig(from: CalendarDay(year: 2024, month: 1, day: 1), store: "tsdb", objectStore: "filesystem",
+                         schema: "v13", index: IndexConfig(prefix: "index_", period: .seconds(24 * 3600))),
+        ]
+        config.ingester.chunkEncoding = .snappy
+        return config
+    }
+}

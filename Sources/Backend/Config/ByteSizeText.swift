@@ -1,0 +1,99 @@
+/// Sizes written the way Loki's `flagext.ByteSize` reads and prints them (it upper-cases the text and hands it to
+/// `github.com/c2h5oh/datasize`): a whole number of bytes with an optional unit, where every unit is a power of
+/// 1024 (`KB` = `KiB` = `K` = 1024), case-insensitive, with optional space before the unit (`256KB`, `1 MiB`,
+/// `1048576`). Estuary also accepts a decimal fraction (`1.5MB`), which Loki rejects.
+enum ByteSizeText {
+    enum ParseError: Error, Equatable {
+        case syntax
+        case negative
+        case tooLarge
+    }
+
+    private static let units: [String: Int] = {
+        var table: [String: Int] = [:]
+        let names: [(Int, [String])] = [
+            (0, ["", "b", "byte", "bytes"]),
+            (10, ["k", "kb", "kib", "kilo", "kilobyte", "kilobytes"]),
+            (20, ["m", "mb", "mib", "mega", "megabyte", "megabytes"]),
+            (30, ["g", "gb", "gib", "giga", "gigabyte", "gigabytes"]),
+            (40, ["t", "tb", "tib", "tera", "terabyte", "terabytes"]),
+            (50, ["p", "pb", "pib", "peta", "petabyte", "petabytes"]),
+            (60, ["e", "eb", "eib", "exa", "exabyte", "exabytes"]),
+        ]
+        for (shift, spellings) in names {
+            for spelling in spellings { table[spelling] = 1 << shift }
+        }
+        return table
+    }()
+
+    static func parse(_ text: String) -> Result<Int, ParseError> {
+        let scalars = Array(text.unicodeScalars)
+        var index = 0
+        while index < scalars.count, scalars[index].properties.isWhitespace { index += 1 }
+        if index < scalars.count, scalars[index] == "-" { return .failure(.negative) }
+        if index < scalars.count, scalars[index] == "+" { index += 1 }
+        var whole = 0
+        var digits = 0
+        while index < scalars.count, let digit = decimalDigit(scalars[index]) {
+            let (times, overflow1) = whole.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times.addingReportingOverflow(digit)
+            if overflow1 || overflow2 { return .failure(.tooLarge) }
+            whole = sum
+            digits += 1
+            index += 1
+        }
+        guard digits > 0 else { return .failure(.syntax) }
+        // Up to 18 fraction digits fit an Int; further digits cannot change a whole number of bytes.
+        var fraction = 0
+        var fractionScale = 1
+        if index < scalars.count, scalars[index] == "." {
+            index += 1
+            var fractionDigits = 0
+            while index < scalars.count, let digit = decimalDigit(scalars[index]) {
+                if fractionDigits < 18 {
+                    fraction = fraction * 10 + digit
+                    fractionScale *= 10
+                }
+                fractionDigits += 1
+                index += 1
+            }
+            guard fractionDigits > 0 else { return .failure(.syntax) }
+        }
+        let unit = String(String.UnicodeScalarView(scalars[index...]))
+            .configTrimmed().lowercased()
+        guard let multiplier = units[unit] else { return .failure(.syntax) }
+        let (wholeBytes, overflow) = whole.multipliedReportingOverflow(by: multiplier)
+        if overflow { return .failure(.tooLarge) }
+        // fraction < fractionScale <= 10^18 and multiplier <= 2^60: divide first to stay in range, keep the rest.
+        let fractionBytes = (multiplier / fractionScale) * fraction
+            + (multiplier % fractionScale) * fraction / fractionScale
+        let (total, overflow2) = wholeBytes.addingReportingOverflow(fractionBytes)
+        if overflow2 { return .failure(.tooLarge) }
+        return .success(total)
+    }
+
+    /// Loki's spelling: the largest unit that divides the value exactly (`0B`, `256KB`, `3MB`, `1000B`).
+    static func format(_ bytes: Int) -> String {
+        if bytes == 0 { return "0B" }
+        for (unit, shift) in [("EB", 60), ("PB", 50), ("TB", 40), ("GB", 30), ("MB", 20), ("KB", 10)] {
+            let size = 1 << shift
+            if bytes % size == 0 { return "\(bytes / size)\(unit)" }
+        }
+        return "\(bytes)B"
+    }
+
+    private static func decimalDigit(_ scalar: Unicode.Scalar) -> Int? {
+        scalar.value >= 48 && scalar.value <= 57 ? Int(scalar.value - 48) : nil
+    }
+}
+
+extension String {
+    /// The string without leading and trailing white space (Foundation-free).
+    func configTrimmed() -> String {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
+        return String(scalars[first...last])
+    }
+}

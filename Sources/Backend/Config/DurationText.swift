@@ -1,0 +1,123 @@
+/// Durations as Loki's configuration reads and prints them.
+///
+/// Loki has two duration types: Go's `time.Duration` (`30m`, `1h30m`, `1.5s`, `500ms`; units ns, us/µs, ms, s, m,
+/// h) for the ingester, and Prometheus' `model.Duration` (`1d`, `1w`, `1y` as well, whole numbers only) for limits.
+/// Estuary reads the union of both everywhere, so `1d` and `1.5h` work for every key; `0` alone is zero.
+/// Negative durations are refused: no key of this configuration means anything by them.
+enum DurationText {
+    enum ParseError: Error, Equatable {
+        case syntax
+        /// A number without a unit (`30`): Go would read nanoseconds, which is never what was meant.
+        case missingUnit
+        case unknownUnit(String)
+        case negative
+        case tooLarge
+    }
+
+    private static let units: [String: Int64] = [
+        "ns": 1,
+        "us": 1_000, "µs": 1_000, "μs": 1_000,
+        "ms": 1_000_000,
+        "s": 1_000_000_000,
+        "m": 60 * 1_000_000_000,
+        "h": 3600 * 1_000_000_000,
+        "d": 24 * 3600 * 1_000_000_000,
+        "w": 7 * 24 * 3600 * 1_000_000_000,
+        "y": 365 * 24 * 3600 * 1_000_000_000,
+    ]
+
+    /// Nanoseconds.
+    static func parse(_ text: String) -> Result<Int64, ParseError> {
+        let scalars = Array(text.configTrimmed().unicodeScalars)
+        var index = 0
+        if index < scalars.count, scalars[index] == "-" { return .failure(.negative) }
+        if index < scalars.count, scalars[index] == "+" { index += 1 }
+        if index == scalars.count - 1, scalars[index] == "0" { return .success(0) }
+        guard index < scalars.count else { return .failure(.syntax) }
+        var total: Int64 = 0
+        while index < scalars.count {
+            var whole: Int64 = 0
+            var digits = 0
+            var tooLarge = false
+            while index < scalars.count, let digit = decimalDigit(scalars[index]) {
+                let (times, o1) = whole.multipliedReportingOverflow(by: 10)
+                let (sum, o2) = times.addingReportingOverflow(digit)
+                if o1 || o2 { tooLarge = true } else { whole = sum }
+                digits += 1
+                index += 1
+            }
+            var fraction: Int64 = 0
+            var scale: Int64 = 1
+            var fractionDigits = 0
+            if index < scalars.count, scalars[index] == "." {
+                index += 1
+                while index < scalars.count, let digit = decimalDigit(scalars[index]) {
+                    if fractionDigits < 18 {
+                        fraction = fraction * 10 + digit
+                        scale *= 10
+                    }
+                    fractionDigits += 1
+                    index += 1
+                }
+            }
+            guard digits + fractionDigits > 0 else { return .failure(.syntax) }
+            let unitStart = index
+            while index < scalars.count, decimalDigit(scalars[index]) == nil, scalars[index] != "." { index += 1 }
+            let unit = String(String.UnicodeScalarView(scalars[unitStart..<index]))
+            if unit.isEmpty { return .failure(.missingUnit) }
+            guard let size = units[unit] else { return .failure(.unknownUnit(unit)) }
+            if tooLarge { return .failure(.tooLarge) }
+            let (wholeNs, o1) = whole.multipliedReportingOverflow(by: size)
+            // fraction < scale <= 10^18: split the multiplication so that it stays in range.
+            let fractionNs = (size / scale) * fraction + (size % scale) * fraction / scale
+            let (part, o2) = wholeNs.addingReportingOverflow(fractionNs)
+            let (sum, o3) = total.addingReportingOverflow(part)
+            if o1 || o2 || o3 { return .failure(.tooLarge) }
+            total = sum
+        }
+        return .success(total)
+    }
+
+    /// Go's `time.Duration.String()`: `30m0s`, `2h0m0s`, `500ms`, `0s` (how Loki prints `time.Duration` keys).
+    static func goString(_ nanoseconds: Int64) -> String {
+        LokiDurationText.format(nanoseconds)
+    }
+
+    /// Prometheus' `model.Duration.String()`: `1w`, `30d1h`, `10m`, `0s` (how Loki prints `model.Duration` keys).
+    /// Prometheus keeps milliseconds only; a value with a finer part is written the Go way so nothing is lost.
+    static func prometheusString(_ nanoseconds: Int64) -> String {
+        guard nanoseconds % 1_000_000 == 0 else { return goString(nanoseconds) }
+        var ms = nanoseconds / 1_000_000
+        if ms == 0 { return "0s" }
+        var text = ""
+        let parts: [(String, Int64, Bool)] = [
+            ("y", 1000 * 60 * 60 * 24 * 365, true),
+            ("w", 1000 * 60 * 60 * 24 * 7, true),
+            ("d", 1000 * 60 * 60 * 24, false),
+            ("h", 1000 * 60 * 60, false),
+            ("m", 1000 * 60, false),
+            ("s", 1000, false),
+            ("ms", 1, false),
+        ]
+        for (unit, size, exact) in parts {
+            // Years and weeks only when they divide exactly: 90d reads better than 12w6d.
+            if exact && ms % size != 0 { continue }
+            let count = ms / size
+            if count > 0 {
+                text += "\(count)\(unit)"
+                ms -= count * size
+            }
+        }
+        return text
+    }
+
+    /// A `Duration` as whole nanoseconds (values here come from `parse`, so they fit).
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000
+    }
+
+    private static func decimalDigit(_ scalar: Unicode.Scalar) -> Int64? {
+        scalar.value >= 48 && scalar.value <= 57 ? Int64(scalar.value - 48) : nil
+    }
+}

@@ -1,0 +1,130 @@
+import Testing
+@testable import Backend
+
+@Suite struct BackendSettingsConfigTests {
+    static let now: Int64 = 1_719_964_800_000_000_000   // 2024-07-03T00:00:00Z
+
+    @Test func quickstartSettings() throws {
+        let settings = try BackendSettings(.quickstart, now: Self.now)
+        #expect(settings.host == "0.0.0.0")
+        #expect(settings.port == 3100)
+        #expect(settings.authEnabled == false)
+        #expect(settings.maxRequestBytes == 4_194_304)
+        #expect(settings.storageDirectory == "./data/chunks")
+        #expect(settings.indexPrefix == "index_")
+        #expect(settings.ingester.chunkEncoding == .snappy)
+        #expect(settings.configYAML == BackendConfig.quickstart.renderYAML())
+        // Loki's defaults map to the defaults the modules were written with.
+        #expect(settings.limits == Limits())
+        var ingester = IngesterSettings()
+        ingester.chunkEncoding = .snappy
+        #expect(settings.ingester == ingester)
+    }
+
+    @Test func everyKeyMapsToItsUnit() throws {
+        let config = try parseConfig(ConfigLoaderTests.everyKey).config
+        let settings = try BackendSettings(config, now: Self.now)
+        #expect(settings.host == "127.0.0.1")
+        #expect(settings.port == 3200)
+        #expect(settings.authEnabled == false)
+        #expect(settings.maxRequestBytes == 8_388_608)
+        #expect(settings.storageDirectory == "/srv/chunks")
+        #expect(settings.indexPrefix == "index_v2_")
+        let limits = settings.limits
+        #expect(limits.ingestionRateBytes == 10.5 * 1_048_576)
+        #expect(limits.ingestionBurstBytes == 20 * 1_048_576)
+        #expect(limits.perStreamRateBytes == 5 * 1_048_576)
+        #expect(limits.perStreamBurstBytes == 20 * 1_048_576)
+        #expect(limits.maxLineSize == 1_048_576)
+        #expect(limits.maxLineSizeTruncate == true)
+        #expect(limits.maxLabelNamesPerSeries == 30)
+        #expect(limits.maxLabelNameLength == 512)
+        #expect(limits.maxLabelValueLength == 4096)
+        #expect(limits.rejectOldSamples == false)
+        #expect(limits.rejectOldSamplesMaxAge == 14 * 86_400 * 1_000_000_000)
+        #expect(limits.creationGracePeriod == 5400 * 1_000_000_000)
+        #expect(limits.maxStreamsPerUser == 0)
+        #expect(limits.maxEntriesLimitPerQuery == 10_000)
+        #expect(limits.maxQueryLength == 0)
+        #expect(limits.allowStructuredMetadata == false)
+        let ingester = settings.ingester
+        #expect(ingester.chunkEncoding == .flate)
+        #expect(ingester.blockSize == 131_072)
+        #expect(ingester.targetSize == 0)
+        #expect(ingester.idlePeriod == 3600 * 1_000_000_000)
+        #expect(ingester.maxChunkAge == 5400 * 1_000_000_000)
+        #expect(ingester.flushCheckPeriod == .milliseconds(500))
+        #expect(ingester.concurrentFlushes == 4)
+        #expect(ingester.retainPeriod == 15 * 1_000_000_000)
+    }
+
+    @Test func storageDirectoryPrecedence() throws {
+        var config = BackendConfig()
+        #expect(throws: ConfigError.self) { try BackendSettings(config, now: Self.now) }
+        config.common.pathPrefix = "/p"
+        #expect(try BackendSettings(config, now: Self.now).storageDirectory == "/p/chunks")
+        config.common.pathPrefix = "/p/"
+        #expect(try BackendSettings(config, now: Self.now).storageDirectory == "/p/chunks")
+        config.common.storage.filesystem.chunksDirectory = "/common"
+        #expect(try BackendSettings(config, now: Self.now).storageDirectory == "/common")
+        config.storageConfig.filesystem.directory = "/explicit"
+        #expect(try BackendSettings(config, now: Self.now).storageDirectory == "/explicit")
+    }
+
+    @Test func missingStorageDirectorySaysWhatToSet() {
+        do {
+            _ = try BackendSettings(BackendConfig(), now: Self.now)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description == "storage_config.filesystem.directory: no storage directory configured: set storage_config.filesystem.directory, common.storage.filesystem.chunks_directory or common.path_prefix")
+        }
+    }
+
+    @Test func indexPrefixOfThePeriodInForceToday() throws {
+        var config = BackendConfig.quickstart
+        func period(_ y: Int, _ m: Int, _ d: Int, _ prefix: String) -> BackendConfig.PeriodConfig {
+            .init(from: CalendarDay(year: y, month: m, day: d), store: "tsdb", objectStore: "filesystem",
+                  index: .init(prefix: prefix))
+        }
+        config.schemaConfig.configs = [period(2023, 1, 1, "a_"), period(2024, 7, 3, "b_"), period(2030, 1, 1, "c_")]
+        #expect(try BackendSettings(config, now: Self.now).indexPrefix == "b_")
+        #expect(try BackendSettings(config, now: Self.now - 1).indexPrefix == "a_")
+        config.schemaConfig.configs = [period(2030, 1, 1, "future_")]
+        #expect(try BackendSettings(config, now: Self.now).indexPrefix == "future_")
+        config.schemaConfig.configs = []
+        #expect(try BackendSettings(config, now: Self.now).indexPrefix == "index_")
+    }
+
+    @Test func otherObjectStoresAreRefused() {
+        var config = BackendConfig.quickstart
+        config.schemaConfig.configs[0].objectStore = "s3"
+        do {
+            _ = try BackendSettings(config, now: Self.now)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description == #"schema_config.configs[0].object_store: object store "s3" is not supported yet; this version stores chunks and index on the local filesystem (object_store: filesystem)"#)
+        }
+    }
+
+    @Test func integrationTestConfigWorks() throws {
+        // The configuration the binary tests start the backend with.
+        let (config, warnings) = try parseConfig("""
+            auth_enabled: false
+            server:
+              http_listen_port: 0
+            common:
+              path_prefix: ${DATA}
+              replication_factor: 1
+            storage_config:
+              filesystem:
+                directory: ${DATA}/chunks
+            ingester:
+              chunk_encoding: snappy
+            """, expandEnv: true, environment: ["DATA": "/tmp/x"])
+        #expect(warnings.isEmpty)
+        let settings = try BackendSettings(config, now: Self.now)
+        #expect(settings.port == 0)
+        #expect(settings.storageDirectory == "/tmp/x/chunks")
+        #expect(settings.configYAML.contains("chunk_encoding: snappy"))
+    }
+}
