@@ -118,6 +118,8 @@ public struct LokiAPI: Sendable {
             return try await work()
         } catch let error as APIError {
             return text(error.status, error.message)
+        } catch let error as LogQLError {
+            return text(400, error.description)
         }
     }
 

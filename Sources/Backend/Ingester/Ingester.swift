@@ -276,23 +276,39 @@ public final class Ingester: Sendable {
             removeRetired(now: wallNow)
             return
         }
-        let flushed = await withTaskGroup(of: (StreamKey, [ChunkRef])?.self) { group in
-            var results: [(StreamKey, [ChunkRef])] = []
+        let written = await withTaskGroup(of: (FlushJob, [ChunkRef]).self) { group in
+            var results: [(FlushJob, [ChunkRef])] = []
             var next = 0
             let width = max(1, settings.concurrentFlushes)
             func startNext() {
                 guard next < jobs.count else { return }
                 let job = jobs[next]
                 next += 1
-                group.addTask { await self.write(job) }
+                group.addTask { (job, await self.write(job)) }
             }
             for _ in 0..<min(width, jobs.count) { startNext() }
             for await result in group {
-                if let result { results.append(result) }
+                if !result.1.isEmpty { results.append(result) }
                 metrics.flushQueueLength.decrement()
                 startNext()
             }
             return results
+        }
+        // One index segment per tenant per cycle, written after its chunks: a chunk is in the index only once it
+        // is stored, and is marked flushed only once it is in the index.
+        var flushed: [(StreamKey, [ChunkRef])] = []
+        for (tenant, group) in Dictionary(grouping: written, by: { $0.0.key.tenant }) {
+            do {
+                try await index.add(tenant: tenant, entries: group.map { job, refs in
+                    SeriesChunks(labels: job.labels.pairs, fingerprint: job.key.fingerprint, chunks: refs)
+                })
+                flushed.append(contentsOf: group.map { ($0.0.key, $0.1) })
+            } catch {
+                metrics.chunkFlushFailures.increment()
+                logger.error("index write failed; chunks will be flushed again", metadata: [
+                    "tenant": "\(tenant)", "error": "\(error)",
+                ])
+            }
         }
         let doneAt = now()
         for (key, refs) in flushed {
@@ -307,9 +323,9 @@ public final class Ingester: Sendable {
         removeRetired(now: doneAt)
     }
 
-    /// Writes one stream's chunks, then their index entries. Returns what was stored; failures are logged,
-    /// counted, and retried on the next cycle.
-    private func write(_ job: FlushJob) async -> (StreamKey, [ChunkRef])? {
+    /// Writes one stream's chunk objects. Returns the ones stored; failures are logged, counted, and retried on the
+    /// next cycle.
+    private func write(_ job: FlushJob) async -> [ChunkRef] {
         var stored: [ChunkRef] = []
         for chunk in job.chunks {
             do {
@@ -323,19 +339,7 @@ public final class Ingester: Sendable {
                 ])
             }
         }
-        guard !stored.isEmpty else { return nil }
-        do {
-            try await index.add(tenant: job.key.tenant, entries: [
-                SeriesChunks(labels: job.labels.pairs, fingerprint: job.key.fingerprint, chunks: stored),
-            ])
-        } catch {
-            metrics.chunkFlushFailures.increment()
-            logger.error("index write failed; chunks will be flushed again", metadata: [
-                "stream": "\(job.labels.description)", "tenant": "\(job.key.tenant)", "error": "\(error)",
-            ])
-            return nil
-        }
-        return (job.key, stored)
+        return stored
     }
 
     /// Drops flushed chunks past their retain period and streams left with nothing in memory.
@@ -404,7 +408,7 @@ public final class Ingester: Sendable {
                     if let head = stream.head, head.entryCount > 0 {
                         let bounds = head.bounds
                         if bounds.through >= from && bounds.from < through {
-                            head.forEachEntry(from: from, through: through, direction: direction) { ts, line, metadata in
+                            try? head.forEachEntry(from: from, through: through, direction: direction) { ts, line, metadata in
                                 bytes += line.count
                                 lines += 1
                                 if lineFilter(line) {

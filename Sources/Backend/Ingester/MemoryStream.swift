@@ -23,8 +23,6 @@ final class MemoryStream: @unchecked Sendable {
     /// The newest entry timestamp ever accepted (Loki's out-of-order window is measured from it).
     var newest: Int64 = .min
     var rate: TokenBucket
-    /// Whether the stream is already in the flush queue.
-    var queuedForFlush = false
 
     init(tenant: String, labels: LabelSet, fingerprint: UInt64, rate: TokenBucket) {
         self.tenant = tenant

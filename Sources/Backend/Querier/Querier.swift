@@ -140,7 +140,7 @@ public struct Querier: Sendable {
         var scannedLines = 0
         let filters = query.lineFilters
         let limit = query.limit
-        chunk.forEachEntry(from: query.start, through: query.end, direction: query.direction) { ts, line, metadata in
+        try chunk.forEachEntry(from: query.start, through: query.end, direction: query.direction) { ts, line, metadata in
             scannedBytes += line.count
             scannedLines += 1
             if filters.matches(line) {

@@ -28,12 +28,12 @@ import Wire
             querier = Querier(ingester: ingester, index: index, chunks: chunks)
         }
 
-        func push(_ tenant: String = "t", _ labels: String, _ entries: [(Int64, String)]) -> Distributor.Outcome {
+        func push(tenant: String = "t", _ labels: String, _ entries: [(Int64, String)]) -> Distributor.Outcome {
             let body = entries.map { PushEntry(timestamp: $0.0, line: Array($0.1.utf8)[...]) }
             return distributor.push(tenant: tenant, request: PushRequest(streams: [PushStream(labels: labels, entries: body)]))
         }
 
-        func select(_ tenant: String = "t", _ selector: String, limit: Int = 1000, direction: Direction = .forward) async throws -> [(Int64, String)] {
+        func select(tenant: String = "t", _ selector: String, limit: Int = 1000, direction: Direction = .forward) async throws -> [(Int64, String)] {
             let parsed = try LogSelection.parse(selector)
             let (streams, _) = try await querier.selectLogs(LogQuery(
                 tenant: tenant, matchers: parsed.matchers, lineFilters: parsed.lineFilters,
@@ -106,11 +106,11 @@ import Wire
     @Test func tenantsNeverSeeEachOther() async throws {
         let engine = Engine()
         let t = engine.clock.now
-        #expect(engine.push("a", #"{job="x"}"#, [(t, "of a")]).status == 204)
-        #expect(engine.push("b", #"{job="x"}"#, [(t, "of b")]).status == 204)
-        #expect(try await engine.select("a", #"{job="x"}"#).map(\.1) == ["of a"])
+        #expect(engine.push(tenant: "a", #"{job="x"}"#, [(t, "of a")]).status == 204)
+        #expect(engine.push(tenant: "b", #"{job="x"}"#, [(t, "of b")]).status == 204)
+        #expect(try await engine.select(tenant: "a", #"{job="x"}"#).map(\.1) == ["of a"])
         await engine.ingester.flush()
-        #expect(try await engine.select("b", #"{job="x"}"#).map(\.1) == ["of b"])
+        #expect(try await engine.select(tenant: "b", #"{job="x"}"#).map(\.1) == ["of b"])
         #expect(try await engine.querier.labelValues(tenant: "a", name: "job", start: t - 1000, end: t + 1) == ["x"])
         #expect(try await engine.querier.series(tenant: "c", selectors: [], start: t - 1000, end: t + 1).isEmpty)
     }

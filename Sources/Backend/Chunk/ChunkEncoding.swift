@@ -1,0 +1,53 @@
+import Wire
+
+/// How a chunk's blocks are compressed: `ingester.chunk_encoding`, with Loki's names and on-disk byte values
+/// (`pkg/compression` codec numbers), so chunks are readable by Loki's tools.
+public enum ChunkEncoding: String, Sendable, CaseIterable {
+    case none
+    case gzip
+    case snappy
+    case flate
+
+    /// The encoding byte in the chunk header.
+    var byte: UInt8 {
+        switch self {
+        case .none: 0
+        case .gzip: 1
+        case .snappy: 4
+        case .flate: 8
+        }
+    }
+
+    init?(byte: UInt8) {
+        guard let found = Self.allCases.first(where: { $0.byte == byte }) else { return nil }
+        self = found
+    }
+
+    /// Compresses one block's serialised entries as Loki's writer pool for this encoding does (snappy: the framed
+    /// stream format of `snappy.NewBufferedWriter`; gzip: one gzip member; flate: raw deflate).
+    func compress(_ input: UnsafeRawBufferPointer) -> [UInt8] {
+        switch self {
+        case .none: Array(input)
+        case .gzip: Gzip.compress(input)
+        case .snappy: SnappyFramed.encode(input)
+        case .flate: Deflate.compress(Array(input))
+        }
+    }
+
+    /// Undoes `compress`; `maxLength` bounds the output (a block's recorded uncompressed size plus slack).
+    func decompress(_ input: UnsafeRawBufferPointer, maxLength: Int) throws(CodecError) -> [UInt8] {
+        switch self {
+        case .none: Array(input)
+        case .gzip: try Gzip.decompress(input, maxLength: maxLength)
+        case .snappy: try SnappyFramed.decode(input, maxLength: maxLength)
+        case .flate: try Deflate.decompress(input, maxLength: maxLength)
+        }
+    }
+}
+
+/// The order a query reads entries in: `direction=forward` (oldest first) or `backward` (newest first, Loki's
+/// default).
+public enum Direction: String, Sendable {
+    case forward
+    case backward
+}
