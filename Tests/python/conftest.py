@@ -14,7 +14,7 @@ CONFIG = """
 auth_enabled: {auth}
 server:
   http_listen_port: 0
-common:
+{server}common:
   path_prefix: {data}
   replication_factor: 1
 schema_config:
@@ -37,13 +37,13 @@ limits_config:
 
 
 class Backend:
-    def __init__(self, auth=False, limits=""):
+    def __init__(self, auth=False, limits="", server=""):
         self.dir = tempfile.mkdtemp(prefix="estuary-py-")
         self.data = os.path.join(self.dir, "data")
         self.config = os.path.join(self.dir, "loki.yaml")
         with open(self.config, "w") as f:
             f.write(CONFIG.format(auth="true" if auth else "false", data=self.data,
-                                  limits=limits or "  reject_old_samples: true"))
+                                  limits=limits or "  reject_old_samples: true", server=server))
         self.proc = None
         self.url = None
 

@@ -181,3 +181,32 @@ def test_sigterm_then_restart_returns_every_acknowledged_entry(make_backend):
     b.start()
     got = entries_of(query(b.url, '{job="durable"}', limit=5000))
     assert got == {(("job", "durable"),): sent}
+
+
+def test_body_over_the_limit_is_413_and_counted(make_backend):
+    b = make_backend(server="  grpc_server_max_recv_msg_size: 2000\n").start()
+    t = now_ns()
+    big = protobuf_body([('{job="big"}', [(t + i, f"{i} " + "y" * 200) for i in range(50)])])
+    assert len(big) < 2000 < len(__import__("cramjam").snappy.decompress_raw(big))
+    r = requests.post(f"{b.url}/loki/api/v1/push", data=big)
+    assert r.status_code == 413, r.text
+    r = requests.post(f"{b.url}/loki/api/v1/push", data=b"z" * 3000)
+    assert r.status_code == 413, r.text
+    assert "request body too large" in r.text
+    ok = protobuf_body([('{job="big"}', [(t, "small")])])
+    assert requests.post(f"{b.url}/loki/api/v1/push", data=ok).status_code == 204
+    assert 'loki_discarded_bytes_total{reason="request_body_too_large",tenant="fake"}' in \
+        requests.get(f"{b.url}/metrics").text
+
+
+def test_per_stream_rate_limit_answers_429(make_backend):
+    b = make_backend(limits="  per_stream_rate_limit: 1KB\n  per_stream_rate_limit_burst: 2KB\n").start()
+    t = now_ns()
+    first = protobuf_body([('{job="hot"}', [(t + i, "z" * 100) for i in range(10)])])
+    assert requests.post(f"{b.url}/loki/api/v1/push", data=first).status_code == 204
+    r = requests.post(f"{b.url}/loki/api/v1/push", data=protobuf_body([('{job="hot"}', [(t + 100, "z" * 2000)])]))
+    assert r.status_code == 429
+    assert "Per stream rate limit exceeded" in r.text
+    other = protobuf_body([('{job="cold"}', [(t, "fine")])])
+    assert requests.post(f"{b.url}/loki/api/v1/push", data=other).status_code == 204
+    assert 'reason="per_stream_rate_limit"' in requests.get(f"{b.url}/metrics").text

@@ -153,7 +153,14 @@ public struct LokiAPI: Sendable {
 
     private func push(_ request: Request) async throws -> Response {
         let tenant = try tenant(request)
-        let body = try await readBody(request, limit: settings.maxRequestBytes)
+        let body: [UInt8]
+        do {
+            body = try await readBody(request, limit: settings.maxRequestBytes)
+        } catch let error as APIError where error.status == 413 {
+            let declared = request.headers[.contentLength].flatMap(Int.init) ?? settings.maxRequestBytes
+            metrics.discarded(tenant: tenant, reason: .requestBodyTooLarge, entries: 0, bytes: declared)
+            throw error
+        }
         let decoded: PushRequest
         do {
             decoded = try PushBodyDecoder.decode(

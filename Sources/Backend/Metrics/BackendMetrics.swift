@@ -79,12 +79,16 @@ public final class BackendMetrics: Sendable {
     }
 
     /// Counts entries that were not stored, with Loki's reason. The one place a discard is recorded.
+    /// Counts discarded entries and bytes. A body rejected before decoding has no known entry count: as Loki, it
+    /// counts only its bytes.
     public func discarded(tenant: String, reason: DiscardReason, entries: Int, bytes: Int) {
-        guard entries > 0 else { return }
-        registry.makeCounter(
-            name: "loki_discarded_samples_total", labels: [("reason", reason.rawValue), ("tenant", tenant)],
-            help: "The total number of samples that were discarded."
-        ).increment(by: Int64(entries))
+        guard entries > 0 || bytes > 0 else { return }
+        if entries > 0 {
+            registry.makeCounter(
+                name: "loki_discarded_samples_total", labels: [("reason", reason.rawValue), ("tenant", tenant)],
+                help: "The total number of samples that were discarded."
+            ).increment(by: Int64(entries))
+        }
         registry.makeCounter(
             name: "loki_discarded_bytes_total", labels: [("reason", reason.rawValue), ("tenant", tenant)],
             help: "The total number of bytes that were discarded."
