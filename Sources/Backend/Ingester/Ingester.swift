@@ -51,8 +51,11 @@ public final class Ingester: Sendable {
     private let now: @Sendable () -> Int64
     private let wake: AsyncStream<Void>.Continuation
     private let wakeups: AsyncStream<Void>
-    /// Callers of `flush()` waiting for the loop's next forced cycle; `stopped` once the loop has ended.
-    private let flushRequests = Mutex<(waiters: [CheckedContinuation<Void, Never>], stopped: Bool)>(([], false))
+    /// Whether the flush loop (`run()`) is running: `flush()` hands its work to a running loop, and flushes by
+    /// itself before the loop starts (an engine without a service group) or after it stopped.
+    private enum LoopState { case notStarted, running, stopped }
+    /// Callers of `flush()` waiting for the loop's next forced cycle, and the loop's state.
+    private let flushRequests = Mutex<(waiters: [CheckedContinuation<Void, Never>], loop: LoopState)>(([], .notStarted))
 
     public init(
         settings: IngesterSettings, chunks: ChunkStore, index: any IndexWriter, metrics: BackendMetrics,
@@ -201,7 +204,7 @@ public final class Ingester: Sendable {
     // MARK: Flush
 
     /// The flush loop: wakes every `flush_check_period`, when a chunk fills, or on `flush()`; flushes what is
-    /// due. Only this loop flushes, so no chunk is written twice at once. When the task is cancelled or the
+    /// due. While it runs only this loop flushes, so no chunk is written twice at once. When the task is cancelled or the
     /// service group shuts down gracefully it flushes everything and returns.
     public func run() async {
         let ticker = Task { [wake, settings] in
@@ -211,6 +214,7 @@ public final class Ingester: Sendable {
             }
         }
         defer { ticker.cancel() }
+        flushRequests.withLock { $0.loop = .running }
         for await _ in wakeups.cancelOnGracefulShutdown() {
             let waiters = flushRequests.withLock { state in
                 defer { state.waiters.removeAll() }
@@ -222,7 +226,7 @@ public final class Ingester: Sendable {
         logger.info("ingester stopping: flushing all chunks")
         await flushCycle(force: true)
         let waiters = flushRequests.withLock { state in
-            state.stopped = true
+            state.loop = .stopped
             defer { state.waiters.removeAll() }
             return state.waiters
         }
@@ -231,13 +235,18 @@ public final class Ingester: Sendable {
 
     /// Closes and flushes every stream's chunks (`POST /flush`); returns when they are stored.
     public func flush() async {
+        guard flushRequests.withLock({ $0.loop == .running }) else {
+            await flushCycle(force: true)
+            return
+        }
         await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
-            let stopped = flushRequests.withLock { state in
-                if state.stopped { return true }
+            let queued = flushRequests.withLock { state in
+                guard state.loop == .running else { return false }
                 state.waiters.append(waiter)
-                return false
+                return true
             }
-            if stopped { waiter.resume() } else { wake.yield() }
+            // A loop that stopped meanwhile flushed everything on its way out.
+            if queued { wake.yield() } else { waiter.resume() }
         }
     }
 

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 @testable import Backend
 
@@ -34,7 +35,7 @@ import Testing
     ]
 
     @Test func twoThousandMutatedDocumentsNeverCrash() {
-        var random = ConfigRandom(seed: 0xE57_0A27)
+        var random = SeededRandom(seed: 0xE57_0A27)
         var parsed = 0
         var failed = 0
         for round in 0..<2000 {
@@ -77,7 +78,7 @@ import Testing
         return count
     }
 
-    static func mutate(_ seed: String, _ random: inout ConfigRandom) -> String {
+    static func mutate(_ seed: String, _ random: inout SeededRandom) -> String {
         var scalars = Array(seed.unicodeScalars)
         for _ in 0..<Int.random(in: 1...4, using: &random) {
             let position = scalars.isEmpty ? 0 : Int.random(in: 0...scalars.count, using: &random)
@@ -109,7 +110,7 @@ import Testing
         return String(String.UnicodeScalarView(scalars))
     }
 
-    static func randomDocument(_ random: inout ConfigRandom) -> String {
+    static func randomDocument(_ random: inout SeededRandom) -> String {
         (0..<Int.random(in: 0...40, using: &random)).map { _ in fragments.randomElement(using: &random) ?? "" }.joined()
     }
 

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 @testable import Backend
 
@@ -44,27 +45,14 @@ import Testing
     }
 
     @Test func randomConfigsRoundTrip() throws {
-        var random = ConfigRandom(seed: 42)
+        var random = SeededRandom(seed: 42)
         for _ in 0..<300 {
             try roundTrip(random.config())
         }
     }
 }
 
-/// Small deterministic generator for property tests.
-struct ConfigRandom: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SeededRandom {
     mutating func string() -> String {
         let pieces = ["a", "Z", "0", "/", ".", "_", "-", " ", ":", "#", "\"", "'", "\\", "\n", "\t", "é", "路", "$", "{",
                       "}", "[", "]", ",", "*", "&", "!", "%", "@", "`", "|", ">", "?", "\u{1}", "\u{85}", "😀"]

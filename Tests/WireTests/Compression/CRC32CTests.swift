@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 @testable import Wire
 
@@ -14,7 +15,7 @@ import Testing
     }
 
     @Test func matchesBitwiseReferenceAtEveryLengthAndAlignment() {
-        var rng = CodecTestRNG(seed: 99)
+        var rng = SeededRandom(seed: 99)
         let data = CodecTestData.randomBytes(600, using: &rng)
         data.withUnsafeBytes { all in
             for start in 0..<17 {
@@ -27,7 +28,7 @@ import Testing
     }
 
     @Test func seedContinuesAChecksum() {
-        var rng = CodecTestRNG(seed: 5)
+        var rng = SeededRandom(seed: 5)
         let data = CodecTestData.randomBytes(1000, using: &rng)
         let whole = CRC32C.checksum(data)
         for split in [0, 1, 8, 13, 500, 999, 1000] {

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 @testable import Wire
 
@@ -22,7 +23,7 @@ import Testing
 
     @Test(arguments: codecs)
     func randomBytesNeverCrash(codec: Codec) {
-        var rng = CodecTestRNG(seed: 0xfa11 &+ UInt64(codec.name.utf8.count))
+        var rng = SeededRandom(seed: 0xfa11 &+ UInt64(codec.name.utf8.count))
         var failures = 0
         for iteration in 0..<2000 {
             let count = Int(rng.next() % (iteration % 10 == 0 ? 4096 : 64))
@@ -39,7 +40,7 @@ import Testing
 
     @Test(arguments: codecs)
     func mutatedEncodingsNeverCrash(codec: Codec) {
-        var rng = CodecTestRNG(seed: 0xbad5 &+ UInt64(codec.name.utf8.count))
+        var rng = SeededRandom(seed: 0xbad5 &+ UInt64(codec.name.utf8.count))
         var originals = [[UInt8]]()
         for _ in 0..<40 {
             let size = Int(rng.next() % 3000)
@@ -64,7 +65,7 @@ import Testing
     /// Unmodified encodings always decode, including with a limit equal to their size.
     @Test(arguments: codecs)
     func validEncodingsDecodeAtTheirExactSize(codec: Codec) throws {
-        var rng = CodecTestRNG(seed: 0x600d)
+        var rng = SeededRandom(seed: 0x600d)
         for _ in 0..<50 {
             let input = CodecTestData.anyInput(using: &rng)
             #expect(try codec.decode(codec.encode(input), input.count) == input)

@@ -1,21 +1,6 @@
+import TestSupport
 // Inputs shared by the compression tests: a seeded generator and realistic log text.
 
-/// SplitMix64: a small seeded generator, so every property and fuzz case can be reproduced from its seed.
-struct CodecTestRNG: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 enum CodecTestData {
     /// `count` lines of logfmt with a formula per field. The Python reference computes the same text
@@ -32,7 +17,7 @@ enum CodecTestData {
     }
 
     /// Random-but-plausible logfmt of about `byteCount` bytes, cut to exactly that length.
-    static func logfmt(byteCount: Int, using rng: inout CodecTestRNG) -> [UInt8] {
+    static func logfmt(byteCount: Int, using rng: inout SeededRandom) -> [UInt8] {
         let levels = ["debug", "info", "warn", "error"]
         let callers = ["ingester.go:123", "distributor.go:88", "flush.go:301", "http.go:52", "table_manager.go:417"]
         let messages = ["flushing chunk", "request completed", "pushing stream", "GET /loki/api/v1/query_range", "compaction done"]
@@ -50,12 +35,12 @@ enum CodecTestData {
         return Array(output.prefix(byteCount))
     }
 
-    static func randomBytes(_ count: Int, using rng: inout CodecTestRNG) -> [UInt8] {
+    static func randomBytes(_ count: Int, using rng: inout SeededRandom) -> [UInt8] {
         (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
     }
 
     /// Bytes from a small alphabet with long runs: exercises overlapping copies with short offsets.
-    static func repetitive(_ count: Int, using rng: inout CodecTestRNG) -> [UInt8] {
+    static func repetitive(_ count: Int, using rng: inout SeededRandom) -> [UInt8] {
         var output = [UInt8]()
         output.reserveCapacity(count)
         while output.count < count {
@@ -70,7 +55,7 @@ enum CodecTestData {
     }
 
     /// One input of one of the shapes above, with a size spread from 0 to a few hundred KiB.
-    static func anyInput(using rng: inout CodecTestRNG) -> [UInt8] {
+    static func anyInput(using rng: inout SeededRandom) -> [UInt8] {
         let sizes = [0, 1, 2, 3, 15, 16, 17, 18, 63, 64, 65, 100, 1000, 4096, 65_535, 65_536, 65_537, 131_072, 300_000]
         let size = rng.next() % 3 == 0 ? Int(rng.next() % 70_000) : sizes[Int(rng.next() % UInt64(sizes.count))]
         switch rng.next() % 4 {
@@ -82,7 +67,7 @@ enum CodecTestData {
 
     /// A copy of `bytes` damaged one of several ways: bit flips, truncation, inserted or deleted bytes,
     /// or a byte overwritten with an extreme value.
-    static func mutate(_ bytes: [UInt8], using rng: inout CodecTestRNG) -> [UInt8] {
+    static func mutate(_ bytes: [UInt8], using rng: inout SeededRandom) -> [UInt8] {
         var bytes = bytes
         let rounds = Int(rng.next() % 3) + 1
         for _ in 0..<rounds {

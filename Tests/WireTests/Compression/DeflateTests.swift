@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 @testable import Wire
 
@@ -25,7 +26,7 @@ import Testing
     }
 
     @Test func rawStreamsAreNotMistakenForZlib() {
-        var rng = CodecTestRNG(seed: 17)
+        var rng = SeededRandom(seed: 17)
         for _ in 0..<200 {
             let stream = Deflate.compress(CodecTestData.anyInput(using: &rng), level: Int32(rng.next() % 10))
             #expect(!stream.withUnsafeBytes { Deflate.hasZlibHeader($0) })
@@ -33,7 +34,7 @@ import Testing
     }
 
     @Test func roundTripsRandomCases() throws {
-        var rng = CodecTestRNG(seed: 0xdef1)
+        var rng = SeededRandom(seed: 0xdef1)
         for _ in 0..<200 {
             let input = CodecTestData.anyInput(using: &rng)
             let stream = Deflate.compress(input, level: Int32(rng.next() % 10))

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 @testable import Wire
 
@@ -22,7 +23,7 @@ import Testing
     }
 
     @Test func goldenUncompressedChunkWhenCompressionSavesTooLittle() throws {
-        var rng = CodecTestRNG(seed: 7)
+        var rng = SeededRandom(seed: 7)
         let input = CodecTestData.randomBytes(40, using: &rng)
         let expected = Self.identifier + [0x01, 0x2c, 0x00, 0x00] + maskedCRC(input) + input
         #expect(SnappyFramed.encode(input) == expected)
@@ -51,7 +52,7 @@ import Testing
 
     @Test(arguments: [1, 65_535, 65_536, 65_537, 131_072, 200_000])
     func splitsIntoChunksOfAtMost64KiB(size: Int) throws {
-        var rng = CodecTestRNG(seed: UInt64(size))
+        var rng = SeededRandom(seed: UInt64(size))
         let input = CodecTestData.logfmt(byteCount: size, using: &rng)
         let stream = SnappyFramed.encode(input)
         let chunks = try parseChunks(stream)
@@ -65,7 +66,7 @@ import Testing
     }
 
     @Test func randomDataUsesUncompressedChunks() throws {
-        var rng = CodecTestRNG(seed: 11)
+        var rng = SeededRandom(seed: 11)
         let input = CodecTestData.randomBytes(150_000, using: &rng)
         let stream = SnappyFramed.encode(input)
         let types = try parseChunks(stream).map(\.type)
@@ -74,7 +75,7 @@ import Testing
     }
 
     @Test func roundTripsRandomCases() throws {
-        var rng = CodecTestRNG(seed: 0xf4a3)
+        var rng = SeededRandom(seed: 0xf4a3)
         for _ in 0..<200 {
             let input = CodecTestData.anyInput(using: &rng)
             #expect(try SnappyFramed.decode(SnappyFramed.encode(input), maxLength: input.count) == input)

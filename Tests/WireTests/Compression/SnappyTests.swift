@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 @testable import Wire
 
@@ -35,7 +36,7 @@ import Testing
     }
 
     @Test func goldenIncompressibleIsOneLiteral() throws {
-        var rng = CodecTestRNG(seed: 7)
+        var rng = SeededRandom(seed: 7)
         let input = CodecTestData.randomBytes(40, using: &rng)
         #expect(Snappy.compress(input) == [0x28, 39 << 2] + input)
     }
@@ -66,7 +67,7 @@ import Testing
 
     @Test(arguments: [0, 1, 2, 4, 15, 16, 17, 18, 31, 32, 33, 60, 61, 255, 256, 257, 4095, 65_535, 65_536, 65_537, 200_003])
     func roundTripsEverySize(size: Int) throws {
-        var rng = CodecTestRNG(seed: UInt64(size))
+        var rng = SeededRandom(seed: UInt64(size))
         for input in [
             CodecTestData.randomBytes(size, using: &rng), CodecTestData.repetitive(size, using: &rng),
             CodecTestData.logfmt(byteCount: size, using: &rng), [UInt8](repeating: 0, count: size),
@@ -78,7 +79,7 @@ import Testing
     }
 
     @Test func roundTripsRandomCases() throws {
-        var rng = CodecTestRNG(seed: 0x5eed)
+        var rng = SeededRandom(seed: 0x5eed)
         for _ in 0..<200 {
             let input = CodecTestData.anyInput(using: &rng)
             let block = Snappy.compress(input)
@@ -88,7 +89,7 @@ import Testing
     }
 
     @Test func compressesLogText() {
-        var rng = CodecTestRNG(seed: 1)
+        var rng = SeededRandom(seed: 1)
         let text = CodecTestData.logfmt(byteCount: 1 << 20, using: &rng)
         #expect(Snappy.compress(text).count < text.count / 2)
     }
@@ -117,7 +118,7 @@ import Testing
     }
 
     @Test func decodesLongLiteralLengthForms() throws {
-        var rng = CodecTestRNG(seed: 3)
+        var rng = SeededRandom(seed: 3)
         let data = CodecTestData.randomBytes(300, using: &rng)
         let twoByte: [UInt8] = [0xac, 0x02, 61 << 2, 0x2b, 0x01] + data  // length 300 as 299 in 2 bytes
         #expect(try Snappy.decompress(twoByte) == data)

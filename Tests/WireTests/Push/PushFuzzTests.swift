@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 import Wire
 
@@ -38,7 +39,7 @@ struct PushFuzzTests {
         #expect(checksum >= 0 || checksum < 0)
     }
 
-    static func mutate(_ input: [UInt8], random: inout PushTestRandom) -> [UInt8] {
+    static func mutate(_ input: [UInt8], random: inout SeededRandom) -> [UInt8] {
         var bytes = input
         for _ in 0..<random.int(1...4) {
             switch random.int(0...6) {
@@ -70,7 +71,7 @@ struct PushFuzzTests {
     }
 
     @Test func randomBytesThroughEveryHeaderCombination() {
-        var random = PushTestRandom(seed: 0xF022_0001)
+        var random = SeededRandom(seed: 0xF022_0001)
         for iteration in 0..<3_200 {
             let body = random.bytes(random.int(0...300))
             let header = Self.headers[iteration % Self.headers.count]
@@ -82,7 +83,7 @@ struct PushFuzzTests {
     }
 
     @Test func mutatedValidBodies() {
-        var random = PushTestRandom(seed: 0xF022_0002)
+        var random = SeededRandom(seed: 0xF022_0002)
         var accepted = 0
         let kinds = 6
         for iteration in 0..<3_600 {
@@ -106,7 +107,7 @@ struct PushFuzzTests {
     }
 
     @Test func mutatedRawProtobufAgreesWithGeneratedCode() {
-        var random = PushTestRandom(seed: 0xF022_0003)
+        var random = SeededRandom(seed: 0xF022_0003)
         var bothAccepted = 0
         for _ in 0..<4_000 {
             var valid = PushProtobufEncoder.encode(random.request(maxStreams: 2, maxEntries: 4))
@@ -144,7 +145,7 @@ struct PushFuzzTests {
     }
 
     @Test func mutatedRawJSON() {
-        var random = PushTestRandom(seed: 0xF022_0004)
+        var random = SeededRandom(seed: 0xF022_0004)
         var accepted = 0
         for _ in 0..<3_000 {
             let valid = PushJSONEncoder.encode(random.request(maxStreams: 2, maxEntries: 4))

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 import Wire
 
@@ -199,7 +200,7 @@ struct PushJSONCodecTests {
     }
 
     @Test func propertyRandomRequestsRoundTripThroughJSON() throws {
-        var random = PushTestRandom(seed: 0x5EED_0003)
+        var random = SeededRandom(seed: 0x5EED_0003)
         for _ in 0..<400 {
             let request = random.request()
             let decoded = try PushJSONDecoder.decode(PushJSONEncoder.encode(request))
@@ -208,7 +209,7 @@ struct PushJSONCodecTests {
     }
 
     @Test func propertyJSONAndProtobufAgree() throws {
-        var random = PushTestRandom(seed: 0x5EED_0004)
+        var random = SeededRandom(seed: 0x5EED_0004)
         for _ in 0..<200 {
             let request = random.request()
             let viaJSON = try PushJSONDecoder.decode(PushJSONEncoder.encode(request))

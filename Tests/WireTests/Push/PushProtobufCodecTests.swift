@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 import Wire
 
@@ -204,7 +205,7 @@ struct PushProtobufCodecTests {
     }
 
     @Test func propertyRandomRequestsRoundTripAndMatchGeneratedCode() throws {
-        var random = PushTestRandom(seed: 0x5EED_0001)
+        var random = SeededRandom(seed: 0x5EED_0001)
         for _ in 0..<400 {
             let request = random.request()
             let bytes = PushProtobufEncoder.encode(request)
@@ -216,7 +217,7 @@ struct PushProtobufCodecTests {
     }
 
     @Test func propertyBinaryLinesRoundTrip() throws {
-        var random = PushTestRandom(seed: 0x5EED_0002)
+        var random = SeededRandom(seed: 0x5EED_0002)
         for _ in 0..<300 {
             let request = random.request(binaryLines: true)
             let decoded = try PushProtobufDecoder.decode(PushProtobufEncoder.encode(request))

@@ -1,33 +1,8 @@
+import TestSupport
 import Wire
 
-/// A small, fast, seeded generator (SplitMix64) so property and fuzz tests are reproducible.
-struct PushTestRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func int(_ range: ClosedRange<Int>) -> Int {
-        Int.random(in: range, using: &self)
-    }
-
-    mutating func chance(_ percent: Int) -> Bool {
-        int(0...99) < percent
-    }
-
-    mutating func bytes(_ count: Int) -> [UInt8] {
-        (0..<count).map { _ in UInt8.random(in: 0...255, using: &self) }
-    }
-
+/// Generators of push-request parts for property and fuzz tests.
+extension SeededRandom {
     /// A string mixing ASCII, escapes-worthy characters, and multi-byte scalars (2, 3 and 4 bytes).
     mutating func unicodeString(maxScalars: Int) -> String {
         let pool: [Unicode.Scalar] = [
