@@ -34,12 +34,13 @@ public enum ChunkEncoding: String, Sendable, CaseIterable {
         }
     }
 
-    /// Undoes `compress`; `maxLength` bounds the output (a block's recorded uncompressed size plus slack).
+    /// Undoes `compress`; `maxLength` bounds the output (a block's recorded uncompressed size plus slack). Callers
+    /// have checked the block's CRC32-C, so snappy's per-frame checksums are not computed a second time.
     func decompress(_ input: UnsafeRawBufferPointer, maxLength: Int) throws(CodecError) -> [UInt8] {
         switch self {
         case .none: Array(input)
         case .gzip: try Gzip.decompress(input, maxLength: maxLength)
-        case .snappy: try SnappyFramed.decode(input, maxLength: maxLength)
+        case .snappy: try SnappyFramed.decode(input, maxLength: maxLength, verifyChecksums: false)
         case .flate: try Deflate.decompress(input, maxLength: maxLength)
         }
     }

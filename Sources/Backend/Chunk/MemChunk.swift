@@ -144,33 +144,10 @@ public final class MemChunk: @unchecked Sendable {
         headOrdered = true
     }
 
-    /// Cuts the head and makes blocks non-overlapping and ordered, as Loki's `Close` does, so that stored chunks
-    /// can be read block by block in time order.
+    /// Cuts the head so every entry is in a block. Blocks may overlap in time when entries arrived out of order;
+    /// readers merge them (as Loki's iterators do), so closing never recompresses the chunk.
     func close() {
         cut()
-        var lastMax = Int64.min
-        var ordered = true
-        for block in blocks {
-            if block.mint < lastMax { ordered = false }
-            lastMax = max(lastMax, block.maxt)
-        }
-        guard !ordered else { return }
-        let entries = (try? collectEntries()) ?? []
-        blocks = []
-        cutBlockSize = 0
-        for entry in entries.sorted(by: { $0.timestamp < $1.timestamp }) {
-            _ = try? append(timestamp: entry.timestamp, line: entry.line[...], structuredMetadata: entry.metadata)
-        }
-        cut()
-    }
-
-    private func collectEntries() throws -> [(timestamp: Int64, line: [UInt8], metadata: [LabelPair])] {
-        var all: [(timestamp: Int64, line: [UInt8], metadata: [LabelPair])] = []
-        try forEachEntry(from: .min, through: .max, direction: .forward) { ts, line, metadata in
-            all.append((ts, Array(line), metadata))
-            return true
-        }
-        return all
     }
 
     /// Rewrites the head with its entries in time order (stable for equal timestamps).

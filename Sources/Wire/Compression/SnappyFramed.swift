@@ -71,14 +71,19 @@ public enum SnappyFramed {
     ///   added up and checked before the output is allocated.
     /// - Throws: ``CodecError`` (codec `"snappy"`) `.tooLarge` past `maxLength`, `.corrupt` for malformed
     ///   or truncated chunks, reserved chunk types and checksum mismatches.
-    public static func decode(_ input: UnsafeRawBufferPointer, maxLength: Int = .max) throws(CodecError) -> [UInt8] {
+    ///
+    /// `verifyChecksums: false` skips the per-chunk CRC of the uncompressed data, for callers whose input is
+    /// already covered by a checksum of its own (a chunk block's CRC32-C is checked before it is decompressed).
+    public static func decode(
+        _ input: UnsafeRawBufferPointer, maxLength: Int = .max, verifyChecksums: Bool = true
+    ) throws(CodecError) -> [UInt8] {
         // Pass 1 validates the chunk structure and adds up the output size; pass 2 decodes in place.
         let total = try scan(input, maxLength: maxLength)
         var failure: CodecError?
         // Capacity of at least 1 so the buffer always has an address, even for chunks of no data.
         let output = [UInt8](unsafeUninitializedCapacity: max(total, 1)) { buffer, initialized in
             do throws(CodecError) {
-                try decodeChunks(input, into: buffer)
+                try decodeChunks(input, into: buffer, verifyChecksums: verifyChecksums)
                 initialized = total
             } catch {
                 failure = error
@@ -172,7 +177,9 @@ public enum SnappyFramed {
     }
 
     /// Decodes the data chunks of a stream that `scan` accepted into `output`, which holds the total size.
-    static func decodeChunks(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableBufferPointer<UInt8>) throws(CodecError) {
+    static func decodeChunks(
+        _ input: UnsafeRawBufferPointer, into output: UnsafeMutableBufferPointer<UInt8>, verifyChecksums: Bool
+    ) throws(CodecError) {
         var offset = 0
         var written = 0
         while offset < input.count {
@@ -202,7 +209,7 @@ public enum SnappyFramed {
                 }
                 if let source = data.baseAddress { destination.copyMemory(from: source, byteCount: size) }
             }
-            let actual = CRC32C.masked(UnsafeRawBufferPointer(start: destination, count: size))
+            let actual = verifyChecksums ? CRC32C.masked(UnsafeRawBufferPointer(start: destination, count: size)) : expected
             guard actual == expected else {
                 throw .corruptSnappy(
                     "checksum mismatch in chunk at input byte \(chunk.offset): stored 0x\(hex(expected)), computed 0x\(hex(actual))")

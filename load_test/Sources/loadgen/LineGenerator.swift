@@ -1,0 +1,76 @@
+/// Makes realistic logfmt access-log lines of an exact length, like
+/// `ts=2026-11-24T14:00:00.123Z level=info caller=api.go:128 msg="request served" method=GET path=/api/v1/users/4821
+/// status=200 duration_ms=12.7 bytes=5123 user=alice trace_id=7f3a…`, with varying values. Deterministic for a seed.
+///
+/// Used only while building request pools, before the clock starts, so it favours clarity over speed.
+struct LineGenerator {
+    /// Every line is exactly this many bytes (the trailing `trace_id` grows or the line is cut to fit).
+    let lineBytes: Int
+    private var random: SplitMix64
+    private var clockMillis: Int64
+
+    private static let levels = ["info", "info", "info", "info", "info", "info", "debug", "debug", "warn", "error"]
+    private static let callers = ["api.go:128", "handler.go:57", "db.go:311", "cache.go:92", "auth.go:44", "router.go:210"]
+    private static let messages = [
+        "request served", "request served", "request served", "cache miss", "slow query", "token refreshed",
+        "upstream retry",
+    ]
+    private static let methods = ["GET", "GET", "GET", "POST", "PUT", "DELETE"]
+    private static let resources = ["users", "orders", "invoices", "products", "sessions", "carts", "search"]
+    private static let statuses = [200, 200, 200, 200, 201, 204, 304, 400, 404, 500]
+    private static let users = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"]
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    init(lineBytes: Int, seed: UInt64, startMillis: Int64) {
+        self.lineBytes = lineBytes
+        self.random = SplitMix64(seed: seed)
+        self.clockMillis = startMillis
+    }
+
+    /// Appends one line of exactly ``lineBytes`` bytes to `arena`; `needle` puts the word `needle` in its message.
+    mutating func appendLine(to arena: inout [UInt8], needle: Bool) {
+        clockMillis += Int64(random.next(below: 7))
+        let status = Self.statuses[random.next(below: Self.statuses.count)]
+        let message = needle ? "needle found in haystack" : Self.messages[random.next(below: Self.messages.count)]
+        let durationTenths = random.next(below: 30_000)
+        var line = "ts=\(Self.rfc3339(millis: clockMillis)) level=\(Self.levels[random.next(below: Self.levels.count)])"
+        line += " caller=\(Self.callers[random.next(below: Self.callers.count)]) msg=\"\(message)\""
+        line += " method=\(Self.methods[random.next(below: Self.methods.count)])"
+        line += " path=/api/v1/\(Self.resources[random.next(below: Self.resources.count)])/\(random.next(below: 100_000))"
+        line += " status=\(status) duration_ms=\(durationTenths / 10).\(durationTenths % 10)"
+        line += " bytes=\(random.next(below: 65_536)) user=\(Self.users[random.next(below: Self.users.count)])"
+        line += " trace_id="
+        let start = arena.count
+        arena.append(contentsOf: line.utf8)
+        if arena.count - start > lineBytes {
+            arena.removeLast(arena.count - start - lineBytes)
+        }
+        while arena.count - start < lineBytes {
+            arena.append(Self.hex[random.next(below: 16)])
+        }
+    }
+
+    /// `2026-11-24T14:00:00.123Z` from Unix milliseconds (proleptic Gregorian, UTC).
+    static func rfc3339(millis: Int64) -> String {
+        let days = millis >= 0 ? millis / 86_400_000 : (millis - 86_399_999) / 86_400_000
+        let msOfDay = millis - days * 86_400_000
+        // Howard Hinnant's days-to-civil algorithm.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        func pad(_ value: Int64, _ width: Int) -> String {
+            var text = String(value)
+            while text.count < width { text = "0" + text }
+            return text
+        }
+        let hour = msOfDay / 3_600_000, minute = msOfDay / 60_000 % 60, second = msOfDay / 1000 % 60, ms = msOfDay % 1000
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2))"
+            + ".\(pad(ms, 3))Z"
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+
+/// Options shared by the commands that push (`push`, `fill`, `encode-bench`).
+struct PushOptions: ParsableArguments {
+    @Option(help: "Base URL of the backend.")
+    var url: String = "http://127.0.0.1:3100"
+
+    @Option(help: "Tenant, sent as X-Scope-OrgID (empty: no header).")
+    var tenant: String = "fake"
+
+    @Option(help: "Body encoding: protobuf (snappy-compressed, like Promtail/Alloy) or json.")
+    var encoding: BodyEncoding = .protobuf
+
+    @Option(help: "Number of distinct streams ({job=\"gen\", stream=\"N\", service=...}).")
+    var streams: Int = 100
+
+    @Option(help: "Log lines per push request (spread over min(streams, lines) streams).")
+    var linesPerRequest: Int = 1000
+
+    @Option(help: "Bytes per log line (logfmt, padded or cut to exactly this).")
+    var lineBytes: Int = 215
+
+    @Option(help: "Concurrent workers, each with one keep-alive connection.")
+    var concurrency: Int = 4
+
+    @Option(help: "Distinct pre-built requests per worker (bodies are re-stamped with fresh timestamps per send).")
+    var templatesPerWorker: Int = 8
+
+    func validate() throws {
+        guard streams > 0, linesPerRequest > 0, lineBytes > 0, concurrency > 0, templatesPerWorker > 0 else {
+            throw ValidationError("--streams, --lines-per-request, --line-bytes, --concurrency and "
+                                  + "--templates-per-worker must be positive")
+        }
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+            throw ValidationError("--url must start with http:// or https://, got '\(url)'")
+        }
+    }
+
+    /// The base URL without a trailing slash.
+    var baseURL: String { url.hasSuffix("/") ? String(url.dropLast()) : url }
+
+    func plan(stop: PushRunner.Stop, needleEvery: Int, progressEvery: Duration?) -> PushRunner.Plan {
+        var templates = templatesPerWorker
+        if needleEvery > 0 {
+            // Enough lines per worker pool that the needle rate comes out as asked.
+            templates = max(templates, (needleEvery + linesPerRequest - 1) / linesPerRequest)
+        }
+        return PushRunner.Plan(
+            baseURL: baseURL, tenant: tenant, encoding: encoding, streams: streams, linesPerRequest: linesPerRequest,
+            lineBytes: lineBytes, concurrency: concurrency, needleEvery: needleEvery, templatesPerWorker: templates,
+            stop: stop, progressEvery: progressEvery)
+    }
+
+    /// A one-line summary of the load shape.
+    var summary: String {
+        "\(encoding.rawValue) \(baseURL) tenant=\(tenant.isEmpty ? "-" : tenant) streams=\(streams) "
+            + "lines/request=\(linesPerRequest) line=\(lineBytes)B concurrency=\(concurrency)"
+    }
+}

@@ -1,0 +1,212 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// Drives a push load: `concurrency` workers, each with its own pre-built ``RequestPool`` and one keep-alive
+/// connection, send requests back to back until the stop condition holds. A worker encodes its next body while the
+/// current request is in flight, so encoding overlaps the round trip.
+struct PushRunner: Sendable {
+    /// When the run ends.
+    enum Stop: Sendable {
+        /// Stop starting requests after this long.
+        case after(Duration)
+        /// Stop after this many requests in all (for `fill`).
+        case requests(Int)
+    }
+
+    struct Plan: Sendable {
+        var baseURL: String
+        var tenant: String
+        var encoding: BodyEncoding
+        var streams: Int
+        var linesPerRequest: Int
+        var lineBytes: Int
+        var concurrency: Int
+        var needleEvery: Int
+        var templatesPerWorker: Int
+        var stop: Stop
+        /// Print interim figures to stderr this often (nil: never).
+        var progressEvery: Duration?
+    }
+
+    /// What a run measured.
+    struct Outcome: Sendable {
+        var stats: PushStats
+        var wall: Duration
+        /// CPU this process used during the run, seconds.
+        var clientCPUSeconds: Double
+        /// Time taken to pre-build the pools (before the clock started).
+        var poolBuild: Duration
+    }
+
+    /// Counters the workers share, read by the progress printer and the `requests` stop condition.
+    final class SharedCounters: Sendable {
+        let claimedRequests = Atomic<Int>(0)
+        let linesAccepted = Atomic<Int>(0)
+        let failures = Atomic<Int>(0)
+    }
+
+    let plan: Plan
+
+    func run() async throws -> Outcome {
+        let clock = ContinuousClock()
+        let buildStart = clock.now
+        let labels = RequestPool.makeStreamLabels(count: plan.streams)
+        let startMillis = wallClockNanos() / 1_000_000
+        let plan = self.plan
+        let pools = await withTaskGroup(of: (Int, RequestPool).self) { group in
+            for worker in 0..<plan.concurrency {
+                group.addTask {
+                    (worker, RequestPool(
+                        worker: worker, templateCount: plan.templatesPerWorker, linesPerRequest: plan.linesPerRequest,
+                        lineBytes: plan.lineBytes, streamLabels: labels, needleEvery: plan.needleEvery,
+                        startMillis: startMillis))
+                }
+            }
+            var pools: [RequestPool?] = Array(repeating: nil, count: plan.concurrency)
+            for await (worker, pool) in group { pools[worker] = pool }
+            return pools.compactMap { $0 }
+        }
+        let poolBuild = clock.now - buildStart
+
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: plan.concurrency)
+        configuration.httpVersion = .http1Only
+        configuration.decompression = .disabled
+        // Fail fast when nothing listens, instead of retrying the connection for the default 10 s.
+        configuration.timeout.connect = .seconds(2)
+
+        return try await HTTPClient.withHTTPClient(configuration: configuration) { client in
+            let counters = SharedCounters()
+            let cpuBefore = try ProcessSample.capture(pid: "self").cpuSeconds
+            let start = clock.now
+            let deadline: ContinuousClock.Instant? = if case .after(let duration) = plan.stop { start + duration } else { nil }
+            let progress = plan.progressEvery.map { every in
+                Task { await Self.printProgress(counters: counters, every: every, start: start) }
+            }
+            let stats = await withTaskGroup(of: PushStats.self) { group in
+                for pool in pools {
+                    group.addTask {
+                        await Self.work(pool: pool, client: client, plan: plan, counters: counters, deadline: deadline)
+                    }
+                }
+                var total = PushStats()
+                for await stats in group { total.merge(stats) }
+                return total
+            }
+            let wall = clock.now - start
+            progress?.cancel()
+            let cpuAfter = try ProcessSample.capture(pid: "self").cpuSeconds
+            return Outcome(stats: stats, wall: wall, clientCPUSeconds: cpuAfter - cpuBefore, poolBuild: poolBuild)
+        }
+    }
+
+    /// One worker: encode, send, encode the next while waiting, record, repeat.
+    private static func work(
+        pool: RequestPool, client: HTTPClient, plan: Plan, counters: SharedCounters,
+        deadline: ContinuousClock.Instant?
+    ) async -> PushStats {
+        var pool = pool
+        var stats = PushStats()
+        let url = plan.baseURL + "/loki/api/v1/push"
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: plan.encoding.contentType)
+        headers.add(name: "User-Agent", value: "estuary-loadgen")
+        if !plan.tenant.isEmpty { headers.add(name: "X-Scope-OrgID", value: plan.tenant) }
+        let encoding = plan.encoding
+        let clock = ContinuousClock()
+
+        func claim() -> Bool {
+            switch plan.stop {
+            case .after:
+                guard let deadline else { return false }
+                return clock.now < deadline
+            case .requests(let total):
+                return counters.claimedRequests.wrappingAdd(1, ordering: .relaxed).oldValue < total
+            }
+        }
+
+        struct Prepared {
+            var body: ByteBuffer
+            var needleLines: Int
+            var firstTimestamp: Int64
+            var lastTimestamp: Int64
+        }
+
+        func prepare() -> Prepared {
+            let started = clock.now
+            let now = wallClockNanos()
+            let (body, needles) = pool.withNextRequest(nowNanos: now) { encoding.encode($0) }
+            let buffer = ByteBuffer(bytes: body)
+            stats.encodeNanos += (clock.now - started).nanoseconds
+            stats.bodiesEncoded += 1
+            return Prepared(body: buffer, needleLines: needles, firstTimestamp: now,
+                            lastTimestamp: now + Int64(plan.linesPerRequest))
+        }
+
+        guard claim() else { return stats }
+        var next = prepare()
+        while true {
+            let current = next
+            let request = Self.makeRequest(url: url, headers: headers, body: current.body)
+            async let answer = Self.send(request, client: client)
+            let more = claim()
+            if more { next = prepare() }
+            let outcome = await answer
+            stats.record(outcome, lines: pool.linesPerRequest, lineBytes: pool.lineBytesPerRequest,
+                         needleLines: current.needleLines, bodyBytes: current.body.readableBytes,
+                         firstTimestamp: current.firstTimestamp, lastTimestamp: current.lastTimestamp)
+            if let status = outcome.status, (200..<300).contains(status) {
+                counters.linesAccepted.wrappingAdd(pool.linesPerRequest, ordering: .relaxed)
+            } else {
+                counters.failures.wrappingAdd(1, ordering: .relaxed)
+            }
+            if !more { break }
+        }
+        return stats
+    }
+
+    private static func makeRequest(url: String, headers: HTTPHeaders, body: ByteBuffer) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers = headers
+        request.body = .bytes(body)
+        return request
+    }
+
+    /// Sends one request and reads the whole answer. Never throws: failures become a ``SendOutcome``.
+    static func send(_ request: HTTPClientRequest, client: HTTPClient) async -> SendOutcome {
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            let response = try await client.execute(request, timeout: .seconds(60))
+            let status = Int(response.status.code)
+            var kept: [UInt8] = []
+            for try await chunk in response.body where kept.count < 512 {
+                kept.append(contentsOf: chunk.readableBytesView.prefix(512 - kept.count))
+            }
+            let message = (200..<300).contains(status) ? "" : String(decoding: kept, as: UTF8.self)
+            return SendOutcome(status: status, message: message, latency: clock.now - start)
+        } catch {
+            return SendOutcome(status: nil, message: String(describing: error), latency: clock.now - start)
+        }
+    }
+
+    private static func printProgress(counters: SharedCounters, every: Duration, start: ContinuousClock.Instant) async {
+        let clock = ContinuousClock()
+        var lastLines = 0
+        var lastTime = start
+        while !Task.isCancelled {
+            do { try await clock.sleep(for: every) } catch { return }
+            let now = clock.now
+            let lines = counters.linesAccepted.load(ordering: .relaxed)
+            let rate = Double(lines - lastLines) / (now - lastTime).seconds
+            printError("  t=\(String(fixed: (now - start).seconds, decimals: 0))s  \(Report.count(rate)) lines/s"
+                       + "  failures=\(counters.failures.load(ordering: .relaxed))")
+            lastLines = lines
+            lastTime = now
+        }
+    }
+}

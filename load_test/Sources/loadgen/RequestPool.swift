@@ -1,0 +1,96 @@
+import Wire
+
+/// One worker's pool of pre-built push requests. The lines are generated once, before the clock starts, into one
+/// arena (entries are slices of it); sending a request only stamps fresh timestamps and stream labels into a template
+/// and encodes it, so entries are always near "now" (never rejected as too old) and no line is built while measuring.
+struct RequestPool: Sendable {
+    /// The pre-built requests; every one carries `linesPerRequest` entries.
+    private var templates: [PushRequest]
+    /// How many lines of each template contain `needle`.
+    private let needleCounts: [Int]
+    /// Every stream's labels, `{job="gen", stream="N", service="svc-M"}`, shared by all workers.
+    private let streamLabels: [String]
+    private var nextTemplate = 0
+    private var nextStream: Int
+
+    /// Lines in every request.
+    let linesPerRequest: Int
+    /// Raw line bytes in every request.
+    let lineBytesPerRequest: Int
+
+    /// Builds `templateCount` requests of `linesPerRequest` lines of `lineBytes` bytes, spread evenly over
+    /// `min(streamLabels.count, linesPerRequest)` streams per request. Line `i` of the pool (counting from
+    /// `firstLineIndex`) contains `needle` when `needleEvery > 0 && i % needleEvery == needleEvery / 2`.
+    init(
+        worker: Int, templateCount: Int, linesPerRequest: Int, lineBytes: Int, streamLabels: [String],
+        needleEvery: Int, startMillis: Int64
+    ) {
+        var generator = LineGenerator(lineBytes: lineBytes, seed: UInt64(worker) &* 0x1234_5678_9ABC + 1,
+                                      startMillis: startMillis)
+        let streamsPerRequest = max(1, min(streamLabels.count, linesPerRequest))
+        var arena: [UInt8] = []
+        arena.reserveCapacity(templateCount * linesPerRequest * lineBytes)
+        var needleFlags: [Bool] = []
+        needleFlags.reserveCapacity(templateCount * linesPerRequest)
+        let firstLineIndex = worker * templateCount * linesPerRequest
+        for index in 0..<(templateCount * linesPerRequest) {
+            let lineIndex = firstLineIndex + index
+            let needle = needleEvery > 0 && lineIndex % needleEvery == needleEvery / 2
+            generator.appendLine(to: &arena, needle: needle)
+            needleFlags.append(needle)
+        }
+        var templates: [PushRequest] = []
+        var needleCounts: [Int] = []
+        var lineNumber = 0
+        for _ in 0..<templateCount {
+            var request = PushRequest(streams: [])
+            request.streams.reserveCapacity(streamsPerRequest)
+            var needles = 0
+            for stream in 0..<streamsPerRequest {
+                // Spread the remainder over the first streams so every request has exactly linesPerRequest lines.
+                let count = linesPerRequest / streamsPerRequest + (stream < linesPerRequest % streamsPerRequest ? 1 : 0)
+                var entries: [PushEntry] = []
+                entries.reserveCapacity(count)
+                for _ in 0..<count {
+                    let start = lineNumber * lineBytes
+                    entries.append(PushEntry(timestamp: 0, line: arena[start..<(start + lineBytes)]))
+                    if needleFlags[lineNumber] { needles += 1 }
+                    lineNumber += 1
+                }
+                request.streams.append(PushStream(labels: "", entries: entries))
+            }
+            templates.append(request)
+            needleCounts.append(needles)
+        }
+        self.templates = templates
+        self.needleCounts = needleCounts
+        self.streamLabels = streamLabels
+        self.linesPerRequest = linesPerRequest
+        self.lineBytesPerRequest = linesPerRequest * lineBytes
+        self.nextStream = (worker * streamsPerRequest) % max(1, streamLabels.count)
+    }
+
+    /// The labels of `count` streams: `{job="gen", stream="N", service="svc-M"}`.
+    static func makeStreamLabels(count: Int) -> [String] {
+        (0..<max(1, count)).map { "{job=\"gen\", stream=\"\($0)\", service=\"svc-\($0 % 8)\"}" }
+    }
+
+    /// Takes the next template, stamps timestamps from `nowNanos` (entry `j` of a stream gets `nowNanos + j`, so a
+    /// stream's entries are in order within and across this worker's requests) and the next streams' labels, and
+    /// passes it to `body`. Returns how many of its lines contain `needle`.
+    mutating func withNextRequest<Result>(
+        nowNanos: Int64, _ body: (PushRequest) throws -> Result
+    ) rethrows -> (result: Result, needleLines: Int) {
+        let index = nextTemplate
+        nextTemplate = (nextTemplate + 1) % templates.count
+        let labelCount = streamLabels.count
+        for stream in templates[index].streams.indices {
+            templates[index].streams[stream].labels = streamLabels[(nextStream + stream) % labelCount]
+            for entry in templates[index].streams[stream].entries.indices {
+                templates[index].streams[stream].entries[entry].timestamp = nowNanos &+ Int64(entry)
+            }
+        }
+        nextStream = (nextStream + templates[index].streams.count) % labelCount
+        return (try body(templates[index]), needleCounts[index])
+    }
+}

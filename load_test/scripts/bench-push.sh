@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Push and query benchmark of the Estuary backend on this machine.
+#
+# Builds estuary and loadgen in release, starts `estuary backend` on 127.0.0.1:3100 with a throw-away config
+# (snappy chunks, ingestion limits high enough never to throttle, data in a temp dir), then runs:
+#   1. loadgen push, protobuf+snappy, PUSH_SECONDS (60)   2. loadgen push, JSON, JSON_SECONDS (30)
+#   3. loadgen fill FILL_BYTES (1GB) + POST /flush        4. loadgen query '{job="gen"} |= "needle"' x3
+# and prints the figures. The backend is killed on exit; its log is shown if it dies or fails to start.
+#
+# Environment: PORT (3100), PUSH_SECONDS (60), JSON_SECONDS (30), FILL_BYTES (1GB), CONCURRENCY (4),
+# STREAMS (100), KEEP_DATA=1 to keep the temp dir, SKIP_BUILD=1 to use existing release binaries,
+# ESTUARY=path to run another backend binary, RESULTS_FILE (load_test/.build/bench-push-<time>.txt).
+set -euo pipefail
+
+LOAD_TEST=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=$(cd "$LOAD_TEST/.." && pwd)
+PORT=${PORT:-3100}
+PUSH_SECONDS=${PUSH_SECONDS:-60}
+JSON_SECONDS=${JSON_SECONDS:-30}
+FILL_BYTES=${FILL_BYTES:-1GB}
+CONCURRENCY=${CONCURRENCY:-4}
+STREAMS=${STREAMS:-100}
+URL="http://127.0.0.1:$PORT"
+
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    echo "== building estuary and loadgen (release)"
+    (cd "$ROOT" && swift build -c release)
+    (cd "$LOAD_TEST" && swift build -c release)
+fi
+ESTUARY=${ESTUARY:-"$ROOT/.build/release/estuary"}
+LOADGEN="$LOAD_TEST/.build/release/loadgen"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/estuary-bench.XXXXXX")
+mkdir -p "$WORK/data"
+cat > "$WORK/loki.yaml" <<YAML
+auth_enabled: false
+server:
+  http_listen_address: 127.0.0.1
+  http_listen_port: $PORT
+  log_level: warn
+common:
+  instance_addr: 127.0.0.1
+  path_prefix: $WORK/data
+  replication_factor: 1
+  ring:
+    kvstore:
+      store: inmemory
+  storage:
+    filesystem:
+      chunks_directory: $WORK/data/chunks
+      rules_directory: $WORK/data/rules
+schema_config:
+  configs:
+    - from: 2024-01-01
+      store: tsdb
+      object_store: filesystem
+      schema: v13
+      index:
+        prefix: index_
+        period: 24h
+ingester:
+  chunk_encoding: snappy
+limits_config:
+  ingestion_rate_mb: 100000
+  ingestion_burst_size_mb: 100000
+  per_stream_rate_limit: 10GB
+  per_stream_rate_limit_burst: 20GB
+  max_global_streams_per_user: 1000000
+  reject_old_samples: false
+  max_entries_limit_per_query: 5000
+YAML
+
+BACKEND_PID=""
+cleanup() {
+    if [[ -n "$BACKEND_PID" ]] && kill -0 "$BACKEND_PID" 2>/dev/null; then
+        kill "$BACKEND_PID" 2>/dev/null || true
+        wait "$BACKEND_PID" 2>/dev/null || true
+    fi
+    if [[ "${KEEP_DATA:-0}" == 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+backend_died() {
+    echo "backend is not running; last lines of its log:" >&2
+    tail -n 40 "$WORK/backend.log" >&2 || true
+    exit 1
+}
+
+echo "== starting $ESTUARY backend on $URL (data in $WORK/data)"
+"$ESTUARY" backend -config.file="$WORK/loki.yaml" > "$WORK/backend.log" 2>&1 &
+BACKEND_PID=$!
+for _ in $(seq 1 120); do
+    kill -0 "$BACKEND_PID" 2>/dev/null || backend_died
+    if curl -sf "$URL/ready" > /dev/null 2>&1; then break; fi
+    sleep 0.5
+done
+curl -sf "$URL/ready" > /dev/null || { echo "backend not ready after 60 s" >&2; backend_died; }
+
+mkdir -p "$LOAD_TEST/.build"
+RESULTS=${RESULTS_FILE:-"$LOAD_TEST/.build/bench-push-$(date +%Y%m%d-%H%M%S).txt"}
+run() {
+    echo
+    echo "== loadgen $*"
+    "$LOADGEN" "$@" --url "$URL" --backend-pid "$BACKEND_PID" | tee -a "$WORK/loadgen.out"
+    kill -0 "$BACKEND_PID" 2>/dev/null || backend_died
+}
+
+run push --encoding protobuf --duration "${PUSH_SECONDS}s" --concurrency "$CONCURRENCY" --streams "$STREAMS"
+run push --encoding json --duration "${JSON_SECONDS}s" --concurrency "$CONCURRENCY" --streams "$STREAMS"
+run fill --bytes "$FILL_BYTES" --concurrency "$CONCURRENCY" --streams "$STREAMS" --needle-every 10000
+run query --query '{job="gen"} |= "needle"' --since 1h --limit 5000 --repeat 3
+
+grep '^RESULT ' "$WORK/loadgen.out" > "$RESULTS" || true
+echo
+echo "== summary (machine: $(nproc) cores, $(uname -sr))"
+python3 - "$RESULTS" <<'PY'
+import json, sys
+for raw in open(sys.argv[1]):
+    r = json.loads(raw[len("RESULT "):])
+    c = r["command"]
+    if c in ("push", "fill"):
+        cores = r.get("backend_cpu_cores")
+        per_core = f"{r['lines_per_second'] / cores:,.0f} lines/s/core" if cores else "n/a"
+        print(f"{c:5} {r['encoding']:8} {r['lines_per_second']:>12,.0f} lines/s {r['raw_mb_per_second']:8.1f} MB/s  "
+              f"p99 {r['latency_p99_ms']:.1f} ms  errors {r['status_4xx'] + r['status_5xx'] + r['transport_errors']}  "
+              f"backend {cores or 0:.2f} cores ({per_core}), peak RSS {r.get('backend_peak_rss_bytes', 0) / 1e6:.0f} MB  "
+              f"client {r['client_cpu_cores']:.2f} cores")
+    elif c == "query":
+        print(f"query {r['query']}: {r['gb_per_second_median']:.2f} GB/s median, "
+              f"{r.get('gb_per_second_per_core_median', 0):.2f} GB/s per backend core")
+PY
+echo
+echo "RESULT lines saved in $RESULTS"
