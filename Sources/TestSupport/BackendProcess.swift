@@ -5,9 +5,8 @@ import Foundation
 /// Writes the given Loki YAML to a temporary directory (with `${DATA}` replaced by a data directory that
 /// survives restarts of the same instance), starts the built binary with `-server.http-listen-port=0`, and
 /// reads the bound port from the one line the backend prints on stdout.
+// @unchecked Sendable invariant: mutable state is written only by start()/stop(), called in sequence by one task.
 public final class BackendProcess: @unchecked Sendable {
-    // @unchecked: `process` and `port` are written only by `start()`/`stop()`, which tests call in sequence
-    // from one task; nothing else mutates them.
     public let dataDirectory: URL
     public let configPath: URL
     public private(set) var port: Int = 0

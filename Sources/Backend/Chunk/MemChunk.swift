@@ -9,7 +9,7 @@ import Wire
 ///
 /// Not synchronised: an ingester's chunk is used only under its stream's shard lock; a chunk decoded for a query
 /// belongs to that query.
-// @unchecked Sendable: instances are confined to one owner at a time (a shard lock or one query task), as above.
+// @unchecked Sendable invariant: one owner at a time (its stream's shard lock, or the one query task reading it).
 public final class MemChunk: @unchecked Sendable {
     /// A cut block: compressed serialised entries and what the block meta records about them.
     struct Block {

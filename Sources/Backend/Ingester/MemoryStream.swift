@@ -4,8 +4,7 @@ import Wire
 /// flushed.
 ///
 /// Owned by one ingester shard.
-// @unchecked Sendable: every field is read and written only while holding the owning shard's lock, and the
-// head `MemChunk` is never handed out of it.
+// @unchecked Sendable invariant: every field is read and written only under the owning shard's lock.
 final class MemoryStream: @unchecked Sendable {
     let tenant: String
     let labels: LabelSet

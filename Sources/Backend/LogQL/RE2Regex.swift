@@ -7,6 +7,7 @@
 /// `@unchecked Sendable`: all properties are `let`; `Regex` is an immutable value whose program, compiled lazily
 /// on first use, is published with an atomic compare-and-swap, so matching from several threads at once is safe.
 /// `Regex` is not declared `Sendable` only because its generic `Output` need not be.
+// @unchecked Sendable invariant: immutable after init; Regex compiles lazily with an atomic publish.
 final class RE2Regex: @unchecked Sendable {
     let source: String
     let tree: RE2Node

@@ -229,13 +229,21 @@ struct PushJSONParser {
 
     /// Consumes `{` and any whitespace; returns false (having consumed `}`) for an empty object.
     private mutating func objectStart(what: String) throws(PushDecodeError) -> Bool {
+        try containerStart(open: UInt8(ascii: "{"), close: UInt8(ascii: "}"), what: what)
+    }
+
+    private mutating func arrayStart(what: String) throws(PushDecodeError) -> Bool {
+        try containerStart(open: UInt8(ascii: "["), close: UInt8(ascii: "]"), what: what)
+    }
+
+    private mutating func containerStart(open: UInt8, close: UInt8, what: String) throws(PushDecodeError) -> Bool {
         skipWhitespace()
-        guard try peek() == UInt8(ascii: "{") else {
+        guard try peek() == open else {
             throw failure("expected \(what), found \(describeByte(at: position))")
         }
         position += 1
         skipWhitespace()
-        if try peek() == UInt8(ascii: "}") {
+        if try peek() == close {
             position += 1
             return false
         }
@@ -260,46 +268,25 @@ struct PushJSONParser {
 
     /// After a member's value: true after `,` (another member follows), false after `}`.
     private mutating func objectNext() throws(PushDecodeError) -> Bool {
-        skipWhitespace()
-        switch try peek() {
-        case UInt8(ascii: ","):
-            position += 1
-            skipWhitespace()
-            return true
-        case UInt8(ascii: "}"):
-            position += 1
-            return false
-        default:
-            throw failure("expected ',' or '}' after an object member, found \(describeByte(at: position))")
-        }
-    }
-
-    private mutating func arrayStart(what: String) throws(PushDecodeError) -> Bool {
-        skipWhitespace()
-        guard try peek() == UInt8(ascii: "[") else {
-            throw failure("expected \(what), found \(describeByte(at: position))")
-        }
-        position += 1
-        skipWhitespace()
-        if try peek() == UInt8(ascii: "]") {
-            position += 1
-            return false
-        }
-        return true
+        try containerNext(close: UInt8(ascii: "}"), after: "an object member")
     }
 
     private mutating func arrayNext() throws(PushDecodeError) -> Bool {
+        try containerNext(close: UInt8(ascii: "]"), after: "an array element")
+    }
+
+    private mutating func containerNext(close: UInt8, after: String) throws(PushDecodeError) -> Bool {
         skipWhitespace()
         switch try peek() {
         case UInt8(ascii: ","):
             position += 1
             skipWhitespace()
             return true
-        case UInt8(ascii: "]"):
+        case close:
             position += 1
             return false
         default:
-            throw failure("expected ',' or ']' after an array element, found \(describeByte(at: position))")
+            throw failure("expected ',' or '\(Character(Unicode.Scalar(close)))' after \(after), found \(describeByte(at: position))")
         }
     }
 
