@@ -25,10 +25,11 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(name: "CCRC32C"),
         .target(
             name: "Wire",
             dependencies: [
-                "CZlib",
+                "CZlib", "CCRC32C",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),

@@ -37,12 +37,27 @@ public enum ChunkEncoding: String, Sendable, CaseIterable {
     /// Undoes `compress`; `maxLength` bounds the output (a block's recorded uncompressed size plus slack). Callers
     /// have checked the block's CRC32-C, so snappy's per-frame checksums are not computed a second time.
     func decompress(_ input: UnsafeRawBufferPointer, maxLength: Int) throws(CodecError) -> [UInt8] {
+        var output: [UInt8] = []
+        let size = try decompress(input, maxLength: maxLength, into: &output)
+        output.removeLast(output.count - size)
+        return output
+    }
+
+    /// As `decompress(_:maxLength:)`, into `buffer` from `offset` on; the buffer keeps its storage across calls and
+    /// the bytes before `offset`. Returns the decompressed size; bytes past `offset + size` are stale.
+    func decompress(
+        _ input: UnsafeRawBufferPointer, maxLength: Int, into buffer: inout [UInt8], at offset: Int = 0
+    ) throws(CodecError) -> Int {
+        let output: [UInt8]
         switch self {
-        case .none: Array(input)
-        case .gzip: try Gzip.decompress(input, maxLength: maxLength)
-        case .snappy: try SnappyFramed.decode(input, maxLength: maxLength, verifyChecksums: false)
-        case .flate: try Deflate.decompress(input, maxLength: maxLength)
+        case .snappy:
+            return try SnappyFramed.decode(input, into: &buffer, at: offset, maxLength: maxLength, verifyChecksums: false)
+        case .none: output = Array(input)
+        case .gzip: output = try Gzip.decompress(input, maxLength: maxLength)
+        case .flate: output = try Deflate.decompress(input, maxLength: maxLength)
         }
+        buffer.replaceSubrange(offset..., with: output)
+        return output.count
     }
 }
 

@@ -170,62 +170,107 @@ public final class MemChunk: @unchecked Sendable {
     // MARK: Reading
 
     /// Calls `body` for each entry with `from <= timestamp < through`, oldest first for `.forward` and newest first
-    /// for `.backward`, until `body` returns false. The line buffer is only valid during the call.
+    /// for `.backward`, until `body` returns false. The line and metadata are only valid during the call.
+    ///
+    /// Blocks are decompressed into `scratch`, which a caller reading many chunks passes again and again so that
+    /// the scan allocates nothing. Blocks in time order (the common case) are decompressed one at a time, so the
+    /// entries being filtered are still in the CPU cache.
     public func forEachEntry(
-        from: Int64, through: Int64, direction: Direction,
-        _ body: (Int64, UnsafeRawBufferPointer, [LabelPair]) throws -> Bool
+        from: Int64, through: Int64, direction: Direction, scratch: inout [UInt8],
+        _ body: (Int64, UnsafeRawBufferPointer, EntryMetadata) throws -> Bool
     ) throws {
-        var sources: [[UInt8]] = []
+        let selected = blocks.indices.filter { blocks[$0].maxt >= from && blocks[$0].mint < through }
+        let readsHead = headEntries > 0 && headMax >= from && headMin < through
         var lastMax = Int64.min
         var ordered = true
-        for block in blocks where block.maxt >= from && block.mint < through {
-            if block.mint < lastMax { ordered = false }
-            lastMax = max(lastMax, block.maxt)
-            let limit = block.uncompressedSize + block.entries * 24 + 64
-            do {
-                sources.append(try block.data.withUnsafeBytes { try encoding.decompress($0, maxLength: limit) })
-            } catch {
-                throw ChunkFormatError.corruptBlock("\(error)")
-            }
+        for index in selected {
+            if blocks[index].mint < lastMax { ordered = false }
+            lastMax = max(lastMax, blocks[index].maxt)
         }
-        if headEntries > 0 && headMax >= from && headMin < through {
-            if headMin < lastMax || !headOrdered { ordered = false }
-            sources.append(head.bytes)
+        if readsHead && (headMin < lastMax || !headOrdered) { ordered = false }
+        guard ordered else {
+            return try mergeOverlapping(selected, readsHead: readsHead, from: from, through: through,
+                                        direction: direction, scratch: &scratch, body)
         }
-        if ordered {
-            let ordering = direction == .forward ? Array(sources.indices) : sources.indices.reversed()
-            for index in ordering {
-                let keepGoing = try sources[index].withUnsafeBytes { raw in
-                    try visit(raw, from: from, through: through, direction: direction, body)
+
+        var spans: [EntrySpan] = []
+        let sourceCount = selected.count + (readsHead ? 1 : 0)
+        let ordering = direction == .forward ? Array(0..<sourceCount) : (0..<sourceCount).reversed()
+        for source in ordering {
+            let keepGoing: Bool
+            if source == selected.count {
+                keepGoing = try head.bytes.withUnsafeBytes { raw in
+                    try visit(raw, from: from, through: through, direction: direction, spans: &spans, body)
                 }
-                if !keepGoing { return }
-            }
-            return
-        }
-        // Overlapping blocks (entries arrived out of order): merge by timestamp across all of them.
-        var spans: [(source: Int, span: EntrySpan)] = []
-        for (index, source) in sources.enumerated() {
-            try source.withUnsafeBytes { raw in
-                var reader = ByteReader(raw)
-                while !reader.isAtEnd {
-                    let span = try EntrySpan.read(&reader)
-                    if span.timestamp >= from && span.timestamp < through { spans.append((index, span)) }
+            } else {
+                let size = try decompress(blocks[selected[source]], into: &scratch)
+                keepGoing = try scratch.withUnsafeBytes { raw in
+                    try visit(UnsafeRawBufferPointer(rebasing: raw[..<size]), from: from, through: through,
+                              direction: direction, spans: &spans, body)
                 }
-            }
-        }
-        spans.sort { direction == .forward ? $0.span.timestamp < $1.span.timestamp : $0.span.timestamp > $1.span.timestamp }
-        for item in spans {
-            let keepGoing = try sources[item.source].withUnsafeBytes { raw in
-                try item.span.deliver(raw, symbols: symbols, body)
             }
             if !keepGoing { return }
         }
     }
 
+    /// `forEachEntry` with a scratch buffer of its own: for reading one chunk.
+    public func forEachEntry(
+        from: Int64, through: Int64, direction: Direction,
+        _ body: (Int64, UnsafeRawBufferPointer, EntryMetadata) throws -> Bool
+    ) throws {
+        var scratch: [UInt8] = []
+        try forEachEntry(from: from, through: through, direction: direction, scratch: &scratch, body)
+    }
+
+    /// Decompresses a block into `buffer` from `offset` on (growing it as needed, never shrinking) and returns its
+    /// size.
+    private func decompress(_ block: Block, into buffer: inout [UInt8], at offset: Int = 0) throws -> Int {
+        let limit = block.uncompressedSize + block.entries * 24 + 64
+        do {
+            return try block.data.withUnsafeBytes { raw throws(CodecError) in
+                try encoding.decompress(raw, maxLength: limit, into: &buffer, at: offset)
+            }
+        } catch {
+            throw ChunkFormatError.corruptBlock("\(error)")
+        }
+    }
+
+    /// Overlapping blocks (entries arrived out of order): every selected block is decompressed, back to back into
+    /// one buffer, and the entries are merged by timestamp across all of them, as Loki's heap iterator does. Each
+    /// block is sorted, so the sort merges runs.
+    private func mergeOverlapping(
+        _ selected: [Int], readsHead: Bool, from: Int64, through: Int64, direction: Direction,
+        scratch combined: inout [UInt8], _ body: (Int64, UnsafeRawBufferPointer, EntryMetadata) throws -> Bool
+    ) throws {
+        var used = 0
+        for index in selected {
+            used += try decompress(blocks[index], into: &combined, at: used)
+        }
+        if readsHead {
+            combined.replaceSubrange(used..., with: head.bytes)
+            used = combined.count
+        }
+        var spans: [EntrySpan] = []
+        try combined.withUnsafeBytes { all in
+            let raw = UnsafeRawBufferPointer(rebasing: all[..<used])
+            var reader = ByteReader(raw)
+            while !reader.isAtEnd {
+                let span = try EntrySpan.read(&reader)
+                if span.timestamp >= from && span.timestamp < through { spans.append(span) }
+            }
+            switch direction {
+            case .forward: spans.sort { $0.timestamp < $1.timestamp }
+            case .backward: spans.sort { $0.timestamp > $1.timestamp }
+            }
+            for span in spans where try !span.deliver(raw, chunk: self, body) { return }
+        }
+    }
+
     /// Visits one serialised block's entries in the given direction. Returns false once `body` asked to stop.
+    /// `spans` is scratch space for the backward direction, kept by the caller across blocks.
     private func visit(
-        _ raw: UnsafeRawBufferPointer, from: Int64, through: Int64, direction: Direction,
-        _ body: (Int64, UnsafeRawBufferPointer, [LabelPair]) throws -> Bool
+        _ raw: UnsafeRawBufferPointer, from: Int64, through: Int64, direction: Direction, spans: inout [EntrySpan],
+        _ body: (Int64, UnsafeRawBufferPointer, EntryMetadata) throws -> Bool
     ) throws -> Bool {
         var reader = ByteReader(raw)
         if direction == .forward {
@@ -233,16 +278,16 @@ public final class MemChunk: @unchecked Sendable {
                 let span = try EntrySpan.read(&reader)
                 if span.timestamp < from { continue }
                 if span.timestamp >= through { return true }
-                if try !span.deliver(raw, symbols: symbols, body) { return false }
+                if try !span.deliver(raw, chunk: self, body) { return false }
             }
             return true
         }
-        var spans: [EntrySpan] = []
+        spans.removeAll(keepingCapacity: true)
         while !reader.isAtEnd {
             let span = try EntrySpan.read(&reader)
             if span.timestamp >= from && span.timestamp < through { spans.append(span) }
         }
-        for span in spans.reversed() where try !span.deliver(raw, symbols: symbols, body) {
+        for span in spans.reversed() where try !span.deliver(raw, chunk: self, body) {
             return false
         }
         return true
@@ -271,26 +316,42 @@ struct EntrySpan {
                          metadataStart: metadataStart, end: reader.offset)
     }
 
-    /// Resolves the entry's structured metadata and hands the entry to `body`.
+    /// Hands the entry to `body`; its structured metadata stays unresolved until the caller asks.
+    @inline(__always)
     func deliver(
-        _ raw: UnsafeRawBufferPointer, symbols: [String],
-        _ body: (Int64, UnsafeRawBufferPointer, [LabelPair]) throws -> Bool
+        _ raw: UnsafeRawBufferPointer, chunk: MemChunk,
+        _ body: (Int64, UnsafeRawBufferPointer, EntryMetadata) throws -> Bool
     ) throws -> Bool {
-        var metadata: [LabelPair] = []
+        try body(timestamp, UnsafeRawBufferPointer(rebasing: raw[lineStart..<lineEnd]),
+                 EntryMetadata(section: UnsafeRawBufferPointer(rebasing: raw[metadataStart..<end]), chunk: chunk))
+    }
+}
+
+/// An entry's structured metadata as its block stores it: references into the chunk's symbol table, resolved only
+/// for the entries a query keeps. Valid only during the `forEachEntry` call that produced it, like the line.
+public struct EntryMetadata {
+    let section: UnsafeRawBufferPointer
+    /// `unowned(unsafe)`: the chunk outlives the call that hands this out, and a strong reference would cost a
+    /// retain and a release per scanned entry.
+    unowned(unsafe) let chunk: MemChunk
+
+    /// The name/value pairs, in stored order.
+    public func resolve() throws -> [LabelPair] {
         // A section of one byte is the common "no metadata" case (count 0).
-        if end - metadataStart > 1 {
-            var reader = ByteReader(raw, from: metadataStart, to: end)
-            let count = try reader.length("structured metadata count", limit: reader.remaining / 2)
-            metadata.reserveCapacity(count)
-            for _ in 0..<count {
-                let name = try reader.uvarint("structured metadata name")
-                let value = try reader.uvarint("structured metadata value")
-                guard name < UInt64(symbols.count), value < UInt64(symbols.count) else {
-                    throw ChunkFormatError.corruptBlock("structured metadata refers to symbol \(max(name, value)) of \(symbols.count)")
-                }
-                metadata.append(LabelPair(name: symbols[Int(name)], value: symbols[Int(value)]))
+        guard section.count > 1 else { return [] }
+        let symbols = chunk.symbols
+        var reader = ByteReader(section)
+        let count = try reader.length("structured metadata count", limit: reader.remaining / 2)
+        var metadata: [LabelPair] = []
+        metadata.reserveCapacity(count)
+        for _ in 0..<count {
+            let name = try reader.uvarint("structured metadata name")
+            let value = try reader.uvarint("structured metadata value")
+            guard name < UInt64(symbols.count), value < UInt64(symbols.count) else {
+                throw ChunkFormatError.corruptBlock("structured metadata refers to symbol \(max(name, value)) of \(symbols.count)")
             }
+            metadata.append(LabelPair(name: symbols[Int(name)], value: symbols[Int(value)]))
         }
-        return try body(timestamp, UnsafeRawBufferPointer(rebasing: raw[lineStart..<lineEnd]), metadata)
+        return metadata
     }
 }

@@ -421,7 +421,8 @@ public final class Ingester: Sendable {
                                 bytes += line.count
                                 lines += 1
                                 if lineFilter(line) {
-                                    entries.append(QueryEntry(timestamp: ts, line: Array(line), structuredMetadata: metadata))
+                                    entries.append(QueryEntry(timestamp: ts, line: Array(line),
+                                                              structuredMetadata: try metadata.resolve()))
                                 }
                                 return entries.count < limit
                             }

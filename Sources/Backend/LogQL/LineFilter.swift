@@ -79,6 +79,13 @@ public struct LineFilter: Sendable {
         return false
     }
 
+    /// For `|= "text"` and `!= "text"` with one non-empty operand: the needle and whether the filter drops lines that
+    /// contain it. A chain runs these without going through `LineTest`.
+    var plainSubstring: (needle: [UInt8], negated: Bool)? {
+        if case .substring(let needle) = test { return (needle, negated) }
+        return nil
+    }
+
     /// Cost rank for ordering a chain: substring searches before regexes.
     var cost: Int { test.cost }
 }

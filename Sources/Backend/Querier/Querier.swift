@@ -10,12 +10,14 @@ public struct Querier: Sendable {
     private let index: any IndexReader
     private let chunks: ChunkStore
     private let parallelism: Int
+    private let buffers: ScanBufferPool
 
     public init(ingester: Ingester, index: any IndexReader, chunks: ChunkStore, parallelism: Int = 4) {
         self.ingester = ingester
         self.index = index
         self.chunks = chunks
         self.parallelism = max(1, parallelism)
+        buffers = ScanBufferPool(keeping: 2 * self.parallelism)
     }
 
     /// A chunk to read: held in memory (the ingester's closed chunks) or in the store.
@@ -140,12 +142,16 @@ public struct Querier: Sendable {
         var scannedLines = 0
         let filters = query.lineFilters
         let limit = query.limit
-        try chunk.forEachEntry(from: query.start, through: query.end, direction: query.direction) { ts, line, metadata in
+        var scratch = buffers.take()
+        defer { buffers.give(scratch) }
+        try chunk.forEachEntry(from: query.start, through: query.end, direction: query.direction, scratch: &scratch) {
+            ts, line, metadata in
             scannedBytes += line.count
             scannedLines += 1
             if filters.matches(line) {
                 found.append(Found(stream: source.stream,
-                                   entry: QueryEntry(timestamp: ts, line: Array(line), structuredMetadata: metadata)))
+                                   entry: QueryEntry(timestamp: ts, line: Array(line),
+                                                     structuredMetadata: try metadata.resolve())))
             }
             return found.count < limit
         }

@@ -94,6 +94,31 @@ public enum SnappyFramed {
         return output
     }
 
+    /// Decodes a framed stream into `buffer` starting at `offset`, growing the buffer when it is too small and
+    /// otherwise reusing its storage (a query decoding block after block allocates once). Returns the decoded size;
+    /// bytes before `offset` are kept, bytes past `offset + size` are left from earlier calls. Errors and checks as
+    /// ``decode(_:maxLength:verifyChecksums:)``.
+    public static func decode(
+        _ input: UnsafeRawBufferPointer, into buffer: inout [UInt8], at offset: Int = 0, maxLength: Int = .max,
+        verifyChecksums: Bool = true
+    ) throws(CodecError) -> Int {
+        precondition(offset >= 0 && offset <= buffer.count, "decode offset \(offset) outside the buffer of \(buffer.count)")
+        let total = try scan(input, maxLength: maxLength)
+        // At least one byte past the offset, so the output has an address even for data chunks of no data.
+        let needed = offset + max(total, 1)
+        if buffer.count < needed {
+            buffer.append(contentsOf: repeatElement(0, count: max(needed, buffer.count * 2) - buffer.count))
+        }
+        let result: Result<Void, CodecError> = buffer.withUnsafeMutableBufferPointer { all in
+            Result { () throws(CodecError) in
+                try decodeChunks(input, into: UnsafeMutableBufferPointer(rebasing: all[offset..<(offset + total)]),
+                                 verifyChecksums: verifyChecksums)
+            }
+        }
+        try result.get()
+        return total
+    }
+
     /// Decodes a framed stream; see ``decode(_:maxLength:)-(UnsafeRawBufferPointer,_)``.
     public static func decode(_ input: [UInt8], maxLength: Int = .max) throws(CodecError) -> [UInt8] {
         let result: Result<[UInt8], CodecError> = input.withUnsafeBytes { bytes in

@@ -28,7 +28,7 @@ import Wire
     static func read(_ chunk: MemChunk, from: Int64 = .min, through: Int64 = .max, direction: Direction = .forward) throws -> [Entry] {
         var out: [Entry] = []
         try chunk.forEachEntry(from: from, through: through, direction: direction) { ts, line, metadata in
-            out.append(Entry(timestamp: ts, line: String(decoding: line, as: UTF8.self), metadata: metadata))
+            out.append(Entry(timestamp: ts, line: String(decoding: line, as: UTF8.self), metadata: try metadata.resolve()))
             return true
         }
         return out
@@ -75,6 +75,29 @@ import Wire
         let through = sorted[200].timestamp
         #expect(try Self.read(decoded, from: from, through: through) == Array(sorted[100..<200]))
         #expect(try Self.read(decoded, from: from, through: through, direction: .backward) == sorted[100..<200].reversed())
+    }
+
+    /// A querier passes one scratch buffer from chunk to chunk: stale bytes of a larger chunk read before must never
+    /// show through, in order or merged, in either direction.
+    @Test(arguments: ChunkEncoding.allCases)
+    func oneScratchBufferServesChunkAfterChunk(encoding: ChunkEncoding) throws {
+        let large = try Self.fill(encoding, Self.entries(900, seed: 5), blockSize: 8192)
+        let shuffled = try Self.fill(encoding, Self.entries(300, seed: 6, shuffled: true), blockSize: 2048)
+        let small = try Self.fill(encoding, Self.entries(40, seed: 7), blockSize: 1024)
+        var scratch: [UInt8] = []
+        for direction in [Direction.forward, .backward] {
+            for chunk in [large, small, shuffled, small, large] {
+                var read: [Entry] = []
+                try chunk.forEachEntry(from: .min, through: .max, direction: direction, scratch: &scratch) {
+                    ts, line, metadata in
+                    read.append(Entry(timestamp: ts, line: String(decoding: line, as: UTF8.self),
+                                      metadata: try metadata.resolve()))
+                    return true
+                }
+                #expect(read == (try Self.read(chunk, direction: direction)))
+                #expect(read.count == chunk.entryCount)
+            }
+        }
     }
 
     @Test func readingStopsWhenAsked() throws {

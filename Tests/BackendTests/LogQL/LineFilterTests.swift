@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 @testable import Backend
 
@@ -97,6 +98,33 @@ import Testing
         #expect(!keeps(chain, "level=error took=xms"))
         #expect(LineFilterChain().isEmpty)
         #expect(keeps(LineFilterChain(), "anything"))
+    }
+
+    /// A chain keeps a line exactly when every one of its filters does, whatever mix of substring, negated, regex
+    /// and alternative filters it holds (the chain runs substring filters on a fast path of its own).
+    @Test func chainAgreesWithItsFiltersOneByOne() throws {
+        var rng = SeededRandom(seed: 31)
+        let words = ["a", "ab", "needle", "NEEDLE", "x=1", "", "level=error", "é", "err"]
+        func word() -> String { words[Int(rng.next() % UInt64(words.count))] }
+        for _ in 0..<300 {
+            var filters: [LineFilter] = []
+            for _ in 0..<Int(rng.next() % 4) {
+                switch rng.next() % 6 {
+                case 0: filters.append(.contains(word()))
+                case 1: filters.append(.notContains(word()))
+                case 2: filters.append(try LineFilter(.regex, "(?i)" + word()))
+                case 3: filters.append(try LineFilter(.notRegex, word() + ".*" + word()))
+                case 4: filters.append(try LineFilter(.contains, anyOf: [word(), word()]))
+                default: filters.append(try LineFilter(.regex, "[0-9]+"))
+                }
+            }
+            let chain = LineFilterChain(filters)
+            for _ in 0..<10 {
+                let line = (0..<Int(rng.next() % 5)).map { _ in word() }.joined(separator: " ")
+                let expected = filters.allSatisfy { keeps($0, line) }
+                #expect(keeps(chain, line) == expected, "\(filters.map { "\($0.kind.rawValue) \($0.patterns)" }) on \(line)")
+            }
+        }
     }
 
     @Test func badRegexThrows() {

@@ -21,11 +21,31 @@ import Testing
             for start in 0..<17 {
                 for length in [0, 1, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 255, 583] {
                     let slice = UnsafeRawBufferPointer(rebasing: all[start..<(start + length)])
-                    #expect(CRC32C.checksum(slice) == bitwise(slice), "start \(start) length \(length)")
+                    let expected = bitwise(slice)
+                    #expect(CRC32C.checksum(slice) == expected, "start \(start) length \(length)")
+                    #expect(CRC32C.tableChecksum(slice) == expected, "table, start \(start) length \(length)")
                 }
             }
         }
     }
+
+    @Test func hardwareAndTableAgreeOnRandomInputs() {
+        var rng = SeededRandom(seed: 2026)
+        for _ in 0..<200 {
+            let data = CodecTestData.randomBytes(Int(rng.next() % 70_000), using: &rng)
+            let seed = UInt32(truncatingIfNeeded: rng.next())
+            data.withUnsafeBytes { bytes in
+                #expect(CRC32C.checksum(bytes, seed: seed) == CRC32C.tableChecksum(bytes, seed: seed))
+            }
+        }
+    }
+
+    #if arch(x86_64)
+    @Test func x86WithSSE42UsesTheInstruction() {
+        // Every x86-64 CPU since 2008 has SSE4.2; if this fails, checksums silently take the slow path.
+        #expect(CRC32C.usesHardware)
+    }
+    #endif
 
     @Test func seedContinuesAChecksum() {
         var rng = SeededRandom(seed: 5)

@@ -82,6 +82,38 @@ import Testing
         }
     }
 
+    @Test func decodingIntoABufferKeepsWhatIsBeforeTheOffsetAndReusesStorage() throws {
+        var rng = SeededRandom(seed: 77)
+        var buffer = [UInt8](repeating: 0xee, count: 3)
+        var expected: [UInt8] = [0xee, 0xee, 0xee]
+        for _ in 0..<50 {
+            let input = CodecTestData.anyInput(using: &rng)
+            let stream = SnappyFramed.encode(input)
+            // Append after what is already there, then decode the same stream over the front.
+            let offset = expected.count
+            let size = try stream.withUnsafeBytes { bytes throws(CodecError) in
+                try SnappyFramed.decode(bytes, into: &buffer, at: offset)
+            }
+            #expect(size == input.count)
+            expected += input
+            #expect(Array(buffer[..<expected.count]) == expected)
+            let front = try stream.withUnsafeBytes { bytes throws(CodecError) in
+                try SnappyFramed.decode(bytes, into: &buffer, at: 0)
+            }
+            #expect(Array(buffer[..<front]) == input)
+            expected.replaceSubrange(0..<input.count, with: input)
+        }
+    }
+
+    @Test func decodingIntoABufferFailsCleanlyOnDamagedInput() {
+        var buffer: [UInt8] = []
+        var stream = SnappyFramed.encode(SnappyTests.helloText)
+        stream[stream.count - 3] ^= 0xff
+        #expect(throws: CodecError.self) {
+            _ = try stream.withUnsafeBytes { bytes throws(CodecError) in try SnappyFramed.decode(bytes, into: &buffer) }
+        }
+    }
+
     // MARK: Reader rules
 
     @Test func skipsPaddingAndSkippableChunks() throws {
