@@ -4,7 +4,8 @@
 # Builds estuary and loadgen in release, starts `estuary backend` on 127.0.0.1:3100 with a throw-away config
 # (snappy chunks, ingestion limits high enough never to throttle, data in a temp dir), then runs:
 #   1. loadgen push, protobuf+snappy, PUSH_SECONDS (60)   2. loadgen push, JSON, JSON_SECONDS (30)
-#   3. loadgen fill FILL_BYTES (1GB) + POST /flush        4. loadgen query '{job="gen"} |= "needle"' x3
+#   3. loadgen fill FILL_BYTES (1GB) + POST /flush        4. loadgen query '{job="gen"} |= "needle"' x3 over the
+#      filled range, then x3 over the whole hour (everything pushed above)
 # and prints the figures. The backend is killed on exit; its log is shown if it dies or fails to start.
 #
 # Environment: PORT (3100), PUSH_SECONDS (60), JSON_SECONDS (30), FILL_BYTES (1GB), CONCURRENCY (4),
@@ -108,6 +109,12 @@ run() {
 run push --encoding protobuf --duration "${PUSH_SECONDS}s" --concurrency "$CONCURRENCY" --streams "$STREAMS"
 run push --encoding json --duration "${JSON_SECONDS}s" --concurrency "$CONCURRENCY" --streams "$STREAMS"
 run fill --bytes "$FILL_BYTES" --concurrency "$CONCURRENCY" --streams "$STREAMS" --needle-every 10000
+# The issue's figure: exactly the 1 GB that fill wrote (its first and last timestamps), then everything of the hour.
+FILL_RANGE=$(grep '^RESULT ' "$WORK/loadgen.out" | grep '"command":"fill"' | tail -1 | python3 -c '
+import json, sys
+r = json.loads(sys.stdin.read()[len("RESULT "):])
+print(r["first_timestamp_ns"], r["last_timestamp_ns"] + 1)')
+run query --query '{job="gen"} |= "needle"' --start "${FILL_RANGE% *}" --end "${FILL_RANGE#* }" --limit 5000 --repeat 3
 run query --query '{job="gen"} |= "needle"' --since 1h --limit 5000 --repeat 3
 
 grep '^RESULT ' "$WORK/loadgen.out" > "$RESULTS" || true
@@ -126,7 +133,7 @@ for raw in open(sys.argv[1]):
               f"backend {cores or 0:.2f} cores ({per_core}), peak RSS {r.get('backend_peak_rss_bytes', 0) / 1e6:.0f} MB  "
               f"client {r['client_cpu_cores']:.2f} cores")
     elif c == "query":
-        print(f"query {r['query']}: {r['gb_per_second_median']:.2f} GB/s median, "
+        print(f"query {r['query']} ({r['runs'][0]['total_bytes_processed'] / 1e9:.1f} GB): {r['gb_per_second_median']:.2f} GB/s median, "
               f"{r.get('gb_per_second_per_core_median', 0):.2f} GB/s per backend core")
 PY
 echo

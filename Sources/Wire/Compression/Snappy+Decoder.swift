@@ -142,18 +142,21 @@ extension Snappy {
         return nil
     }
 
-    /// Copies a literal whose bounds the caller checked: 16 bytes blindly when it is that short and both
-    /// buffers have 16 bytes left (the excess is overwritten later), memcpy otherwise.
+    /// Copies a literal whose bounds the caller checked: 16 or 32 bytes blindly when it is that short and both
+    /// buffers have that many bytes left (the excess is overwritten later), memcpy otherwise. Log lines hold many
+    /// literals of 17 to 32 bytes (ids, numbers), for which a memcpy call costs more than the copy.
     @inline(__always)
     static func copyLiteral(
         _ src: UnsafeRawPointer, at s: Int, srcCount: Int, to dst: UnsafeMutableRawPointer, at d: Int, dstCount: Int,
         length: Int
     ) {
-        if length <= 16 && srcCount - s >= 16 && dstCount - d >= 16 {
-            let low = src.loadUnaligned(fromByteOffset: s, as: UInt64.self)
-            let high = src.loadUnaligned(fromByteOffset: s + 8, as: UInt64.self)
-            dst.storeBytes(of: low, toByteOffset: d, as: UInt64.self)
-            dst.storeBytes(of: high, toByteOffset: d + 8, as: UInt64.self)
+        if length <= 32 && srcCount - s >= 32 && dstCount - d >= 32 {
+            dst.storeBytes(of: src.loadUnaligned(fromByteOffset: s, as: SIMD16<UInt8>.self), toByteOffset: d,
+                           as: SIMD16<UInt8>.self)
+            if length > 16 {
+                dst.storeBytes(of: src.loadUnaligned(fromByteOffset: s + 16, as: SIMD16<UInt8>.self),
+                               toByteOffset: d + 16, as: SIMD16<UInt8>.self)
+            }
         } else {
             (dst + d).copyMemory(from: src + s, byteCount: length)
         }
@@ -181,12 +184,15 @@ extension Snappy {
         var out = dst + d
         var from = dst + (d - offset)  // `from` advances only in the overlapping-pattern path
         if end - d >= length + 16 {
-            if offset >= 16 && length <= 16 {
-                // The common short copy: source and destination cannot overlap within 16 bytes.
-                let low = from.loadUnaligned(as: UInt64.self)
-                let high = from.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
-                out.storeBytes(of: low, as: UInt64.self)
-                out.storeBytes(of: high, toByteOffset: 8, as: UInt64.self)
+            if offset >= 16 {
+                // Source and destination are at least 16 bytes apart, so each 16-byte step reads only bytes
+                // already written (by earlier elements or the step before).
+                var copied = 0
+                repeat {
+                    (out + copied).storeBytes(of: (from + copied).loadUnaligned(as: SIMD16<UInt8>.self),
+                                              as: SIMD16<UInt8>.self)
+                    copied += 16
+                } while copied < length
             } else if offset < 8 {
                 // Overlapping pattern: repeat it until source and destination are 8 bytes apart. Each
                 // 8-byte copy only relies on its first (out - from) bytes, which are already written.
