@@ -6,6 +6,11 @@ import ServiceLifecycle
 /// Turns a backend configuration into running services and waits for them to stop.
 enum BackendRunner {
     static func run(config: BackendConfig, warnings: [ConfigWarning], logger: Logger) async throws {
+        try await AgentRunner.runGroup(services(config: config, warnings: warnings, logger: logger), logger: logger)
+        logger.info("estuary backend stopped")
+    }
+
+    static func services(config: BackendConfig, warnings: [ConfigWarning], logger: Logger) throws -> [any Service] {
         for warning in warnings {
             logger.warning("\(warning)")
         }
@@ -13,18 +18,11 @@ enum BackendRunner {
             throw BackendRunnerError.targetNotAvailable(config.target.rawValue)
         }
         let settings = try BackendSettings(config)
-        let services = try BackendModules.services(settings, logger: logger) { host, port in
+        return try BackendModules.services(settings, logger: logger) { host, port in
             // One stable line on stdout: scripts and tests read the bound port from it.
             let line = "estuary backend listening on \(host.isEmpty ? "0.0.0.0" : host):\(port)\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
-        let group = ServiceGroup(
-            configuration: .init(
-                services: services.map { .init(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        try await group.run()
-        logger.info("estuary backend stopped")
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Backend
 import Logging
+import Pipeline
 import ServiceLifecycle
 
 /// The `estuary` command: with no arguments it runs the quickstart; subcommands run one part.
@@ -11,23 +12,91 @@ struct Estuary: AsyncParsableCommand {
         commandName: "estuary",
         abstract: "One binary for logs: an Alloy-style agent and a Loki-compatible backend.",
         discussion: """
-            With no arguments, estuary runs the quickstart: the backend on :3100 with data under ./data.
+            With no arguments, estuary runs the quickstart: the backend on :3100 with data under ./data, and the \
+            agent receiving OTLP/HTTP logs on 127.0.0.1:4318 and writing them to that backend.
             """,
         version: "estuary \(BuildInfo.version) (commit \(BuildInfo.revision))",
-        subcommands: [Quickstart.self, BackendCommand.self],
+        subcommands: [Quickstart.self, RunCommand.self, FmtCommand.self, BackendCommand.self],
         defaultSubcommand: Quickstart.self)
 }
 
-/// `estuary` / `estuary quickstart`: the backend on the embedded defaults.
+/// `estuary` / `estuary quickstart`: the backend and the agent on the embedded defaults, in one process.
 struct Quickstart: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quickstart",
-        abstract: "Run the backend on the embedded defaults (port 3100, data under ./data).")
+        abstract: "Run the backend (port 3100, data under ./data) and the agent (OTLP/HTTP on 127.0.0.1:4318, "
+            + "its API on 127.0.0.1:12345, config/local.alloy) on the embedded defaults.")
 
     func run() async throws {
         let logger = EstuaryLogging.makeLogger()
-        let config = BackendConfig.quickstart
-        try await BackendRunner.run(config: config, warnings: [], logger: logger)
+        let backend = try BackendRunner.services(config: .quickstart, warnings: [], logger: logger)
+        let agent = try await AgentRunner.services(
+            source: .embedded(name: "config/local.alloy", text: QuickstartConfig.localAlloy),
+            listenAddress: "127.0.0.1:12345", storagePath: "data-agent", logger: logger)
+        try await AgentRunner.runGroup(backend + agent, logger: logger)
+    }
+}
+
+/// `estuary run CONFIG.alloy`: the agent, running an Alloy configuration.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run the agent with an Alloy configuration file.")
+
+    @Argument(help: "The Alloy configuration file.")
+    var path: String
+
+    @Option(name: .customLong("server.http.listen-addr"), help: "Address of the agent's HTTP server (metrics, reload, UI API).")
+    var listenAddress = "127.0.0.1:12345"
+
+    @Option(name: .customLong("storage.path"), help: "Where components keep state across restarts.")
+    var storagePath = "data-agent/"
+
+    func run() async throws {
+        let logger = EstuaryLogging.makeLogger()
+        do {
+            try await AgentRunner.run(source: .file(path), listenAddress: listenAddress, storagePath: storagePath,
+                                      logger: logger)
+        } catch let error as AgentRunnerError {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+/// `estuary fmt FILE`: prints the file in canonical formatting, as `alloy fmt` does.
+struct FmtCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fmt", abstract: "Format an Alloy configuration file (to stdout, or in place with --write).")
+
+    @Argument(help: "The Alloy configuration file.")
+    var path: String
+
+    @Flag(name: [.short, .long], help: "Write the result back to the file instead of printing it.")
+    var write = false
+
+    func run() throws {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ValidationError("\(path): cannot read: \(error.localizedDescription)")
+        }
+        let file: AlloyFile
+        do throws(Diagnostics) {
+            file = try AlloyParser.parse(name: path, text: text)
+        } catch {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode.failure
+        }
+        let formatted = AlloyFormatter.format(file)
+        if write {
+            do {
+                try formatted.write(toFile: path, atomically: true, encoding: .utf8)
+            } catch {
+                throw ValidationError("\(path): cannot write: \(error.localizedDescription)")
+            }
+        } else {
+            FileHandle.standardOutput.write(Data(formatted.utf8))
+        }
     }
 }
 

@@ -47,11 +47,11 @@ class Backend:
         self.proc = None
         self.url = None
 
-    def start(self):
-        self.stderr = open(os.path.join(self.dir, "stderr.log"), "wb")
+    def start(self, port=0):
+        self.stderr = open(os.path.join(self.dir, "stderr.log"), "ab")
         self.proc = subprocess.Popen(
             [BINARY, "backend", f"-config.file={self.config}", "-server.http-listen-address=127.0.0.1",
-             "-server.http-listen-port=0"],
+             f"-server.http-listen-port={port}"],
             stdout=subprocess.PIPE, stderr=self.stderr)
         for raw in self.proc.stdout:
             line = raw.decode()
@@ -90,3 +90,62 @@ def make_backend():
     yield make
     for b in made:
         b.stop()
+
+
+def free_port():
+    """A loopback port nobody listens on right now (for agent listeners whose port is fixed in the config)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Agent:
+    """`estuary run CONFIG` with its API on an ephemeral port; `env` is added to the environment."""
+
+    def __init__(self, config, env=None):
+        self.dir = tempfile.mkdtemp(prefix="estuary-agent-py-")
+        self.config = config
+        self.env = dict(os.environ, **(env or {}))
+        self.proc = None
+        self.url = None
+
+    def start(self):
+        self.stderr = open(os.path.join(self.dir, "stderr.log"), "wb")
+        self.proc = subprocess.Popen(
+            [BINARY, "run", self.config, "--server.http.listen-addr=127.0.0.1:0",
+             f"--storage.path={self.dir}/data"],
+            stdout=subprocess.PIPE, stderr=self.stderr, env=self.env)
+        for raw in self.proc.stdout:
+            line = raw.decode()
+            if "agent listening on " in line:
+                port = int(line.strip().rsplit(":", 1)[1])
+                self.url = f"http://127.0.0.1:{port}"
+                return self
+        self.proc.wait()
+        raise RuntimeError("estuary run exited before listening: " + open(self.stderr.name).read())
+
+    def log(self):
+        return open(self.stderr.name).read()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=60)
+        code = self.proc.returncode if self.proc else 0
+        self.proc = None
+        return code
+
+
+@pytest.fixture
+def make_agent():
+    made = []
+
+    def make(config, env=None):
+        a = Agent(config, env)
+        made.append(a)
+        return a.start()
+
+    yield make
+    for a in made:
+        a.stop()

@@ -1,3 +1,4 @@
+import Wire
 extension BackendConfig {
     /// The effective configuration as YAML with Loki's key names and Loki's spelling of values (`256KB`, `1w`,
     /// `30m0s`), as `/config` shows it. `ConfigLoader.parse` reads it back to an equal configuration.

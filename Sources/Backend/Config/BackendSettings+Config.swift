@@ -1,3 +1,4 @@
+import Wire
 extension BackendSettings {
     /// Resolves a configuration into the settings the modules run with: limits and ingester settings in bytes and
     /// nanoseconds, the storage directory, the index prefix of the schema period in force today, and the

@@ -1,3 +1,4 @@
+import Wire
 import Yams
 
 /// Reads a composed YAML document into a `BackendConfig`.

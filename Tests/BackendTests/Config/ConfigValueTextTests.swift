@@ -1,5 +1,6 @@
 import Testing
 @testable import Backend
+import Wire
 
 /// Sizes as Loki's flagext.ByteSize reads them (c2h5oh/datasize: every unit is a power of 1024).
 @Suite struct ByteSizeTextTests {

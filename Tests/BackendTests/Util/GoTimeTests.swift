@@ -1,5 +1,6 @@
 import Testing
 @testable import Backend
+import Wire
 
 @Suite struct GoTimeTests {
     @Test(arguments: [

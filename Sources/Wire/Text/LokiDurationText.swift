@@ -1,7 +1,7 @@
 /// Durations written as Go's `time.Duration.String()` writes them (`721h0m0s`, `1m30s`, `250ms`), so that
 /// messages read like Loki's.
-enum LokiDurationText {
-    static func format(_ nanoseconds: Int64) -> String {
+public enum LokiDurationText {
+    public static func format(_ nanoseconds: Int64) -> String {
         if nanoseconds == 0 { return "0s" }
         let negative = nanoseconds < 0
         let ns = nanoseconds.magnitude

@@ -2,8 +2,8 @@
 /// `github.com/c2h5oh/datasize`): a whole number of bytes with an optional unit, where every unit is a power of
 /// 1024 (`KB` = `KiB` = `K` = 1024), case-insensitive, with optional space before the unit (`256KB`, `1 MiB`,
 /// `1048576`). Estuary also accepts a decimal fraction (`1.5MB`), which Loki rejects.
-enum ByteSizeText {
-    enum ParseError: Error, Equatable {
+public enum ByteSizeText {
+    public enum ParseError: Error, Equatable, Sendable {
         case syntax
         case negative
         case tooLarge
@@ -26,7 +26,7 @@ enum ByteSizeText {
         return table
     }()
 
-    static func parse(_ text: String) -> Result<Int, ParseError> {
+    public static func parse(_ text: String) -> Result<Int, ParseError> {
         let scalars = Array(text.unicodeScalars)
         var index = 0
         while index < scalars.count, scalars[index].properties.isWhitespace { index += 1 }
@@ -73,7 +73,7 @@ enum ByteSizeText {
     }
 
     /// Loki's spelling: the largest unit that divides the value exactly (`0B`, `256KB`, `3MB`, `1000B`).
-    static func format(_ bytes: Int) -> String {
+    public static func format(_ bytes: Int) -> String {
         if bytes == 0 { return "0B" }
         for (unit, shift) in [("EB", 60), ("PB", 50), ("TB", 40), ("GB", 30), ("MB", 20), ("KB", 10)] {
             let size = 1 << shift
@@ -89,7 +89,7 @@ enum ByteSizeText {
 
 extension String {
     /// The string without leading and trailing white space (Foundation-free).
-    func configTrimmed() -> String {
+    public func configTrimmed() -> String {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
               let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })

@@ -4,8 +4,8 @@
 /// h) for the ingester, and Prometheus' `model.Duration` (`1d`, `1w`, `1y` as well, whole numbers only) for limits.
 /// Estuary reads the union of both everywhere, so `1d` and `1.5h` work for every key; `0` alone is zero.
 /// Negative durations are refused: no key of this configuration means anything by them.
-enum DurationText {
-    enum ParseError: Error, Equatable {
+public enum DurationText {
+    public enum ParseError: Error, Equatable, Sendable {
         case syntax
         /// A number without a unit (`30`): Go would read nanoseconds, which is never what was meant.
         case missingUnit
@@ -27,7 +27,7 @@ enum DurationText {
     ]
 
     /// Nanoseconds.
-    static func parse(_ text: String) -> Result<Int64, ParseError> {
+    public static func parse(_ text: String) -> Result<Int64, ParseError> {
         let scalars = Array(text.configTrimmed().unicodeScalars)
         var index = 0
         if index < scalars.count, scalars[index] == "-" { return .failure(.negative) }
@@ -79,13 +79,13 @@ enum DurationText {
     }
 
     /// Go's `time.Duration.String()`: `30m0s`, `2h0m0s`, `500ms`, `0s` (how Loki prints `time.Duration` keys).
-    static func goString(_ nanoseconds: Int64) -> String {
+    public static func goString(_ nanoseconds: Int64) -> String {
         LokiDurationText.format(nanoseconds)
     }
 
     /// Prometheus' `model.Duration.String()`: `1w`, `30d1h`, `10m`, `0s` (how Loki prints `model.Duration` keys).
     /// Prometheus keeps milliseconds only; a value with a finer part is written the Go way so nothing is lost.
-    static func prometheusString(_ nanoseconds: Int64) -> String {
+    public static func prometheusString(_ nanoseconds: Int64) -> String {
         guard nanoseconds % 1_000_000 == 0 else { return goString(nanoseconds) }
         var ms = nanoseconds / 1_000_000
         if ms == 0 { return "0s" }
@@ -112,7 +112,7 @@ enum DurationText {
     }
 
     /// A `Duration` as whole nanoseconds (values here come from `parse`, so they fit).
-    static func nanoseconds(_ duration: Duration) -> Int64 {
+    public static func nanoseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
         return seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000
     }

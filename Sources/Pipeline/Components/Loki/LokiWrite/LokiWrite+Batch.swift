@@ -1,0 +1,149 @@
+import Wire
+
+extension LokiWrite {
+    /// One tenant's entries gathered for one push request: streams in arrival order, lines kept as slices of the
+    /// received buffers (nothing is copied until the request is encoded).
+    struct Batch: Sendable {
+        /// The `X-Scope-OrgID` the batch is sent with; empty sends none.
+        let tenant: String
+        let created: ContinuousClock.Instant
+        private(set) var streams: [PushStream] = []
+        /// Bytes of log lines: what `batch_size` bounds.
+        private(set) var bytes = 0
+        private(set) var entryCount = 0
+        private var streamIndex: [LabelSet: Int] = [:]
+        /// The stream the previous entry went to: consecutive entries usually share one.
+        private var lastLabels: LabelSet?
+        private var lastIndex = 0
+
+        init(tenant: String, created: ContinuousClock.Instant) {
+            self.tenant = tenant
+            self.created = created
+        }
+
+        var streamCount: Int { streams.count }
+
+        func index(of labels: LabelSet) -> Int? {
+            if let lastLabels, lastLabels == labels { return lastIndex }
+            return streamIndex[labels]
+        }
+
+        /// Adds `entry` to the stream of `labels` (its labels without the internal `__` ones).
+        mutating func append(_ entry: LogEntry, labels: LabelSet) {
+            let pushEntry = PushEntry(
+                timestamp: entry.timestamp, line: entry.line[...], structuredMetadata: entry.structuredMetadata)
+            let index: Int
+            if let found = self.index(of: labels) {
+                index = found
+            } else {
+                index = streams.count
+                streams.append(PushStream(labels: labels.description))
+                streamIndex[labels] = index
+            }
+            streams[index].entries.append(pushEntry)
+            lastLabels = labels
+            lastIndex = index
+            bytes += entry.line.count
+            entryCount += 1
+        }
+
+        var pushRequest: PushRequest { PushRequest(streams: streams) }
+    }
+
+    /// The batches an endpoint's sender is filling, one per tenant, cut at `batch_size` as Alloy's client does: an
+    /// entry that would take its tenant's batch past the size starts a new batch (the full one is handed back to
+    /// be sent), and a batch always takes its first entry, however large.
+    struct Batcher: Sendable {
+        enum Added {
+            case added
+            /// The entry went into a new batch; this one is full and must be sent.
+            case cut(Batch)
+            /// The batch already holds `max_streams` streams and the entry's stream is not one of them: dropped.
+            case streamLimited(tenant: String)
+        }
+
+        /// Labels starting with `__` are internal: `__tenant_id__` chooses the tenant, none is sent.
+        static let tenantLabel = "__tenant_id__"
+
+        let batchSize: Int
+        let maxStreams: Int
+        let defaultTenant: String
+        private var open: [String: Batch] = [:]
+        /// Tenants in the order their open batch was started, oldest first.
+        private var order: [String] = []
+
+        init(batchSize: Int, maxStreams: Int, defaultTenant: String) {
+            self.batchSize = batchSize
+            self.maxStreams = maxStreams
+            self.defaultTenant = defaultTenant
+        }
+
+        var isEmpty: Bool { open.isEmpty }
+
+        /// The tenant an entry is sent as: its `__tenant_id__` label, else the endpoint's `tenant_id`.
+        static func tenant(of entry: LogEntry, default fallback: String) -> String {
+            entry.labels[tenantLabel] ?? fallback
+        }
+
+        mutating func add(_ entry: LogEntry, now: ContinuousClock.Instant) -> Added {
+            let tenant = Self.tenant(of: entry, default: defaultTenant)
+            let labels = Self.sentLabels(entry.labels)
+            guard var batch = open.removeValue(forKey: tenant) else {
+                var batch = Batch(tenant: tenant, created: now)
+                batch.append(entry, labels: labels)
+                open[tenant] = batch
+                order.append(tenant)
+                return .added
+            }
+            if batch.bytes + entry.line.count > batchSize {
+                var next = Batch(tenant: tenant, created: now)
+                next.append(entry, labels: labels)
+                open[tenant] = next
+                order.removeAll { $0 == tenant }
+                order.append(tenant)
+                return .cut(batch)
+            }
+            if maxStreams > 0, batch.streamCount >= maxStreams, batch.index(of: labels) == nil {
+                open[tenant] = batch
+                return .streamLimited(tenant: tenant)
+            }
+            batch.append(entry, labels: labels)
+            open[tenant] = batch
+            return .added
+        }
+
+        /// When the oldest open batch has waited `batchWait`; nil when nothing is open.
+        func deadline(batchWait: Duration) -> ContinuousClock.Instant? {
+            order.first.flatMap { open[$0] }.map { $0.created + batchWait }
+        }
+
+        /// Removes and returns the batches that have waited `batchWait` or longer.
+        mutating func takeExpired(now: ContinuousClock.Instant, batchWait: Duration) -> [Batch] {
+            var expired: [Batch] = []
+            while let tenant = order.first, let batch = open[tenant], batch.created + batchWait <= now {
+                expired.append(batch)
+                open[tenant] = nil
+                order.removeFirst()
+            }
+            return expired
+        }
+
+        /// Removes and returns every open batch, oldest first.
+        mutating func takeAll() -> [Batch] {
+            let all = order.compactMap { open[$0] }
+            open.removeAll()
+            order.removeAll()
+            return all
+        }
+
+        /// The labels that are sent: without the internal ones (`__…`), which most entries do not have.
+        static func sentLabels(_ labels: LabelSet) -> LabelSet {
+            guard labels.pairs.contains(where: isInternal) else { return labels }
+            return LabelSet(labels.pairs.filter { !isInternal($0) })
+        }
+
+        private static func isInternal(_ pair: LabelPair) -> Bool {
+            pair.name.utf8.starts(with: [0x5F, 0x5F])
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import AsyncHTTPClient
+import NIOCore
+import Wire
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension LokiWrite.Endpoint {
+    /// What one push request came back with.
+    struct PushOutcome: Sendable {
+        /// The HTTP status, or nil when no response arrived (connection refused, timeout, reset).
+        var status: Int?
+        /// The server's `Retry-After`, when it sent one.
+        var retryAfter: Duration?
+        /// The first line of the response body, or the client error: for the log.
+        var message: String
+
+        var succeeded: Bool { status.map { (200..<300).contains($0) } ?? false }
+    }
+
+    /// Encodes `batch` (protobuf, snappy) and sends it, retrying 5xx, 429 (when `retry_on_http_429`) and failed
+    /// connections with exponential backoff; counts it as sent or dropped. Cancellation (the drain deadline)
+    /// drops it.
+    func send(_ batch: LokiWrite.Batch) async {
+        let counters = metrics.tenant(batch.tenant)
+        if Task.isCancelled {
+            dropped(
+                tenant: batch.tenant, reason: .drainTimeout, entries: batch.entryCount, bytes: batch.bytes,
+                "drain_timeout ran out before it was sent")
+            return
+        }
+        let body = Snappy.compress(PushProtobufEncoder.encode(batch.pushRequest))
+        let buffer = ByteBuffer(bytes: body)
+        counters.encodedBytes.increment(by: Int64(body.count))
+        counters.requestSize.record(Double(body.count))
+        var backoff = LokiWrite.Backoff(
+            min: options.minBackoff, max: options.maxBackoff, maxAttempts: options.maxBackoffRetries)
+        var random = SystemRandomNumberGenerator()
+        while true {
+            let started = ContinuousClock.now
+            let outcome = await post(buffer, tenant: batch.tenant)
+            metrics.requestDuration(tenant: batch.tenant, status: outcome.status ?? -1, .now - started)
+            if outcome.succeeded {
+                counters.sentBytes.increment(by: Int64(body.count))
+                counters.sentEntries.increment(by: Int64(batch.entryCount))
+                return
+            }
+            if Task.isCancelled {
+                dropped(
+                    tenant: batch.tenant, reason: .drainTimeout, entries: batch.entryCount, bytes: body.count,
+                    "drain_timeout ran out while sending (last error: \(outcome.message))")
+                return
+            }
+            let status = outcome.status
+            if status == 429 && !options.retryOnHTTP429 {
+                dropped(
+                    tenant: batch.tenant, reason: .rateLimited, entries: batch.entryCount, bytes: body.count,
+                    "the server answered 429 and retry_on_http_429 is false: \(outcome.message)")
+                return
+            }
+            if let status, status != 429, !(500..<600).contains(status) {
+                dropped(
+                    tenant: batch.tenant, reason: .ingesterError, entries: batch.entryCount, bytes: body.count,
+                    "the server refused the batch with HTTP \(status), which is not retried: \(outcome.message)")
+                return
+            }
+            guard var wait = backoff.failed(using: &random) else {
+                dropped(
+                    tenant: batch.tenant, reason: status == 429 ? .rateLimited : .ingesterError,
+                    entries: batch.entryCount, bytes: body.count,
+                    "no attempts left after \(backoff.attempts) (max_backoff_retries); last error: \(outcome.message)")
+                return
+            }
+            if let asked = outcome.retryAfter, asked > wait { wait = Swift.min(asked, options.maxBackoff) }
+            counters.batchRetries.increment()
+            logger.debug(
+                "loki.write push failed, will retry",
+                metadata: [
+                    "tenant": "\(batch.tenant)", "status": "\(status.map(String.init) ?? "none")",
+                    "error": "\(outcome.message)", "attempt": "\(backoff.attempts)", "wait": "\(wait)",
+                ])
+            do {
+                try await Task.sleep(for: wait)
+            } catch {
+                dropped(
+                    tenant: batch.tenant, reason: .drainTimeout, entries: batch.entryCount, bytes: body.count,
+                    "drain_timeout ran out while waiting to retry (last error: \(outcome.message))")
+                return
+            }
+        }
+    }
+
+    /// One POST of an encoded push body.
+    func post(_ body: ByteBuffer, tenant: String) async -> PushOutcome {
+        var request = HTTPClientRequest(url: options.target.requestURL)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/x-protobuf")
+        request.headers.add(name: "User-Agent", value: LokiWrite.userAgent)
+        if !tenant.isEmpty { request.headers.add(name: "X-Scope-OrgID", value: tenant) }
+        // Custom headers never replace the ones above (Alloy's rule); sorted so requests are reproducible.
+        for (name, value) in options.headers.sorted(by: { $0.key < $1.key }) where !request.headers.contains(name: name) {
+            request.headers.add(name: name, value: value)
+        }
+        if !request.headers.contains(name: "Authorization"), let authorization = authorization {
+            request.headers.add(name: "Authorization", value: authorization)
+        }
+        request.body = .bytes(body)
+        do {
+            let response = try await httpClient.execute(
+                request, timeout: .nanoseconds(DurationText.nanoseconds(options.remoteTimeout)))
+            let status = Int(response.status.code)
+            var outcome = PushOutcome(status: status, retryAfter: nil, message: "HTTP \(status)")
+            if (200..<300).contains(status) {
+                // Read to the end so the connection can be reused; the push is accepted whatever happens here.
+                do { for try await _ in response.body {} } catch {}
+                return outcome
+            }
+            outcome.retryAfter = response.headers.first(name: "Retry-After").flatMap {
+                LokiWrite.RetryAfter.parse($0, nowSeconds: Self.wallClockSeconds())
+            }
+            // The first line of the body, as Alloy logs it; read at most 1 KiB.
+            var text: [UInt8] = []
+            do {
+                for try await chunk in response.body {
+                    text.append(contentsOf: chunk.readableBytesView.prefix(1024 - text.count))
+                    if text.count >= 1024 { break }
+                }
+            } catch {}
+            let line = text.split(separator: UInt8(ascii: "\n"), maxSplits: 1, omittingEmptySubsequences: false).first ?? []
+            outcome.message = "HTTP \(status): \(String(decoding: line, as: UTF8.self))"
+            return outcome
+        } catch {
+            return PushOutcome(status: nil, retryAfter: nil, message: "\(error)")
+        }
+    }
+
+    /// `Authorization` from `bearer_token`, `basic_auth` or credentials in the URL, in that order.
+    var authorization: String? {
+        if let token = options.bearerToken { return "Bearer \(token)" }
+        let basic = options.basicAuth.map { ($0.username, $0.password) }
+            ?? options.target.username.map { ($0, options.target.password ?? "") }
+        guard let (username, password) = basic else { return nil }
+        return "Basic " + Base64Codec.encoded(Array("\(username):\(password)".utf8))
+    }
+
+    static func wallClockSeconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec)
+    }
+}

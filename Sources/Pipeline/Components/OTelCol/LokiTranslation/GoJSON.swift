@@ -1,0 +1,230 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Wire
+
+/// JSON exactly as Go's `encoding/json` `Marshal` writes pdata's `AsRaw()` values, which is what the Loki
+/// translator puts in a line: objects with their keys sorted bytewise and a repeated key keeping its last value,
+/// HTML-safe strings (`<` is `\u003c`), bytes as padded base64, integers in decimal, doubles in Go's layout, an
+/// empty value as `null`. NaN and infinities cannot be written and fail the record, as in Go.
+enum GoJSON {
+    struct UnsupportedValue: Error {
+        /// Go's message: `json: unsupported value: NaN`.
+        var message: String
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Whether byte `b` of a string needs more than copying: controls, `"`, `\`, `<`, `>`, `&`, and 0xE2, which
+    /// starts U+2028 and U+2029 (escaped so that the text is safe in JavaScript).
+    private static let special: [Bool] = {
+        var table = [Bool](repeating: false, count: 256)
+        for byte in 0..<0x20 { table[byte] = true }
+        for byte in [UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "&"), 0xE2] {
+            table[Int(byte)] = true
+        }
+        return table
+    }()
+
+    static func appendString(_ string: String, to out: inout [UInt8]) {
+        var string = string
+        string.withUTF8 { appendString(utf8: $0, to: &out) }
+    }
+
+    static func appendString(utf8 bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        out.reserveCapacity(out.count + bytes.count + 2)
+        out.append(UInt8(ascii: "\""))
+        special.withUnsafeBufferPointer { special in
+            var start = 0
+            var index = 0
+            let count = bytes.count
+            while index < count {
+                let byte = bytes[index]
+                guard special[Int(byte)] else {
+                    index += 1
+                    continue
+                }
+                if byte == 0xE2 {
+                    // U+2028 is E2 80 A8, U+2029 is E2 80 A9; any other E2 sequence is copied.
+                    guard index + 2 < count, bytes[index + 1] == 0x80, bytes[index + 2] & 0xFE == 0xA8 else {
+                        index += 1
+                        continue
+                    }
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
+                    out.append(contentsOf: bytes[index + 2] == 0xA8 ? line2028 : paragraph2029)
+                    index += 3
+                    start = index
+                    continue
+                }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
+                appendEscape(byte, to: &out)
+                index += 1
+                start = index
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<count]))
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    private static let line2028: [UInt8] = Array("\\u2028".utf8)
+    private static let paragraph2029: [UInt8] = Array("\\u2029".utf8)
+
+    private static func appendEscape(_ byte: UInt8, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\\"))
+        switch byte {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(byte)
+        case UInt8(ascii: "\n"): out.append(UInt8(ascii: "n"))
+        case UInt8(ascii: "\r"): out.append(UInt8(ascii: "r"))
+        case UInt8(ascii: "\t"): out.append(UInt8(ascii: "t"))
+        case 0x08: out.append(UInt8(ascii: "b"))
+        case 0x0C: out.append(UInt8(ascii: "f"))
+        default:
+            out.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                    hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]])
+        }
+    }
+
+    /// A value as `json.Marshal(value.AsRaw())` writes it.
+    static func appendValue(_ value: OTLPAnyValue?, to out: inout [UInt8]) throws(UnsupportedValue) {
+        guard let value else {
+            out.append(contentsOf: "null".utf8)
+            return
+        }
+        switch value {
+        case .string(let text):
+            appendString(text, to: &out)
+        case .bool(let flag):
+            out.append(contentsOf: (flag ? "true" : "false").utf8)
+        case .int(let number):
+            appendInteger(number, to: &out)
+        case .double(let number):
+            guard number.isFinite else { throw UnsupportedValue(message: unsupportedMessage(number)) }
+            GoFloatFormat.appendJSON(number, to: &out)
+        case .bytes(let bytes):
+            out.append(UInt8(ascii: "\""))
+            Base64Codec.encode(bytes, to: &out)
+            out.append(UInt8(ascii: "\""))
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (index, item) in items.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                try appendValue(item, to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .kvlist(let pairs):
+            try appendObject(pairs, to: &out)
+        }
+    }
+
+    /// `json.Marshal(map.AsRaw())`: keys sorted bytewise, the last of repeated keys wins.
+    static func appendObject(_ pairs: [OTLPKeyValue], to out: inout [UInt8]) throws(UnsupportedValue) {
+        out.append(UInt8(ascii: "{"))
+        if isStrictlyAscending(pairs) {
+            for (index, pair) in pairs.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                appendString(pair.key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                try appendValue(pair.value, to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+            return
+        }
+        var first = true
+        for index in uniqueSortedIndices(pairs) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            appendString(pairs[index].key, to: &out)
+            out.append(UInt8(ascii: ":"))
+            try appendValue(pairs[index].value, to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// Whether the keys already are in Go's order with none repeated (then no sorting is needed).
+    static func isStrictlyAscending(_ pairs: [OTLPKeyValue]) -> Bool {
+        var index = 1
+        while index < pairs.count {
+            if GoString.compare(pairs[index - 1].key, pairs[index].key) >= 0 { return false }
+            index += 1
+        }
+        return true
+    }
+
+    /// Indices of `pairs` in bytewise key order, keeping the last pair of each key.
+    static func uniqueSortedIndices(_ pairs: [OTLPKeyValue]) -> [Int] {
+        if pairs.count < 2 || isStrictlyAscending(pairs) { return Array(pairs.indices) }
+        let sorted = pairs.indices.sorted { lhs, rhs in
+            let order = GoString.compare(pairs[lhs].key, pairs[rhs].key)
+            return order != 0 ? order < 0 : lhs < rhs
+        }
+        var result: [Int] = []
+        result.reserveCapacity(sorted.count)
+        for index in sorted {
+            if let last = result.last, GoString.equal(pairs[last].key, pairs[index].key) {
+                result[result.count - 1] = index
+            } else {
+                result.append(index)
+            }
+        }
+        return result
+    }
+
+    static func appendInteger(_ number: Int64, to out: inout [UInt8]) {
+        if number < 0 { out.append(UInt8(ascii: "-")) }
+        appendUnsigned(number.magnitude, to: &out)
+    }
+
+    static func appendUnsigned(_ number: UInt64, to out: inout [UInt8]) {
+        // Digits go in least significant first, then the run is reversed in place.
+        let start = out.count
+        var rest = number
+        repeat {
+            out.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            rest /= 10
+        } while rest > 0
+        out[start...].reverse()
+    }
+
+    static func unsupportedMessage(_ number: Double) -> String {
+        var text: [UInt8] = []
+        GoFloatFormat.appendPrint(number, to: &text)
+        return "json: unsupported value: " + String(decoding: text, as: UTF8.self)
+    }
+}
+
+/// Go compares and matches strings as bytes; Swift's `==` and `<` follow Unicode canonical equivalence, which
+/// would merge keys Go keeps apart (`é` precomposed and decomposed).
+enum GoString {
+    static func equal(_ lhs: String, _ rhs: String) -> Bool {
+        guard lhs.utf8.count == rhs.utf8.count else { return false }
+        var left = lhs
+        var right = rhs
+        return left.withUTF8 { a in right.withUTF8 { b in equal(a, b) } }
+    }
+
+    static func equal(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard left.count == right.count else { return false }
+        guard let a = left.baseAddress, let b = right.baseAddress else { return true }
+        return memcmp(a, b, left.count) == 0
+    }
+
+    /// -1, 0 or 1, comparing the UTF-8 bytes.
+    static func compare(_ lhs: String, _ rhs: String) -> Int {
+        var left = lhs
+        var right = rhs
+        return left.withUTF8 { a in right.withUTF8 { b in compare(a, b) } }
+    }
+
+    static func compare(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Int {
+        let common = min(left.count, right.count)
+        if common > 0, let a = left.baseAddress, let b = right.baseAddress {
+            let order = memcmp(a, b, common)
+            if order != 0 { return order < 0 ? -1 : 1 }
+        }
+        return left.count == right.count ? 0 : (left.count < right.count ? -1 : 1)
+    }
+}

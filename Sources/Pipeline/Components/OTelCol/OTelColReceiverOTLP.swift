@@ -1,0 +1,333 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import Logging
+import NIOCore
+import Prometheus
+import Synchronization
+import Wire
+
+/// `otelcol.receiver.otlp`: accepts OTLP/HTTP logs (`POST /v1/logs`, protobuf or JSON, optionally gzip or deflate)
+/// and forwards them to `output { logs = [...] }`.
+///
+/// Responses follow the OTLP/HTTP specification: 200 with an `ExportLogsServiceResponse` in the request's encoding;
+/// 400 with a `google.rpc.Status`-shaped message for a malformed body; 413 past `max_request_body_size`; 415 for an
+/// unknown content type or encoding; 503 with `Retry-After` when the pipeline is backpressured, so a well-behaved
+/// client retries instead of data being queued without bound.
+public final class OTelColReceiverOTLP: Component {
+    public static let name = "otelcol.receiver.otlp"
+
+    public struct Arguments: ComponentArguments {
+        public struct HTTP: Sendable, Equatable {
+            /// `host:port` to listen on.
+            public var endpoint = "0.0.0.0:4318"
+            public var maxRequestBodySize = 20 << 20
+            public var logsURLPath = "/v1/logs"
+            public var includeMetadata = false
+        }
+
+        /// The `http` block; nil when absent (the receiver then serves nothing over HTTP).
+        public var http: HTTP?
+        public var logs = OTLPLogsConsumers()
+
+        public init(_ reader: ArgumentReader) throws(Diagnostic) {
+            if let block = try reader.block("http") {
+                var http = HTTP()
+                http.endpoint = try block.string("endpoint", default: http.endpoint)
+                http.maxRequestBodySize = try block.byteSize("max_request_body_size", default: http.maxRequestBodySize)
+                http.logsURLPath = try block.string("logs_url_path", default: http.logsURLPath)
+                http.includeMetadata = try block.bool("include_metadata", default: false)
+                // Accepted for compatibility; this receiver serves only logs.
+                _ = try block.string("metrics_url_path")
+                _ = try block.string("traces_url_path")
+                _ = block.blocks("cors")
+                _ = try block.value("compression_algorithms")
+                self.http = http
+            }
+            if let grpc = try reader.block("grpc") {
+                throw grpc.blockError("otelcol.receiver.otlp: the grpc block is not supported yet; use the http block (OTLP/HTTP on port 4318)")
+            }
+            guard let output = try reader.block("output") else {
+                throw reader.blockError("missing required block \"output\" in \(reader.name)")
+            }
+            logs = try output.otlpConsumers("logs")
+            _ = try output.value("metrics")
+            _ = try output.value("traces")
+        }
+
+        public func validate() throws(ArgumentError) {
+            guard let http else { throw ArgumentError("an http block is required (grpc is not supported yet)") }
+            guard HostPort(http.endpoint) != nil else {
+                throw ArgumentError("http.endpoint \(GoQuoting.quote(http.endpoint)) is not host:port")
+            }
+            guard http.logsURLPath.hasPrefix("/") else {
+                throw ArgumentError("http.logs_url_path must start with /, got \(GoQuoting.quote(http.logsURLPath))")
+            }
+            guard http.maxRequestBodySize > 0 else { throw ArgumentError("http.max_request_body_size must be positive") }
+        }
+    }
+
+    private struct State: Sendable {
+        var arguments: Arguments
+        /// Bumped when the listener must be rebuilt (endpoint or path changed); `run()` watches it.
+        var generation: Int
+    }
+
+    private let context: ComponentContext
+    private let state: Mutex<State>
+    private let metrics: ReceiverMetrics
+    private let changes: AsyncStream<Int>
+    private let changed: AsyncStream<Int>.Continuation
+    public let exports = ValueObject()
+
+    public init(context: ComponentContext, arguments: Arguments) throws {
+        self.context = context
+        state = Mutex(State(arguments: arguments, generation: 0))
+        metrics = ReceiverMetrics(registry: context.metrics, componentID: context.id)
+        (changes, changed) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        try update(arguments)
+    }
+
+    public func update(_ arguments: Arguments) throws {
+        let restart = state.withLock { state -> Int? in
+            let old = state.arguments.http
+            state.arguments = arguments
+            guard old?.endpoint != arguments.http?.endpoint || old?.logsURLPath != arguments.http?.logsURLPath else {
+                return nil
+            }
+            state.generation += 1
+            return state.generation
+        }
+        if let restart { changed.yield(restart) }
+    }
+
+    /// Serves until cancelled, rebuilding the listener when its address or path changes.
+    public func run() async throws {
+        var generation = state.withLock { $0.generation }
+        var updates = changes.makeAsyncIterator()
+        while !Task.isCancelled {
+            let http = state.withLock { $0.arguments.http }
+            guard let http, let address = HostPort(http.endpoint) else { return }
+            let server = Task { try await serve(address, path: http.logsURLPath) }
+            // Wait for a change or for cancellation.
+            var next: Int?
+            while let value = await updates.next() {
+                if value != generation {
+                    next = value
+                    break
+                }
+            }
+            server.cancel()
+            _ = await server.result
+            guard let next else { return }
+            generation = next
+        }
+    }
+
+    private func serve(_ address: HostPort, path: String) async throws {
+        let router = Router()
+        router.post(RouterPath(path)) { [self] request, _ in await handle(request) }
+        let logger = context.logger
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+            onServerRunning: { channel in
+                logger.info("otlp receiver listening", metadata: ["address": "\(channel.localAddress?.description ?? "")"])
+            },
+            logger: logger)
+        try await app.runService()
+    }
+
+    // MARK: Requests
+
+    private enum BodyFormat { case protobuf, json }
+
+    private func handle(_ request: Request) async -> Response {
+        let limits = state.withLock { (consumers: $0.arguments.logs, maxBody: $0.arguments.http?.maxRequestBodySize ?? 0) }
+        let format: BodyFormat
+        switch Self.mediaType(request.headers[.contentType]) {
+        case "application/x-protobuf", "application/protobuf": format = .protobuf
+        case "application/json": format = .json
+        case let other:
+            return Self.plain(415, "unsupported content type \(GoQuote.quote(other)); use application/x-protobuf or application/json")
+        }
+
+        let body: [UInt8]
+        do {
+            body = try await Self.readBody(request, limit: limits.maxBody)
+        } catch let error as BodyError {
+            return status(format, error.status, error.message)
+        } catch {
+            return status(format, 400, "reading the request body: \(error)")
+        }
+
+        let payload: [UInt8]
+        let encoding = Self.mediaType(request.headers[.contentEncoding])
+        switch encoding {
+        case "", "identity":
+            payload = body
+        case "gzip", "x-gzip", "deflate":
+            let isGzip = encoding != "deflate"
+            do throws(CodecError) {
+                payload = isGzip ? try Gzip.decompress(body, maxLength: limits.maxBody)
+                                 : try Deflate.decompress(body, maxLength: limits.maxBody)
+            } catch {
+                if error.kind == .tooLarge {
+                    return status(format, 413, "decompressed body larger than max_request_body_size (\(limits.maxBody) bytes)")
+                }
+                return status(format, 400, "\(error)")
+            }
+        case let other:
+            return status(format, 415, "unsupported Content-Encoding \(GoQuote.quote(other)); use gzip, deflate or none")
+        }
+
+        let logs: OTLPLogsData
+        do throws(OTLPDecodeError) {
+            logs = format == .protobuf ? try OTLPProtobuf.decodeLogsRequest(payload) : try OTLPJSON.decodeLogsRequest(payload)
+        } catch {
+            return status(format, 400, "\(error)")
+        }
+        let count = logs.recordCount
+        do {
+            try await limits.consumers.send(logs)
+        } catch let error as PipelineError {
+            metrics.refused(count)
+            switch error {
+            case .backpressure(let retryAfter, let reason):
+                var response = status(format, 503, "pipeline is backpressured: \(reason)")
+                let seconds = max(1, Int((retryAfter ?? .seconds(1)).components.seconds))
+                response.headers[.retryAfter] = String(seconds)
+                return response
+            case .rejected(let reason):
+                return status(format, 400, reason)
+            }
+        } catch {
+            metrics.refused(count)
+            return status(format, 500, "\(error)")
+        }
+        metrics.accepted(count)
+        let bytes = format == .protobuf
+            ? OTLPProtobuf.encodeLogsResponse(rejectedLogRecords: 0, errorMessage: "")
+            : OTLPJSON.encodeLogsResponse(rejectedLogRecords: 0, errorMessage: "")
+        return Self.response(200, bytes, contentType: format == .protobuf ? "application/x-protobuf" : "application/json")
+    }
+
+    private struct BodyError: Error {
+        let status: Int
+        let message: String
+    }
+
+    private static func readBody(_ request: Request, limit: Int) async throws -> [UInt8] {
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
+            throw BodyError(status: 413, message: "request body of \(declared) bytes is larger than max_request_body_size (\(limit) bytes)")
+        }
+        var bytes: [UInt8] = []
+        for try await buffer in request.body {
+            guard bytes.count + buffer.readableBytes <= limit else {
+                throw BodyError(status: 413, message: "request body is larger than max_request_body_size (\(limit) bytes)")
+            }
+            buffer.withUnsafeReadableBytes { bytes.append(contentsOf: $0) }
+        }
+        return bytes
+    }
+
+    /// An error response in the request's encoding: a `google.rpc.Status` with `code` and `message`, as OTLP/HTTP
+    /// asks. For the protobuf form, field 1 is the code (varint) and field 2 the message.
+    private func status(_ format: BodyFormat, _ code: Int, _ message: String) -> Response {
+        let grpcCode = Self.grpcCode(httpStatus: code)
+        switch format {
+        case .json:
+            var json = "{\"code\":\(grpcCode),\"message\":\""
+            for scalar in message.unicodeScalars {
+                switch scalar {
+                case "\"": json += "\\\""
+                case "\\": json += "\\\\"
+                case "\n": json += "\\n"
+                case _ where scalar.value < 0x20: json += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+                default: json.unicodeScalars.append(scalar)
+                }
+            }
+            json += "\"}"
+            return Self.response(code, Array(json.utf8), contentType: "application/json")
+        case .protobuf:
+            var bytes: [UInt8] = [0x08]
+            var value = UInt64(grpcCode)
+            while value >= 0x80 {
+                bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
+                value >>= 7
+            }
+            bytes.append(UInt8(value))
+            let text = Array(message.utf8)
+            bytes.append(0x12)
+            var length = UInt64(text.count)
+            while length >= 0x80 {
+                bytes.append(UInt8(truncatingIfNeeded: length) | 0x80)
+                length >>= 7
+            }
+            bytes.append(UInt8(length))
+            bytes.append(contentsOf: text)
+            return Self.response(code, bytes, contentType: "application/x-protobuf")
+        }
+    }
+
+    /// The gRPC status code that OTLP/HTTP pairs with an HTTP status.
+    private static func grpcCode(httpStatus: Int) -> Int {
+        switch httpStatus {
+        case 400, 415: 3  // INVALID_ARGUMENT
+        case 413: 8  // RESOURCE_EXHAUSTED
+        case 429, 503: 14  // UNAVAILABLE
+        default: 13  // INTERNAL
+        }
+    }
+
+    /// A header value lowercased, without parameters or surrounding spaces (`application/json; charset=utf-8`).
+    private static func mediaType(_ value: String?) -> String {
+        let type = (value ?? "").split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        return type.trimmingCharacters(in: .whitespaces).lowercased()
+    }
+
+    private static func plain(_ status: Int, _ message: String) -> Response {
+        response(status, Array((message + "\n").utf8), contentType: "text/plain; charset=utf-8")
+    }
+
+    private static func response(_ status: Int, _ bytes: [UInt8], contentType: String) -> Response {
+        Response(
+            status: HTTPResponse.Status(code: status), headers: [.contentType: contentType],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+/// The receiver's metrics, under the OpenTelemetry Collector's names.
+private struct ReceiverMetrics: Sendable {
+    let acceptedCounter: Counter
+    let refusedCounter: Counter
+
+    init(registry: PrometheusCollectorRegistry, componentID: String) {
+        let labels = [("component_id", componentID), ("receiver", "otlp"), ("transport", "http")]
+        acceptedCounter = registry.makeCounter(
+            name: "otelcol_receiver_accepted_log_records_total", labels: labels,
+            help: "Number of log records successfully pushed into the pipeline.")
+        refusedCounter = registry.makeCounter(
+            name: "otelcol_receiver_refused_log_records_total", labels: labels,
+            help: "Number of log records that could not be pushed into the pipeline.")
+    }
+
+    func accepted(_ count: Int) { acceptedCounter.increment(by: Int64(count)) }
+    func refused(_ count: Int) { refusedCounter.increment(by: Int64(count)) }
+}
+
+/// `host:port` as OpenTelemetry endpoints are written (`0.0.0.0:4318`, `[::1]:4318`, `localhost:0`).
+struct HostPort: Sendable, Equatable {
+    var host: String
+    var port: Int
+
+    init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65_535).contains(port)
+        else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        self.host = host.isEmpty ? "0.0.0.0" : host
+        self.port = port
+    }
+}

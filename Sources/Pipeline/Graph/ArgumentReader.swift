@@ -1,0 +1,253 @@
+import Wire
+
+/// Reads a component's arguments out of its block: each attribute is evaluated when it is read, converted to the
+/// type the component asks for, and an error points at the attribute's value. Whatever the component did not read
+/// is reported by `finish()` as an unknown attribute or block, as Alloy does.
+///
+/// Used by one decoding at a time, on the graph controller's task; not Sendable.
+public final class ArgumentReader {
+    /// The block being read (`loki.write "default"`), or a nested block (`endpoint`).
+    public let name: String
+    public let range: SourceRange
+    let body: Body
+    let file: AlloyFile
+    let scope: Scope
+    private var readAttributes: Set<String> = []
+    private var readBlocks: Set<String> = []
+    private var children: [ArgumentReader] = []
+
+    public init(name: String, range: SourceRange, body: Body, file: AlloyFile, scope: Scope) {
+        self.name = name
+        self.range = range
+        self.body = body
+        self.file = file
+        self.scope = scope
+    }
+
+    /// A reader for a component's top-level block.
+    public convenience init(block: Block, file: AlloyFile, scope: Scope) {
+        self.init(name: block.id, range: block.nameRange, body: block.body, file: file, scope: scope)
+    }
+
+    // MARK: Errors
+
+    /// An error at the attribute `name` when it is present, else at the block.
+    public func error(_ name: String, _ message: String) -> Diagnostic {
+        let where_ = attribute(name)?.value.range ?? range
+        return file.diagnostic(where_, message)
+    }
+
+    /// An error at the block itself.
+    public func blockError(_ message: String) -> Diagnostic {
+        file.diagnostic(range, message)
+    }
+
+    /// Unknown and duplicated attributes and blocks, here and in the nested blocks that were read.
+    public func finish() -> [Diagnostic] {
+        var problems: [Diagnostic] = []
+        var seen: [String: SourceRange] = [:]
+        for statement in body.statements {
+            switch statement {
+            case .attribute(let attribute):
+                if let first = seen[attribute.name] {
+                    problems.append(file.diagnostic(
+                        attribute.nameRange, "attribute \(GoQuoting.quote(attribute.name)) may only be set once (first set at \(first.start))"))
+                } else {
+                    seen[attribute.name] = attribute.nameRange
+                }
+                if !readAttributes.contains(attribute.name) {
+                    problems.append(file.diagnostic(
+                        attribute.nameRange, "unrecognized attribute name \(GoQuoting.quote(attribute.name)) in \(name)"))
+                }
+            case .block(let block):
+                if !readBlocks.contains(block.fullName) {
+                    problems.append(file.diagnostic(
+                        block.nameRange, "unrecognized block name \(GoQuoting.quote(block.fullName)) in \(name)"))
+                }
+            }
+        }
+        for child in children { problems.append(contentsOf: child.finish()) }
+        return problems
+    }
+
+    // MARK: Raw access
+
+    func attribute(_ name: String) -> Attribute? {
+        body.attributes.first { $0.name == name }
+    }
+
+    /// Whether the attribute is set (it counts as read).
+    public func has(_ name: String) -> Bool {
+        readAttributes.insert(name)
+        return attribute(name) != nil
+    }
+
+    /// The attribute's value, evaluated; nil when it is not set. `null` counts as not set, as in Alloy.
+    public func value(_ name: String) throws(Diagnostic) -> Value? {
+        readAttributes.insert(name)
+        guard let attribute = attribute(name) else { return nil }
+        let value = try Evaluator.evaluate(attribute.value, in: scope, file: file)
+        if case .null = value { return nil }
+        return value
+    }
+
+    /// The attribute's value; an error naming it when it is missing.
+    public func required(_ name: String) throws(Diagnostic) -> Value {
+        guard let value = try value(name) else {
+            throw blockError("missing required attribute \(GoQuoting.quote(name)) in \(self.name)")
+        }
+        return value
+    }
+
+    private func mismatch(_ name: String, expected: String, got value: Value) -> Diagnostic {
+        error(name, "\(name): expected \(expected), got \(value.typeName)")
+    }
+
+    // MARK: Typed attributes
+
+    public func string(_ name: String) throws(Diagnostic) -> String? {
+        guard let value = try value(name) else { return nil }
+        switch value {
+        case .string(let text): return text
+        default: throw mismatch(name, expected: "string", got: value)
+        }
+    }
+
+    public func string(_ name: String, default fallback: String) throws(Diagnostic) -> String {
+        try string(name) ?? fallback
+    }
+
+    public func requiredString(_ name: String) throws(Diagnostic) -> String {
+        guard let text = try string(name) else {
+            throw blockError("missing required attribute \(GoQuoting.quote(name)) in \(self.name)")
+        }
+        return text
+    }
+
+    /// A string or a secret (Alloy's `secret` type accepts both); the text, which must never be logged.
+    public func secret(_ name: String) throws(Diagnostic) -> String? {
+        guard let value = try value(name) else { return nil }
+        switch value {
+        case .string(let text), .secret(let text): return text
+        default: throw mismatch(name, expected: "secret", got: value)
+        }
+    }
+
+    public func bool(_ name: String, default fallback: Bool) throws(Diagnostic) -> Bool {
+        guard let value = try value(name) else { return fallback }
+        guard case .bool(let flag) = value else { throw mismatch(name, expected: "bool", got: value) }
+        return flag
+    }
+
+    public func int(_ name: String, default fallback: Int) throws(Diagnostic) -> Int {
+        guard let value = try value(name) else { return fallback }
+        guard case .number(let number) = value, let whole = number.int64Value, let result = Int(exactly: whole) else {
+            throw mismatch(name, expected: "whole number", got: value)
+        }
+        return result
+    }
+
+    public func double(_ name: String, default fallback: Double) throws(Diagnostic) -> Double {
+        guard let value = try value(name) else { return fallback }
+        guard case .number(let number) = value else { throw mismatch(name, expected: "number", got: value) }
+        return number.doubleValue
+    }
+
+    /// A Go duration string (`"500ms"`, `"1m30s"`), as Alloy's `duration` arguments take.
+    public func duration(_ name: String, default fallback: Duration) throws(Diagnostic) -> Duration {
+        guard let text = try string(name) else { return fallback }
+        switch DurationText.parse(text) {
+        case .success(let nanoseconds): return .nanoseconds(nanoseconds)
+        case .failure(let failure):
+            throw error(name, "\(name): invalid duration \(GoQuoting.quote(text)) (\(failure)); expected e.g. \"500ms\", \"10s\", \"1m30s\"")
+        }
+    }
+
+    /// A size in bytes written as text (`"1MiB"`, `"10MB"`, powers of 1024 as Alloy's `units.Base2Bytes`) or a
+    /// whole number.
+    public func byteSize(_ name: String, default fallback: Int) throws(Diagnostic) -> Int {
+        guard let value = try value(name) else { return fallback }
+        if case .number = value { return try int(name, default: fallback) }
+        guard case .string(let text) = value else { throw mismatch(name, expected: "size such as \"1MiB\"", got: value) }
+        switch ByteSizeText.parse(text) {
+        case .success(let bytes): return bytes
+        case .failure:
+            throw error(name, "\(name): invalid size \(GoQuoting.quote(text)); expected e.g. \"512KiB\", \"1MiB\", \"10MB\"")
+        }
+    }
+
+    /// An object of strings (or secrets), e.g. `headers` or `external_labels`.
+    public func stringMap(_ name: String) throws(Diagnostic) -> [String: String] {
+        guard let value = try value(name) else { return [:] }
+        guard case .object(let object) = value else { throw mismatch(name, expected: "object of strings", got: value) }
+        var result: [String: String] = [:]
+        for (key, item) in object.pairs {
+            switch item {
+            case .string(let text), .secret(let text): result[key] = text
+            default: throw error(name, "\(name).\(key): expected string, got \(item.typeName)")
+            }
+        }
+        return result
+    }
+
+    public func stringList(_ name: String, default fallback: [String] = []) throws(Diagnostic) -> [String] {
+        guard let value = try value(name) else { return fallback }
+        guard case .array(let items) = value else { throw mismatch(name, expected: "list of strings", got: value) }
+        var result: [String] = []
+        for (index, item) in items.enumerated() {
+            guard case .string(let text) = item else {
+                throw error(name, "\(name)[\(index)]: expected string, got \(item.typeName)")
+            }
+            result.append(text)
+        }
+        return result
+    }
+
+    /// A list of references to Loki receivers (`forward_to = [loki.write.default.receiver]`).
+    public func logsReceivers(_ name: String) throws(Diagnostic) -> LogsReceivers {
+        LogsReceivers(try capsules(name, expected: "loki.LogsReceiver") { $0 as? any LogsReceiver })
+    }
+
+    /// A list of references to OTLP consumers (`logs = [otelcol.exporter.loki.default.input]`).
+    public func otlpConsumers(_ name: String) throws(Diagnostic) -> OTLPLogsConsumers {
+        OTLPLogsConsumers(try capsules(name, expected: "otelcol.Consumer") { $0 as? any OTLPLogsConsumer })
+    }
+
+    private func capsules<T>(_ name: String, expected: String, _ cast: (any AnyObject & Sendable) -> T?)
+        throws(Diagnostic) -> [T]
+    {
+        guard let value = try value(name) else { return [] }
+        guard case .array(let items) = value else { throw mismatch(name, expected: "list of \(expected)", got: value) }
+        var result: [T] = []
+        for (index, item) in items.enumerated() {
+            guard case .capsule(let capsule) = item, let typed = cast(capsule.object) else {
+                let found = if case .capsule(let other) = item { other.typeName } else { item.typeName }
+                throw error(name, "\(name)[\(index)]: expected \(expected), got \(found)")
+            }
+            result.append(typed)
+        }
+        return result
+    }
+
+    // MARK: Blocks
+
+    /// The nested blocks called `name`, in order, each as a reader of its own.
+    public func blocks(_ name: String) -> [ArgumentReader] {
+        readBlocks.insert(name)
+        let found = body.blocks.filter { $0.fullName == name && $0.label == nil }
+        let readers = found.map {
+            ArgumentReader(name: "\(self.name) > \(name)", range: $0.nameRange, body: $0.body, file: file, scope: scope)
+        }
+        children.append(contentsOf: readers)
+        return readers
+    }
+
+    /// The nested block called `name`, if present; an error when it appears more than once.
+    public func block(_ name: String) throws(Diagnostic) -> ArgumentReader? {
+        let found = blocks(name)
+        if found.count > 1 {
+            throw file.diagnostic(found[1].range, "block \(GoQuoting.quote(name)) may only be given once in \(self.name)")
+        }
+        return found.first
+    }
+}

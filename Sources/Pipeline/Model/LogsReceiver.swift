@@ -1,0 +1,119 @@
+import Wire
+
+/// Where a component sends Loki-style log entries: Alloy's `loki.LogsReceiver`, the `receiver` export of
+/// `loki.write`, `loki.process` and `loki.relabel`, listed in other components' `forward_to`.
+///
+/// Called by upstream components from any task; one caller sends one batch at a time, several callers send
+/// concurrently. `receive` returns once the batch is accepted (queued or handed on). It never waits without bound:
+/// when a bounded queue is full it throws ``PipelineError/backpressure(retryAfter:reason:)`` at once, so the source
+/// can answer 429/503 or retry. Cancelling the calling task may abandon the batch before it is accepted.
+public protocol LogsReceiver: AnyObject, Sendable {
+    func receive(_ batch: LogBatch) async throws
+}
+
+/// Where `otelcol.*` components send OTLP logs: Alloy's `otelcol.Consumer`, the `input` export of
+/// `otelcol.processor.*` and `otelcol.exporter.*`, listed in other components' `output { logs = [...] }`.
+///
+/// The same contract as ``LogsReceiver``: returns once accepted, throws ``PipelineError`` when it cannot accept.
+public protocol OTLPLogsConsumer: AnyObject, Sendable {
+    func consume(_ logs: OTLPLogsData) async throws
+}
+
+/// Why a receiver or consumer did not accept data.
+public enum PipelineError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Temporarily full: retry later (HTTP sources answer 429 or 503 with `Retry-After`).
+    case backpressure(retryAfter: Duration?, reason: String)
+    /// Never acceptable (e.g. every entry invalid): retrying the same data will fail again.
+    case rejected(String)
+
+    public var description: String {
+        switch self {
+        case .backpressure(_, let reason): "backpressure: \(reason)"
+        case .rejected(let reason): "rejected: \(reason)"
+        }
+    }
+
+    /// Whether sending the same data again later may succeed.
+    public var isRetryable: Bool {
+        if case .backpressure = self { return true }
+        return false
+    }
+}
+
+extension LogBatch {
+    /// Bytes of line text, the unit of `loki.write` batch and queue sizes (as Loki's client counts them).
+    public var byteCount: Int {
+        entries.reduce(0) { $0 + $1.line.count }
+    }
+
+    public var isEmpty: Bool { entries.isEmpty }
+    public var count: Int { entries.count }
+}
+
+/// Sends a batch to each receiver of a `forward_to` list, in order. A receiver that fails does not stop the
+/// others; the first error is rethrown after all were tried, so the source learns about backpressure.
+public func fanOut(_ batch: LogBatch, to receivers: [any LogsReceiver]) async throws {
+    var firstError: (any Error)?
+    for receiver in receivers {
+        do {
+            try await receiver.receive(batch)
+        } catch {
+            if firstError == nil { firstError = error }
+        }
+    }
+    if let firstError { throw firstError }
+}
+
+/// Sends OTLP logs to each consumer of an `output { logs = [...] }` list; errors as ``fanOut(_:to:)``.
+public func fanOut(_ logs: OTLPLogsData, to consumers: [any OTLPLogsConsumer]) async throws {
+    var firstError: (any Error)?
+    for consumer in consumers {
+        do {
+            try await consumer.consume(logs)
+        } catch {
+            if firstError == nil { firstError = error }
+        }
+    }
+    if let firstError { throw firstError }
+}
+
+/// A `forward_to` list: receivers compared by identity, so that arguments holding them stay `Equatable` and a
+/// reload that points at the same components counts as unchanged.
+public struct LogsReceivers: Sendable, Equatable {
+    public var items: [any LogsReceiver]
+
+    public init(_ items: [any LogsReceiver] = []) {
+        self.items = items
+    }
+
+    public var isEmpty: Bool { items.isEmpty }
+
+    /// Sends `batch` to every receiver; see ``fanOut(_:to:)-(LogBatch,_)``.
+    public func send(_ batch: LogBatch) async throws {
+        try await fanOut(batch, to: items)
+    }
+
+    public static func == (lhs: LogsReceivers, rhs: LogsReceivers) -> Bool {
+        lhs.items.map(ObjectIdentifier.init) == rhs.items.map(ObjectIdentifier.init)
+    }
+}
+
+/// An `output { logs = [...] }` list: consumers compared by identity, as ``LogsReceivers``.
+public struct OTLPLogsConsumers: Sendable, Equatable {
+    public var items: [any OTLPLogsConsumer]
+
+    public init(_ items: [any OTLPLogsConsumer] = []) {
+        self.items = items
+    }
+
+    public var isEmpty: Bool { items.isEmpty }
+
+    /// Sends `logs` to every consumer; see ``fanOut(_:to:)-(OTLPLogsData,_)``.
+    public func send(_ logs: OTLPLogsData) async throws {
+        try await fanOut(logs, to: items)
+    }
+
+    public static func == (lhs: OTLPLogsConsumers, rhs: OTLPLogsConsumers) -> Bool {
+        lhs.items.map(ObjectIdentifier.init) == rhs.items.map(ObjectIdentifier.init)
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Prometheus
+
+/// The agent's own HTTP endpoints on `--server.http.listen-addr`, as Alloy serves them: `/metrics`, `/-/ready`,
+/// `/-/healthy`, `POST /-/reload`, and the UI API `GET /api/v0/web/components[/{id}]`.
+public struct AgentAPI: Sendable {
+    let graph: AgentGraph
+    let metrics: PrometheusCollectorRegistry
+    /// Re-reads the configuration file and loads it; returns the error text when the new file is bad.
+    let reload: @Sendable () async -> String?
+
+    public init(graph: AgentGraph, metrics: PrometheusCollectorRegistry, reload: @escaping @Sendable () async -> String?) {
+        self.graph = graph
+        self.metrics = metrics
+        self.reload = reload
+    }
+
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/metrics") { _, _ in
+            var buffer: [UInt8] = []
+            metrics.emit(into: &buffer)
+            return Self.response(200, buffer, contentType: "text/plain; version=0.0.4; charset=utf-8")
+        }
+        router.get("/-/ready") { _, _ in
+            Self.response(200, Array("Alloy is ready.\n".utf8), contentType: "text/plain; charset=utf-8")
+        }
+        router.get("/-/healthy") { _, _ in
+            let infos = await graph.components()
+            let unhealthy = infos.filter { $0.health.state != .healthy }
+            if unhealthy.isEmpty {
+                return Self.response(200, Array("All Alloy components are healthy.\n".utf8), contentType: "text/plain; charset=utf-8")
+            }
+            let names = unhealthy.map { "\($0.id): \($0.health.message)" }.joined(separator: "\n")
+            return Self.response(500, Array("unhealthy components:\n\(names)\n".utf8), contentType: "text/plain; charset=utf-8")
+        }
+        let reload = self.reload
+        router.post("/-/reload") { _, _ in
+            if let problem = await reload() {
+                return Self.response(400, Array((problem + "\n").utf8), contentType: "text/plain; charset=utf-8")
+            }
+            return Self.response(200, Array("config reloaded\n".utf8), contentType: "text/plain; charset=utf-8")
+        }
+        router.get("/api/v0/web/components") { _, _ in
+            let infos = await graph.components()
+            var json = AlloyJSON()
+            json.array(infos) { json, info in json.component(info) }
+            return Self.response(200, json.bytes, contentType: "application/json")
+        }
+        router.get("/api/v0/web/components/{id}") { _, context in
+            let id = context.parameters.get("id") ?? ""
+            guard let info = await graph.components().first(where: { $0.id == id }) else {
+                return Self.response(404, Array("component \(id) not found\n".utf8), contentType: "text/plain; charset=utf-8")
+            }
+            var json = AlloyJSON()
+            json.component(info)
+            return Self.response(200, json.bytes, contentType: "application/json")
+        }
+        return router
+    }
+
+    static func response(_ status: Int, _ bytes: [UInt8], contentType: String) -> Response {
+        Response(
+            status: HTTPResponse.Status(code: status), headers: [.contentType: contentType],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+/// JSON in the shapes of Alloy's UI API (`component.Info.MarshalJSON` and `alloyjson.MarshalBody`): a component's
+/// arguments and exports are lists of `{"name", "type": "attr"|"block", "value"|"body"}` statements, and each value
+/// is `{"type": <alloy type>, "value": ...}`. Secrets are never written.
+struct AlloyJSON {
+    private(set) var bytes: [UInt8] = []
+
+    mutating func raw(_ text: String) { bytes.append(contentsOf: Array(text.utf8)) }
+
+    mutating func string(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": raw("\\\"")
+            case "\\": raw("\\\\")
+            case "\n": raw("\\n")
+            case "\r": raw("\\r")
+            case "\t": raw("\\t")
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                raw("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
+            default: bytes.append(contentsOf: Array(String(scalar).utf8))
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    mutating func array<T>(_ items: [T], _ element: (inout AlloyJSON, T) -> Void) {
+        raw("[")
+        for (index, item) in items.enumerated() {
+            if index > 0 { raw(",") }
+            element(&self, item)
+        }
+        raw("]")
+    }
+
+    mutating func component(_ info: AgentGraph.ComponentInfo) {
+        raw("{\"name\":"); string(info.name)
+        raw(",\"type\":\"block\",\"localID\":"); string(info.id)
+        raw(",\"moduleID\":\"\"")
+        if let label = info.label { raw(",\"label\":"); string(label) }
+        raw(",\"referencesTo\":"); array(info.dependencies) { $0.string($1) }
+        raw(",\"referencedBy\":"); array(info.dependants) { $0.string($1) }
+        raw(",\"health\":{\"state\":"); string(info.health.state.rawValue)
+        raw(",\"message\":"); string(info.health.message)
+        raw(",\"updatedTime\":"); string(ISO8601DateFormatter().string(from: info.health.updated))
+        raw("},\"original\":\"\",\"arguments\":"); body(info.arguments)
+        raw(",\"exports\":")
+        body(info.exports.pairs.map { AgentGraph.BodyItem.attribute(name: $0.key, value: $0.value) })
+        raw(",\"debugInfo\":[],\"liveDebuggingEnabled\":false}")
+    }
+
+    mutating func body(_ items: [AgentGraph.BodyItem]) {
+        array(items) { json, item in
+            switch item {
+            case .attribute(let name, let value):
+                json.raw("{\"name\":"); json.string(name)
+                json.raw(",\"type\":\"attr\",\"value\":"); json.value(value)
+                json.raw("}")
+            case .block(let name, let label, let body):
+                json.raw("{\"name\":"); json.string(name)
+                json.raw(",\"type\":\"block\"")
+                if let label { json.raw(",\"label\":"); json.string(label) }
+                json.raw(",\"body\":"); json.body(body)
+                json.raw("}")
+            }
+        }
+    }
+
+    mutating func value(_ value: Value) {
+        switch value {
+        case .null: raw("{\"type\":\"null\"}")
+        case .bool(let flag): raw("{\"type\":\"bool\",\"value\":\(flag)}")
+        case .number(let number): raw("{\"type\":\"number\",\"value\":\(number.description)}")
+        case .string(let text): raw("{\"type\":\"string\",\"value\":"); string(text); raw("}")
+        case .secret: raw("{\"type\":\"string\",\"value\":\"(secret)\"}")
+        case .array(let items):
+            raw("{\"type\":\"array\",\"value\":")
+            array(items) { $0.value($1) }
+            raw("}")
+        case .object(let object):
+            raw("{\"type\":\"object\",\"value\":")
+            array(object.pairs) { json, pair in
+                json.raw("{\"key\":"); json.string(pair.key)
+                json.raw(",\"value\":"); json.value(pair.value)
+                json.raw("}")
+            }
+            raw("}")
+        case .function(let function): raw("{\"type\":\"function\",\"value\":"); string(function.name); raw("}")
+        case .capsule(let capsule): raw("{\"type\":\"capsule\",\"value\":"); string(capsule.typeName); raw("}")
+        }
+    }
+}

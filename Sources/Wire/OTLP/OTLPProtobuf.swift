@@ -1,0 +1,117 @@
+/// The OTLP protobuf codec for logs: `ExportLogsServiceRequest` and `ExportLogsServiceResponse`
+/// (`opentelemetry/proto/collector/logs/v1/logs_service.proto`), as OTLP/HTTP sends them with
+/// `Content-Type: application/x-protobuf` (uncompressed: gzip is the HTTP layer's job).
+///
+/// Hand-written for the receiver's hot path; the generated SwiftProtobuf code in `Generated/OTLP/` is only the
+/// tests' reference. Decoding is one pass over the bytes with no intermediate messages: the only allocations are
+/// the model's own strings and arrays. It follows proto3's rules: unknown fields of every wire type are skipped,
+/// the last value of a repeated scalar field wins, a repeated message field merges (`resource`, `scope`, `body`,
+/// `value`; for `AnyValue` the last `oneof` member wins, and two `arrayValue`s or `kvlistValue`s concatenate).
+/// None of these messages has a repeated scalar field, so packed encoding does not arise. The profiles-only
+/// `AnyValue.string_value_strindex` (an index into a string table logs do not have) empties the value.
+///
+/// Malformed input throws an `OTLPDecodeError` saying which field of which message failed, at which byte, and
+/// where in the request: truncation, a known field with the wrong wire type (as the OpenTelemetry Collector's
+/// gogo-generated code, stricter than SwiftProtobuf, which keeps such a field as unknown), strings that are not
+/// UTF-8, a `trace_id` that is not 16 bytes or a `span_id` that is not 8 (empty means absent; the Collector
+/// rejects other lengths too), and `AnyValue`s nested deeper than `maxValueDepth`.
+public enum OTLPProtobuf {
+    /// How deeply `arrayValue` / `kvlistValue` may nest (the outermost value counts as 1). Deeper input is an
+    /// error rather than a stack overflow.
+    public static let maxValueDepth = 64
+
+    public static func decodeLogsRequest(_ bytes: UnsafeRawBufferPointer) throws(OTLPDecodeError) -> OTLPLogsData {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return OTLPLogsData() }
+        let reader = OTLPProtobufReader(base: base.assumingMemoryBound(to: UInt8.self))
+        return try reader.decodeRequest(0..<bytes.count)
+    }
+
+    public static func decodeLogsRequest(_ bytes: [UInt8]) throws(OTLPDecodeError) -> OTLPLogsData {
+        // `withUnsafeBytes` only rethrows untyped errors, so the typed error travels out in a Result.
+        let result = bytes.withUnsafeBytes { raw -> Result<OTLPLogsData, OTLPDecodeError> in
+            do throws(OTLPDecodeError) {
+                return .success(try decodeLogsRequest(raw))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    public static func decodeLogsResponse(_ bytes: UnsafeRawBufferPointer) throws(OTLPDecodeError)
+        -> OTLPLogsResponse
+    {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return OTLPLogsResponse() }
+        let reader = OTLPProtobufReader(base: base.assumingMemoryBound(to: UInt8.self))
+        return try reader.decodeResponse(0..<bytes.count)
+    }
+
+    public static func decodeLogsResponse(_ bytes: [UInt8]) throws(OTLPDecodeError) -> OTLPLogsResponse {
+        let result = bytes.withUnsafeBytes { raw -> Result<OTLPLogsResponse, OTLPDecodeError> in
+            do throws(OTLPDecodeError) {
+                return .success(try decodeLogsResponse(raw))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// Encodes `logs` as an `ExportLogsServiceRequest`: fields in number order, zero numbers and empty strings,
+    /// ids and lists left out as proto3 does, and also an empty `resource` or `scope` (which reads the same as
+    /// an absent one). Every set `AnyValue` member is written, even `""`, `0` or `false` (a oneof has presence).
+    /// These are the bytes the generated SwiftProtobuf code writes for the same message. Sizes are computed once,
+    /// so the output is allocated once and written front to back.
+    public static func encodeLogsRequest(_ logs: OTLPLogsData) -> [UInt8] {
+        var sizer = OTLPProtobufSizer()
+        let total = sizer.requestSize(logs)
+        return sizer.sizes.withUnsafeBufferPointer { sizes in
+            [UInt8](unsafeUninitializedCapacity: total) { buffer, initializedCount in
+                guard let base = buffer.baseAddress else {
+                    initializedCount = 0
+                    return
+                }
+                var writer = OTLPProtobufWriter(cursor: base, sizes: sizes)
+                writer.writeRequest(logs)
+                initializedCount = writer.cursor - base
+                precondition(initializedCount == total && writer.nextSize == sizes.count,
+                             "OTLPProtobuf wrote a different size than it computed")
+            }
+        }
+    }
+
+    /// Encodes an `ExportLogsServiceResponse`. With nothing rejected and no message it is empty (zero bytes):
+    /// an empty `partial_success` means full success and is left out, as the OTLP specification asks.
+    public static func encodeLogsResponse(rejectedLogRecords: Int64, errorMessage: String) -> [UInt8] {
+        let messageLength = errorMessage.utf8.count
+        if rejectedLogRecords == 0 && messageLength == 0 { return [] }
+        var inner = 0
+        if rejectedLogRecords != 0 {
+            inner += 1 + OTLPProtobufSizer.varintSize(UInt64(bitPattern: rejectedLogRecords))
+        }
+        inner += OTLPProtobufSizer.stringFieldSize(messageLength)
+        var out: [UInt8] = []
+        out.reserveCapacity(1 + OTLPProtobufSizer.varintSize(UInt64(inner)) + inner)
+        out.append(0x0A)
+        appendVarint(UInt64(inner), to: &out)
+        if rejectedLogRecords != 0 {
+            out.append(0x08)
+            appendVarint(UInt64(bitPattern: rejectedLogRecords), to: &out)
+        }
+        if messageLength > 0 {
+            out.append(0x12)
+            appendVarint(UInt64(messageLength), to: &out)
+            out.append(contentsOf: errorMessage.utf8)
+        }
+        return out
+    }
+
+    private static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
+        var value = value
+        while value >= 0x80 {
+            out.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        out.append(UInt8(value))
+    }
+}

@@ -1,0 +1,118 @@
+import Testing
+import Wire
+@testable import Pipeline
+
+extension LokiWriteTests {
+    @Suite struct Batching {
+        private func entry(_ line: String, _ labels: [String: String] = ["job": "a"]) -> LogEntry {
+            LogEntry(timestamp: 1, line: Array(line.utf8), labels: LabelSet(labels.map { LabelPair(name: $0.key, value: $0.value) }))
+        }
+
+        @Test func cutsBeforeAnEntryThatWouldPassBatchSize() {
+            var batcher = LokiWrite.Batcher(batchSize: 10, maxStreams: 0, defaultTenant: "")
+            let now = ContinuousClock.now
+            var cut: [LokiWrite.Batch] = []
+            for line in ["aaaa", "bbbb", "cc", "dddd", "e"] {
+                if case .cut(let full) = batcher.add(entry(line), now: now) { cut.append(full) }
+            }
+            #expect(cut.map(\.bytes) == [10])
+            #expect(cut.first?.pushRequest.streams.first?.entries.map { String(decoding: $0.line, as: UTF8.self) } == ["aaaa", "bbbb", "cc"])
+            let rest = batcher.takeAll()
+            #expect(rest.map(\.bytes) == [5])
+            #expect(batcher.isEmpty)
+        }
+
+        @Test func anEntryLargerThanBatchSizeStillGoes() {
+            var batcher = LokiWrite.Batcher(batchSize: 4, maxStreams: 0, defaultTenant: "")
+            #expect({ if case .added = batcher.add(entry("0123456789"), now: .now) { true } else { false } }())
+            #expect(batcher.takeAll().map(\.entryCount) == [1])
+        }
+
+        @Test func maxStreamsDropsEntriesOfFurtherStreams() {
+            var batcher = LokiWrite.Batcher(batchSize: 1000, maxStreams: 2, defaultTenant: "")
+            var limited = 0
+            for job in ["a", "b", "c", "a", "d", "b"] {
+                if case .streamLimited = batcher.add(entry("x", ["job": job]), now: .now) { limited += 1 }
+            }
+            #expect(limited == 2)
+            let batches = batcher.takeAll()
+            #expect(batches.first?.pushRequest.streams.map(\.labels) == [#"{job="a"}"#, #"{job="b"}"#])
+            #expect(batches.first?.entryCount == 4)
+        }
+
+        @Test func tenantLabelSplitsBatchesAndInternalLabelsAreNotSent() {
+            var batcher = LokiWrite.Batcher(batchSize: 1000, maxStreams: 0, defaultTenant: "default")
+            _ = batcher.add(entry("1", ["job": "a"]), now: .now)
+            _ = batcher.add(entry("2", ["job": "a", "__tenant_id__": "other", "__meta": "x"]), now: .now)
+            _ = batcher.add(entry("3", ["job": "a", "__tenant_id__": "other"]), now: .now)
+            let batches = batcher.takeAll()
+            #expect(batches.map(\.tenant) == ["default", "other"])
+            #expect(batches[1].pushRequest.streams.map(\.labels) == [#"{job="a"}"#])
+            #expect(batches[1].entryCount == 2)
+        }
+
+        @Test func batchesExpireOldestFirstAfterBatchWait() {
+            var batcher = LokiWrite.Batcher(batchSize: 1000, maxStreams: 0, defaultTenant: "")
+            let start = ContinuousClock.now
+            _ = batcher.add(entry("1", ["job": "a", "__tenant_id__": "t1"]), now: start)
+            _ = batcher.add(entry("2", ["job": "a", "__tenant_id__": "t2"]), now: start + .milliseconds(50))
+            #expect(batcher.deadline(batchWait: .milliseconds(100)) == start + .milliseconds(100))
+            #expect(batcher.takeExpired(now: start + .milliseconds(99), batchWait: .milliseconds(100)).isEmpty)
+            #expect(batcher.takeExpired(now: start + .milliseconds(100), batchWait: .milliseconds(100)).map(\.tenant) == ["t1"])
+            #expect(batcher.deadline(batchWait: .milliseconds(100)) == start + .milliseconds(150))
+        }
+
+        @Test func externalLabelsNeverOverrideAnEntrysOwn() {
+            let external = [LabelPair(name: "cluster", value: "prod"), LabelPair(name: "job", value: "external")]
+            let batch = LogBatch(entries: [entry("1", ["job": "mine"]), entry("2", ["job": "mine"]), entry("3", ["app": "x"])])
+            let labelled = LokiWrite.Receiver.addingLabels(external, to: batch)
+            #expect(labelled.entries.map(\.labels.description) == [
+                #"{cluster="prod", job="mine"}"#, #"{cluster="prod", job="mine"}"#, #"{app="x", cluster="prod", job="external"}"#,
+            ])
+        }
+    }
+
+    @Suite struct QueueBounds {
+        @Test func refusesPastCapacityButAlwaysTakesOneBatch() async {
+            let queue = LokiWrite.Queue(capacity: 10)
+            #expect(queue.offer(logBatch(["0123456789abcdef"]), bytes: 16) == .accepted)
+            #expect(queue.offer(logBatch(["x"]), bytes: 1) == .full)
+            guard case .batch(let first) = await queue.next(until: nil) else {
+                Issue.record("expected a batch")
+                return
+            }
+            #expect(first.count == 1)
+            #expect(queue.queuedBytes == 0)
+            #expect(queue.offer(logBatch(["12345"]), bytes: 5) == .accepted)
+            #expect(queue.offer(logBatch(["12345"]), bytes: 5) == .accepted)
+            #expect(queue.offer(logBatch(["1"]), bytes: 1) == .full)
+            queue.close()
+            #expect(queue.offer(logBatch(["1"]), bytes: 1) == .closed)
+            var taken = 0
+            while case .batch = await queue.next(until: nil) { taken += 1 }
+            #expect(taken == 2)
+        }
+
+        @Test func nextWakesOnOfferAndTimesOut() async {
+            let queue = LokiWrite.Queue(capacity: 100)
+            let waiting = Task { await queue.next(until: nil) }
+            #expect(queue.offer(logBatch(["a"]), bytes: 1) == .accepted)
+            guard case .batch = await waiting.value else {
+                Issue.record("expected the offered batch")
+                return
+            }
+            let started = ContinuousClock.now
+            guard case .timedOut = await queue.next(until: .now + .milliseconds(20)) else {
+                Issue.record("expected a timeout")
+                return
+            }
+            #expect(ContinuousClock.now - started >= .milliseconds(20))
+            let cancelled = Task { await queue.next(until: nil) }
+            cancelled.cancel()
+            guard case .cancelled = await cancelled.value else {
+                Issue.record("expected cancellation")
+                return
+            }
+        }
+    }
+}

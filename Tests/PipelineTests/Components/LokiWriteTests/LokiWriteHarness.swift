@@ -1,0 +1,136 @@
+import AsyncHTTPClient
+import Logging
+import Prometheus
+import Synchronization
+import Testing
+import Wire
+@testable import Pipeline
+
+/// Builds `loki.write` from Alloy text the way the graph does, runs it, and reads its metrics back from the
+/// Prometheus exposition.
+final class LokiWriteHarness: Sendable {
+    struct ConfigError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    let component: LokiWrite
+    let registry: PrometheusCollectorRegistry
+    let id: String
+    private let running = LockedTask()
+
+    init(_ config: String, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) throws {
+        let (id, arguments) = try Self.decode(config)
+        self.id = id
+        self.registry = registry
+        var logger = Logger(label: id)
+        logger.logLevel = .critical
+        let context = ComponentContext(
+            id: id, dataPath: "/tmp/estuary-lokiwrite-tests", logger: logger, metrics: registry,
+            httpClient: HTTPClient.shared, exportsChanged: { _ in })
+        component = try LokiWrite(context: context, arguments: arguments)
+    }
+
+    /// Parses `config` (one `loki.write` block), decodes, checks for unread attributes and validates its arguments.
+    static func decode(_ config: String) throws -> (id: String, arguments: LokiWrite.Arguments) {
+        let file: AlloyFile
+        do throws(Diagnostics) {
+            file = try AlloyParser.parse(name: "test.alloy", text: config)
+        } catch {
+            throw ConfigError(description: error.description)
+        }
+        guard let block = file.body.blocks.first else { throw ConfigError(description: "no block") }
+        let reader = ArgumentReader(block: block, file: file, scope: Scope())
+        let arguments: LokiWrite.Arguments
+        do throws(Diagnostic) {
+            arguments = try LokiWrite.Arguments(reader)
+        } catch {
+            throw ConfigError(description: error.description)
+        }
+        if let unknown = reader.finish().first { throw ConfigError(description: unknown.description) }
+        do throws(ArgumentError) {
+            try arguments.validate()
+        } catch {
+            throw ConfigError(description: "\(reader.name): \(error.message)")
+        }
+        return (block.id, arguments)
+    }
+
+    /// The problem `config` is refused with, or nil when it is accepted.
+    static func problem(_ config: String) -> String? {
+        do {
+            _ = try decode(config)
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    static func arguments(_ config: String) throws -> LokiWrite.Arguments {
+        try decode(config).arguments
+    }
+
+    var receiver: any LogsReceiver {
+        guard case .capsule(let capsule) = component.exports["receiver"], let receiver = capsule.object as? any LogsReceiver
+        else { preconditionFailure("loki.write exports a receiver") }
+        return receiver
+    }
+
+    func start() {
+        let component = self.component
+        running.set(Task { try await component.run() })
+    }
+
+    /// Cancels `run()` and waits until it returned (every endpoint drained); how long that took.
+    @discardableResult
+    func stop() async -> Duration {
+        let started = ContinuousClock.now
+        if let task = running.take() {
+            task.cancel()
+            _ = try? await task.value
+        }
+        return .now - started
+    }
+
+    func update(_ config: String) throws {
+        try component.update(Self.arguments(config))
+    }
+
+    /// The value of the sample `name{labels…}` (matching every given label; others may be present), or nil.
+    func metric(_ name: String, _ labels: [String: String] = [:]) -> Double? {
+        let text = registry.emitToString()
+        var total: Double?
+        for line in text.split(separator: "\n") where line.hasPrefix(name + "{") || line.hasPrefix(name + " ") {
+            let matches = labels.allSatisfy { line.contains("\($0.key)=\"\($0.value)\"") }
+            guard matches, let value = line.split(separator: " ").last.flatMap({ Double($0) }) else { continue }
+            total = (total ?? 0) + value
+        }
+        return total
+    }
+
+    func metricText() -> String { registry.emitToString() }
+
+    /// A `Task` handle shared with `stop()`.
+    private final class LockedTask: Sendable {
+        private let value = Mutex<Task<Void, any Error>?>(nil)
+        func set(_ task: Task<Void, any Error>) { value.withLock { $0 = task } }
+        func take() -> Task<Void, any Error>? { value.withLock { state in defer { state = nil }; return state } }
+    }
+}
+
+/// A batch of entries with `labels`, one per line, timestamps 1, 2, 3… seconds.
+func logBatch(_ lines: [String], labels: [String: String] = ["job": "test"]) -> LogBatch {
+    let set = LabelSet(labels.map { LabelPair(name: $0.key, value: $0.value) })
+    return LogBatch(entries: lines.enumerated().map { index, line in
+        LogEntry(timestamp: Int64(index + 1) * 1_000_000_000, line: Array(line.utf8), labels: set)
+    })
+}
+
+/// Waits until `condition` holds, polling every 5 ms, for at most `timeout`; whether it came to hold.
+func eventually(within timeout: Duration = .seconds(15), _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(5))
+    }
+    return condition()
+}
