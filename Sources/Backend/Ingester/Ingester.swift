@@ -428,7 +428,8 @@ public final class Ingester: Sendable {
                             }
                         }
                     }
-                    if !closed.isEmpty || !entries.isEmpty {
+                    // Streams scanned without a match still count in the query's stats, as in Loki.
+                    if !closed.isEmpty || !entries.isEmpty || lines > 0 {
                         result.append(StreamSnapshot(
                             labels: stream.labels, fingerprint: stream.fingerprint, closedChunks: closed,
                             headEntries: entries, headBytesScanned: bytes, headLinesScanned: lines))

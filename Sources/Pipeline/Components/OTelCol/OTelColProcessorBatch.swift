@@ -116,7 +116,9 @@ public final class OTelColProcessorBatch: Component, OTLPLogsConsumer {
     }
 
     public func run() async throws {
-        var backoff = Duration.milliseconds(50)
+        // Short and capped: downstream queues drain in milliseconds, and every moment waited here is a moment the
+        // receiver answers 503 because this queue is full.
+        var backoff = Duration.milliseconds(5)
         while !Task.isCancelled {
             let (batch, wait) = nextBatch(draining: false)
             guard let batch else {
@@ -124,10 +126,10 @@ public final class OTelColProcessorBatch: Component, OTLPLogsConsumer {
                 continue
             }
             if await send(batch) {
-                backoff = .milliseconds(50)
+                backoff = .milliseconds(5)
             } else {
                 try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(5))
+                backoff = min(backoff * 2, .milliseconds(100))
             }
         }
         // Stopping: hand on what is held, once each; the downstream decides what it can still take.

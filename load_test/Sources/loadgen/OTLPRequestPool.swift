@@ -1,0 +1,158 @@
+import Wire
+
+/// One worker's pool of pre-built OTLP export requests (`OTLPLogsData`), made before the clock starts.
+///
+/// A request holds `min(services, recordsPerRequest)` resources (`service.name=svc-N`), each with one scope and an
+/// even share of the records. A record has a logfmt body of exactly `lineBytes` bytes (the push generator's lines),
+/// the severity of the line's `level=`, and `attributes` string attributes. Sending only stamps `timeUnixNano` and
+/// `observedTimeUnixNano` and the next services' names into a template, so records are always near "now" and
+/// successive requests rotate through all services.
+struct OTLPRequestPool: Sendable {
+    /// The scope every request carries.
+    static let scopeName = "estuary.loadgen"
+    static let scopeVersion = "1.0.0"
+
+    /// The pre-built requests; every one carries `recordsPerRequest` records.
+    private var templates: [OTLPLogsData]
+    /// `svc-0` ... `svc-(services-1)`, as resource attribute values.
+    private let serviceNames: [OTLPAnyValue]
+    private var nextTemplate = 0
+    private var nextService: Int
+
+    /// Records in every request.
+    let recordsPerRequest: Int
+    /// Body (log line) bytes in every request.
+    let lineBytesPerRequest: Int
+
+    /// Builds `templateCount` requests of `recordsPerRequest` records for worker `worker` (which seeds the values,
+    /// so workers send different lines).
+    init(
+        worker: Int, templateCount: Int, recordsPerRequest: Int, lineBytes: Int, attributes: Int, services: Int,
+        startMillis: Int64
+    ) {
+        let services = max(1, services)
+        var generator = LineGenerator(lineBytes: lineBytes, seed: UInt64(worker) &* 0x9E37_79B9 &+ 0x5151,
+                                      startMillis: startMillis)
+        var random = SplitMix64(seed: UInt64(worker) &* 0x2545_F491_4F6C_DD1D &+ 17)
+        let resourcesPerRequest = max(1, min(services, recordsPerRequest))
+        var templates: [OTLPLogsData] = []
+        templates.reserveCapacity(templateCount)
+        var arena: [UInt8] = []
+        arena.reserveCapacity(lineBytes)
+        for _ in 0..<max(1, templateCount) {
+            var request = OTLPLogsData()
+            request.resourceLogs.reserveCapacity(resourcesPerRequest)
+            for resource in 0..<resourcesPerRequest {
+                // Spread the remainder over the first resources so every request has exactly recordsPerRequest.
+                let count = recordsPerRequest / resourcesPerRequest
+                    + (resource < recordsPerRequest % resourcesPerRequest ? 1 : 0)
+                var records: [OTLPLogRecord] = []
+                records.reserveCapacity(count)
+                for _ in 0..<count {
+                    arena.removeAll(keepingCapacity: true)
+                    generator.appendLine(to: &arena, needle: false)
+                    let severity = Self.severity(ofLine: arena)
+                    records.append(OTLPLogRecord(
+                        severityNumber: severity.number, severityText: severity.text,
+                        body: .string(String(decoding: arena, as: UTF8.self)),
+                        attributes: Self.makeAttributes(count: attributes, random: &random)))
+                }
+                request.resourceLogs.append(OTLPResourceLogs(
+                    resource: OTLPResource(attributes: [OTLPKeyValue(key: "service.name", value: .string(""))]),
+                    scopeLogs: [OTLPScopeLogs(
+                        scope: OTLPInstrumentationScope(name: Self.scopeName, version: Self.scopeVersion),
+                        logRecords: records)]))
+            }
+            templates.append(request)
+        }
+        self.templates = templates
+        self.serviceNames = Self.serviceNames(count: services).map { .string($0) }
+        self.recordsPerRequest = recordsPerRequest
+        self.lineBytesPerRequest = recordsPerRequest * lineBytes
+        self.nextService = (worker * resourcesPerRequest) % services
+    }
+
+    /// `svc-0` ... `svc-(count-1)`.
+    static func serviceNames(count: Int) -> [String] {
+        (0..<max(1, count)).map { "svc-\($0)" }
+    }
+
+    /// Takes the next template, stamps its records' times from `nowNanos` (record `j` of a resource gets
+    /// `nowNanos + j`, so a service's records are in order within a request) and the next services' names, and
+    /// passes it to `body`.
+    mutating func withNextRequest<Result>(nowNanos: Int64, _ body: (OTLPLogsData) throws -> Result) rethrows -> Result {
+        let index = nextTemplate
+        nextTemplate = (nextTemplate + 1) % templates.count
+        let now = UInt64(max(0, nowNanos))
+        let serviceCount = serviceNames.count
+        for resource in templates[index].resourceLogs.indices {
+            templates[index].resourceLogs[resource].resource.attributes[0].value =
+                serviceNames[(nextService + resource) % serviceCount]
+            for scope in templates[index].resourceLogs[resource].scopeLogs.indices {
+                for record in templates[index].resourceLogs[resource].scopeLogs[scope].logRecords.indices {
+                    let time = now &+ UInt64(record)
+                    templates[index].resourceLogs[resource].scopeLogs[scope].logRecords[record].timeUnixNano = time
+                    templates[index].resourceLogs[resource].scopeLogs[scope].logRecords[record]
+                        .observedTimeUnixNano = time
+                }
+            }
+        }
+        nextService = (nextService + templates[index].resourceLogs.count) % serviceCount
+        return try body(templates[index])
+    }
+
+    // MARK: Record contents
+
+    /// Attribute keys in the order they are added; past the list, `attr.N`.
+    static let attributeKeys = [
+        "http.request.method", "http.route", "http.response.status_code", "user.id", "client.address",
+        "server.address", "thread.name", "code.function", "deployment.environment", "k8s.pod.name",
+    ]
+    private static let methods = ["GET", "GET", "GET", "POST", "PUT", "DELETE"]
+    private static let routes = ["/api/v1/users/{id}", "/api/v1/orders", "/api/v1/invoices/{id}", "/api/v1/search",
+                                 "/api/v1/carts/{id}", "/healthz"]
+    private static let statuses = ["200", "200", "200", "201", "204", "304", "400", "404", "500"]
+    private static let functions = ["ServeHTTP", "handleOrder", "loadUser", "queryDB", "refreshToken", "render"]
+    private static let environments = ["production", "staging"]
+
+    /// `count` string attributes with varied values.
+    static func makeAttributes(count: Int, random: inout SplitMix64) -> [OTLPKeyValue] {
+        var attributes: [OTLPKeyValue] = []
+        attributes.reserveCapacity(max(0, count))
+        for index in 0..<max(0, count) {
+            let key = index < attributeKeys.count ? attributeKeys[index] : "attr.\(index)"
+            let value: String
+            switch index {
+            case 0: value = methods[random.next(below: methods.count)]
+            case 1: value = routes[random.next(below: routes.count)]
+            case 2: value = statuses[random.next(below: statuses.count)]
+            case 3: value = "user-\(random.next(below: 100_000))"
+            case 4, 5: value = "10.\(random.next(below: 256)).\(random.next(below: 256)).\(random.next(below: 256))"
+            case 6: value = "worker-\(random.next(below: 64))"
+            case 7: value = functions[random.next(below: functions.count)]
+            case 8: value = environments[random.next(below: environments.count)]
+            case 9: value = "api-\(random.next(below: 1 << 20))-\(random.next(below: 1 << 16))"
+            default: value = "value-\(random.next(below: 1_000_000))"
+            }
+            attributes.append(OTLPKeyValue(key: key, value: .string(value)))
+        }
+        return attributes
+    }
+
+    /// The OTLP severity of a generated line's `level=` (`info` -> 9 INFO); INFO when the line has none.
+    static func severity(ofLine line: [UInt8]) -> (number: Int32, text: String) {
+        let marker = Array(" level=".utf8)
+        guard line.count > marker.count else { return (9, "INFO") }
+        for start in 0...(line.count - marker.count) where line[start..<(start + marker.count)].elementsEqual(marker) {
+            let valueStart = start + marker.count
+            let valueEnd = line[valueStart...].firstIndex(of: UInt8(ascii: " ")) ?? line.count
+            switch String(decoding: line[valueStart..<valueEnd], as: UTF8.self) {
+            case "debug": return (5, "DEBUG")
+            case "warn": return (13, "WARN")
+            case "error": return (17, "ERROR")
+            default: return (9, "INFO")
+            }
+        }
+        return (9, "INFO")
+    }
+}

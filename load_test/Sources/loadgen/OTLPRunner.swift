@@ -1,0 +1,307 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import Wire
+
+/// Drives an OTLP/HTTP logs load: `concurrency` workers, each with its own pre-built ``OTLPRequestPool`` and one
+/// keep-alive connection, send export requests until the deadline. At full speed a worker encodes its next body
+/// while the current request is in flight; with a rate, workers take tokens from one shared ``TokenBucket`` and
+/// stamp a body only when its tokens are due, so timestamps are send times.
+///
+/// A 429/502/503/504 answer makes that worker wait `Retry-After` (capped at ``maxBackoff``; 1 s when absent), as a
+/// well-behaved exporter does, unless `backoff` is off. Refused records are not resent: every request carries new
+/// records, and only accepted ones are counted.
+struct OTLPRunner: Sendable {
+    /// The longest a worker waits after a retryable answer, whatever `Retry-After` says.
+    static let maxBackoff = Duration.seconds(5)
+
+    struct Plan: Sendable {
+        /// The full export URL, e.g. `http://127.0.0.1:4318/v1/logs`.
+        var url: String
+        var encoding: OTLPEncoding
+        /// gzip bodies at this level (1...9); nil: uncompressed.
+        var gzipLevel: Int32?
+        var recordsPerRequest: Int
+        var lineBytes: Int
+        var attributes: Int
+        var services: Int
+        var concurrency: Int
+        var templatesPerWorker: Int
+        var duration: Duration
+        /// Records a second over all workers; nil: as fast as the server answers.
+        var rate: Double?
+        /// Wait `Retry-After` after a retryable answer.
+        var backoff: Bool
+        /// Print interim figures to stderr this often (nil: never).
+        var progressEvery: Duration?
+    }
+
+    /// What a run measured.
+    struct Outcome: Sendable {
+        var stats: OTLPStats
+        var wall: Duration
+        /// CPU this process used during the run, seconds.
+        var clientCPUSeconds: Double
+        /// Time taken to pre-build the pools (before the clock started).
+        var poolBuild: Duration
+    }
+
+    /// Counters the workers share, read by the progress printer.
+    final class SharedCounters: Sendable {
+        let recordsAccepted = Atomic<Int>(0)
+        let refusals = Atomic<Int>(0)
+    }
+
+    /// The shared rate limiter and the instant its time counts from.
+    final class Pacer: Sendable {
+        let bucket: Mutex<TokenBucket>
+        let start: ContinuousClock.Instant
+
+        init(rate: Double, burst: Double, start: ContinuousClock.Instant) {
+            self.bucket = Mutex(TokenBucket(rate: rate, burst: burst))
+            self.start = start
+        }
+
+        /// Reserves `count` records now; returns the instant they may be sent.
+        func reserve(_ count: Int) -> ContinuousClock.Instant {
+            let now = ContinuousClock.now
+            let wait = bucket.withLock { $0.reserve(count, now: now - start) }
+            return now + wait
+        }
+    }
+
+    let plan: Plan
+
+    func run() async throws -> Outcome {
+        let clock = ContinuousClock()
+        let buildStart = clock.now
+        let startMillis = wallClockNanos() / 1_000_000
+        let plan = self.plan
+        let pools = await withTaskGroup(of: (Int, OTLPRequestPool).self) { group in
+            for worker in 0..<plan.concurrency {
+                group.addTask {
+                    (worker, OTLPRequestPool(
+                        worker: worker, templateCount: plan.templatesPerWorker,
+                        recordsPerRequest: plan.recordsPerRequest, lineBytes: plan.lineBytes,
+                        attributes: plan.attributes, services: plan.services, startMillis: startMillis))
+                }
+            }
+            var pools: [OTLPRequestPool?] = Array(repeating: nil, count: plan.concurrency)
+            for await (worker, pool) in group { pools[worker] = pool }
+            return pools.compactMap { $0 }
+        }
+        let poolBuild = clock.now - buildStart
+
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: plan.concurrency)
+        configuration.httpVersion = .http1Only
+        configuration.decompression = .disabled
+        // Fail fast when nothing listens, instead of retrying the connection for the default 10 s.
+        configuration.timeout.connect = .seconds(2)
+
+        return try await HTTPClient.withHTTPClient(configuration: configuration) { client in
+            let counters = SharedCounters()
+            let cpuBefore = try ProcessSample.capture(pid: "self").cpuSeconds
+            let start = clock.now
+            let deadline = start + plan.duration
+            // One request's worth of burst: a smooth pace, and no surge after a pause.
+            let pacer = plan.rate.map { Pacer(rate: $0, burst: Double(plan.recordsPerRequest), start: start) }
+            let progress = plan.progressEvery.map { every in
+                Task { await Self.printProgress(counters: counters, every: every, start: start) }
+            }
+            let stats = await withTaskGroup(of: OTLPStats.self) { group in
+                for pool in pools {
+                    group.addTask {
+                        await Self.work(pool: pool, client: client, plan: plan, counters: counters, pacer: pacer,
+                                        deadline: deadline)
+                    }
+                }
+                var total = OTLPStats()
+                for await stats in group { total.merge(stats) }
+                return total
+            }
+            let wall = clock.now - start
+            progress?.cancel()
+            let cpuAfter = try ProcessSample.capture(pid: "self").cpuSeconds
+            return Outcome(stats: stats, wall: wall, clientCPUSeconds: cpuAfter - cpuBefore, poolBuild: poolBuild)
+        }
+    }
+
+    /// One worker: (wait for tokens,) stamp and encode, send, record, back off if refused, repeat.
+    private static func work(
+        pool: OTLPRequestPool, client: HTTPClient, plan: Plan, counters: SharedCounters, pacer: Pacer?,
+        deadline: ContinuousClock.Instant
+    ) async -> OTLPStats {
+        var pool = pool
+        var stats = OTLPStats()
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: plan.encoding.contentType)
+        headers.add(name: "User-Agent", value: "estuary-loadgen")
+        if plan.gzipLevel != nil { headers.add(name: "Content-Encoding", value: "gzip") }
+        let encoding = plan.encoding
+        let gzipLevel = plan.gzipLevel
+        let clock = ContinuousClock()
+
+        struct Prepared {
+            var body: ByteBuffer
+            /// The body's size before gzip.
+            var encodedBytes: Int
+            var firstTimestamp: Int64
+            var lastTimestamp: Int64
+        }
+
+        func prepare() -> Prepared {
+            let started = clock.now
+            let now = wallClockNanos()
+            let encoded = pool.withNextRequest(nowNanos: now) { encoding.encode($0) }
+            let body = ByteBuffer(bytes: gzipLevel.map { Gzip.compress(encoded, level: $0) } ?? encoded)
+            stats.encodeNanos += (clock.now - started).nanoseconds
+            stats.bodiesEncoded += 1
+            return Prepared(body: body, encodedBytes: encoded.count, firstTimestamp: now,
+                            lastTimestamp: now + Int64(plan.recordsPerRequest))
+        }
+
+        /// Waits until `instant`, or the deadline if that comes first (so that a worker pausing at the end still
+        /// spans the whole run, and records/s are over the run's duration); false when the run is over.
+        func wait(until instant: ContinuousClock.Instant) async -> Bool {
+            let until = min(instant, deadline)
+            if until > clock.now {
+                do { try await clock.sleep(until: until) } catch { return false }
+            }
+            return instant < deadline
+        }
+
+        func record(_ outcome: OTLPSendOutcome, _ prepared: Prepared) {
+            stats.encodedBytes += prepared.encodedBytes
+            stats.record(outcome, records: pool.recordsPerRequest, lineBytes: pool.lineBytesPerRequest,
+                         bodyBytes: prepared.body.readableBytes, firstTimestamp: prepared.firstTimestamp,
+                         lastTimestamp: prepared.lastTimestamp)
+            if let status = outcome.status, (200..<300).contains(status) {
+                let rejected = min(pool.recordsPerRequest, max(0, outcome.rejectedRecords))
+                counters.recordsAccepted.wrappingAdd(pool.recordsPerRequest - rejected, ordering: .relaxed)
+            } else {
+                counters.refusals.wrappingAdd(1, ordering: .relaxed)
+            }
+        }
+
+        /// After a retryable answer, waits as the server asked; false when the run is over.
+        func backOff(_ outcome: OTLPSendOutcome) async -> Bool {
+            guard plan.backoff, outcome.isRetryable else { return true }
+            let pause = min(outcome.retryAfter ?? .seconds(1), maxBackoff)
+            let started = clock.now
+            let more = await wait(until: started + pause)
+            stats.backoffs += 1
+            stats.backoffNanos += (clock.now - started).nanoseconds
+            return more
+        }
+
+        if let pacer {
+            while clock.now < deadline {
+                let due = pacer.reserve(pool.recordsPerRequest)
+                let waitStart = clock.now
+                guard await wait(until: due) else { break }
+                stats.pacingNanos += (clock.now - waitStart).nanoseconds
+                let prepared = prepare()
+                let outcome = await send(prepared.body, headers: headers, plan: plan, client: client)
+                record(outcome, prepared)
+                guard await backOff(outcome) else { break }
+            }
+            return stats
+        }
+
+        guard clock.now < deadline else { return stats }
+        var next = prepare()
+        while true {
+            let current = next
+            async let answer = send(current.body, headers: headers, plan: plan, client: client)
+            var more = clock.now < deadline
+            if more { next = prepare() }
+            let outcome = await answer
+            record(outcome, current)
+            if more { more = await backOff(outcome) }
+            // A body prepared before a backoff is re-stamped so that its timestamps stay send times.
+            if more, outcome.isRetryable, plan.backoff { next = prepare() }
+            if !more || clock.now >= deadline { break }
+        }
+        return stats
+    }
+
+    /// Sends one export request and reads the answer. Never throws: failures become an ``OTLPSendOutcome``.
+    static func send(
+        _ body: ByteBuffer, headers: HTTPHeaders, plan: Plan, client: HTTPClient
+    ) async -> OTLPSendOutcome {
+        var request = HTTPClientRequest(url: plan.url)
+        request.method = .POST
+        request.headers = headers
+        request.body = .bytes(body)
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            let response = try await client.execute(request, timeout: .seconds(60))
+            let status = Int(response.status.code)
+            // A success's ExportLogsServiceResponse is small; keep the start of anything else for the report.
+            let keep = (200..<300).contains(status) ? 1 << 20 : 512
+            var kept: [UInt8] = []
+            for try await chunk in response.body where kept.count < keep {
+                kept.append(contentsOf: chunk.readableBytesView.prefix(keep - kept.count))
+            }
+            let latency = clock.now - start
+            guard (200..<300).contains(status) else {
+                let retryAfter = response.headers.first(name: "Retry-After").flatMap { Int($0) }
+                    .map { Duration.seconds($0) }
+                return OTLPSendOutcome(
+                    status: status, message: errorText(kept, contentType: response.headers.first(name: "Content-Type")),
+                    retryAfter: retryAfter, latency: latency)
+            }
+            return Self.success(status: status, body: kept, contentType: response.headers.first(name: "Content-Type"),
+                                requestEncoding: plan.encoding, latency: latency)
+        } catch {
+            return OTLPSendOutcome(status: nil, message: String(describing: error), latency: clock.now - start)
+        }
+    }
+
+    /// The words of an error answer: a protobuf `google.rpc.Status` as `code 14: message`, anything else as text.
+    static func errorText(_ body: [UInt8], contentType: String?) -> String {
+        let type = contentType?.lowercased() ?? ""
+        if type.hasPrefix("application/x-protobuf") || type.hasPrefix("application/protobuf"),
+           let status = RPCStatus(protobuf: body) {
+            return "code \(status.code): \(status.message)"
+        }
+        return String(decoding: body, as: UTF8.self)
+    }
+
+    /// Reads the `partial_success` of a 2xx answer, in the encoding its `Content-Type` names (the request's when it
+    /// names neither).
+    static func success(status: Int, body: [UInt8], contentType: String?, requestEncoding: OTLPEncoding,
+                        latency: Duration) -> OTLPSendOutcome {
+        let type = contentType?.lowercased() ?? ""
+        let encoding: OTLPEncoding = type.hasPrefix("application/json") ? .json
+            : type.hasPrefix("application/x-protobuf") || type.hasPrefix("application/protobuf") ? .protobuf
+            : requestEncoding
+        do throws(OTLPDecodeError) {
+            let response = try encoding.decodeResponse(body)
+            return OTLPSendOutcome(status: status, message: response.errorMessage,
+                                   rejectedRecords: Int(clamping: response.rejectedLogRecords), latency: latency)
+        } catch {
+            return OTLPSendOutcome(status: status, message: "\(error)", responseUndecodable: true, latency: latency)
+        }
+    }
+
+    private static func printProgress(counters: SharedCounters, every: Duration, start: ContinuousClock.Instant) async {
+        let clock = ContinuousClock()
+        var lastRecords = 0
+        var lastTime = start
+        while !Task.isCancelled {
+            do { try await clock.sleep(for: every) } catch { return }
+            let now = clock.now
+            let records = counters.recordsAccepted.load(ordering: .relaxed)
+            let rate = Double(records - lastRecords) / (now - lastTime).seconds
+            printError("  t=\(String(fixed: (now - start).seconds, decimals: 0))s  \(Report.count(rate)) records/s"
+                       + "  refused=\(counters.refusals.load(ordering: .relaxed))")
+            lastRecords = records
+            lastTime = now
+        }
+    }
+}
