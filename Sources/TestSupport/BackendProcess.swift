@@ -6,7 +6,7 @@ import Foundation
 /// survives restarts of the same instance), starts the built binary with `-server.http-listen-port=0`, and
 /// reads the bound port from the one line the backend prints on stdout.
 // @unchecked Sendable invariant: mutable state is written only by start()/stop(), called in sequence by one task.
-public final class BackendProcess: @unchecked Sendable {
+public final class BackendProcess: @unchecked Sendable {  // invariant: start()/stop() run in sequence on one task
     public let dataDirectory: URL
     public let configPath: URL
     public private(set) var port: Int = 0

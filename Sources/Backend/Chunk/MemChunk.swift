@@ -10,7 +10,7 @@ import Wire
 /// Not synchronised: an ingester's chunk is used only under its stream's shard lock; a chunk decoded for a query
 /// belongs to that query.
 // @unchecked Sendable invariant: one owner at a time (its stream's shard lock, or the one query task reading it).
-public final class MemChunk: @unchecked Sendable {
+public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a time (shard lock or one query task)
     /// A cut block: compressed serialised entries and what the block meta records about them.
     struct Block {
         var data: [UInt8]

@@ -5,7 +5,7 @@ import Wire
 ///
 /// Owned by one ingester shard.
 // @unchecked Sendable invariant: every field is read and written only under the owning shard's lock.
-final class MemoryStream: @unchecked Sendable {
+final class MemoryStream: @unchecked Sendable {  // invariant: touched only under the owning shard's lock
     let tenant: String
     let labels: LabelSet
     let fingerprint: UInt64

@@ -28,7 +28,7 @@ public struct LineFilterChain: Sendable {
     /// bytes and plain steps, so testing a line touches no reference counts (iterating `[LineFilter]` and binding
     /// each enum payload cost two atomic operations per filter per line, a third of a scan's time).
     // @unchecked Sendable invariant: written only in init, immutable afterwards; it owns and frees its buffers.
-    private final class Program: @unchecked Sendable {
+    private final class Program: @unchecked Sendable {  // invariant: immutable after init
         struct Step {
             /// Where the needle is in `needles`.
             var start: Int

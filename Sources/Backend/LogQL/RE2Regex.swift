@@ -8,7 +8,7 @@
 /// on first use, is published with an atomic compare-and-swap, so matching from several threads at once is safe.
 /// `Regex` is not declared `Sendable` only because its generic `Output` need not be.
 // @unchecked Sendable invariant: immutable after init; Regex compiles lazily with an atomic publish.
-final class RE2Regex: @unchecked Sendable {
+final class RE2Regex: @unchecked Sendable {  // invariant: immutable after init; lazy compile published atomically
     let source: String
     let tree: RE2Node
     private let regex: Regex<AnyRegexOutput>

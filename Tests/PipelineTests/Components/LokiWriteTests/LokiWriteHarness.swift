@@ -130,7 +130,7 @@ func eventually(within timeout: Duration = .seconds(15), _ condition: () -> Bool
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(5))
+        try? await Task.sleep(for: .milliseconds(5))  // not-a-wait: poll interval of a deadline-bounded condition wait
     }
     return condition()
 }
