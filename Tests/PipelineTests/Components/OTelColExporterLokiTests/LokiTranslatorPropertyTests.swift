@@ -261,6 +261,25 @@ import Wire
         }
     }
 
+    /// Object keys come out in Go's order (bytewise, the last of a repeated key kept), whether the small-object
+    /// insertion sort or the general sort does the work.
+    @Test func objectKeysSortLikeGo() {
+        var generator = Generator(random: SeededRandom(seed: 0x50_27))
+        for _ in 0..<2000 {
+            let count = generator.random.int(0...40)
+            let pairs = (0..<count).map { _ in OTLPKeyValue(key: generator.string(maxLength: 3), value: nil) }
+            var expected: [Int] = []
+            for index in pairs.indices.sorted(by: { Array(pairs[$0].key.utf8).lexicographicallyPrecedes(Array(pairs[$1].key.utf8)) || (pairs[$0].key.utf8.elementsEqual(pairs[$1].key.utf8) && $0 < $1) }) {
+                if let last = expected.last, pairs[last].key.utf8.elementsEqual(pairs[index].key.utf8) {
+                    expected[expected.count - 1] = index
+                } else {
+                    expected.append(index)
+                }
+            }
+            #expect(GoJSON.uniqueSortedIndices(pairs) == expected, "keys \(pairs.map(\.key))")
+        }
+    }
+
     /// JSON strings: whatever the text, Foundation reads back the same scalars.
     @Test func jsonStringsRoundTrip() throws {
         var generator = Generator(random: SeededRandom(seed: 5))

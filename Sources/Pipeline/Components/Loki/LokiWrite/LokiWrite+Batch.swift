@@ -68,9 +68,12 @@ extension LokiWrite {
         let batchSize: Int
         let maxStreams: Int
         let defaultTenant: String
-        private var open: [String: Batch] = [:]
-        /// Tenants in the order their open batch was started, oldest first.
-        private var order: [String] = []
+        /// One open batch per tenant, oldest first. Tenants per endpoint are few, so a scan finds one fastest.
+        private var open: [Batch] = []
+        /// The labels of the previous entry, with its tenant and the labels it is sent with: consecutive entries
+        /// usually share one label set (the same storage, so comparing is one pointer check).
+        private var lastLabels: LabelSet?
+        private var lastRoute: (tenant: String, sent: LabelSet) = ("", LabelSet([]))
 
         init(batchSize: Int, maxStreams: Int, defaultTenant: String) {
             self.batchSize = batchSize
@@ -86,54 +89,48 @@ extension LokiWrite {
         }
 
         mutating func add(_ entry: LogEntry, now: ContinuousClock.Instant) -> Added {
-            let tenant = Self.tenant(of: entry, default: defaultTenant)
-            let labels = Self.sentLabels(entry.labels)
-            guard var batch = open.removeValue(forKey: tenant) else {
+            if lastLabels != entry.labels {
+                lastRoute = (Self.tenant(of: entry, default: defaultTenant), Self.sentLabels(entry.labels))
+                lastLabels = entry.labels
+            }
+            let (tenant, labels) = lastRoute
+            guard let index = open.firstIndex(where: { $0.tenant == tenant }) else {
                 var batch = Batch(tenant: tenant, created: now)
                 batch.append(entry, labels: labels)
-                open[tenant] = batch
-                order.append(tenant)
+                open.append(batch)
                 return .added
             }
-            if batch.bytes + entry.line.count > batchSize {
+            if open[index].bytes + entry.line.count > batchSize {
                 var next = Batch(tenant: tenant, created: now)
                 next.append(entry, labels: labels)
-                open[tenant] = next
-                order.removeAll { $0 == tenant }
-                order.append(tenant)
-                return .cut(batch)
+                let full = open.remove(at: index)
+                open.append(next)
+                return .cut(full)
             }
-            if maxStreams > 0, batch.streamCount >= maxStreams, batch.index(of: labels) == nil {
-                open[tenant] = batch
+            if maxStreams > 0, open[index].streamCount >= maxStreams, open[index].index(of: labels) == nil {
                 return .streamLimited(tenant: tenant)
             }
-            batch.append(entry, labels: labels)
-            open[tenant] = batch
+            open[index].append(entry, labels: labels)
             return .added
         }
 
         /// When the oldest open batch has waited `batchWait`; nil when nothing is open.
         func deadline(batchWait: Duration) -> ContinuousClock.Instant? {
-            order.first.flatMap { open[$0] }.map { $0.created + batchWait }
+            open.first.map { $0.created + batchWait }
         }
 
         /// Removes and returns the batches that have waited `batchWait` or longer.
         mutating func takeExpired(now: ContinuousClock.Instant, batchWait: Duration) -> [Batch] {
-            var expired: [Batch] = []
-            while let tenant = order.first, let batch = open[tenant], batch.created + batchWait <= now {
-                expired.append(batch)
-                open[tenant] = nil
-                order.removeFirst()
-            }
-            return expired
+            guard let first = open.first, first.created + batchWait <= now else { return [] }
+            let expired = open.prefix { $0.created + batchWait <= now }
+            open.removeFirst(expired.count)
+            return Array(expired)
         }
 
         /// Removes and returns every open batch, oldest first.
         mutating func takeAll() -> [Batch] {
-            let all = order.compactMap { open[$0] }
-            open.removeAll()
-            order.removeAll()
-            return all
+            defer { open.removeAll() }
+            return open
         }
 
         /// The labels that are sent: without the internal ones (`__…`), which most entries do not have.

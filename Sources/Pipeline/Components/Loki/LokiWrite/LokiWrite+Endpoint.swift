@@ -13,8 +13,8 @@ extension LokiWrite {
     /// One endpoint: its queue, its metrics and its sender.
     ///
     /// The sender (`run()`, in a task of its own started by the component's `run()`) takes batches off the queue,
-    /// gathers them per tenant into push requests of up to `batch_size`, and sends each with retries; one request
-    /// at a time, so a slow endpoint only ever holds up itself. When the queue is closed (the endpoint was removed
+    /// gathers them per tenant into push requests of up to `batch_size`, and sends each with retries, up to
+    /// ``requestsInFlight`` at a time; a slow endpoint only ever holds up itself. When the queue is closed (the endpoint was removed
     /// on reload, or the component is stopping) it keeps sending what was queued for up to `drain_timeout`, then
     /// gives up and counts the rest as dropped.
     final class Endpoint: Sendable {
@@ -66,43 +66,61 @@ extension LokiWrite {
             logger.debug("loki.write endpoint stopped")
         }
 
+        /// Push requests of one endpoint in flight at once. While one waits for its answer the next is gathered and
+        /// encoded, so a distant endpoint's round trip does not cap the endpoint's throughput at one batch per
+        /// round trip (Alloy's client sends one at a time). Loki accepts a stream's entries out of order, so
+        /// overlapping requests are safe; the queue in front stays bounded.
+        static let requestsInFlight = 4
+
         private func sendLoop() async {
-            var batcher = Batcher(
-                batchSize: options.batchSize, maxStreams: maxStreams, defaultTenant: options.tenantID ?? "")
-            while true {
-                switch await queue.next(until: batcher.deadline(batchWait: options.batchWait)) {
-                case .batch(let received):
-                    if Task.isCancelled {
-                        // The drain deadline passed: what is left is counted, not batched and encoded first.
-                        for batch in batcher.takeAll() { await send(batch) }
-                        dropped([received] + queue.removeAll(), reason: .drainTimeout, "drain_timeout ran out before it was sent")
+            await withTaskGroup(of: Void.self) { requests in
+                var inFlight = 0
+                // Starts sending `batch` once fewer than `requestsInFlight` requests are out.
+                func dispatch(_ batch: Batch) async {
+                    if inFlight >= Self.requestsInFlight {
+                        await requests.next()
+                        inFlight -= 1
+                    }
+                    requests.addTask { await self.send(batch) }
+                    inFlight += 1
+                }
+                var batcher = Batcher(
+                    batchSize: options.batchSize, maxStreams: maxStreams, defaultTenant: options.tenantID ?? "")
+                while true {
+                    switch await queue.next(until: batcher.deadline(batchWait: options.batchWait)) {
+                    case .batch(let received):
+                        if Task.isCancelled {
+                            // The drain deadline passed: what is left is counted, not batched and encoded first.
+                            for batch in batcher.takeAll() { await dispatch(batch) }
+                            dropped([received] + queue.removeAll(), reason: .drainTimeout, "drain_timeout ran out before it was sent")
+                            return
+                        }
+                        let now = ContinuousClock.now
+                        for entry in received.entries {
+                            switch batcher.add(entry, now: now) {
+                            case .added:
+                                break
+                            case .cut(let full):
+                                await dispatch(full)
+                            case .streamLimited(let tenant):
+                                dropped(
+                                    tenant: tenant, reason: .streamLimited, entries: 1, bytes: entry.line.count,
+                                    "the batch already holds max_streams = \(maxStreams) streams")
+                            }
+                        }
+                    case .timedOut:
+                        break
+                    case .closed:
+                        // Shutting down: send what is gathered now rather than waiting for batch_wait.
+                        for batch in batcher.takeAll() { await dispatch(batch) }
+                        return
+                    case .cancelled:
+                        for batch in batcher.takeAll() { await dispatch(batch) }
+                        dropped(queue.removeAll(), reason: .drainTimeout, "drain_timeout ran out before it was sent")
                         return
                     }
-                    let now = ContinuousClock.now
-                    for entry in received.entries {
-                        switch batcher.add(entry, now: now) {
-                        case .added:
-                            break
-                        case .cut(let full):
-                            await send(full)
-                        case .streamLimited(let tenant):
-                            dropped(
-                                tenant: tenant, reason: .streamLimited, entries: 1, bytes: entry.line.count,
-                                "the batch already holds max_streams = \(maxStreams) streams")
-                        }
-                    }
-                case .timedOut:
-                    break
-                case .closed:
-                    // Shutting down: send what is gathered now rather than waiting for batch_wait.
-                    for batch in batcher.takeAll() { await send(batch) }
-                    return
-                case .cancelled:
-                    for batch in batcher.takeAll() { await send(batch) }
-                    dropped(queue.removeAll(), reason: .drainTimeout, "drain_timeout ran out before it was sent")
-                    return
+                    for batch in batcher.takeExpired(now: .now, batchWait: options.batchWait) { await dispatch(batch) }
                 }
-                for batch in batcher.takeExpired(now: .now, batchWait: options.batchWait) { await send(batch) }
             }
         }
 

@@ -133,15 +133,59 @@ enum GoJSON {
             out.append(UInt8(ascii: "}"))
             return
         }
-        var first = true
-        for index in uniqueSortedIndices(pairs) {
-            if !first { out.append(UInt8(ascii: ",")) }
-            first = false
-            appendString(pairs[index].key, to: &out)
-            out.append(UInt8(ascii: ":"))
-            try appendValue(pairs[index].value, to: &out)
+        var failure: UnsupportedValue?
+        withSortedIndices(pairs) { order in
+            for (position, index) in order.enumerated() {
+                if position > 0 { out.append(UInt8(ascii: ",")) }
+                appendString(pairs[index].key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                do throws(UnsupportedValue) {
+                    try appendValue(pairs[index].value, to: &out)
+                } catch {
+                    failure = error
+                    return
+                }
+            }
         }
+        if let failure { throw failure }
         out.append(UInt8(ascii: "}"))
+    }
+
+    /// Calls `body` with ``uniqueSortedIndices(_:)``, worked out on the stack for objects of up to 16 keys (the
+    /// usual record's attributes), so that writing a line allocates nothing for its order.
+    static func withSortedIndices(_ pairs: [OTLPKeyValue], _ body: (UnsafeBufferPointer<Int>) -> Void) {
+        guard pairs.count <= 16 else {
+            uniqueSortedIndices(pairs).withUnsafeBufferPointer(body)
+            return
+        }
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: pairs.count) { order in
+            let count = sortUnique(pairs, into: order)
+            body(UnsafeBufferPointer(rebasing: order[..<count]))
+        }
+    }
+
+    /// Insertion sort of the indices of `pairs` by key into `order` (room for every pair), stable, then the last
+    /// pair of each key kept; returns how many indices are left.
+    private static func sortUnique(_ pairs: [OTLPKeyValue], into order: UnsafeMutableBufferPointer<Int>) -> Int {
+        for next in 0..<pairs.count {
+            var slot = next
+            while slot > 0, GoString.compare(pairs[order[slot - 1]].key, pairs[next].key) > 0 {
+                order[slot] = order[slot - 1]
+                slot -= 1
+            }
+            order[slot] = next
+        }
+        var kept = 0
+        for position in 0..<pairs.count {
+            let index = order[position]
+            if kept > 0, GoString.equal(pairs[order[kept - 1]].key, pairs[index].key) {
+                order[kept - 1] = index
+            } else {
+                order[kept] = index
+                kept += 1
+            }
+        }
+        return kept
     }
 
     /// Whether the keys already are in Go's order with none repeated (then no sorting is needed).
@@ -157,6 +201,12 @@ enum GoJSON {
     /// Indices of `pairs` in bytewise key order, keeping the last pair of each key.
     static func uniqueSortedIndices(_ pairs: [OTLPKeyValue]) -> [Int] {
         if pairs.count < 2 || isStrictlyAscending(pairs) { return Array(pairs.indices) }
+        if pairs.count <= 16 {
+            return [Int](unsafeUninitializedCapacity: pairs.count) { order, count in
+                count = sortUnique(pairs, into: order)
+            }
+        }
+        // Stable by index: among equal keys the later pair sorts later, and the loop below keeps it.
         let sorted = pairs.indices.sorted { lhs, rhs in
             let order = GoString.compare(pairs[lhs].key, pairs[rhs].key)
             return order != 0 ? order < 0 : lhs < rhs

@@ -130,6 +130,31 @@ struct LabelSetCache {
     private var lastBase = -1
     private var lastAdded: [(name: String, value: String)] = []
     private var lastSet: LabelSet?
+    /// The label sets of the current resource's plain records, by `level` value (none: the resource's labels).
+    private var levelBase = -1
+    private var levelSets: [(level: String?, set: LabelSet)] = []
+
+    /// The resource's labels plus `level` (when given): the set of a record without hints of its own.
+    mutating func labelSet(for base: LabelDraft, level: String?) -> LabelSet {
+        if base.baseID != levelBase {
+            levelBase = base.baseID
+            levelSets.removeAll(keepingCapacity: true)
+        }
+        let found = levelSets.first { entry in
+            switch (entry.level, level) {
+            case (nil, nil): true
+            case (let cached?, let wanted?): GoString.equal(cached, wanted)
+            default: false
+            }
+        }
+        if let found { return found.set }
+        var draft = base
+        if let level { draft.set("level", level) }
+        let set = draft.labelSet()
+        // Levels are few; a record stream that invents new ones only costs the scan, never unbounded memory.
+        if levelSets.count < 32 { levelSets.append((level, set)) }
+        return set
+    }
 
     mutating func labelSet(for draft: LabelDraft) -> LabelSet {
         if let lastSet, draft.baseID == lastBase, draft.added.count == lastAdded.count,

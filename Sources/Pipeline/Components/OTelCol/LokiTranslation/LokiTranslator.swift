@@ -92,32 +92,38 @@ public struct LokiTranslator: Sendable {
                        labels labelCache: inout LabelSetCache) throws(LokiTranslationError) -> LogEntry
     {
         var attributes = record.attributes
-        var labels = resource.labels
-        let formatName: String
-        if plainRecordShortcut, let level = Self.plainLevel(attributes, labels: labels) {
+        if plainRecordShortcut, let plain = Self.plainLevel(attributes, labels: resource.labels) {
             // The common record, with no hints of its own and no attribute named like a resource label: the
-            // general path below would add the `level` hint and attribute only to take them out again.
-            formatName = resource.format ?? "json"
+            // general path below would add the `level` hint and attribute only to take them out again, and its
+            // label set is one of the few its resource's records share (one per level).
+            var level: String?
             if record.severityNumber != 0 {
-                labels.set("level", level.index.map { LokiAttributes.asString(attributes[$0].value) }
-                    ?? Self.levelName(record.severityNumber))
-                if level.index != nil { attributes.removeAll { GoString.equal($0.key, "level") } }
+                level = plain.index.map { LokiAttributes.asString(attributes[$0].value) }
+                    ?? Self.levelName(record.severityNumber)
+                if plain.index != nil { attributes.removeAll { GoString.equal($0.key, "level") } }
             }
-        } else {
-            if record.severityNumber != 0 {
-                Self.addLevelAttributeAndHint(&attributes, severityNumber: record.severityNumber)
-            }
-            formatName = resource.format ?? LokiAttributes.get(attributes, Self.formatHint).map(LokiAttributes.asString)
-                ?? "json"
-            // Labels: the resource's, then those the record's hints name (later ones win).
-            if let hint = LokiAttributes.get(attributes, Self.resourceLabelsHint) {
-                labels.promote(hint, from: resource.attributes)
-            }
-            if let hint = LokiAttributes.get(attributes, Self.attributeLabelsHint) {
-                labels.promote(hint, from: attributes)
-            }
-            labels.removePromoted(from: &attributes)
+            let labelSet = labelCache.labelSet(for: resource.labels, level: level)
+            let resourceJSON = level == nil ? resource.remainingJSON : resource.remainingJSONWithoutLevel
+            let line = try Self.line(
+                record, format: resource.format ?? "json", attributes: attributes, scope: scope,
+                resourceAttributes: level == nil ? resource.remaining : resource.remainingWithoutLevel,
+                resourceJSON: resourceJSON)
+            return LogEntry(timestamp: timestamp(of: record), line: line, labels: labelSet)
         }
+        var labels = resource.labels
+        if record.severityNumber != 0 {
+            Self.addLevelAttributeAndHint(&attributes, severityNumber: record.severityNumber)
+        }
+        let formatName = resource.format ?? LokiAttributes.get(attributes, Self.formatHint).map(LokiAttributes.asString)
+            ?? "json"
+        // Labels: the resource's, then those the record's hints name (later ones win).
+        if let hint = LokiAttributes.get(attributes, Self.resourceLabelsHint) {
+            labels.promote(hint, from: resource.attributes)
+        }
+        if let hint = LokiAttributes.get(attributes, Self.attributeLabelsHint) {
+            labels.promote(hint, from: attributes)
+        }
+        labels.removePromoted(from: &attributes)
 
         // The resource's attributes were cut down once; cut again only when this record added a label named like
         // one of them.
@@ -128,19 +134,27 @@ public struct LokiTranslator: Sendable {
             resourceJSON = ResourcePart.json(resourceAttributes)
         }
 
-        let line: [UInt8]
-        switch formatName {
-        case "json":
-            line = try Self.jsonLine(record, attributes: attributes, resources: resourceJSON, scope: scope)
-        case "logfmt":
-            line = try Self.logfmtLine(
-                record, attributes: attributes, resourceAttributes: resourceAttributes, scope: scope.scope)
-        case "raw":
-            line = Array(LokiAttributes.asString(record.body).utf8)
-        default:
-            throw .invalidFormat(formatName)
-        }
+        let line = try Self.line(
+            record, format: formatName, attributes: attributes, scope: scope, resourceAttributes: resourceAttributes,
+            resourceJSON: resourceJSON)
         return LogEntry(timestamp: timestamp(of: record), line: line, labels: labelCache.labelSet(for: labels))
+    }
+
+    /// The record's line in the format `loki.format` chose.
+    private static func line(
+        _ record: OTLPLogRecord, format: String, attributes: [OTLPKeyValue], scope: ScopePart,
+        resourceAttributes: [OTLPKeyValue], resourceJSON: Result<[UInt8], GoJSON.UnsupportedValue>?
+    ) throws(LokiTranslationError) -> [UInt8] {
+        switch format {
+        case "json":
+            try jsonLine(record, attributes: attributes, resources: resourceJSON, scope: scope)
+        case "logfmt":
+            try logfmtLine(record, attributes: attributes, resourceAttributes: resourceAttributes, scope: scope.scope)
+        case "raw":
+            Array(LokiAttributes.asString(record.body).utf8)
+        default:
+            throw .invalidFormat(format)
+        }
     }
 
     /// The entry's time: the record's, else when it was observed, else now.

@@ -10,6 +10,9 @@ struct ResourcePart {
     let remaining: [OTLPKeyValue]
     /// The `resources` object of a JSON line; nil when no attribute is left.
     let remainingJSON: Result<[UInt8], GoJSON.UnsupportedValue>?
+    /// `remaining` and its JSON for a record that has a `level` label, which takes out a `level` attribute.
+    let remainingWithoutLevel: [OTLPKeyValue]
+    let remainingJSONWithoutLevel: Result<[UInt8], GoJSON.UnsupportedValue>?
 
     init(_ resource: OTLPResource, id: Int = 0) {
         let attributes = resource.attributes
@@ -35,7 +38,15 @@ struct ResourcePart {
         var remaining = attributes
         labels.removePromoted(from: &remaining)
         self.remaining = remaining
-        remainingJSON = Self.json(remaining)
+        let json = Self.json(remaining)
+        remainingJSON = json
+        if remaining.contains(where: { GoString.equal($0.key, "level") }) {
+            remainingWithoutLevel = remaining.filter { !GoString.equal($0.key, "level") }
+            remainingJSONWithoutLevel = Self.json(remainingWithoutLevel)
+        } else {
+            remainingWithoutLevel = remaining
+            remainingJSONWithoutLevel = json
+        }
     }
 
     static func json(_ attributes: [OTLPKeyValue]) -> Result<[UInt8], GoJSON.UnsupportedValue>? {
