@@ -79,6 +79,9 @@ public final class OTelColReceiverOTLP: Component {
     private let changes: AsyncStream<Int>
     private let changed: AsyncStream<Int>.Continuation
     public let exports = ValueObject()
+    /// The port the listener is bound to once it runs (`endpoint` may ask for port 0).
+    private let listening = Mutex<Int?>(nil)
+    var listeningPort: Int? { listening.withLock { $0 } }
 
     public init(context: ComponentContext, arguments: Arguments) throws {
         self.context = context
@@ -131,7 +134,8 @@ public final class OTelColReceiverOTLP: Component {
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
-            onServerRunning: { channel in
+            onServerRunning: { [self] channel in
+                listening.withLock { $0 = channel.localAddress?.port }
                 logger.info("otlp receiver listening", metadata: ["address": "\(channel.localAddress?.description ?? "")"])
             },
             logger: logger)
@@ -143,7 +147,10 @@ public final class OTelColReceiverOTLP: Component {
     private enum BodyFormat { case protobuf, json }
 
     private func handle(_ request: Request) async -> Response {
-        let limits = state.withLock { (consumers: $0.arguments.logs, maxBody: $0.arguments.http?.maxRequestBodySize ?? 0) }
+        let limits = state.withLock {
+            (consumers: $0.arguments.logs, maxBody: $0.arguments.http?.maxRequestBodySize ?? 0,
+             includeMetadata: $0.arguments.http?.includeMetadata ?? false)
+        }
         let format: BodyFormat
         switch Self.mediaType(request.headers[.contentType]) {
         case "application/x-protobuf", "application/protobuf": format = .protobuf
@@ -189,7 +196,13 @@ public final class OTelColReceiverOTLP: Component {
         }
         let count = logs.recordCount
         do {
-            try await limits.consumers.send(logs)
+            if limits.includeMetadata {
+                // The collector's `client.Info`: every header of the request, for `metadata_keys` downstream.
+                let metadata = ClientMetadata(request.headers.map { ($0.name.canonicalName, $0.value) })
+                try await ClientMetadata.$current.withValue(metadata) { try await limits.consumers.send(logs) }
+            } else {
+                try await limits.consumers.send(logs)
+            }
         } catch let error as PipelineError {
             metrics.refused(count)
             switch error {
