@@ -60,6 +60,10 @@ public actor AgentGraph {
     private var running: [String: Running] = [:]
     private var arguments: [String: any Sendable] = [:]
     private var health: [String: Health] = [:]
+    /// `alloy_component_controller_running_components{health_type}`: how many components are in each state, the
+    /// gauge Alloy's mixin alerts on (`health_type!="healthy"`).
+    private let runningComponents: [Health.State: Gauge]
+    private let evaluating: Gauge
 
     public init(
         registry: ComponentRegistry, storagePath: String, logger: Logger, metrics: PrometheusCollectorRegistry,
@@ -70,10 +74,27 @@ public actor AgentGraph {
         self.logger = logger
         self.metrics = metrics
         self.httpClient = httpClient
+        var gauges: [Health.State: Gauge] = [:]
+        for state in [Health.State.healthy, .unhealthy, .exited] {
+            gauges[state] = metrics.makeGauge(
+                name: "alloy_component_controller_running_components", labels: [("health_type", state.rawValue)],
+                help: "Total number of running components.")
+        }
+        runningComponents = gauges
+        evaluating = metrics.makeGauge(
+            name: "alloy_component_controller_evaluating", help: "Tracks if the controller is currently evaluating components.")
+    }
+
+    private func publishHealth() {
+        for (state, gauge) in runningComponents {
+            gauge.set(Double(health.values.count { $0.state == state }))
+        }
     }
 
     /// Loads (or reloads) a configuration. Throws every problem found, with positions; on error nothing changes.
     public func load(_ file: AlloyFile) async throws(Diagnostics) {
+        evaluating.set(1.0)
+        defer { evaluating.set(0.0) }
         let newPlan = try GraphPlan.build(file, registry: registry)
 
         // Phase 1: evaluate, decode and create without touching anything that runs.
@@ -118,6 +139,7 @@ public actor AgentGraph {
             running[id] = nil
             arguments[id] = nil
             health[id] = nil
+            publishHealth()
             logger.info("stopped component", metadata: ["component_id": "\(id)"])
         }
         for id in newPlan.order where changed.contains(id) {
@@ -208,6 +230,7 @@ public actor AgentGraph {
 
     private func setHealth(_ id: String, _ state: Health.State, _ message: String) {
         health[id] = Health(state: state, message: message, updated: Date())
+        publishHealth()
     }
 
     private func context(for id: String) -> ComponentContext {

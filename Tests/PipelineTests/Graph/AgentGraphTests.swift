@@ -16,8 +16,11 @@ private final class TestSink: Component, LogsReceiver {
 
     struct Arguments: ComponentArguments {
         var tag: String
+        /// Makes `run()` throw, so that the component turns unhealthy.
+        var fail: Bool
         init(_ reader: ArgumentReader) throws(Diagnostic) {
             tag = try reader.string("tag", default: "")
+            fail = try reader.bool("fail", default: false)
         }
     }
 
@@ -25,6 +28,7 @@ private final class TestSink: Component, LogsReceiver {
     let received = Mutex<[String]>([])
     let updates = Mutex<[String]>([])
     let running = Mutex(false)
+    let fails = Mutex(false)
     var exports: ValueObject {
         ValueObject([("receiver", .capsule(Capsule(typeName: "loki.LogsReceiver", object: self)))])
     }
@@ -37,9 +41,13 @@ private final class TestSink: Component, LogsReceiver {
 
     func update(_ arguments: Arguments) throws {
         updates.withLock { $0.append(arguments.tag) }
+        fails.withLock { $0 = arguments.fail }
     }
 
+    struct Failure: Error {}
+
     func run() async throws {
+        if fails.withLock({ $0 }) { throw Failure() }
         running.withLock { $0 = true }
         defer { running.withLock { $0 = false } }
         while !Task.isCancelled { try? await Task.sleep(for: .seconds(60)) }  // not-a-wait: idles until cancelled, as a component does
@@ -114,6 +122,28 @@ private final class TestSource: Component {
             }
         }
         return nil
+    }
+
+    @Test func healthIsExportedAsAlloysControllerGauge() async throws {
+        let registry = PrometheusCollectorRegistry()
+        let graph = AgentGraph(registry: Self.registry, storagePath: NSTemporaryDirectory(), logger: Logger(label: "test"),
+                               metrics: registry, httpClient: .shared)
+        try await graph.load(try parse("""
+            test.sink "ok" {}
+            test.sink "also_ok" {}
+            test.sink "bad" { fail = true }
+            """))
+        let gauge: @Sendable (String) -> String? = { health in
+            var text: [UInt8] = []
+            registry.emit(into: &text)
+            let prefix = #"alloy_component_controller_running_components{health_type="\#(health)"} "#
+            return String(decoding: text, as: UTF8.self).split(separator: "\n")
+                .first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+        }
+        try await waitUntil { gauge("unhealthy") == "1.0" }
+        #expect(gauge("healthy") == "2.0")
+        #expect(gauge("exited") == "0.0")
+        #expect(await !graph.isHealthy())
     }
 
     @Test func referencesWireComponentsInDependencyOrder() async throws {
