@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Wire
 @testable import Pipeline
@@ -54,6 +55,31 @@ extension LokiWriteTests {
             #expect(await eventually { loki.pushes.count == 2 })
             #expect(Set(loki.pushes.compactMap(\.authorization)) == ["Basic dXNlcjpwQHNz", "Basic YWRtaW46cHc="])
             #expect(loki.pushes.allSatisfy { $0.tenant == nil })
+            await harness.stop()
+            await loki.stop()
+        }
+
+        /// Credentials files are read for every request: a rotated token is used from the next push on.
+        @Test func credentialFilesAreReadForEveryRequest() async throws {
+            let loki = try await FakeLoki.start()
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("estuary-auth-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let token = directory.appendingPathComponent("token").path
+            let secret = directory.appendingPathComponent("secret").path
+            try "first\n".write(toFile: token, atomically: true, encoding: .utf8)
+            try "s3cret".write(toFile: secret, atomically: true, encoding: .utf8)
+            let harness = try LokiWriteHarness(Self.config(
+                Self.endpoint(loki.url, "bearer_token_file = \"\(token)\""),
+                Self.endpoint(loki.url, "authorization {", "  type = \"Token\"", "  credentials_file = \"\(secret)\"", "}")))
+            harness.start()
+            try await harness.receiver.receive(logBatch(["one"]))
+            #expect(await eventually { loki.pushes.count == 2 })
+            try "second".write(toFile: token, atomically: true, encoding: .utf8)
+            try await harness.receiver.receive(logBatch(["two"]))
+            #expect(await eventually { loki.pushes.count == 4 })
+            #expect(Set(loki.pushes.prefix(2).compactMap(\.authorization)) == ["Bearer first", "Token s3cret"])
+            #expect(Set(loki.pushes.suffix(2).compactMap(\.authorization)) == ["Bearer second", "Token s3cret"])
             await harness.stop()
             await loki.stop()
         }

@@ -103,8 +103,13 @@ extension LokiWrite {
         public var retryOnHTTP429: Bool
         /// `bearer_token`: sent as `Authorization: Bearer …`.
         public var bearerToken: String?
-        /// `basic_auth { username, password }`.
+        /// `bearer_token_file`: a file holding the bearer token, read for every request (so a rotated token, such
+        /// as a Kubernetes service account's, is picked up).
+        public var bearerTokenFile: String?
+        /// `basic_auth { username, password, password_file }`.
         public var basicAuth: BasicAuth?
+        /// `authorization { type, credentials, credentials_file }`: `Authorization: <type> <credentials>`.
+        public var authorization: AuthorizationOptions?
         /// `queue_config { capacity, drain_timeout }`.
         public var queue: QueueOptions
 
@@ -133,7 +138,9 @@ extension LokiWrite {
             maxBackoffRetries = Defaults.maxBackoffRetries
             retryOnHTTP429 = Defaults.retryOnHTTP429
             bearerToken = nil
+            bearerTokenFile = nil
             basicAuth = nil
+            authorization = nil
             queue = QueueOptions()
         }
 
@@ -193,14 +200,7 @@ extension LokiWrite {
                     "max_backoff_retries", "max_backoff_retries: must be 0 (retry forever) or more, got \(maxBackoffRetries)")
             }
             retryOnHTTP429 = try reader.bool("retry_on_http_429", default: Defaults.retryOnHTTP429)
-            bearerToken = try reader.secret("bearer_token")
-            if let auth = try reader.block("basic_auth") {
-                basicAuth = BasicAuth(username: try auth.string("username", default: ""), password: try auth.secret("password") ?? "")
-                if bearerToken != nil {
-                    throw auth.blockError(
-                        "at most one of basic_auth and bearer_token may be given in \(reader.name); remove one")
-                }
-            }
+            try readCredentials(reader)
             if let queueBlock = try reader.block("queue_config") {
                 queue.capacity = try queueBlock.byteSize("capacity", default: Defaults.queueCapacity)
                 if queue.capacity <= 0 {
@@ -210,6 +210,46 @@ extension LokiWrite {
                 if queue.drainTimeout < .zero {
                     throw queueBlock.error("drain_timeout", "drain_timeout: must not be negative")
                 }
+            }
+        }
+
+        /// The HTTP client's credentials, as Prometheus' `HTTPClientConfig` has them: at most one way to
+        /// authenticate, and a secret either inline or in a file, never both.
+        private mutating func readCredentials(_ reader: ArgumentReader) throws(Diagnostic) {
+            var given: [String] = []
+            bearerToken = try reader.secret("bearer_token")
+            if bearerToken != nil { given.append("bearer_token") }
+            bearerTokenFile = try reader.string("bearer_token_file")
+            if bearerTokenFile != nil { given.append("bearer_token_file") }
+            if let block = try reader.block("basic_auth") {
+                given.append("basic_auth")
+                let password = try block.secret("password")
+                let passwordFile = try block.string("password_file")
+                if password != nil && passwordFile != nil {
+                    throw block.blockError("at most one of basic_auth password and password_file may be given; remove one")
+                }
+                basicAuth = BasicAuth(
+                    username: try block.string("username", default: ""), password: password ?? "", passwordFile: passwordFile)
+            }
+            if let block = try reader.block("authorization") {
+                given.append("authorization")
+                let type = try block.string("type", default: "Bearer")
+                if type.lowercased() == "basic" {
+                    throw block.error("type", "type: authorization type cannot be set to \"basic\", use the basic_auth block instead")
+                }
+                let credentials = try block.secret("credentials")
+                let credentialsFile = try block.string("credentials_file")
+                if credentials != nil && credentialsFile != nil {
+                    throw block.blockError("at most one of authorization credentials and credentials_file may be given; remove one")
+                }
+                authorization = AuthorizationOptions(type: type, credentials: credentials, credentialsFile: credentialsFile)
+            }
+            if given.count > 1 {
+                throw reader.blockError(
+                    "at most one of \(given.joined(separator: ", ")) may be given in \(reader.name); remove all but one")
+            }
+            for name in ["oauth2", "tls_config"] where try reader.block(name) != nil {
+                throw reader.blockError("\(name): not supported by Estuary's loki.write yet; remove the block (use https:// with the system's trust store, or bearer_token / basic_auth / authorization)")
             }
         }
 
@@ -235,11 +275,23 @@ extension LokiWrite {
     public struct BasicAuth: Sendable, Hashable {
         public var username: String
         public var password: String
+        /// `password_file`: read for every request instead of `password`.
+        public var passwordFile: String?
 
-        public init(username: String, password: String) {
+        public init(username: String, password: String, passwordFile: String? = nil) {
             self.username = username
             self.password = password
+            self.passwordFile = passwordFile
         }
+    }
+
+    /// `authorization`: sent as `Authorization: <type> <credentials>`.
+    public struct AuthorizationOptions: Sendable, Hashable {
+        /// `type` (default `Bearer`).
+        public var type: String
+        public var credentials: String?
+        /// `credentials_file`: read for every request instead of `credentials`.
+        public var credentialsFile: String?
     }
 
     /// `queue_config`: the endpoint's bounded in-memory queue.

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import NIOCore
 import Wire
 
@@ -106,8 +107,15 @@ extension LokiWrite.Endpoint {
         for (name, value) in options.headers.sorted(by: { $0.key < $1.key }) where !request.headers.contains(name: name) {
             request.headers.add(name: name, value: value)
         }
-        if !request.headers.contains(name: "Authorization"), let authorization = authorization {
-            request.headers.add(name: "Authorization", value: authorization)
+        if !request.headers.contains(name: "Authorization") {
+            do {
+                if let authorization = try authorization() {
+                    request.headers.add(name: "Authorization", value: authorization)
+                }
+            } catch {
+                // As Prometheus' client: the request fails (and is retried), the file may be back by then.
+                return PushOutcome(status: nil, retryAfter: nil, message: "\(error)")
+            }
         }
         request.body = .bytes(body)
         do {
@@ -139,13 +147,43 @@ extension LokiWrite.Endpoint {
         }
     }
 
-    /// `Authorization` from `bearer_token`, `basic_auth` or credentials in the URL, in that order.
-    var authorization: String? {
+    /// A credentials file that could not be read.
+    struct CredentialsFileError: Error, CustomStringConvertible {
+        let attribute: String
+        let path: String
+        let reason: String
+
+        var description: String { "unable to read \(attribute) \(path): \(reason)" }
+    }
+
+    /// `Authorization` from `bearer_token[_file]`, `authorization`, `basic_auth` or credentials in the URL (at
+    /// most one is configured). Files are read for every request, trimmed of surrounding white space.
+    func authorization() throws(CredentialsFileError) -> String? {
         if let token = options.bearerToken { return "Bearer \(token)" }
-        let basic = options.basicAuth.map { ($0.username, $0.password) }
-            ?? options.target.username.map { ($0, options.target.password ?? "") }
+        if let path = options.bearerTokenFile { return "Bearer \(try Self.read(path, for: "bearer_token_file"))" }
+        if let authorization = options.authorization {
+            let credentials = try authorization.credentialsFile.map { path throws(CredentialsFileError) in
+                try Self.read(path, for: "authorization credentials_file")
+            } ?? authorization.credentials ?? ""
+            return "\(authorization.type) \(credentials)"
+        }
+        let basic: (String, String)?
+        if let auth = options.basicAuth {
+            basic = (auth.username, try auth.passwordFile.map { path throws(CredentialsFileError) in
+                try Self.read(path, for: "basic_auth password_file")
+            } ?? auth.password)
+        } else {
+            basic = options.target.username.map { ($0, options.target.password ?? "") }
+        }
         guard let (username, password) = basic else { return nil }
         return "Basic " + Base64Codec.encoded(Array("\(username):\(password)".utf8))
+    }
+
+    private static func read(_ path: String, for attribute: String) throws(CredentialsFileError) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CredentialsFileError(attribute: attribute, path: path, reason: "no such file or not readable")
+        }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     static func wallClockSeconds() -> Int64 {
