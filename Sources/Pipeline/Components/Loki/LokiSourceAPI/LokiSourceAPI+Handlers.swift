@@ -1,0 +1,152 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Wire
+
+extension LokiSourceAPI {
+    /// A request that is answered with an error status and a plain-text reason, as Loki's `http.Error` does.
+    struct Refusal: Error {
+        var status: Int
+        var message: String
+        /// Whole seconds for `Retry-After`, set when the client should retry (backpressure).
+        var retryAfterSeconds: Int?
+
+        var response: Response {
+            var response = LokiSourceAPI.text(status, message)
+            if let retryAfterSeconds { response.headers[.retryAfter] = String(retryAfterSeconds) }
+            return response
+        }
+    }
+
+    /// The listener's routes: Loki's push API, Promtail's raw endpoint (each also under Alloy's `/api/v1/...`
+    /// alias), and `/ready`.
+    func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        for route in [Route.lokiPush, .push] {
+            router.post(RouterPath(route.rawValue)) { [self] request, _ in
+                await metrics.instrument(route) { await handlePush(request) }
+            }
+        }
+        for route in [Route.lokiRaw, .raw] {
+            router.post(RouterPath(route.rawValue)) { [self] request, _ in
+                await metrics.instrument(route) { await handleRaw(request) }
+            }
+        }
+        router.get(RouterPath(Route.ready.rawValue)) { [self] _, _ in
+            await metrics.instrument(.ready) { (Self.text(200, "ready"), 0) }
+        }
+        return router
+    }
+
+    /// `POST /loki/api/v1/push`: a Loki push body (protobuf+snappy or JSON; gzip or deflate as Loki accepts).
+    /// 204 once every entry is handed on; 400 naming what is malformed (streams with good labels are still
+    /// forwarded, as Alloy does); 413 past `max_send_message_size`; 503 with `Retry-After` when `forward_to` is
+    /// backpressured, in which case the request should be sent again.
+    func handlePush(_ request: Request) async -> (response: Response, bodyBytes: Int) {
+        await respond(to: request) { arguments, body throws(Refusal) in
+            let decoded: PushRequest
+            do throws(PushDecodeError) {
+                decoded = try PushBodyDecoder.decode(
+                    body: body, contentType: request.headers[.contentType],
+                    contentEncoding: request.headers[.contentEncoding],
+                    maxDecompressedSize: arguments.maxSendMessageSize)
+            } catch {
+                throw Refusal(status: error.isBodyTooLarge ? 413 : 400, message: error.message)
+            }
+            let options = EntryOptions(
+                fixedLabels: arguments.labels, useIncomingTimestamp: arguments.useIncomingTimestamp,
+                tenantID: request.headers[Self.scopeOrgID])
+            let conversion = Self.convert(decoded, options: options, now: LokiTranslator.wallClock)
+            try await forward(conversion.batch, to: arguments.forwardTo)
+            if let problem = conversion.labelProblem {
+                throw Refusal(
+                    status: 400,
+                    message: "\(conversion.rejectedStreams) of \(decoded.streams.count) streams have invalid labels and were not accepted; the last: \(problem)")
+            }
+        }
+    }
+
+    /// `POST /loki/api/v1/raw`: newline-separated lines, each an entry with `labels` and the receive time.
+    func handleRaw(_ request: Request) async -> (response: Response, bodyBytes: Int) {
+        await respond(to: request) { arguments, body throws(Refusal) in
+            let batch = Self.rawEntries(body[...], options: EntryOptions(fixedLabels: arguments.labels), now: LokiTranslator.wallClock)
+            try await forward(batch, to: arguments.forwardTo)
+        }
+    }
+
+    /// Reads the body (bounded by `max_send_message_size`) and runs `work` with it and one snapshot of the
+    /// arguments: 204 when it returns, else the refusal (or 400 for a body that could not be read).
+    private func respond(
+        to request: Request, _ work: (Arguments, [UInt8]) async throws(Refusal) -> Void
+    ) async -> (response: Response, bodyBytes: Int) {
+        let arguments = state.withLock { $0.arguments }
+        var bodyBytes = 0
+        do {
+            let body = try await Self.readBody(request, limit: arguments.maxSendMessageSize)
+            bodyBytes = body.count
+            try await work(arguments, body)
+            return (Response(status: .noContent), bodyBytes)
+        } catch {
+            return (refused(error, route: request.uri.path), bodyBytes)
+        }
+    }
+
+    /// Hands a request's entries to `forward_to` and counts them; a refusal becomes the answer to the client.
+    private func forward(_ batch: LogBatch, to receivers: LogsReceivers) async throws(Refusal) {
+        guard !batch.isEmpty else { return }
+        do {
+            try await receivers.send(batch)
+        } catch let error as PipelineError {
+            switch error {
+            case .backpressure(let retryAfter, let reason):
+                let seconds = retryAfter.map { Int(($0 + .nanoseconds(999_999_999)).components.seconds) } ?? 1
+                throw Refusal(
+                    status: 503, message: "the pipeline is backpressured, retry later (\(batch.count) entries not accepted): \(reason)",
+                    retryAfterSeconds: max(1, seconds))
+            case .rejected(let reason):
+                throw Refusal(status: 400, message: "entries rejected by the pipeline: \(reason)")
+            }
+        } catch {
+            throw Refusal(status: 500, message: "forwarding \(batch.count) entries failed: \(error)")
+        }
+        metrics.entriesWritten.increment(by: Int64(batch.count))
+    }
+
+    /// The response for a failed request, logged as Alloy logs a push it could not take.
+    private func refused(_ error: any Error, route: String) -> Response {
+        let refusal = error as? Refusal ?? Refusal(status: 400, message: "reading the request body: \(error)")
+        let level: Logger.Level = refusal.status >= 500 && refusal.retryAfterSeconds == nil ? .error : .warning
+        context.logger.log(
+            level: level, "push request refused",
+            metadata: ["route": "\(route)", "status": "\(refusal.status)", "reason": "\(refusal.message)"])
+        return refusal.response
+    }
+
+    /// The tenant header of Loki's API.
+    static let scopeOrgID: HTTPField.Name = {
+        guard let name = HTTPField.Name("X-Scope-OrgID") else {
+            preconditionFailure("X-Scope-OrgID is a valid HTTP field name")
+        }
+        return name
+    }()
+
+    /// The request body, at most `limit` bytes (413 beyond, before reading when `Content-Length` says so).
+    static func readBody(_ request: Request, limit: Int) async throws -> [UInt8] {
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
+            throw Refusal(status: 413, message: "request body of \(declared) bytes is larger than max_send_message_size (\(limit) bytes)")
+        }
+        do {
+            let buffer = try await request.body.collect(upTo: limit)
+            return Array(buffer.readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw Refusal(status: 413, message: "request body is larger than max_send_message_size (\(limit) bytes)")
+        }
+    }
+
+    static func text(_ status: Int, _ message: String) -> Response {
+        Response(
+            status: HTTPResponse.Status(code: status), headers: [.contentType: "text/plain; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: message + "\n")))
+    }
+}

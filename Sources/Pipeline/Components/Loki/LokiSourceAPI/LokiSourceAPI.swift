@@ -1,0 +1,158 @@
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+import Wire
+
+/// `loki.source.api`: receives entries over HTTP in Loki's push format and forwards them to `forward_to`, so
+/// another agent's `loki.write`, Promtail, or any Loki client can push through this agent.
+///
+/// Endpoints (Alloy's): `POST /loki/api/v1/push` and its alias `POST /api/v1/push` (protobuf+snappy or JSON,
+/// optionally gzip or deflate), `POST /loki/api/v1/raw` and `POST /api/v1/raw` (newline-separated lines), and
+/// `GET /ready`. Pushed labels are kept, `labels` added, labels starting with `__` dropped, and the request's
+/// `X-Scope-OrgID` kept as `__tenant_id__` so that `loki.write` sends the entries as that tenant. Structured
+/// metadata is kept. When `forward_to` is full the client gets 503 with `Retry-After` and nothing of the request
+/// is kept, so its retry does not duplicate entries (with one receiver; see ``fanOut(_:to:)-(LogBatch,_)``).
+///
+/// Exports nothing. A reload that leaves the `http` block unchanged keeps the listener (same socket, same port);
+/// a changed one stops the old listener (gracefully) and binds the new address.
+public final class LokiSourceAPI: Component {
+    public static let name = "loki.source.api"
+
+    struct State: Sendable {
+        var arguments: Arguments
+        /// Bumped whenever the listener must be rebuilt; `run()` follows it.
+        var generation = 0
+        /// The port the current listener is bound to, nil while none is running.
+        var boundPort: Int?
+        /// How many listeners have been bound so far (a reload that keeps the listener does not count).
+        var binds = 0
+    }
+
+    /// What `run()` waits for.
+    private enum Event: Sendable {
+        case rebind(generation: Int)
+        case listenerEnded(generation: Int, error: String)
+    }
+
+    let context: ComponentContext
+    let state: Mutex<State>
+    let metrics: Metrics
+    private let events: AsyncStream<Event>
+    private let post: AsyncStream<Event>.Continuation
+    public let exports = ValueObject()
+
+    public init(context: ComponentContext, arguments: Arguments) throws {
+        self.context = context
+        state = Mutex(State(arguments: arguments))
+        metrics = Metrics(registry: context.metrics, componentID: context.id)
+        (events, post) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        try update(arguments)
+    }
+
+    public func update(_ arguments: Arguments) throws {
+        let rebind = state.withLock { state -> Int? in
+            let old = state.arguments.http
+            state.arguments = arguments
+            guard old != arguments.http else { return nil }
+            state.generation += 1
+            return state.generation
+        }
+        if let rebind { post.yield(.rebind(generation: rebind)) }
+    }
+
+    /// The port the listener is bound to, once it listens (tests pass `listen_port = 0` and read it here).
+    var boundPort: Int? { state.withLock { $0.boundPort } }
+
+    /// How many times a listener was bound.
+    var bindCount: Int { state.withLock { $0.binds } }
+
+    /// Serves until cancelled, rebinding when the `http` block changes. Throws when the listener cannot bind
+    /// or stops on its own, which marks the component unhealthy.
+    public func run() async throws {
+        var generation = state.withLock { $0.generation }
+        var events = self.events.makeAsyncIterator()
+        while true {
+            let listener = startListener(generation: generation)
+            var next: Int?
+            var failure: String?
+            waiting: while let event = await events.next() {
+                switch event {
+                case .rebind(let value) where value != generation:
+                    next = value
+                    break waiting
+                case .listenerEnded(let ended, let error) where ended == generation:
+                    failure = error
+                    break waiting
+                default:
+                    continue
+                }
+            }
+            let grace = state.withLock { $0.arguments.gracefulShutdownTimeout }
+            await listener.stop(within: grace)
+            state.withLock { $0.boundPort = nil }
+            if let failure { throw ListenerError(message: failure) }
+            guard let next else { return }
+            generation = next
+        }
+    }
+
+    struct ListenerError: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
+    private func startListener(generation: Int) -> Listener {
+        let http = state.withLock { $0.arguments.http }
+        metrics.tcpConnectionsLimit.set(Double(http.connLimit))
+        let logger = context.logger
+        let address = "\(http.bindHost):\(http.listenPort)"
+        let app = Application(
+            router: makeRouter(),
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(DurationText.nanoseconds(http.serverIdleTimeout)))),
+            configuration: .init(
+                address: .hostname(http.bindHost, port: http.listenPort), serverName: nil,
+                availableConnectionsDelegate: ConnectionCounter(limit: http.connLimit, gauge: metrics.tcpConnections)),
+            onServerRunning: { [self] channel in
+                let port = channel.localAddress?.port
+                self.state.withLock { state in
+                    guard state.generation == generation else { return }
+                    state.boundPort = port
+                    state.binds += 1
+                }
+                logger.info("loki push API listening", metadata: ["address": "\(channel.localAddress?.description ?? address)"])
+            },
+            logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let post = self.post
+        let task = Task {
+            do {
+                try await group.run()
+                post.yield(.listenerEnded(generation: generation, error: "the listener on \(address) stopped"))
+            } catch {
+                post.yield(.listenerEnded(generation: generation, error: "listening on \(address) failed: \(error)"))
+            }
+        }
+        return Listener(group: group, task: task)
+    }
+
+    /// One bound HTTP server: its service group (so it can be shut down gracefully) and the task running it.
+    private struct Listener: Sendable {
+        let group: ServiceGroup
+        let task: Task<Void, Never>
+
+        /// Stops accepting, lets requests in flight finish for up to `grace`, then cancels what is left.
+        func stop(within grace: Duration) async {
+            await group.triggerGracefulShutdown()
+            let task = self.task
+            let deadline = Task {
+                do { try await Task.sleep(for: grace) } catch { return }
+                task.cancel()
+            }
+            await task.value
+            deadline.cancel()
+        }
+    }
+}
