@@ -60,6 +60,8 @@ public actor AgentGraph {
     private var running: [String: Running] = [:]
     private var arguments: [String: any Sendable] = [:]
     private var health: [String: Health] = [:]
+    /// Components whose `run()` returned or threw by itself; the next load starts it again.
+    private var ended: Set<String> = []
     /// `alloy_component_controller_running_components{health_type}`: how many components are in each state, the
     /// gauge Alloy's mixin alerts on (`health_type!="healthy"`).
     private let runningComponents: [Health.State: Gauge]
@@ -139,6 +141,7 @@ public actor AgentGraph {
             running[id] = nil
             arguments[id] = nil
             health[id] = nil
+            ended.remove(id)
             publishHealth()
             logger.info("stopped component", metadata: ["component_id": "\(id)"])
         }
@@ -155,6 +158,11 @@ public actor AgentGraph {
             }
         }
         for id in newPlan.order {
+            if created[id] == nil, ended.contains(id), let component = running[id] {
+                // Its run() returned or threw (a port in use, say): a reload gives it another go, as Alloy does.
+                start(id, name: component.name, component.handle)
+                continue
+            }
             guard let handle = created[id], let node = newPlan.nodes[id], let decodedArguments = decided[id] else {
                 continue
             }
@@ -212,20 +220,26 @@ public actor AgentGraph {
 
     private func start(_ id: String, name: String, _ handle: ComponentHandle) {
         setHealth(id, .healthy, "started component")
+        ended.remove(id)
         let logger = self.logger
         let task = Task { [weak self] in
             do {
                 try await handle.run()
-                if !Task.isCancelled { await self?.setHealth(id, .exited, "component exited") }
+                if !Task.isCancelled { await self?.runEnded(id, .exited, "component exited") }
             } catch is CancellationError {
             } catch {
                 if Task.isCancelled { return }
                 logger.error("component failed", metadata: ["component_id": "\(id)", "error": "\(error)"])
-                await self?.setHealth(id, .unhealthy, "\(error)")
+                await self?.runEnded(id, .unhealthy, "\(error)")
             }
         }
         running[id] = Running(id: id, name: name, handle: handle, task: task)
         logger.info("started component", metadata: ["component_id": "\(id)"])
+    }
+
+    private func runEnded(_ id: String, _ state: Health.State, _ message: String) {
+        ended.insert(id)
+        setHealth(id, state, message)
     }
 
     private func setHealth(_ id: String, _ state: Health.State, _ message: String) {

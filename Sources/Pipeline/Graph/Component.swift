@@ -6,8 +6,10 @@ import Prometheus
 ///
 /// Lifecycle, driven by the graph's controller (one at a time per component, never concurrently with itself):
 /// `init(context:arguments:)` ends by applying its arguments the same way `update(_:)` does, so creation and
-/// reload share one path; `run()` is started once, in a task of its own, and runs until that task is cancelled
-/// (the component was removed from the configuration, or the agent is stopping), then drains and returns.
+/// reload share one path; `run()` is started in a task of its own and runs until that task is cancelled (the
+/// component was removed from the configuration, or the agent is stopping), then drains and returns. If `run()`
+/// returns or throws by itself, the component is reported exited or unhealthy and the next reload starts `run()`
+/// again on the same instance.
 /// `update(_:)` is called when the arguments changed on reload or because a dependency's exports changed; it must
 /// keep whatever did not change (listeners, queues, connections) untouched.
 public protocol Component: AnyObject, Sendable {

@@ -144,6 +144,18 @@ private final class TestSource: Component {
         #expect(gauge("healthy") == "2.0")
         #expect(gauge("exited") == "0.0")
         #expect(await !graph.isHealthy())
+
+        // A reload starts the failed component's run() again; fixed, it stays up.
+        try await graph.load(try parse("""
+            test.sink "ok" {}
+            test.sink "also_ok" {}
+            test.sink "bad" { fail = false }
+            """))
+        let bad = try #require(await handle(graph, "test.sink.bad", as: TestSink.self))
+        try await waitUntil { bad.running.withLock { $0 } }
+        #expect(gauge("healthy") == "3.0")
+        #expect(await graph.isHealthy())
+        await graph.stop()
     }
 
     @Test func referencesWireComponentsInDependencyOrder() async throws {
