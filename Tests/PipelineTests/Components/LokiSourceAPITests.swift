@@ -48,43 +48,17 @@ import Wire
         var lines: [String] { entries.map { String(decoding: $0.line, as: UTF8.self) } }
     }
 
-    struct ConfigError: Error, CustomStringConvertible {
-        let description: String
-    }
-
     /// Decodes one `loki.source.api` block with `out` (a receiver) in scope, as the graph would.
     static func decode(_ config: String, out: any LogsReceiver = Receiver()) throws -> LokiSourceAPI.Arguments {
-        let file: AlloyFile
-        do throws(Diagnostics) {
-            file = try AlloyParser.parse(name: "test.alloy", text: config)
-        } catch {
-            throw ConfigError(description: error.description)
-        }
-        guard let block = file.body.blocks.first else { throw ConfigError(description: "no block") }
-        let scope = Scope(["out": .capsule(Capsule(typeName: "loki.LogsReceiver", object: out))])
-        let reader = ArgumentReader(block: block, file: file, scope: scope)
-        let arguments: LokiSourceAPI.Arguments
-        do throws(Diagnostic) {
-            arguments = try LokiSourceAPI.Arguments(reader)
-        } catch {
-            throw ConfigError(description: error.message)
-        }
-        if let unknown = reader.finish().first { throw ConfigError(description: unknown.message) }
-        do throws(ArgumentError) {
-            try arguments.validate()
-        } catch {
-            throw ConfigError(description: error.message)
-        }
-        return arguments
+        try ComponentConfig.decode(LokiSourceAPI.Arguments.self, config, scope: scope(out)).arguments
     }
 
     static func problem(_ config: String) -> String? {
-        do {
-            _ = try decode(config)
-            return nil
-        } catch {
-            return "\(error)"
-        }
+        ComponentConfig.problem(LokiSourceAPI.Arguments.self, config, scope: scope(Receiver()))
+    }
+
+    private static func scope(_ out: any LogsReceiver) -> Scope {
+        Scope(["out": .capsule(Capsule(typeName: "loki.LogsReceiver", object: out))])
     }
 
     /// A `loki.source.api` block listening on a free loopback port, forwarding to `out`.
@@ -126,7 +100,7 @@ import Wire
         func port() async throws -> Int {
             let api = self.api
             #expect(await eventually { api.boundPort != nil })
-            guard let port = api.boundPort else { throw ConfigError(description: "the listener did not start") }
+            guard let port = api.boundPort else { throw ComponentConfig.Problem(description: "the listener did not start") }
             return port
         }
 

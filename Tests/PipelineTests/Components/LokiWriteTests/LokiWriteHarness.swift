@@ -9,10 +9,6 @@ import Wire
 /// Builds `loki.write` from Alloy text the way the graph does, runs it, and reads its metrics back from the
 /// Prometheus exposition.
 final class LokiWriteHarness: Sendable {
-    struct ConfigError: Error, CustomStringConvertible {
-        let description: String
-    }
-
     let component: LokiWrite
     let registry: PrometheusCollectorRegistry
     let id: String
@@ -32,37 +28,12 @@ final class LokiWriteHarness: Sendable {
 
     /// Parses `config` (one `loki.write` block), decodes, checks for unread attributes and validates its arguments.
     static func decode(_ config: String) throws -> (id: String, arguments: LokiWrite.Arguments) {
-        let file: AlloyFile
-        do throws(Diagnostics) {
-            file = try AlloyParser.parse(name: "test.alloy", text: config)
-        } catch {
-            throw ConfigError(description: error.description)
-        }
-        guard let block = file.body.blocks.first else { throw ConfigError(description: "no block") }
-        let reader = ArgumentReader(block: block, file: file, scope: Scope())
-        let arguments: LokiWrite.Arguments
-        do throws(Diagnostic) {
-            arguments = try LokiWrite.Arguments(reader)
-        } catch {
-            throw ConfigError(description: error.description)
-        }
-        if let unknown = reader.finish().first { throw ConfigError(description: unknown.description) }
-        do throws(ArgumentError) {
-            try arguments.validate()
-        } catch {
-            throw ConfigError(description: "\(reader.name): \(error.message)")
-        }
-        return (block.id, arguments)
+        try ComponentConfig.decode(LokiWrite.Arguments.self, config)
     }
 
     /// The problem `config` is refused with, or nil when it is accepted.
     static func problem(_ config: String) -> String? {
-        do {
-            _ = try decode(config)
-            return nil
-        } catch {
-            return "\(error)"
-        }
+        ComponentConfig.problem(LokiWrite.Arguments.self, config)
     }
 
     static func arguments(_ config: String) throws -> LokiWrite.Arguments {

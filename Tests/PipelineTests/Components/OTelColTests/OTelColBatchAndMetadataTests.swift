@@ -42,17 +42,12 @@ private final class RecordingConsumer: OTLPLogsConsumer {
 
 /// Builds a component from one Alloy block, with `sink` in scope as an `otelcol.Consumer`.
 private func make<C: Component>(_ type: C.Type, _ config: String, sink: RecordingConsumer) throws -> C {
-    let file = try AlloyParser.parse(name: "test.alloy", text: config)
-    guard let block = file.body.blocks.first else { throw ArgumentError("no block in test config") }
     let scope = Scope(["sink": .capsule(Capsule(typeName: "otelcol.Consumer", object: sink))])
-    let reader = ArgumentReader(block: block, file: file, scope: scope)
-    let arguments = try C.Arguments(reader)
-    if let unknown = reader.finish().first { throw unknown }
-    try arguments.validate()
-    var logger = Logger(label: block.id)
+    let (id, arguments) = try ComponentConfig.decode(C.Arguments.self, config, scope: scope)
+    var logger = Logger(label: id)
     logger.logLevel = .critical
     let context = ComponentContext(
-        id: block.id, dataPath: NSTemporaryDirectory(), logger: logger, metrics: PrometheusCollectorRegistry(),
+        id: id, dataPath: NSTemporaryDirectory(), logger: logger, metrics: PrometheusCollectorRegistry(),
         httpClient: HTTPClient.shared, exportsChanged: { _ in })
     return try C(context: context, arguments: arguments)
 }
@@ -146,7 +141,7 @@ private func batchConfig(_ extra: String...) -> String {
     }
 
     @Test func duplicateMetadataKeysAreRefused() throws {
-        #expect(throws: ArgumentError.self) {
+        #expect(throws: ComponentConfig.Problem.self) {
             _ = try make(OTelColProcessorBatch.self, batchConfig(#"metadata_keys = ["Tenant", "tenant"]"#), sink: RecordingConsumer())
         }
     }
