@@ -4,6 +4,7 @@ extension ComponentRegistry {
         OTelColReceiverOTLP.self,
         OTelColProcessorBatch.self,
         OTelColExporterLoki.self,
+        OTelColExporterOTLPHTTP.self,
         LokiWrite.self,
         LokiSourceAPI.self,
         LokiEcho.self,
