@@ -31,8 +31,9 @@ enum GoJSON {
     }()
 
     static func appendString(_ string: String, to out: inout [UInt8]) {
-        var string = string
-        string.withUTF8 { appendString(utf8: $0, to: &out) }
+        if string.utf8.withContiguousStorageIfAvailable({ appendString(utf8: $0, to: &out) }) == nil {
+            Array(string.utf8).withUnsafeBufferPointer { appendString(utf8: $0, to: &out) }
+        }
     }
 
     static func appendString(utf8 bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
@@ -167,6 +168,10 @@ enum GoJSON {
     /// Insertion sort of the indices of `pairs` by key into `order` (room for every pair), stable, then the last
     /// pair of each key kept; returns how many indices are left.
     private static func sortUnique(_ pairs: [OTLPKeyValue], into order: UnsafeMutableBufferPointer<Int>) -> Int {
+        pairs.withUnsafeBufferPointer { pairs in sortUnique(pairs, into: order) }
+    }
+
+    private static func sortUnique(_ pairs: UnsafeBufferPointer<OTLPKeyValue>, into order: UnsafeMutableBufferPointer<Int>) -> Int {
         for next in 0..<pairs.count {
             var slot = next
             while slot > 0, GoString.compare(pairs[order[slot - 1]].key, pairs[next].key) > 0 {
@@ -251,9 +256,7 @@ enum GoJSON {
 enum GoString {
     static func equal(_ lhs: String, _ rhs: String) -> Bool {
         guard lhs.utf8.count == rhs.utf8.count else { return false }
-        var left = lhs
-        var right = rhs
-        return left.withUTF8 { a in right.withUTF8 { b in equal(a, b) } }
+        return withBytes(lhs, rhs) { equal($0, $1) }
     }
 
     static func equal(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -264,9 +267,7 @@ enum GoString {
 
     /// -1, 0 or 1, comparing the UTF-8 bytes.
     static func compare(_ lhs: String, _ rhs: String) -> Int {
-        var left = lhs
-        var right = rhs
-        return left.withUTF8 { a in right.withUTF8 { b in compare(a, b) } }
+        withBytes(lhs, rhs) { compare($0, $1) }
     }
 
     static func compare(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Int {
@@ -276,5 +277,19 @@ enum GoString {
             if order != 0 { return order < 0 ? -1 : 1 }
         }
         return left.count == right.count ? 0 : (left.count < right.count ? -1 : 1)
+    }
+
+    /// Calls `body` with the UTF-8 bytes of both strings. Reading them in place (not through a mutable copy,
+    /// as `withUTF8` needs) costs no reference counting: this runs for every attribute key of every record.
+    @inline(__always)
+    static func withBytes<T>(
+        _ lhs: String, _ rhs: String, _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> T
+    ) -> T {
+        if let result = lhs.utf8.withContiguousStorageIfAvailable({ a in
+            rhs.utf8.withContiguousStorageIfAvailable { b in body(a, b) }
+        }), let result {
+            return result
+        }
+        return Array(lhs.utf8).withUnsafeBufferPointer { a in Array(rhs.utf8).withUnsafeBufferPointer { b in body(a, b) } }
     }
 }

@@ -112,13 +112,18 @@ struct NameSet: Sendable {
     func contains(_ key: String) -> Bool {
         let count = key.utf8.count
         guard spans.contains(where: { $0.count == count }) else { return false }
-        var key = key
-        return key.withUTF8 { keyBytes in
-            bytes.withUnsafeBufferPointer { all in
-                spans.contains { span in
-                    span.count == count
-                        && GoString.equal(keyBytes, UnsafeBufferPointer(rebasing: all[span.start..<(span.start + span.count)]))
-                }
+        guard let found = key.utf8.withContiguousStorageIfAvailable({ contains(utf8: $0) }) else {
+            return Array(key.utf8).withUnsafeBufferPointer { contains(utf8: $0) }
+        }
+        return found
+    }
+
+    private func contains(utf8 keyBytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let count = keyBytes.count
+        return bytes.withUnsafeBufferPointer { all in
+            spans.contains { span in
+                span.count == count
+                    && GoString.equal(keyBytes, UnsafeBufferPointer(rebasing: all[span.start..<(span.start + span.count)]))
             }
         }
     }

@@ -67,12 +67,17 @@ public struct LokiTranslator: Sendable {
             let resource = ResourcePart(resourceLogs.resource, id: index)
             for scopeLogs in resourceLogs.scopeLogs where !scopeLogs.logRecords.isEmpty {
                 let scope = ScopePart(scopeLogs.scope)
-                for record in scopeLogs.logRecords {
-                    do {
-                        result.entries.append(try entry(for: record, resource: resource, scope: scope, labels: &labelCache))
-                    } catch {
-                        result.failedCount += 1
-                        if result.firstFailure == nil { result.firstFailure = error }
+                // Records are read in place: copying each out of the array would retain and release every
+                // string and array it holds.
+                scopeLogs.logRecords.withUnsafeBufferPointer { records in
+                    for index in records.indices {
+                        do throws(LokiTranslationError) {
+                            result.entries.append(
+                                try entry(for: records[index], resource: resource, scope: scope, labels: &labelCache))
+                        } catch {
+                            result.failedCount += 1
+                            if result.firstFailure == nil { result.firstFailure = error }
+                        }
                     }
                 }
             }
@@ -200,9 +205,10 @@ public struct LokiTranslator: Sendable {
 
     static func plainLevel(_ attributes: [OTLPKeyValue], labels: LabelDraft) -> PlainRecord? {
         var levelIndex: Int?
-        for (index, pair) in attributes.enumerated() {
-            if LabelDraft.hints.contains(pair.key) || labels.baseNames.contains(pair.key) { return nil }
-            if levelIndex == nil && GoString.equal(pair.key, "level") { levelIndex = index }
+        for index in attributes.indices {
+            let key = attributes[index].key
+            if LabelDraft.hints.contains(key) || labels.baseNames.contains(key) { return nil }
+            if levelIndex == nil && GoString.equal(key, "level") { levelIndex = index }
         }
         return PlainRecord(index: levelIndex)
     }
