@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 import Wire
 @testable import Pipeline
@@ -74,7 +75,8 @@ extension LokiWriteTests {
 
     @Suite struct QueueBounds {
         @Test func refusesPastCapacityButAlwaysTakesOneBatch() async {
-            let queue = LokiWrite.Queue(capacity: 10)
+            let observed = Mutex<[Int]>([])
+            let queue = LokiWrite.Queue(capacity: 10) { bytes in observed.withLock { $0.append(bytes) } }
             #expect(queue.offer(logBatch(["0123456789abcdef"]), bytes: 16) == .accepted)
             #expect(queue.offer(logBatch(["x"]), bytes: 1) == .full)
             guard case .batch(let first) = await queue.next(until: nil) else {
@@ -83,6 +85,8 @@ extension LokiWriteTests {
             }
             #expect(first.count == 1)
             #expect(queue.queuedBytes == 0)
+            // The loki_write_queue_bytes gauge follows every accepted offer and every take.
+            #expect(observed.withLock { $0 } == [16, 0])
             #expect(queue.offer(logBatch(["12345"]), bytes: 5) == .accepted)
             #expect(queue.offer(logBatch(["12345"]), bytes: 5) == .accepted)
             #expect(queue.offer(logBatch(["1"]), bytes: 1) == .full)

@@ -193,6 +193,7 @@ extension LokiWriteTests {
             #expect(ContinuousClock.now - started < .seconds(5), "the live endpoint waited on the dead one")
             // Its requests overlap: at least the three lines its queue surely took went out, none answered.
             #expect(await eventually { dead.attempts >= 3 })
+            #expect(harness.metric("loki_write_queue_capacity_bytes", ["host": dead.host]) == 1024)
             let deadDrops = ["host": dead.host, "reason": "queue_is_full"]
             #expect((harness.metric("loki_write_dropped_entries_total", deadDrops) ?? 0) >= 1)
             #expect(harness.metric("loki_write_dropped_entries_total", ["host": live.host]) == 0)

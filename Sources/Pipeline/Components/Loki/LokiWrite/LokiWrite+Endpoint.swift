@@ -32,8 +32,11 @@ extension LokiWrite {
         init(options: EndpointOptions, maxStreams: Int, context: ComponentContext) {
             self.options = options
             self.maxStreams = maxStreams
-            queue = Queue(capacity: options.queue.capacity)
-            metrics = Metrics(registry: context.metrics, componentID: context.id, host: options.host)
+            let metrics = Metrics(registry: context.metrics, componentID: context.id, host: options.host)
+            self.metrics = metrics
+            metrics.queueCapacity.set(Int64(options.queue.capacity))
+            let queued = metrics.queuedBytes
+            queue = Queue(capacity: options.queue.capacity) { queued.set(Int64($0)) }
             httpClient = context.httpClient
             var logger = context.logger
             logger[metadataKey: "host"] = "\(options.host)"

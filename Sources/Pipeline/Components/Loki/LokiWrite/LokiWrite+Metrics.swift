@@ -33,10 +33,19 @@ extension LokiWrite {
         private let registry: PrometheusCollectorRegistry
         private let labels: [(String, String)]
         private let tenants = Mutex<[String: Tenant]>([:])
+        /// Estuary's additions, for finding where a pipeline saturates: bytes of log lines queued for the
+        /// endpoint now, and the queue's capacity (`queue_config.capacity`).
+        let queuedBytes: Gauge
+        let queueCapacity: Gauge
 
         init(registry: PrometheusCollectorRegistry, componentID: String, host: String) {
             self.registry = registry
             labels = [("component_id", componentID), ("host", host)]
+            queuedBytes = registry.makeGauge(
+                name: "loki_write_queue_bytes", labels: labels, help: "Bytes of log lines queued for the endpoint.")
+            queueCapacity = registry.makeGauge(
+                name: "loki_write_queue_capacity_bytes", labels: labels,
+                help: "Bytes of log lines the endpoint's queue holds at most (queue_config.capacity).")
         }
 
         func tenant(_ tenant: String) -> Tenant {

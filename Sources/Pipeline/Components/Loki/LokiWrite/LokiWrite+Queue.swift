@@ -27,6 +27,8 @@ extension LokiWrite {
 
         let capacity: Int
         private let state: Mutex<State>
+        /// Told the bytes queued after every change (the `loki_write_queue_bytes` gauge).
+        private let observe: @Sendable (Int) -> Void
 
         private struct Waiter {
             let id: UInt64
@@ -55,8 +57,9 @@ extension LokiWrite {
             var cancelledClose: UInt64?
         }
 
-        init(capacity: Int) {
+        init(capacity: Int, observe: @escaping @Sendable (Int) -> Void = { _ in }) {
             self.capacity = capacity
+            self.observe = observe
             state = Mutex(State())
         }
 
@@ -67,15 +70,16 @@ extension LokiWrite {
 
         /// Queues `batch` (of `bytes` line bytes) unless the queue is closed or has no room for it.
         func offer(_ batch: LogBatch, bytes: Int) -> Offer {
-            let (result, waiter) = state.withLock { state -> (Offer, Waiter?) in
-                if state.closed { return (.closed, nil) }
-                if !state.batches.isEmpty && state.bytes + bytes > capacity { return (.full, nil) }
+            let (result, waiter, queued) = state.withLock { state -> (Offer, Waiter?, Int) in
+                if state.closed { return (.closed, nil, state.bytes) }
+                if !state.batches.isEmpty && state.bytes + bytes > capacity { return (.full, nil, state.bytes) }
                 state.batches.append(Item(batch: batch, bytes: bytes))
                 state.bytes += bytes
                 let waiter = state.dataWaiter
                 state.dataWaiter = nil
-                return (.accepted, waiter)
+                return (.accepted, waiter, state.bytes)
             }
+            if result == .accepted { observe(queued) }
             waiter?.continuation.resume()
             return result
         }
@@ -94,7 +98,8 @@ extension LokiWrite {
 
         /// Removes and returns everything queued (to be counted as dropped).
         func removeAll() -> [LogBatch] {
-            state.withLock { state in
+            defer { observe(0) }
+            return state.withLock { state in
                 let all = state.batches.map(\.batch)
                 state.batches.removeAll()
                 state.bytes = 0
@@ -106,14 +111,17 @@ extension LokiWrite {
         /// cancelled. Consumer only.
         func next(until deadline: ContinuousClock.Instant?) async -> Event {
             while true {
-                let taken = state.withLock { state -> Event? in
+                let taken = state.withLock { state -> (Event, Int)? in
                     if let item = state.batches.popFirst() {
                         state.bytes -= item.bytes
-                        return .batch(item.batch)
+                        return (.batch(item.batch), state.bytes)
                     }
-                    return state.closed ? .closed : nil
+                    return state.closed ? (.closed, state.bytes) : nil
                 }
-                if let taken { return taken }
+                if let (event, queued) = taken {
+                    observe(queued)
+                    return event
+                }
                 if Task.isCancelled { return .cancelled }
                 if let deadline, ContinuousClock.now >= deadline { return .timedOut }
                 if let deadline {
