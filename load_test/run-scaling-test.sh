@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The scaling test (see load_test/scaling/run.py --help): OTLP/HTTP load at a series of rates through Estuary's
+# gateway agents into the backend, sampling every process, with a CSV per rate, a Markdown summary and plots.
+#
+#   load_test/run-scaling-test.sh --rates 5000 15000 30000 50000 --replicas 2
+#   load_test/run-scaling-test.sh --find-ceiling --rates 20000
+#   load_test/run-scaling-test.sh --url http://localhost:4318/v1/logs --metrics agent-0=http://localhost:12345/metrics \
+#       --metrics backend=http://localhost:3100/metrics --backend-url http://localhost:3100
+#
+# Builds estuary and loadgen in release first (SKIP_BUILD=1 to use what is built). Plots need matplotlib: the
+# repository's .venv (made by scripts/test) has it; otherwise it is installed there on first use.
+set -euo pipefail
+LOAD_TEST=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$LOAD_TEST/.." && pwd)
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    (cd "$ROOT" && swift build -c release --product estuary)
+    (cd "$LOAD_TEST" && swift build -c release --product loadgen)
+fi
+PYTHON="$ROOT/.venv/bin/python"
+if ! "$PYTHON" -c 'import matplotlib' 2>/dev/null; then
+    [[ -x "$PYTHON" ]] || python3 -m venv "$ROOT/.venv"
+    "$PYTHON" -m pip install --quiet --disable-pip-version-check matplotlib
+fi
+exec "$PYTHON" "$LOAD_TEST/scaling/run.py" \
+    --estuary "${ESTUARY_BIN:-$ROOT/.build/release/estuary}" --loadgen "${LOADGEN_BIN:-$LOAD_TEST/.build/release/loadgen}" "$@"
