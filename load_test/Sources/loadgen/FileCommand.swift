@@ -1,0 +1,130 @@
+import ArgumentParser
+
+/// `loadgen file`: writes CRI-formatted container logs into a `/var/log/pods`-style tree at a paced rate, rotating
+/// files as the kubelet does, for the node agent (`local.file_match` + `loki.source.file` + `stage.cri`) to tail.
+struct FileCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "file",
+        abstract: "Write CRI container logs into a /var/log/pods-style tree, with rotation, at a rate.",
+        discussion: """
+            Layout: DIR/<namespace>_gen-<pod>_<uid>/app-<container>/0.log, lines like
+            2026-12-01T10:00:00.123456789Z stdout F ts=... level=info ... seq=gen-3/app-0:42
+            seq=<stream>:<n> counts from 1 in every container's log, across rotations, so that a checker can prove
+            that nothing was lost or repeated.
+            """)
+
+    @Option(help: "Root of the tree (like /var/log/pods).")
+    var dir: String
+
+    @Option(help: "Pods, each a directory.")
+    var pods: Int = 10
+
+    @Option(help: "Containers per pod, each one log file.")
+    var containers: Int = 1
+
+    @Option(help: "Namespace in the pod directories' names.")
+    var namespace: String = "loadgen"
+
+    @Option(help: "Messages a second over all files, paced by a token bucket (0: as fast as possible).")
+    var rate: Double = 1000
+
+    @Option(help: "How long to write (30s, 2m, ...); ignored with --count.")
+    var duration: DurationArgument = DurationArgument(.seconds(30))
+
+    @Option(help: "Write exactly this many messages, then stop.")
+    var count: Int?
+
+    @Option(help: "Bytes of each message (before the CRI prefix).")
+    var lineBytes: Int = 200
+
+    @Option(help: "Rotate a file once it holds this much (10MiB, like the kubelet's containerLogMaxSize).")
+    var rotateBytes: ByteCountArgument = ByteCountArgument(bytes: 10 << 20)
+
+    @Option(help: "How to rotate: rename (the kubelet's way) or copytruncate.")
+    var rotation: String = "rename"
+
+    @Option(help: "Rotated files kept per container (the kubelet's containerLogMaxFiles - 1).")
+    var keep: Int = 4
+
+    @Option(help: "Split every N-th message into CRI partial (P) lines ending in an F line (0: never).")
+    var partialEvery: Int = 0
+
+    @Option(help: "Bytes of each partial fragment.")
+    var fragmentBytes: Int = 64
+
+    @Option(help: "Send every N-th message to stderr (0: never).")
+    var stderrEvery: Int = 10
+
+    @Option(help: "Seed of the generated values and pod UIDs.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Print interim messages/s to stderr this often (0s: never).")
+    var progress: DurationArgument = DurationArgument(.seconds(5))
+
+    func validate() throws {
+        guard pods > 0, containers > 0, lineBytes > 40, keep >= 0, fragmentBytes > 0 else {
+            throw ValidationError("--pods, --containers and --fragment-bytes must be positive, --line-bytes over 40, --keep 0 or more")
+        }
+        guard PodLogWriter.Rotation(rawValue: rotation) != nil else {
+            throw ValidationError("--rotation must be rename or copytruncate, got '\(rotation)'")
+        }
+        guard rate >= 0, rate.isFinite else { throw ValidationError("--rate must be 0 or a positive number") }
+        if let count, count <= 0 { throw ValidationError("--count must be positive") }
+    }
+
+    mutating func run() async throws {
+        var options = PodLogWriter.Options(root: dir)
+        options.namespace = namespace
+        options.pods = pods
+        options.containers = containers
+        options.lineBytes = lineBytes
+        options.rotateBytes = rotateBytes.bytes
+        options.rotation = PodLogWriter.Rotation(rawValue: rotation) ?? .rename
+        options.keep = keep
+        options.partialEvery = partialEvery
+        options.fragmentBytes = fragmentBytes
+        options.stderrEvery = stderrEvery
+        options.seed = seed
+        Report.say("file: \(pods * containers) files under \(dir), rate=\(rate > 0 ? Report.count(rate) + "/s" : "max") "
+                   + "line=\(lineBytes)B rotate=\(rotateBytes) (\(rotation), keep \(keep))")
+        var writer = try PodLogWriter(options, startMillis: PodLogWriter.wallNanos() / 1_000_000)
+        defer { writer.closeAll() }
+
+        let clock = ContinuousClock()
+        let started = clock.now
+        let end = started + duration.duration
+        var bucket = rate > 0 ? TokenBucket(rate: rate, burst: max(1, rate / 10)) : nil
+        let step = max(1, min(1000, Int(rate / 100)))
+        var lastProgress = started
+        var lastLines = 0
+        while true {
+            let remaining = count.map { $0 - writer.linesWritten }
+            if let remaining, remaining <= 0 { break }
+            if count == nil, clock.now >= end { break }
+            let batch = min(step, remaining ?? step)
+            if var paced = bucket {
+                let wait = paced.reserve(batch, now: clock.now - started)
+                bucket = paced
+                if wait > .zero { try await Task.sleep(for: wait) }
+            }
+            try writer.write(batch, nowNanos: PodLogWriter.wallNanos())
+            if progress.duration > .zero, clock.now - lastProgress >= progress.duration {
+                let seconds = (clock.now - lastProgress).seconds
+                printError("file: \(Report.count(Double(writer.linesWritten - lastLines) / seconds)) messages/s, "
+                           + "\(writer.linesWritten) written")
+                lastProgress = clock.now
+                lastLines = writer.linesWritten
+            }
+        }
+        let wall = (clock.now - started).seconds
+        Report.line("messages", "\(writer.linesWritten) in \(String(format2: wall)) s = \(Report.count(Double(writer.linesWritten) / wall))/s")
+        Report.line("bytes", Report.megabytes(writer.bytesWritten))
+        Report.line("rotations", "\(writer.streams.reduce(0) { $0 + $1.rotations })")
+        Report.printResult([
+            "mode": "file", "dir": dir, "messages": writer.linesWritten, "bytes": writer.bytesWritten,
+            "seconds": wall, "messages_per_second": Double(writer.linesWritten) / wall,
+            "rotations": writer.streams.reduce(0) { $0 + $1.rotations },
+            "streams": Dictionary(uniqueKeysWithValues: writer.streams.map { ($0.name, $0.sequence) }),
+        ])
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+@testable import loadgen
+
+/// `loadgen file`: what it leaves on disk is what the kubelet leaves, and every container's sequence numbers run
+/// without gaps or repeats across rotations.
+@Suite struct PodLogWriterTests {
+    private func tree() throws -> String {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loadgen-pods-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        return root
+    }
+
+    /// The messages of one container, oldest file first, with CRI partial lines joined.
+    private func messages(in directory: String) throws -> [(stream: String, message: String)] {
+        let files = PodLogWriter.list(directory).filter { $0.hasPrefix("0.log.") }.sorted() + ["0.log"]
+        var out: [(String, String)] = []
+        var partial = ""
+        for file in files {
+            let text = try String(contentsOfFile: "\(directory)/\(file)", encoding: .utf8)
+            for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+                let fields = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
+                #expect(fields.count == 4, "not a CRI line: \(line)")
+                guard fields.count == 4 else { continue }
+                #expect(fields[0].hasSuffix("Z") && fields[0].count == 30, "timestamp \(fields[0])")
+                #expect(["stdout", "stderr"].contains(fields[1]))
+                #expect(["P", "F"].contains(fields[2]))
+                partial += fields[3]
+                if fields[2] == "F" {
+                    out.append((String(fields[1]), partial))
+                    partial = ""
+                }
+            }
+        }
+        #expect(partial.isEmpty, "a partial line was never finished")
+        return out
+    }
+
+    private func sequences(_ messages: [(stream: String, message: String)]) -> [Int] {
+        messages.compactMap { item in
+            item.message.range(of: " seq=").flatMap { Int(item.message[$0.upperBound...].split(separator: ":").last ?? "") }
+        }
+    }
+
+    @Test(arguments: PodLogWriter.Rotation.allCases)
+    func sequencesRunUnbrokenAcrossRotations(rotation: PodLogWriter.Rotation) throws {
+        let root = try tree()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var options = PodLogWriter.Options(root: root)
+        options.pods = 3
+        options.lineBytes = 120
+        options.rotateBytes = 8_000
+        options.rotation = rotation
+        options.keep = 1000
+        options.partialEvery = 5
+        options.fragmentBytes = 50
+        options.stderrEvery = 4
+        var writer = try PodLogWriter(options, startMillis: 1_764_000_000_000)
+        try writer.write(1500, nowNanos: 1_764_000_000_000_000_000)
+        writer.closeAll()
+        #expect(writer.linesWritten == 1500)
+        let pods = PodLogWriter.list(root).sorted()
+        #expect(pods.count == 3)
+        #expect(pods.allSatisfy { $0.hasPrefix("loadgen_gen-") && $0.split(separator: "_").count == 3 })
+        for pod in pods {
+            let found = try messages(in: "\(root)/\(pod)/app-0")
+            #expect(sequences(found) == Array(1...500), "\(pod)")
+            #expect(found.allSatisfy { $0.message.utf8.count == 120 })
+            #expect(found.filter { $0.stream == "stderr" }.count == 125)
+            #expect(PodLogWriter.list("\(root)/\(pod)/app-0").count > 5, "no rotation happened")
+        }
+    }
+
+    @Test func keepsOnlyTheNewestRotatedFiles() throws {
+        let root = try tree()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var options = PodLogWriter.Options(root: root)
+        options.pods = 1
+        options.rotateBytes = 2_000
+        options.keep = 2
+        var writer = try PodLogWriter(options, startMillis: 0)
+        try writer.write(400, nowNanos: 1_000)
+        writer.closeAll()
+        let directory = "\(root)/\(PodLogWriter.list(root)[0])/app-0"
+        let files = PodLogWriter.list(directory)
+        #expect(files.filter { $0.hasPrefix("0.log.") }.count == 2)
+        // What is left is the newest stretch, still without gaps, ending at the last message.
+        let left = sequences(try messages(in: directory))
+        #expect(left.last == 400)
+        #expect(left == Array((left.first ?? 1)...400))
+    }
+}
