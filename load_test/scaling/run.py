@@ -87,39 +87,6 @@ class Process:
                 self.popen.wait()
 
 
-BACKEND_CONFIG = """auth_enabled: false
-server:
-  http_listen_address: 127.0.0.1
-  http_listen_port: {port}
-  log_level: warn
-common:
-  instance_addr: 127.0.0.1
-  path_prefix: {data}
-  replication_factor: 1
-  ring:
-    kvstore:
-      store: inmemory
-  storage:
-    filesystem:
-      chunks_directory: {data}/chunks
-      rules_directory: {data}/rules
-schema_config:
-  configs:
-    - from: 2024-01-01
-      store: tsdb
-      object_store: filesystem
-      schema: v13
-      index:
-        prefix: index_
-        period: 24h
-limits_config:
-  ingestion_rate_mb: 100000
-  ingestion_burst_size_mb: 100000
-  per_stream_rate_limit: 10GB
-  per_stream_rate_limit_burst: 20GB
-  max_global_streams_per_user: 1000000
-  reject_old_samples: false
-"""
 
 
 def start_local(estuary, replicas, work):
@@ -129,7 +96,8 @@ def start_local(estuary, replicas, work):
     data = work / "data"
     data.mkdir(parents=True)
     config = work / "loki.yaml"
-    config.write_text(BACKEND_CONFIG.format(port=backend_port, data=data))
+    template = (ROOT / "load_test" / "scripts" / "bench-backend.yaml").read_text()
+    config.write_text(template.replace("@PORT@", str(backend_port)).replace("@DATA@", str(data)))
     backend_url = f"http://127.0.0.1:{backend_port}"
     log = str(work / "backend.log")
     popen = subprocess.Popen([estuary, "backend", f"-config.file={config}"], stdout=open(log, "wb"),

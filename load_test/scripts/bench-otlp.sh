@@ -50,43 +50,7 @@ LOADGEN="$LOAD_TEST/.build/release/loadgen"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/estuary-bench-otlp.XXXXXX")
 mkdir -p "$WORK/data" "$WORK/agent-data"
-cat > "$WORK/loki.yaml" <<YAML
-auth_enabled: false
-server:
-  http_listen_address: 127.0.0.1
-  http_listen_port: $BACKEND_PORT
-  log_level: warn
-common:
-  instance_addr: 127.0.0.1
-  path_prefix: $WORK/data
-  replication_factor: 1
-  ring:
-    kvstore:
-      store: inmemory
-  storage:
-    filesystem:
-      chunks_directory: $WORK/data/chunks
-      rules_directory: $WORK/data/rules
-schema_config:
-  configs:
-    - from: 2024-01-01
-      store: tsdb
-      object_store: filesystem
-      schema: v13
-      index:
-        prefix: index_
-        period: 24h
-ingester:
-  chunk_encoding: snappy
-limits_config:
-  ingestion_rate_mb: 100000
-  ingestion_burst_size_mb: 100000
-  per_stream_rate_limit: 10GB
-  per_stream_rate_limit_burst: 20GB
-  max_global_streams_per_user: 1000000
-  reject_old_samples: false
-  max_entries_limit_per_query: 5000
-YAML
+sed -e "s|@PORT@|$BACKEND_PORT|" -e "s|@DATA@|$WORK/data|" "$LOAD_TEST/scripts/bench-backend.yaml" > "$WORK/loki.yaml"
 cp "$ROOT/config/gateway.alloy" "$WORK/gateway.alloy"
 
 BACKEND_PID=""
