@@ -197,13 +197,13 @@ extension LokiWriteTests {
             ("http://loki", "loki", "http://loki"),
         ])
         func accepted(url: String, host: String, request: String) throws {
-            let parsed = try LokiWrite.PushURL.parse(url).get()
+            let parsed = try HTTPEndpointURL.parse(url).get()
             #expect(parsed.host == host)
             #expect(parsed.requestURL == request)
         }
 
         @Test func credentialsInTheURLBecomeBasicAuth() throws {
-            let parsed = try LokiWrite.PushURL.parse("http://user:p%40ss@loki:3100/push").get()
+            let parsed = try HTTPEndpointURL.parse("http://user:p%40ss@loki:3100/push").get()
             #expect(parsed.username == "user")
             #expect(parsed.password == "p@ss")
             #expect(Base64Codec.encoded(Array("user:p@ss".utf8)) == "dXNlcjpwQHNz")
@@ -218,7 +218,7 @@ extension LokiWriteTests {
             "http://a^b/",
         ])
         func refused(url: String) {
-            guard case .failure(let problem) = LokiWrite.PushURL.parse(url) else {
+            guard case .failure(let problem) = HTTPEndpointURL.parse(url) else {
                 Issue.record("accepted \(url)")
                 return
             }
@@ -246,7 +246,7 @@ extension LokiWriteTests {
                     }
                 }
                 let text = String(decoding: bytes, as: UTF8.self)
-                if case .success(let url) = LokiWrite.PushURL.parse(text) {
+                if case .success(let url) = HTTPEndpointURL.parse(text) {
                     #expect(url.requestURL.hasPrefix(url.scheme + "://" + url.host))
                 }
             }
@@ -263,19 +263,19 @@ extension LokiWriteTests {
             ("99999999999999999999", .seconds(9_999_999_999)),
         ])
         func parsed(value: String, expected: Duration) {
-            #expect(LokiWrite.RetryAfter.parse(value, nowSeconds: 40) == expected)
+            #expect(RetryAfter.parse(value, nowSeconds: 40) == expected)
         }
 
         @Test func dateInTheFuture() {
             // 2025-01-01T00:00:00Z is 1735689600.
-            let wait = LokiWrite.RetryAfter.parse("Wed, 01 Jan 2025 00:00:30 GMT", nowSeconds: 1_735_689_600)
+            let wait = RetryAfter.parse("Wed, 01 Jan 2025 00:00:30 GMT", nowSeconds: 1_735_689_600)
             #expect(wait == .seconds(30))
         }
 
         @Test(arguments: ["", "soon", "-5", "1.5", "Sun, 06 Nov 1994 08:49:37 UTC", "Sunday, 06-Nov-94 08:49:37 GMT",
                           "Sun, 32 Nov 1994 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT"])
         func ignored(value: String) {
-            #expect(LokiWrite.RetryAfter.parse(value, nowSeconds: 0) == nil)
+            #expect(RetryAfter.parse(value, nowSeconds: 0) == nil)
         }
 
         @Test func fuzz() {
@@ -287,7 +287,7 @@ extension LokiWriteTests {
                     bytes[Int(random.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: random.next())
                 }
                 if random.next() % 4 == 0 { bytes = Array(bytes.prefix(Int(random.next() % 30))) }
-                if let wait = LokiWrite.RetryAfter.parse(String(decoding: bytes, as: UTF8.self), nowSeconds: 1_700_000_000) {
+                if let wait = RetryAfter.parse(String(decoding: bytes, as: UTF8.self), nowSeconds: 1_700_000_000) {
                     #expect(wait >= .zero)
                 }
             }

@@ -29,7 +29,7 @@ extension LokiWriteTests {
             #expect(await eventually { loki.lines == ["one", "two"] })
             let push = try #require(loki.pushes.first)
             #expect(push.tenant == "team-a")
-            #expect(push.userAgent == LokiWrite.userAgent)
+            #expect(push.userAgent == AgentHTTP.userAgent)
             #expect(push.contentType == "application/x-protobuf")
             #expect(push.headers["x-extra"] == "yes")
             #expect(push.authorization == "Bearer s3cret")

@@ -114,17 +114,17 @@ extension LokiWrite {
         public var queue: QueueOptions
 
         /// The push URL split into what the sender needs; derived from `url`.
-        var target: PushURL
+        var target: HTTPEndpointURL
 
         /// An endpoint for `url` with every other option at its default.
         public init(url: String) throws(ArgumentError) {
-            switch PushURL.parse(url) {
+            switch HTTPEndpointURL.parse(url) {
             case .success(let target): self.init(url: url, target: target)
             case .failure(let problem): throw ArgumentError("url: invalid URL \(GoQuoting.quote(url)): \(problem)")
             }
         }
 
-        private init(url: String, target: PushURL) {
+        private init(url: String, target: HTTPEndpointURL) {
             self.url = url
             self.target = target
             name = nil
@@ -159,7 +159,7 @@ extension LokiWrite {
 
         init(_ reader: ArgumentReader) throws(Diagnostic) {
             let url = try reader.requiredString("url")
-            switch PushURL.parse(url) {
+            switch HTTPEndpointURL.parse(url) {
             case .success(let target): self.init(url: url, target: target)
             case .failure(let problem):
                 throw reader.error(

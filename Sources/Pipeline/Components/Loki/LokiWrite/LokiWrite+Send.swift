@@ -101,7 +101,7 @@ extension LokiWrite.Endpoint {
         var request = HTTPClientRequest(url: options.target.requestURL)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-protobuf")
-        request.headers.add(name: "User-Agent", value: LokiWrite.userAgent)
+        request.headers.add(name: "User-Agent", value: AgentHTTP.userAgent)
         if !tenant.isEmpty { request.headers.add(name: "X-Scope-OrgID", value: tenant) }
         // Custom headers never replace the ones above (Alloy's rule); sorted so requests are reproducible.
         for (name, value) in options.headers.sorted(by: { $0.key < $1.key }) where !request.headers.contains(name: name) {
@@ -129,7 +129,7 @@ extension LokiWrite.Endpoint {
                 return outcome
             }
             outcome.retryAfter = response.headers.first(name: "Retry-After").flatMap {
-                LokiWrite.RetryAfter.parse($0, nowSeconds: Self.wallClockSeconds())
+                RetryAfter.parse($0, nowSeconds: AgentHTTP.wallClockSeconds())
             }
             // The first line of the body, as Alloy logs it; read at most 1 KiB.
             var text: [UInt8] = []
@@ -184,11 +184,5 @@ extension LokiWrite.Endpoint {
             throw CredentialsFileError(attribute: attribute, path: path, reason: "no such file or not readable")
         }
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    static func wallClockSeconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec)
     }
 }

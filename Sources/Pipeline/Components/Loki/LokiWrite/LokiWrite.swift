@@ -9,8 +9,6 @@ import Synchronization
 /// keep their queue and sender; removed ones drain for up to `drain_timeout`, as everything does on shutdown.
 public final class LokiWrite: Component {
     public static let name = "loki.write"
-    /// Sent as `User-Agent` with every push.
-    public static let userAgent = "Estuary/0.1.0"
 
     public let exports: ValueObject
     let receiver: Receiver

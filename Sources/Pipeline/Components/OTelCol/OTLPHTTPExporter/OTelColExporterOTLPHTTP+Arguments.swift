@@ -23,7 +23,7 @@ extension OTelColExporterOTLPHTTP {
         public var queue: QueueOptions
 
         /// Where logs are POSTed: `logs_endpoint`, or `client.endpoint` joined with `/v1/logs`, checked.
-        var logsURL: LokiWrite.PushURL
+        var logsURL: HTTPEndpointURL
 
         /// Arguments for `endpoint` with every other option at its default.
         public init(endpoint: String) throws(ArgumentError) {
@@ -70,10 +70,10 @@ extension OTelColExporterOTLPHTTP {
 
         /// The collector's rule: an explicit `logs_endpoint` wins; otherwise `/v1/logs` is appended to the endpoint,
         /// without doubling a trailing `/`.
-        static func resolve(endpoint: String, logsEndpoint: String?) -> Result<LokiWrite.PushURL, ArgumentError> {
+        static func resolve(endpoint: String, logsEndpoint: String?) -> Result<HTTPEndpointURL, ArgumentError> {
             let text = logsEndpoint ?? (endpoint.hasSuffix("/") ? endpoint + "v1/logs" : endpoint + "/v1/logs")
             let written = logsEndpoint ?? endpoint
-            switch LokiWrite.PushURL.parse(text) {
+            switch HTTPEndpointURL.parse(text) {
             case .success(let url): return .success(url)
             case .failure(let problem):
                 return .failure(ArgumentError(

@@ -91,7 +91,7 @@ extension OTelColExporterOTLPHTTP {
         var request = HTTPClientRequest(url: url.requestURL)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: key.encoding.contentType)
-        request.headers.add(name: "User-Agent", value: LokiWrite.userAgent)
+        request.headers.add(name: "User-Agent", value: AgentHTTP.userAgent)
         if case .gzip = key.compression { request.headers.add(name: "Content-Encoding", value: "gzip") }
         for (name, value) in arguments.client.headers.sorted(by: { $0.key < $1.key })
         where !Self.framingHeaders.contains(name.lowercased()) {
@@ -128,7 +128,7 @@ extension OTelColExporterOTLPHTTP {
         switch status {
         case 429, 503:
             let retryAfter = response.headers.first(name: "Retry-After").flatMap {
-                LokiWrite.RetryAfter.parse($0, nowSeconds: LokiWrite.Endpoint.wallClockSeconds())
+                RetryAfter.parse($0, nowSeconds: AgentHTTP.wallClockSeconds())
             }
             return .retryable(message, retryAfter: retryAfter)
         case 502, 504:
