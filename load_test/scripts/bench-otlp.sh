@@ -8,8 +8,10 @@
 #   1. loadgen otlp at full speed for OTLP_SECONDS (30): the agent's saturation throughput, CPU and memory
 #   2. loadgen otlp at RATE records/s (100000) for RATE_SECONDS (OTLP_SECONDS): latency below saturation
 # After each run it waits for the agent to hand everything on and checks, with the backend's query API, that the
-# entries stored in the run's time range are exactly the records the agent acknowledged (no loss). It prints a
-# summary and kills both processes on exit; their logs are shown if one dies or fails to start. Exits 1 on loss.
+# entries stored in the run's time range are exactly the records the agent acknowledged (no loss), then runs
+# `loadgen verify` on the run: every acknowledged record's sequence number found once, none missing or duplicated.
+# It prints a summary and kills both processes on exit; their logs are shown if one dies or fails to start.
+# Exits 1 on loss or duplicates.
 #
 # Environment: OTLP_SECONDS (30), RATE (100000), RATE_SECONDS (OTLP_SECONDS), CONCURRENCY (4), ENCODING
 # (protobuf|json), GZIP=1 (GZIP_LEVEL 6), NO_BACKOFF=1 (resend at once after 503 instead of waiting Retry-After),
@@ -110,6 +112,7 @@ done
 mkdir -p "$LOAD_TEST/.build"
 RESULTS=${RESULTS_FILE:-"$LOAD_TEST/.build/bench-otlp-$(date +%Y%m%d-%H%M%S).txt"}
 : > "$WORK/checks.txt"
+: > "$WORK/verify.txt"
 
 # Counts the entries stored in [START, END) ns. It first asks the backend to flush (POST /flush), so that every
 # entry is in a stored chunk: a query whose line filter matches nothing then reads every entry of the range, and
@@ -152,6 +155,16 @@ print(r["records_accepted"], r["first_timestamp_ns"], r["last_timestamp_ns"] + 1
     echo "$1 $accepted $stored" >> "$WORK/checks.txt"
     echo "   agent: loki.write sent $(agent_metric loki_write_sent_entries_total) entries, dropped" \
         "$(agent_metric loki_write_dropped_entries_total) (all runs so far)"
+    # Per-record proof: sequence numbers of every stream, none missing or twice (exit status 1 otherwise).
+    local run_id
+    run_id=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1][len("RESULT "):])["run_id"])' "$line")
+    if "$LOADGEN" verify --url "$BACKEND_URL" --run "$WORK/loadgen.out:$run_id" --selector "$SELECTOR" \
+        | tee -a "$WORK/verify.out"; then
+        echo "$1 ok" >> "$WORK/verify.txt"
+    else
+        echo "$1 FAILED" >> "$WORK/verify.txt"
+        echo "   VERIFY FAILED for run $run_id (see the table above)" >&2
+    fi
     if (( stored == accepted )); then
         echo "   no loss: $stored entries stored = $accepted records acknowledged"
     elif (( stored > accepted )); then
@@ -208,6 +221,9 @@ for raw, (label, accepted, stored) in zip(open(sys.argv[1]), checks):
     print(f"     stored {stored:,} / acknowledged {accepted:,}: {verdict}")
 sys.exit(1 if lost else 0)
 PY
+if grep -q FAILED "$WORK/verify.txt" 2>/dev/null; then status=1; fi
+echo "verify: $(tr '\n' ' ' < "$WORK/verify.txt" 2>/dev/null)"
+grep '^VERIFY ' "$WORK/verify.out" >> "$RESULTS" 2>/dev/null || true
 echo
-echo "RESULT lines saved in $RESULTS"
+echo "RESULT and VERIFY lines saved in $RESULTS"
 exit $status

@@ -10,6 +10,7 @@ struct LoadGen: AsyncParsableCommand {
             Every subcommand ends with a machine-readable line: RESULT {json}.
             CPU and memory of the backend (and agent) come from /proc/<pid> (Linux), given --backend-pid (--agent-pid).
             """,
-        subcommands: [PushCommand.self, FillCommand.self, QueryCommand.self, EncodeBenchCommand.self, OTLPCommand.self, FileCommand.self]
+        subcommands: [PushCommand.self, FillCommand.self, QueryCommand.self, EncodeBenchCommand.self, OTLPCommand.self,
+                      VerifyCommand.self, FileCommand.self]
     )
 }

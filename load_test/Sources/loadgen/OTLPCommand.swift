@@ -54,6 +54,12 @@ struct OTLPCommand: AsyncParsableCommand {
     @Option(help: "Backend process id: report its CPU cores and peak RSS from /proc.")
     var backendPid: Int?
 
+    @Option(help: "Run id in every record's marker (8 lowercase hex digits; default: random), for loadgen verify.")
+    var runID: String?
+
+    @Option(help: "The selector under which the backend stores the records, for loadgen verify (RESULT verify_selector).")
+    var verifySelector: String = #"{exporter="OTLP"}"#
+
     @Option(help: "Print interim records/s to stderr this often (0s: never).")
     var progress: DurationArgument = DurationArgument(.seconds(5))
 
@@ -62,6 +68,8 @@ struct OTLPCommand: AsyncParsableCommand {
             throw ValidationError("--records-per-request, --line-bytes, --services, --concurrency and "
                                   + "--templates-per-worker must be positive")
         }
+        try RecordMarker.validate(lineBytes: lineBytes, concurrency: concurrency, streams: services,
+                                  streamsOption: "--services", runID: runID)
         guard attributes >= 0 else { throw ValidationError("--attributes must be 0 or more, got \(attributes)") }
         guard (1...9).contains(gzipLevel) else {
             throw ValidationError("--gzip-level must be 1 to 9, got \(gzipLevel)")
@@ -80,7 +88,8 @@ struct OTLPCommand: AsyncParsableCommand {
             url: url, encoding: encoding, gzipLevel: gzip ? Int32(gzipLevel) : nil,
             recordsPerRequest: recordsPerRequest, lineBytes: lineBytes, attributes: attributes, services: services,
             concurrency: concurrency, templatesPerWorker: templatesPerWorker, duration: duration.duration,
-            rate: rate > 0 ? rate : nil, backoff: !noBackoff, progressEvery: progress.duration > .zero ? progress.duration : nil)
+            rate: rate > 0 ? rate : nil, backoff: !noBackoff, progressEvery: progress.duration > .zero ? progress.duration : nil,
+            runID: runID ?? RecordMarker.newRunID())
     }
 
     /// A one-line summary of the load shape.
@@ -204,6 +213,17 @@ struct OTLPCommand: AsyncParsableCommand {
             "first_timestamp_ns": stats.firstTimestamp == .max ? 0 : stats.firstTimestamp,
             "last_timestamp_ns": stats.lastTimestamp == .min ? 0 : stats.lastTimestamp,
         ]
+        if stats.retries > 0 {
+            Report.line("retries", "\(stats.retries) requests sent again unchanged after 429/502/503/504")
+        }
+        let manifest = RunManifest(
+            runID: outcome.runID, selector: verifySelector,
+            startNanos: stats.firstTimestamp == .max ? 0 : stats.firstTimestamp,
+            endNanos: stats.lastTimestamp == .min ? 0 : stats.lastTimestamp + 1, acknowledged: stats.acknowledgedSequences)
+        Report.line("run", "\(manifest.runID)  (\(manifest.recordsAcknowledged) records acknowledged in "
+                    + "\(manifest.acknowledged.count) streams; check with loadgen verify --run <this RESULT>)")
+        result.merge(manifest.resultFields) { _, new in new }
+        result["retries"] = stats.retries
         for (name, samples) in [("agent", agent), ("backend", backend)] {
             guard let before = samples.0, let after = samples.1 else { continue }
             let cores = BackendMonitor.cores(from: before, to: after, wallSeconds: wall)

@@ -18,6 +18,11 @@ struct OTLPRequestPool: Sendable {
     private let serviceNames: [OTLPAnyValue]
     private var nextTemplate = 0
     private var nextService: Int
+    /// Writes the verify markers' digits into encoded bodies.
+    private let stamper: MarkerStamper
+    /// This worker's sequence numbers per service.
+    private(set) var ledger: SequenceLedger
+    let worker: Int
 
     /// Records in every request.
     let recordsPerRequest: Int
@@ -26,13 +31,16 @@ struct OTLPRequestPool: Sendable {
 
     /// Builds `templateCount` requests of `recordsPerRequest` records for worker `worker` (which seeds the values,
     /// so workers send different lines).
+    /// Every body ends with a ``RecordMarker`` of `runID`, so `lineBytes` must be at least ``RecordMarker/byteCount``.
     init(
         worker: Int, templateCount: Int, recordsPerRequest: Int, lineBytes: Int, attributes: Int, services: Int,
-        startMillis: Int64
+        startMillis: Int64, runID: String = "00000000"
     ) {
+        precondition(lineBytes >= RecordMarker.byteCount, "--line-bytes is checked to hold the marker")
         let services = max(1, services)
-        var generator = LineGenerator(lineBytes: lineBytes, seed: UInt64(worker) &* 0x9E37_79B9 &+ 0x5151,
-                                      startMillis: startMillis)
+        let placeholder = RecordMarker.placeholder(runID: runID)
+        var generator = LineGenerator(lineBytes: lineBytes - placeholder.count,
+                                      seed: UInt64(worker) &* 0x9E37_79B9 &+ 0x5151, startMillis: startMillis)
         var random = SplitMix64(seed: UInt64(worker) &* 0x2545_F491_4F6C_DD1D &+ 17)
         let resourcesPerRequest = max(1, min(services, recordsPerRequest))
         var templates: [OTLPLogsData] = []
@@ -51,6 +59,7 @@ struct OTLPRequestPool: Sendable {
                 for _ in 0..<count {
                     arena.removeAll(keepingCapacity: true)
                     generator.appendLine(to: &arena, needle: false)
+                    arena.append(contentsOf: placeholder)
                     let severity = Self.severity(ofLine: arena)
                     records.append(OTLPLogRecord(
                         severityNumber: severity.number, severityText: severity.text,
@@ -70,6 +79,9 @@ struct OTLPRequestPool: Sendable {
         self.recordsPerRequest = recordsPerRequest
         self.lineBytesPerRequest = recordsPerRequest * lineBytes
         self.nextService = (worker * resourcesPerRequest) % services
+        self.stamper = MarkerStamper(runID: runID)
+        self.ledger = SequenceLedger(worker: worker, streams: services)
+        self.worker = worker
     }
 
     /// `svc-0` ... `svc-(count-1)`.
@@ -81,6 +93,35 @@ struct OTLPRequestPool: Sendable {
     /// `nowNanos + j`, so a service's records are in order within a request) and the next services' names, and
     /// passes it to `body`.
     mutating func withNextRequest<Result>(nowNanos: Int64, _ body: (OTLPLogsData) throws -> Result) rethrows -> Result {
+        try body(templates[stampNext(nowNanos: nowNanos)])
+    }
+
+    /// Stamps the next template like ``withNextRequest(nowNanos:_:)``, encodes it with `encode` (which copies
+    /// bodies verbatim: ``OTLPEncoding/encode(_:)``), takes the next sequence numbers of each of its services for
+    /// its records and writes them, with `nowNanos` as the send time, into the markers of the encoded bytes.
+    mutating func encodeNextRequest(
+        nowNanos: Int64, _ encode: (OTLPLogsData) -> [UInt8]
+    ) -> (bytes: [UInt8], reservation: SequenceReservation) {
+        let firstService = nextService
+        let index = stampNext(nowNanos: nowNanos)
+        var bytes = encode(templates[index])
+        var reservation = SequenceReservation()
+        reservation.slots.reserveCapacity(templates[index].resourceLogs.count)
+        for (slot, resource) in templates[index].resourceLogs.enumerated() {
+            let records = resource.scopeLogs.reduce(0) { $0 + $1.logRecords.count }
+            reservation.slots.append(ledger.take(stream: (firstService + slot) % serviceNames.count, count: records))
+        }
+        stamper.stamp(&bytes, worker: worker, sentNanos: nowNanos, slots: reservation.slots)
+        return (bytes, reservation)
+    }
+
+    /// Gives back the sequence numbers of a request that failed for good (see ``SequenceLedger``).
+    mutating func release(_ reservation: SequenceReservation) { ledger.release(reservation) }
+
+    /// Counts an acknowledged request's sequence numbers.
+    mutating func acknowledge(_ reservation: SequenceReservation) { ledger.acknowledge(reservation) }
+
+    private mutating func stampNext(nowNanos: Int64) -> Int {
         let index = nextTemplate
         nextTemplate = (nextTemplate + 1) % templates.count
         let now = UInt64(max(0, nowNanos))
@@ -98,7 +139,7 @@ struct OTLPRequestPool: Sendable {
             }
         }
         nextService = (nextService + templates[index].resourceLogs.count) % serviceCount
-        return try body(templates[index])
+        return index
     }
 
     // MARK: Record contents

@@ -10,8 +10,10 @@ import Wire
 /// stamp a body only when its tokens are due, so timestamps are send times.
 ///
 /// A 429/502/503/504 answer makes that worker wait `Retry-After` (capped at ``maxBackoff``; 1 s when absent), as a
-/// well-behaved exporter does, unless `backoff` is off. Refused records are not resent: every request carries new
-/// records, and only accepted ones are counted.
+/// well-behaved exporter does, unless `backoff` is off, and then send the same body again (same records, sequence
+/// numbers and send time), until it is answered otherwise or the run ends. A request that fails for good gives its
+/// records' sequence numbers back, so they go out again in a later request: only accepted records are counted,
+/// and each stream's acknowledged records are numbered without holes (see ``SequenceLedger``).
 struct OTLPRunner: Sendable {
     /// The longest a worker waits after a retryable answer, whatever `Retry-After` says.
     static let maxBackoff = Duration.seconds(5)
@@ -35,6 +37,8 @@ struct OTLPRunner: Sendable {
         var backoff: Bool
         /// Print interim figures to stderr this often (nil: never).
         var progressEvery: Duration?
+        /// The run id every record's ``RecordMarker`` carries.
+        var runID: String = RecordMarker.newRunID()
     }
 
     /// What a run measured.
@@ -45,6 +49,8 @@ struct OTLPRunner: Sendable {
         var clientCPUSeconds: Double
         /// Time taken to pre-build the pools (before the clock started).
         var poolBuild: Duration
+        /// The run id in every record's marker.
+        var runID: String
     }
 
     /// Counters the workers share, read by the progress printer.
@@ -84,7 +90,8 @@ struct OTLPRunner: Sendable {
                     (worker, OTLPRequestPool(
                         worker: worker, templateCount: plan.templatesPerWorker,
                         recordsPerRequest: plan.recordsPerRequest, lineBytes: plan.lineBytes,
-                        attributes: plan.attributes, services: plan.services, startMillis: startMillis))
+                        attributes: plan.attributes, services: plan.services, startMillis: startMillis,
+                        runID: plan.runID))
                 }
             }
             var pools: [OTLPRequestPool?] = Array(repeating: nil, count: plan.concurrency)
@@ -125,7 +132,8 @@ struct OTLPRunner: Sendable {
             let wall = clock.now - start
             progress?.cancel()
             let cpuAfter = try ProcessSample.capture(pid: "self").cpuSeconds
-            return Outcome(stats: stats, wall: wall, clientCPUSeconds: cpuAfter - cpuBefore, poolBuild: poolBuild)
+            return Outcome(stats: stats, wall: wall, clientCPUSeconds: cpuAfter - cpuBefore, poolBuild: poolBuild,
+                           runID: plan.runID)
         }
     }
 
@@ -136,10 +144,11 @@ struct OTLPRunner: Sendable {
     ) async -> OTLPStats {
         var pool = pool
         var stats = OTLPStats()
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: plan.encoding.contentType)
-        headers.add(name: "User-Agent", value: "estuary-loadgen")
-        if plan.gzipLevel != nil { headers.add(name: "Content-Encoding", value: "gzip") }
+        var builtHeaders = HTTPHeaders()
+        builtHeaders.add(name: "Content-Type", value: plan.encoding.contentType)
+        builtHeaders.add(name: "User-Agent", value: "estuary-loadgen")
+        if plan.gzipLevel != nil { builtHeaders.add(name: "Content-Encoding", value: "gzip") }
+        let headers = builtHeaders
         let encoding = plan.encoding
         let gzipLevel = plan.gzipLevel
         let clock = ContinuousClock()
@@ -150,17 +159,18 @@ struct OTLPRunner: Sendable {
             var encodedBytes: Int
             var firstTimestamp: Int64
             var lastTimestamp: Int64
+            var reservation: SequenceReservation
         }
 
         func prepare() -> Prepared {
             let started = clock.now
             let now = wallClockNanos()
-            let encoded = pool.withNextRequest(nowNanos: now) { encoding.encode($0) }
+            let (encoded, reservation) = pool.encodeNextRequest(nowNanos: now) { encoding.encode($0) }
             let body = ByteBuffer(bytes: gzipLevel.map { Gzip.compress(encoded, level: $0) } ?? encoded)
             stats.encodeNanos += (clock.now - started).nanoseconds
             stats.bodiesEncoded += 1
             return Prepared(body: body, encodedBytes: encoded.count, firstTimestamp: now,
-                            lastTimestamp: now + Int64(plan.recordsPerRequest))
+                            lastTimestamp: now + Int64(plan.recordsPerRequest), reservation: reservation)
         }
 
         /// Waits until `instant`, or the deadline if that comes first (so that a worker pausing at the end still
@@ -197,6 +207,28 @@ struct OTLPRunner: Sendable {
             return more
         }
 
+        /// Sends `current` again while it is refused with a retryable status (after the backoff), as long as the
+        /// run lasts; each attempt takes its tokens when paced. Returns the last answer.
+        func retry(_ current: Prepared, after first: OTLPSendOutcome) async -> OTLPSendOutcome {
+            var outcome = first
+            while outcome.isRetryable, await backOff(outcome), clock.now < deadline {
+                if let pacer {
+                    let waitStart = clock.now
+                    guard await wait(until: pacer.reserve(pool.recordsPerRequest)) else { break }
+                    stats.pacingNanos += (clock.now - waitStart).nanoseconds
+                }
+                outcome = await send(current.body, headers: headers, plan: plan, client: client)
+                record(outcome, current)
+                stats.retries += 1
+            }
+            return outcome
+        }
+
+        func accepted(_ outcome: OTLPSendOutcome) -> Bool {
+            guard let status = outcome.status else { return false }
+            return (200..<300).contains(status)
+        }
+
         if let pacer {
             while clock.now < deadline {
                 let due = pacer.reserve(pool.recordsPerRequest)
@@ -204,27 +236,45 @@ struct OTLPRunner: Sendable {
                 guard await wait(until: due) else { break }
                 stats.pacingNanos += (clock.now - waitStart).nanoseconds
                 let prepared = prepare()
-                let outcome = await send(prepared.body, headers: headers, plan: plan, client: client)
+                var outcome = await send(prepared.body, headers: headers, plan: plan, client: client)
                 record(outcome, prepared)
-                guard await backOff(outcome) else { break }
+                outcome = await retry(prepared, after: outcome)
+                if accepted(outcome) { pool.acknowledge(prepared.reservation) } else { pool.release(prepared.reservation) }
             }
+            stats.acknowledgedSequences = pool.ledger.acknowledgedByKey
             return stats
         }
 
         guard clock.now < deadline else { return stats }
-        var next = prepare()
-        while true {
-            let current = next
+        var next: Prepared? = prepare()
+        while let current = next {
+            next = nil
             async let answer = send(current.body, headers: headers, plan: plan, client: client)
-            var more = clock.now < deadline
-            if more { next = prepare() }
-            let outcome = await answer
+            if clock.now < deadline { next = prepare() }
+            var outcome = await answer
             record(outcome, current)
-            if more { more = await backOff(outcome) }
-            // A body prepared before a backoff is re-stamped so that its timestamps stay send times.
-            if more, outcome.isRetryable, plan.backoff { next = prepare() }
-            if !more || clock.now >= deadline { break }
+            let retriesBefore = stats.retries
+            outcome = await retry(current, after: outcome)
+            if accepted(outcome) {
+                pool.acknowledge(current.reservation)
+                // A body prepared before a backoff is stamped again so that its timestamps stay send times.
+                if let stale = next, stats.retries > retriesBefore {
+                    pool.release(stale.reservation)
+                    next = prepare()
+                }
+            } else {
+                // Newest first: the next body's numbers, then this one's; the records go out again.
+                if let stale = next { pool.release(stale.reservation) }
+                pool.release(current.reservation)
+                next = nil
+                if clock.now < deadline { next = prepare() }
+            }
+            if clock.now >= deadline, let unsent = next {
+                pool.release(unsent.reservation)
+                next = nil
+            }
         }
+        stats.acknowledgedSequences = pool.ledger.acknowledgedByKey
         return stats
     }
 

@@ -38,6 +38,10 @@ struct OTLPStats: Sendable {
     /// Waits after 429/503 (honouring `Retry-After`), summed over workers.
     var backoffs = 0
     var backoffNanos: Int64 = 0
+    /// Requests sent again, unchanged, after a retryable refusal.
+    var retries = 0
+    /// Records acknowledged per stream (``RecordMarker/streamKey``), numbered `0..<count`.
+    var acknowledgedSequences: [String: Int] = [:]
     /// Waits for the rate limiter, summed over workers.
     var pacingNanos: Int64 = 0
     /// Smallest and largest record timestamp sent (Unix ns), whatever the answer: the range a query must cover.
@@ -67,6 +71,8 @@ struct OTLPStats: Sendable {
         encodeNanos += other.encodeNanos
         backoffs += other.backoffs
         backoffNanos += other.backoffNanos
+        retries += other.retries
+        acknowledgedSequences.merge(other.acknowledgedSequences, uniquingKeysWith: +)
         pacingNanos += other.pacingNanos
         firstTimestamp = min(firstTimestamp, other.firstTimestamp)
         lastTimestamp = max(lastTimestamp, other.lastTimestamp)

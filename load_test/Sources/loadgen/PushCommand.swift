@@ -105,6 +105,14 @@ struct PushCommand: AsyncParsableCommand {
             result["backend_peak_rss_bytes"] = after.peakRSSBytes
             result["backend_rss_bytes"] = after.rssBytes
         }
+        let manifest = RunManifest(
+            runID: outcome.runID, selector: #"{job="gen"}"#,
+            startNanos: stats.firstTimestampSent == .max ? 0 : stats.firstTimestampSent,
+            endNanos: stats.lastTimestampSent == .min ? 0 : stats.lastTimestampSent + 1,
+            acknowledged: stats.acknowledgedSequences)
+        Report.line("run", "\(manifest.runID)  (\(manifest.recordsAcknowledged) records acknowledged in "
+                    + "\(manifest.acknowledged.count) streams; check with loadgen verify --run <this RESULT>)")
+        result.merge(manifest.resultFields) { _, new in new }
         result.merge(extra) { _, new in new }
         Report.printResult(result)
     }

@@ -26,11 +26,16 @@ struct PushOptions: ParsableArguments {
     @Option(help: "Distinct pre-built requests per worker (bodies are re-stamped with fresh timestamps per send).")
     var templatesPerWorker: Int = 8
 
+    @Option(help: "Run id in every line's marker (8 lowercase hex digits; default: random), for loadgen verify.")
+    var runID: String?
+
     func validate() throws {
         guard streams > 0, linesPerRequest > 0, lineBytes > 0, concurrency > 0, templatesPerWorker > 0 else {
             throw ValidationError("--streams, --lines-per-request, --line-bytes, --concurrency and "
                                   + "--templates-per-worker must be positive")
         }
+        try RecordMarker.validate(lineBytes: lineBytes, concurrency: concurrency, streams: streams,
+                                  streamsOption: "--streams", runID: runID)
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
             throw ValidationError("--url must start with http:// or https://, got '\(url)'")
         }
@@ -48,7 +53,7 @@ struct PushOptions: ParsableArguments {
         return PushRunner.Plan(
             baseURL: baseURL, tenant: tenant, encoding: encoding, streams: streams, linesPerRequest: linesPerRequest,
             lineBytes: lineBytes, concurrency: concurrency, needleEvery: needleEvery, templatesPerWorker: templates,
-            stop: stop, progressEvery: progressEvery)
+            stop: stop, progressEvery: progressEvery, runID: runID ?? RecordMarker.newRunID())
     }
 
     /// A one-line summary of the load shape.

@@ -28,6 +28,8 @@ struct PushRunner: Sendable {
         var stop: Stop
         /// Print interim figures to stderr this often (nil: never).
         var progressEvery: Duration?
+        /// The run id every line's ``RecordMarker`` carries.
+        var runID: String = RecordMarker.newRunID()
     }
 
     /// What a run measured.
@@ -38,6 +40,8 @@ struct PushRunner: Sendable {
         var clientCPUSeconds: Double
         /// Time taken to pre-build the pools (before the clock started).
         var poolBuild: Duration
+        /// The run id in every line's marker.
+        var runID: String
     }
 
     /// Counters the workers share, read by the progress printer and the `requests` stop condition.
@@ -61,7 +65,7 @@ struct PushRunner: Sendable {
                     (worker, RequestPool(
                         worker: worker, templateCount: plan.templatesPerWorker, linesPerRequest: plan.linesPerRequest,
                         lineBytes: plan.lineBytes, streamLabels: labels, needleEvery: plan.needleEvery,
-                        startMillis: startMillis))
+                        startMillis: startMillis, runID: plan.runID))
                 }
             }
             var pools: [RequestPool?] = Array(repeating: nil, count: plan.concurrency)
@@ -99,11 +103,14 @@ struct PushRunner: Sendable {
             let wall = clock.now - start
             progress?.cancel()
             let cpuAfter = try ProcessSample.capture(pid: "self").cpuSeconds
-            return Outcome(stats: stats, wall: wall, clientCPUSeconds: cpuAfter - cpuBefore, poolBuild: poolBuild)
+            return Outcome(stats: stats, wall: wall, clientCPUSeconds: cpuAfter - cpuBefore, poolBuild: poolBuild,
+                           runID: plan.runID)
         }
     }
 
-    /// One worker: encode, send, encode the next while waiting, record, repeat.
+    /// One worker: encode, send, encode the next while waiting, record, repeat. A request that is not answered
+    /// 2xx gives its lines' sequence numbers back (and those of the next body, which is stamped again), so the
+    /// same records go out in a later request: only acknowledged records count, and they are numbered without holes.
     private static func work(
         pool: RequestPool, client: HTTPClient, plan: Plan, counters: SharedCounters,
         deadline: ContinuousClock.Instant?
@@ -133,17 +140,19 @@ struct PushRunner: Sendable {
             var needleLines: Int
             var firstTimestamp: Int64
             var lastTimestamp: Int64
+            var reservation: SequenceReservation
         }
 
         func prepare() -> Prepared {
             let started = clock.now
             let now = wallClockNanos()
-            let (body, needles) = pool.withNextRequest(nowNanos: now) { encoding.encode($0) }
-            let buffer = ByteBuffer(bytes: body)
+            let (serialized, needles, reservation) = pool.serializeNextRequest(nowNanos: now) { encoding.serialize($0) }
+            let buffer = ByteBuffer(bytes: encoding.compress(serialized))
             stats.encodeNanos += (clock.now - started).nanoseconds
             stats.bodiesEncoded += 1
+            stats.noteSent(firstTimestamp: now, lastTimestamp: now + Int64(plan.linesPerRequest))
             return Prepared(body: buffer, needleLines: needles, firstTimestamp: now,
-                            lastTimestamp: now + Int64(plan.linesPerRequest))
+                            lastTimestamp: now + Int64(plan.linesPerRequest), reservation: reservation)
         }
 
         guard claim() else { return stats }
@@ -160,11 +169,17 @@ struct PushRunner: Sendable {
                          firstTimestamp: current.firstTimestamp, lastTimestamp: current.lastTimestamp)
             if let status = outcome.status, (200..<300).contains(status) {
                 counters.linesAccepted.wrappingAdd(pool.linesPerRequest, ordering: .relaxed)
+                pool.acknowledge(current.reservation)
             } else {
                 counters.failures.wrappingAdd(1, ordering: .relaxed)
+                // Newest first: the next body's numbers, then this one's; the next body is stamped again.
+                if more { pool.release(next.reservation) }
+                pool.release(current.reservation)
+                if more { next = prepare() }
             }
             if !more { break }
         }
+        stats.acknowledgedSequences = pool.ledger.acknowledgedByKey
         return stats
     }
 

@@ -30,6 +30,11 @@ struct PushStats: Sendable {
     /// Smallest and largest entry timestamp accepted (Unix ns), for the query that follows a fill.
     var firstTimestamp = Int64.max
     var lastTimestamp = Int64.min
+    /// Smallest and largest entry timestamp sent, whatever the answer: the range `verify` reads.
+    var firstTimestampSent = Int64.max
+    var lastTimestampSent = Int64.min
+    /// Records acknowledged per stream (``RecordMarker/streamKey``), numbered `0..<count`.
+    var acknowledgedSequences: [String: Int] = [:]
 
     mutating func merge(_ other: PushStats) {
         requests += other.requests
@@ -50,6 +55,15 @@ struct PushStats: Sendable {
         encodeNanos += other.encodeNanos
         firstTimestamp = min(firstTimestamp, other.firstTimestamp)
         lastTimestamp = max(lastTimestamp, other.lastTimestamp)
+        firstTimestampSent = min(firstTimestampSent, other.firstTimestampSent)
+        lastTimestampSent = max(lastTimestampSent, other.lastTimestampSent)
+        acknowledgedSequences.merge(other.acknowledgedSequences, uniquingKeysWith: +)
+    }
+
+    /// Widens the range of timestamps sent.
+    mutating func noteSent(firstTimestamp: Int64, lastTimestamp: Int64) {
+        firstTimestampSent = min(firstTimestampSent, firstTimestamp)
+        lastTimestampSent = max(lastTimestampSent, lastTimestamp)
     }
 
     /// Records the answer to one request.

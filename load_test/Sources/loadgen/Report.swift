@@ -34,15 +34,20 @@ enum Report {
 
     /// The machine-readable last line: `RESULT {json}` with sorted keys.
     static func printResult(_ fields: [String: Any]) {
+        printLine("RESULT", fields)
+    }
+
+    /// A machine-readable line: `<tag> {json}` with sorted keys.
+    static func printLine(_ tag: String, _ fields: [String: Any]) {
         let cleaned = fields.mapValues { value -> Any in
             if let double = value as? Double, !double.isFinite { return NSNull() }
             return value
         }
         guard let data = try? JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys]) else {
-            printError("cannot encode RESULT line")
+            printError("cannot encode \(tag) line")
             return
         }
-        say("RESULT " + String(decoding: data, as: UTF8.self))
+        say(tag + " " + String(decoding: data, as: UTF8.self))
     }
 }
 

@@ -12,6 +12,11 @@ struct RequestPool: Sendable {
     private let streamLabels: [String]
     private var nextTemplate = 0
     private var nextStream: Int
+    /// Writes the verify markers' digits into encoded bodies.
+    private let stamper: MarkerStamper
+    /// This worker's sequence numbers per stream.
+    private(set) var ledger: SequenceLedger
+    let worker: Int
 
     /// Lines in every request.
     let linesPerRequest: Int
@@ -20,13 +25,16 @@ struct RequestPool: Sendable {
 
     /// Builds `templateCount` requests of `linesPerRequest` lines of `lineBytes` bytes, spread evenly over
     /// `min(streamLabels.count, linesPerRequest)` streams per request. Line `i` of the pool (counting from
-    /// `firstLineIndex`) contains `needle` when `needleEvery > 0 && i % needleEvery == needleEvery / 2`.
+    /// `firstLineIndex`) contains `needle` when `needleEvery > 0 && i % needleEvery == needleEvery / 2`. Every line
+    /// ends with a ``RecordMarker`` of `runID` (so `lineBytes` must be at least ``RecordMarker/byteCount``).
     init(
         worker: Int, templateCount: Int, linesPerRequest: Int, lineBytes: Int, streamLabels: [String],
-        needleEvery: Int, startMillis: Int64
+        needleEvery: Int, startMillis: Int64, runID: String = "00000000"
     ) {
-        var generator = LineGenerator(lineBytes: lineBytes, seed: UInt64(worker) &* 0x1234_5678_9ABC + 1,
-                                      startMillis: startMillis)
+        precondition(lineBytes >= RecordMarker.byteCount, "--line-bytes is checked to hold the marker")
+        let placeholder = RecordMarker.placeholder(runID: runID)
+        var generator = LineGenerator(lineBytes: lineBytes - placeholder.count,
+                                      seed: UInt64(worker) &* 0x1234_5678_9ABC + 1, startMillis: startMillis)
         let streamsPerRequest = max(1, min(streamLabels.count, linesPerRequest))
         var arena: [UInt8] = []
         arena.reserveCapacity(templateCount * linesPerRequest * lineBytes)
@@ -37,6 +45,7 @@ struct RequestPool: Sendable {
             let lineIndex = firstLineIndex + index
             let needle = needleEvery > 0 && lineIndex % needleEvery == needleEvery / 2
             generator.appendLine(to: &arena, needle: needle)
+            arena.append(contentsOf: placeholder)
             needleFlags.append(needle)
         }
         var templates: [PushRequest] = []
@@ -68,6 +77,9 @@ struct RequestPool: Sendable {
         self.linesPerRequest = linesPerRequest
         self.lineBytesPerRequest = linesPerRequest * lineBytes
         self.nextStream = (worker * streamsPerRequest) % max(1, streamLabels.count)
+        self.stamper = MarkerStamper(runID: runID)
+        self.ledger = SequenceLedger(worker: worker, streams: streamLabels.count)
+        self.worker = worker
     }
 
     /// The labels of `count` streams: `{job="gen", stream="N", service="svc-M"}`.
@@ -81,6 +93,36 @@ struct RequestPool: Sendable {
     mutating func withNextRequest<Result>(
         nowNanos: Int64, _ body: (PushRequest) throws -> Result
     ) rethrows -> (result: Result, needleLines: Int) {
+        let index = stampNext(nowNanos: nowNanos)
+        return (try body(templates[index]), needleCounts[index])
+    }
+
+    /// Stamps the next template like ``withNextRequest(nowNanos:_:)``, serializes it with `serialize` (which must
+    /// copy lines verbatim: ``BodyEncoding/serialize(_:)``), takes the next sequence number of each of its streams
+    /// for its lines and writes them, with `nowNanos` as the send time, into the markers of the serialized bytes.
+    mutating func serializeNextRequest(
+        nowNanos: Int64, _ serialize: (PushRequest) -> [UInt8]
+    ) -> (bytes: [UInt8], needleLines: Int, reservation: SequenceReservation) {
+        let firstStream = nextStream
+        let index = stampNext(nowNanos: nowNanos)
+        var bytes = serialize(templates[index])
+        var reservation = SequenceReservation()
+        reservation.slots.reserveCapacity(templates[index].streams.count)
+        for (slot, stream) in templates[index].streams.enumerated() {
+            let label = (firstStream + slot) % streamLabels.count
+            reservation.slots.append(ledger.take(stream: label, count: stream.entries.count))
+        }
+        stamper.stamp(&bytes, worker: worker, sentNanos: nowNanos, slots: reservation.slots)
+        return (bytes, needleCounts[index], reservation)
+    }
+
+    /// Gives back the sequence numbers of a request that failed for good (see ``SequenceLedger``).
+    mutating func release(_ reservation: SequenceReservation) { ledger.release(reservation) }
+
+    /// Counts an acknowledged request's sequence numbers.
+    mutating func acknowledge(_ reservation: SequenceReservation) { ledger.acknowledge(reservation) }
+
+    private mutating func stampNext(nowNanos: Int64) -> Int {
         let index = nextTemplate
         nextTemplate = (nextTemplate + 1) % templates.count
         let labelCount = streamLabels.count
@@ -91,6 +133,6 @@ struct RequestPool: Sendable {
             }
         }
         nextStream = (nextStream + templates[index].streams.count) % labelCount
-        return (try body(templates[index]), needleCounts[index])
+        return index
     }
 }
