@@ -9,8 +9,8 @@ struct OTLPCommand: AsyncParsableCommand {
         commandName: "otlp",
         abstract: "Send OTLP/HTTP log export requests for a duration and report records/s, latency and CPU.")
 
-    @Option(help: "The OTLP/HTTP logs URL.")
-    var url: String = "http://127.0.0.1:4318/v1/logs"
+    @Option(help: "The OTLP/HTTP logs URL; repeat for several targets (gateway replicas): workers are spread over them round robin, so each gets an even share of the rate.")
+    var url: [String] = ["http://127.0.0.1:4318/v1/logs"]
 
     @Option(help: "Body encoding: protobuf (application/x-protobuf) or json (OTLP/JSON).")
     var encoding: OTLPEncoding = .protobuf
@@ -78,14 +78,17 @@ struct OTLPCommand: AsyncParsableCommand {
             throw ValidationError("--rate must be 0 (as fast as possible) or a number of records a second, got \(rate)")
         }
         guard duration.duration > .zero else { throw ValidationError("--duration must be positive, got \(duration)") }
-        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
-            throw ValidationError("--url must start with http:// or https://, got '\(url)'")
+        for target in url where !(target.hasPrefix("http://") || target.hasPrefix("https://")) {
+            throw ValidationError("--url must start with http:// or https://, got '\(target)'")
+        }
+        guard concurrency >= url.count else {
+            throw ValidationError("--concurrency (\(concurrency)) must be at least the number of --url targets (\(url.count))")
         }
     }
 
     var plan: OTLPRunner.Plan {
         OTLPRunner.Plan(
-            url: url, encoding: encoding, gzipLevel: gzip ? Int32(gzipLevel) : nil,
+            urls: url, encoding: encoding, gzipLevel: gzip ? Int32(gzipLevel) : nil,
             recordsPerRequest: recordsPerRequest, lineBytes: lineBytes, attributes: attributes, services: services,
             concurrency: concurrency, templatesPerWorker: templatesPerWorker, duration: duration.duration,
             rate: rate > 0 ? rate : nil, backoff: !noBackoff, progressEvery: progress.duration > .zero ? progress.duration : nil,
@@ -94,7 +97,7 @@ struct OTLPCommand: AsyncParsableCommand {
 
     /// A one-line summary of the load shape.
     var summary: String {
-        "\(encoding.rawValue)\(gzip ? "+gzip(\(gzipLevel))" : "") \(url) records/request=\(recordsPerRequest) "
+        "\(encoding.rawValue)\(gzip ? "+gzip(\(gzipLevel))" : "") \(url.joined(separator: ",")) records/request=\(recordsPerRequest) "
             + "line=\(lineBytes)B attributes=\(attributes) services=\(services) concurrency=\(concurrency) "
             + "rate=\(rate > 0 ? Report.count(rate) + "/s" : "max") duration=\(duration)"
     }
@@ -169,7 +172,7 @@ struct OTLPCommand: AsyncParsableCommand {
         for (code, count) in stats.statusCodes { codes[String(code)] = count }
         var result: [String: Any] = [
             "command": "otlp",
-            "url": url,
+            "url": url.count == 1 ? url[0] : url.joined(separator: ","), "urls": url,
             "encoding": encoding.rawValue,
             "gzip": gzip,
             "gzip_level": gzip ? gzipLevel : 0,

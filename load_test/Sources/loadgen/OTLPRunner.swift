@@ -20,7 +20,8 @@ struct OTLPRunner: Sendable {
 
     struct Plan: Sendable {
         /// The full export URL, e.g. `http://127.0.0.1:4318/v1/logs`.
-        var url: String
+        /// Targets (gateway replicas): worker `i` sends to `urls[i % urls.count]`, spreading the rate evenly.
+        var urls: [String]
         var encoding: OTLPEncoding
         /// gzip bodies at this level (1...9); nil: uncompressed.
         var gzipLevel: Int32?
@@ -102,7 +103,7 @@ struct OTLPRunner: Sendable {
 
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(
-            idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: plan.concurrency)
+            idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, plan.concurrency / max(1, plan.urls.count) + 1))
         configuration.httpVersion = .http1Only
         configuration.decompression = .disabled
         // Fail fast when nothing listens, instead of retrying the connection for the default 10 s.
@@ -149,6 +150,7 @@ struct OTLPRunner: Sendable {
         builtHeaders.add(name: "User-Agent", value: "estuary-loadgen")
         if plan.gzipLevel != nil { builtHeaders.add(name: "Content-Encoding", value: "gzip") }
         let headers = builtHeaders
+        let url = plan.urls[pool.worker % plan.urls.count]
         let encoding = plan.encoding
         let gzipLevel = plan.gzipLevel
         let clock = ContinuousClock()
@@ -217,7 +219,7 @@ struct OTLPRunner: Sendable {
                     guard await wait(until: pacer.reserve(pool.recordsPerRequest)) else { break }
                     stats.pacingNanos += (clock.now - waitStart).nanoseconds
                 }
-                outcome = await send(current.body, headers: headers, plan: plan, client: client)
+                outcome = await send(current.body, to: url, encoding: encoding, headers: headers, client: client)
                 record(outcome, current)
                 stats.retries += 1
             }
@@ -236,7 +238,7 @@ struct OTLPRunner: Sendable {
                 guard await wait(until: due) else { break }
                 stats.pacingNanos += (clock.now - waitStart).nanoseconds
                 let prepared = prepare()
-                var outcome = await send(prepared.body, headers: headers, plan: plan, client: client)
+                var outcome = await send(prepared.body, to: url, encoding: encoding, headers: headers, client: client)
                 record(outcome, prepared)
                 outcome = await retry(prepared, after: outcome)
                 if accepted(outcome) { pool.acknowledge(prepared.reservation) } else { pool.release(prepared.reservation) }
@@ -249,7 +251,7 @@ struct OTLPRunner: Sendable {
         var next: Prepared? = prepare()
         while let current = next {
             next = nil
-            async let answer = send(current.body, headers: headers, plan: plan, client: client)
+            async let answer = send(current.body, to: url, encoding: encoding, headers: headers, client: client)
             if clock.now < deadline { next = prepare() }
             var outcome = await answer
             record(outcome, current)
@@ -280,9 +282,9 @@ struct OTLPRunner: Sendable {
 
     /// Sends one export request and reads the answer. Never throws: failures become an ``OTLPSendOutcome``.
     static func send(
-        _ body: ByteBuffer, headers: HTTPHeaders, plan: Plan, client: HTTPClient
+        _ body: ByteBuffer, to url: String, encoding: OTLPEncoding, headers: HTTPHeaders, client: HTTPClient
     ) async -> OTLPSendOutcome {
-        var request = HTTPClientRequest(url: plan.url)
+        var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers = headers
         request.body = .bytes(body)
@@ -306,7 +308,7 @@ struct OTLPRunner: Sendable {
                     retryAfter: retryAfter, latency: latency)
             }
             return Self.success(status: status, body: kept, contentType: response.headers.first(name: "Content-Type"),
-                                requestEncoding: plan.encoding, latency: latency)
+                                requestEncoding: encoding, latency: latency)
         } catch {
             return OTLPSendOutcome(status: nil, message: String(describing: error), latency: clock.now - start)
         }

@@ -40,4 +40,15 @@ import Testing
         #expect(Report.micros(850) == "850µs")
         #expect(Report.micros(3_210) == "3.21ms")
     }
+
+    /// One rate over several gateway replicas: every `--url` is a target, and there must be a worker for each.
+    @Test func otlpSpreadsOverSeveralTargets() throws {
+        let command = try OTLPCommand.parse(["--url", "http://a:4318/v1/logs", "--url", "http://b:4318/v1/logs",
+                                             "--concurrency", "4"])
+        #expect(command.plan.urls == ["http://a:4318/v1/logs", "http://b:4318/v1/logs"])
+        #expect(try OTLPCommand.parse([]).plan.urls == ["http://127.0.0.1:4318/v1/logs"])
+        #expect(throws: (any Error).self) {
+            try OTLPCommand.parse(["--url", "http://a/v1/logs", "--url", "http://b/v1/logs", "--concurrency", "1"])
+        }
+    }
 }
