@@ -117,7 +117,12 @@ struct OTLPRunner: Sendable {
             // One request's worth of burst: a smooth pace, and no surge after a pause.
             let pacer = plan.rate.map { Pacer(rate: $0, burst: Double(plan.recordsPerRequest), start: start) }
             let progress = plan.progressEvery.map { every in
-                Task { await Self.printProgress(counters: counters, every: every, start: start) }
+                Task {
+                    await LiveProgress.run(
+                        every: every, start: start, total: plan.duration, unit: "records", errorsLabel: "refused",
+                        count: { counters.recordsAccepted.load(ordering: .relaxed) },
+                        errors: { counters.refusals.load(ordering: .relaxed) })
+                }
             }
             let stats = await withTaskGroup(of: OTLPStats.self) { group in
                 for pool in pools {
@@ -132,6 +137,7 @@ struct OTLPRunner: Sendable {
             }
             let wall = clock.now - start
             progress?.cancel()
+            await progress?.value
             let cpuAfter = try ProcessSample.capture(pid: "self").cpuSeconds
             return Outcome(stats: stats, wall: wall, clientCPUSeconds: cpuAfter - cpuBefore, poolBuild: poolBuild,
                            runID: plan.runID)
@@ -338,22 +344,6 @@ struct OTLPRunner: Sendable {
                                    rejectedRecords: Int(clamping: response.rejectedLogRecords), latency: latency)
         } catch {
             return OTLPSendOutcome(status: status, message: "\(error)", responseUndecodable: true, latency: latency)
-        }
-    }
-
-    private static func printProgress(counters: SharedCounters, every: Duration, start: ContinuousClock.Instant) async {
-        let clock = ContinuousClock()
-        var lastRecords = 0
-        var lastTime = start
-        while !Task.isCancelled {
-            do { try await clock.sleep(for: every) } catch { return }
-            let now = clock.now
-            let records = counters.recordsAccepted.load(ordering: .relaxed)
-            let rate = Double(records - lastRecords) / (now - lastTime).seconds
-            printError("  t=\(String(fixed: (now - start).seconds, decimals: 0))s  \(Report.count(rate)) records/s"
-                       + "  refused=\(counters.refusals.load(ordering: .relaxed))")
-            lastRecords = records
-            lastTime = now
         }
     }
 }

@@ -88,7 +88,12 @@ struct PushRunner: Sendable {
             let start = clock.now
             let deadline: ContinuousClock.Instant? = if case .after(let duration) = plan.stop { start + duration } else { nil }
             let progress = plan.progressEvery.map { every in
-                Task { await Self.printProgress(counters: counters, every: every, start: start) }
+                Task {
+                    await LiveProgress.run(
+                        every: every, start: start, total: deadline.map { $0 - start }, unit: "lines",
+                        errorsLabel: "failures", count: { counters.linesAccepted.load(ordering: .relaxed) },
+                        errors: { counters.failures.load(ordering: .relaxed) })
+                }
             }
             let stats = await withTaskGroup(of: PushStats.self) { group in
                 for pool in pools {
@@ -102,6 +107,7 @@ struct PushRunner: Sendable {
             }
             let wall = clock.now - start
             progress?.cancel()
+            await progress?.value
             let cpuAfter = try ProcessSample.capture(pid: "self").cpuSeconds
             return Outcome(stats: stats, wall: wall, clientCPUSeconds: cpuAfter - cpuBefore, poolBuild: poolBuild,
                            runID: plan.runID)
@@ -206,22 +212,6 @@ struct PushRunner: Sendable {
             return SendOutcome(status: status, message: message, latency: clock.now - start)
         } catch {
             return SendOutcome(status: nil, message: String(describing: error), latency: clock.now - start)
-        }
-    }
-
-    private static func printProgress(counters: SharedCounters, every: Duration, start: ContinuousClock.Instant) async {
-        let clock = ContinuousClock()
-        var lastLines = 0
-        var lastTime = start
-        while !Task.isCancelled {
-            do { try await clock.sleep(for: every) } catch { return }
-            let now = clock.now
-            let lines = counters.linesAccepted.load(ordering: .relaxed)
-            let rate = Double(lines - lastLines) / (now - lastTime).seconds
-            printError("  t=\(String(fixed: (now - start).seconds, decimals: 0))s  \(Report.count(rate)) lines/s"
-                       + "  failures=\(counters.failures.load(ordering: .relaxed))")
-            lastLines = lines
-            lastTime = now
         }
     }
 }

@@ -52,3 +52,14 @@ import Testing
         }
     }
 }
+
+@Suite struct LiveProgressTests {
+    @Test func saysRateErrorsElapsedAndRemaining() {
+        #expect(LiveProgress.text(elapsed: .seconds(12), total: .seconds(30), rate: 52_100, unit: "records",
+                                  errorsLabel: "refused", errors: 3)
+                == "  t=12s/30s  \(Report.count(52_100)) records/s  refused=3  18s left")
+        #expect(LiveProgress.text(elapsed: .seconds(5), total: nil, rate: 10, unit: "lines", errorsLabel: "failures",
+                                  errors: 0)
+                == "  t=5s  \(Report.count(10)) lines/s  failures=0")
+    }
+}
