@@ -8,10 +8,17 @@ struct FileCommand: AsyncParsableCommand {
         abstract: "Write CRI container logs into a /var/log/pods-style tree, with rotation, at a rate.",
         discussion: """
             Layout: DIR/<namespace>_gen-<pod>_<uid>/app-<container>/0.log, lines like
-            2026-12-01T10:00:00.123456789Z stdout F ts=... level=info ... seq=gen-3/app-0:42
-            seq=<stream>:<n> counts from 1 in every container's log, across rotations, so that a checker can prove
-            that nothing was lost or repeated.
+            2026-12-01T10:00:00.123456789Z stdout F ts=... level=info ... run=7f3a19c2 seq=000.000003:0000000042 sent=...
+            Every message ends in the marker loadgen verify reads (seq=<container>.<pod>:<n>, n from 0 per file,
+            across rotations); the RESULT line is the run's manifest: loadgen verify --run FILE --selector '<what the
+            node agent labels the entries with>' proves that nothing was lost or repeated.
             """)
+
+    @Option(help: "Run id in every marker (8 lowercase hex digits; default: random).")
+    var runID: String?
+
+    @Option(help: "The selector loadgen verify queries by default (what the node agent labels these entries with).")
+    var selector: String = #"{namespace="loadgen"}"#
 
     @Option(help: "Root of the tree (like /var/log/pods).")
     var dir: String
@@ -62,9 +69,11 @@ struct FileCommand: AsyncParsableCommand {
     var progress: DurationArgument = DurationArgument(.seconds(5))
 
     func validate() throws {
-        guard pods > 0, containers > 0, lineBytes > 40, keep >= 0, fragmentBytes > 0 else {
-            throw ValidationError("--pods, --containers and --fragment-bytes must be positive, --line-bytes over 40, --keep 0 or more")
+        guard pods > 0, containers > 0, keep >= 0, fragmentBytes > 0 else {
+            throw ValidationError("--pods, --containers and --fragment-bytes must be positive, --keep 0 or more")
         }
+        try RecordMarker.validate(lineBytes: lineBytes, concurrency: containers, streams: pods, streamsOption: "--pods",
+                                  runID: runID)
         guard PodLogWriter.Rotation(rawValue: rotation) != nil else {
             throw ValidationError("--rotation must be rename or copytruncate, got '\(rotation)'")
         }
@@ -85,6 +94,7 @@ struct FileCommand: AsyncParsableCommand {
         options.fragmentBytes = fragmentBytes
         options.stderrEvery = stderrEvery
         options.seed = seed
+        options.runID = runID ?? RecordMarker.newRunID()
         Report.say("file: \(pods * containers) files under \(dir), rate=\(rate > 0 ? Report.count(rate) + "/s" : "max") "
                    + "line=\(lineBytes)B rotate=\(rotateBytes) (\(rotation), keep \(keep))")
         var writer = try PodLogWriter(options, startMillis: PodLogWriter.wallNanos() / 1_000_000)
@@ -120,11 +130,16 @@ struct FileCommand: AsyncParsableCommand {
         Report.line("messages", "\(writer.linesWritten) in \(String(format2: wall)) s = \(Report.count(Double(writer.linesWritten) / wall))/s")
         Report.line("bytes", Report.megabytes(writer.bytesWritten))
         Report.line("rotations", "\(writer.streams.reduce(0) { $0 + $1.rotations })")
-        Report.printResult([
-            "mode": "file", "dir": dir, "messages": writer.linesWritten, "bytes": writer.bytesWritten,
+        let manifest = RunManifest(
+            runID: options.runID, selector: selector, startNanos: writer.firstNanos, endNanos: writer.lastNanos + 1,
+            acknowledged: Dictionary(uniqueKeysWithValues: writer.streams.map {
+                (RecordMarker.streamKey(worker: $0.container, stream: $0.pod), $0.sequence)
+            }))
+        Report.printResult(manifest.resultFields.merging([
+            "command": "file", "dir": dir, "messages": writer.linesWritten, "bytes": writer.bytesWritten,
             "seconds": wall, "messages_per_second": Double(writer.linesWritten) / wall,
             "rotations": writer.streams.reduce(0) { $0 + $1.rotations },
-            "streams": Dictionary(uniqueKeysWithValues: writer.streams.map { ($0.name, $0.sequence) }),
-        ])
+            "files": Dictionary(uniqueKeysWithValues: writer.streams.map { ($0.name, $0.sequence) }),
+        ]) { _, new in new })
     }
 }

@@ -12,8 +12,9 @@ import Darwin
 /// one, and files rotated when they pass `rotateBytes`, as the kubelet does (`0.log` renamed to
 /// `0.log.<yyyyMMdd-HHmmss>`, a fresh `0.log` opened, at most `keep` rotated files kept) or by copy and truncate.
 ///
-/// Each message carries `seq=<stream>:<n>`, the stream's sequence number counting from 1, so a checker can prove no
-/// loss and no duplicates through the agent, across rotations. Not thread-safe: one writer owns the tree.
+/// Each message ends in the ``RecordMarker`` that `loadgen verify` reads (` run=<id> seq=<container>.<pod>:<n>
+/// sent=<ns>`, `n` counting from 0 per container across rotations), so that what a node agent shipped can be proven
+/// complete and free of duplicates. Not thread-safe: one writer owns the tree.
 struct PodLogWriter {
     enum Rotation: String, CaseIterable, Sendable {
         /// Rename `0.log` to `0.log.<time>` and open a new `0.log` (the kubelet's way).
@@ -37,12 +38,17 @@ struct PodLogWriter {
         /// Every N-th message goes to stderr (0: never).
         var stderrEvery = 10
         var seed: UInt64 = 1
+        /// The run id in every marker.
+        var runID = "00000000"
     }
 
     /// One container's log file and its sequence.
     struct Stream {
         let name: String
         let directory: String
+        /// The marker's `<worker>.<stream>`: container and pod.
+        let container: Int
+        let pod: Int
         var fd: Int32 = -1
         var size = 0
         var sequence = 0
@@ -58,6 +64,9 @@ struct PodLogWriter {
     private(set) var streams: [Stream] = []
     private(set) var linesWritten = 0
     private(set) var bytesWritten = 0
+    /// The CRI timestamps written, as [first, last] Unix ns (0 before any).
+    private(set) var firstNanos: Int64 = 0
+    private(set) var lastNanos: Int64 = 0
     private var next = 0
     private var buffer: [UInt8] = []
 
@@ -71,7 +80,7 @@ struct PodLogWriter {
                 let directory = "\(podDirectory)/app-\(container)"
                 try Self.makeDirectories(directory)
                 var stream = Stream(
-                    name: "gen-\(pod)/app-\(container)", directory: directory,
+                    name: "gen-\(pod)/app-\(container)", directory: directory, container: container, pod: pod,
                     generator: LineGenerator(lineBytes: options.lineBytes, seed: random.next(), startMillis: startMillis))
                 stream.fd = try Self.open("\(directory)/0.log")
                 stream.size = Int(lseek(stream.fd, 0, SEEK_END))
@@ -91,18 +100,22 @@ struct PodLogWriter {
     }
 
     private mutating func writeMessage(to index: Int, nanos: Int64) throws {
-        streams[index].sequence += 1
         let sequence = streams[index].sequence
+        streams[index].sequence += 1
         var message: [UInt8] = []
         streams[index].generator.appendLine(to: &message, needle: false)
-        let marker = Array(" seq=\(streams[index].name):\(sequence)".utf8)
+        let marker = Array(RecordMarker(
+            runID: options.runID, worker: streams[index].container, stream: streams[index].pod, sequence: sequence,
+            sentNanos: nanos).text.utf8)
         // The marker replaces the end of the generated line, so the message keeps its exact length.
         if message.count > marker.count { message.removeLast(marker.count) }
         message.append(contentsOf: marker)
-        let stream = options.stderrEvery > 0 && sequence % options.stderrEvery == 0 ? "stderr" : "stdout"
+        if firstNanos == 0 { firstNanos = nanos }
+        lastNanos = max(lastNanos, nanos)
+        let stream = options.stderrEvery > 0 && (sequence + 1) % options.stderrEvery == 0 ? "stderr" : "stdout"
         let timestamp = Self.rfc3339Nano(nanos)
         buffer.removeAll(keepingCapacity: true)
-        if options.partialEvery > 0 && sequence % options.partialEvery == 0 && message.count > options.fragmentBytes {
+        if options.partialEvery > 0 && (sequence + 1) % options.partialEvery == 0 && message.count > options.fragmentBytes {
             var start = 0
             while message.count - start > options.fragmentBytes {
                 appendLine(timestamp, stream, "P", message[start..<(start + options.fragmentBytes)])

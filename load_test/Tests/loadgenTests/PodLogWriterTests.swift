@@ -36,9 +36,13 @@ import Testing
         return out
     }
 
-    private func sequences(_ messages: [(stream: String, message: String)]) -> [Int] {
+    /// The sequence numbers of the markers `loadgen verify` reads, checking each names the run and the container.
+    private func sequences(_ messages: [(stream: String, message: String)], pod: Int? = nil) -> [Int] {
         messages.compactMap { item in
-            item.message.range(of: " seq=").flatMap { Int(item.message[$0.upperBound...].split(separator: ":").last ?? "") }
+            let marker = RecordMarker.parse(Array(item.message.utf8))
+            #expect(marker?.runID == "0123abcd")
+            if let pod { #expect(marker?.stream == pod && marker?.worker == 0) }
+            return marker?.sequence
         }
     }
 
@@ -47,6 +51,7 @@ import Testing
         let root = try tree()
         defer { try? FileManager.default.removeItem(atPath: root) }
         var options = PodLogWriter.Options(root: root)
+        options.runID = "0123abcd"
         options.pods = 3
         options.lineBytes = 120
         options.rotateBytes = 8_000
@@ -64,7 +69,8 @@ import Testing
         #expect(pods.allSatisfy { $0.hasPrefix("loadgen_gen-") && $0.split(separator: "_").count == 3 })
         for pod in pods {
             let found = try messages(in: "\(root)/\(pod)/app-0")
-            #expect(sequences(found) == Array(1...500), "\(pod)")
+            let index = Int(pod.split(separator: "_")[1].dropFirst("gen-".count))
+            #expect(sequences(found, pod: index) == Array(0..<500), "\(pod)")
             #expect(found.allSatisfy { $0.message.utf8.count == 120 })
             #expect(found.filter { $0.stream == "stderr" }.count == 125)
             #expect(PodLogWriter.list("\(root)/\(pod)/app-0").count > 5, "no rotation happened")
@@ -75,6 +81,7 @@ import Testing
         let root = try tree()
         defer { try? FileManager.default.removeItem(atPath: root) }
         var options = PodLogWriter.Options(root: root)
+        options.runID = "0123abcd"
         options.pods = 1
         options.rotateBytes = 2_000
         options.keep = 2
@@ -86,7 +93,7 @@ import Testing
         #expect(files.filter { $0.hasPrefix("0.log.") }.count == 2)
         // What is left is the newest stretch, still without gaps, ending at the last message.
         let left = sequences(try messages(in: directory))
-        #expect(left.last == 400)
-        #expect(left == Array((left.first ?? 1)...400))
+        #expect(left.last == 399)
+        #expect(left == Array((left.first ?? 0)...399))
     }
 }
