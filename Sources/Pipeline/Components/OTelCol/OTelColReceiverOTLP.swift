@@ -161,9 +161,9 @@ public final class OTelColReceiverOTLP: Component {
 
         let body: [UInt8]
         do {
-            body = try await Self.readBody(request, limit: limits.maxBody)
-        } catch let error as BodyError {
-            return status(format, error.status, error.message)
+            body = try await RequestBody.read(request, limit: limits.maxBody, attribute: "max_request_body_size")
+        } catch let error as RequestBody.TooLarge {
+            return status(format, 413, error.message)
         } catch {
             return status(format, 400, "reading the request body: \(error)")
         }
@@ -223,25 +223,6 @@ public final class OTelColReceiverOTLP: Component {
             ? OTLPProtobuf.encodeLogsResponse(rejectedLogRecords: 0, errorMessage: "")
             : OTLPJSON.encodeLogsResponse(rejectedLogRecords: 0, errorMessage: "")
         return Self.response(200, bytes, contentType: format == .protobuf ? "application/x-protobuf" : "application/json")
-    }
-
-    private struct BodyError: Error {
-        let status: Int
-        let message: String
-    }
-
-    private static func readBody(_ request: Request, limit: Int) async throws -> [UInt8] {
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
-            throw BodyError(status: 413, message: "request body of \(declared) bytes is larger than max_request_body_size (\(limit) bytes)")
-        }
-        var bytes: [UInt8] = []
-        for try await buffer in request.body {
-            guard bytes.count + buffer.readableBytes <= limit else {
-                throw BodyError(status: 413, message: "request body is larger than max_request_body_size (\(limit) bytes)")
-            }
-            buffer.withUnsafeReadableBytes { bytes.append(contentsOf: $0) }
-        }
-        return bytes
     }
 
     /// An error response in the request's encoding: a `google.rpc.Status` with `code` and `message`, as OTLP/HTTP

@@ -131,16 +131,12 @@ extension LokiSourceAPI {
         return name
     }()
 
-    /// The request body, at most `limit` bytes (413 beyond, before reading when `Content-Length` says so).
+    /// The request body, at most `max_send_message_size` bytes (413 beyond).
     static func readBody(_ request: Request, limit: Int) async throws -> [UInt8] {
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
-            throw Refusal(status: 413, message: "request body of \(declared) bytes is larger than max_send_message_size (\(limit) bytes)")
-        }
         do {
-            let buffer = try await request.body.collect(upTo: limit)
-            return Array(buffer.readableBytesView)
-        } catch is NIOTooManyBytesError {
-            throw Refusal(status: 413, message: "request body is larger than max_send_message_size (\(limit) bytes)")
+            return try await RequestBody.read(request, limit: limit, attribute: "max_send_message_size")
+        } catch let error as RequestBody.TooLarge {
+            throw Refusal(status: 413, message: error.message)
         }
     }
 

@@ -170,17 +170,7 @@ extension LokiWrite {
             if let tenantID, !HeaderText.isValidValue(tenantID) {
                 throw reader.error("tenant_id", "tenant_id: must not contain control characters such as line breaks")
             }
-            headers = try reader.stringMap("headers")
-            for (header, value) in headers.sorted(by: { $0.key < $1.key }) {
-                if !HeaderText.isValidName(header) {
-                    throw reader.error(
-                        "headers", "headers: invalid header name \(GoQuoting.quote(header)); expected letters, digits and !#$%&'*+-.^_`|~")
-                }
-                if !HeaderText.isValidValue(value) {
-                    throw reader.error(
-                        "headers", "headers.\(header): the value must not contain control characters such as line breaks")
-                }
-            }
+            headers = try HeaderText.headers(reader)
             batchSize = try reader.byteSize("batch_size", default: Defaults.batchSize)
             if batchSize <= 0 {
                 throw reader.error("batch_size", "batch_size: must be greater than 0, got \(batchSize)")
@@ -325,22 +315,5 @@ private enum LabelName {
             first = false
         }
         return !first
-    }
-}
-
-/// What HTTP/1.1 (RFC 9110) allows in header names and values.
-private enum HeaderText {
-    private static let tokenSymbols = Set("!#$%&'*+-.^_`|~".utf8)
-
-    static func isValidName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || tokenSymbols.contains(byte)
-        }
-    }
-
-    /// No control characters other than horizontal tab, so that a value can never split a header.
-    static func isValidValue(_ value: String) -> Bool {
-        value.utf8.allSatisfy { $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) }
     }
 }

@@ -142,17 +142,7 @@ extension OTelColExporterOTLPHTTP {
                     "compression",
                     "compression: unknown compression \(GoQuoting.quote(compressionText)); use \"gzip\" (the default) or \"none\"")
             }
-            headers = try reader.stringMap("headers")
-            for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
-                if !Self.isToken(name) {
-                    throw reader.error(
-                        "headers", "headers: invalid header name \(GoQuoting.quote(name)); expected letters, digits and !#$%&'*+-.^_`|~")
-                }
-                if value.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) {
-                    throw reader.error(
-                        "headers", "headers.\(name): the value must not contain control characters such as line breaks")
-                }
-            }
+            headers = try HeaderText.headers(reader)
             timeout = try reader.duration("timeout", default: timeout)
             if timeout <= .zero {
                 throw reader.error("timeout", "timeout: must be greater than 0, got \(DurationText.goString(DurationText.nanoseconds(timeout)))")
@@ -193,14 +183,6 @@ extension OTelColExporterOTLPHTTP {
             ] where tls.has(name) {
                 throw tls.error(
                     name, "\(name): custom TLS settings are not supported by Estuary yet; https:// endpoints use the system's trust store")
-            }
-        }
-
-        /// RFC 9110 `token`: what a header name may hold.
-        static func isToken(_ name: String) -> Bool {
-            let symbols = Set("!#$%&'*+-.^_`|~".utf8)
-            return !name.isEmpty && name.utf8.allSatisfy {
-                ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || symbols.contains($0)
             }
         }
     }
