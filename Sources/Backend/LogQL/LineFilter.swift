@@ -1,3 +1,5 @@
+import Wire
+
 /// One line filter of a log query: `|= "text"`, `!= "text"`, `|~ "regex"` or `!~ "regex"`, optionally with Loki's
 /// alternatives (`|= "a" or "b"` keeps lines containing either; `!= "a" or "b"` drops lines containing either).
 ///

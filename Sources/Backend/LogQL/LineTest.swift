@@ -1,3 +1,5 @@
+import Wire
+
 /// The positive test of a line filter (negation is applied by `LineFilter`).
 enum LineTest: Sendable {
     case always

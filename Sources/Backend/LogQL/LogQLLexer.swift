@@ -1,3 +1,5 @@
+import Wire
+
 /// Splits a query into `LogQLToken`s on demand. Lexical errors use Loki's text (`literal not terminated`,
 /// `invalid char escape`) at the start of the token, as Loki reports them.
 struct LogQLLexer {

@@ -1,12 +1,14 @@
 extension RE2Node {
-    /// The node with redundant groups removed.
-    var ungrouped: RE2Node {
-        if case .group(let inner) = self { return inner.ungrouped }
-        return self
+    /// The node with groups (capturing or not) around it removed: what it matches, not what it captures.
+    public var ungrouped: RE2Node {
+        switch self {
+        case .group(let inner), .capture(let inner, _, _): return inner.ungrouped
+        default: return self
+        }
     }
 
     /// The literal text this node matches exactly, when it is a plain literal (no case folding).
-    var literalText: String? {
+    public var literalText: String? {
         switch ungrouped {
         case .empty:
             return ""
@@ -26,7 +28,7 @@ extension RE2Node {
 
     /// The literal text when every letter of this literal is case-folded (`(?i)error`), lowercased; nil otherwise.
     /// Only ASCII: that is what byte-level case-insensitive search handles exactly.
-    var caseFoldedASCIILiteral: String? {
+    public var caseFoldedASCIILiteral: String? {
         var text = ""
         var sawFold = false
         func collect(_ node: RE2Node) -> Bool {
@@ -53,7 +55,7 @@ extension RE2Node {
     }
 
     /// `.*` (any greediness); `newline` tells which dot.
-    func isAnyStar(newline: Bool? = nil) -> Bool {
+    public func isAnyStar(newline: Bool? = nil) -> Bool {
         if case .repetition(let operand, 0, nil, _) = ungrouped, case .anyCharacter(let dotNewline) = operand.ungrouped {
             return newline == nil || newline == dotNewline
         }
@@ -61,7 +63,7 @@ extension RE2Node {
     }
 
     /// `.+` (any greediness); `newline` tells which dot.
-    func isAnyPlus(newline: Bool) -> Bool {
+    public func isAnyPlus(newline: Bool) -> Bool {
         if case .repetition(let operand, 1, nil, _) = ungrouped, case .anyCharacter(let dotNewline) = operand.ungrouped {
             return dotNewline == newline
         }
@@ -69,13 +71,13 @@ extension RE2Node {
     }
 
     /// The items of a concatenation (one item otherwise), groups removed.
-    var concatenationItems: [RE2Node] {
+    public var concatenationItems: [RE2Node] {
         if case .concatenation(let items) = ungrouped { return items.map(\.ungrouped) }
         return [ungrouped]
     }
 
     /// Literals that every match must contain, for a cheap pre-check before running a regex (longest first).
-    var requiredLiterals: [String] {
+    public var requiredLiterals: [String] {
         var found: [String] = []
         var run = ""
         for item in concatenationItems {

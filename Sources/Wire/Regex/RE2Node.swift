@@ -1,13 +1,13 @@
 /// A set of Unicode scalars: ranges plus Unicode property escapes, possibly negated.
-struct RE2CharClass: Sendable, Equatable {
-    var negated = false
-    var ranges: [ClosedRange<UInt32>] = []
+public struct RE2CharClass: Sendable, Equatable {
+    public var negated = false
+    public var ranges: [ClosedRange<UInt32>] = []
     /// Property escapes kept as Swift syntax, e.g. `\p{L}`.
-    var properties: [String] = []
+    public var properties: [String] = []
 }
 
-/// A parsed RE2 expression. Capture groups are not kept: only whether text matches matters here.
-indirect enum RE2Node: Sendable, Equatable {
+/// A parsed RE2 expression.
+public indirect enum RE2Node: Sendable, Equatable {
     case empty
     case literal(Unicode.Scalar, foldCase: Bool)
     /// `.`; `newline` says whether it also matches `\n` (flag `s`).
@@ -15,7 +15,10 @@ indirect enum RE2Node: Sendable, Equatable {
     case characterClass(RE2CharClass, foldCase: Bool)
     case beginText, endText, beginLine, endLine
     case wordBoundary, notWordBoundary
+    /// A non-capturing group, `(?:re)` or `(?i:re)`.
     case group(RE2Node)
+    /// A capturing group, `(re)` or `(?P<name>re)`; `index` counts opening parentheses from 1, as Go does.
+    case capture(RE2Node, index: Int, name: String?)
     case concatenation([RE2Node])
     case alternation([RE2Node])
     case repetition(RE2Node, min: Int, max: Int?, greedy: Bool)

@@ -5,7 +5,7 @@
 
 /// Go's `regexp/syntax.Parse(pattern, Perl)` (plus `DotNL` for Prometheus label matchers), re-implemented to the
 /// extent needed: the full syntax, the limits, the error codes.
-struct RE2Parser {
+public struct RE2Parser {
     private struct Flags {
         var foldCase = false
         var multiLine = false
@@ -18,9 +18,10 @@ struct RE2Parser {
     private var index = 0
     private var flags = Flags()
     private var depth = 0
+    private var captureCount = 0
 
     /// Parses `pattern`; `dotMatchesNewline` is the initial `s` flag (true for label matchers, as Prometheus).
-    static func parse(_ pattern: String, dotMatchesNewline: Bool) throws(RE2Error) -> RE2Node {
+    public static func parse(_ pattern: String, dotMatchesNewline: Bool) throws(RE2Error) -> RE2Node {
         var parser = RE2Parser(pattern)
         parser.flags.dotNewline = dotMatchesNewline
         let node = try parser.parseAlternation()
@@ -161,6 +162,7 @@ struct RE2Parser {
         let start = index
         index += 1  // (
         let saved = flags
+        var name: String?
         if peek() == "?" {
             let afterQuestion = index + 1
             let named = (peek(1) == "P" && peek(2) == "<") || peek(1) == "<"
@@ -171,13 +173,16 @@ struct RE2Parser {
                 guard cursor < scalars.count else {
                     throw RE2Error(code: RE2Error.invalidNamedCapture, fragment: text(start, scalars.count))
                 }
-                let name = scalars[nameStart..<cursor]
-                let valid = !name.isEmpty && name.allSatisfy {
+                let nameScalars = scalars[nameStart..<cursor]
+                let valid = !nameScalars.isEmpty && nameScalars.allSatisfy {
                     $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_")
                 }
                 guard valid else {
                     throw RE2Error(code: RE2Error.invalidNamedCapture, fragment: text(start, cursor + 1))
                 }
+                var captured = ""
+                captured.unicodeScalars.append(contentsOf: nameScalars)
+                name = captured
                 index = cursor + 1
             } else {
                 // Flags: (?flags) or (?flags:re).
@@ -208,16 +213,18 @@ struct RE2Parser {
                         flags = updated
                         let inner = try parseGroupBody(start: start)
                         flags = saved
-                        return inner
+                        return .group(inner)
                     default:
                         throw RE2Error(code: RE2Error.invalidPerlOp, fragment: text(start, cursor))
                     }
                 }
             }
         }
+        captureCount += 1
+        let captureIndex = captureCount  // Go numbers groups by their opening parenthesis
         let inner = try parseGroupBody(start: start)
         flags = saved
-        return inner
+        return .capture(inner, index: captureIndex, name: name)
     }
 
     /// The alternation inside a group through its `)`.
@@ -228,7 +235,7 @@ struct RE2Parser {
         depth -= 1
         guard peek() == ")" else { throw RE2Error(code: RE2Error.missingParen, fragment: source) }
         index += 1
-        return .group(inner)
+        return inner
     }
 
     // MARK: Escapes
@@ -493,7 +500,7 @@ struct RE2Parser {
         return result
     }
 
-    static func hexValue(_ scalar: Unicode.Scalar) -> UInt32? {
+    public static func hexValue(_ scalar: Unicode.Scalar) -> UInt32? {
         switch scalar {
         case "0"..."9": scalar.value - 48
         case "a"..."f": scalar.value - 87

@@ -35,6 +35,11 @@ extension RE2Node {
             out += "(?:"
             inner.write(into: &out)
             out += ")"
+        case .capture(let inner, _, _):
+            // Unnamed in Swift syntax: Swift numbers them in the same order, and the names are kept apart.
+            out += "("
+            inner.write(into: &out)
+            out += ")"
         case .concatenation(let items):
             for item in items { item.write(into: &out) }
         case .alternation(let branches):
