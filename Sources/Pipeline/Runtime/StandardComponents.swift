@@ -8,5 +8,7 @@ extension ComponentRegistry {
         LokiWrite.self,
         LokiSourceAPI.self,
         LokiEcho.self,
+        LocalFileMatch.self,
+        LokiSourceFile.self,
     ])
 }

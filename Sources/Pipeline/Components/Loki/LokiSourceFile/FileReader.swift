@@ -1,0 +1,214 @@
+import Glibc
+import Wire
+
+/// Tails one file of one target, following it across rotations: by rename (the old file is read to its end, then
+/// the new file at the path from its start), by copy-truncate (a file shorter than the read offset is read again
+/// from its start) and deletion (read to the end, then closed until a file appears at the path again).
+///
+/// Owned by the component's read loop and used by it alone.
+final class FileReader {
+    let key: PositionsFile.Key
+    let path: String
+    /// The directory holding the file (what inotify reports changes of).
+    let directory: String
+    let labels: LabelSet
+    private let configuredEncoding: TextEncoding
+    private var encoding: TextEncoding
+    private var fd: Int32 = -1
+    private(set) var identity: FileIdentity?
+    /// The next byte of the open file to read.
+    private var readOffset: Int64 = 0
+    /// The bytes of a line whose newline has not been written yet.
+    private var pending: [UInt8] = []
+    /// Where to start when the file is first opened (from the positions file, or the end with `tail_from_end`).
+    private var startOffset: StartOffset
+    private var lastTimestamp: Int64 = 0
+    private(set) var fileSize: Int64 = 0
+    private(set) var linesRead = 0
+    private(set) var encodingFailures = 0
+
+    enum StartOffset {
+        case offset(Int64, identity: FileIdentity?)
+        case end
+    }
+
+    /// The offset up to which every line was read: a restart from here repeats no line and skips none.
+    var committedOffset: Int64 { readOffset - Int64(pending.count) }
+    var isOpen: Bool { fd >= 0 }
+
+    init(key: PositionsFile.Key, labels: LabelSet, encoding: TextEncoding, start: StartOffset) {
+        self.key = key
+        path = key.path
+        let slash = key.path.lastIndex(of: "/")
+        directory = slash.map { $0 == key.path.startIndex ? "/" : String(key.path[..<$0]) } ?? "/"
+        self.labels = labels
+        configuredEncoding = encoding
+        self.encoding = encoding
+        startOffset = start
+    }
+
+    deinit {
+        if fd >= 0 { Glibc.close(fd) }
+    }
+
+    func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+    }
+
+    /// What one call of ``read(into:budget:now:)`` found.
+    enum Progress {
+        /// Nothing new; the file is open (or absent) and up to date.
+        case idle
+        /// Lines were read; there may be more.
+        case read
+    }
+
+    /// Reads at most `budget` bytes of new lines into `entries`, switching files when the one at the path was
+    /// rotated or removed.
+    func read(into entries: inout [LogEntry], budget: Int, now: Int64) -> Progress {
+        if fd < 0 && !open() { return .idle }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            close()
+            return .idle
+        }
+        fileSize = Int64(info.st_size)
+        if fileSize < readOffset {
+            // Truncated (copytruncate): what is there now was written from the start.
+            readOffset = 0
+            pending.removeAll(keepingCapacity: true)
+        }
+        if fileSize > readOffset {
+            readChunk(into: &entries, count: Int(min(fileSize - readOffset, Int64(budget))), now: now)
+            return .read
+        }
+        // At the end of the open file: has the path moved on to another file?
+        var current = stat()
+        let exists = stat(path, &current) == 0
+        if exists, FileIdentity(current) == identity { return .idle }
+        flushPending(into: &entries, now: now)
+        close()
+        if exists, open(atStart: true) { return .read }
+        return .idle
+    }
+
+    /// Opens the file at the path. The first open starts where the positions file says (finishing the file the
+    /// offset belonged to first, if it was rotated away meanwhile); later opens, after a rotation, at the start.
+    @discardableResult
+    private func open(atStart: Bool = false) -> Bool {
+        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            Glibc.close(descriptor)
+            return false
+        }
+        fd = descriptor
+        identity = FileIdentity(info)
+        encoding = configuredEncoding
+        pending.removeAll(keepingCapacity: true)
+        if atStart {
+            readOffset = 0
+            return true
+        }
+        switch startOffset {
+        case .end:
+            readOffset = Int64(info.st_size)
+        case .offset(let offset, let stored):
+            if let stored, stored != identity, let rotated = Self.find(stored, near: path) {
+                // The file the offset belongs to was renamed while the agent was down: finish it first.
+                Glibc.close(descriptor)
+                fd = rotated.fd
+                identity = stored
+                readOffset = offset <= rotated.size ? offset : 0
+                startOffset = .offset(0, identity: nil)
+                return true
+            }
+            readOffset = (stored == nil || stored == identity) && offset <= Int64(info.st_size) ? offset : 0
+        }
+        startOffset = .offset(0, identity: nil)
+        return true
+    }
+
+    /// A file with `identity` in the directory of `path` (where the kubelet and logrotate put rotated files).
+    private static func find(_ identity: FileIdentity, near path: String) -> (fd: Int32, size: Int64)? {
+        guard let slash = path.lastIndex(of: "/") else { return nil }
+        let directory = String(path[..<slash])
+        guard let handle = opendir(directory.isEmpty ? "/" : directory) else { return nil }
+        defer { closedir(handle) }
+        while let entry = readdir(handle) {
+            guard UInt64(entry.pointee.d_ino) == identity.inode else { continue }
+            var raw = entry.pointee.d_name
+            let capacity = MemoryLayout.size(ofValue: raw)
+            let name = withUnsafePointer(to: &raw) {
+                $0.withMemoryRebound(to: CChar.self, capacity: capacity) { String(cString: $0) }
+            }
+            let candidate = Glibc.open(directory + "/" + name, O_RDONLY | O_CLOEXEC)
+            guard candidate >= 0 else { continue }
+            var info = stat()
+            if fstat(candidate, &info) == 0, FileIdentity(info) == identity { return (candidate, Int64(info.st_size)) }
+            Glibc.close(candidate)
+        }
+        return nil
+    }
+
+    private func readChunk(into entries: inout [LogEntry], count: Int, now: Int64) {
+        let start = pending.count
+        pending.reserveCapacity(start + count)
+        var got = 0
+        pending.append(contentsOf: repeatElement(0, count: count))
+        pending.withUnsafeMutableBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            while got < count {
+                let result = pread(fd, base + start + got, count - got, off_t(readOffset) + off_t(got))
+                if result < 0 && errno == EINTR { continue }
+                guard result > 0 else { break }
+                got += result
+            }
+        }
+        pending.removeLast(count - got)
+        if readOffset == 0 && got > 0 {
+            let (detected, markLength) = encoding.detectingMark(pending[...])
+            encoding = detected
+            // The mark is not part of the first line; its bytes still count in the offset.
+            if markLength > 0 {
+                pending.removeFirst(markLength)
+                readOffset += Int64(markLength)
+                got -= markLength
+            }
+        }
+        readOffset += Int64(got)
+        splitLines(into: &entries, now: now)
+    }
+
+    private func splitLines(into entries: inout [LogEntry], now: Int64) {
+        let unit = encoding.unitSize
+        var consumed = 0
+        pending.withUnsafeBufferPointer { buffer in
+            var lineStart = 0
+            while let newline = encoding.newline(in: buffer, from: lineStart, base: lineStart) {
+                let line = UnsafeBufferPointer(rebasing: buffer[lineStart..<newline])
+                emit(encoding.utf8Line(line, failures: &encodingFailures), into: &entries, now: now)
+                lineStart = newline + unit
+            }
+            consumed = lineStart
+        }
+        if consumed > 0 { pending.removeFirst(consumed) }
+    }
+
+    /// A last line without its newline, when its file is finished (rotated away or deleted): it will never end.
+    private func flushPending(into entries: inout [LogEntry], now: Int64) {
+        guard !pending.isEmpty else { return }
+        let line = pending.withUnsafeBufferPointer { encoding.utf8Line($0, failures: &encodingFailures) }
+        pending.removeAll(keepingCapacity: true)
+        emit(line, into: &entries, now: now)
+    }
+
+    private func emit(_ line: [UInt8], into entries: inout [LogEntry], now: Int64) {
+        // Strictly increasing within a file, so that the order of lines survives equal clock readings.
+        lastTimestamp = max(now, lastTimestamp + 1)
+        entries.append(LogEntry(timestamp: lastTimestamp, line: line, labels: labels))
+        linesRead += 1
+    }
+}

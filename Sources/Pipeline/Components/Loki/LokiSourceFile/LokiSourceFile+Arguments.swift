@@ -1,0 +1,86 @@
+import Wire
+
+extension LokiSourceFile {
+    public struct Arguments: ComponentArguments {
+        public var targets: [Target]
+        public var forwardTo: LogsReceivers
+        var encoding: TextEncoding
+        public var tailFromEnd: Bool
+        public var legacyPositionsFile: String
+        public var onPositionsFileError: PositionsErrorAction
+        public var minPollFrequency: Duration
+        public var maxPollFrequency: Duration
+        /// The `file_match` block: expand `__path__` globs here instead of in `local.file_match`.
+        public var fileMatch: FileMatch?
+
+        public enum PositionsErrorAction: String, Sendable, Equatable, CaseIterable {
+            case skip
+            case restartFromEnd = "restart_from_end"
+            case restartFromBeginning = "restart_from_beginning"
+        }
+
+        public struct FileMatch: Sendable, Equatable {
+            public var syncPeriod: Duration
+            public var ignoreOlderThan: Duration
+        }
+
+        public init(_ reader: ArgumentReader) throws(Diagnostic) {
+            guard reader.has("targets") else {
+                throw reader.blockError("missing required attribute \"targets\" in \(reader.name)")
+            }
+            targets = try reader.targets("targets")
+            guard reader.has("forward_to") else {
+                throw reader.blockError("missing required attribute \"forward_to\" in \(reader.name)")
+            }
+            forwardTo = try reader.logsReceivers("forward_to")
+            let encodingName = try reader.string("encoding", default: "")
+            guard let encoding = TextEncoding(ianaName: encodingName) else {
+                throw reader.error("encoding", "encoding: unsupported encoding \(GoQuoting.quote(encodingName)); supported: \(TextEncoding.supportedNames)")
+            }
+            self.encoding = encoding
+            tailFromEnd = try reader.bool("tail_from_end", default: false)
+            legacyPositionsFile = try reader.string("legacy_positions_file", default: "")
+            let action = try reader.string("on_positions_file_error", default: PositionsErrorAction.restartFromBeginning.rawValue)
+            guard let parsed = PositionsErrorAction(rawValue: action) else {
+                let names = PositionsErrorAction.allCases.map { GoQuoting.quote($0.rawValue) }.joined(separator: ", ")
+                throw reader.error("on_positions_file_error", "on_positions_file_error: expected one of \(names), got \(GoQuoting.quote(action))")
+            }
+            onPositionsFileError = parsed
+            if let watch = try reader.block("file_watch") {
+                minPollFrequency = try watch.duration("min_poll_frequency", default: .milliseconds(250))
+                maxPollFrequency = try watch.duration("max_poll_frequency", default: .milliseconds(250))
+            } else {
+                minPollFrequency = .milliseconds(250)
+                maxPollFrequency = .milliseconds(250)
+            }
+            if let match = try reader.block("file_match"), try match.bool("enabled", default: false) {
+                fileMatch = FileMatch(
+                    syncPeriod: try match.duration("sync_period", default: .seconds(10)),
+                    ignoreOlderThan: try match.duration("ignore_older_than", default: .zero))
+            } else {
+                fileMatch = nil
+            }
+            if let decompression = try reader.block("decompression") {
+                _ = try decompression.string("format")
+                _ = try decompression.duration("initial_delay", default: .zero)
+                if try decompression.bool("enabled", default: false) {
+                    throw decompression.blockError("decompression is not supported yet; read compressed files with an unpacking step, or leave enabled = false")
+                }
+            }
+            for (index, target) in targets.enumerated() {
+                guard let path = target["__path__"], !path.isEmpty else {
+                    throw reader.error("targets", "targets[\(index)]: every target needs a \"__path__\" label, got \(target)")
+                }
+                if fileMatch == nil, !path.hasPrefix("/") {
+                    throw reader.error("targets", "targets[\(index)].__path__: \(GoQuoting.quote(path)) is not an absolute path (enable the file_match block to expand globs)")
+                }
+            }
+        }
+
+        public func validate() throws(ArgumentError) {
+            if minPollFrequency <= .zero || maxPollFrequency < minPollFrequency {
+                throw ArgumentError("file_watch: min_poll_frequency must be > 0 and max_poll_frequency at least min_poll_frequency")
+            }
+        }
+    }
+}

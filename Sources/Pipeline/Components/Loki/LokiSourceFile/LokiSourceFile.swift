@@ -1,0 +1,258 @@
+import Glibc
+import Logging
+import Prometheus
+import Synchronization
+import Wire
+
+/// `loki.source.file`: tails the file of each target's `__path__` and sends its lines to `forward_to`, one entry per
+/// line ended by `\n` (a trailing `\r` is dropped), labelled with the target's labels (those starting with `__`
+/// removed) and `filename`.
+///
+/// One read loop serves every file: it wakes on inotify events for the files' directories or every poll interval
+/// (`file_watch`), reads what was appended, and sends it in batches. Files are followed across rotation by rename
+/// and by copy-truncate (see ``FileReader``). A target list change starts readers for new targets, closes those of
+/// removed ones (forgetting their positions, as Alloy does) and leaves every other reader as it is.
+///
+/// Positions (``PositionsFile``) advance only after `forward_to` accepted the lines, and are written at most
+/// ``positionsSyncInterval`` later and when the component stops. So a restart after SIGTERM repeats nothing, and
+/// one after SIGKILL or a crash repeats at most the lines accepted in the last ``positionsSyncInterval``.
+public final class LokiSourceFile: Component {
+    public static let name = "loki.source.file"
+
+    /// How often accepted positions are written to disk.
+    static let positionsSyncInterval: Duration = .seconds(1)
+    /// Bytes read from one file per pass, so that one busy file cannot starve the others.
+    static let readBudget = 256 * 1024
+    /// A batch is sent once it holds this many entries (and at the end of every pass).
+    static let batchEntries = 2000
+
+    private struct Shared {
+        var arguments: Arguments
+        var matched: [Target]? = nil
+    }
+
+    private let context: ComponentContext
+    private let shared: Mutex<Shared>
+    private let wakeUp = WakeUp()
+    private let metrics: Metrics
+    public let exports = ValueObject()
+
+    public init(context: ComponentContext, arguments: Arguments) throws {
+        self.context = context
+        shared = Mutex(Shared(arguments: arguments))
+        metrics = Metrics(registry: context.metrics, componentID: context.id)
+        try update(arguments)
+    }
+
+    public func update(_ arguments: Arguments) throws {
+        shared.withLock { $0.arguments = arguments }
+        wakeUp.signal()
+    }
+
+    public func run() async throws {
+        var loop = try ReadLoop(component: self)
+        defer { loop.finish() }
+        try await loop.run()
+    }
+
+    /// The targets to read now: the arguments' targets, or with `file_match` the files their globs match.
+    fileprivate func currentTargets(matchNow: Bool) -> (Arguments, [Target]) {
+        let arguments = shared.withLock { $0.arguments }
+        guard let match = arguments.fileMatch else { return (arguments, arguments.targets) }
+        if matchNow || shared.withLock({ $0.matched }) == nil {
+            let found = LocalFileMatch.expand(arguments.targets, ignoreOlderThan: match.ignoreOlderThan, logger: context.logger)
+            shared.withLock { $0.matched = found }
+            return (arguments, found)
+        }
+        return (arguments, shared.withLock { $0.matched } ?? [])
+    }
+
+    /// The loop that owns the readers and the positions, in `run()`'s task.
+    private struct ReadLoop {
+        let component: LokiSourceFile
+        let positionsFile: PositionsFile
+        var positions: [PositionsFile.Key: PositionsFile.Position]
+        var corrupt: Set<PositionsFile.Key>
+        var readers: [PositionsFile.Key: FileReader] = [:]
+        var targetList: [Target] = []
+        var arguments: Arguments
+        var positionsDirty = false
+        var lastSync = ContinuousClock.now
+        var lastMatch = ContinuousClock.now
+        let watcher: DirectoryWatcher?
+
+        init(component: LokiSourceFile) throws {
+            self.component = component
+            let context = component.context
+            mkdir(context.dataPath, 0o755)
+            positionsFile = PositionsFile(path: context.dataPath + "/positions.yml")
+            arguments = component.shared.withLock { $0.arguments }
+            var loaded: (positions: [PositionsFile.Key: PositionsFile.Position], corrupt: [PositionsFile.Key])
+            do {
+                loaded = try positionsFile.load()
+                if loaded.positions.isEmpty, !arguments.legacyPositionsFile.isEmpty {
+                    loaded = try PositionsFile(path: arguments.legacyPositionsFile).load()
+                }
+            } catch {
+                context.logger.error("cannot read the positions file; every file is read as if new", metadata: ["error": "\(error)"])
+                loaded = ([:], [])
+            }
+            positions = loaded.positions
+            corrupt = Set(loaded.corrupt)
+            for key in loaded.corrupt {
+                context.logger.warning("corrupt positions entry", metadata: [
+                    "path": "\(key.path)", "action": "\(arguments.onPositionsFileError.rawValue)",
+                ])
+            }
+            watcher = DirectoryWatcher(wakeUp: component.wakeUp)
+        }
+
+        mutating func run() async throws {
+            var interval = arguments.minPollFrequency
+            var changedDirectories: Set<String>? = nil  // nil: look at every file
+            while !Task.isCancelled {
+                let matchDue = arguments.fileMatch.map { ContinuousClock.now - lastMatch >= $0.syncPeriod } ?? false
+                if matchDue { lastMatch = .now }
+                let (latest, targets) = component.currentTargets(matchNow: matchDue)
+                arguments = latest
+                if targets != targetList { reconcile(targets) }
+
+                let found = try await readPass(only: changedDirectories)
+                if positionsDirty, ContinuousClock.now - lastSync >= LokiSourceFile.positionsSyncInterval {
+                    savePositions()
+                }
+                if found.more {
+                    changedDirectories = nil
+                    continue
+                }
+                interval = found.any ? arguments.minPollFrequency : min(interval * 2, arguments.maxPollFrequency)
+                await component.wakeUp.wait(timeout: interval)
+                // After a wake-up by inotify, only the files in the directories that changed; after a timeout, all.
+                let changed = watcher?.takeChanged() ?? []
+                changedDirectories = changed.isEmpty ? nil : changed
+            }
+        }
+
+        /// Starts readers for new targets and stops those of removed ones; the others keep reading.
+        mutating func reconcile(_ targets: [Target]) {
+            targetList = targets
+            var wanted: [PositionsFile.Key: Target] = [:]
+            for target in targets {
+                guard let path = target["__path__"] else { continue }
+                var labels = target.publicLabels
+                let key = PositionsFile.Key(path: path, labels: LabelSet(labels).description)
+                labels.append(LabelPair(name: "filename", value: path))
+                wanted[key] = target
+                guard readers[key] == nil else { continue }
+                readers[key] = FileReader(
+                    key: key, labels: LabelSet(labels), encoding: arguments.encoding, start: startOffset(for: key))
+            }
+            for key in readers.keys where wanted[key] == nil {
+                readers[key]?.close()
+                readers[key] = nil
+                positions[key] = nil
+                positionsDirty = true
+                component.metrics.forget(path: key.path)
+            }
+            watcher?.watch(Set(readers.values.map(\.directory)))
+        }
+
+        func startOffset(for key: PositionsFile.Key) -> FileReader.StartOffset {
+            if corrupt.contains(key) {
+                switch arguments.onPositionsFileError {
+                case .restartFromBeginning: return .offset(0, identity: nil)
+                case .restartFromEnd, .skip: return .end
+                }
+            }
+            if let position = positions[key] { return .offset(position.offset, identity: position.identity) }
+            return arguments.tailFromEnd ? .end : .offset(0, identity: nil)
+        }
+
+        /// One pass over the readers (those in `only`'s directories, or all): reads what is new, sends it.
+        mutating func readPass(only directories: Set<String>?) async throws -> (any: Bool, more: Bool) {
+            var entries: [LogEntry] = []
+            var touched: [FileReader] = []
+            var any = false
+            var more = false
+            let now = Self.wallClockNanoseconds()
+            for reader in readers.values {
+                if let directories, !directories.contains(reader.directory) { continue }
+                let before = entries.count
+                let wasOpen = reader.isOpen
+                if reader.read(into: &entries, budget: LokiSourceFile.readBudget, now: now) == .read {
+                    more = true
+                }
+                if reader.isOpen != wasOpen { component.metrics.filesActive.set(Double(openCount)) }
+                if entries.count > before {
+                    any = true
+                    touched.append(reader)
+                }
+                component.metrics.record(reader)
+                if entries.count >= LokiSourceFile.batchEntries {
+                    try await send(&entries, touched: &touched)
+                }
+            }
+            try await send(&entries, touched: &touched)
+            return (any, more)
+        }
+
+        var openCount: Int { readers.values.count { $0.isOpen } }
+
+        /// Sends `entries` until accepted (waiting out backpressure), then records the readers' positions.
+        mutating func send(_ entries: inout [LogEntry], touched: inout [FileReader]) async throws {
+            defer {
+                entries.removeAll(keepingCapacity: true)
+                touched.removeAll(keepingCapacity: true)
+            }
+            if !entries.isEmpty {
+                let batch = LogBatch(entries: entries)
+                var delay: Duration = .milliseconds(100)
+                while true {
+                    do {
+                        try await arguments.forwardTo.send(batch)
+                        break
+                    } catch PipelineError.backpressure(let retryAfter, _) {
+                        try await Task.sleep(for: retryAfter ?? delay)  // not-a-wait: backoff while downstream is full
+                        delay = min(delay * 2, .seconds(5))
+                        arguments = component.shared.withLock { $0.arguments }
+                    } catch is CancellationError {
+                        throw CancellationError()
+                    } catch {
+                        component.context.logger.error("entries refused by forward_to; dropped", metadata: [
+                            "entries": "\(entries.count)", "error": "\(error)",
+                        ])
+                        break
+                    }
+                }
+            }
+            for reader in touched {
+                positions[reader.key] = PositionsFile.Position(offset: reader.committedOffset, identity: reader.identity)
+            }
+            if !touched.isEmpty { positionsDirty = true }
+        }
+
+        mutating func savePositions() {
+            // Only what `send` recorded: lines read but not accepted (a stop in mid-send) are read again next time.
+            do {
+                try positionsFile.save(positions)
+                positionsDirty = false
+            } catch {
+                component.context.logger.error("cannot write the positions file", metadata: ["error": "\(error)"])
+            }
+            lastSync = .now
+        }
+
+        mutating func finish() {
+            watcher?.stop()
+            savePositions()
+            for reader in readers.values { reader.close() }
+            component.metrics.filesActive.set(0.0)
+        }
+
+        static func wallClockNanoseconds() -> Int64 {
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import Glibc
+import Testing
+@testable import Pipeline
+import Wire
+
+@Suite struct LokiSourceFileTests {
+    @Test func readsLinesWithTargetLabelsAndFilenameAndWaitsForTheNewline() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let log = dir.file("app.log")
+        append("first\nsecond\r\nthird without newline", to: log)
+        let tail = try FileTailHarness(
+            "targets = [{__path__ = \"\(log)\", job = \"app\", __internal = \"x\"}]", storage: dir.path)
+        #expect(await tail.waitForLines(2) == ["first", "second"])
+        let entry = try #require(tail.receiver.entries.first)
+        #expect(entry.labels == LabelSet([LabelPair(name: "filename", value: log), LabelPair(name: "job", value: "app")]))
+        #expect(tail.receiver.entries[1].timestamp > entry.timestamp)
+        append(" ends here\n", to: log)
+        #expect(await tail.waitForLines(3) == ["first", "second", "third without newline ends here"])
+        await tail.stop()
+    }
+
+    @Test func followsRenameRotationReadingTheOldFileToItsEnd() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let log = dir.file("0.log")
+        append("a1\na2\n", to: log)
+        let tail = try FileTailHarness("targets = [{__path__ = \"\(log)\"}]", storage: dir.path)
+        #expect(await tail.waitForLines(2).count == 2)
+        // The writer still has the old file open: lines written after the rename belong before the new file's.
+        let oldFD = open(log, O_WRONLY | O_APPEND)
+        rename(log, dir.file("0.log.20261202-010203"))
+        _ = Array("a3\n".utf8).withUnsafeBytes { write(oldFD, $0.baseAddress, $0.count) }
+        close(oldFD)
+        append("b1\nb2\n", to: log)
+        #expect(await tail.waitForLines(5) == ["a1", "a2", "a3", "b1", "b2"])
+        await tail.stop()
+    }
+
+    @Test func copyTruncateAndShrinkingFilesAreReadFromTheStart() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let log = dir.file("app.log")
+        append("one\ntwo\nthree\n", to: log)
+        let tail = try FileTailHarness("targets = [{__path__ = \"\(log)\"}]", storage: dir.path)
+        #expect(await tail.waitForLines(3).count == 3)
+        truncate(log, 0)
+        append("four\n", to: log)
+        #expect(await tail.waitForLines(4) == ["one", "two", "three", "four"])
+        await tail.stop()
+    }
+
+    @Test func aVanishedFileIsClosedAndAReappearingOneReadFromItsStart() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let log = dir.file("app.log")
+        append("one\n", to: log)
+        let tail = try FileTailHarness("targets = [{__path__ = \"\(log)\"}]", storage: dir.path)
+        #expect(await tail.waitForLines(1) == ["one"])
+        #expect(await eventually { tail.metric("loki_source_file_files_active_total") == 1 })
+        unlink(log)
+        #expect(await eventually { tail.metric("loki_source_file_files_active_total") == 0 })
+        append("again\n", to: log)
+        #expect(await tail.waitForLines(2) == ["one", "again"])
+        await tail.stop()
+    }
+
+    @Test func aRestartResumesFromThePositionsFileWithoutRepeats() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let log = dir.file("app.log")
+        append("one\ntwo\n", to: log)
+        let first = try FileTailHarness("targets = [{__path__ = \"\(log)\", job = \"x\"}]", storage: dir.path)
+        #expect(await first.waitForLines(2).count == 2)
+        await first.stop()
+        let positions = try #require(PositionsFile.readText(dir.path + "/loki.source.file.test/positions.yml"))
+        #expect(positions.contains("path: \"\(log)\""))
+        #expect(positions.contains("labels: \"{job=\\\"x\\\"}\""))
+        #expect(positions.contains(": \"8\""))
+        append("three\n", to: log)
+        let second = try FileTailHarness("targets = [{__path__ = \"\(log)\", job = \"x\"}]", storage: dir.path)
+        #expect(await second.waitForLines(1) == ["three"])
+        await second.stop()
+    }
+
+    @Test func aFileRotatedWhileStoppedIsFinishedBeforeTheNewOne() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let log = dir.file("0.log")
+        append("old1\n", to: log)
+        let first = try FileTailHarness("targets = [{__path__ = \"\(log)\"}]", storage: dir.path)
+        #expect(await first.waitForLines(1).count == 1)
+        await first.stop()
+        append("old2\n", to: log)
+        rename(log, dir.file("0.log.20261202-000000"))
+        append("new1\n", to: log)
+        let second = try FileTailHarness("targets = [{__path__ = \"\(log)\"}]", storage: dir.path)
+        #expect(await second.waitForLines(2) == ["old2", "new1"])
+        await second.stop()
+    }
+
+    @Test func tailFromEndSkipsWhatIsThereAndBackpressureLosesNothing() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let log = dir.file("app.log")
+        append("old\n", to: log)
+        let tail = try FileTailHarness(
+            "targets = [{__path__ = \"\(log)\"}]\n tail_from_end = true", storage: dir.path,
+            receiver: RecordingReceiver(refusing: 3))
+        #expect(await eventually { tail.metric("loki_source_file_files_active_total") == 1 })
+        append("new\n", to: log)
+        #expect(await tail.waitForLines(1) == ["new"])
+        await tail.stop()
+    }
+
+    @Test func utf16FilesAreDetectedByTheirByteOrderMark() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let log = dir.file("win.log")
+        var bytes: [UInt8] = [0xFF, 0xFE]
+        for unit in "héllo\r\nwörld\n".utf16 { bytes += [UInt8(unit & 0xFF), UInt8(unit >> 8)] }
+        appendBytes(bytes, to: log)
+        let tail = try FileTailHarness("targets = [{__path__ = \"\(log)\"}]", storage: dir.path)
+        #expect(await tail.waitForLines(2) == ["héllo", "wörld"])
+        await tail.stop()
+    }
+
+    @Test func changingTheTargetsKeepsReadersOfUnchangedFiles() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let a = dir.file("a.log"), b = dir.file("b.log")
+        append("a1\n", to: a)
+        append("b1\n", to: b)
+        let tail = try FileTailHarness("targets = [{__path__ = \"\(a)\"}]", storage: dir.path)
+        #expect(await tail.waitForLines(1) == ["a1"])
+        // A partial line in a.log: a restarted reader would lose track of it or read a1 again.
+        append("a2 part", to: a)
+        try tail.update("targets = [{__path__ = \"\(a)\"}, {__path__ = \"\(b)\"}]")
+        #expect(await tail.waitForLines(2).sorted() == ["a1", "b1"])
+        append(" done\n", to: a)
+        #expect(await tail.waitForLines(3).sorted() == ["a1", "a2 part done", "b1"])
+        await tail.stop()
+    }
+
+    @Test func globsWithTheFileMatchBlock() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        dir.makeDirectory("pods/ns_p_1/c")
+        append("x\n", to: dir.file("pods/ns_p_1/c/0.log"))
+        append("ignored\n", to: dir.file("pods/ns_p_1/c/0.txt"))
+        let tail = try FileTailHarness(
+            "targets = [{__path__ = \"\(dir.path)/pods/**/*.log\"}]\n file_match {\n enabled = true\n }", storage: dir.path)
+        #expect(await tail.waitForLines(1) == ["x"])
+        await tail.stop()
+    }
+
+    @Test func argumentErrorsNameTheProblem() {
+        let receiver = RecordingReceiver()
+        func problem(_ body: String) -> String? {
+            do {
+                _ = try FileTailHarness.decode(body, receiver: receiver)
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(problem("targets = [{job = \"x\"}]")?.contains("needs a \"__path__\" label") == true)
+        #expect(problem("targets = [{__path__ = \"rel.log\"}]")?.contains("is not an absolute path") == true)
+        #expect(problem("targets = []\n encoding = \"EBCDIC\"")?.contains("unsupported encoding \"EBCDIC\"") == true)
+        #expect(problem("targets = []\n on_positions_file_error = \"panic\"")?.contains("expected one of") == true)
+        #expect(problem("targets = []\n decompression {\n enabled = true\n format = \"gz\"\n }")?.contains("not supported yet") == true)
+    }
+}
