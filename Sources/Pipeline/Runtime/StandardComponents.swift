@@ -10,5 +10,7 @@ extension ComponentRegistry {
         LokiEcho.self,
         LocalFileMatch.self,
         LokiSourceFile.self,
+        DiscoveryRelabel.self,
+        LokiRelabel.self,
     ])
 }
