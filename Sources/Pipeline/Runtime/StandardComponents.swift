@@ -10,6 +10,7 @@ extension ComponentRegistry {
         LokiEcho.self,
         LocalFileMatch.self,
         LokiSourceFile.self,
+        LokiSourceJournal.self,
         DiscoveryRelabel.self,
         LokiRelabel.self,
     ])
