@@ -13,5 +13,7 @@ extension ComponentRegistry {
         LokiSourceJournal.self,
         DiscoveryRelabel.self,
         LokiRelabel.self,
+        DiscoveryKubernetes.self,
+        DiscoveryKubelet.self,
     ])
 }
