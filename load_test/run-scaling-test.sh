@@ -4,6 +4,7 @@
 #
 #   load_test/run-scaling-test.sh --rates 5000 15000 30000 50000 --replicas 2
 #   load_test/run-scaling-test.sh --find-ceiling --rates 20000
+#   load_test/run-scaling-test.sh --backend-layout split --rates 5000   # needs a backend that runs -target=<module>
 #   load_test/run-scaling-test.sh --url http://localhost:4318/v1/logs --metrics agent-0=http://localhost:12345/metrics \
 #       --metrics backend=http://localhost:3100/metrics --backend-url http://localhost:3100
 #

@@ -1,5 +1,6 @@
-"""The scaling test (load_test/scaling): its window averaging and CSV schema on synthetic series, and a short real
-run with two gateway replicas that must lose nothing and draw its plots."""
+"""The scaling test (load_test/scaling): its window averaging and CSV schema on synthetic series, a short real
+run with two gateway replicas that must lose nothing (checked per record by loadgen verify) and draw its plots, and
+the split backend layout."""
 import csv
 import math
 import os
@@ -100,7 +101,8 @@ def test_csv_schema(tmp_path):
         reader = csv.DictReader(f)
         assert reader.fieldnames == ["target_rate", "throughput_mb_s", "received_rate", "sent_rate", "loss_pct",
                                      "avg_cpu_cores", "max_cpu_cores", "avg_mem_mib", "max_mem_mib", "queue_pct",
-                                     "dist_lines_rate", "flush_queue_max", "p99_ms", "dropped"]
+                                     "dist_lines_rate", "flush_queue_max", "p99_ms", "dropped", "verified_missing",
+                                     "verified_duplicates"]
         parsed = list(reader)
     assert [float(row["target_rate"]) for row in parsed] == [1000.0, 4000.0]
     assert all(float(row["received_rate"]) > 0 for row in parsed)
@@ -114,7 +116,7 @@ def test_csv_schema(tmp_path):
 def test_short_run_with_two_replicas_loses_nothing_and_plots(tmp_path):
     out = tmp_path / "out"
     code = scaling_run.main([
-        "--rates", "1000", "2000", "4000", "--duration", "14", "--stabilise", "6", "--cooldown", "2",
+        "--rates", "1000", "2000", "4000", "--duration", "12", "--stabilise", "6", "--cooldown", "2",
         "--replicas", "2", "--sample-interval", "1", "--records-per-request", "200",
         "--estuary", os.environ["ESTUARY_BIN"], "--loadgen", os.environ["LOADGEN_BIN"], "--out", str(out)])
     assert code == 0
@@ -125,10 +127,46 @@ def test_short_run_with_two_replicas_loses_nothing_and_plots(tmp_path):
     assert [float(r["target_rate"]) for r in rows] == [1000.0, 2000.0, 4000.0]
     for r in rows:
         assert float(r["loss_pct"]) == 0.0, r
+        assert r["verified_missing"] == "0" and r["verified_duplicates"] == "0", r
         assert float(r["dropped"]) == 0.0, r
         assert float(r["received_rate"]) == pytest.approx(float(r["target_rate"]), rel=0.1), r
         assert float(r["avg_cpu_cores"]) > 0 and float(r["max_mem_mib"]) > 0, r
     assert (out / "scaling.png").stat().st_size > 10_000
     samples = scaling.read_samples(out / "perf-metrics-samples.csv")
     assert {s.process for s in samples} == {"backend", "agent-0", "agent-1"}
-    assert "No round saturated" in (out / "summary.md").read_text()
+    summary = (out / "summary.md").read_text()
+    assert "No round saturated" in summary
+    assert "verified missing | verified duplicates" in summary and "loadgen verify" in summary
+
+
+def test_verified_loss_replaces_the_stored_count():
+    samples, rounds = synthetic()
+    rounds[0].verified = {"expected": 40_000, "received": 39_990, "missing": 20, "duplicated": 3, "passed": False}
+    rounds[0].stored = 0  # what a count would have said; verify wins
+    rows = scaling.summarize(samples, rounds)
+    assert rows[0]["loss_pct"] == pytest.approx(0.05)
+    assert rows[0]["verified_missing"] == 20 and rows[0]["verified_duplicates"] == 3
+    assert rows[1]["verified_missing"] is None and rows[1]["loss_pct"] == 0.0
+    table = scaling.markdown(rows, None)
+    assert "| 20 | 3 |" in table and "| - | - |" in table
+
+
+def test_split_layout_gives_each_module_its_config():
+    ports = {t: {"http": 1000 + i, "grpc": 2000 + i, "gossip": 3000 + i} for i, t in enumerate(scaling_run.SPLIT_TARGETS)}
+    querier = scaling_run.split_config("querier", ports)
+    assert "target: querier" in querier and "frontend_address: 127.0.0.1:2003" in querier
+    assert "bind_port: 3002" in querier and "127.0.0.1:3000" in querier and "127.0.0.1:3002" not in querier
+    assert "frontend_address" not in scaling_run.split_config("ingester", ports)
+
+
+@pytest.mark.skipif(not os.environ.get("LOADGEN_BIN"), reason="needs LOADGEN_BIN (scripts/test builds it)")
+def test_split_layout_says_exactly_when_the_backend_cannot_run_split(tmp_path, capsys):
+    code = scaling_run.main([
+        "--backend-layout", "split", "--rates", "1000", "--duration", "2", "--stabilise", "0",
+        "--estuary", os.environ["ESTUARY_BIN"], "--loadgen", os.environ["LOADGEN_BIN"], "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    if code == 0:
+        pytest.skip("this backend runs split: the refusal no longer applies")
+    assert code == 2
+    assert "--backend-layout split: `estuary backend -target=ingester` exited with status" in err
+    assert "use --backend-layout single" in err

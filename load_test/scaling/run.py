@@ -7,8 +7,9 @@ processes on loopback. With `--url` (one per gateway replica, e.g. behind `kubec
 a deployment that is already running; `--backend-url` then lets it check for loss with the query API.
 
 Per round (target rate): `loadgen otlp` runs for stabilise + duration seconds, the rate spread evenly over the
-replicas (one generator process each, so that one generator is never the bottleneck), then the system cools down
-while the round's stored entries are counted. Outputs in `--out`: perf-metrics-samples.csv, scaling-results-<time>.csv,
+replicas (one generator process each, so that one generator is never the bottleneck), then the system cools down,
+and `loadgen verify` checks every generator's manifest (its RESULT line) against the backend: per record, nothing
+missing and nothing stored twice. `--backend-layout split` runs the backend's modules as processes of their own. Outputs in `--out`: perf-metrics-samples.csv, scaling-results-<time>.csv,
 summary.md and scaling.png.
 """
 import argparse
@@ -89,26 +90,112 @@ class Process:
 
 
 
-def start_local(estuary, replicas, work):
-    """`estuary backend` and `replicas` gateway agents on loopback; returns (processes, OTLP URLs, backend URL)."""
-    processes = []
-    backend_port = free_port()
+class Backend:
+    """Where the backend takes pushes, answers queries and flushes, whatever its layout."""
+
+    def __init__(self, push_url, query_url, flush_urls):
+        self.push_url, self.query_url, self.flush_urls = push_url, query_url, list(flush_urls)
+
+
+class BackendLayoutError(RuntimeError):
+    """The backend binary cannot run the layout asked for."""
+
+
+# The modules of the split layout, in start-up order (ingesters first: the distributor needs them in the ring;
+# the querier before the frontend it connects to), with the process names they are sampled under.
+SPLIT_TARGETS = ["ingester", "distributor", "querier", "query-frontend"]
+
+
+def backend_config(template, port, data, extra=""):
+    return template.replace("@PORT@", str(port)).replace("@DATA@", str(data)) + extra
+
+
+def split_config(target, ports):
+    """What a module of the split layout adds to the shared configuration, with Loki's keys: its target, its
+    memberlist gossip port joining every other module's on loopback (the ring: `common.ring.kvstore.store` becomes
+    `memberlist`), and for the querier the frontend it takes queries from."""
+    gossip = [f"127.0.0.1:{ports[t]['gossip']}" for t in SPLIT_TARGETS if t != target]
+    lines = [
+        f"target: {target}",
+        "memberlist:",
+        "  bind_addr: [127.0.0.1]",
+        f"  bind_port: {ports[target]['gossip']}",
+        "  join_members: [" + ", ".join(gossip) + "]",
+    ]
+    if target == "querier":
+        lines += ["frontend_worker:", f"  frontend_address: 127.0.0.1:{ports['query-frontend']['grpc']}"]
+    return "\n" + "\n".join(lines) + "\n"
+
+
+def start_backend(estuary, layout, work):
+    """Starts the backend on loopback in `layout` (`single`: one `estuary backend` process, `-target=all`;
+    `split`: distributor, ingester, querier and query-frontend as processes of their own, sharing one data
+    directory and one memberlist ring). Returns (processes, Backend)."""
     data = work / "data"
     data.mkdir(parents=True)
-    config = work / "loki.yaml"
     template = (ROOT / "load_test" / "scripts" / "bench-backend.yaml").read_text()
-    config.write_text(template.replace("@PORT@", str(backend_port)).replace("@DATA@", str(data)))
-    backend_url = f"http://127.0.0.1:{backend_port}"
-    log = str(work / "backend.log")
-    popen = subprocess.Popen([estuary, "backend", f"-config.file={config}"], stdout=open(log, "wb"),
-                             stderr=subprocess.STDOUT)
-    processes.append(Process("backend", backend_url + "/metrics", popen, log))
-    wait_until(lambda: http("GET", backend_url + "/ready")[0] == 200, "backend", proc=popen, log=log)
-    urls = []
+    if layout == "single":
+        port = free_port()
+        config = work / "loki.yaml"
+        config.write_text(backend_config(template, port, data))
+        url = f"http://127.0.0.1:{port}"
+        log = str(work / "backend.log")
+        popen = subprocess.Popen([estuary, "backend", f"-config.file={config}"], stdout=open(log, "wb"),
+                                 stderr=subprocess.STDOUT)
+        process = Process("backend", url + "/metrics", popen, log)
+        try:
+            wait_until(lambda: http("GET", url + "/ready")[0] == 200, "backend", proc=popen, log=log)
+        except RuntimeError:
+            process.stop()
+            raise
+        return [process], Backend(url, url, [url])
+
+    # The common part of the configuration (storage, schema, limits) is the same file for every module, in one
+    # data directory; each module adds its ports and its place in the ring.
+    ports = {t: {"http": free_port(), "grpc": free_port(), "gossip": free_port()} for t in SPLIT_TARGETS}
+    urls = {t: f"http://127.0.0.1:{ports[t]['http']}" for t in SPLIT_TARGETS}
+    # For wrappers and the logs: every module's HTTP address.
+    env = dict(os.environ, ESTUARY_BACKEND_PEERS=",".join(f"{t}={urls[t]}" for t in SPLIT_TARGETS))
+    processes = []
+    try:
+        for target in SPLIT_TARGETS:
+            config = work / f"loki-{target}.yaml"
+            text = backend_config(template, ports[target]["http"], data, split_config(target, ports))
+            text = text.replace("server:\n", f"server:\n  grpc_listen_port: {ports[target]['grpc']}\n", 1)
+            text = text.replace("      store: inmemory", "      store: memberlist")
+            config.write_text(text)
+            log = str(work / f"backend-{target}.log")
+            popen = subprocess.Popen(
+                [estuary, "backend", f"-config.file={config}", f"-target={target}",
+                 f"-server.http-listen-port={ports[target]['http']}"],
+                env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+            processes.append(Process(f"backend-{target}", urls[target] + "/metrics", popen, log))
+            try:
+                wait_until(lambda url=urls[target]: http("GET", url + "/ready")[0] == 200, f"backend-{target}",
+                           proc=popen, log=log)
+            except RuntimeError as error:
+                if popen.poll() is not None:
+                    said = [line for line in tail(log, 5).splitlines() if line.strip()]
+                    raise BackendLayoutError(
+                        f"--backend-layout split: `estuary backend -target={target}` exited with status "
+                        f"{popen.returncode} at start-up, so this backend cannot run its modules as separate "
+                        f"processes (it said: {said[-1] if said else 'nothing'}); use --backend-layout single"
+                    ) from error
+                raise
+    except BaseException:
+        for process in reversed(processes):
+            process.stop()
+        raise
+    return processes, Backend(urls["distributor"], urls["query-frontend"], [urls["ingester"]])
+
+
+def start_agents(estuary, replicas, work, backend):
+    """`replicas` gateway agents on loopback pushing to the backend; returns (processes, OTLP URLs)."""
+    processes, urls = [], []
     for index in range(replicas):
         otlp_port, api_port = free_port(), free_port()
         log = str(work / f"agent-{index}.log")
-        env = dict(os.environ, LOKI_PUSH_URL=backend_url + "/loki/api/v1/push", LOKI_TENANT_ID="fake",
+        env = dict(os.environ, LOKI_PUSH_URL=backend.push_url + "/loki/api/v1/push", LOKI_TENANT_ID="fake",
                    OTLP_HTTP_ENDPOINT=f"127.0.0.1:{otlp_port}")
         popen = subprocess.Popen(
             [estuary, "run", str(ROOT / "config" / "gateway.alloy"), "--server.http.listen-addr",
@@ -122,7 +209,7 @@ def start_local(estuary, replicas, work):
             return http("POST", url, data=b"", headers={"Content-Type": "application/x-protobuf"})[0] == 200
         wait_until(receiver_answers, f"agent-{index}", proc=popen, log=log)
         urls.append(url)
-    return processes, urls, backend_url
+    return processes, urls
 
 
 def parse_metrics(text):
@@ -208,7 +295,9 @@ def run_load(loadgen, urls, rate, seconds, args, work, index):
         out = work / f"round-{index}-gen-{n}.out"
         cmd = [loadgen, "otlp", "--url", url, "--rate", f"{share:.3f}", "--duration", f"{seconds}s",
                "--records-per-request", str(args.records_per_request), "--concurrency", str(args.concurrency),
-               "--line-bytes", str(args.line_bytes), "--progress", "0s"]
+               "--line-bytes", str(args.line_bytes), "--progress", "0s", "--verify-selector", SELECTOR]
+        if args.line_bytes_dist:
+            cmd += ["--line-bytes-dist", args.line_bytes_dist, "--seed", str(index * 1000 + n + 1)]
         procs.append((subprocess.Popen(cmd, stdout=open(out, "wb"), stderr=subprocess.STDOUT), out))
     results = []
     for proc, out in procs:
@@ -216,17 +305,59 @@ def run_load(loadgen, urls, rate, seconds, args, work, index):
         lines = [line for line in out.read_text(errors="replace").splitlines() if line.startswith("RESULT ")]
         if proc.returncode != 0 or not lines:
             raise RuntimeError(f"loadgen failed ({proc.returncode}):\n{tail(str(out))}")
-        results.append(json.loads(lines[-1][len("RESULT "):]))
+        result = json.loads(lines[-1][len("RESULT "):])
+        result["_output"] = str(out)
+        results.append(result)
     return results
 
 
-def count_stored(backend_url, start_ns, end_ns):
+# Entries per query_range page of verify: within the backend's max_entries_limit_per_query (bench-backend.yaml).
+VERIFY_PAGE = 20000
+
+
+def flush(backend):
+    """POST /flush to every ingester: queries then read chunks from storage, which is much faster than scanning
+    what the ingesters hold in memory."""
+    for url in backend.flush_urls:
+        try:
+            http("POST", url + "/flush", data=b"", timeout=60)
+        except (OSError, urllib.error.URLError):
+            pass
+
+
+def verify_round(loadgen, query_url, results, work, index):
+    """`loadgen verify` of every generator's manifest (its RESULT line) against the backend, in parallel: the
+    per-record proof that nothing acknowledged is missing or stored twice. Returns the totals {expected, received,
+    missing, duplicated, passed}, or None when a verify could not run (its output is printed)."""
+    procs = []
+    for n, result in enumerate(results):
+        if not result.get("run_id"):
+            return None
+        out = work / f"round-{index}-gen-{n}.verify"
+        cmd = [loadgen, "verify", "--url", query_url, "--run", f"{result['_output']}:{result['run_id']}",
+               "--selector", SELECTOR, "--limit", str(VERIFY_PAGE)]
+        procs.append((subprocess.Popen(cmd, stdout=open(out, "wb"), stderr=subprocess.STDOUT), out))
+    totals = {"expected": 0, "received": 0, "missing": 0, "duplicated": 0, "passed": True}
+    failed = False
+    for proc, out in procs:
+        proc.wait()
+        lines = [line for line in out.read_text(errors="replace").splitlines() if line.startswith("VERIFY ")]
+        if not lines:
+            print(f"round {index}: loadgen verify did not run ({proc.returncode}):\n{tail(str(out))}", flush=True)
+            failed = True
+            continue
+        verdict = json.loads(lines[-1][len("VERIFY "):])
+        for key in ("expected", "received", "missing", "duplicated"):
+            totals[key] += int(verdict.get(key, 0))
+        totals["passed"] = totals["passed"] and bool(verdict.get("passed"))
+    return None if failed else totals
+
+
+def count_stored(backend, start_ns, end_ns):
     """Entries stored in [start, end) ns: after a flush, a query whose filter matches nothing reads every entry of
     the range, and the stats say how many it read. -1 on failure."""
-    try:
-        http("POST", backend_url + "/flush", data=b"")
-    except (OSError, urllib.error.URLError):
-        pass
+    flush(backend)
+    backend_url = backend.query_url
     query = urllib.parse.urlencode({
         "query": f'{SELECTOR} |= "estuary-scaling-matches-nothing"', "start": str(start_ns), "end": str(end_ns),
         "limit": "1", "direction": "forward"})
@@ -259,6 +390,13 @@ def main(argv=None):
     parser.add_argument("--records-per-request", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=4, help="connections per generator")
     parser.add_argument("--line-bytes", type=int, default=215)
+    parser.add_argument("--line-bytes-dist", help="record body sizes, as loadgen otlp --line-bytes-dist takes them "
+                                                  "(e.g. lognormal:200,0.6); default: every body --line-bytes")
+    parser.add_argument("--backend-layout", choices=["single", "split"], default="single",
+                        help="single: one `estuary backend` process (-target=all); split: distributor, ingester, "
+                             "querier and query-frontend as processes of their own (local runs only)")
+    parser.add_argument("--no-verify", action="store_true",
+                        help="count stored entries instead of running loadgen verify on every round")
     parser.add_argument("--drain", type=float, default=60, help="longest wait past the cool-down for stored entries")
     parser.add_argument("--estuary", default=os.environ.get("ESTUARY_BIN", str(ROOT / ".build/release/estuary")))
     parser.add_argument("--loadgen", default=os.environ.get("LOADGEN_BIN",
@@ -270,6 +408,8 @@ def main(argv=None):
         parser.error("--duration must be positive, --stabilise and --cooldown not negative, --edge in [0, 0.5)")
     if any(rate <= 0 for rate in args.rates):
         parser.error("--rates must be positive")
+    if args.url and args.backend_layout != "single":
+        parser.error("--backend-layout is for the backend this script starts; with --url the deployment is given")
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = Path(args.out or ROOT / "load_test" / ".build" / f"scaling-{stamp}")
@@ -278,7 +418,8 @@ def main(argv=None):
     processes = []
     try:
         if args.url:
-            urls, backend_url = args.url, args.backend_url
+            urls = args.url
+            backend = Backend(args.backend_url, args.backend_url, [args.backend_url]) if args.backend_url else None
             for spec in args.metrics:
                 name, _, url = spec.partition("=")
                 if not url:
@@ -289,14 +430,22 @@ def main(argv=None):
             for binary in (args.estuary, args.loadgen):
                 if not os.access(binary, os.X_OK):
                     parser.error(f"{binary} is not an executable; build it or pass --estuary/--loadgen")
-            processes, urls, backend_url = start_local(args.estuary, args.replicas, work)
-            layout = f"local: estuary backend + {args.replicas} gateway agent(s) on loopback"
+            try:
+                processes, backend = start_backend(args.estuary, args.backend_layout, work)
+            except BackendLayoutError as error:
+                print(f"scaling test: {error}", file=sys.stderr, flush=True)
+                return 2
+            agents, urls = start_agents(args.estuary, args.replicas, work, backend)
+            processes += agents
+            modules = ("estuary backend (-target=all)" if args.backend_layout == "single"
+                       else "estuary backend split into " + ", ".join(SPLIT_TARGETS))
+            layout = f"local: {modules} + {args.replicas} gateway agent(s) on loopback"
         print(f"== scaling test: {layout}; rounds of {args.stabilise:g}s ramp + {args.duration:g}s measured, "
               f"{args.cooldown:g}s cool-down; output in {out}", flush=True)
 
         sampler = Sampler(processes, args.sample_interval)
         sampler.start()
-        rounds, rows, ceiling = [], [], None
+        rounds, rows, ceiling, all_results = [], [], None, []
         rates = list(args.rates)
         while rates and len(rounds) < args.max_rounds:
             rate = rates.pop(0)
@@ -304,6 +453,7 @@ def main(argv=None):
             sampler.phase(index, rate)
             start = time.time()
             results = run_load(args.loadgen, urls, rate, args.stabilise + args.duration, args, work, index)
+            all_results += results
             end = time.time()
             sampler.phase(index, 0.0)
             r = scaling.Round(index, rate, start, end, args.stabilise)
@@ -314,10 +464,30 @@ def main(argv=None):
             last = max(x["last_timestamp_ns"] for x in results) + 1 if r.sent else 0
             cooled = time.monotonic() + args.cooldown
             r.stored = -1
-            if backend_url and r.sent:
+            if backend and r.sent and not args.no_verify:
+                # After the cool-down, verify every record; while some are missing (still in an agent's batch or
+                # queue), look again until the drain time is up. The first flush overlaps the cool-down (as the
+                # count did); the one before each verify finds little left.
+                flush(backend)
+                time.sleep(max(0.0, cooled - time.monotonic()))
+                deadline = cooled + args.drain
+                verify_started, attempts = time.monotonic(), 0
+                while True:
+                    attempts += 1
+                    flush(backend)
+                    verified = verify_round(args.loadgen, backend.query_url, results, work, index)
+                    if verified is None or verified["missing"] == 0 or time.monotonic() >= deadline:
+                        break
+                    time.sleep(2.0)
+                print(f"round {index}: verify took {time.monotonic() - verify_started:.1f} s ({attempts} "
+                      f"attempt{'s' if attempts > 1 else ''})", flush=True)
+                if verified is not None:
+                    r.verified = verified
+                    r.stored = verified["expected"] - verified["missing"]
+            if backend and r.sent and r.verified is None:
                 deadline = cooled + args.drain
                 while True:
-                    r.stored = count_stored(backend_url, first, last)
+                    r.stored = count_stored(backend, first, last)
                     if (r.stored >= r.sent and time.monotonic() >= cooled) or time.monotonic() >= deadline:
                         break
                     time.sleep(min(2.0, max(0.2, cooled - time.monotonic())))
@@ -327,8 +497,10 @@ def main(argv=None):
             if r.stored < 0:
                 rows[-1]["loss_pct"] = float("nan")
             row = rows[-1]
+            checked = (f"verify: {row['verified_missing']:.0f} missing, {row['verified_duplicates']:.0f} duplicated  "
+                       if r.verified else "")
             print(f"round {index}: target {rate:,.0f}/s  sent {row['sent_rate']:,.0f}/s  "
-                  f"received {row['received_rate']:,.0f}/s  loss {row['loss_pct']:.3f}%  "
+                  f"received {row['received_rate']:,.0f}/s  loss {row['loss_pct']:.3f}%  {checked}"
                   f"agent CPU {row['avg_cpu_cores']:.2f}  queue {row['queue_pct']:.0f}%  p99 {row['p99_ms']:.1f} ms",
                   flush=True)
             ceiling = scaling.saturation(sampler.samples, rounds, rows, args.loss_threshold, args.queue_threshold,
@@ -336,13 +508,20 @@ def main(argv=None):
             if args.find_ceiling and not rates and ceiling is None:
                 rates.append(rate * args.ceiling_factor)
         sampler.stop()
+        sent_bytes = sum(x.get("raw_bytes_sent", 0) for x in all_results)
+        sent_records = sum(x.get("records_sent", 0) for x in all_results)
+        mean_body = sent_bytes / sent_records if sent_records else 0
 
         scaling.write_samples(out / "perf-metrics-samples.csv", sampler.samples)
         scaling.write_results(out / f"scaling-results-{stamp}.csv", rows)
         notes = [f"Layout: {layout}. Machine: {os.cpu_count()} cores, {os.uname().sysname} {os.uname().release}.",
                  f"Rounds: {args.stabilise:g} s ramp-up, {args.duration:g} s measured (the middle "
                  f"{100 - 200 * args.edge:.0f}% of it averaged), {args.cooldown:g} s cool-down; "
-                 f"{args.records_per_request} records per request, {args.line_bytes}-byte lines."]
+                 f"{args.records_per_request} records per request, "
+                 + (f"body sizes {args.line_bytes_dist}" if args.line_bytes_dist else f"{args.line_bytes}-byte lines")
+                 + (f", mean {mean_body:.0f} B sent" if mean_body else "") + ".",
+                 "Loss: " + ("`loadgen verify` of every record of every round (verified_missing, verified_duplicates)."
+                             if any(r.verified for r in rounds) else "entries counted in the backend per round.")]
         summary = scaling.markdown(rows, ceiling, notes=notes)
         (out / "summary.md").write_text(summary)
         if not args.no_plot:

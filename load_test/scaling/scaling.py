@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 SAMPLE_FIELDS = ["timestamp", "round", "rate", "process", "metric", "value"]
 RESULT_FIELDS = ["target_rate", "throughput_mb_s", "received_rate", "sent_rate", "loss_pct", "avg_cpu_cores",
                  "max_cpu_cores", "avg_mem_mib", "max_mem_mib", "queue_pct", "dist_lines_rate", "flush_queue_max",
-                 "p99_ms", "dropped"]
+                 "p99_ms", "dropped", "verified_missing", "verified_duplicates"]
 
 # Metric names sampled from every process's /metrics (summed over their label sets), besides CPU and memory.
 SAMPLED_METRICS = [
@@ -57,6 +57,9 @@ class Round:
     p99_ms: float = 0.0
     # From the backend after the round drained: entries stored in the round's time range.
     stored: int = 0
+    # From `loadgen verify` of the round's manifests after its cool-down: {expected, received, missing,
+    # duplicated, passed}; None when verify did not run.
+    verified: dict = None
     extra: dict = field(default_factory=dict)
 
     def window(self, edge):
@@ -168,7 +171,12 @@ def summarize(samples, rounds, edge=0.2):
         _, flush_max = gauge_stats(samples, "loki_ingester_flush_queue_length", a, b, is_backend)
         # Drops anywhere in the round count, ramps included: a drop is never averaged away.
         dropped = counter_increase(samples, "loki_write_dropped_entries_total", r.load_start, _round_end(rounds, r))
-        loss = (r.sent - r.stored) / r.sent * 100 if r.sent > 0 else 0.0
+        if r.verified is not None:
+            # Per record: acknowledged records that verify did not find.
+            expected = r.verified["expected"]
+            loss = r.verified["missing"] / expected * 100 if expected > 0 else 0.0
+        else:
+            loss = (r.sent - r.stored) / r.sent * 100 if r.sent > 0 else 0.0
         rows.append({
             "target_rate": r.rate,
             "throughput_mb_s": counter_rate(samples, "loki_distributor_bytes_received_total", a, b, is_backend) / 1e6,
@@ -184,6 +192,8 @@ def summarize(samples, rounds, edge=0.2):
             "flush_queue_max": flush_max,
             "p99_ms": r.p99_ms,
             "dropped": dropped,
+            "verified_missing": r.verified["missing"] if r.verified is not None else None,
+            "verified_duplicates": r.verified["duplicated"] if r.verified is not None else None,
         })
     return rows
 
@@ -254,6 +264,8 @@ def write_results(path, rows):
 
 
 def _fmt(value):
+    if value is None:
+        return ""
     if isinstance(value, float):
         return f"{value:.4f}".rstrip("0").rstrip(".") if value == value else "nan"
     return str(value)
@@ -263,14 +275,19 @@ def markdown(rows, ceiling, title="Scaling test", notes=()):
     lines = [f"# {title}", ""]
     lines += list(notes) + ([""] if notes else [])
     lines.append("| target/s | sent/s | received/s | loss % | agent CPU avg/max | agent MiB avg/max | queue % | "
-                 "distributor lines/s | MB/s | flush queue max | p99 ms | dropped |")
-    lines.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+                 "distributor lines/s | MB/s | flush queue max | p99 ms | dropped | verified missing | "
+                 "verified duplicates |")
+    lines.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+
+    def verified(value):
+        return "-" if value is None else f"{value:,.0f}"
     for r in rows:
         lines.append(
             f"| {r['target_rate']:,.0f} | {r['sent_rate']:,.0f} | {r['received_rate']:,.0f} | {r['loss_pct']:.3f} | "
             f"{r['avg_cpu_cores']:.2f} / {r['max_cpu_cores']:.2f} | {r['avg_mem_mib']:.0f} / {r['max_mem_mib']:.0f} | "
             f"{r['queue_pct']:.0f} | {r['dist_lines_rate']:,.0f} | {r['throughput_mb_s']:.1f} | "
-            f"{r['flush_queue_max']:.0f} | {r['p99_ms']:.1f} | {r['dropped']:.0f} |")
+            f"{r['flush_queue_max']:.0f} | {r['p99_ms']:.1f} | {r['dropped']:.0f} | "
+            f"{verified(r.get('verified_missing'))} | {verified(r.get('verified_duplicates'))} |")
     lines.append("")
     if ceiling:
         lines.append(f"**Saturated at {ceiling['rate']:,.0f} records/s**: {ceiling['reason']} "

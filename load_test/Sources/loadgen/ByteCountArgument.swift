@@ -31,7 +31,11 @@ struct ByteCountArgument: ExpressibleByArgument, Sendable, CustomStringConvertib
         guard let multiplier = multipliers[unit] else {
             throw LoadGenError.badArgument("size '\(text)': unknown unit '\(unit)'; use B, kB, MB, GB, TB, KiB, MiB, GiB")
         }
-        return Int(value * multiplier)
+        let bytes = value * multiplier
+        guard bytes < 9e18 else {
+            throw LoadGenError.badArgument("size '\(text)': too large (at most about 9 EB)")
+        }
+        return Int(bytes)
     }
 
     /// Formats with a decimal unit: `1.00 GB`, `215 B`.

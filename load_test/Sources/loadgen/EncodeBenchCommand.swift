@@ -15,7 +15,8 @@ struct EncodeBenchCommand: AsyncParsableCommand {
         var pool = RequestPool(
             worker: 0, templateCount: options.templatesPerWorker, linesPerRequest: options.linesPerRequest,
             lineBytes: options.lineBytes, streamLabels: RequestPool.makeStreamLabels(count: options.streams),
-            needleEvery: 0, startMillis: wallClockNanos() / 1_000_000)
+            needleEvery: 0, startMillis: wallClockNanos() / 1_000_000, lineSizes: try options.lineSizes,
+            sizeSeed: options.seed)
         let encoding = options.encoding
         let clock = ContinuousClock()
         let cpuBefore = try ProcessSample.capture(pid: "self").cpuSeconds
@@ -31,8 +32,8 @@ struct EncodeBenchCommand: AsyncParsableCommand {
         let wall = (clock.now - start).seconds
         let cpu = try ProcessSample.capture(pid: "self").cpuSeconds - cpuBefore
         let lines = bodies * options.linesPerRequest
-        let rawBytes = lines * options.lineBytes
-        Report.say("encode-bench: \(encoding.rawValue) lines/request=\(options.linesPerRequest) line=\(options.lineBytes)B "
+        let rawBytes = Int(Double(lines) * Double(pool.poolLineBytes) / Double(max(1, pool.poolLines)))
+        Report.say("encode-bench: \(encoding.rawValue) lines/request=\(options.linesPerRequest) line=\(options.lineSizeText) "
               + "streams=\(options.streams), one core")
         Report.line("bodies/s", String(format2: Double(bodies) / wall)
                     + "  (\(String(fixed: wall * 1000 / Double(max(bodies, 1)), decimals: 3)) ms/body)")

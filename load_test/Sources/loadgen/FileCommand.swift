@@ -41,8 +41,11 @@ struct FileCommand: AsyncParsableCommand {
     @Option(help: "Write exactly this many messages, then stop.")
     var count: Int?
 
-    @Option(help: "Bytes of each message (before the CRI prefix).")
+    @Option(help: "Bytes of each message (before the CRI prefix); --line-bytes-dist overrides it.")
     var lineBytes: Int = 200
+
+    @Option(help: ArgumentHelp(LineSizeDistribution.help, valueName: "dist"))
+    var lineBytesDist: String?
 
     @Option(help: "Rotate a file once it holds this much (10MiB, like the kubelet's containerLogMaxSize).")
     var rotateBytes: ByteCountArgument = ByteCountArgument(bytes: 10 << 20)
@@ -79,6 +82,9 @@ struct FileCommand: AsyncParsableCommand {
         }
         guard rate >= 0, rate.isFinite else { throw ValidationError("--rate must be 0 or a positive number") }
         if let count, count <= 0 { throw ValidationError("--count must be positive") }
+        do { _ = try LineSizeDistribution.resolve(lineBytesDist, lineBytes: lineBytes) } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     mutating func run() async throws {
@@ -87,6 +93,7 @@ struct FileCommand: AsyncParsableCommand {
         options.pods = pods
         options.containers = containers
         options.lineBytes = lineBytes
+        options.lineSizes = try lineBytesDist.map { try LineSizeDistribution.parse($0) }
         options.rotateBytes = rotateBytes.bytes
         options.rotation = PodLogWriter.Rotation(rawValue: rotation) ?? .rename
         options.keep = keep
@@ -96,7 +103,7 @@ struct FileCommand: AsyncParsableCommand {
         options.seed = seed
         options.runID = runID ?? RecordMarker.newRunID()
         Report.say("file: \(pods * containers) files under \(dir), rate=\(rate > 0 ? Report.count(rate) + "/s" : "max") "
-                   + "line=\(lineBytes)B rotate=\(rotateBytes) (\(rotation), keep \(keep))")
+                   + "line=\(options.lineSizes?.description ?? "\(lineBytes)B") rotate=\(rotateBytes) (\(rotation), keep \(keep))")
         var writer = try PodLogWriter(options, startMillis: PodLogWriter.wallNanos() / 1_000_000)
         defer { writer.closeAll() }
 
@@ -129,6 +136,9 @@ struct FileCommand: AsyncParsableCommand {
         let wall = (clock.now - started).seconds
         Report.line("messages", "\(writer.linesWritten) in \(String(format2: wall)) s = \(Report.count(Double(writer.linesWritten) / wall))/s")
         Report.line("bytes", Report.megabytes(writer.bytesWritten))
+        let meanLineBytes = writer.linesWritten > 0 ? Double(writer.messageBytesWritten) / Double(writer.linesWritten) : 0
+        Report.line("message size", "mean \(String(fixed: meanLineBytes, decimals: 1)) B"
+                    + "  (\(options.lineSizes?.description ?? "fixed:\(lineBytes)"))")
         Report.line("rotations", "\(writer.streams.reduce(0) { $0 + $1.rotations })")
         let manifest = RunManifest(
             runID: options.runID, selector: selector, startNanos: writer.firstNanos, endNanos: writer.lastNanos + 1,
@@ -138,6 +148,8 @@ struct FileCommand: AsyncParsableCommand {
         Report.printResult(manifest.resultFields.merging([
             "command": "file", "dir": dir, "messages": writer.linesWritten, "bytes": writer.bytesWritten,
             "seconds": wall, "messages_per_second": Double(writer.linesWritten) / wall,
+            "line_bytes_mean": meanLineBytes, "line_bytes_dist": options.lineSizes?.description ?? "fixed:\(lineBytes)",
+            "message_bytes": writer.messageBytesWritten,
             "rotations": writer.streams.reduce(0) { $0 + $1.rotations },
             "files": Dictionary(uniqueKeysWithValues: writer.streams.map { ($0.name, $0.sequence) }),
         ]) { _, new in new })

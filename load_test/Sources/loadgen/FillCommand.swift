@@ -25,7 +25,9 @@ struct FillCommand: AsyncParsableCommand {
     var progress: DurationArgument = DurationArgument(.seconds(5))
 
     mutating func run() async throws {
-        let lines = (bytes.bytes + options.lineBytes - 1) / options.lineBytes
+        // With a size distribution, the lines come from its mean as drawn (the same draws the pools make).
+        let meanBytes = (try? options.lineSizes.sampledMean(seed: options.seed)) ?? Double(options.lineBytes)
+        let lines = Int((Double(bytes.bytes) / max(1, meanBytes)).rounded(.up))
         let requests = max(1, (lines + options.linesPerRequest - 1) / options.linesPerRequest)
         let monitor = BackendMonitor(pid: backendPid)
         Report.say("fill: \(options.summary) bytes=\(bytes) (\(requests) requests of \(options.linesPerRequest) lines) "

@@ -29,6 +29,12 @@ struct LineGenerator {
 
     /// Appends one line of exactly ``lineBytes`` bytes to `arena`; `needle` puts the word `needle` in its message.
     mutating func appendLine(to arena: inout [UInt8], needle: Bool) {
+        appendLine(to: &arena, needle: needle, bytes: lineBytes)
+    }
+
+    /// Appends one line of exactly `bytes` bytes (0 or more) to `arena`: the logfmt text, cut to fit or padded with
+    /// the hex digits of a longer `trace_id`.
+    mutating func appendLine(to arena: inout [UInt8], needle: Bool, bytes lineBytes: Int) {
         clockMillis += Int64(random.next(below: 7))
         let status = Self.statuses[random.next(below: Self.statuses.count)]
         let message = needle ? "needle found in haystack" : Self.messages[random.next(below: Self.messages.count)]

@@ -24,8 +24,14 @@ struct OTLPCommand: AsyncParsableCommand {
     @Option(help: "Log records per export request.")
     var recordsPerRequest: Int = 1000
 
-    @Option(help: "Bytes of each record's body (a logfmt line, padded or cut to exactly this).")
+    @Option(help: "Bytes of each record's body (a logfmt line, padded or cut to exactly this); --line-bytes-dist overrides it.")
     var lineBytes: Int = 215
+
+    @Option(help: ArgumentHelp(LineSizeDistribution.help, valueName: "dist"))
+    var lineBytesDist: String?
+
+    @Option(help: "Seed of the body sizes drawn with --line-bytes-dist.")
+    var seed: UInt64 = 1
 
     @Option(help: "String attributes per record.")
     var attributes: Int = 5
@@ -36,8 +42,11 @@ struct OTLPCommand: AsyncParsableCommand {
     @Option(help: "Concurrent workers, each with one keep-alive connection.")
     var concurrency: Int = 4
 
-    @Option(help: "How long to send (30s, 2m, ...).")
-    var duration: DurationArgument = DurationArgument(.seconds(30))
+    @Option(help: "How long to send (30s, 2m, ...; default 30s); with --count, a time limit (default: none).")
+    var duration: DurationArgument?
+
+    @Option(help: "Send until exactly this many records were acknowledged (the last request may be smaller), then stop.")
+    var count: Int?
 
     @Option(help: "Records a second over all workers, paced by a token bucket (0: as fast as possible).")
     var rate: Double = 0
@@ -77,7 +86,11 @@ struct OTLPCommand: AsyncParsableCommand {
         guard rate >= 0, rate.isFinite else {
             throw ValidationError("--rate must be 0 (as fast as possible) or a number of records a second, got \(rate)")
         }
-        guard duration.duration > .zero else { throw ValidationError("--duration must be positive, got \(duration)") }
+        if let duration, duration.duration <= .zero {
+            throw ValidationError("--duration must be positive, got \(duration)")
+        }
+        if let count, count <= 0 { throw ValidationError("--count must be positive, got \(count)") }
+        do { _ = try lineSizes } catch { throw ValidationError(error.description) }
         for target in url where !(target.hasPrefix("http://") || target.hasPrefix("https://")) {
             throw ValidationError("--url must start with http:// or https://, got '\(target)'")
         }
@@ -86,20 +99,33 @@ struct OTLPCommand: AsyncParsableCommand {
         }
     }
 
+    /// The body sizes: `--line-bytes-dist`, else every body `--line-bytes`.
+    var lineSizes: LineSizeDistribution {
+        get throws(LoadGenError) { try LineSizeDistribution.resolve(lineBytesDist, lineBytes: lineBytes) }
+    }
+
+    /// `215B`, or the distribution.
+    var lineSizeText: String { LineSizeDistribution.summary(lineBytesDist, lineBytes: lineBytes) }
+
+    /// The time limit: `--duration`, 30 s by default, none with `--count` unless given.
+    var timeLimit: Duration? { duration?.duration ?? (count == nil ? .seconds(30) : nil) }
+
     var plan: OTLPRunner.Plan {
         OTLPRunner.Plan(
             urls: url, encoding: encoding, gzipLevel: gzip ? Int32(gzipLevel) : nil,
             recordsPerRequest: recordsPerRequest, lineBytes: lineBytes, attributes: attributes, services: services,
-            concurrency: concurrency, templatesPerWorker: templatesPerWorker, duration: duration.duration,
+            concurrency: concurrency, templatesPerWorker: templatesPerWorker, duration: timeLimit, count: count,
             rate: rate > 0 ? rate : nil, backoff: !noBackoff, progressEvery: progress.duration > .zero ? progress.duration : nil,
-            runID: runID ?? RecordMarker.newRunID())
+            runID: runID ?? RecordMarker.newRunID(), lineSizes: (try? lineSizes) ?? .fixed(lineBytes), sizeSeed: seed)
     }
 
     /// A one-line summary of the load shape.
     var summary: String {
         "\(encoding.rawValue)\(gzip ? "+gzip(\(gzipLevel))" : "") \(url.joined(separator: ",")) records/request=\(recordsPerRequest) "
-            + "line=\(lineBytes)B attributes=\(attributes) services=\(services) concurrency=\(concurrency) "
-            + "rate=\(rate > 0 ? Report.count(rate) + "/s" : "max") duration=\(duration)"
+            + "line=\(lineSizeText) attributes=\(attributes) services=\(services) concurrency=\(concurrency) "
+            + "rate=\(rate > 0 ? Report.count(rate) + "/s" : "max") "
+            + (count.map { "count=\($0)" + (duration.map { " within \($0)" } ?? "") }
+                ?? "duration=\(duration ?? DurationArgument(.seconds(30)))")
     }
 
     mutating func run() async throws {
@@ -112,6 +138,11 @@ struct OTLPCommand: AsyncParsableCommand {
         let agentAfter = try agent.sample()
         let backendAfter = try backend.sample()
         report(outcome, agent: (agentBefore, agentAfter), backend: (backendBefore, backendAfter))
+        let acknowledged = outcome.stats.acknowledgedSequences.values.reduce(0, +)
+        if let count, acknowledged < count {
+            printError("otlp: only \(acknowledged) of --count \(count) records were acknowledged before the time limit")
+            throw ExitCode(1)
+        }
     }
 
     private func report(
@@ -142,6 +173,8 @@ struct OTLPCommand: AsyncParsableCommand {
                         + "is saturated")
         }
         Report.line("raw MB/s", String(format2: rawMBps) + "  (record body bytes accepted)")
+        let meanLineBytes = stats.recordsSent > 0 ? Double(stats.lineBytesSent) / Double(stats.recordsSent) : 0
+        Report.line("body size", "mean \(String(fixed: meanLineBytes, decimals: 1)) B sent  (\(lineSizeText))")
         Report.line("wire MB/s", String(format2: wireMBps) + "  (\(String(fixed: bytesPerRecord, decimals: 0)) "
                     + "encoded bytes/record" + (gzip ? ", gzip ratio \(String(format2: gzipRatio)))" : ")"))
         Report.line("requests", "\(stats.requests)  (\(String(format2: Double(stats.requests) / wall))/s)  "
@@ -177,7 +210,11 @@ struct OTLPCommand: AsyncParsableCommand {
             "gzip": gzip,
             "gzip_level": gzip ? gzipLevel : 0,
             "records_per_request": recordsPerRequest,
-            "line_bytes": lineBytes,
+            "line_bytes": lineBytesDist == nil ? lineBytes : Int(meanLineBytes.rounded()),
+            "line_bytes_mean": meanLineBytes,
+            "line_bytes_dist": (try? lineSizes.description) ?? "fixed:\(lineBytes)",
+            "raw_bytes_sent": stats.lineBytesSent,
+            "count": count.map { $0 as Any } ?? NSNull(),
             "attributes": attributes,
             "services": services,
             "concurrency": concurrency,

@@ -26,17 +26,25 @@ struct OTLPRequestPool: Sendable {
 
     /// Records in every request.
     let recordsPerRequest: Int
-    /// Body (log line) bytes in every request.
-    let lineBytesPerRequest: Int
+    /// Body (log line) bytes of each template (bodies vary in size with a ``LineSizeDistribution``).
+    private let templateLineBytes: [Int]
+    /// Body bytes in all templates together, and records in them: their mean body size is what the pool sends.
+    let poolLineBytes: Int
+    var poolRecords: Int { templates.count * recordsPerRequest }
 
     /// Builds `templateCount` requests of `recordsPerRequest` records for worker `worker` (which seeds the values,
-    /// so workers send different lines).
-    /// Every body ends with a ``RecordMarker`` of `runID`, so `lineBytes` must be at least ``RecordMarker/byteCount``.
+    /// so workers send different lines). Bodies are `lineBytes` long or, with `lineSizes`, of sizes drawn from it
+    /// (seeded by `sizeSeed` and the worker). Every body ends with a ``RecordMarker`` of `runID`, so a body is at
+    /// least ``RecordMarker/byteCount`` bytes.
     init(
         worker: Int, templateCount: Int, recordsPerRequest: Int, lineBytes: Int, attributes: Int, services: Int,
-        startMillis: Int64, runID: String = "00000000"
+        startMillis: Int64, runID: String = "00000000", lineSizes: LineSizeDistribution? = nil, sizeSeed: UInt64 = 1
     ) {
-        precondition(lineBytes >= RecordMarker.byteCount, "--line-bytes is checked to hold the marker")
+        let distribution = lineSizes ?? .fixed(lineBytes)
+        if case .fixed(let bytes) = distribution {
+            precondition(bytes >= RecordMarker.byteCount, "--line-bytes is checked to hold the marker")
+        }
+        var sizes = LineSizeSampler(distribution, seed: LineSizeSampler.seed(sizeSeed, worker: worker))
         let services = max(1, services)
         let placeholder = RecordMarker.placeholder(runID: runID)
         var generator = LineGenerator(lineBytes: lineBytes - placeholder.count,
@@ -45,11 +53,13 @@ struct OTLPRequestPool: Sendable {
         let resourcesPerRequest = max(1, min(services, recordsPerRequest))
         var templates: [OTLPLogsData] = []
         templates.reserveCapacity(templateCount)
+        var templateLineBytes: [Int] = []
         var arena: [UInt8] = []
         arena.reserveCapacity(lineBytes)
         for _ in 0..<max(1, templateCount) {
             var request = OTLPLogsData()
             request.resourceLogs.reserveCapacity(resourcesPerRequest)
+            var bytes = 0
             for resource in 0..<resourcesPerRequest {
                 // Spread the remainder over the first resources so every request has exactly recordsPerRequest.
                 let count = recordsPerRequest / resourcesPerRequest
@@ -58,8 +68,9 @@ struct OTLPRequestPool: Sendable {
                 records.reserveCapacity(count)
                 for _ in 0..<count {
                     arena.removeAll(keepingCapacity: true)
-                    generator.appendLine(to: &arena, needle: false)
+                    generator.appendLine(to: &arena, needle: false, bytes: sizes.next() - placeholder.count)
                     arena.append(contentsOf: placeholder)
+                    bytes += arena.count
                     let severity = Self.severity(ofLine: arena)
                     records.append(OTLPLogRecord(
                         severityNumber: severity.number, severityText: severity.text,
@@ -73,11 +84,13 @@ struct OTLPRequestPool: Sendable {
                         logRecords: records)]))
             }
             templates.append(request)
+            templateLineBytes.append(bytes)
         }
         self.templates = templates
+        self.templateLineBytes = templateLineBytes
+        self.poolLineBytes = templateLineBytes.reduce(0, +)
         self.serviceNames = Self.serviceNames(count: services).map { .string($0) }
         self.recordsPerRequest = recordsPerRequest
-        self.lineBytesPerRequest = recordsPerRequest * lineBytes
         self.nextService = (worker * resourcesPerRequest) % services
         self.stamper = MarkerStamper(runID: runID)
         self.ledger = SequenceLedger(worker: worker, streams: services)
@@ -96,23 +109,61 @@ struct OTLPRequestPool: Sendable {
         try body(templates[stampNext(nowNanos: nowNanos)])
     }
 
+    /// One encoded request, stamped.
+    struct Encoded {
+        var bytes: [UInt8]
+        var reservation: SequenceReservation
+        /// Records in it and their body bytes.
+        var records: Int
+        var lineBytes: Int
+    }
+
     /// Stamps the next template like ``withNextRequest(nowNanos:_:)``, encodes it with `encode` (which copies
     /// bodies verbatim: ``OTLPEncoding/encode(_:)``), takes the next sequence numbers of each of its services for
     /// its records and writes them, with `nowNanos` as the send time, into the markers of the encoded bytes.
+    /// With `records` below ``recordsPerRequest`` (the last request of a `--count` run) only the template's first
+    /// `records` records go out.
     mutating func encodeNextRequest(
-        nowNanos: Int64, _ encode: (OTLPLogsData) -> [UInt8]
-    ) -> (bytes: [UInt8], reservation: SequenceReservation) {
+        nowNanos: Int64, records limit: Int? = nil, _ encode: (OTLPLogsData) -> [UInt8]
+    ) -> Encoded {
         let firstService = nextService
         let index = stampNext(nowNanos: nowNanos)
-        var bytes = encode(templates[index])
+        var request = templates[index]
+        var lineBytes = templateLineBytes[index]
+        if let limit, limit < recordsPerRequest {
+            // Only once a run: a trimmed copy of the template.
+            request = Self.trimmed(request, to: limit)
+            lineBytes = request.resourceLogs.flatMap { $0.scopeLogs.flatMap(\.logRecords) }.reduce(0) { total, record in
+                if case .string(let body) = record.body { return total + body.utf8.count }
+                return total
+            }
+        }
+        var bytes = encode(request)
         var reservation = SequenceReservation()
-        reservation.slots.reserveCapacity(templates[index].resourceLogs.count)
-        for (slot, resource) in templates[index].resourceLogs.enumerated() {
+        reservation.slots.reserveCapacity(request.resourceLogs.count)
+        for (slot, resource) in request.resourceLogs.enumerated() {
             let records = resource.scopeLogs.reduce(0) { $0 + $1.logRecords.count }
             reservation.slots.append(ledger.take(stream: (firstService + slot) % serviceNames.count, count: records))
         }
         stamper.stamp(&bytes, worker: worker, sentNanos: nowNanos, slots: reservation.slots)
-        return (bytes, reservation)
+        return Encoded(bytes: bytes, reservation: reservation, records: reservation.slots.reduce(0) { $0 + $1.count },
+                       lineBytes: lineBytes)
+    }
+
+    /// `request` with only its first `records` records (resources left empty are dropped).
+    static func trimmed(_ request: OTLPLogsData, to records: Int) -> OTLPLogsData {
+        var left = max(0, records)
+        var out = OTLPLogsData()
+        for var resource in request.resourceLogs where left > 0 {
+            for scope in resource.scopeLogs.indices {
+                let kept = Array(resource.scopeLogs[scope].logRecords.prefix(left))
+                left -= kept.count
+                resource.scopeLogs[scope].logRecords = kept
+            }
+            resource.scopeLogs.removeAll { $0.logRecords.isEmpty }
+            out.resourceLogs.append(resource)
+        }
+        return out
     }
 
     /// Gives back the sequence numbers of a request that failed for good (see ``SequenceLedger``).

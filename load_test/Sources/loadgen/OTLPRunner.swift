@@ -31,7 +31,10 @@ struct OTLPRunner: Sendable {
         var services: Int
         var concurrency: Int
         var templatesPerWorker: Int
-        var duration: Duration
+        /// How long to send; with `count`, a time limit (nil: none).
+        var duration: Duration?
+        /// Stop once exactly this many records were acknowledged (the last request may be smaller).
+        var count: Int? = nil
         /// Records a second over all workers; nil: as fast as the server answers.
         var rate: Double?
         /// Wait `Retry-After` after a retryable answer.
@@ -40,6 +43,9 @@ struct OTLPRunner: Sendable {
         var progressEvery: Duration?
         /// The run id every record's ``RecordMarker`` carries.
         var runID: String = RecordMarker.newRunID()
+        /// Body sizes (nil: every body `lineBytes`), drawn with `sizeSeed`.
+        var lineSizes: LineSizeDistribution? = nil
+        var sizeSeed: UInt64 = 1
     }
 
     /// What a run measured.
@@ -92,7 +98,7 @@ struct OTLPRunner: Sendable {
                         worker: worker, templateCount: plan.templatesPerWorker,
                         recordsPerRequest: plan.recordsPerRequest, lineBytes: plan.lineBytes,
                         attributes: plan.attributes, services: plan.services, startMillis: startMillis,
-                        runID: plan.runID))
+                        runID: plan.runID, lineSizes: plan.lineSizes, sizeSeed: plan.sizeSeed))
                 }
             }
             var pools: [OTLPRequestPool?] = Array(repeating: nil, count: plan.concurrency)
@@ -113,13 +119,15 @@ struct OTLPRunner: Sendable {
             let counters = SharedCounters()
             let cpuBefore = try ProcessSample.capture(pid: "self").cpuSeconds
             let start = clock.now
-            let deadline = start + plan.duration
+            // Without a time limit (a --count run), a deadline that never comes.
+            let deadline = start + (plan.duration ?? .seconds(100 * 365 * 86_400))
+            let budget = plan.count.map { RunBudget(total: $0) }
             // One request's worth of burst: a smooth pace, and no surge after a pause.
             let pacer = plan.rate.map { Pacer(rate: $0, burst: Double(plan.recordsPerRequest), start: start) }
             let progress = plan.progressEvery.map { every in
                 Task {
                     await LiveProgress.run(
-                        every: every, start: start, total: plan.duration, unit: "records", errorsLabel: "refused",
+                        every: every, start: start, total: plan.count == nil ? plan.duration : nil, unit: "records", errorsLabel: "refused",
                         count: { counters.recordsAccepted.load(ordering: .relaxed) },
                         errors: { counters.refusals.load(ordering: .relaxed) })
                 }
@@ -127,8 +135,10 @@ struct OTLPRunner: Sendable {
             let stats = await withTaskGroup(of: OTLPStats.self) { group in
                 for pool in pools {
                     group.addTask {
-                        await Self.work(pool: pool, client: client, plan: plan, counters: counters, pacer: pacer,
-                                        deadline: deadline)
+                        var quota = WorkerQuota(mode: budget.map { .records($0) } ?? .time, full: plan.recordsPerRequest,
+                                                deadline: plan.duration.map { start + $0 })
+                        return await Self.work(pool: pool, client: client, plan: plan, counters: counters, pacer: pacer,
+                                               deadline: deadline, quota: &quota)
                     }
                 }
                 var total = OTLPStats()
@@ -144,10 +154,11 @@ struct OTLPRunner: Sendable {
         }
     }
 
-    /// One worker: (wait for tokens,) stamp and encode, send, record, back off if refused, repeat.
+    /// One worker: (wait for tokens,) stamp and encode, send, record, back off if refused, repeat, as long as
+    /// `quota` gives records.
     private static func work(
         pool: OTLPRequestPool, client: HTTPClient, plan: Plan, counters: SharedCounters, pacer: Pacer?,
-        deadline: ContinuousClock.Instant
+        deadline: ContinuousClock.Instant, quota: inout WorkerQuota
     ) async -> OTLPStats {
         var pool = pool
         var stats = OTLPStats()
@@ -165,20 +176,23 @@ struct OTLPRunner: Sendable {
             var body: ByteBuffer
             /// The body's size before gzip.
             var encodedBytes: Int
+            var records: Int
+            var lineBytes: Int
             var firstTimestamp: Int64
             var lastTimestamp: Int64
             var reservation: SequenceReservation
         }
 
-        func prepare() -> Prepared {
+        func prepare(_ records: Int) -> Prepared {
             let started = clock.now
             let now = wallClockNanos()
-            let (encoded, reservation) = pool.encodeNextRequest(nowNanos: now) { encoding.encode($0) }
-            let body = ByteBuffer(bytes: gzipLevel.map { Gzip.compress(encoded, level: $0) } ?? encoded)
+            let encoded = pool.encodeNextRequest(nowNanos: now, records: records) { encoding.encode($0) }
+            let body = ByteBuffer(bytes: gzipLevel.map { Gzip.compress(encoded.bytes, level: $0) } ?? encoded.bytes)
             stats.encodeNanos += (clock.now - started).nanoseconds
             stats.bodiesEncoded += 1
-            return Prepared(body: body, encodedBytes: encoded.count, firstTimestamp: now,
-                            lastTimestamp: now + Int64(plan.recordsPerRequest), reservation: reservation)
+            return Prepared(body: body, encodedBytes: encoded.bytes.count, records: encoded.records,
+                            lineBytes: encoded.lineBytes, firstTimestamp: now,
+                            lastTimestamp: now + Int64(encoded.records), reservation: encoded.reservation)
         }
 
         /// Waits until `instant`, or the deadline if that comes first (so that a worker pausing at the end still
@@ -193,12 +207,12 @@ struct OTLPRunner: Sendable {
 
         func record(_ outcome: OTLPSendOutcome, _ prepared: Prepared) {
             stats.encodedBytes += prepared.encodedBytes
-            stats.record(outcome, records: pool.recordsPerRequest, lineBytes: pool.lineBytesPerRequest,
+            stats.record(outcome, records: prepared.records, lineBytes: prepared.lineBytes,
                          bodyBytes: prepared.body.readableBytes, firstTimestamp: prepared.firstTimestamp,
                          lastTimestamp: prepared.lastTimestamp)
             if let status = outcome.status, (200..<300).contains(status) {
-                let rejected = min(pool.recordsPerRequest, max(0, outcome.rejectedRecords))
-                counters.recordsAccepted.wrappingAdd(pool.recordsPerRequest - rejected, ordering: .relaxed)
+                let rejected = min(prepared.records, max(0, outcome.rejectedRecords))
+                counters.recordsAccepted.wrappingAdd(prepared.records - rejected, ordering: .relaxed)
             } else {
                 counters.refusals.wrappingAdd(1, ordering: .relaxed)
             }
@@ -222,7 +236,7 @@ struct OTLPRunner: Sendable {
             while outcome.isRetryable, await backOff(outcome), clock.now < deadline {
                 if let pacer {
                     let waitStart = clock.now
-                    guard await wait(until: pacer.reserve(pool.recordsPerRequest)) else { break }
+                    guard await wait(until: pacer.reserve(current.records)) else { break }
                     stats.pacingNanos += (clock.now - waitStart).nanoseconds
                 }
                 outcome = await send(current.body, to: url, encoding: encoding, headers: headers, client: client)
@@ -238,27 +252,36 @@ struct OTLPRunner: Sendable {
         }
 
         if let pacer {
-            while clock.now < deadline {
-                let due = pacer.reserve(pool.recordsPerRequest)
+            while true {
+                let size = quota.next()
+                guard size > 0 else { break }
+                let due = pacer.reserve(size)
                 let waitStart = clock.now
                 guard await wait(until: due) else { break }
                 stats.pacingNanos += (clock.now - waitStart).nanoseconds
-                let prepared = prepare()
+                let prepared = prepare(size)
                 var outcome = await send(prepared.body, to: url, encoding: encoding, headers: headers, client: client)
                 record(outcome, prepared)
                 outcome = await retry(prepared, after: outcome)
-                if accepted(outcome) { pool.acknowledge(prepared.reservation) } else { pool.release(prepared.reservation) }
+                if accepted(outcome) {
+                    pool.acknowledge(prepared.reservation)
+                } else {
+                    pool.release(prepared.reservation)
+                    quota.returnFailed(prepared.records)
+                }
             }
             stats.acknowledgedSequences = pool.ledger.acknowledgedByKey
             return stats
         }
 
-        guard clock.now < deadline else { return stats }
-        var next: Prepared? = prepare()
+        let first = quota.next()
+        guard first > 0 else { return stats }
+        var next: Prepared? = prepare(first)
         while let current = next {
             next = nil
             async let answer = send(current.body, to: url, encoding: encoding, headers: headers, client: client)
-            if clock.now < deadline { next = prepare() }
+            let size = quota.next()
+            if size > 0 { next = prepare(size) }
             var outcome = await answer
             record(outcome, current)
             let retriesBefore = stats.retries
@@ -268,14 +291,19 @@ struct OTLPRunner: Sendable {
                 // A body prepared before a backoff is stamped again so that its timestamps stay send times.
                 if let stale = next, stats.retries > retriesBefore {
                     pool.release(stale.reservation)
-                    next = prepare()
+                    next = prepare(stale.records)
                 }
             } else {
                 // Newest first: the next body's numbers, then this one's; the records go out again.
-                if let stale = next { pool.release(stale.reservation) }
+                if let stale = next {
+                    pool.release(stale.reservation)
+                    quota.returnUnsent(stale.records)
+                }
                 pool.release(current.reservation)
+                quota.returnFailed(current.records)
                 next = nil
-                if clock.now < deadline { next = prepare() }
+                let size = quota.next()
+                if size > 0 { next = prepare(size) }
             }
             if clock.now >= deadline, let unsent = next {
                 pool.release(unsent.reservation)

@@ -4,6 +4,8 @@ import Histogram
 struct OTLPStats: Sendable {
     var requests = 0
     var recordsSent = 0
+    /// Body bytes sent, whatever the answer: with ``recordsSent``, the mean body size produced.
+    var lineBytesSent = 0
     /// Records in requests answered 2xx, less those the response's `partial_success` rejected.
     var recordsAccepted = 0
     /// Records a 2xx response rejected (`partial_success.rejected_log_records`).
@@ -51,6 +53,7 @@ struct OTLPStats: Sendable {
     mutating func merge(_ other: OTLPStats) {
         requests += other.requests
         recordsSent += other.recordsSent
+        lineBytesSent += other.lineBytesSent
         recordsAccepted += other.recordsAccepted
         recordsRejected += other.recordsRejected
         lineBytesAccepted += other.lineBytesAccepted
@@ -83,6 +86,7 @@ struct OTLPStats: Sendable {
                          firstTimestamp: Int64, lastTimestamp: Int64) {
         requests += 1
         recordsSent += records
+        lineBytesSent += lineBytes
         bodyBytesSent += bodyBytes
         self.firstTimestamp = min(self.firstTimestamp, firstTimestamp)
         self.lastTimestamp = max(self.lastTimestamp, lastTimestamp)
@@ -99,7 +103,7 @@ struct OTLPStats: Sendable {
             let rejected = min(records, max(0, outcome.rejectedRecords))
             recordsRejected += rejected
             recordsAccepted += records - rejected
-            lineBytesAccepted += records > 0 ? lineBytes / records * (records - rejected) : 0
+            lineBytesAccepted += records > 0 ? lineBytes * (records - rejected) / records : 0
             if outcome.responseUndecodable {
                 responseDecodeErrors += 1
                 if firstError == nil { firstError = "HTTP \(status) with an unreadable body: \(outcome.message)" }

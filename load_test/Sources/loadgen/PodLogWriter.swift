@@ -29,6 +29,8 @@ struct PodLogWriter {
         var pods = 10
         var containers = 1
         var lineBytes = 200
+        /// Message sizes drawn per message (nil: every message `lineBytes`), seeded by `seed`.
+        var lineSizes: LineSizeDistribution?
         var rotateBytes = 10 << 20
         var rotation = Rotation.rename
         var keep = 5
@@ -64,6 +66,9 @@ struct PodLogWriter {
     private(set) var streams: [Stream] = []
     private(set) var linesWritten = 0
     private(set) var bytesWritten = 0
+    /// Message bytes written (markers included, CRI prefixes not): with ``linesWritten``, the mean message size.
+    private(set) var messageBytesWritten = 0
+    private var sizes: LineSizeSampler?
     /// The CRI timestamps written, as [first, last] Unix ns (0 before any).
     private(set) var firstNanos: Int64 = 0
     private(set) var lastNanos: Int64 = 0
@@ -73,6 +78,7 @@ struct PodLogWriter {
     init(_ options: Options, startMillis: Int64) throws {
         self.options = options
         var random = SplitMix64(seed: options.seed)
+        sizes = options.lineSizes.map { LineSizeSampler($0, seed: LineSizeSampler.seed(options.seed, worker: 0)) }
         for pod in 0..<options.pods {
             let uid = Self.uid(&random)
             let podDirectory = "\(options.root)/\(options.namespace)_gen-\(pod)_\(uid)"
@@ -103,13 +109,19 @@ struct PodLogWriter {
         let sequence = streams[index].sequence
         streams[index].sequence += 1
         var message: [UInt8] = []
-        streams[index].generator.appendLine(to: &message, needle: false)
+        if var sampler = sizes {
+            streams[index].generator.appendLine(to: &message, needle: false, bytes: sampler.next())
+            sizes = sampler
+        } else {
+            streams[index].generator.appendLine(to: &message, needle: false)
+        }
         let marker = Array(RecordMarker(
             runID: options.runID, worker: streams[index].container, stream: streams[index].pod, sequence: sequence,
             sentNanos: nanos).text.utf8)
         // The marker replaces the end of the generated line, so the message keeps its exact length.
         if message.count > marker.count { message.removeLast(marker.count) }
         message.append(contentsOf: marker)
+        messageBytesWritten += message.count
         if firstNanos == 0 { firstNanos = nanos }
         lastNanos = max(lastNanos, nanos)
         let stream = options.stderrEvery > 0 && (sequence + 1) % options.stderrEvery == 0 ? "stderr" : "stdout"

@@ -8,8 +8,11 @@ struct PushCommand: AsyncParsableCommand {
 
     @OptionGroup var options: PushOptions
 
-    @Option(help: "How long to push (30s, 2m, ...).")
-    var duration: DurationArgument = DurationArgument(.seconds(30))
+    @Option(help: "How long to push (30s, 2m, ...; default 30s); with --count, a time limit (default: none).")
+    var duration: DurationArgument?
+
+    @Option(help: "Push until exactly this many lines were acknowledged (the last request may be smaller), then stop.")
+    var count: Int?
 
     @Option(help: "Backend process id: report its CPU cores and peak RSS from /proc.")
     var backendPid: Int?
@@ -20,15 +23,36 @@ struct PushCommand: AsyncParsableCommand {
     @Option(help: "Print interim lines/s to stderr this often (0s: never).")
     var progress: DurationArgument = DurationArgument(.seconds(5))
 
+    func validate() throws {
+        if let count, count <= 0 { throw ValidationError("--count must be positive, got \(count)") }
+        if let duration, duration.duration <= .zero {
+            throw ValidationError("--duration must be positive, got \(duration)")
+        }
+    }
+
+    /// When the run stops: after `--duration` (30 s), or at `--count` lines acknowledged (within `--duration`).
+    var stop: PushRunner.Stop {
+        if let count { return .records(count, limit: duration?.duration) }
+        return .after(duration?.duration ?? .seconds(30))
+    }
+
     mutating func run() async throws {
         let monitor = BackendMonitor(pid: backendPid)
-        let plan = options.plan(stop: .after(duration.duration), needleEvery: needleEvery,
+        let plan = options.plan(stop: stop, needleEvery: needleEvery,
                                 progressEvery: progress.duration > .zero ? progress.duration : nil)
-        Report.say("push: \(options.summary) duration=\(duration)")
+        let shape = count.map { "count=\($0)" + (duration.map { " within \($0)" } ?? "") }
+            ?? "duration=\(duration ?? DurationArgument(.seconds(30)))"
+        Report.say("push: \(options.summary) \(shape)")
         let before = try monitor.sample()
         let outcome = try await PushRunner(plan: plan).run()
         let after = try monitor.sample()
-        Self.report(outcome, options: options, before: before, after: after, command: "push")
+        Self.report(outcome, options: options, before: before, after: after, command: "push",
+                    extra: count.map { ["count": $0] } ?? [:])
+        if let count, outcome.stats.linesAccepted < count {
+            printError("push: only \(outcome.stats.linesAccepted) of --count \(count) lines were acknowledged "
+                       + "before the time limit")
+            throw ExitCode(1)
+        }
     }
 
     /// Prints the human-readable figures and the RESULT line of a push run (shared with `fill`).
@@ -45,11 +69,13 @@ struct PushCommand: AsyncParsableCommand {
         let clientCores = outcome.clientCPUSeconds / wall
         let encodeCores = Double(stats.encodeNanos) / 1e9 / wall
         let encodeMillisPerBody = stats.bodiesEncoded > 0 ? Double(stats.encodeNanos) / 1e6 / Double(stats.bodiesEncoded) : 0
-        let ratio = stats.bodyBytesSent > 0 ? Double(stats.linesSent * options.lineBytes) / Double(stats.bodyBytesSent) : 0
+        let ratio = stats.bodyBytesSent > 0 ? Double(stats.lineBytesSent) / Double(stats.bodyBytesSent) : 0
+        let meanLineBytes = stats.linesSent > 0 ? Double(stats.lineBytesSent) / Double(stats.linesSent) : 0
 
         Report.line("lines/s", "\(Report.count(linesPerSecond))  (\(stats.linesAccepted) lines accepted in "
                     + "\(String(format2: wall))s; \(stats.linesSent) sent)")
         Report.line("raw MB/s", String(format2: rawMBps) + "  (log line bytes accepted)")
+        Report.line("line size", "mean \(String(fixed: meanLineBytes, decimals: 1)) B sent  (\(options.lineSizeText))")
         Report.line("wire MB/s", String(format2: wireMBps) + "  (bodies sent; raw/wire = \(String(format2: ratio)))")
         Report.line("requests", "\(stats.requests)  (\(String(format2: Double(stats.requests) / wall))/s)  "
                     + "2xx=\(stats.status2xx) 4xx=\(stats.status4xx) 5xx=\(stats.status5xx) "
@@ -69,7 +95,10 @@ struct PushCommand: AsyncParsableCommand {
             "encoding": options.encoding.rawValue,
             "streams": options.streams,
             "lines_per_request": options.linesPerRequest,
-            "line_bytes": options.lineBytes,
+            "line_bytes": options.lineBytesDist == nil ? options.lineBytes : Int(meanLineBytes.rounded()),
+            "line_bytes_mean": meanLineBytes,
+            "line_bytes_dist": (try? options.lineSizes.description) ?? "fixed:\(options.lineBytes)",
+            "raw_bytes_sent": stats.lineBytesSent,
             "concurrency": options.concurrency,
             "wall_seconds": wall,
             "lines_sent": stats.linesSent,

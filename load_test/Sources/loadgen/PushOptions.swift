@@ -17,8 +17,14 @@ struct PushOptions: ParsableArguments {
     @Option(help: "Log lines per push request (spread over min(streams, lines) streams).")
     var linesPerRequest: Int = 1000
 
-    @Option(help: "Bytes per log line (logfmt, padded or cut to exactly this).")
+    @Option(help: "Bytes per log line (logfmt, padded or cut to exactly this); --line-bytes-dist overrides it.")
     var lineBytes: Int = 215
+
+    @Option(help: ArgumentHelp(LineSizeDistribution.help, valueName: "dist"))
+    var lineBytesDist: String?
+
+    @Option(help: "Seed of the line sizes drawn with --line-bytes-dist.")
+    var seed: UInt64 = 1
 
     @Option(help: "Concurrent workers, each with one keep-alive connection.")
     var concurrency: Int = 4
@@ -36,9 +42,15 @@ struct PushOptions: ParsableArguments {
         }
         try RecordMarker.validate(lineBytes: lineBytes, concurrency: concurrency, streams: streams,
                                   streamsOption: "--streams", runID: runID)
+        do { _ = try lineSizes } catch { throw ValidationError(error.description) }
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
             throw ValidationError("--url must start with http:// or https://, got '\(url)'")
         }
+    }
+
+    /// The line sizes: `--line-bytes-dist`, else every line `--line-bytes`.
+    var lineSizes: LineSizeDistribution {
+        get throws(LoadGenError) { try LineSizeDistribution.resolve(lineBytesDist, lineBytes: lineBytes) }
     }
 
     /// The base URL without a trailing slash.
@@ -53,12 +65,16 @@ struct PushOptions: ParsableArguments {
         return PushRunner.Plan(
             baseURL: baseURL, tenant: tenant, encoding: encoding, streams: streams, linesPerRequest: linesPerRequest,
             lineBytes: lineBytes, concurrency: concurrency, needleEvery: needleEvery, templatesPerWorker: templates,
-            stop: stop, progressEvery: progressEvery, runID: runID ?? RecordMarker.newRunID())
+            stop: stop, progressEvery: progressEvery, runID: runID ?? RecordMarker.newRunID(),
+            lineSizes: (try? lineSizes) ?? .fixed(lineBytes), sizeSeed: seed)
     }
 
     /// A one-line summary of the load shape.
     var summary: String {
         "\(encoding.rawValue) \(baseURL) tenant=\(tenant.isEmpty ? "-" : tenant) streams=\(streams) "
-            + "lines/request=\(linesPerRequest) line=\(lineBytes)B concurrency=\(concurrency)"
+            + "lines/request=\(linesPerRequest) line=\(lineSizeText) concurrency=\(concurrency)"
     }
+
+    /// `215B`, or the distribution (`lognormal:200,0.6`).
+    var lineSizeText: String { LineSizeDistribution.summary(lineBytesDist, lineBytes: lineBytes) }
 }

@@ -13,6 +13,9 @@ struct PushRunner: Sendable {
         case after(Duration)
         /// Stop after this many requests in all (for `fill`).
         case requests(Int)
+        /// Stop once exactly this many lines were acknowledged (the last request may be smaller), or after the
+        /// time limit if one is given and comes first.
+        case records(Int, limit: Duration?)
     }
 
     struct Plan: Sendable {
@@ -30,6 +33,9 @@ struct PushRunner: Sendable {
         var progressEvery: Duration?
         /// The run id every line's ``RecordMarker`` carries.
         var runID: String = RecordMarker.newRunID()
+        /// Line sizes (nil: every line `lineBytes`), drawn with `sizeSeed`.
+        var lineSizes: LineSizeDistribution? = nil
+        var sizeSeed: UInt64 = 1
     }
 
     /// What a run measured.
@@ -65,7 +71,8 @@ struct PushRunner: Sendable {
                     (worker, RequestPool(
                         worker: worker, templateCount: plan.templatesPerWorker, linesPerRequest: plan.linesPerRequest,
                         lineBytes: plan.lineBytes, streamLabels: labels, needleEvery: plan.needleEvery,
-                        startMillis: startMillis, runID: plan.runID))
+                        startMillis: startMillis, runID: plan.runID, lineSizes: plan.lineSizes,
+                        sizeSeed: plan.sizeSeed))
                 }
             }
             var pools: [RequestPool?] = Array(repeating: nil, count: plan.concurrency)
@@ -86,7 +93,15 @@ struct PushRunner: Sendable {
             let counters = SharedCounters()
             let cpuBefore = try ProcessSample.capture(pid: "self").cpuSeconds
             let start = clock.now
-            let deadline: ContinuousClock.Instant? = if case .after(let duration) = plan.stop { start + duration } else { nil }
+            let deadline: ContinuousClock.Instant? = switch plan.stop {
+            case .after(let duration): start + duration
+            case .records(_, let limit?): start + limit
+            default: nil
+            }
+            let budget: RunBudget? = switch plan.stop {
+            case .requests(let total), .records(let total, _): RunBudget(total: total)
+            case .after: nil
+            }
             let progress = plan.progressEvery.map { every in
                 Task {
                     await LiveProgress.run(
@@ -98,7 +113,8 @@ struct PushRunner: Sendable {
             let stats = await withTaskGroup(of: PushStats.self) { group in
                 for pool in pools {
                     group.addTask {
-                        await Self.work(pool: pool, client: client, plan: plan, counters: counters, deadline: deadline)
+                        await Self.work(pool: pool, client: client, plan: plan, counters: counters, deadline: deadline,
+                                        budget: budget)
                     }
                 }
                 var total = PushStats()
@@ -119,7 +135,7 @@ struct PushRunner: Sendable {
     /// same records go out in a later request: only acknowledged records count, and they are numbered without holes.
     private static func work(
         pool: RequestPool, client: HTTPClient, plan: Plan, counters: SharedCounters,
-        deadline: ContinuousClock.Instant?
+        deadline: ContinuousClock.Instant?, budget: RunBudget?
     ) async -> PushStats {
         var pool = pool
         var stats = PushStats()
@@ -130,58 +146,65 @@ struct PushRunner: Sendable {
         if !plan.tenant.isEmpty { headers.add(name: "X-Scope-OrgID", value: plan.tenant) }
         let encoding = plan.encoding
         let clock = ContinuousClock()
-
-        func claim() -> Bool {
-            switch plan.stop {
-            case .after:
-                guard let deadline else { return false }
-                return clock.now < deadline
-            case .requests(let total):
-                return counters.claimedRequests.wrappingAdd(1, ordering: .relaxed).oldValue < total
-            }
+        let mode: WorkerQuota.Mode = switch plan.stop {
+        case .after: .time
+        case .requests: budget.map { .requests($0) } ?? .time
+        case .records: budget.map { .records($0) } ?? .time
         }
+        var quota = WorkerQuota(mode: mode, full: pool.linesPerRequest, deadline: deadline)
 
         struct Prepared {
             var body: ByteBuffer
+            var lines: Int
+            var lineBytes: Int
             var needleLines: Int
             var firstTimestamp: Int64
             var lastTimestamp: Int64
             var reservation: SequenceReservation
         }
 
-        func prepare() -> Prepared {
+        func prepare(_ lines: Int) -> Prepared {
             let started = clock.now
             let now = wallClockNanos()
-            let (serialized, needles, reservation) = pool.serializeNextRequest(nowNanos: now) { encoding.serialize($0) }
-            let buffer = ByteBuffer(bytes: encoding.compress(serialized))
+            let serialized = pool.serializeNextRequest(nowNanos: now, lines: lines) { encoding.serialize($0) }
+            let buffer = ByteBuffer(bytes: encoding.compress(serialized.bytes))
             stats.encodeNanos += (clock.now - started).nanoseconds
             stats.bodiesEncoded += 1
-            stats.noteSent(firstTimestamp: now, lastTimestamp: now + Int64(plan.linesPerRequest))
-            return Prepared(body: buffer, needleLines: needles, firstTimestamp: now,
-                            lastTimestamp: now + Int64(plan.linesPerRequest), reservation: reservation)
+            stats.noteSent(firstTimestamp: now, lastTimestamp: now + Int64(serialized.lines))
+            return Prepared(body: buffer, lines: serialized.lines, lineBytes: serialized.lineBytes,
+                            needleLines: serialized.needleLines, firstTimestamp: now,
+                            lastTimestamp: now + Int64(serialized.lines), reservation: serialized.reservation)
         }
 
-        guard claim() else { return stats }
-        var next = prepare()
+        var size = quota.next()
+        guard size > 0 else { return stats }
+        var next = prepare(size)
         while true {
             let current = next
             let request = Self.makeRequest(url: url, headers: headers, body: current.body)
             async let answer = Self.send(request, client: client)
-            let more = claim()
-            if more { next = prepare() }
+            size = quota.next()
+            var more = size > 0
+            if more { next = prepare(size) }
             let outcome = await answer
-            stats.record(outcome, lines: pool.linesPerRequest, lineBytes: pool.lineBytesPerRequest,
+            stats.record(outcome, lines: current.lines, lineBytes: current.lineBytes,
                          needleLines: current.needleLines, bodyBytes: current.body.readableBytes,
                          firstTimestamp: current.firstTimestamp, lastTimestamp: current.lastTimestamp)
             if let status = outcome.status, (200..<300).contains(status) {
-                counters.linesAccepted.wrappingAdd(pool.linesPerRequest, ordering: .relaxed)
+                counters.linesAccepted.wrappingAdd(current.lines, ordering: .relaxed)
                 pool.acknowledge(current.reservation)
             } else {
                 counters.failures.wrappingAdd(1, ordering: .relaxed)
                 // Newest first: the next body's numbers, then this one's; the next body is stamped again.
-                if more { pool.release(next.reservation) }
+                if more {
+                    pool.release(next.reservation)
+                    quota.returnUnsent(next.lines)
+                }
                 pool.release(current.reservation)
-                if more { next = prepare() }
+                quota.returnFailed(current.lines)
+                size = quota.next()
+                more = size > 0
+                if more { next = prepare(size) }
             }
             if !more { break }
         }

@@ -4,6 +4,8 @@ import Histogram
 struct PushStats: Sendable {
     var requests = 0
     var linesSent = 0
+    /// Raw line bytes sent, whatever the answer: with ``linesSent``, the mean line size produced.
+    var lineBytesSent = 0
     /// Lines in requests answered 2xx.
     var linesAccepted = 0
     /// Raw line bytes in requests answered 2xx (the figure behind MB/s).
@@ -39,6 +41,7 @@ struct PushStats: Sendable {
     mutating func merge(_ other: PushStats) {
         requests += other.requests
         linesSent += other.linesSent
+        lineBytesSent += other.lineBytesSent
         linesAccepted += other.linesAccepted
         lineBytesAccepted += other.lineBytesAccepted
         needleLinesAccepted += other.needleLinesAccepted
@@ -71,6 +74,7 @@ struct PushStats: Sendable {
                          firstTimestamp: Int64, lastTimestamp: Int64) {
         requests += 1
         linesSent += lines
+        lineBytesSent += lineBytes
         bodyBytesSent += bodyBytes
         latencyMicros.record(UInt64(max(1, outcome.latency.nanoseconds / 1000)))
         guard let status = outcome.status else {

@@ -63,7 +63,8 @@ import Wire
                                needleEvery: 0, startMillis: 0, runID: "abcdef01")
         var seen: [String: [Int]] = [:]
         for round in 0..<6 {
-            let (bytes, _, reservation) = pool.serializeNextRequest(nowNanos: Int64(1000 + round)) { encoding.serialize($0) }
+            let serialized = pool.serializeNextRequest(nowNanos: Int64(1000 + round)) { encoding.serialize($0) }
+            let (bytes, reservation) = (serialized.bytes, serialized.reservation)
             let request = try PushBodyDecoder.decode(body: encoding.compress(bytes), contentType: encoding.contentType,
                                                      contentEncoding: nil, maxDecompressedSize: 1 << 24)
             for stream in request.streams {
@@ -96,7 +97,8 @@ import Wire
                                    services: 4, startMillis: 0, runID: "00c0ffee")
         var seen: [String: [Int]] = [:]
         for round in 0..<5 {
-            let (bytes, reservation) = pool.encodeNextRequest(nowNanos: Int64(7 + round)) { encoding.encode($0) }
+            let encoded = pool.encodeNextRequest(nowNanos: Int64(7 + round)) { encoding.encode($0) }
+            let (bytes, reservation) = (encoded.bytes, encoded.reservation)
             let logs = try encoding == .protobuf ? OTLPProtobuf.decodeLogsRequest(bytes) : OTLPJSON.decodeLogsRequest(bytes)
             for resource in logs.resourceLogs {
                 guard case .string(let service)? = resource.resource.attributes.first?.value else {
