@@ -8,10 +8,10 @@ import Wire
 /// `loki.source.journal`: reads the systemd journal (libsystemd loaded at run time) and sends each entry's
 /// `MESSAGE` (or, with `format_as_json`, all its fields as a JSON object) to `forward_to`.
 ///
-/// Each entry is labelled with `labels` plus `job="loki.source.journal.LABEL"`, and `relabel_rules` see every
-/// journal field as `__journal_<field in lower case>` (so `_SYSTEMD_UNIT` is `__journal__systemd_unit`) and
-/// `__journal_priority_keyword` (`info`, `err`, ...); labels still starting with `__` afterwards are dropped.
-/// Without a saved cursor reading starts `max_age` before now. The cursor of the last accepted entry is kept in
+/// Each entry is labelled with `labels` plus `job="loki.source.journal.LABEL"` (unless `labels` has a `job`),
+/// and `relabel_rules` see every journal field as `__journal_<field in lower case>` (so `_SYSTEMD_UNIT` is
+/// `__journal__systemd_unit`) and `__journal_priority_keyword` (`info`, `error`, ...); labels still starting with
+/// `__` afterwards are dropped. Without a saved cursor reading starts `max_age` before now. The cursor of the last accepted entry is kept in
 /// the component's data directory (written at most a second after acceptance and on stop), so a restart goes on
 /// after it. Without libsystemd or a journal the component reports the error and the rest of the graph runs on.
 public final class LokiSourceJournal: Component {
@@ -157,7 +157,7 @@ public final class LokiSourceJournal: Component {
     /// Journal entries as log entries: labels, relabeling, message or JSON.
     private func makeBatch(_ raw: [JournalReader.Entry], arguments: Arguments) -> LogBatch {
         var base: [String: String] = arguments.labels
-        base["job"] = context.id
+        if base["job"] == nil { base["job"] = context.id }
         var entries: [LogEntry] = []
         entries.reserveCapacity(raw.count)
         for entry in raw {
