@@ -19,9 +19,18 @@ public struct LogEntry: Sendable, Equatable {
 /// Entries move between components in batches, never one at a time.
 public struct LogBatch: Sendable, Equatable {
     public var entries: [LogEntry]
+    /// Whom to tell when the batch was sent on or dropped (see ``DeliveryAck``); components that hand entries on
+    /// within `receive` pass it on with them.
+    public var ack: DeliveryAck?
 
-    public init(entries: [LogEntry] = []) {
+    public init(entries: [LogEntry] = [], ack: DeliveryAck? = nil) {
         self.entries = entries
+        self.ack = ack
+    }
+
+    /// Batches are equal when their entries are; the acknowledgement is not part of the data.
+    public static func == (lhs: LogBatch, rhs: LogBatch) -> Bool {
+        lhs.entries == rhs.entries
     }
 
     /// The batch as a Loki push request: one stream per distinct label set, entries in arrival order.

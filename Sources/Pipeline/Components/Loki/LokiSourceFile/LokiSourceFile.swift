@@ -13,9 +13,12 @@ import Wire
 /// and by copy-truncate (see ``FileReader``). A target list change starts readers for new targets, closes those of
 /// removed ones (forgetting their positions, as Alloy does) and leaves every other reader as it is.
 ///
-/// Positions (``PositionsFile``) advance only after `forward_to` accepted the lines, and are written at most
-/// ``positionsSyncInterval`` later and when the component stops. So a restart after SIGTERM repeats nothing, and
-/// one after SIGKILL or a crash repeats at most the lines accepted in the last ``positionsSyncInterval``.
+/// Positions (``PositionsFile``) advance only once the lines were delivered: every component behind `forward_to`
+/// that took them (`loki.write`'s queues) sent them on or dropped them for a counted reason (``DeliveryAck``).
+/// They are written at most ``positionsSyncInterval`` later and when the component stops (after waiting up to
+/// ``stopWait`` for what is still in flight). So a restart after SIGTERM repeats nothing that was delivered in time,
+/// and one after SIGKILL or a crash loses nothing and repeats at most the lines delivered in the last
+/// ``positionsSyncInterval`` plus those still in flight.
 public final class LokiSourceFile: Component {
     public static let name = "loki.source.file"
 
@@ -25,6 +28,8 @@ public final class LokiSourceFile: Component {
     static let readBudget = 256 * 1024
     /// A batch is sent once it holds this many entries (and at the end of every pass).
     static let batchEntries = 2000
+    /// How long stopping waits for batches in flight to be delivered before the positions are written.
+    static let stopWait: Duration = .seconds(10)
 
     private struct Shared {
         var arguments: Arguments
@@ -51,8 +56,13 @@ public final class LokiSourceFile: Component {
 
     public func run() async throws {
         var loop = try ReadLoop(component: self)
-        defer { loop.finish() }
-        try await loop.run()
+        do {
+            try await loop.run()
+        } catch {
+            await loop.finish()
+            throw error
+        }
+        await loop.finish()
     }
 
     /// The targets to read now: the arguments' targets, or with `file_match` the files their globs match.
@@ -77,6 +87,8 @@ public final class LokiSourceFile: Component {
         var targetList: [Target] = []
         var arguments: Arguments
         var positionsDirty = false
+        /// Positions of batches sent but not yet delivered.
+        var inFlight = AcknowledgedPositions<[PositionsFile.Key: PositionsFile.Position]>()
         var lastSync = ContinuousClock.now
         var lastMatch = ContinuousClock.now
         let watcher: DirectoryWatcher?
@@ -118,6 +130,7 @@ public final class LokiSourceFile: Component {
                 if targets != targetList { reconcile(targets) }
 
                 let found = try await readPass(only: changedDirectories)
+                commitDelivered()
                 if positionsDirty, ContinuousClock.now - lastSync >= LokiSourceFile.positionsSyncInterval {
                     savePositions()
                 }
@@ -198,37 +211,60 @@ public final class LokiSourceFile: Component {
 
         var openCount: Int { readers.values.count { $0.isOpen } }
 
-        /// Sends `entries` until accepted (waiting out backpressure), then records the readers' positions.
+        /// Sends `entries` until accepted (waiting out backpressure); the readers' positions become final once the
+        /// batch is delivered (``commitDelivered()``).
         mutating func send(_ entries: inout [LogEntry], touched: inout [FileReader]) async throws {
             defer {
                 entries.removeAll(keepingCapacity: true)
                 touched.removeAll(keepingCapacity: true)
             }
-            if !entries.isEmpty {
-                let batch = LogBatch(entries: entries)
-                var delay: Duration = .milliseconds(100)
-                while true {
+            guard !entries.isEmpty else { return }
+            var reached: [PositionsFile.Key: PositionsFile.Position] = [:]
+            for reader in touched {
+                reached[reader.key] = PositionsFile.Position(offset: reader.committedOffset, identity: reader.identity)
+            }
+            let wakeUp = component.wakeUp
+            let ack = inFlight.acknowledgement(for: reached) { wakeUp.signal() }
+            let batch = LogBatch(entries: entries, ack: ack)
+            var delay: Duration = .milliseconds(100)
+            while true {
+                do {
+                    try await arguments.forwardTo.send(batch)
+                    break
+                } catch PipelineError.backpressure(let retryAfter, _) {
                     do {
-                        try await arguments.forwardTo.send(batch)
-                        break
-                    } catch PipelineError.backpressure(let retryAfter, _) {
                         try await Task.sleep(for: retryAfter ?? delay)  // not-a-wait: backoff while downstream is full
-                        delay = min(delay * 2, .seconds(5))
-                        arguments = component.shared.withLock { $0.arguments }
-                    } catch is CancellationError {
-                        throw CancellationError()
                     } catch {
-                        component.context.logger.error("entries refused by forward_to; dropped", metadata: [
-                            "entries": "\(entries.count)", "error": "\(error)",
-                        ])
-                        break
+                        // Stopping before the batch was taken: its lines were not delivered, so its position
+                        // must never count (the acknowledgement is abandoned, not released).
+                        inFlight.abandonLast()
+                        throw error
                     }
+                    delay = min(delay * 2, .seconds(5))
+                    arguments = component.shared.withLock { $0.arguments }
+                } catch {
+                    if error is CancellationError {
+                        inFlight.abandonLast()
+                        throw error
+                    }
+                    component.context.logger.error("entries refused by forward_to; dropped", metadata: [
+                        "entries": "\(entries.count)", "error": "\(error)",
+                    ])
+                    break
                 }
             }
-            for reader in touched {
-                positions[reader.key] = PositionsFile.Position(offset: reader.committedOffset, identity: reader.identity)
+            // The source's own hold: released once `forward_to` took the batch (or refused it for good).
+            ack.done()
+        }
+
+        /// Moves the positions of delivered batches into the positions file's table.
+        mutating func commitDelivered() {
+            for reached in inFlight.takeAcknowledged() {
+                for (key, position) in reached where readers[key] != nil {
+                    positions[key] = position
+                    positionsDirty = true
+                }
             }
-            if !touched.isEmpty { positionsDirty = true }
         }
 
         mutating func savePositions() {
@@ -242,8 +278,17 @@ public final class LokiSourceFile: Component {
             lastSync = .now
         }
 
-        mutating func finish() {
+        /// Waits (bounded) for the batches in flight to be delivered, then writes the positions.
+        mutating func finish() async {
             watcher?.stop()
+            let deadline = ContinuousClock.now + LokiSourceFile.stopWait
+            commitDelivered()
+            while inFlight.pending > 0 && ContinuousClock.now < deadline {
+                // This task is cancelled (the component is stopping): wait in one that is not.
+                let wakeUp = component.wakeUp
+                await Task.detached { await wakeUp.wait(timeout: .milliseconds(50)) }.value
+                commitDelivered()
+            }
             savePositions()
             for reader in readers.values { reader.close() }
             component.metrics.filesActive.set(0.0)

@@ -11,6 +11,9 @@ extension LokiWrite {
         /// Bytes of log lines: what `batch_size` bounds.
         private(set) var bytes = 0
         private(set) var entryCount = 0
+        /// The acknowledgements of the received batches whose entries are in this one, each held once; released
+        /// when this batch was sent or dropped.
+        private(set) var acks: [DeliveryAck] = []
         private var streamIndex: [LabelSet: Int] = [:]
         /// The stream the previous entry went to: consecutive entries usually share one.
         private var lastLabels: LabelSet?
@@ -29,7 +32,11 @@ extension LokiWrite {
         }
 
         /// Adds `entry` to the stream of `labels` (its labels without the internal `__` ones).
-        mutating func append(_ entry: LogEntry, labels: LabelSet) {
+        mutating func append(_ entry: LogEntry, labels: LabelSet, ack: DeliveryAck?) {
+            if let ack, acks.last !== ack {
+                ack.hold()
+                acks.append(ack)
+            }
             let pushEntry = PushEntry(
                 timestamp: entry.timestamp, line: entry.line[...], structuredMetadata: entry.structuredMetadata)
             let index: Int
@@ -88,7 +95,7 @@ extension LokiWrite {
             entry.labels[tenantLabel] ?? fallback
         }
 
-        mutating func add(_ entry: LogEntry, now: ContinuousClock.Instant) -> Added {
+        mutating func add(_ entry: LogEntry, ack: DeliveryAck? = nil, now: ContinuousClock.Instant) -> Added {
             if lastLabels != entry.labels {
                 lastRoute = (Self.tenant(of: entry, default: defaultTenant), Self.sentLabels(entry.labels))
                 lastLabels = entry.labels
@@ -96,13 +103,13 @@ extension LokiWrite {
             let (tenant, labels) = lastRoute
             guard let index = open.firstIndex(where: { $0.tenant == tenant }) else {
                 var batch = Batch(tenant: tenant, created: now)
-                batch.append(entry, labels: labels)
+                batch.append(entry, labels: labels, ack: ack)
                 open.append(batch)
                 return .added
             }
             if open[index].bytes + entry.line.count > batchSize {
                 var next = Batch(tenant: tenant, created: now)
-                next.append(entry, labels: labels)
+                next.append(entry, labels: labels, ack: ack)
                 let full = open.remove(at: index)
                 open.append(next)
                 return .cut(full)
@@ -110,7 +117,7 @@ extension LokiWrite {
             if maxStreams > 0, open[index].streamCount >= maxStreams, open[index].index(of: labels) == nil {
                 return .streamLimited(tenant: tenant)
             }
-            open[index].append(entry, labels: labels)
+            open[index].append(entry, labels: labels, ack: ack)
             return .added
         }
 

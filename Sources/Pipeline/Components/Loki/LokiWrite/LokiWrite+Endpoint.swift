@@ -99,8 +99,10 @@ extension LokiWrite {
                             return
                         }
                         let now = ContinuousClock.now
+                        // The queue's hold on the batch's acknowledgement passes to the push batches it went into.
+                        defer { received.ack?.done() }
                         for entry in received.entries {
-                            switch batcher.add(entry, now: now) {
+                            switch batcher.add(entry, ack: received.ack, now: now) {
                             case .added:
                                 break
                             case .cut(let full):
@@ -152,6 +154,7 @@ extension LokiWrite {
         func dropped(_ batches: [LogBatch], reason: DropReason, _ why: String) {
             var perTenant: [String: (entries: Int, bytes: Int)] = [:]
             let fallback = options.tenantID ?? ""
+            defer { for batch in batches { batch.ack?.done() } }
             for batch in batches {
                 for entry in batch.entries {
                     let tenant = Batcher.tenant(of: entry, default: fallback)

@@ -36,10 +36,13 @@ extension LokiWrite {
                 var accepted = 0
                 var full: [Endpoint] = []
                 for endpoint in state.endpoints {
+                    // Each queue that takes the batch holds its acknowledgement until the batch is sent or dropped.
+                    // A full endpoint's hold is released when its drop is counted below, or on refusal.
+                    labelled.ack?.hold()
                     switch endpoint.queue.offer(labelled, bytes: bytes) {
                     case .accepted: accepted += 1
                     case .full: full.append(endpoint)
-                    case .closed: break
+                    case .closed: labelled.ack?.done()
                     }
                 }
                 return (false, accepted, full)
@@ -48,6 +51,7 @@ extension LokiWrite {
                 throw PipelineError.backpressure(retryAfter: Self.retryAfter, reason: "\(componentID) is stopping")
             }
             if accepted == 0, let first = full.first {
+                for _ in full { labelled.ack?.done() }
                 throw PipelineError.backpressure(
                     retryAfter: Self.retryAfter,
                     reason: "the queue of every endpoint of \(componentID) is full (\(first.options.host): \(first.queue.queuedBytes) of \(first.queue.capacity) bytes queued); the endpoints are not keeping up")

@@ -28,6 +28,8 @@ extension LokiWrite.Endpoint {
     /// connections with exponential backoff; counts it as sent or dropped. Cancellation (the drain deadline)
     /// drops it.
     func send(_ batch: LokiWrite.Batch) async {
+        // Sent or dropped, the batch is finished with: its sources may record their positions.
+        defer { for ack in batch.acks { ack.done() } }
         let counters = metrics.tenant(batch.tenant)
         if Task.isCancelled {
             dropped(
