@@ -242,6 +242,19 @@ public final class ArgumentReader {
         return readers
     }
 
+    /// Every nested block in file order, whatever its name (`stage.cri {}`, `stage.json {}`, ...), each with its
+    /// full name, its label (nil when it has none) and a reader of its own. All of them count as read: the caller
+    /// reports the names it does not know.
+    public func allBlocks() -> [(name: String, label: String?, reader: ArgumentReader)] {
+        body.blocks.map { block in
+            readBlocks.insert(block.fullName)
+            let reader = ArgumentReader(
+                name: "\(self.name) > \(block.fullName)", range: block.nameRange, body: block.body, file: file, scope: scope)
+            children.append(reader)
+            return (block.fullName, block.label, reader)
+        }
+    }
+
     /// The nested block called `name`, if present; an error when it appears more than once.
     public func block(_ name: String) throws(Diagnostic) -> ArgumentReader? {
         let found = blocks(name)

@@ -15,5 +15,6 @@ extension ComponentRegistry {
         LokiRelabel.self,
         DiscoveryKubernetes.self,
         DiscoveryKubelet.self,
+        LokiProcess.self,
     ])
 }

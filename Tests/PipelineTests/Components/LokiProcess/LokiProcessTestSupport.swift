@@ -1,0 +1,98 @@
+import Synchronization
+import Testing
+import Wire
+@testable import Pipeline
+
+/// Runs `loki.process` stages written as Alloy text over entries, without the component: decode, build the
+/// pipeline, run one batch at a fixed clock.
+enum Stages {
+    /// 2024-06-01T12:00:00Z.
+    static let now: Int64 = 1_717_243_200_000_000_000
+
+    final class Recorder: LogsReceiver {
+        private let state = Mutex<(batches: [LogBatch], refusals: [PipelineError])>(([], []))
+
+        init(refusing refusals: [PipelineError] = []) {
+            state.withLock { $0.refusals = refusals }
+        }
+
+        func receive(_ batch: LogBatch) async throws {
+            let refusal = state.withLock { state -> PipelineError? in
+                if !state.refusals.isEmpty { return state.refusals.removeFirst() }
+                state.batches.append(batch)
+                return nil
+            }
+            if let refusal { throw refusal }
+        }
+
+        var batches: [LogBatch] { state.withLock { $0.batches } }
+        var entries: [LogEntry] { batches.flatMap(\.entries) }
+        var lines: [String] { entries.map { String(decoding: $0.line, as: UTF8.self) } }
+    }
+
+    static func scope(_ out: any LogsReceiver = Recorder()) -> Scope {
+        Scope(["out": .capsule(Capsule(typeName: "loki.LogsReceiver", object: out))])
+    }
+
+    static func config(_ stages: String) -> String {
+        """
+        loki.process "test" {
+          forward_to = [out]
+          \(stages)
+        }
+        """
+    }
+
+    static func arguments(_ stages: String, out: any LogsReceiver = Recorder()) throws -> LokiProcess.Arguments {
+        try ComponentConfig.decode(LokiProcess.Arguments.self, config(stages), scope: scope(out)).arguments
+    }
+
+    /// The error `stages` are refused with, or nil.
+    static func problem(_ stages: String) -> String? {
+        ComponentConfig.problem(LokiProcess.Arguments.self, config(stages), scope: scope())
+    }
+
+    static func pipeline(_ stages: String) throws -> ProcessPipeline {
+        ProcessPipeline(try arguments(stages).stages)
+    }
+
+    static func entry(_ line: String, labels: [String: String] = [:], timestamp: Int64 = 1) -> LogEntry {
+        LogEntry(
+            timestamp: timestamp, line: Array(line.utf8),
+            labels: LabelSet(labels.map { LabelPair(name: $0.key, value: $0.value) }))
+    }
+
+    /// Runs `stages` over `entries` once.
+    static func run(_ stages: String, _ entries: [LogEntry], now: Int64 = now) throws -> (entries: [LogEntry], context: StageContext) {
+        var pipeline = try pipeline(stages)
+        var context = StageContext(now: now)
+        let out = pipeline.run(entries, &context)
+        return (out, context)
+    }
+
+    static func run(_ stages: String, line: String, labels: [String: String] = [:]) throws -> LogEntry? {
+        try run(stages, [entry(line, labels: labels)]).entries.first
+    }
+
+    /// Runs the stages and returns the extracted map of the one entry (before compaction).
+    static func extracted(_ stages: String, line: String, labels: [String: String] = [:]) throws -> [String: ExtractedValue] {
+        let configs = try arguments(stages).stages
+        var entries = [ProcessEntry(entry(line, labels: labels))]
+        var context = StageContext(now: now)
+        for config in configs {
+            var stage = config.makeStage()
+            stage.process(&entries, &context)
+        }
+        return entries.first?.allExtracted() ?? [:]
+    }
+}
+
+extension LogEntry {
+    var text: String { String(decoding: line, as: UTF8.self) }
+    var labelText: String { labels.description }
+}
+
+/// Nanoseconds since the epoch of a UTC wall-clock time.
+func utc(_ year: Int, _ month: Int, _ day: Int, _ hour: Int = 0, _ minute: Int = 0, _ second: Int = 0, nanos: Int64 = 0) -> Int64 {
+    Civil.seconds(year: year, month: month, day: day, hour: hour, minute: minute, second: second) * 1_000_000_000 + nanos
+}
