@@ -1,3 +1,4 @@
+import Logging
 import Wire
 
 /// Where a component sends Loki-style log entries: Alloy's `loki.LogsReceiver`, the `receiver` export of
@@ -95,6 +96,32 @@ public struct LogsReceivers: Sendable, Equatable {
 
     public static func == (lhs: LogsReceivers, rhs: LogsReceivers) -> Bool {
         lhs.items.map(ObjectIdentifier.init) == rhs.items.map(ObjectIdentifier.init)
+    }
+}
+
+extension LogsReceivers {
+    /// How a source that reads at its own pace (files, the journal) hands a batch on: sends it until it is
+    /// accepted, waiting out backpressure (the `Retry-After` given, else 100ms doubling up to 5s) and taking the
+    /// receivers from `latest()` again before each attempt (a reload may have changed them). A refusal for good is
+    /// logged and the batch is dropped. Throws only `CancellationError`: stopped before the batch was taken.
+    public static func deliver(_ batch: LogBatch, to latest: () -> LogsReceivers, logger: Logger) async throws {
+        var delay: Duration = .milliseconds(100)
+        while true {
+            do {
+                try await latest().send(batch)
+                return
+            } catch PipelineError.backpressure(let retryAfter, _) {
+                try await Task.sleep(for: retryAfter ?? delay)  // not-a-wait: backoff while downstream is full
+                delay = min(delay * 2, .seconds(5))
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                logger.error("entries refused by forward_to; dropped", metadata: [
+                    "entries": "\(batch.count)", "error": "\(error)",
+                ])
+                return
+            }
+        }
     }
 }
 

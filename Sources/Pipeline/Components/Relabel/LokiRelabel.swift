@@ -103,7 +103,7 @@ public final class LokiRelabel: Component, LogsReceiver {
         cacheMisses.increment(by: Int64(misses))
         cacheSize.set(Double(size))
         guard !out.isEmpty else { return }
-        try await forwardTo.send(LogBatch(entries: out))
+        try await forwardTo.send(LogBatch(entries: out, ack: batch.ack))
         written.increment(by: Int64(out.count))
     }
 }

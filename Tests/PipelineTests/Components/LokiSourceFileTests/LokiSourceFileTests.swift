@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+import TestSupport
 @testable import Pipeline
 import Wire
 
@@ -169,5 +170,48 @@ import Wire
         #expect(problem("targets = []\n encoding = \"EBCDIC\"")?.contains("unsupported encoding \"EBCDIC\"") == true)
         #expect(problem("targets = []\n on_positions_file_error = \"panic\"")?.contains("expected one of") == true)
         #expect(problem("targets = []\n decompression {\n enabled = true\n format = \"gz\"\n }")?.contains("not supported yet") == true)
+    }
+}
+
+/// A receiver that keeps every batch's acknowledgement until the test releases them, as a queue in front of a
+/// slow endpoint would.
+final class HoldingReceiver: LogsReceiver {
+    private let held = LockedValue<[DeliveryAck]>([])
+    let lines = LockedValue<[String]>([])
+
+    func receive(_ batch: LogBatch) async throws {
+        batch.ack?.hold()
+        if let ack = batch.ack { held.update { $0.append(ack) } }
+        lines.update { $0 += batch.entries.map { String(decoding: $0.line, as: UTF8.self) } }
+    }
+
+    func releaseAll() {
+        for ack in held.update({ held in defer { held.removeAll() }; return held }) { ack.done() }
+    }
+}
+
+extension LokiSourceFileTests {
+    @Test func positionsAdvanceOnlyOnceTheLinesAreDelivered() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let log = dir.file("app.log")
+        append("one\ntwo\n", to: log)
+        let holding = HoldingReceiver()
+        let scope = Scope(["out": .capsule(Capsule(typeName: "loki.LogsReceiver", object: holding))])
+        let arguments = try ComponentConfig.decode(
+            LokiSourceFile.Arguments.self, "loki.source.file \"test\" {\n forward_to = [out]\n targets = [{__path__ = \"\(log)\"}]\n}",
+            scope: scope).arguments
+        let component = try LokiSourceFile(context: FileTailHarness.context(storage: dir.path), arguments: arguments)
+        let task = Task { try await component.run() }
+        let positions = dir.path + "/loki.source.file.test/positions.yml"
+        #expect(await eventually { holding.lines.get() == ["one", "two"] })
+        // Accepted but not delivered: a crash now must read the lines again, so no offset is written for them.
+        append("three\n", to: log)
+        #expect(await eventually { holding.lines.get().count == 3 })
+        #expect(PositionsFile.readText(positions)?.contains(": \"") != true)
+        holding.releaseAll()
+        #expect(await eventually { PositionsFile.readText(positions)?.contains(": \"14\"") == true })
+        task.cancel()
+        _ = await task.result
     }
 }

@@ -78,7 +78,7 @@ public final class LokiProcess: Component, LogsReceiver {
         }
         record(context)
         guard !entries.isEmpty else { return }
-        try await forwardTo.send(LogBatch(entries: entries))
+        try await forwardTo.send(LogBatch(entries: entries, ack: batch.ack))
     }
 
     /// Counts what the stages reported for one batch and logs their warnings.

@@ -226,32 +226,14 @@ public final class LokiSourceFile: Component {
             let wakeUp = component.wakeUp
             let ack = inFlight.acknowledgement(for: reached) { wakeUp.signal() }
             let batch = LogBatch(entries: entries, ack: ack)
-            var delay: Duration = .milliseconds(100)
-            while true {
-                do {
-                    try await arguments.forwardTo.send(batch)
-                    break
-                } catch PipelineError.backpressure(let retryAfter, _) {
-                    do {
-                        try await Task.sleep(for: retryAfter ?? delay)  // not-a-wait: backoff while downstream is full
-                    } catch {
-                        // Stopping before the batch was taken: its lines were not delivered, so its position
-                        // must never count (the acknowledgement is abandoned, not released).
-                        inFlight.abandonLast()
-                        throw error
-                    }
-                    delay = min(delay * 2, .seconds(5))
-                    arguments = component.shared.withLock { $0.arguments }
-                } catch {
-                    if error is CancellationError {
-                        inFlight.abandonLast()
-                        throw error
-                    }
-                    component.context.logger.error("entries refused by forward_to; dropped", metadata: [
-                        "entries": "\(entries.count)", "error": "\(error)",
-                    ])
-                    break
-                }
+            let component = self.component
+            do {
+                try await LogsReceivers.deliver(batch, to: { component.shared.withLock { $0.arguments.forwardTo } }, logger: component.context.logger)
+            } catch {
+                // Stopping before the batch was taken: its lines were not delivered, so its position must never
+                // count (the acknowledgement is abandoned, not released).
+                inFlight.abandonLast()
+                throw error
             }
             // The source's own hold: released once `forward_to` took the batch (or refused it for good).
             ack.done()

@@ -109,38 +109,53 @@ public final class LokiSourceJournal: Component {
     }
 
     /// Sends the reader's batches on until it stops, saving the cursor of what was accepted.
+    /// Sends the reader's batches on until it stops. The cursor saved is that of the last delivered batch (every
+    /// batch before it delivered too, see ``DeliveryAck``); stopping waits up to ten seconds for batches in flight.
     private func consume(_ reader: JournalReader, cursorFile: String) async throws {
-        var pendingCursor: String?
+        var inFlight = AcknowledgedPositions<String>()
+        var delivered: String?
         var lastSave = ContinuousClock.now
-        defer {
-            if let cursor = pendingCursor { save(cursor, to: cursorFile) }
+        func collect() {
+            if let last = inFlight.takeAcknowledged().last { delivered = last }
         }
-        for await raw in reader.batches {
-            let arguments = shared.withLock { $0.arguments }
-            let batch = makeBatch(raw.entries, arguments: arguments)
-            var delay: Duration = .milliseconds(100)
-            while !batch.isEmpty {
-                do {
-                    try await arguments.forwardTo.send(batch)
-                    break
-                } catch PipelineError.backpressure(let retryAfter, _) {
-                    try await Task.sleep(for: retryAfter ?? delay)  // not-a-wait: backoff while downstream is full
-                    delay = min(delay * 2, .seconds(5))
-                } catch is CancellationError {
-                    throw CancellationError()
-                } catch {
-                    context.logger.error("entries refused by forward_to; dropped", metadata: ["error": "\(error)"])
-                    break
+        do {
+            for await raw in reader.batches {
+                var batch = makeBatch(raw.entries, arguments: shared.withLock { $0.arguments })
+                let ack = inFlight.acknowledgement(for: raw.cursor ?? "") {}
+                batch.ack = ack
+                if !batch.isEmpty {
+                    do {
+                        try await LogsReceivers.deliver(batch, to: { shared.withLock { $0.arguments.forwardTo } }, logger: context.logger)
+                    } catch {
+                        inFlight.abandonLast()
+                        throw error
+                    }
+                }
+                ack.done()
+                reader.accepted()
+                collect()
+                if ContinuousClock.now - lastSave >= .seconds(1), let cursor = delivered, !cursor.isEmpty {
+                    save(cursor, to: cursorFile)
+                    delivered = nil
+                    lastSave = .now
                 }
             }
-            pendingCursor = raw.cursor
-            reader.accepted()
-            if ContinuousClock.now - lastSave >= .seconds(1), let cursor = pendingCursor {
-                save(cursor, to: cursorFile)
-                pendingCursor = nil
-                lastSave = .now
-            }
+        } catch {
+            await finish(&inFlight, delivered: &delivered, cursorFile: cursorFile)
+            throw error
         }
+        await finish(&inFlight, delivered: &delivered, cursorFile: cursorFile)
+    }
+
+    private func finish(_ inFlight: inout AcknowledgedPositions<String>, delivered: inout String?, cursorFile: String) async {
+        let deadline = ContinuousClock.now + .seconds(10)
+        if let last = inFlight.takeAcknowledged().last { delivered = last }
+        while inFlight.pending > 0 && ContinuousClock.now < deadline {
+            // Stopping cancelled this task: wait in one that is not.
+            await Task.detached { try? await Task.sleep(for: .milliseconds(20)) }.value  // not-a-wait: shutdown poll
+            if let last = inFlight.takeAcknowledged().last { delivered = last }
+        }
+        if let cursor = delivered, !cursor.isEmpty { save(cursor, to: cursorFile) }
     }
 
     private func save(_ cursor: String, to path: String) {
