@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import Logging
 import Prometheus
 
@@ -89,5 +90,16 @@ public struct ComponentContext: Sendable {
         self.metrics = metrics
         self.httpClient = httpClient
         self.exportsChanged = exportsChanged
+    }
+}
+
+extension ComponentContext {
+    /// Creates ``dataPath`` and the folders above it when they do not exist yet; an error names the folder.
+    public func makeDataDirectory() throws {
+        do {
+            try FileManager.default.createDirectory(atPath: dataPath, withIntermediateDirectories: true)
+        } catch {
+            throw ArgumentError("cannot create the data directory \(dataPath) (under --storage.path): \(error.localizedDescription)")
+        }
     }
 }

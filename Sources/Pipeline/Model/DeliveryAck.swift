@@ -8,25 +8,34 @@ import Synchronization
 /// that keeps the batch beyond `receive` (a queue) calls ``hold()`` before `receive` returns and ``done()`` when it
 /// is finished; one that hands entries on within `receive` passes the acknowledgement on with them. After `send`
 /// returned the source calls ``done()`` for its own hold. When the last hold is released the completion runs once,
-/// on whichever task released it.
+/// on whichever task released it, told whether the batch was delivered: a holder that gave up on it only because
+/// the agent is stopping (`loki.write`'s `drain_timeout`) releases it with `lost: true`, and the source then reads
+/// those lines again after the restart instead of recording them as done.
 public final class DeliveryAck: Sendable {
-    private let state: Mutex<(holds: Int, completion: (@Sendable () -> Void)?)>
+    private struct State {
+        var holds = 1
+        var lost = false
+        var completion: (@Sendable (_ delivered: Bool) -> Void)?
+    }
 
-    public init(_ completion: @escaping @Sendable () -> Void) {
-        state = Mutex((1, completion))
+    private let state: Mutex<State>
+
+    public init(_ completion: @escaping @Sendable (_ delivered: Bool) -> Void) {
+        state = Mutex(State(completion: completion))
     }
 
     public func hold() {
         state.withLock { $0.holds += 1 }
     }
 
-    public func done() {
-        let completion = state.withLock { state -> (@Sendable () -> Void)? in
+    public func done(lost: Bool = false) {
+        let (completion, delivered) = state.withLock { state -> ((@Sendable (Bool) -> Void)?, Bool) in
             state.holds -= 1
-            guard state.holds == 0 else { return nil }
+            if lost { state.lost = true }
+            guard state.holds == 0 else { return (nil, false) }
             defer { state.completion = nil }
-            return state.completion
+            return (state.completion, !state.lost)
         }
-        completion?()
+        completion?(delivered)
     }
 }

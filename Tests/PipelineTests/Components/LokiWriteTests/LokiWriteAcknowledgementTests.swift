@@ -9,7 +9,7 @@ extension LokiWriteTests {
     @Suite struct Acknowledgement {
         /// Sends `lines` with an acknowledgement through `harness`; the completion records what `loki` had accepted.
         static func send(_ lines: [String], to harness: LokiWriteHarness, loki: FakeLoki, seen: LockedValue<[Int]>) async throws {
-            let ack = DeliveryAck { seen.update { $0.append(loki.pushes.count) } }
+            let ack = DeliveryAck { _ in seen.update { $0.append(loki.pushes.count) } }
             var batch = logBatch(lines)
             batch.ack = ack
             try await harness.receiver.receive(batch)
@@ -58,5 +58,37 @@ extension LokiWriteTests {
             await fast.stop()
             await slow.stop()
         }
+    }
+}
+
+extension LokiWriteTests.Acknowledgement {
+    @Test func aBatchGivenUpOnAtShutdownIsReportedLost() async throws {
+        // Nothing listens on port 1: every attempt fails until drain_timeout ends the sender.
+        let config = LokiWriteTests.Delivery.config(LokiWriteTests.Delivery.endpoint(
+            "http://127.0.0.1:1/loki/api/v1/push", "queue_config {\n      drain_timeout = \"100ms\"\n    }"))
+        let harness = try LokiWriteHarness(config)
+        harness.start()
+        let outcome = LockedValue<[Bool]>([])
+        let ack = DeliveryAck { delivered in outcome.update { $0.append(delivered) } }
+        var batch = logBatch(["never"])
+        batch.ack = ack
+        try await harness.receiver.receive(batch)
+        ack.done()
+        await harness.stop()
+        #expect(await eventually { !outcome.get().isEmpty })
+        #expect(outcome.get() == [false])
+    }
+
+    @Test func positionsBecomeFinalInSendingOrderAndStopAtALostBatch() {
+        var positions = AcknowledgedPositions<Int>()
+        let acks = (1...4).map { positions.acknowledgement(for: $0) {} }
+        acks[2].done()
+        #expect(positions.takeAcknowledged().isEmpty, "batch 3 is done but 1 and 2 are not")
+        acks[0].done()
+        #expect(positions.takeAcknowledged() == [1])
+        acks[1].done(lost: true)
+        acks[3].done()
+        #expect(positions.takeAcknowledged().isEmpty, "nothing moves past the lost batch 2")
+        #expect(positions.pending == 0)
     }
 }

@@ -96,7 +96,7 @@ public final class LokiSourceFile: Component {
         init(component: LokiSourceFile) throws {
             self.component = component
             let context = component.context
-            mkdir(context.dataPath, 0o755)
+            try context.makeDataDirectory()
             positionsFile = PositionsFile(path: context.dataPath + "/positions.yml")
             arguments = component.shared.withLock { $0.arguments }
             var loaded: (positions: [PositionsFile.Key: PositionsFile.Position], corrupt: [PositionsFile.Key])

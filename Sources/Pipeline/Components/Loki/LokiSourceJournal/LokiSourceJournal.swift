@@ -93,7 +93,7 @@ public final class LokiSourceJournal: Component {
         } catch {
             throw error
         }
-        mkdir(context.dataPath, 0o755)
+        try context.makeDataDirectory()
         let cursorFile = context.dataPath + "/cursor"
         while !Task.isCancelled {
             let savedCursor = PositionsFile.readText(cursorFile).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }

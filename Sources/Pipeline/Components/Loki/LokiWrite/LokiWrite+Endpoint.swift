@@ -154,7 +154,7 @@ extension LokiWrite {
         func dropped(_ batches: [LogBatch], reason: DropReason, _ why: String) {
             var perTenant: [String: (entries: Int, bytes: Int)] = [:]
             let fallback = options.tenantID ?? ""
-            defer { for batch in batches { batch.ack?.done() } }
+            defer { for batch in batches { batch.ack?.done(lost: reason == .drainTimeout) } }
             for batch in batches {
                 for entry in batch.entries {
                     let tenant = Batcher.tenant(of: entry, default: fallback)

@@ -28,10 +28,13 @@ extension LokiWrite.Endpoint {
     /// connections with exponential backoff; counts it as sent or dropped. Cancellation (the drain deadline)
     /// drops it.
     func send(_ batch: LokiWrite.Batch) async {
-        // Sent or dropped, the batch is finished with: its sources may record their positions.
-        defer { for ack in batch.acks { ack.done() } }
+        // Sent or dropped, the batch is finished with: its sources may record their positions, unless it was given
+        // up on only because the agent is stopping (then the sources read it again after the restart).
+        var abandoned = false
+        defer { for ack in batch.acks { ack.done(lost: abandoned) } }
         let counters = metrics.tenant(batch.tenant)
         if Task.isCancelled {
+            abandoned = true
             dropped(
                 tenant: batch.tenant, reason: .drainTimeout, entries: batch.entryCount, bytes: batch.bytes,
                 "drain_timeout ran out before it was sent")
@@ -54,6 +57,7 @@ extension LokiWrite.Endpoint {
                 return
             }
             if Task.isCancelled {
+                abandoned = true
                 dropped(
                     tenant: batch.tenant, reason: .drainTimeout, entries: batch.entryCount, bytes: body.count,
                     "drain_timeout ran out while sending (last error: \(outcome.message))")
@@ -90,6 +94,7 @@ extension LokiWrite.Endpoint {
             do {
                 try await Task.sleep(for: wait)
             } catch {
+                abandoned = true
                 dropped(
                     tenant: batch.tenant, reason: .drainTimeout, entries: batch.entryCount, bytes: body.count,
                     "drain_timeout ran out while waiting to retry (last error: \(outcome.message))")
