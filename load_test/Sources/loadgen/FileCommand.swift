@@ -7,11 +7,12 @@ struct FileCommand: AsyncParsableCommand {
         commandName: "file",
         abstract: "Write CRI container logs into a /var/log/pods-style tree, with rotation, at a rate.",
         discussion: """
-            Layout: DIR/<namespace>_gen-<pod>_<uid>/app-<container>/0.log, lines like
+            Layout: DIR/<namespace>_gen-<pod>_<uid>/app-<container>/<restart>.log, lines like
             2026-12-01T10:00:00.123456789Z stdout F ts=... level=info ... run=7f3a19c2 seq=000.000003:0000000042 sent=...
-            Every message ends in the marker loadgen verify reads (seq=<container>.<pod>:<n>, n from 0 per file,
-            across rotations); the RESULT line is the run's manifest: loadgen verify --run FILE --selector '<what the
-            node agent labels the entries with>' proves that nothing was lost or repeated.
+            Every message ends in the marker loadgen verify reads (seq=<container>.<pod>:<n>, n from 0 per container,
+            across rotations and restarts); the RESULT line is the run's manifest, deleted pods' containers included:
+            loadgen verify --run FILE --selector '<what the node agent labels the entries with>' proves that nothing
+            was lost or repeated.
             """)
 
     @Option(help: "Run id in every marker (8 lowercase hex digits; default: random).")
@@ -62,8 +63,20 @@ struct FileCommand: AsyncParsableCommand {
     @Option(help: "Bytes of each partial fragment.")
     var fragmentBytes: Int = 64
 
+    @Option(help: "Split messages longer than this into P fragments of this size and a final F (containerd's 16KiB).")
+    var maxLineBytes: ByteCountArgument = ByteCountArgument(bytes: 16 << 10)
+
     @Option(help: "Send every N-th message to stderr (0: never).")
     var stderrEvery: Int = 10
+
+    @Option(help: "Every N-th message of a container, restart it: <n+1>.log is opened, <n>.log stays (0: never).")
+    var restartEvery: Int = 0
+
+    @Option(help: "After N messages of a pod, delete it and start a new pod (new name and uid) in its place (0: never).")
+    var deletePodAfter: Int = 0
+
+    @Option(help: "How long a deleted pod's directory stays, no longer written, before it is removed.")
+    var deleteGrace: DurationArgument = DurationArgument(.seconds(2))
 
     @Option(help: "Seed of the generated values and pod UIDs.")
     var seed: UInt64 = 1
@@ -72,8 +85,18 @@ struct FileCommand: AsyncParsableCommand {
     var progress: DurationArgument = DurationArgument(.seconds(5))
 
     func validate() throws {
-        guard pods > 0, containers > 0, keep >= 0, fragmentBytes > 0 else {
-            throw ValidationError("--pods, --containers and --fragment-bytes must be positive, --keep 0 or more")
+        guard pods > 0, containers > 0, keep >= 0, fragmentBytes > 0, maxLineBytes.bytes > 0 else {
+            throw ValidationError("--pods, --containers, --fragment-bytes and --max-line-bytes must be positive, "
+                                  + "--keep 0 or more")
+        }
+        guard restartEvery >= 0, deletePodAfter >= 0 else {
+            throw ValidationError("--restart-every and --delete-pod-after must be 0 (never) or positive, "
+                                  + "got \(restartEvery) and \(deletePodAfter)")
+        }
+        if let count, deletePodAfter > 0, pods + count / deletePodAfter >= RecordMarker.maxStreams {
+            throw ValidationError("--count \(count) with --delete-pod-after \(deletePodAfter) makes about "
+                                  + "\(pods + count / deletePodAfter) pods; the marker numbers fewer than "
+                                  + "\(RecordMarker.maxStreams)")
         }
         try RecordMarker.validate(lineBytes: lineBytes, concurrency: containers, streams: pods, streamsOption: "--pods",
                                   runID: runID)
@@ -99,11 +122,17 @@ struct FileCommand: AsyncParsableCommand {
         options.keep = keep
         options.partialEvery = partialEvery
         options.fragmentBytes = fragmentBytes
+        options.maxLineBytes = maxLineBytes.bytes
         options.stderrEvery = stderrEvery
+        options.restartEvery = restartEvery
+        options.deletePodAfter = deletePodAfter
+        options.deleteGraceNanos = Int64(deleteGrace.seconds * 1e9)
         options.seed = seed
         options.runID = runID ?? RecordMarker.newRunID()
         Report.say("file: \(pods * containers) files under \(dir), rate=\(rate > 0 ? Report.count(rate) + "/s" : "max") "
-                   + "line=\(options.lineSizes?.description ?? "\(lineBytes)B") rotate=\(rotateBytes) (\(rotation), keep \(keep))")
+                   + "line=\(options.lineSizes?.description ?? "\(lineBytes)B") rotate=\(rotateBytes) (\(rotation), keep \(keep))"
+                   + (restartEvery > 0 ? " restart-every=\(restartEvery)" : "")
+                   + (deletePodAfter > 0 ? " delete-pod-after=\(deletePodAfter) (grace \(deleteGrace))" : ""))
         var writer = try PodLogWriter(options, startMillis: PodLogWriter.wallNanos() / 1_000_000)
         defer { writer.closeAll() }
 
@@ -134,24 +163,30 @@ struct FileCommand: AsyncParsableCommand {
             }
         }
         let wall = (clock.now - started).seconds
+        // Deleted pods still in their grace are removed once it is over, as the kubelet would.
+        if let due = writer.lastDeletionDueNanos {
+            let wait = due - PodLogWriter.wallNanos()
+            if wait > 0 { try await Task.sleep(for: .nanoseconds(wait)) }
+            try writer.removeDeletedPods(nowNanos: .max)
+        }
         Report.line("messages", "\(writer.linesWritten) in \(String(format2: wall)) s = \(Report.count(Double(writer.linesWritten) / wall))/s")
         Report.line("bytes", Report.megabytes(writer.bytesWritten))
         let meanLineBytes = writer.linesWritten > 0 ? Double(writer.messageBytesWritten) / Double(writer.linesWritten) : 0
         Report.line("message size", "mean \(String(fixed: meanLineBytes, decimals: 1)) B"
                     + "  (\(options.lineSizes?.description ?? "fixed:\(lineBytes)"))")
-        Report.line("rotations", "\(writer.streams.reduce(0) { $0 + $1.rotations })")
+        Report.line("rotations", "\(writer.rotations)")
+        Report.line("restarts", "\(writer.restarts)")
+        Report.line("pods deleted", "\(writer.podsDeleted)  (\(writer.everyStream.count / containers) pods written)")
         let manifest = RunManifest(
             runID: options.runID, selector: selector, startNanos: writer.firstNanos, endNanos: writer.lastNanos + 1,
-            acknowledged: Dictionary(uniqueKeysWithValues: writer.streams.map {
-                (RecordMarker.streamKey(worker: $0.container, stream: $0.pod), $0.sequence)
-            }))
+            acknowledged: writer.acknowledged)
         Report.printResult(manifest.resultFields.merging([
             "command": "file", "dir": dir, "messages": writer.linesWritten, "bytes": writer.bytesWritten,
             "seconds": wall, "messages_per_second": Double(writer.linesWritten) / wall,
             "line_bytes_mean": meanLineBytes, "line_bytes_dist": options.lineSizes?.description ?? "fixed:\(lineBytes)",
             "message_bytes": writer.messageBytesWritten,
-            "rotations": writer.streams.reduce(0) { $0 + $1.rotations },
-            "files": Dictionary(uniqueKeysWithValues: writer.streams.map { ($0.name, $0.sequence) }),
+            "rotations": writer.rotations, "restarts": writer.restarts, "pods_deleted": writer.podsDeleted,
+            "files": Dictionary(uniqueKeysWithValues: writer.everyStream.map { ($0.name, $0.sequence) }),
         ]) { _, new in new })
     }
 }

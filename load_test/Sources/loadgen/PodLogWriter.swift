@@ -7,14 +7,23 @@ import Darwin
 #endif
 
 /// Writes container logs the way the kubelet and containerd leave them on a node, for the node agent to tail:
-/// `<root>/<namespace>_<pod>_<uid>/<container>/0.log`, one CRI line per entry
-/// (`2026-12-01T10:00:00.123456789Z stdout F <message>`), long messages split into `P` fragments ending in an `F`
-/// one, and files rotated when they pass `rotateBytes`, as the kubelet does (`0.log` renamed to
-/// `0.log.<yyyyMMdd-HHmmss>`, a fresh `0.log` opened, at most `keep` rotated files kept) or by copy and truncate.
+/// `<root>/<namespace>_<pod>_<uid>/<container>/<restart>.log`, one CRI line per entry
+/// (`2026-12-01T10:00:00.123456789Z stdout F <message>`), and the churn of a real node:
+///
+/// - **partial lines**: a message longer than `maxLineBytes` (containerd's 16 KiB) is written as `P` fragments of
+///   exactly that size followed by an `F` fragment with the rest; every `partialEvery`-th message is split into
+///   `fragmentBytes` fragments the same way;
+/// - **rotation** when a file passes `rotateBytes`, as the kubelet does (`0.log` renamed to
+///   `0.log.<yyyyMMdd-HHmmss>`, a fresh `0.log` opened, at most `keep` rotated files kept) or by copy and truncate;
+/// - **container restarts** every `restartEvery` messages of a container: `<n+1>.log` is opened next to `<n>.log`,
+///   which stops growing and stays (the kubelet keeps the previous instance's log for `kubectl logs --previous`);
+/// - **deleted pods** after `deletePodAfter` messages of a pod: the pod stops writing, a new pod (new name, new uid)
+///   takes its place at once, and the old pod's directory is removed `deleteGraceNanos` later, so a tailer can finish.
 ///
 /// Each message ends in the ``RecordMarker`` that `loadgen verify` reads (` run=<id> seq=<container>.<pod>:<n>
-/// sent=<ns>`, `n` counting from 0 per container across rotations), so that what a node agent shipped can be proven
-/// complete and free of duplicates. Not thread-safe: one writer owns the tree.
+/// sent=<ns>`, `n` counting from 0 per container across rotations and restarts), so that what a node agent shipped
+/// can be proven complete and free of duplicates; ``acknowledged`` lists every container ever written, deleted pods'
+/// included, with its count. Not thread-safe: one writer owns the tree.
 struct PodLogWriter {
     enum Rotation: String, CaseIterable, Sendable {
         /// Rename `0.log` to `0.log.<time>` and open a new `0.log` (the kubelet's way).
@@ -37,16 +46,28 @@ struct PodLogWriter {
         /// Every N-th message is written as `P` fragments of at most `fragmentBytes` plus the final `F` (0: never).
         var partialEvery = 0
         var fragmentBytes = 64
+        /// The longest CRI line's message: longer ones are split into `P` fragments of this size and a final `F`
+        /// (containerd's `max_container_log_line_size`, 16 KiB).
+        var maxLineBytes = 16 << 10
         /// Every N-th message goes to stderr (0: never).
         var stderrEvery = 10
+        /// Every N-th message of a container, the container restarts: `<n+1>.log` is opened (0: never).
+        var restartEvery = 0
+        /// After N messages of a pod (all its containers), the pod is deleted and replaced by a new one (0: never).
+        var deletePodAfter = 0
+        /// How long a deleted pod's directory stays, unwritten, before it is removed.
+        var deleteGraceNanos: Int64 = 2_000_000_000
         var seed: UInt64 = 1
         /// The run id in every marker.
         var runID = "00000000"
     }
 
-    /// One container's log file and its sequence.
+    /// One container's log files and its sequence.
     struct Stream {
         let name: String
+        /// The pod's directory, `<root>/<namespace>_<pod>_<uid>`.
+        let podDirectory: String
+        /// The container's directory in it.
         let directory: String
         /// The marker's `<worker>.<stream>`: container and pod.
         let container: Int
@@ -55,7 +76,13 @@ struct PodLogWriter {
         var size = 0
         var sequence = 0
         var rotations = 0
+        /// Restarts so far: the current file is `<restarts>.log`.
+        var restarts = 0
         var generator: LineGenerator
+
+        /// The file being written, `<restarts>.log`.
+        var fileName: String { "\(restarts).log" }
+        var path: String { "\(directory)/\(fileName)" }
     }
 
     struct Failure: Error, CustomStringConvertible {
@@ -63,41 +90,88 @@ struct PodLogWriter {
     }
 
     let options: Options
+    /// The containers being written, pod by pod (`containers` per pod), in their pods' slots.
     private(set) var streams: [Stream] = []
+    /// The containers of deleted pods, in the order they stopped.
+    private(set) var retired: [Stream] = []
     private(set) var linesWritten = 0
     private(set) var bytesWritten = 0
     /// Message bytes written (markers included, CRI prefixes not): with ``linesWritten``, the mean message size.
     private(set) var messageBytesWritten = 0
+    /// Pod directories removed after their grace, and those waiting for it (directory, due time in Unix ns).
+    private(set) var podsDeleted = 0
+    private(set) var pendingDeletions: [(directory: String, dueNanos: Int64)] = []
     private var sizes: LineSizeSampler?
     /// The CRI timestamps written, as [first, last] Unix ns (0 before any).
     private(set) var firstNanos: Int64 = 0
     private(set) var lastNanos: Int64 = 0
     private var next = 0
+    /// Pod uids and generator seeds, drawn in order, so a seed gives the same tree.
+    private var random: SplitMix64
+    /// The number the next new pod gets (`gen-<n>`, the marker's stream).
+    private var nextPod: Int
+    /// Messages written per pod slot since its pod started.
+    private var podMessages: [Int]
+    /// The CRI lines of one message, and the message itself: reused, so the loop allocates nothing of its own.
     private var buffer: [UInt8] = []
+    private var message: [UInt8] = []
+    /// ` run=<id> seq=000.000000:0000000000 sent=…`: copied over each message's end, then its digits written.
+    private let markerTemplate: [UInt8]
 
     init(_ options: Options, startMillis: Int64) throws {
         self.options = options
-        var random = SplitMix64(seed: options.seed)
+        random = SplitMix64(seed: options.seed)
+        nextPod = options.pods
+        podMessages = Array(repeating: 0, count: options.pods)
+        markerTemplate = RecordMarker.placeholder(runID: options.runID)
         sizes = options.lineSizes.map { LineSizeSampler($0, seed: LineSizeSampler.seed(options.seed, worker: 0)) }
         for pod in 0..<options.pods {
-            let uid = Self.uid(&random)
-            let podDirectory = "\(options.root)/\(options.namespace)_gen-\(pod)_\(uid)"
-            for container in 0..<options.containers {
-                let directory = "\(podDirectory)/app-\(container)"
-                try Self.makeDirectories(directory)
-                var stream = Stream(
-                    name: "gen-\(pod)/app-\(container)", directory: directory, container: container, pod: pod,
-                    generator: LineGenerator(lineBytes: options.lineBytes, seed: random.next(), startMillis: startMillis))
-                stream.fd = try Self.open("\(directory)/0.log")
-                stream.size = Int(lseek(stream.fd, 0, SEEK_END))
-                streams.append(stream)
-            }
+            streams += try makePod(pod, startMillis: startMillis)
         }
     }
 
+    /// Every container ever written, deleted pods' first.
+    var everyStream: [Stream] { retired + streams }
+
+    /// What `loadgen verify` expects: per ``RecordMarker/streamKey`` (container.pod) of every container ever
+    /// written, deleted pods' included, the messages written (numbers `0..<count`).
+    var acknowledged: [String: Int] {
+        var result: [String: Int] = [:]
+        for stream in everyStream { result[RecordMarker.streamKey(worker: stream.container, stream: stream.pod)] = stream.sequence }
+        return result
+    }
+
+    var restarts: Int { everyStream.reduce(0) { $0 + $1.restarts } }
+    var rotations: Int { everyStream.reduce(0) { $0 + $1.rotations } }
+    /// When the last deleted pod's directory is due for removal (nil: none waits).
+    var lastDeletionDueNanos: Int64? { pendingDeletions.map(\.dueNanos).max() }
+
+    /// Creates pod `pod`'s directories and opens its containers' `0.log`.
+    private mutating func makePod(_ pod: Int, startMillis: Int64) throws -> [Stream] {
+        guard pod < RecordMarker.maxStreams else {
+            throw Failure(description: "pod gen-\(pod): the marker numbers at most \(RecordMarker.maxStreams) pods a run; "
+                          + "delete pods less often (--delete-pod-after) or write fewer messages")
+        }
+        let podDirectory = "\(options.root)/\(options.namespace)_gen-\(pod)_\(Self.uid(&random))"
+        var made: [Stream] = []
+        for container in 0..<options.containers {
+            let directory = "\(podDirectory)/app-\(container)"
+            try Self.makeDirectories(directory)
+            var stream = Stream(
+                name: "gen-\(pod)/app-\(container)", podDirectory: podDirectory, directory: directory,
+                container: container, pod: pod,
+                generator: LineGenerator(lineBytes: options.lineBytes, seed: random.next(), startMillis: startMillis))
+            stream.fd = try Self.open(stream.path)
+            stream.size = Int(lseek(stream.fd, 0, SEEK_END))
+            made.append(stream)
+        }
+        return made
+    }
+
     /// Writes `count` messages, round robin over the streams, with the wall clock time `nowNanos` (each message a
-    /// nanosecond after the one before in its stream).
+    /// nanosecond after the one before in its stream); first removes deleted pods whose grace is over.
     mutating func write(_ count: Int, nowNanos: Int64) throws {
+        try removeDeletedPods(nowNanos: nowNanos)
         for index in 0..<count {
             let streamIndex = next
             next = (next + 1) % streams.count
@@ -108,38 +182,48 @@ struct PodLogWriter {
     private mutating func writeMessage(to index: Int, nanos: Int64) throws {
         let sequence = streams[index].sequence
         streams[index].sequence += 1
-        var message: [UInt8] = []
+        message.removeAll(keepingCapacity: true)
         if var sampler = sizes {
             streams[index].generator.appendLine(to: &message, needle: false, bytes: sampler.next())
             sizes = sampler
         } else {
             streams[index].generator.appendLine(to: &message, needle: false)
         }
-        let marker = Array(RecordMarker(
-            runID: options.runID, worker: streams[index].container, stream: streams[index].pod, sequence: sequence,
-            sentNanos: nanos).text.utf8)
         // The marker replaces the end of the generated line, so the message keeps its exact length.
-        if message.count > marker.count { message.removeLast(marker.count) }
-        message.append(contentsOf: marker)
+        let markerStart = max(0, message.count - markerTemplate.count)
+        message.replaceSubrange(markerStart..., with: markerTemplate)
+        let (container, pod) = (streams[index].container, streams[index].pod)
+        message.withUnsafeMutableBufferPointer { bytes in
+            RecordMarker.writeFields(into: bytes, at: markerStart, worker: container, stream: pod, sequence: sequence,
+                                     sentNanos: nanos)
+        }
         messageBytesWritten += message.count
         if firstNanos == 0 { firstNanos = nanos }
         lastNanos = max(lastNanos, nanos)
         let stream = options.stderrEvery > 0 && (sequence + 1) % options.stderrEvery == 0 ? "stderr" : "stdout"
         let timestamp = Self.rfc3339Nano(nanos)
         buffer.removeAll(keepingCapacity: true)
-        if options.partialEvery > 0 && (sequence + 1) % options.partialEvery == 0 && message.count > options.fragmentBytes {
-            var start = 0
-            while message.count - start > options.fragmentBytes {
-                appendLine(timestamp, stream, "P", message[start..<(start + options.fragmentBytes)])
-                start += options.fragmentBytes
-            }
-            appendLine(timestamp, stream, "F", message[start...])
-        } else {
-            appendLine(timestamp, stream, "F", message[...])
+        // Split as containerd does past its line limit, or into small fragments every --partial-every messages.
+        let forced = options.partialEvery > 0 && (sequence + 1) % options.partialEvery == 0
+        let fragment = forced ? min(options.fragmentBytes, options.maxLineBytes) : options.maxLineBytes
+        var start = 0
+        while message.count - start > fragment {
+            appendLine(timestamp, stream, "P", message[start..<(start + fragment)])
+            start += fragment
         }
+        appendLine(timestamp, stream, "F", message[start...])
         try writeAll(buffer, to: index)
         linesWritten += 1
-        if streams[index].size >= options.rotateBytes { try rotate(index) }
+        if options.restartEvery > 0 && (sequence + 1) % options.restartEvery == 0 {
+            try restart(index)
+        } else if streams[index].size >= options.rotateBytes {
+            try rotate(index)
+        }
+        if options.deletePodAfter > 0 {
+            let slot = index / options.containers
+            podMessages[slot] += 1
+            if podMessages[slot] >= options.deletePodAfter { try replacePod(slot, nanos: nanos) }
+        }
     }
 
     private mutating func appendLine(_ timestamp: String, _ stream: String, _ tag: String, _ text: ArraySlice<UInt8>) {
@@ -162,7 +246,7 @@ struct PodLogWriter {
                 let written = Glibc.write(fd, base + offset, raw.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    throw Failure(description: "writing \(streams[index].directory)/0.log: \(String(cString: strerror(errno)))")
+                    throw Failure(description: "writing \(streams[index].path): \(String(cString: strerror(errno)))")
                 }
                 offset += written
             }
@@ -171,10 +255,10 @@ struct PodLogWriter {
         bytesWritten += bytes.count
     }
 
-    /// Rotates a stream's `0.log` and drops the oldest rotated files past `keep`.
+    /// Rotates a stream's current file and drops its oldest rotated files past `keep`.
     private mutating func rotate(_ index: Int) throws {
         let directory = streams[index].directory
-        let current = "\(directory)/0.log"
+        let current = streams[index].path
         streams[index].rotations += 1
         // The kubelet's suffix is the time to the second; a counter keeps fast rotations apart and in order.
         let rotated = "\(current).\(Self.suffix(nowNanos: Self.wallNanos()))-\(Self.sixDigits(streams[index].rotations))"
@@ -192,60 +276,53 @@ struct PodLogWriter {
             }
         }
         streams[index].size = 0
-        let prefix = "0.log."
+        let prefix = streams[index].fileName + "."
         let rotatedFiles = Self.list(directory).filter { $0.hasPrefix(prefix) }.sorted()
         for old in rotatedFiles.dropLast(options.keep) { unlink("\(directory)/\(old)") }
     }
 
+    /// Restarts a container: its current file stops growing and stays, the next messages go to `<n+1>.log`.
+    private mutating func restart(_ index: Int) throws {
+        close(streams[index].fd)
+        streams[index].fd = -1
+        streams[index].restarts += 1
+        streams[index].fd = try Self.open(streams[index].path)
+        streams[index].size = Int(lseek(streams[index].fd, 0, SEEK_END))
+    }
+
+    /// Deletes the pod in `slot`: its containers stop, a new pod takes the slot at once, and the old directory is
+    /// removed once `deleteGraceNanos` have passed (by a later ``write(_:nowNanos:)`` or ``removeDeletedPods(nowNanos:)``).
+    private mutating func replacePod(_ slot: Int, nanos: Int64) throws {
+        let first = slot * options.containers
+        for index in first..<(first + options.containers) {
+            close(streams[index].fd)
+            streams[index].fd = -1
+            retired.append(streams[index])
+        }
+        pendingDeletions.append((streams[first].podDirectory, nanos + options.deleteGraceNanos))
+        let replacement = try makePod(nextPod, startMillis: nanos / 1_000_000)
+        nextPod += 1
+        streams.replaceSubrange(first..<(first + options.containers), with: replacement)
+        podMessages[slot] = 0
+    }
+
+    /// Removes the directories of deleted pods whose grace has passed by `nowNanos` (`.max`: all of them).
+    mutating func removeDeletedPods(nowNanos: Int64) throws {
+        guard pendingDeletions.contains(where: { $0.dueNanos <= nowNanos }) else { return }
+        var waiting: [(directory: String, dueNanos: Int64)] = []
+        for pending in pendingDeletions {
+            if pending.dueNanos <= nowNanos {
+                try Self.removeTree(pending.directory)
+                podsDeleted += 1
+            } else {
+                waiting.append(pending)
+            }
+        }
+        pendingDeletions = waiting
+    }
+
     func closeAll() {
         for stream in streams where stream.fd >= 0 { close(stream.fd) }
-    }
-
-    // MARK: Files
-
-    private static func open(_ path: String) throws -> Int32 {
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw Failure(description: "opening \(path): \(String(cString: strerror(errno)))") }
-        return fd
-    }
-
-    private static func makeDirectories(_ path: String) throws {
-        var prefix = path.hasPrefix("/") ? "" : "."
-        for part in path.split(separator: "/") {
-            prefix += "/" + part
-            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-                throw Failure(description: "creating \(prefix): \(String(cString: strerror(errno)))")
-            }
-        }
-    }
-
-    private static func copy(_ source: String, to target: String) throws {
-        let input = Glibc.open(source, O_RDONLY | O_CLOEXEC)
-        guard input >= 0 else { throw Failure(description: "reading \(source): \(String(cString: strerror(errno)))") }
-        defer { close(input) }
-        let output = Glibc.open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard output >= 0 else { throw Failure(description: "creating \(target): \(String(cString: strerror(errno)))") }
-        defer { close(output) }
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            _ = chunk.withUnsafeBytes { Glibc.write(output, $0.baseAddress, count) }
-        }
-    }
-
-    static func list(_ directory: String) -> [String] {
-        guard let dir = opendir(directory) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
     }
 
     // MARK: Text

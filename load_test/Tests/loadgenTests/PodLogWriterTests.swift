@@ -6,34 +6,12 @@ import Testing
 /// without gaps or repeats across rotations.
 @Suite struct PodLogWriterTests {
     private func tree() throws -> String {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loadgen-pods-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        return root
+        try PodTreeReader.makeRoot()
     }
 
     /// The messages of one container, oldest file first, with CRI partial lines joined.
     private func messages(in directory: String) throws -> [(stream: String, message: String)] {
-        let files = PodLogWriter.list(directory).filter { $0.hasPrefix("0.log.") }.sorted() + ["0.log"]
-        var out: [(String, String)] = []
-        var partial = ""
-        for file in files {
-            let text = try String(contentsOfFile: "\(directory)/\(file)", encoding: .utf8)
-            for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-                let fields = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
-                #expect(fields.count == 4, "not a CRI line: \(line)")
-                guard fields.count == 4 else { continue }
-                #expect(fields[0].hasSuffix("Z") && fields[0].count == 30, "timestamp \(fields[0])")
-                #expect(["stdout", "stderr"].contains(fields[1]))
-                #expect(["P", "F"].contains(fields[2]))
-                partial += fields[3]
-                if fields[2] == "F" {
-                    out.append((String(fields[1]), partial))
-                    partial = ""
-                }
-            }
-        }
-        #expect(partial.isEmpty, "a partial line was never finished")
-        return out
+        try PodTreeReader.messages(in: directory).map { ($0.stream, $0.text) }
     }
 
     /// The sequence numbers of the markers `loadgen verify` reads, checking each names the run and the container.

@@ -14,7 +14,9 @@ import Wire
             + RecordMarker(runID: run, worker: worker, stream: stream, sequence: sequence, sentNanos: sent).text
     }
 
-    private static func verify(
+    /// Verifies `manifest` against `entries` served by a fresh ``FakeQueryRangeServer`` (also used by
+    /// ``FileRunVerifyTests``).
+    static func verify(
         _ entries: [FakeQueryRangeServer.Entry], manifest: RunManifest, limit: Int
     ) async throws -> VerifyCommand.Outcome {
         let server = try await FakeQueryRangeServer(entries: entries)
