@@ -112,7 +112,7 @@ public struct PathGlob: Sendable, Equatable {
         }
     }
 
-    private static func entries(of directory: String) -> [String] {
+    static func entries(of directory: String) -> [String] {
         guard let handle = opendir(directory.isEmpty ? "/" : directory) else { return [] }
         defer { closedir(handle) }
         var names: [String] = []

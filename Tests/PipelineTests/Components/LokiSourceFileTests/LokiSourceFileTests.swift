@@ -215,3 +215,33 @@ extension LokiSourceFileTests {
         _ = await task.result
     }
 }
+
+extension LokiSourceFileTests {
+    /// Reads everything `reader` has now.
+    static func drain(_ reader: FileReader) -> [String] {
+        var entries: [LogEntry] = []
+        while reader.read(into: &entries, budget: 1 << 20, now: 1) == .read {}
+        return entries.map { String(decoding: $0.line, as: UTF8.self) }
+    }
+
+    @Test func linesWrittenJustBeforeACopyTruncateAreReadFromTheCopy() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let log = dir.file("app.log")
+        append("one\ntwo\n", to: log)
+        let reader = FileReader(
+            key: .init(path: log, labels: "{}"), labels: LabelSet([]), encoding: .utf8, start: .offset(0, identity: nil))
+        #expect(Self.drain(reader) == ["one", "two"])
+        // The writer goes on, then logrotate copies the file and truncates it before the reader looked again.
+        append("three\nfour\n", to: log)
+        #expect(system("cp '\(log)' '\(log).1' && truncate -s 0 '\(log)'") == 0)
+        append("five\n", to: log)
+        #expect(Self.drain(reader) == ["three", "four", "five"])
+        // Without a copy the lines are gone, but what follows is read from the start.
+        append("six\nseven\neight\n", to: log)
+        #expect(Self.drain(reader) == ["six", "seven", "eight"])
+        truncate(log, 0)
+        append("nine\n", to: log)
+        #expect(Self.drain(reader) == ["nine"])
+    }
+}

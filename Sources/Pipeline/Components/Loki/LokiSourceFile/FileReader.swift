@@ -26,6 +26,10 @@ final class FileReader {
     private(set) var fileSize: Int64 = 0
     private(set) var linesRead = 0
     private(set) var encodingFailures = 0
+    /// The last bytes read (up to ``fingerprintBytes``): how the copy of a copy-truncated file is recognised.
+    private var fingerprint: [UInt8] = []
+    /// When the path was first seen to name another file (or none) while this one was at its end.
+    private var movedOnSince: ContinuousClock.Instant?
 
     enum StartOffset {
         case offset(Int64, identity: FileIdentity?)
@@ -75,23 +79,48 @@ final class FileReader {
         }
         fileSize = Int64(info.st_size)
         if fileSize < readOffset {
-            // Truncated (copytruncate): what is there now was written from the start.
+            // Truncated (copytruncate): what is there now was written from the start. What was written before the
+            // truncation and not read yet is in the copy next to the file, if one was kept: finish it from there.
+            if let copy = Self.findCopy(of: path, directory: directory, through: readOffset, fingerprint: fingerprint) {
+                let truncated = fd
+                fd = copy.fd
+                while readOffset < copy.size { readChunk(into: &entries, count: Int(min(copy.size - readOffset, 1 << 20)), now: now) }
+                Glibc.close(copy.fd)
+                fd = truncated
+            }
+            flushPending(into: &entries, now: now)
             readOffset = 0
-            pending.removeAll(keepingCapacity: true)
+            fingerprint.removeAll(keepingCapacity: true)
         }
         if fileSize > readOffset {
             readChunk(into: &entries, count: Int(min(fileSize - readOffset, Int64(budget))), now: now)
+            if movedOnSince != nil { movedOnSince = .now }
             return .read
         }
         // At the end of the open file: has the path moved on to another file?
         var current = stat()
         let exists = stat(path, &current) == 0
-        if exists, FileIdentity(current) == identity { return .idle }
+        if exists, FileIdentity(current) == identity {
+            movedOnSince = nil
+            return .idle
+        }
+        // A writer may still append to the old file for a moment (it wrote just before the rename, or has not
+        // reopened yet): keep reading it until it has been quiet for `rotationGrace`, then go on to the new one.
+        let clock = ContinuousClock.now
+        guard let since = movedOnSince else {
+            movedOnSince = clock
+            return .idle
+        }
+        if clock - since < Self.rotationGrace { return .idle }
+        movedOnSince = nil
         flushPending(into: &entries, now: now)
         close()
         if exists, open(atStart: true) { return .read }
         return .idle
     }
+
+    /// How long a rotated or deleted file is still read after its path moved on.
+    static let rotationGrace: Duration = .milliseconds(500)
 
     /// Opens the file at the path. The first open starts where the positions file says (finishing the file the
     /// offset belonged to first, if it was rotated away meanwhile); later opens, after a rotation, at the start.
@@ -179,7 +208,38 @@ final class FileReader {
             }
         }
         readOffset += Int64(got)
+        fingerprint.append(contentsOf: pending[(pending.count - got)...])
+        if fingerprint.count > Self.fingerprintBytes { fingerprint.removeFirst(fingerprint.count - Self.fingerprintBytes) }
         splitLines(into: &entries, now: now)
+    }
+
+    /// How many of the last bytes read identify a file's copy after copy-truncate.
+    static let fingerprintBytes = 64
+
+    /// The copy-truncate copy of `path`: a file `<name>.<anything>` next to it (the newest first), at least
+    /// `offset` long, whose bytes before `offset` are the `fingerprint` last read. Opened for reading.
+    static func findCopy(of path: String, directory: String, through offset: Int64, fingerprint: [UInt8])
+        -> (fd: Int32, size: Int64)?
+    {
+        guard !fingerprint.isEmpty, offset >= fingerprint.count else { return nil }
+        let prefix = String(path[path.index(after: path.lastIndex(of: "/") ?? path.startIndex)...]) + "."
+        var candidates: [(path: String, modified: Int)] = []
+        for name in PathGlob.entries(of: directory) where name.hasPrefix(prefix) && !name.hasSuffix(".gz") {
+            var info = stat()
+            let candidate = directory + "/" + name
+            guard stat(candidate, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int64(info.st_size) >= offset else { continue }
+            candidates.append((candidate, info.st_mtim.tv_sec))
+        }
+        for candidate in candidates.sorted(by: { $0.modified > $1.modified }) {
+            let fd = Glibc.open(candidate.path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            var bytes = [UInt8](repeating: 0, count: fingerprint.count)
+            let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset) - off_t(fingerprint.count)) }
+            var info = stat()
+            if got == fingerprint.count, bytes == fingerprint, fstat(fd, &info) == 0 { return (fd, Int64(info.st_size)) }
+            Glibc.close(fd)
+        }
+        return nil
     }
 
     private func splitLines(into entries: inout [LogEntry], now: Int64) {

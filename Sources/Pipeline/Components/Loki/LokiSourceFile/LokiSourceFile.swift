@@ -91,6 +91,7 @@ public final class LokiSourceFile: Component {
         var inFlight = AcknowledgedPositions<[PositionsFile.Key: PositionsFile.Position]>()
         var lastSync = ContinuousClock.now
         var lastMatch = ContinuousClock.now
+        var lastFullPass = ContinuousClock.now
         let watcher: DirectoryWatcher?
 
         init(component: LokiSourceFile) throws {
@@ -129,6 +130,7 @@ public final class LokiSourceFile: Component {
                 arguments = latest
                 if targets != targetList { reconcile(targets) }
 
+                if changedDirectories == nil { lastFullPass = .now }
                 let found = try await readPass(only: changedDirectories)
                 commitDelivered()
                 if positionsDirty, ContinuousClock.now - lastSync >= LokiSourceFile.positionsSyncInterval {
@@ -140,9 +142,14 @@ public final class LokiSourceFile: Component {
                 }
                 interval = found.any ? arguments.minPollFrequency : min(interval * 2, arguments.maxPollFrequency)
                 await component.wakeUp.wait(timeout: interval)
-                // After a wake-up by inotify, only the files in the directories that changed; after a timeout, all.
+                // After a wake-up by inotify, only the files in the directories that changed; after a timeout, and
+                // at least every poll interval however busy other directories are, all.
                 let changed = watcher?.takeChanged() ?? []
-                changedDirectories = changed.isEmpty ? nil : changed
+                if changed.isEmpty || ContinuousClock.now - lastFullPass >= arguments.maxPollFrequency {
+                    changedDirectories = nil
+                } else {
+                    changedDirectories = changed
+                }
             }
         }
 
