@@ -44,7 +44,7 @@ sed -e "s|@PORT@|$BACKEND_PORT|" -e "s|@DATA@|$WORK/data|" "$LOAD_TEST/scripts/b
 PIDS=()
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-    if [[ "${KEEP_DATA:-0}" == 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+    if [[ "${KEEP_DATA:-0}" == 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
 died() { echo "$1 is not running; last lines of its log:" >&2; tail -n 40 "$2" >&2 || true; exit 1; }
@@ -80,9 +80,11 @@ verify() {  # verify LABEL MANIFEST_FILE
     local run_id
     run_id=$(grep '^RESULT ' "$2" | tail -1 | python3 -c 'import json,sys; print(json.loads(sys.stdin.read()[7:])["run_id"])')
     curl -sf -X POST "$BACKEND_URL/flush" > /dev/null 2>&1 || true
-    if "$LOADGEN" verify --url "$BACKEND_URL" --run "$2:$run_id" | tee -a "$WORK/verify.out"; then
+    if "$LOADGEN" verify --url "$BACKEND_URL" --run "$2:$run_id" > "$WORK/verify-$1.out"; then
+        grep -v '^VERIFY ' "$WORK/verify-$1.out" | tail -3
         echo "$1 verify ok" >> "$WORK/summary.txt"
     else
+        grep -v '^VERIFY ' "$WORK/verify-$1.out" | head -20
         echo "$1 verify FAILED" >> "$WORK/summary.txt"
     fi
 }
@@ -100,10 +102,11 @@ done
 echo "== 1. catch-up: writing $LINES lines of $LINE_BYTES bytes into $FILES files"
 "$LOADGEN" file --dir "$WORK/pods" --pods "$FILES" --containers 1 --rate 0 --count "$LINES" \
     --line-bytes "$LINE_BYTES" --progress 0s > "$WORK/catchup.out"
+# The agent starts reading at once: its CPU and the wall time count from its start (start-up included).
+t0=$(date +%s.%N); cpu0=0
 AGENT_PID=$(start_agent "$WORK/pods" "$WORK/agent-data" "$AGENT_PORT" "$WORK/agent.log")
 PIDS+=("$AGENT_PID")
 wait_ready "$AGENT_URL" "$AGENT_PID" "$WORK/agent.log"
-cpu0=$(cpu_seconds "$AGENT_PID"); t0=$(date +%s.%N)
 wait_sent "$AGENT_URL" "$LINES"
 cpu1=$(cpu_seconds "$AGENT_PID"); t1=$(date +%s.%N)
 sent=$(metric "$AGENT_URL" loki_write_sent_entries_total)

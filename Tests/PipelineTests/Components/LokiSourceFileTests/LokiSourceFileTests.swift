@@ -220,7 +220,7 @@ extension LokiSourceFileTests {
     /// Reads everything `reader` has now.
     static func drain(_ reader: FileReader) -> [String] {
         var entries: [LogEntry] = []
-        while reader.read(into: &entries, budget: 1 << 20, now: 1) == .read {}
+        while reader.read(into: &entries, budget: 1 << 20, now: 1) != .idle {}
         return entries.map { String(decoding: $0.line, as: UTF8.self) }
     }
 

@@ -84,6 +84,9 @@ final class DirectoryWatcher: Sendable {
                 }
             }
             wakeUp.signal()
+            // A busy file reports every write; the read loop batches for ``LokiSourceFile/minimumPassInterval``
+            // anyway, so let the events of the next few milliseconds collect in the kernel (which merges repeats).
+            usleep(5_000)
         }
         Glibc.close(fd)
     }

@@ -64,8 +64,10 @@ final class FileReader {
     enum Progress {
         /// Nothing new; the file is open (or absent) and up to date.
         case idle
-        /// Lines were read; there may be more.
+        /// Read up to the end of what the file holds now.
         case read
+        /// Read as much as the budget allowed (or moved on to a new file): there is more to read at once.
+        case more
     }
 
     /// Reads at most `budget` bytes of new lines into `entries`, switching files when the one at the path was
@@ -95,7 +97,7 @@ final class FileReader {
         if fileSize > readOffset {
             readChunk(into: &entries, count: Int(min(fileSize - readOffset, Int64(budget))), now: now)
             if movedOnSince != nil { movedOnSince = .now }
-            return .read
+            return fileSize > readOffset ? .more : .read
         }
         // At the end of the open file: has the path moved on to another file?
         var current = stat()
@@ -115,7 +117,7 @@ final class FileReader {
         movedOnSince = nil
         flushPending(into: &entries, now: now)
         close()
-        if exists, open(atStart: true) { return .read }
+        if exists, open(atStart: true) { return .more }
         return .idle
     }
 

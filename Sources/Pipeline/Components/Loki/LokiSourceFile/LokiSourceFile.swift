@@ -28,6 +28,10 @@ public final class LokiSourceFile: Component {
     static let readBudget = 256 * 1024
     /// A batch is sent once it holds this many entries (and at the end of every pass).
     static let batchEntries = 2000
+    /// The shortest time between two read passes woken by inotify: lines written meanwhile go out in one batch.
+    static let minimumPassInterval: Duration = .milliseconds(10)
+    /// With inotify, how often every file is still looked at (for changes inotify does not report).
+    static let inotifySweep: Duration = .seconds(1)
     /// How long stopping waits for batches in flight to be delivered before the positions are written.
     static let stopWait: Duration = .seconds(10)
 
@@ -92,6 +96,7 @@ public final class LokiSourceFile: Component {
         var lastSync = ContinuousClock.now
         var lastMatch = ContinuousClock.now
         var lastFullPass = ContinuousClock.now
+        var passStarted = ContinuousClock.now
         let watcher: DirectoryWatcher?
 
         init(component: LokiSourceFile) throws {
@@ -130,7 +135,8 @@ public final class LokiSourceFile: Component {
                 arguments = latest
                 if targets != targetList { reconcile(targets) }
 
-                if changedDirectories == nil { lastFullPass = .now }
+                passStarted = .now
+                if changedDirectories == nil { lastFullPass = passStarted }
                 let found = try await readPass(only: changedDirectories)
                 commitDelivered()
                 if positionsDirty, ContinuousClock.now - lastSync >= LokiSourceFile.positionsSyncInterval {
@@ -141,11 +147,18 @@ public final class LokiSourceFile: Component {
                     continue
                 }
                 interval = found.any ? arguments.minPollFrequency : min(interval * 2, arguments.maxPollFrequency)
-                await component.wakeUp.wait(timeout: interval)
+                // With inotify, a wake-up says what changed and a sweep over every file is only the safety net.
+                let sweep = watcher == nil ? arguments.maxPollFrequency : max(arguments.maxPollFrequency, LokiSourceFile.inotifySweep)
+                await component.wakeUp.wait(timeout: watcher == nil ? interval : sweep)
+                // Busy files wake the loop at every write: gather a few milliseconds of lines into one batch.
+                let since = ContinuousClock.now - passStarted
+                if since < LokiSourceFile.minimumPassInterval {
+                    try? await Task.sleep(for: LokiSourceFile.minimumPassInterval - since)  // not-a-wait: batching delay
+                }
                 // After a wake-up by inotify, only the files in the directories that changed; after a timeout, and
-                // at least every poll interval however busy other directories are, all.
+                // at least every sweep interval however busy other directories are, all.
                 let changed = watcher?.takeChanged() ?? []
-                if changed.isEmpty || ContinuousClock.now - lastFullPass >= arguments.maxPollFrequency {
+                if changed.isEmpty || ContinuousClock.now - lastFullPass >= sweep {
                     changedDirectories = nil
                 } else {
                     changedDirectories = changed
@@ -199,7 +212,7 @@ public final class LokiSourceFile: Component {
                 if let directories, !directories.contains(reader.directory) { continue }
                 let before = entries.count
                 let wasOpen = reader.isOpen
-                if reader.read(into: &entries, budget: LokiSourceFile.readBudget, now: now) == .read {
+                if reader.read(into: &entries, budget: LokiSourceFile.readBudget, now: now) == .more {
                     more = true
                 }
                 if reader.isOpen != wasOpen { component.metrics.filesActive.set(Double(openCount)) }
@@ -207,7 +220,7 @@ public final class LokiSourceFile: Component {
                     any = true
                     touched.append(reader)
                 }
-                component.metrics.record(reader)
+                if entries.count > before || reader.isOpen != wasOpen { component.metrics.record(reader) }
                 if entries.count >= LokiSourceFile.batchEntries {
                     try await send(&entries, touched: &touched)
                 }
