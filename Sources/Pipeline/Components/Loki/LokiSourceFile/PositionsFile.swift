@@ -105,25 +105,9 @@ struct PositionsFile: Sendable {
         }
     }
 
-    /// A YAML double-quoted scalar (JSON escapes are valid YAML).
+    /// A YAML double-quoted scalar: a JSON string is one.
     private static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        JSONCoding.quote(text)
     }
 
     static func readText(_ path: String) -> String? {

@@ -11,9 +11,10 @@ import Wire
 /// Each entry is labelled with `labels` plus `job="loki.source.journal.LABEL"` (unless `labels` has a `job`),
 /// and `relabel_rules` see every journal field as `__journal_<field in lower case>` (so `_SYSTEMD_UNIT` is
 /// `__journal__systemd_unit`) and `__journal_priority_keyword` (`info`, `error`, ...); labels still starting with
-/// `__` afterwards are dropped. Without a saved cursor reading starts `max_age` before now. The cursor of the last accepted entry is kept in
-/// the component's data directory (written at most a second after acceptance and on stop), so a restart goes on
-/// after it. Without libsystemd or a journal the component reports the error and the rest of the graph runs on.
+/// `__` afterwards are dropped. Without a saved cursor reading starts `max_age` before now. The cursor of the last
+/// delivered entry (see ``DeliveryAck``) is kept in the component's data directory (written at most a second later
+/// and on stop), so a restart goes on after it. Without libsystemd or a journal the component reports the error
+/// and the rest of the graph runs on.
 public final class LokiSourceJournal: Component {
     public static let name = "loki.source.journal"
 
@@ -108,7 +109,6 @@ public final class LokiSourceJournal: Component {
         }
     }
 
-    /// Sends the reader's batches on until it stops, saving the cursor of what was accepted.
     /// Sends the reader's batches on until it stops. The cursor saved is that of the last delivered batch (every
     /// batch before it delivered too, see ``DeliveryAck``); stopping waits up to ten seconds for batches in flight.
     private func consume(_ reader: JournalReader, cursorFile: String) async throws {
@@ -232,7 +232,7 @@ public final class LokiSourceJournal: Component {
 
 /// Reads the journal on a thread of its own (an `sd_journal` handle must stay on one thread, and waiting for new
 /// entries blocks) and hands batches to the component's task, one at a time: the next is read only after the
-/// previous one was accepted, so nothing piles up in memory and the cursor saved is always of accepted entries.
+/// previous one was accepted, so nothing piles up in memory.
 final class JournalReader: Sendable {
     struct Entry: Sendable {
         let fields: [(name: String, value: [UInt8])]
