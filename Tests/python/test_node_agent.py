@@ -153,3 +153,24 @@ def test_a_restart_mid_run_loses_nothing(backend, make_agent, tmp_path, how):
     else:
         # The documented bound: at most the lines delivered in the last second before the kill (4000 lines/s).
         assert summary["duplicated"] <= 4000, summary["output"]
+
+
+def test_container_restarts_deleted_pods_and_16k_splits_arrive_exactly_once(backend, make_agent, tmp_path):
+    tree, journal = tmp_path / "pods", tmp_path / "journal"
+    tree.mkdir()
+    write_journal(journal, [("kubelet.service", 6, "boot")])
+    agent = node_agent(make_agent, backend, tree, journal)
+    pods = ["--pods", "3", "--containers", "2", "--seed", "31"]
+    prime(agent, tree, tmp_path / "prime.out", 6, *pods)
+    out = tmp_path / "churn.out"
+    # A restarted container writes <n+1>.log and a replacement pod gets a new directory: both are found at the next
+    # local.file_match sync (5s), so the grace before a deleted pod's directory goes is longer than that, as the
+    # kubelet's is. One message in a hundred is 40 kB: containerd's 16 KiB P/F splits, joined again by stage.cri.
+    loadgen_file(tree, out, *pods, "--rate", "600", "--count", "3000", "--line-bytes-dist", "weighted:200=99,40000=1",
+                 "--restart-every", "200", "--delete-pod-after", "400", "--delete-grace", "7s")
+    summary = verify(backend, out)
+    assert summary["missing"] == 0 and summary["duplicated"] == 0, summary["output"] + agent.log()
+    result = json.loads(next(l for l in open(out) if l.startswith("RESULT "))[len("RESULT "):])
+    assert result["restarts"] > 0 and result["pods_deleted"] > 0, result
+    streams = query(backend, '{namespace="loadgen"}', 5000, time.time_ns() - 600 * 10**9)
+    assert max(len(v[1]) for s in streams for v in s["values"]) > 16384, "a 40 kB message arrived whole"

@@ -54,7 +54,13 @@ public final class LokiSourceFile: Component {
     }
 
     public func update(_ arguments: Arguments) throws {
-        shared.withLock { $0.arguments = arguments }
+        shared.withLock { shared in
+            // With `file_match`, changed targets are expanded again at once, not at the next sync.
+            if shared.arguments.targets != arguments.targets || shared.arguments.fileMatch != arguments.fileMatch {
+                shared.matched = nil
+            }
+            shared.arguments = arguments
+        }
         wakeUp.signal()
     }
 
