@@ -40,7 +40,29 @@ final class FileReader {
     var committedOffset: Int64 { readOffset - Int64(pending.count) }
     var isOpen: Bool { fd >= 0 }
 
-    init(key: PositionsFile.Key, labels: LabelSet, encoding: TextEncoding, start: StartOffset) {
+    /// How a compressed file is read: whole, once it has not changed for `initialDelay`, and again from where it
+    /// was left when it grows (a log compressed as it is written, in `gz` or `z` (zlib) format).
+    struct Decompression: Sendable, Equatable {
+        enum Format: String, Sendable, CaseIterable {
+            case gz
+            case z
+        }
+
+        var format: Format
+        var initialDelay: Duration
+        /// The most a file may hold once decompressed; a larger one is an encoding failure.
+        static let maxBytes = 1 << 30
+    }
+
+    private let decompression: Decompression?
+    /// The compressed file last decompressed: read again only when it changed.
+    private var decompressed: (identity: FileIdentity, size: Int64, modified: Int)?
+
+    init(
+        key: PositionsFile.Key, labels: LabelSet, encoding: TextEncoding, start: StartOffset,
+        decompression: Decompression? = nil
+    ) {
+        self.decompression = decompression
         self.key = key
         path = key.path
         let slash = key.path.lastIndex(of: "/")
@@ -73,6 +95,7 @@ final class FileReader {
     /// Reads at most `budget` bytes of new lines into `entries`, switching files when the one at the path was
     /// rotated or removed.
     func read(into entries: inout [LogEntry], budget: Int, now: Int64) -> Progress {
+        if let decompression { return readCompressed(decompression, into: &entries, now: now) }
         if fd < 0 && !open() { return .idle }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
@@ -119,6 +142,47 @@ final class FileReader {
         close()
         if exists, open(atStart: true) { return .more }
         return .idle
+    }
+
+    /// A compressed file, decompressed whole; its lines from the offset reached before (a position, or the last
+    /// read of the same file) to its end.
+    private func readCompressed(_ settings: Decompression, into entries: inout [LogEntry], now: Int64) -> Progress {
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return .idle }
+        let file = (identity: FileIdentity(info), size: Int64(info.st_size), modified: info.st_mtim.tv_sec)
+        if let decompressed, decompressed == file { return .idle }
+        // Still being written (compressed as it is rotated): wait until it has been left alone for initial_delay.
+        if now / 1_000_000_000 - Int64(file.modified) < settings.initialDelay.components.seconds { return .idle }
+        decompressed = file
+        let compressed = PositionsFile.readBytes(path) ?? []
+        let data: [UInt8]
+        do {
+            data = switch settings.format {
+            case .gz: try Gzip.decompress(compressed, maxLength: Decompression.maxBytes)
+            case .z: try Deflate.decompress(compressed, maxLength: Decompression.maxBytes)
+            }
+        } catch {
+            encodingFailures += 1
+            return .idle
+        }
+        var start: Int64 = 0
+        switch startOffset {
+        case .end: start = Int64(data.count)
+        case .offset(let offset, let stored):
+            if (stored == nil || stored == file.identity) && offset <= Int64(data.count) { start = offset }
+        }
+        if identity == file.identity, readOffset <= Int64(data.count) { start = readOffset }
+        // The last read ended in a line without its newline (sent, as the file looked complete): its newline,
+        // written since, ends nothing new.
+        if start > 0, start < Int64(data.count), data[Int(start) - 1] != 0x0A, data[Int(start)] == 0x0A { start += 1 }
+        startOffset = .offset(0, identity: nil)
+        identity = file.identity
+        fileSize = file.size
+        pending = Array(data[Int(start)...])
+        readOffset = Int64(data.count)
+        splitLines(into: &entries, now: now)
+        flushPending(into: &entries, now: now)
+        return .read
     }
 
     /// How long a rotated or deleted file is still read after its path moved on.

@@ -12,6 +12,8 @@ extension LokiSourceFile {
         public var maxPollFrequency: Duration
         /// The `file_match` block: expand `__path__` globs here instead of in `local.file_match`.
         public var fileMatch: FileMatch?
+        /// The `decompression` block, when enabled: every file is compressed in that format.
+        var decompression: FileReader.Decompression?
 
         public enum PositionsErrorAction: String, Sendable, Equatable, CaseIterable {
             case skip
@@ -60,12 +62,15 @@ extension LokiSourceFile {
             } else {
                 fileMatch = nil
             }
-            if let decompression = try reader.block("decompression") {
-                _ = try decompression.string("format")
-                _ = try decompression.duration("initial_delay", default: .zero)
-                if try decompression.bool("enabled", default: false) {
-                    throw decompression.blockError("decompression is not supported yet; read compressed files with an unpacking step, or leave enabled = false")
+            decompression = nil
+            if let block = try reader.block("decompression") {
+                let enabled = try block.bool("enabled", default: false)
+                let format = try block.requiredString("format")
+                let delay = try block.duration("initial_delay", default: .zero)
+                guard let parsed = FileReader.Decompression.Format(rawValue: format) else {
+                    throw block.error("format", "format: \(GoQuoting.quote(format)) is not supported; expected \"gz\" or \"z\"\(format == "bz2" ? " (bzip2 is not supported yet)" : "")")
                 }
+                if enabled { decompression = FileReader.Decompression(format: parsed, initialDelay: delay) }
             }
             for (index, target) in targets.enumerated() {
                 guard let path = target["__path__"], !path.isEmpty else {

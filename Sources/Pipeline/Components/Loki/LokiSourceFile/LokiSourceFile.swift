@@ -184,7 +184,8 @@ public final class LokiSourceFile: Component {
                 wanted[key] = target
                 guard readers[key] == nil else { continue }
                 readers[key] = FileReader(
-                    key: key, labels: LabelSet(labels), encoding: arguments.encoding, start: startOffset(for: key))
+                    key: key, labels: LabelSet(labels), encoding: arguments.encoding, start: startOffset(for: key),
+                    decompression: arguments.decompression)
             }
             for key in readers.keys where wanted[key] == nil {
                 readers[key]?.close()

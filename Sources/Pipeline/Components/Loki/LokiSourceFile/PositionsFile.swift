@@ -111,6 +111,11 @@ struct PositionsFile: Sendable {
     }
 
     static func readText(_ path: String) -> String? {
+        readBytes(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The whole file, or nil when it cannot be opened.
+    static func readBytes(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -122,7 +127,7 @@ struct PositionsFile: Sendable {
             guard count > 0 else { break }
             bytes.append(contentsOf: chunk[..<count])
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 
     static func errnoText() -> String {
