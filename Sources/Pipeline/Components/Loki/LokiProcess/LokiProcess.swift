@@ -81,6 +81,34 @@ public final class LokiProcess: Component, LogsReceiver {
         try await forwardTo.send(LogBatch(entries: entries, ack: batch.ack))
     }
 
+    /// Sends on what stages hold past its time (`stage.multiline` blocks after `max_wait_time`, `stage.limit`
+    /// entries as tokens come) by running the pipeline over an empty batch every `MultilineStage.flushInterval`;
+    /// when stopping, once more with the clock moved past the longest `max_wait_time`.
+    public func run() async throws {
+        while !Task.isCancelled {
+            let interval = state.withLock { MultilineStage.flushInterval($0.pipeline.configs) }
+            // Without a stage that holds entries, only a reload can bring one: look again now and then.
+            try? await Task.sleep(for: interval ?? .seconds(1))
+            if interval != nil, !Task.isCancelled { await flushHeld(now: clock()) }
+        }
+        let hold = state.withLock { MultilineStage.longestHold($0.pipeline.configs) }
+        if hold > .zero { await flushHeld(now: clock() + DurationText.nanoseconds(hold)) }
+    }
+
+    private func flushHeld(now: Int64) async {
+        var context = StageContext(now: now)
+        let (entries, forwardTo) = state.withLock { state in
+            (state.pipeline.run([], &context), state.forwardTo)
+        }
+        record(context)
+        guard !entries.isEmpty else { return }
+        do {
+            try await forwardTo.send(LogBatch(entries: entries))
+        } catch {
+            logger.warning("\(Self.name): could not send on \(entries.count) held entries: \(error)")
+        }
+    }
+
     /// Counts what the stages reported for one batch and logs their warnings.
     private func record(_ context: StageContext) {
         for (reason, count) in context.dropped {

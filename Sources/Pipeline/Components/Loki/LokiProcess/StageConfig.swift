@@ -16,18 +16,21 @@ enum StageConfig: Sendable, Equatable {
     case logfmt(LogfmtStage.Config)
     case pack(PackStage.Config)
     case decolorize
+    case multiline(MultilineStage.Config)
+    case limit(LimitStage.Config)
 
     /// The stage blocks this release knows, by block name.
     static let supported = [
         "stage.cri", "stage.decolorize", "stage.docker", "stage.drop", "stage.json", "stage.label_drop",
-        "stage.label_keep", "stage.labels", "stage.logfmt", "stage.output", "stage.pack", "stage.regex",
+        "stage.label_keep", "stage.labels", "stage.limit", "stage.logfmt", "stage.multiline", "stage.output",
+        "stage.pack", "stage.regex",
         "stage.static_labels", "stage.structured_metadata", "stage.tenant", "stage.timestamp",
     ]
 
     /// Alloy's stages that are not here yet.
     static let notYet = [
-        "stage.eventlogmessage", "stage.geoip", "stage.limit", "stage.luhn", "stage.match", "stage.metrics",
-        "stage.multiline", "stage.pattern", "stage.replace", "stage.sampling", "stage.structured_metadata_drop",
+        "stage.eventlogmessage", "stage.geoip", "stage.luhn", "stage.match", "stage.metrics", "stage.pattern",
+        "stage.replace", "stage.sampling", "stage.structured_metadata_drop",
         "stage.template", "stage.truncate", "stage.windowsevent",
     ]
 
@@ -52,6 +55,8 @@ enum StageConfig: Sendable, Equatable {
         case "stage.logfmt": self = .logfmt(try LogfmtStage.Config(reader))
         case "stage.pack": self = .pack(try PackStage.Config(reader))
         case "stage.decolorize": self = .decolorize
+        case "stage.multiline": self = .multiline(try MultilineStage.Config(reader))
+        case "stage.limit": self = .limit(try LimitStage.Config(reader))
         default:
             if Self.notYet.contains(name) {
                 throw reader.blockError("\(name) is not supported yet by \(LokiProcess.name); supported stages: \(Self.supported.joined(separator: ", "))")
@@ -77,6 +82,8 @@ enum StageConfig: Sendable, Equatable {
         case .logfmt(let config): LogfmtStage(config)
         case .pack(let config): PackStage(config)
         case .decolorize: DecolorizeStage()
+        case .multiline(let config): MultilineStage(config)
+        case .limit(let config): LimitStage(config)
         }
     }
 }

@@ -1,0 +1,62 @@
+import AsyncHTTPClient
+import Logging
+import Prometheus
+import Synchronization
+import Testing
+import Wire
+@testable import Pipeline
+
+/// `loki.process` sending on what `stage.multiline` and `stage.limit` hold, from its `run()`.
+@Suite struct HeldEntriesComponentTests {
+    final class TestClock: Sendable {
+        private let now = Mutex(Stages.now)
+        func advance(by nanoseconds: Int64) { now.withLock { $0 += nanoseconds } }
+        var value: Int64 { now.withLock { $0 } }
+    }
+
+    static func make(_ stages: String, out: Stages.Recorder, clock: TestClock) throws -> LokiProcess {
+        var logger = Logger(label: "loki.process.test")
+        logger.logLevel = .critical
+        let context = ComponentContext(
+            id: "loki.process.test", dataPath: "/tmp/estuary-process-tests", logger: logger,
+            metrics: PrometheusCollectorRegistry(), httpClient: HTTPClient.shared, exportsChanged: { _ in })
+        return try LokiProcess(context: context, arguments: try Stages.arguments(stages, out: out), clock: { clock.value })
+    }
+
+    @Test func anIdleMultilineBlockIsSentByTheTimer() async throws {
+        let out = Stages.Recorder()
+        let clock = TestClock()
+        let process = try Self.make(#"stage.multiline {\#n firstline = "^S"\#n max_wait_time = "40ms"\#n}"#, out: out, clock: clock)
+        let running = Task { try await process.run() }
+        defer { running.cancel() }
+        try await process.receive(LogBatch(entries: [Stages.entry("S1"), Stages.entry("  at x")]))
+        #expect(out.lines.isEmpty)
+        clock.advance(by: 1_000_000_000)
+        #expect(await eventually(within: .seconds(5)) { out.lines == ["S1\n  at x"] })
+    }
+
+    @Test func stoppingSendsOnTheOpenBlock() async throws {
+        let out = Stages.Recorder()
+        let process = try Self.make(#"stage.multiline { firstline = "^S" }"#, out: out, clock: TestClock())
+        let running = Task { try await process.run() }
+        try await process.receive(LogBatch(entries: [Stages.entry("S1"), Stages.entry("more")]))
+        running.cancel()
+        try await running.value
+        #expect(out.lines == ["S1\nmore"])
+    }
+
+    @Test func heldRateLimitedEntriesGoOutAsTokensCome() async throws {
+        let out = Stages.Recorder()
+        let clock = TestClock()
+        let process = try Self.make("stage.limit {\n rate = 100\n burst = 1\n}", out: out, clock: clock)
+        let running = Task { try await process.run() }
+        defer { running.cancel() }
+        try await process.receive(LogBatch(entries: [Stages.entry("a"), Stages.entry("b"), Stages.entry("c")]))
+        #expect(out.lines == ["a"])
+        // One token a step of the clock (burst 1).
+        clock.advance(by: 1_000_000_000)
+        #expect(await eventually(within: .seconds(5)) { out.lines == ["a", "b"] })
+        clock.advance(by: 1_000_000_000)
+        #expect(await eventually(within: .seconds(5)) { out.lines == ["a", "b", "c"] })
+    }
+}
