@@ -103,13 +103,15 @@ extension LogsReceivers {
     /// How a source that reads at its own pace (files, the journal) hands a batch on: sends it until it is
     /// accepted, waiting out backpressure (the `Retry-After` given, else 100ms doubling up to 5s) and taking the
     /// receivers from `latest()` again before each attempt (a reload may have changed them). A refusal for good is
-    /// logged and the batch is dropped. Throws only `CancellationError`: stopped before the batch was taken.
-    public static func deliver(_ batch: LogBatch, to latest: () -> LogsReceivers, logger: Logger) async throws {
+    /// logged and the batch is dropped (false is returned, for the caller's drop counter). Throws only
+    /// `CancellationError`: stopped before the batch was taken.
+    @discardableResult
+    public static func deliver(_ batch: LogBatch, to latest: () -> LogsReceivers, logger: Logger) async throws -> Bool {
         var delay: Duration = .milliseconds(100)
         while true {
             do {
                 try await latest().send(batch)
-                return
+                return true
             } catch PipelineError.backpressure(let retryAfter, _) {
                 try await Task.sleep(for: retryAfter ?? delay)  // not-a-wait: backoff while downstream is full
                 delay = min(delay * 2, .seconds(5))
@@ -119,7 +121,7 @@ extension LogsReceivers {
                 logger.error("entries refused by forward_to; dropped", metadata: [
                     "entries": "\(batch.count)", "error": "\(error)",
                 ])
-                return
+                return false
             }
         }
     }

@@ -97,15 +97,18 @@ public final class LokiProcess: Component, LogsReceiver {
 
     private func flushHeld(now: Int64) async {
         var context = StageContext(now: now)
-        let (entries, forwardTo) = state.withLock { state in
-            (state.pipeline.run([], &context), state.forwardTo)
-        }
+        let entries = state.withLock { $0.pipeline.run([], &context) }
         record(context)
         guard !entries.isEmpty else { return }
+        // Nobody upstream waits for these: wait out backpressure here, and count what cannot go on.
         do {
-            try await forwardTo.send(LogBatch(entries: entries))
+            if try await LogsReceivers.deliver(LogBatch(entries: entries), to: { self.state.withLock { $0.forwardTo } }, logger: logger) {
+                return
+            }
+            metrics.dropped(reason: "refused_downstream").increment(by: Int64(entries.count))
         } catch {
-            logger.warning("\(Self.name): could not send on \(entries.count) held entries: \(error)")
+            metrics.dropped(reason: "stopping").increment(by: Int64(entries.count))
+            logger.warning("\(Self.name): \(entries.count) held entries dropped: stopped while forward_to was full")
         }
     }
 

@@ -18,20 +18,22 @@ enum StageConfig: Sendable, Equatable {
     case decolorize
     case multiline(MultilineStage.Config)
     case limit(LimitStage.Config)
+    indirect case match(MatchStage.Config)
+    case template(TemplateStage.Config)
+    case replace(ReplaceStage.Config)
 
     /// The stage blocks this release knows, by block name.
     static let supported = [
         "stage.cri", "stage.decolorize", "stage.docker", "stage.drop", "stage.json", "stage.label_drop",
-        "stage.label_keep", "stage.labels", "stage.limit", "stage.logfmt", "stage.multiline", "stage.output",
-        "stage.pack", "stage.regex",
-        "stage.static_labels", "stage.structured_metadata", "stage.tenant", "stage.timestamp",
+        "stage.label_keep", "stage.labels", "stage.limit", "stage.logfmt", "stage.match", "stage.multiline",
+        "stage.output", "stage.pack", "stage.regex", "stage.replace", "stage.static_labels",
+        "stage.structured_metadata", "stage.template", "stage.tenant", "stage.timestamp",
     ]
 
     /// Alloy's stages that are not here yet.
     static let notYet = [
-        "stage.eventlogmessage", "stage.geoip", "stage.luhn", "stage.match", "stage.metrics", "stage.pattern",
-        "stage.replace", "stage.sampling", "stage.structured_metadata_drop",
-        "stage.template", "stage.truncate", "stage.windowsevent",
+        "stage.eventlogmessage", "stage.geoip", "stage.luhn", "stage.metrics", "stage.pattern", "stage.sampling",
+        "stage.structured_metadata_drop", "stage.truncate", "stage.windowsevent",
     ]
 
     init(name: String, label: String?, reader: ArgumentReader) throws(Diagnostic) {
@@ -57,6 +59,9 @@ enum StageConfig: Sendable, Equatable {
         case "stage.decolorize": self = .decolorize
         case "stage.multiline": self = .multiline(try MultilineStage.Config(reader))
         case "stage.limit": self = .limit(try LimitStage.Config(reader))
+        case "stage.match": self = .match(try MatchStage.Config(reader))
+        case "stage.template": self = .template(try TemplateStage.Config(reader))
+        case "stage.replace": self = .replace(try ReplaceStage.Config(reader))
         default:
             if Self.notYet.contains(name) {
                 throw reader.blockError("\(name) is not supported yet by \(LokiProcess.name); supported stages: \(Self.supported.joined(separator: ", "))")
@@ -84,6 +89,9 @@ enum StageConfig: Sendable, Equatable {
         case .decolorize: DecolorizeStage()
         case .multiline(let config): MultilineStage(config)
         case .limit(let config): LimitStage(config)
+        case .match(let config): MatchStage(config)
+        case .template(let config): TemplateStage(config)
+        case .replace(let config): ReplaceStage(config)
         }
     }
 }
