@@ -95,7 +95,7 @@ import Wire
         #expect(Stages.problem(#"stage.output {}"#)?.contains("missing required attribute \"source\" in loki.process.test > stage.output") == true)
         #expect(Stages.problem(#"stage.labels {}"#)?.contains("missing required attribute \"values\"") == true)
         #expect(Stages.problem(#"stage.bogus {}"#)?.contains("unrecognized block name \"stage.bogus\"") == true)
-        #expect(Stages.problem(#"stage.metrics {}"#)?.contains("stage.metrics is not supported yet") == true)
+        #expect(Stages.problem(#"stage.geoip {}"#)?.contains("stage.geoip is not supported yet") == true)
         #expect(Stages.problem(#"stage.cri "x" {}"#)?.contains("take no label") == true)
     }
 }

@@ -60,7 +60,8 @@ public final class LokiProcess: Component, LogsReceiver {
         logger = context.logger
         metrics = Metrics(registry: context.metrics, componentID: context.id)
         self.clock = clock
-        state = Mutex(State(forwardTo: arguments.forwardTo, pipeline: ProcessPipeline([])))
+        state = Mutex(State(forwardTo: arguments.forwardTo, pipeline: ProcessPipeline(
+            [], environment: StageEnvironment(registry: context.metrics, componentID: context.id))))
         try update(arguments)
     }
 

@@ -45,9 +45,9 @@ struct MatchStage: ProcessStage {
     let config: Config
     private var stages: [any ProcessStage]
 
-    init(_ config: Config) {
+    init(_ config: Config, environment: StageEnvironment) {
         self.config = config
-        stages = config.stages.map { $0.makeStage() }
+        stages = config.stages.map { $0.makeStage(environment) }
     }
 
     mutating func process(_ entries: inout [ProcessEntry], _ context: inout StageContext) {

@@ -40,10 +40,12 @@ struct StageContext: Sendable {
 struct ProcessPipeline: Sendable {
     private(set) var configs: [StageConfig]
     private var stages: [any ProcessStage]
+    private let environment: StageEnvironment
 
-    init(_ configs: [StageConfig]) {
+    init(_ configs: [StageConfig], environment: StageEnvironment = .detached) {
         self.configs = configs
-        stages = configs.map { $0.makeStage() }
+        self.environment = environment
+        stages = configs.map { $0.makeStage(environment) }
     }
 
     /// The pipeline for `configs`, keeping this pipeline's stage (and its state: CRI partial lines, timestamps
@@ -52,7 +54,7 @@ struct ProcessPipeline: Sendable {
         var next = self
         next.configs = configs
         next.stages = configs.enumerated().map { index, config in
-            index < self.configs.count && self.configs[index] == config ? stages[index] : config.makeStage()
+            index < self.configs.count && self.configs[index] == config ? stages[index] : config.makeStage(environment)
         }
         return next
     }

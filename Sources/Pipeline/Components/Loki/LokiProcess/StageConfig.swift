@@ -21,18 +21,19 @@ enum StageConfig: Sendable, Equatable {
     indirect case match(MatchStage.Config)
     case template(TemplateStage.Config)
     case replace(ReplaceStage.Config)
+    case metrics(MetricsStage.Config)
 
     /// The stage blocks this release knows, by block name.
     static let supported = [
         "stage.cri", "stage.decolorize", "stage.docker", "stage.drop", "stage.json", "stage.label_drop",
-        "stage.label_keep", "stage.labels", "stage.limit", "stage.logfmt", "stage.match", "stage.multiline",
-        "stage.output", "stage.pack", "stage.regex", "stage.replace", "stage.static_labels",
+        "stage.label_keep", "stage.labels", "stage.limit", "stage.logfmt", "stage.match", "stage.metrics",
+        "stage.multiline", "stage.output", "stage.pack", "stage.regex", "stage.replace", "stage.static_labels",
         "stage.structured_metadata", "stage.template", "stage.tenant", "stage.timestamp",
     ]
 
     /// Alloy's stages that are not here yet.
     static let notYet = [
-        "stage.eventlogmessage", "stage.geoip", "stage.luhn", "stage.metrics", "stage.pattern", "stage.sampling",
+        "stage.eventlogmessage", "stage.geoip", "stage.luhn", "stage.pattern", "stage.sampling",
         "stage.structured_metadata_drop", "stage.truncate", "stage.windowsevent",
     ]
 
@@ -62,6 +63,7 @@ enum StageConfig: Sendable, Equatable {
         case "stage.match": self = .match(try MatchStage.Config(reader))
         case "stage.template": self = .template(try TemplateStage.Config(reader))
         case "stage.replace": self = .replace(try ReplaceStage.Config(reader))
+        case "stage.metrics": self = .metrics(try MetricsStage.Config(reader))
         default:
             if Self.notYet.contains(name) {
                 throw reader.blockError("\(name) is not supported yet by \(LokiProcess.name); supported stages: \(Self.supported.joined(separator: ", "))")
@@ -70,7 +72,7 @@ enum StageConfig: Sendable, Equatable {
         }
     }
 
-    func makeStage() -> any ProcessStage {
+    func makeStage(_ environment: StageEnvironment = .detached) -> any ProcessStage {
         switch self {
         case .cri(let config): CRIStage(config)
         case .docker: DockerStage()
@@ -89,9 +91,10 @@ enum StageConfig: Sendable, Equatable {
         case .decolorize: DecolorizeStage()
         case .multiline(let config): MultilineStage(config)
         case .limit(let config): LimitStage(config)
-        case .match(let config): MatchStage(config)
+        case .match(let config): MatchStage(config, environment: environment)
         case .template(let config): TemplateStage(config)
         case .replace(let config): ReplaceStage(config)
+        case .metrics(let config): MetricsStage(config, environment: environment)
         }
     }
 }
