@@ -26,6 +26,9 @@ import Wire
         ("{{ regexReplaceAll \"(o)\" .Value \"[$1]\" }}", "loki", "l[o]ki"),
         ("{{ printf \"%s=%q\" .app .Value }}", "loki", "web=\"loki\""),
         ("{{ len .Value }}", "loki", "4"),
+        ("{{ Hash .Value \"salt\" }}", "loki", "53ddc627682ed26d0e68af30eb180182ca15b5827126282dd0f76f3af49d742b"),
+        ("{{ Hash \"\" \"\" }}", "loki", "a7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a"),
+        ("{{ Hash .Value \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\" }}", "", "cce34485baf2bf2aca99b94833892a4f52896d3d153f7b840cc4f9fe695f1387"),
         ("{{ Sha2Hash .Value \"salt\" }}", "loki", "45a238ce9fdf019798e5c5e994198143baee0947d0c9d5c616e0b8f9ddacdc0f"),
     ])
     func rendersAsGo(template: String, value: String, expected: String) throws {

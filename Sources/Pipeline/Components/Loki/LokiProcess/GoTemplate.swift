@@ -5,7 +5,7 @@ import Wire
 /// `{{ pipeline }}` actions (`{{-` / `-}}` trim the whitespace beside them), fields `.Name` and `.`, string, number
 /// and bool literals, parenthesised pipelines, `|` pipes (the value goes in as the last argument),
 /// `{{ if }} {{ else if }} {{ else }} {{ end }}`, and the functions Alloy's docs list: `ToLower`, `ToUpper`,
-/// `Replace`, `Trim`, `TrimLeft`, `TrimRight`, `TrimPrefix`, `TrimSuffix`, `TrimSpace`, `Sha2Hash`,
+/// `Replace`, `Trim`, `TrimLeft`, `TrimRight`, `TrimPrefix`, `TrimSuffix`, `TrimSpace`, `Hash`, `Sha2Hash`,
 /// `regexReplaceAll`, `regexReplaceAllLiteral`, Go's `eq`, `ne`, `lt`, `le`, `gt`, `ge`, `and`, `or`, `not`, `len`,
 /// `print`, `printf` (`%s %d %v %q`), and the common sprig ones `default`, `upper`, `lower`, `trim`, `contains`,
 /// `hasPrefix`, `hasSuffix`, `replace`, `trunc`, `quote`, `repeat`, `b64enc`, `b64dec`. A missing field prints
@@ -79,7 +79,7 @@ struct GoTemplate: Sendable, Equatable {
 
     static let functionNames: Set<String> = [
         "ToLower", "ToUpper", "Replace", "Trim", "TrimLeft", "TrimRight", "TrimPrefix", "TrimSuffix", "TrimSpace",
-        "Sha2Hash", "regexReplaceAll", "regexReplaceAllLiteral", "eq", "ne", "lt", "le", "gt", "ge", "and", "or",
+        "Hash", "Sha2Hash", "regexReplaceAll", "regexReplaceAllLiteral", "eq", "ne", "lt", "le", "gt", "ge", "and", "or",
         "not", "len", "print", "printf", "default", "upper", "lower", "trim", "contains", "hasPrefix", "hasSuffix",
         "replace", "trunc", "quote", "repeat", "b64enc", "b64dec",
     ]
@@ -189,10 +189,12 @@ struct GoTemplate: Sendable, Equatable {
         case "replace":  // sprig: replace old new s
             try need(3)
             return .string(Self.replace(args[2].argument, args[0].argument, args[1].argument, count: -1))
-        case "Sha2Hash":
+        case "Sha2Hash", "Hash":
+            // Alloy's: the hex digest of salt and text written one after the other (SHA-256, or SHA3-256 for Hash).
             try need(2)
-            let digest = SHA256.hash(data: Array((args[0].argument + args[1].argument).utf8))
-            return .string(digest.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined())
+            let input = Array((args[0].argument + args[1].argument).utf8)
+            let digest = name == "Hash" ? SHA3_256.hash(input) : Array(SHA256.hash(data: input))
+            return .string(digest.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined())
         case "regexReplaceAll", "regexReplaceAllLiteral":
             try need(3)
             let regex: AnchoredRegex
