@@ -2,6 +2,19 @@
 enum GoQuoting {
     /// The value of a string literal as written in source: `"..."` with Go escapes, or a raw `` `...` `` string
     /// (whose carriage returns are dropped, as Go does). Nil when the literal is malformed.
+    /// Where the string literal that starts at `start` (a `"` or `` ` ``) ends: the index after its closing
+    /// quote, or nil when it is not closed. Escapes are skipped, not checked (``unquote(_:)`` checks them).
+    static func literalEnd(_ scalars: [Unicode.Scalar], from start: Int) -> Int? {
+        guard start < scalars.count, scalars[start] == "\"" || scalars[start] == "`" else { return nil }
+        let quote = scalars[start]
+        var index = start + 1
+        while index < scalars.count, scalars[index] != quote {
+            if quote == "\"", scalars[index] == "\\" { index += 1 }
+            index += 1
+        }
+        return index < scalars.count ? index + 1 : nil
+    }
+
     static func unquote(_ literal: String) -> String? {
         let bytes = Array(literal.utf8)
         guard bytes.count >= 2, let quote = bytes.first, bytes.last == quote else { return nil }

@@ -475,13 +475,10 @@ struct GoTemplate: Sendable, Equatable {
                     index += 1
                 } else if scalar == "\"" || scalar == "`" {
                     let start = index
-                    index += 1
-                    while index < scalars.count, scalars[index] != scalar {
-                        if scalar == "\"", scalars[index] == "\\" { index += 1 }
-                        index += 1
+                    guard let end = GoQuoting.literalEnd(scalars, from: start) else {
+                        throw TemplateError(description: "unterminated quoted string")
                     }
-                    guard index < scalars.count else { throw TemplateError(description: "unterminated quoted string") }
-                    index += 1
+                    index = end
                     var token = ""
                     token.unicodeScalars.append(contentsOf: scalars[start..<index])
                     tokens.append(token)

@@ -283,15 +283,9 @@ struct MatchSelector: Sendable, Equatable {
             guard index < scalars.count, scalars[index] == "\"" || scalars[index] == "`" else {
                 throw ParseError(message: "expected a quoted string at position \(index + 1)")
             }
-            let quote = scalars[index]
             let start = index
-            index += 1
-            while index < scalars.count, scalars[index] != quote {
-                if quote == "\"", scalars[index] == "\\" { index += 1 }
-                index += 1
-            }
-            guard index < scalars.count else { throw ParseError(message: "unterminated string") }
-            index += 1
+            guard let end = GoQuoting.literalEnd(scalars, from: start) else { throw ParseError(message: "unterminated string") }
+            index = end
             var literal = ""
             literal.unicodeScalars.append(contentsOf: scalars[start..<index])
             guard let value = GoQuoting.unquote(literal) else { throw ParseError(message: "invalid string \(literal)") }
