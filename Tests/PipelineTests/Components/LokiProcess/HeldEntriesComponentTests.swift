@@ -45,6 +45,31 @@ import Wire
         #expect(out.lines == ["S1\nmore"])
     }
 
+    @Test func stoppingSendsOnCRIPartialLinesAndRateLimitedEntriesInsideAMatch() async throws {
+        let out = Stages.Recorder()
+        let stages = """
+            stage.cri {}
+            stage.match {
+              selector = "{stream=\\"stdout\\"}"
+              stage.limit {
+                rate  = 1
+                burst = 1
+              }
+            }
+            """
+        let process = try Self.make(stages, out: out, clock: TestClock())
+        let running = Task { try await process.run() }
+        try await process.receive(LogBatch(entries: [
+            Stages.entry("2024-06-01T12:00:00.000000000Z stdout F one"),
+            Stages.entry("2024-06-01T12:00:00.000000001Z stdout F two"),
+            Stages.entry("2024-06-01T12:00:00.000000002Z stderr P half a line"),
+        ]))
+        #expect(out.lines == ["one"])
+        running.cancel()
+        try await running.value
+        #expect(out.lines.sorted() == ["half a line", "one", "two"])
+    }
+
     @Test func heldRateLimitedEntriesGoOutAsTokensCome() async throws {
         let out = Stages.Recorder()
         let clock = TestClock()

@@ -107,7 +107,6 @@ import Wire
         #expect(MultilineStage.flushInterval(none) == nil)
         let multiline = try Stages.arguments(#"stage.multiline {\#n firstline = "^a"\#n max_wait_time = "2s"\#n}"#).stages
         #expect(MultilineStage.flushInterval(multiline) == .milliseconds(500))
-        #expect(MultilineStage.longestHold(multiline) == .seconds(2))
     }
 
     /// Random lines, streams and clock steps: never a crash, and no line is lost or duplicated once everything

@@ -80,6 +80,12 @@ struct CRIStage: ProcessStage {
         }
     }
 
+    /// Stopping: partial lines still waiting for their `F` fragment go out as they are (as Alloy flushes them).
+    mutating func releaseAll(_ entries: inout [ProcessEntry], _ context: inout StageContext) {
+        entries.append(contentsOf: held.values)
+        held.removeAll()
+    }
+
     private mutating func apply(_ fields: CRIFields, to entry: inout ProcessEntry) {
         entry.entry.line = Array(fields.raw[fields.content])
         if let timestamp = fields.raw.withUnsafeBufferPointer({ RFC3339Time.parse(UnsafeBufferPointer(rebasing: $0[fields.time])) }) {

@@ -86,6 +86,12 @@ struct LimitStage: ProcessStage {
         self.config = config
     }
 
+    /// Stopping: entries waiting for a token go out now rather than being lost.
+    mutating func releaseAll(_ entries: inout [ProcessEntry], _ context: inout StageContext) {
+        entries.append(contentsOf: held)
+        held.removeAll()
+    }
+
     mutating func process(_ entries: inout [ProcessEntry], _ context: inout StageContext) {
         let now = context.now
         if let label = config.byLabelName {

@@ -84,7 +84,7 @@ public final class LokiProcess: Component, LogsReceiver {
 
     /// Sends on what stages hold past its time (`stage.multiline` blocks after `max_wait_time`, `stage.limit`
     /// entries as tokens come) by running the pipeline over an empty batch every `MultilineStage.flushInterval`;
-    /// when stopping, once more with the clock moved past the longest `max_wait_time`.
+    /// when stopping, everything they still hold (open multiline blocks, CRI partial lines, rate-limited entries).
     public func run() async throws {
         while !Task.isCancelled {
             let interval = state.withLock { MultilineStage.flushInterval($0.pipeline.configs) }
@@ -92,13 +92,15 @@ public final class LokiProcess: Component, LogsReceiver {
             try? await Task.sleep(for: interval ?? .seconds(1))
             if interval != nil, !Task.isCancelled { await flushHeld(now: clock()) }
         }
-        let hold = state.withLock { MultilineStage.longestHold($0.pipeline.configs) }
-        if hold > .zero { await flushHeld(now: clock() + DurationText.nanoseconds(hold)) }
+        await flushHeld(now: clock(), releasingAll: true)
     }
 
-    private func flushHeld(now: Int64) async {
+    /// Sends on what the stages release at `now`; when stopping, everything they hold.
+    private func flushHeld(now: Int64, releasingAll: Bool = false) async {
         var context = StageContext(now: now)
-        let entries = state.withLock { $0.pipeline.run([], &context) }
+        let entries = state.withLock { state in
+            releasingAll ? state.pipeline.releaseAll(&context) : state.pipeline.run([], &context)
+        }
         record(context)
         guard !entries.isEmpty else { return }
         // Nobody upstream waits for these: wait out backpressure here, and count what cannot go on.

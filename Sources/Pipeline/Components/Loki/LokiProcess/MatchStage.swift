@@ -78,6 +78,11 @@ struct MatchStage: ProcessStage {
         if changed { entries = result }
     }
 
+    /// Stopping: what the nested stages hold, through the nested stages after them.
+    mutating func releaseAll(_ entries: inout [ProcessEntry], _ context: inout StageContext) {
+        entries.append(contentsOf: stages.releaseAll(&context))
+    }
+
     private mutating func runNested(_ run: inout [ProcessEntry], _ context: inout StageContext) -> [ProcessEntry] {
         defer { run.removeAll(keepingCapacity: true) }
         var batch = run

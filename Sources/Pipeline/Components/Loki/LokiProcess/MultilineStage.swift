@@ -94,6 +94,14 @@ struct MultilineStage: ProcessStage {
         entries = out
     }
 
+    /// Stopping: every open block goes out.
+    mutating func releaseAll(_ entries: inout [ProcessEntry], _ context: inout StageContext) {
+        for block in blocks.values {
+            if let sent = Self.joined(block) { entries.append(sent) }
+        }
+        blocks.removeAll()
+    }
+
     /// Sends on, ahead of the batch, the blocks of streams without a line for `max_wait_time`, and forgets those
     /// streams.
     private mutating func flushIdle(now: Int64, into out: inout [ProcessEntry]) {
@@ -128,13 +136,5 @@ struct MultilineStage: ProcessStage {
             shortest = min(shortest ?? wait, wait)
         }
         return shortest.map { min(max($0, .milliseconds(10)), .seconds(1)) }
-    }
-
-    /// The longest time a stage may hold an entry before `flushInterval` sends it on (for the last flush when the
-    /// component stops).
-    static func longestHold(_ configs: [StageConfig]) -> Duration {
-        var longest = Duration.zero
-        for case .multiline(let multiline) in configs { longest = max(longest, multiline.maxWaitTime) }
-        return longest
     }
 }

@@ -10,6 +10,26 @@ import Wire
 /// with the same configuration at the same position keeps the stage value and so its state.
 protocol ProcessStage: Sendable {
     mutating func process(_ entries: inout [ProcessEntry], _ context: inout StageContext)
+
+    /// The component is stopping: appends whatever the stage still holds (CRI partial lines, multiline blocks,
+    /// rate-limited entries) to `entries`, as it stands, so that it is sent rather than lost.
+    mutating func releaseAll(_ entries: inout [ProcessEntry], _ context: inout StageContext)
+}
+
+extension ProcessStage {
+    mutating func releaseAll(_ entries: inout [ProcessEntry], _ context: inout StageContext) {}
+}
+
+extension Array where Element == any ProcessStage {
+    /// Releases what every stage holds, each stage's entries going on through the stages after it.
+    mutating func releaseAll(_ context: inout StageContext) -> [ProcessEntry] {
+        var carried: [ProcessEntry] = []
+        for index in indices {
+            self[index].process(&carried, &context)
+            self[index].releaseAll(&carried, &context)
+        }
+        return carried.filter { !$0.removed }
+    }
 }
 
 /// What a stage learns from and reports to the pipeline for one batch.
@@ -57,6 +77,11 @@ struct ProcessPipeline: Sendable {
             index < self.configs.count && self.configs[index] == config ? stages[index] : config.makeStage(environment)
         }
         return next
+    }
+
+    /// Everything the stages hold, through the rest of the pipeline: what to forward when stopping.
+    mutating func releaseAll(_ context: inout StageContext) -> [LogEntry] {
+        stages.releaseAll(&context).map(\.entry)
     }
 
     /// Runs every stage over `batch` and returns what is left to forward.
