@@ -63,7 +63,7 @@ def prime(agent, tree, out, files, *args):
     loadgen_file(tree, out, "--rate", "0", "--count", str(files), *args)
     deadline = time.monotonic() + 30
     while files_active(agent) < files and time.monotonic() < deadline:
-        time.sleep(0.1)
+        time.sleep(0.1)  # not-a-wait: poll interval of a deadline-bounded wait
     assert files_active(agent) >= files, agent.log()
 
 
@@ -81,7 +81,7 @@ def verify(backend, manifest, until_complete=60):
         if summary["missing"] == 0 or time.monotonic() > deadline:
             summary["output"] = done.stdout
             return summary
-        time.sleep(1)
+        time.sleep(1)  # not-a-wait: between verify attempts, bounded by until_complete
 
 
 def test_pods_tree_with_partials_stderr_and_both_rotations_arrives_exactly_once(backend, make_agent, tmp_path):
@@ -137,7 +137,7 @@ def test_a_restart_mid_run_loses_nothing(backend, make_agent, tmp_path, how):
                    if l.startswith("loki_write_sent_entries_total{"))
         if sent >= 4000:
             break
-        time.sleep(0.1)
+        time.sleep(0.1)  # not-a-wait: poll interval of a deadline-bounded wait
     if how == "SIGKILL":
         agent.proc.kill()
         agent.proc.wait(timeout=30)

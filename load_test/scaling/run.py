@@ -469,7 +469,7 @@ def main(argv=None):
                 # queue), look again until the drain time is up. The first flush overlaps the cool-down (as the
                 # count did); the one before each verify finds little left.
                 flush(backend)
-                time.sleep(max(0.0, cooled - time.monotonic()))
+                time.sleep(max(0.0, cooled - time.monotonic()))  # not-a-wait: the round's cool-down is part of the test
                 deadline = cooled + args.drain
                 verify_started, attempts = time.monotonic(), 0
                 while True:
@@ -478,7 +478,7 @@ def main(argv=None):
                     verified = verify_round(args.loadgen, backend.query_url, results, work, index)
                     if verified is None or verified["missing"] == 0 or time.monotonic() >= deadline:
                         break
-                    time.sleep(2.0)
+                    time.sleep(2.0)  # not-a-wait: between verify attempts, bounded by --drain
                 print(f"round {index}: verify took {time.monotonic() - verify_started:.1f} s ({attempts} "
                       f"attempt{'s' if attempts > 1 else ''})", flush=True)
                 if verified is not None:
@@ -490,8 +490,8 @@ def main(argv=None):
                     r.stored = count_stored(backend, first, last)
                     if (r.stored >= r.sent and time.monotonic() >= cooled) or time.monotonic() >= deadline:
                         break
-                    time.sleep(min(2.0, max(0.2, cooled - time.monotonic())))
-            time.sleep(max(0.0, cooled - time.monotonic()))
+                    time.sleep(min(2.0, max(0.2, cooled - time.monotonic())))  # not-a-wait: poll, bounded by --drain
+            time.sleep(max(0.0, cooled - time.monotonic()))  # not-a-wait: the cool-down
             rounds.append(r)
             rows = scaling.summarize(sampler.samples, rounds, args.edge)
             if r.stored < 0:

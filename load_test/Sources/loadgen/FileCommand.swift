@@ -166,7 +166,7 @@ struct FileCommand: AsyncParsableCommand {
         // Deleted pods still in their grace are removed once it is over, as the kubelet would.
         if let due = writer.lastDeletionDueNanos {
             let wait = due - PodLogWriter.wallNanos()
-            if wait > 0 { try await Task.sleep(for: .nanoseconds(wait)) }
+            if wait > 0 { try await Task.sleep(for: .nanoseconds(wait)) }  // not-a-wait: the pods' grace is simulated time
             try writer.removeDeletedPods(nowNanos: .max)
         }
         Report.line("messages", "\(writer.linesWritten) in \(String(format2: wall)) s = \(Report.count(Double(writer.linesWritten) / wall))/s")

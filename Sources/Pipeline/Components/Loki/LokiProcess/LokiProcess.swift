@@ -89,7 +89,7 @@ public final class LokiProcess: Component, LogsReceiver {
         while !Task.isCancelled {
             let interval = state.withLock { MultilineStage.flushInterval($0.pipeline.configs) }
             // Without a stage that holds entries, only a reload can bring one: look again now and then.
-            try? await Task.sleep(for: interval ?? .seconds(1))
+            try? await Task.sleep(for: interval ?? .seconds(1))  // not-a-wait: the flush timer
             if interval != nil, !Task.isCancelled { await flushHeld(now: clock()) }
         }
         await flushHeld(now: clock(), releasingAll: true)

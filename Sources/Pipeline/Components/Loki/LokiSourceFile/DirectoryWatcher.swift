@@ -86,7 +86,7 @@ final class DirectoryWatcher: Sendable {
             wakeUp.signal()
             // A busy file reports every write; the read loop batches for ``LokiSourceFile/minimumPassInterval``
             // anyway, so let the events of the next few milliseconds collect in the kernel (which merges repeats).
-            usleep(5_000)
+            usleep(5_000)  // not-a-wait: lets events coalesce on this thread of its own
         }
         Glibc.close(fd)
     }
