@@ -91,6 +91,13 @@ public final class ArgumentReader {
         return value
     }
 
+    /// An error naming the attribute when it is not set (for attributes a typed reader reads after this check).
+    public func requirePresent(_ name: String) throws(Diagnostic) {
+        guard has(name) else {
+            throw blockError("missing required attribute \(GoQuoting.quote(name)) in \(self.name)")
+        }
+    }
+
     /// The attribute's value; an error naming it when it is missing.
     public func required(_ name: String) throws(Diagnostic) -> Value {
         guard let value = try value(name) else {

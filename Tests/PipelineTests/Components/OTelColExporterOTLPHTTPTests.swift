@@ -703,20 +703,7 @@ final class OTLPRecorder: Sendable {
                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: OTLPProtobuf.encodeLogsResponse(rejectedLogRecords: 0, errorMessage: ""))))
             }
         }
-        var logger = Logger(label: "otlp-recorder")
-        logger.logLevel = .critical
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
-            onServerRunning: { channel in
-                portSink.yield(channel.localAddress?.port ?? 0)
-                portSink.finish()
-            },
-            logger: logger)
-        let server = Task { try await app.run() }
-        var port = 0
-        for await value in ports { port = value }
+        let (port, server) = await startLoopbackServer(router, label: "otlp-recorder")
         return OTLPRecorder(port: port, box: box, server: server)
     }
 

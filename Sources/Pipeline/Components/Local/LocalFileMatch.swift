@@ -16,9 +16,7 @@ public final class LocalFileMatch: Component {
         public var ignoreOlderThan: Duration
 
         public init(_ reader: ArgumentReader) throws(Diagnostic) {
-            guard reader.has("path_targets") else {
-                throw reader.blockError("missing required attribute \"path_targets\" in \(reader.name)")
-            }
+            try reader.requirePresent("path_targets")
             pathTargets = try reader.targets("path_targets")
             for (index, target) in pathTargets.enumerated() {
                 for label in ["__path__", "__path_exclude__"] {

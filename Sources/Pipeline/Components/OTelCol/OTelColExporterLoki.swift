@@ -23,9 +23,7 @@ public final class OTelColExporterLoki: Component, OTLPLogsConsumer {
         }
 
         public init(_ reader: ArgumentReader) throws(Diagnostic) {
-            guard reader.has("forward_to") else {
-                throw reader.blockError("missing required attribute \"forward_to\" in \(reader.name)")
-            }
+            try reader.requirePresent("forward_to")
             forwardTo = try reader.logsReceivers("forward_to")
         }
     }

@@ -11,9 +11,7 @@ public final class DiscoveryRelabel: Component {
         public var rules: [RelabelRule]
 
         public init(_ reader: ArgumentReader) throws(Diagnostic) {
-            guard reader.has("targets") else {
-                throw reader.blockError("missing required attribute \"targets\" in \(reader.name)")
-            }
+            try reader.requirePresent("targets")
             targets = try reader.targets("targets")
             rules = try RelabelRule.rules(reader)
         }

@@ -15,9 +15,7 @@ public final class LokiRelabel: Component, LogsReceiver {
         public var maxCacheSize: Int
 
         public init(_ reader: ArgumentReader) throws(Diagnostic) {
-            guard reader.has("forward_to") else {
-                throw reader.blockError("missing required attribute \"forward_to\" in \(reader.name)")
-            }
+            try reader.requirePresent("forward_to")
             forwardTo = try reader.logsReceivers("forward_to")
             rules = try RelabelRule.rules(reader)
             maxCacheSize = try reader.int("max_cache_size", default: 10_000)

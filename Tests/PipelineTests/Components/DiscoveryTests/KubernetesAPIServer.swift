@@ -26,7 +26,6 @@ final class KubernetesAPIServer: Sendable {
         let state = LockedValue(State(podList: podList))
         let (eventStream, events) = AsyncStream.makeStream(of: String.self)
         let eventBox = EventBox(eventStream)
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         let router = Router()
         @Sendable func record(_ request: Request) -> String {
             let query = request.uri.query ?? ""
@@ -61,19 +60,7 @@ final class KubernetesAPIServer: Sendable {
             _ = record(request)
             return list()
         }
-        var logger = Logger(label: "fake-kubernetes")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
-            onServerRunning: { channel in
-                portSink.yield(channel.localAddress?.port ?? 0)
-                portSink.finish()
-            },
-            logger: logger)
-        let server = Task { try await app.run() }
-        var port = 0
-        for await value in ports { port = value }
+        let (port, server) = await startLoopbackServer(router, label: "fake-kubernetes")
         return KubernetesAPIServer(port: port, server: server, state: state, events: events)
     }
 

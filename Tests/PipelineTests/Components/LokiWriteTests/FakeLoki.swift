@@ -59,7 +59,6 @@ final class FakeLoki: Sendable {
         let box = StateBox()
         box.state.withLock { $0.always = always }
         let gate = Gate()
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         let router = Router()
         router.post("/loki/api/v1/push") { request, _ -> Response in
             var body: [UInt8] = []
@@ -98,19 +97,7 @@ final class FakeLoki: Sendable {
                 return Response(status: .noContent)
             }
         }
-        var logger = Logger(label: "fake-loki")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
-            onServerRunning: { channel in
-                portSink.yield(channel.localAddress?.port ?? 0)
-                portSink.finish()
-            },
-            logger: logger)
-        let server = Task { try await app.run() }
-        var port = 0
-        for await value in ports { port = value }
+        let (port, server) = await startLoopbackServer(router, label: "fake-loki")
         return FakeLoki(port: port, box: box, server: server, gate: gate)
     }
 

@@ -210,9 +210,7 @@ struct PackStage: ProcessStage {
         var ingestTimestamp = true
 
         init(_ reader: ArgumentReader) throws(Diagnostic) {
-            guard reader.has("labels") else {
-                throw reader.blockError("missing required attribute \"labels\" in \(reader.name)")
-            }
+            try reader.requirePresent("labels")
             labels = try reader.stringList("labels")
             ingestTimestamp = try reader.bool("ingest_timestamp", default: true)
         }

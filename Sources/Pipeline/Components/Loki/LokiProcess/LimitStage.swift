@@ -26,8 +26,8 @@ struct LimitStage: ProcessStage {
         var maxDistinctLabels = LimitStage.minDistinctLabels
 
         init(_ reader: ArgumentReader) throws(Diagnostic) {
-            guard reader.has("rate") else { throw reader.blockError("missing required attribute \"rate\" in \(reader.name)") }
-            guard reader.has("burst") else { throw reader.blockError("missing required attribute \"burst\" in \(reader.name)") }
+            try reader.requirePresent("rate")
+            try reader.requirePresent("burst")
             rate = try reader.double("rate", default: 0)
             burst = try reader.int("burst", default: 0)
             guard rate > 0, rate.isFinite else {

@@ -27,9 +27,7 @@ public final class LokiProcess: Component, LogsReceiver {
         var stages: [StageConfig] = []
 
         public init(_ reader: ArgumentReader) throws(Diagnostic) {
-            guard reader.has("forward_to") else {
-                throw reader.blockError("missing required attribute \"forward_to\" in \(reader.name)")
-            }
+            try reader.requirePresent("forward_to")
             forwardTo = try reader.logsReceivers("forward_to")
             for block in reader.allBlocks() {
                 stages.append(try StageConfig(name: block.name, label: block.label, reader: block.reader))

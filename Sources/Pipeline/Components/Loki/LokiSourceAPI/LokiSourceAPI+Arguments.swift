@@ -65,9 +65,7 @@ extension LokiSourceAPI {
                 throw grpc.blockError("\(LokiSourceAPI.name): the grpc block is not supported yet; push over HTTP (the http block, /loki/api/v1/push)")
             }
             gracefulShutdownTimeout = try reader.duration("graceful_shutdown_timeout", default: gracefulShutdownTimeout)
-            guard reader.has("forward_to") else {
-                throw reader.blockError("missing required attribute \"forward_to\" in \(reader.name)")
-            }
+            try reader.requirePresent("forward_to")
             forwardTo = try reader.logsReceivers("forward_to")
             let labels = try reader.stringMap("labels")
             for name in labels.keys.sorted() where !PrometheusLabelName.isValid(name) {

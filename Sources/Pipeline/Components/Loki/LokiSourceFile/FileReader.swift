@@ -230,15 +230,9 @@ final class FileReader {
     private static func find(_ identity: FileIdentity, near path: String) -> (fd: Int32, size: Int64)? {
         guard let slash = path.lastIndex(of: "/") else { return nil }
         let directory = String(path[..<slash])
-        guard let handle = opendir(directory.isEmpty ? "/" : directory) else { return nil }
-        defer { closedir(handle) }
-        while let entry = readdir(handle) {
-            guard UInt64(entry.pointee.d_ino) == identity.inode else { continue }
-            var raw = entry.pointee.d_name
-            let capacity = MemoryLayout.size(ofValue: raw)
-            let name = withUnsafePointer(to: &raw) {
-                $0.withMemoryRebound(to: CChar.self, capacity: capacity) { String(cString: $0) }
-            }
+        for name in PathGlob.entries(of: directory) {
+            var seen = stat()
+            guard stat(directory + "/" + name, &seen) == 0, FileIdentity(seen) == identity else { continue }
             let candidate = Glibc.open(directory + "/" + name, O_RDONLY | O_CLOEXEC)
             guard candidate >= 0 else { continue }
             var info = stat()

@@ -27,13 +27,9 @@ extension LokiSourceFile {
         }
 
         public init(_ reader: ArgumentReader) throws(Diagnostic) {
-            guard reader.has("targets") else {
-                throw reader.blockError("missing required attribute \"targets\" in \(reader.name)")
-            }
+            try reader.requirePresent("targets")
             targets = try reader.targets("targets")
-            guard reader.has("forward_to") else {
-                throw reader.blockError("missing required attribute \"forward_to\" in \(reader.name)")
-            }
+            try reader.requirePresent("forward_to")
             forwardTo = try reader.logsReceivers("forward_to")
             let encodingName = try reader.string("encoding", default: "")
             guard let encoding = TextEncoding(ianaName: encodingName) else {

@@ -28,9 +28,7 @@ public final class LokiSourceJournal: Component {
         public var relabelRules: [RelabelRule]
 
         public init(_ reader: ArgumentReader) throws(Diagnostic) {
-            guard reader.has("forward_to") else {
-                throw reader.blockError("missing required attribute \"forward_to\" in \(reader.name)")
-            }
+            try reader.requirePresent("forward_to")
             forwardTo = try reader.logsReceivers("forward_to")
             formatAsJSON = try reader.bool("format_as_json", default: false)
             labels = try reader.stringMap("labels")
