@@ -188,9 +188,12 @@ public struct LokiAPI: Sendable {
         return QueryParameters(query: request.uri.query, formBody: form)
     }
 
-    /// `start`/`end`/`since` into [start, end) nanoseconds, with Loki's defaults (the last hour).
+    /// `start`/`end`/`since` into [start, end) nanoseconds, with Loki's defaults: `end` now, `start` `since`
+    /// (an hour) before the earlier of `end` and now. Arithmetic saturates: a window reaching past what 64 bits
+    /// of nanoseconds hold is cut at that bound, never wrapped.
     private func timeRange(_ params: QueryParameters, limits: Limits) throws -> (Int64, Int64) {
-        var end = now()
+        let now = now()
+        var end = now
         if let value = params["end"] {
             guard let parsed = QueryParameters.parseTime(value) else {
                 throw APIError.badRequest("invalid end parameter: cannot parse \"\(value)\" to a valid timestamp")
@@ -204,7 +207,7 @@ public struct LokiAPI: Sendable {
             }
             since = parsed
         }
-        var start = end - since
+        var start = min(end, now).saturatingSubtracting(since)
         if let value = params["start"] {
             guard let parsed = QueryParameters.parseTime(value) else {
                 throw APIError.badRequest("invalid start parameter: cannot parse \"\(value)\" to a valid timestamp")
@@ -214,11 +217,12 @@ public struct LokiAPI: Sendable {
         guard end >= start else {
             throw APIError.badRequest("end timestamp must not be before or equal to start time")
         }
-        if limits.maxQueryLength > 0 && end - start > limits.maxQueryLength {
+        let length = end.saturatingSubtracting(start)
+        if limits.maxQueryLength > 0 && length > limits.maxQueryLength {
             throw APIError.badRequest(
-                "the query time range exceeds the limit (query length: \(LokiDurationText.format(end - start)), limit: \(LokiDurationText.format(limits.maxQueryLength)))")
+                "the query time range exceeds the limit (query length: \(LokiDurationText.format(length)), limit: \(LokiDurationText.format(limits.maxQueryLength)))")
         }
-        return (start, end == start ? end + 1 : end)
+        return (start, end == start ? end.saturatingAdding(1) : end)
     }
 
     private func limitAndDirection(_ params: QueryParameters, limits: Limits) throws -> (Int, Direction) {
@@ -256,7 +260,7 @@ public struct LokiAPI: Sendable {
         let (limit, direction) = try limitAndDirection(params, limits: limits)
         let query = LogQuery(tenant: tenant, matchers: selection.matchers, lineFilters: selection.lineFilters,
                              start: start, end: end, limit: limit, direction: direction)
-        let (streams, stats) = try await querier.selectLogs(query)
+        let (streams, stats) = try await Self.withQueryTimeout(limits) { try await querier.selectLogs(query) }
         return body(200, LokiJSON.streams(streams, stats: stats), contentType: "application/json")
     }
 
@@ -274,32 +278,66 @@ public struct LokiAPI: Sendable {
     private func labelNames(_ request: Request) async throws -> Response {
         let tenant = try tenant(request)
         let params = try await parameters(request)
-        let (start, end) = try timeRange(params, limits: settings.limits(tenant))
-        let names = try await querier.labelNames(tenant: tenant, start: start, end: end)
+        let limits = settings.limits(tenant)
+        let (start, end) = try timeRange(params, limits: limits)
+        let names = try await Self.withQueryTimeout(limits) {
+            try await querier.labelNames(tenant: tenant, start: start, end: end)
+        }
         return body(200, LokiJSON.strings(names), contentType: "application/json")
     }
 
     private func labelValues(_ request: Request, name: String) async throws -> Response {
         let tenant = try tenant(request)
         let params = try await parameters(request)
-        let (start, end) = try timeRange(params, limits: settings.limits(tenant))
+        let limits = settings.limits(tenant)
+        let (start, end) = try timeRange(params, limits: limits)
         var matchers: [LabelMatcher]? = nil
         if let text = params["query"], !text.isEmpty {
             matchers = try LogSelection.parse(text).matchers
         }
-        let values = try await querier.labelValues(tenant: tenant, name: name, start: start, end: end,
-                                                   matchers: matchers)
+        let selected = matchers
+        let values = try await Self.withQueryTimeout(limits) {
+            try await querier.labelValues(tenant: tenant, name: name, start: start, end: end, matchers: selected)
+        }
         return body(200, LokiJSON.strings(values), contentType: "application/json")
     }
 
     private func series(_ request: Request) async throws -> Response {
         let tenant = try tenant(request)
         let params = try await parameters(request)
-        let (start, end) = try timeRange(params, limits: settings.limits(tenant))
+        let limits = settings.limits(tenant)
+        let (start, end) = try timeRange(params, limits: limits)
         let selectors = try (params.all("match[]") + params.all("match")).map { try LogSelection.parse($0).matchers }
-        let found = try await querier.series(tenant: tenant, selectors: selectors, start: start, end: end)
+        let found = try await Self.withQueryTimeout(limits) {
+            try await querier.series(tenant: tenant, selectors: selectors, start: start, end: end)
+        }
         return body(200, LokiJSON.series(found), contentType: "application/json")
     }
+
+    /// Runs a query's work under the tenant's `query_timeout`: past it the work is cancelled (the scans check
+    /// between chunks, blocks, streams and index days, so it stops within one of those) and the request is
+    /// answered 504 with Loki's wording.
+    static func withQueryTimeout<T: Sendable>(
+        _ limits: Limits, _ work: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        guard limits.queryTimeout > 0 else { return try await work() }
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await work() }
+            group.addTask {
+                // A deadline timer, not a wait for work: it is cancelled as soon as the query answers.
+                try await Task.sleep(for: .nanoseconds(limits.queryTimeout))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else {
+                throw APIError(status: 504, message: Self.deadlineExceeded)
+            }
+            return value
+        }
+    }
+
+    /// Loki's `ErrDeadlineExceeded`.
+    static let deadlineExceeded = "request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed"
 
     // MARK: Responses
 

@@ -87,7 +87,7 @@ enum LokiJSON {
     /// Loki's `stats` object (`pkg/logqlmodel/stats`): summary, querier store and ingester parts.
     static func statsObject(_ stats: QueryStats, into json: inout JSONWriter) {
         let seconds = Double(stats.execTime.nanoseconds) / 1e9
-        let perSecond = { (value: Int) -> Int in seconds > 0 ? Int(Double(value) / seconds) : 0 }
+        let perSecond = { (value: Int) -> Int in seconds > 0 ? Int(clampingTruncating: Double(value) / seconds) : 0 }
         json.raw("{\"summary\":{\"bytesProcessedPerSecond\":")
         json.number(perSecond(stats.bytesProcessed))
         json.raw(",\"linesProcessedPerSecond\":")

@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 /// Request parameters of the query API, from the URL and (for POST) a form-encoded body, parsed as Loki does.
 struct QueryParameters {
@@ -33,63 +34,54 @@ struct QueryParameters {
 
     // MARK: Loki's parameter rules (pkg/loghttp/params.go)
 
-    /// A time: RFC 3339, integer nanoseconds (or seconds if ≤ 10 digits), or float seconds.
+    /// A time: RFC 3339, integer nanoseconds (or seconds if ≤ 10 characters), or float seconds. Nil when it does
+    /// not parse or names an instant that nanoseconds since 1970 cannot hold in 64 bits (Go would wrap around).
     static func parseTime(_ value: String) -> Int64? {
         if value.contains("."), let seconds = Double(value) {
+            // Go's math.Modf, then the fraction rounded to milliseconds.
             let whole = seconds.rounded(.towardZero)
             let fraction = ((seconds - whole) * 1000).rounded() / 1000
-            return Int64(whole) * 1_000_000_000 + Int64(fraction * 1e9)
+            guard let wholeSeconds = Int64(checkedTruncating: whole), let nanos = Int64(checkedTruncating: fraction * 1e9)
+            else { return nil }
+            return wholeSeconds.checkedMultiplied(by: 1_000_000_000)?.checkedAdding(nanos)
         }
         if let integer = Int64(value) {
-            return value.count <= 10 ? integer * 1_000_000_000 : integer
+            return value.utf8.count <= 10 ? integer.checkedMultiplied(by: 1_000_000_000) : integer
         }
-        return parseRFC3339(value)
+        return GoTime.parseRFC3339(value)
     }
 
-    static func parseRFC3339(_ value: String) -> Int64? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let fractional = value.firstIndex(of: ".")
-        guard let date = formatter.date(from: value) ?? {
-            formatter.formatOptions = [.withInternetDateTime]
-            return formatter.date(from: value)
-        }() else { return nil }
-        // Keep nanosecond precision the formatter drops.
-        var nanos = Int64((date.timeIntervalSince1970).rounded(.down)) * 1_000_000_000
-        if let fractional {
-            let digits = value[value.index(after: fractional)...].prefix { $0.isNumber }
-            let padded = (String(digits) + "000000000").prefix(9)
-            nanos += Int64(padded) ?? 0
-        }
-        return nanos
-    }
-
-    /// A duration: Prometheus syntax (`1h30m`, `7d`) or float seconds.
+    /// A duration: Prometheus syntax (`1h30m`, `7d`) or float seconds. Nil when it does not parse or does not fit
+    /// 64 bits of nanoseconds (Loki: "It overflows int64").
     static func parseDuration(_ value: String) -> Int64? {
-        if let seconds = Double(value) { return Int64(seconds * 1e9) }
+        if let seconds = Double(value) { return Int64(checkedTruncating: seconds * 1e9) }
         var total: Int64 = 0
         var number: Int64 = 0
         var sawDigit = false
         var index = value.startIndex
-        let units: [(String, Int64)] = [
-            ("ms", 1_000_000), ("us", 1000), ("µs", 1000), ("ns", 1), ("y", 365 * 86_400 * 1_000_000_000),
-            ("w", 7 * 86_400 * 1_000_000_000), ("d", 86_400 * 1_000_000_000), ("h", 3_600_000_000_000),
-            ("m", 60_000_000_000), ("s", 1_000_000_000),
-        ]
         while index < value.endIndex {
             let c = value[index]
             if let digit = c.wholeNumberValue, c.isASCII {
-                number = number * 10 + Int64(digit)
+                guard let scaled = number.checkedMultiplied(by: 10)?.checkedAdding(Int64(digit)) else { return nil }
+                number = scaled
                 sawDigit = true
                 index = value.index(after: index)
                 continue
             }
-            guard sawDigit, let unit = units.first(where: { value[index...].hasPrefix($0.0) }) else { return nil }
-            total += number * unit.1
+            guard sawDigit, let unit = durationUnits.first(where: { value[index...].hasPrefix($0.0) }),
+                  let sum = number.checkedMultiplied(by: unit.1).flatMap({ total.checkedAdding($0) })
+            else { return nil }
+            total = sum
             number = 0
             sawDigit = false
             index = value.index(index, offsetBy: unit.0.count)
         }
         return sawDigit ? nil : (value.isEmpty ? nil : total)
     }
+
+    private static let durationUnits: [(String, Int64)] = [
+        ("ms", 1_000_000), ("us", 1000), ("µs", 1000), ("ns", 1), ("y", 365 * 86_400 * 1_000_000_000),
+        ("w", 7 * 86_400 * 1_000_000_000), ("d", 86_400 * 1_000_000_000), ("h", 3_600_000_000_000),
+        ("m", 60_000_000_000), ("s", 1_000_000_000),
+    ]
 }

@@ -56,7 +56,8 @@ public enum ChunkObject {
         let (fromNs, throughNs) = chunk.bounds
         // Loki's `RoundToMilliseconds`: from rounds down, through rounds up.
         let from = floorDiv(fromNs, 1_000_000)
-        let through = -floorDiv(-throughNs, 1_000_000)
+        let (throughQuotient, throughRemainder) = throughNs.quotientAndRemainder(dividingBy: 1_000_000)
+        let through = throughRemainder > 0 ? throughQuotient + 1 : throughQuotient
         let fingerprint = labels.fingerprint
         let data = encodeData(chunk)
 
@@ -144,9 +145,13 @@ public enum ChunkObject {
               let through = (object["through"] as? NSNumber)?.doubleValue,
               let metric = object["metric"] as? [String: String]
         else { throw ChunkFormatError.badHeader("missing userID, fingerprint, from, through or metric") }
+        // Stored bytes are untrusted too: a time that is not a number of milliseconds is corruption, not a trap.
+        guard let fromMs = Int64(checkedTruncating: (from * 1000).rounded()),
+              let throughMs = Int64(checkedTruncating: (through * 1000).rounded())
+        else { throw ChunkFormatError.badHeader("from \(from) or through \(through) is not a time in milliseconds") }
         let pairs = metric.filter { $0.key != "__name__" }.map { LabelPair(name: $0.key, value: $0.value) }
-        return Header(tenant: tenant, fingerprint: fingerprint, from: Int64((from * 1000).rounded()),
-                      through: Int64((through * 1000).rounded()), labels: LabelSet(pairs))
+        return Header(tenant: tenant, fingerprint: fingerprint, from: fromMs, through: throughMs,
+                      labels: LabelSet(pairs))
     }
 
     /// Prometheus `model.Time` as JSON: seconds with the milliseconds as a decimal fraction.

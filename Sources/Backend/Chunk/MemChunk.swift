@@ -37,6 +37,9 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
     private var headMin: Int64 = .max
     private var headMax: Int64 = .min
     private var headOrdered = true
+    /// Oldest and newest timestamps over blocks and head, kept as entries arrive.
+    private var firstTime: Int64 = .max
+    private var lastTime: Int64 = .min
 
     /// Structured metadata names and values, each stored once per chunk; entries refer to them by index.
     private(set) var symbols: [String] = []
@@ -55,6 +58,26 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
         self.blocks = blocks
         self.symbols = symbols
         self.cutBlockSize = blocks.reduce(0) { $0 + $1.data.count }
+        for block in blocks {
+            firstTime = min(firstTime, block.mint)
+            lastTime = max(lastTime, block.maxt)
+        }
+    }
+
+    /// A chunk with the same entries that shares this one's storage (copy-on-write arrays): taken under the
+    /// stream's shard lock in O(blocks), then read by one query task without the lock while this chunk goes on
+    /// taking appends (the first append after it copies the head block once).
+    func readCopy() -> MemChunk {
+        let copy = MemChunk(encoding: encoding, blocks: blocks, symbols: symbols)
+        copy.head = head
+        copy.headEntries = headEntries
+        copy.headSize = headSize
+        copy.headMin = headMin
+        copy.headMax = headMax
+        copy.headOrdered = headOrdered
+        copy.firstTime = firstTime
+        copy.lastTime = lastTime
+        return copy
     }
 
     // MARK: Writing
@@ -96,6 +119,8 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
         headSize += line.count + metadataBytes
         headMin = min(headMin, timestamp)
         headMax = max(headMax, timestamp)
+        firstTime = min(firstTime, timestamp)
+        lastTime = max(lastTime, timestamp)
         if headSize >= blockSize {
             cut()
             return true
@@ -125,9 +150,7 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
     public var uncompressedSize: Int { blocks.reduce(headSize) { $0 + $1.uncompressedSize } }
 
     /// Oldest and newest entry timestamps (nanoseconds); (.max, .min) when empty.
-    public var bounds: (from: Int64, through: Int64) {
-        blocks.reduce((headMin, headMax)) { (min($0.0, $1.mint), max($0.1, $1.maxt)) }
-    }
+    public var bounds: (from: Int64, through: Int64) { (firstTime, lastTime) }
 
     /// Compresses the head into a block.
     func cut() {
@@ -197,6 +220,8 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
         let sourceCount = selected.count + (readsHead ? 1 : 0)
         let ordering = direction == .forward ? Array(0..<sourceCount) : (0..<sourceCount).reversed()
         for source in ordering {
+            // A query past its timeout stops between blocks.
+            try Task.checkCancellation()
             let keepGoing: Bool
             if source == selected.count {
                 keepGoing = try head.bytes.withUnsafeBytes { raw in

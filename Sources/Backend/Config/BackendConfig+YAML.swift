@@ -59,6 +59,7 @@ extension BackendConfig {
             out.scalar("max_global_streams_per_user", String(limits.maxGlobalStreamsPerUser))
             out.scalar("max_entries_limit_per_query", String(limits.maxEntriesLimitPerQuery))
             out.scalar("max_query_length", Self.prometheus(limits.maxQueryLength))
+            out.scalar("query_timeout", Self.prometheus(limits.queryTimeout))
             out.scalar("allow_structured_metadata", String(limits.allowStructuredMetadata))
         }
         out.section("ingester") { out in

@@ -163,6 +163,8 @@ public struct BackendConfig: Sendable, Equatable {
         public var maxEntriesLimitPerQuery: Int = 5000
         /// `max_query_length`: the longest time range a query may cover; 0 disables the check.
         public var maxQueryLength: Duration = .seconds(721 * 3600)
+        /// `query_timeout`: how long a query may run before it is stopped with a 504; 0 disables the limit.
+        public var queryTimeout: Duration = .seconds(60)
         /// `allow_structured_metadata`.
         public var allowStructuredMetadata: Bool = true
 

@@ -76,6 +76,7 @@ extension Limits {
         maxStreamsPerUser = config.maxGlobalStreamsPerUser
         maxEntriesLimitPerQuery = config.maxEntriesLimitPerQuery
         maxQueryLength = DurationText.nanoseconds(config.maxQueryLength)
+        queryTimeout = DurationText.nanoseconds(config.queryTimeout)
         allowStructuredMetadata = config.allowStructuredMetadata
     }
 }

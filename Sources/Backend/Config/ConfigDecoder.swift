@@ -202,6 +202,7 @@ struct ConfigDecoder {
             case "max_global_streams_per_user": try readInt(entry, into: &limits.maxGlobalStreamsPerUser)
             case "max_entries_limit_per_query": try readInt(entry, into: &limits.maxEntriesLimitPerQuery)
             case "max_query_length": try readDuration(entry, into: &limits.maxQueryLength)
+            case "query_timeout": try readDuration(entry, into: &limits.queryTimeout)
             case "allow_structured_metadata": try readBool(entry, into: &limits.allowStructuredMetadata)
             default: ignore(entry, read: LokiKeys.limits, loki: LokiKeys.limitsIgnored)
             }

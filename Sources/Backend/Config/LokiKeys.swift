@@ -60,7 +60,7 @@ enum LokiKeys {
         "max_line_size", "max_line_size_truncate", "max_label_names_per_series", "max_label_name_length",
         "max_label_value_length", "reject_old_samples", "reject_old_samples_max_age", "creation_grace_period",
         "max_global_streams_per_user", "max_entries_limit_per_query", "max_query_length",
-        "allow_structured_metadata",
+        "query_timeout", "allow_structured_metadata",
     ]
     static let limitsIgnored: Set<String> = [
         "ingestion_rate_strategy", "increment_duplicate_timestamp", "discover_service_name", "discover_log_levels",
@@ -70,7 +70,7 @@ enum LokiKeys {
         "tsdb_sharding_strategy", "tsdb_precompute_chunks", "cardinality_limit", "max_streams_matchers_per_query",
         "max_concurrent_tail_requests", "max_cache_freshness_per_query", "max_metadata_cache_freshness",
         "max_stats_cache_freshness", "max_queriers_per_tenant", "max_query_capacity", "query_ready_index_num_days",
-        "query_timeout", "split_queries_by_interval", "split_metadata_queries_by_interval",
+        "split_queries_by_interval", "split_metadata_queries_by_interval",
         "split_recent_metadata_queries_by_interval", "recent_metadata_query_window",
         "split_instant_metric_queries_by_interval", "split_ingester_queries_by_interval", "min_sharding_lookback",
         "max_query_bytes_read", "max_querier_bytes_read", "volume_enabled", "volume_max_series",

@@ -83,7 +83,7 @@ public final class Distributor: Sendable {
         }
         guard allowed else {
             outcome.rejected.add(.rateLimited, entries: validLines, bytes: validBytes, message:
-                "Ingestion rate limit exceeded for user \(tenant) (limit: \(Int64(limits.ingestionRateBytes)) bytes/sec) while attempting to ingest '\(validLines)' lines totaling '\(validBytes)' bytes, reduce log volume or contact your Loki administrator to see if the limit can be increased")
+                "Ingestion rate limit exceeded for user \(tenant) (limit: \(Int64(clampingTruncating: limits.ingestionRateBytes)) bytes/sec) while attempting to ingest '\(validLines)' lines totaling '\(validBytes)' bytes, reduce log volume or contact your Loki administrator to see if the limit can be increased")
             metrics.discarded(tenant: tenant, reason: .rateLimited, entries: validLines, bytes: validBytes)
             return outcome
         }
@@ -100,8 +100,8 @@ public final class Distributor: Sendable {
         _ entries: [PushEntry], labels: String, tenant: String, limits: Limits, now: Int64,
         rejected: inout RejectedEntries
     ) -> [PushEntry] {
-        let oldest = limits.rejectOldSamples ? now - limits.rejectOldSamplesMaxAge : .min
-        let newest = now + limits.creationGracePeriod
+        let oldest = limits.rejectOldSamples ? now.saturatingSubtracting(limits.rejectOldSamplesMaxAge) : .min
+        let newest = now.saturatingAdding(limits.creationGracePeriod)
         let maxLine = limits.maxLineSize > 0 ? limits.maxLineSize : .max
         var kept: [PushEntry]? = nil
         for (i, entry) in entries.enumerated() {

@@ -106,7 +106,8 @@ public actor ObjectStoreIndex: IndexWriter, IndexReader {
             table.merge(entries)
             tables[directory] = table
         }
-        if tables[directory] == nil { tables[directory] = table }
+        // A day with nothing stored is not cached: a query over years of empty days must not fill memory.
+        if tables[directory] == nil && !table.loaded.isEmpty { tables[directory] = table }
         return tables[directory] ?? table
     }
 
@@ -115,6 +116,7 @@ public actor ObjectStoreIndex: IndexWriter, IndexReader {
     ) async throws -> [SeriesChunks] {
         var merged: [SeriesKey: (refs: [ChunkRef], ids: Set<ChunkID>)] = [:]
         for day in Self.days(from: from, through: through) {
+            try Task.checkCancellation()
             let table = try await table(tenant: tenant, day: day)
             for (key, slot) in table.series where matching(key.labels) {
                 var out = merged[key] ?? ([], [])

@@ -143,15 +143,22 @@ public final class Ingester: Sendable {
         var behind = (entries: 0, bytes: 0)
         let window = settings.maxChunkAge / 2
         for entry in entries {
-            if stream.newest != .min && entry.timestamp < stream.newest - window {
+            let oldestAcceptable = stream.newest.saturatingSubtracting(window)
+            if stream.newest != .min && entry.timestamp < oldestAcceptable {
                 behind.entries += 1
                 behind.bytes += entry.line.count
                 rejected.add(.tooFarBehind, entries: 1, bytes: entry.line.count, message:
-                    "entry with timestamp \(GoTime.format(nanoseconds: entry.timestamp)) ignored, reason: 'entry too far behind, entry timestamp is: \(GoTime.rfc3339(nanoseconds: entry.timestamp)), oldest acceptable timestamp is: \(GoTime.rfc3339(nanoseconds: stream.newest - window))' for stream: \(stream.labelsText)")
+                    "entry with timestamp \(GoTime.format(nanoseconds: entry.timestamp)) ignored, reason: 'entry too far behind, entry timestamp is: \(GoTime.rfc3339(nanoseconds: entry.timestamp)), oldest acceptable timestamp is: \(GoTime.rfc3339(nanoseconds: oldestAcceptable))' for stream: \(stream.labelsText)")
                 continue
             }
             if let head = stream.head, !head.spaceFor(lineBytes: entry.line.count) {
                 close(stream, reason: .full)
+                closedAny = true
+            } else if let head = stream.head, head.entryCount > 0,
+                      Self.span(head.bounds, with: entry.timestamp) > settings.maxChunkAge {
+                // No chunk spans more than max_chunk_age of entry time: a chunk is indexed in every day it
+                // overlaps, so a stream mixing 1970 and today must not put one chunk into 20,000 index tables.
+                close(stream, reason: .maxAge)
                 closedAny = true
             }
             let head: MemChunk
@@ -181,6 +188,11 @@ public final class Ingester: Sendable {
         }
         stream.lastAppend = now
         return closedAny
+    }
+
+    /// The time a chunk with `bounds` would cover after taking an entry at `timestamp`.
+    private static func span(_ bounds: (from: Int64, through: Int64), with timestamp: Int64) -> Int64 {
+        max(bounds.through, timestamp).saturatingSubtracting(min(bounds.from, timestamp))
     }
 
     /// Closes the stream's head chunk: encodes it into its stored form and queues it for flushing.
@@ -398,43 +410,58 @@ public final class Ingester: Sendable {
 
     /// Streams of `tenant` whose labels match, with data overlapping [from, through) nanoseconds.
     /// At most `limit` head entries per stream, the newest or oldest by `direction`, that pass `lineFilter`.
+    ///
+    /// `matches` and `lineFilter` are the query's own code (regexes among it), so they never run under a shard
+    /// lock: the lock is held only to copy the tenant's label sets and then the matching streams' chunks
+    /// (copy-on-write, no entry copied), and every scan runs on those copies. Checks for cancellation between
+    /// streams, so a query timeout stops it.
     public func snapshot(
         tenant: String, from: Int64, through: Int64, direction: Direction, limit: Int,
         matches: (LabelSet) -> Bool, lineFilter: (UnsafeRawBufferPointer) -> Bool
-    ) -> [StreamSnapshot] {
+    ) throws -> [StreamSnapshot] {
+        var candidates: [(shard: Int, key: StreamKey, labels: LabelSet)] = []
+        for index in shards.indices {
+            shards[index].withLock { shard in
+                for (key, stream) in shard.streams where key.tenant == tenant {
+                    candidates.append((index, key, stream.labels))
+                }
+            }
+        }
         var result: [StreamSnapshot] = []
         let fromMs = from / 1_000_000
         let throughMs = through / 1_000_000
-        for index in shards.indices {
-            shards[index].withLock { shard in
-                for (key, stream) in shard.streams where key.tenant == tenant && matches(stream.labels) {
-                    let closed = stream.closed
-                        .filter { $0.ref.through >= fromMs && $0.ref.from <= throughMs }
-                        .map { (ref: $0.ref, bytes: $0.bytes) }
-                    var entries: [QueryEntry] = []
-                    var bytes = 0
-                    var lines = 0
-                    if let head = stream.head, head.entryCount > 0 {
-                        let bounds = head.bounds
-                        if bounds.through >= from && bounds.from < through {
-                            try? head.forEachEntry(from: from, through: through, direction: direction) { ts, line, metadata in
-                                bytes += line.count
-                                lines += 1
-                                if lineFilter(line) {
-                                    entries.append(QueryEntry(timestamp: ts, line: Array(line),
-                                                              structuredMetadata: try metadata.resolve()))
-                                }
-                                return entries.count < limit
-                            }
-                        }
-                    }
-                    // Streams scanned without a match still count in the query's stats, as in Loki.
-                    if !closed.isEmpty || !entries.isEmpty || lines > 0 {
-                        result.append(StreamSnapshot(
-                            labels: stream.labels, fingerprint: stream.fingerprint, closedChunks: closed,
-                            headEntries: entries, headBytesScanned: bytes, headLinesScanned: lines))
-                    }
+        for candidate in candidates where matches(candidate.labels) {
+            try Task.checkCancellation()
+            let held = shards[candidate.shard].withLock { shard -> (UInt64, [(ref: ChunkRef, bytes: [UInt8])], MemChunk?)? in
+                guard let stream = shard.streams[candidate.key] else { return nil }
+                let closed = stream.closed
+                    .filter { $0.ref.through >= fromMs && $0.ref.from <= throughMs }
+                    .map { (ref: $0.ref, bytes: $0.bytes) }
+                var head: MemChunk? = nil
+                if let current = stream.head, current.entryCount > 0 {
+                    let bounds = current.bounds
+                    if bounds.through >= from && bounds.from < through { head = current.readCopy() }
                 }
+                return (stream.fingerprint, closed, head)
+            }
+            guard let (fingerprint, closed, head) = held else { continue }
+            var entries: [QueryEntry] = []
+            var bytes = 0
+            var lines = 0
+            try? head?.forEachEntry(from: from, through: through, direction: direction) { ts, line, metadata in
+                bytes += line.count
+                lines += 1
+                if lineFilter(line) {
+                    entries.append(QueryEntry(timestamp: ts, line: Array(line),
+                                              structuredMetadata: try metadata.resolve()))
+                }
+                return entries.count < limit
+            }
+            // Streams scanned without a match still count in the query's stats, as in Loki.
+            if !closed.isEmpty || !entries.isEmpty || lines > 0 {
+                result.append(StreamSnapshot(
+                    labels: candidate.labels, fingerprint: fingerprint, closedChunks: closed,
+                    headEntries: entries, headBytesScanned: bytes, headLinesScanned: lines))
             }
         }
         return result

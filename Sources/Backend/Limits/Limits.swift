@@ -28,6 +28,8 @@ public struct Limits: Sendable, Equatable {
     public var maxEntriesLimitPerQuery: Int = 5000
     /// `max_query_length`, nanoseconds; 0 disables the check.
     public var maxQueryLength: Int64 = 721 * 3600 * 1_000_000_000
+    /// `query_timeout`, nanoseconds; 0 disables the limit.
+    public var queryTimeout: Int64 = 60 * 1_000_000_000
     public var allowStructuredMetadata: Bool = true
 
     public init() {}

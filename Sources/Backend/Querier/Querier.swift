@@ -50,7 +50,7 @@ public struct Querier: Sendable {
         var found: [Found] = []
         var sources: [ChunkSource] = []
         var seen = Set<ChunkIdentity>()
-        let snapshots = ingester.snapshot(
+        let snapshots = try ingester.snapshot(
             tenant: query.tenant, from: query.start, through: query.end, direction: query.direction,
             limit: query.limit, matches: { labels in matchers.allSatisfy { $0.matches(labels[$0.name] ?? "") } },
             lineFilter: { filters.matches($0) })
@@ -66,7 +66,7 @@ public struct Querier: Sendable {
             }
         }
         let stored = try await index.series(
-            tenant: query.tenant, from: query.start / 1_000_000, through: (query.end - 1) / 1_000_000,
+            tenant: query.tenant, from: query.start / 1_000_000, through: query.end.saturatingSubtracting(1) / 1_000_000,
             matching: { pairs in Self.matches(matchers, pairs) })
         for series in stored {
             let s = slot(LabelSet(series.labels), series.fingerprint)
@@ -89,14 +89,15 @@ public struct Querier: Sendable {
                     // Drop chunks that lie wholly beyond the farthest entry kept.
                     sources = Array(sources[position...]).filter { source in
                         switch query.direction {
-                        case .backward: source.ref.through * 1_000_000 + 999_999 >= boundary
-                        case .forward: source.ref.from * 1_000_000 <= boundary
+                        case .backward: source.ref.through.saturatingMultiplied(by: 1_000_000).saturatingAdding(999_999) >= boundary
+                        case .forward: source.ref.from.saturatingMultiplied(by: 1_000_000) <= boundary
                         }
                     }
                     position = 0
                     if sources.isEmpty { break }
                 }
             }
+            try Task.checkCancellation()
             let batch = Array(sources[position..<min(sources.count, position + parallelism)])
             position += batch.count
             let results = try await withThrowingTaskGroup(of: ([Found], QueryStats).self) { group in
@@ -201,7 +202,7 @@ public struct Querier: Sendable {
     /// Label names of the tenant's streams with data in [start, end) nanoseconds, sorted.
     public func labelNames(tenant: String, start: Int64, end: Int64) async throws -> [String] {
         var names = Set(try await index.labelNames(tenant: tenant, from: start / 1_000_000,
-                                                   through: (end - 1) / 1_000_000))
+                                                   through: end.saturatingSubtracting(1) / 1_000_000))
         for labels in ingester.series(tenant: tenant, from: start, through: end) {
             for pair in labels.pairs { names.insert(pair.name) }
         }
@@ -218,7 +219,7 @@ public struct Querier: Sendable {
             return Set(found.compactMap { $0[name] }).sorted()
         }
         var values = Set(try await index.labelValues(tenant: tenant, name: name, from: start / 1_000_000,
-                                                     through: (end - 1) / 1_000_000))
+                                                     through: end.saturatingSubtracting(1) / 1_000_000))
         for labels in ingester.series(tenant: tenant, from: start, through: end) {
             if let value = labels[name] { values.insert(value) }
         }
@@ -234,7 +235,7 @@ public struct Querier: Sendable {
         for labels in ingester.series(tenant: tenant, from: start, through: end) where anyMatch(labels.pairs) {
             result.insert(labels)
         }
-        let stored = try await index.series(tenant: tenant, from: start / 1_000_000, through: (end - 1) / 1_000_000,
+        let stored = try await index.series(tenant: tenant, from: start / 1_000_000, through: end.saturatingSubtracting(1) / 1_000_000,
                                             matching: anyMatch)
         for series in stored { result.insert(LabelSet(series.labels)) }
         return result.sorted { $0.description < $1.description }

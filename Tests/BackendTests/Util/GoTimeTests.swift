@@ -1,5 +1,6 @@
 import Testing
 @testable import Backend
+import TestSupport
 import Wire
 
 @Suite struct GoTimeTests {
@@ -33,5 +34,17 @@ import Wire
     ])
     func goDurations(ns: Int64, expected: String) {
         #expect(LokiDurationText.format(ns) == expected)
+    }
+
+    @Test func everyInt64FormatsAndParsesBack() {
+        var random = SeededRandom(seed: 5)
+        var values: [Int64] = [.min, .min + 1, .min + 999_999_999, -86_400_000_000_001, -1, 0, 1, .max - 1, .max]
+        for _ in 0..<20_000 { values.append(Int64(bitPattern: random.next()) >> Int64(random.int(0...63))) }
+        for ns in values {
+            _ = GoTime.format(nanoseconds: ns)
+            #expect(GoTime.parseRFC3339(GoTime.rfc3339(nanoseconds: ns)) == ns)
+        }
+        #expect(GoTime.format(nanoseconds: .min) == "1677-09-21 00:12:43.145224192 +0000 UTC")
+        #expect(GoTime.format(nanoseconds: .max) == "2262-04-11 23:47:16.854775807 +0000 UTC")
     }
 }

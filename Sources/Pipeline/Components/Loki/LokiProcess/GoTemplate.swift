@@ -184,7 +184,7 @@ struct GoTemplate: Sendable, Equatable {
             return .string(text.hasSuffix(suffix) ? String(text.dropLast(suffix.count)) : text)
         case "Replace":
             try need(4)
-            guard let count = number(args[3]).map(Int.init) else { throw TemplateError(description: "Replace: n must be a number") }
+            guard let count = number(args[3]).map({ Int(clampingTruncating: $0) }) else { throw TemplateError(description: "Replace: n must be a number") }
             return .string(Self.replace(args[0].argument, args[1].argument, args[2].argument, count: count))
         case "replace":  // sprig: replace old new s
             try need(3)
@@ -212,13 +212,13 @@ struct GoTemplate: Sendable, Equatable {
             return args[1].isTrue ? args[1] : args[0]
         case "trunc":
             try need(2)
-            guard let count = number(args[0]).map(Int.init) else { throw TemplateError(description: "trunc: length must be a number") }
+            guard let count = number(args[0]).map({ Int(clampingTruncating: $0) }) else { throw TemplateError(description: "trunc: length must be a number") }
             let text = args[1].argument
-            return .string(count >= 0 ? String(text.prefix(count)) : String(text.suffix(-count)))
+            return .string(count >= 0 ? String(text.prefix(count)) : String(text.suffix(Int(clamping: count.magnitude))))
         case "quote": return .string(args.map { GoQuoting.quote($0.argument) }.joined(separator: " "))
         case "repeat":
             try need(2)
-            guard let count = number(args[0]).map(Int.init), count >= 0, count <= 10_000 else {
+            guard let count = number(args[0]).map({ Int(clampingTruncating: $0) }), count >= 0, count <= 10_000 else {
                 throw TemplateError(description: "repeat: count must be a number from 0 to 10000")
             }
             return .string(String(repeating: args[1].argument, count: count))
