@@ -30,6 +30,8 @@ public final class LokiRelabel: Component, LogsReceiver {
         var arguments: Arguments
         /// Input labels → output labels (nil: the entry is dropped).
         var cache: [LabelSet: LabelSet?] = [:]
+        /// Bumped whenever the rules change, so that results worked out under old rules are not cached.
+        var generation = 0
     }
 
     private let state: Mutex<State>
@@ -63,39 +65,66 @@ public final class LokiRelabel: Component, LogsReceiver {
 
     public func update(_ arguments: Arguments) throws {
         state.withLock { state in
-            if state.arguments.rules != arguments.rules { state.cache.removeAll() }
+            if state.arguments.rules != arguments.rules {
+                state.cache.removeAll()
+                state.generation += 1
+            }
             state.arguments = arguments
         }
     }
 
+    /// The rules are user regexes: they run without the lock, so one batch never holds up other senders. The
+    /// lock is taken twice, to look up the batch's label sets in the cache and to store what was worked out.
     public func receive(_ batch: LogBatch) async throws {
-        var hits = 0
-        var misses = 0
-        let (out, forwardTo, size) = state.withLock { state -> ([LogEntry], LogsReceivers, Int) in
-            var out: [LogEntry] = []
-            out.reserveCapacity(batch.entries.count)
-            var last: (LabelSet, LabelSet?)?
-            for var entry in batch.entries {
-                let result: LabelSet?
-                if let last, last.0 == entry.labels {
-                    result = last.1
-                    hits += 1
-                } else if let cached = state.cache[entry.labels] {
-                    result = cached
-                    hits += 1
-                } else {
-                    result = RelabelRule.process(state.arguments.rules, entry.labels.pairs).map(LabelSet.init)
-                    misses += 1
-                    if state.cache.count >= state.arguments.maxCacheSize { state.cache.removeAll(keepingCapacity: true) }
-                    state.cache[entry.labels] = .some(result)
+        var results: [LabelSet: LabelSet?] = [:]
+        var missing: [LabelSet] = []
+        var pending = Set<LabelSet>()
+        let (rules, forwardTo, generation) = state.withLock { state in
+            var last: LabelSet?
+            for entry in batch.entries where entry.labels != last {
+                last = entry.labels
+                guard results[entry.labels] == nil else { continue }
+                if let cached = state.cache[entry.labels] {
+                    results[entry.labels] = .some(cached)
+                } else if pending.insert(entry.labels).inserted {
+                    missing.append(entry.labels)
                 }
-                last = (entry.labels, result)
-                guard let result else { continue }
-                entry.labels = result
-                out.append(entry)
             }
-            return (out, state.arguments.forwardTo, state.cache.count)
+            return (state.arguments.rules, state.arguments.forwardTo, state.generation)
         }
+        var worked: [(LabelSet, LabelSet?)] = []
+        worked.reserveCapacity(missing.count)
+        for labels in missing {
+            let result = RelabelRule.process(rules, labels.pairs).map(LabelSet.init)
+            worked.append((labels, result))
+            results[labels] = .some(result)
+        }
+        let size = state.withLock { state in
+            if state.generation == generation {
+                for (labels, result) in worked {
+                    if state.cache.count >= state.arguments.maxCacheSize { state.cache.removeAll(keepingCapacity: true) }
+                    state.cache[labels] = .some(result)
+                }
+            }
+            return state.cache.count
+        }
+        var out: [LogEntry] = []
+        out.reserveCapacity(batch.entries.count)
+        var last: (LabelSet, LabelSet?)?
+        for var entry in batch.entries {
+            let result: LabelSet?
+            if let last, last.0 == entry.labels {
+                result = last.1
+            } else {
+                result = results[entry.labels] ?? nil
+                last = (entry.labels, result)
+            }
+            guard let result else { continue }
+            entry.labels = result
+            out.append(entry)
+        }
+        let hits = batch.entries.count - missing.count
+        let misses = missing.count
         processed.increment(by: Int64(batch.entries.count))
         cacheHits.increment(by: Int64(hits))
         cacheMisses.increment(by: Int64(misses))
