@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import ServiceLifecycle
 import Wire
 
 /// Loki's HTTP API over the backend's modules: push, query, labels, series and operations endpoints.
@@ -120,6 +121,9 @@ public struct LokiAPI: Sendable {
             return text(error.status, error.message)
         } catch let error as LogQLError {
             return text(400, error.description)
+        } catch is CancellationError {
+            // Only a graceful shutdown cancels a request's work (a timeout answers 504 above).
+            return text(503, "the server is shutting down; retry the request")
         }
     }
 
@@ -316,13 +320,14 @@ public struct LokiAPI: Sendable {
 
     /// Runs a query's work under the tenant's `query_timeout`: past it the work is cancelled (the scans check
     /// between chunks, blocks, streams and index days, so it stops within one of those) and the request is
-    /// answered 504 with Loki's wording.
+    /// answered 504 with Loki's wording. A graceful shutdown (SIGTERM) cancels it too, answered 503, so that
+    /// stopping never waits for a long query.
     static func withQueryTimeout<T: Sendable>(
         _ limits: Limits, _ work: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        guard limits.queryTimeout > 0 else { return try await work() }
+        guard limits.queryTimeout > 0 else { return try await cancelWhenGracefulShutdown(work) }
         return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await work() }
+            group.addTask { try await cancelWhenGracefulShutdown(work) }
             group.addTask {
                 // A deadline timer, not a wait for work: it is cancelled as soon as the query answers.
                 try await Task.sleep(for: .nanoseconds(limits.queryTimeout))
