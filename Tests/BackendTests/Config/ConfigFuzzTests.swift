@@ -35,10 +35,10 @@ import Testing
     ]
 
     @Test func twoThousandMutatedDocumentsNeverCrash() {
-        var random = SeededRandom(seed: 0xE57_0A27)
+        var random = SeededRandom(seed: FuzzBudget.seed(0xE57_0A27))
         var parsed = 0
         var failed = 0
-        for round in 0..<2000 {
+        for round in 0..<FuzzBudget.scaled(2000) {
             let document = round % 5 == 0 ? Self.randomDocument(&random) : Self.mutate(Self.seeds.randomElement(using: &random) ?? "", &random)
             let expandEnv = Bool.random(using: &random)
             do {

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import Backend
 
 @Suite struct LogSelectionTests {
@@ -165,7 +166,7 @@ import Testing
                       "a", "x", "5m", "[", "]", "(", ")", "*", "+", "?", ".*", "(?i)", "#", "/*", "日", "\u{0}", "json",
                       "rate", "ip", "--strict", "-", "1e3", "0x1f"]
         var parsed = 0
-        for round in 0..<6000 {
+        for round in 0..<FuzzBudget.scaled(6000) {
             var query: String
             if round % 4 == 0 {
                 query = (0..<Int.random(in: 0...16, using: &generator)).map { _ in

@@ -12,8 +12,8 @@ import TestSupport
     ]
 
     @Test func randomInputsNeverCrash() {
-        var random = SeededRandom(seed: 0xA110_7)
-        for _ in 0..<300 {
+        var random = SeededRandom(seed: FuzzBudget.seed(0xA110_7))
+        for _ in 0..<FuzzBudget.scaled(300) {
             var text = ""
             if random.chance(30) {
                 text = String(decoding: random.bytes(random.int(0...120)), as: UTF8.self)
@@ -27,9 +27,9 @@ import TestSupport
     }
 
     @Test func mutatedConfigsNeverCrash() {
-        var random = SeededRandom(seed: 42)
+        var random = SeededRandom(seed: FuzzBudget.seed(42))
         let sources = AlloyCorpus.all.map(\.1)
-        for iteration in 0..<200 {
+        for iteration in 0..<FuzzBudget.scaled(200) {
             var bytes = Array(sources[iteration % sources.count].utf8)
             for _ in 0..<random.int(1...4) {
                 let position = random.int(0...bytes.count)
@@ -50,8 +50,8 @@ import TestSupport
     /// Valid configs from a small grammar, laid out at random: lists split over lines or not, comments on their
     /// own lines, after commas and between tokens, blank lines. Every one must parse and survive formatting.
     @Test func generatedConfigsFormatStably() {
-        var generator = ConfigGenerator(random: SeededRandom(seed: 7))
-        for _ in 0..<150 {
+        var generator = ConfigGenerator(random: SeededRandom(seed: FuzzBudget.seed(7)))
+        for _ in 0..<FuzzBudget.scaled(150) {
             let text = generator.body(depth: 0)
             do {
                 _ = try AlloyParser.parse(name: "generated.alloy", text: text)

@@ -23,9 +23,9 @@ import Testing
 
     @Test(arguments: codecs)
     func randomBytesNeverCrash(codec: Codec) {
-        var rng = SeededRandom(seed: 0xfa11 &+ UInt64(codec.name.utf8.count))
+        var rng = SeededRandom(seed: FuzzBudget.seed(0xfa11 &+ UInt64(codec.name.utf8.count)))
         var failures = 0
-        for iteration in 0..<2000 {
+        for iteration in 0..<FuzzBudget.scaled(2000) {
             let count = Int(rng.next() % (iteration % 10 == 0 ? 4096 : 64))
             var input = CodecTestData.randomBytes(count, using: &rng)
             // Half the time start with something the decoder recognises, so it gets past the header.
@@ -40,7 +40,7 @@ import Testing
 
     @Test(arguments: codecs)
     func mutatedEncodingsNeverCrash(codec: Codec) {
-        var rng = SeededRandom(seed: 0xbad5 &+ UInt64(codec.name.utf8.count))
+        var rng = SeededRandom(seed: FuzzBudget.seed(0xbad5 &+ UInt64(codec.name.utf8.count)))
         var originals = [[UInt8]]()
         for _ in 0..<40 {
             let size = Int(rng.next() % 3000)
@@ -49,7 +49,7 @@ import Testing
         originals.append(CodecTestData.logfmt(byteCount: 70_000, using: &rng))
         let encodings = originals.map(codec.encode)
         var rejected = 0
-        for iteration in 0..<2500 {
+        for iteration in 0..<FuzzBudget.scaled(2500) {
             let which = iteration % encodings.count
             let damaged = CodecTestData.mutate(encodings[which], using: &rng)
             let limit = originals[which].count + 100
@@ -65,7 +65,7 @@ import Testing
     /// Unmodified encodings always decode, including with a limit equal to their size.
     @Test(arguments: codecs)
     func validEncodingsDecodeAtTheirExactSize(codec: Codec) throws {
-        var rng = SeededRandom(seed: 0x600d)
+        var rng = SeededRandom(seed: FuzzBudget.seed(0x600d))
         for _ in 0..<50 {
             let input = CodecTestData.anyInput(using: &rng)
             #expect(try codec.decode(codec.encode(input), input.count) == input)

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 import Wire
 
 @Suite struct LabelParserTests {
@@ -83,7 +84,7 @@ import Wire
         let seeds = [#"{job="api", env="prod"}"#, #"{a="x\ny\u00e9", b=`raw`, c='s'}"#, "{}", #"up{a="b",}"#]
         let alphabet = Array("{}=!~,\"'`\\ \n\tabcxyz_019#.:uUx\u{0}é🙂")
         var parsed = 0
-        for round in 0..<6000 {
+        for round in 0..<FuzzBudget.scaled(6000) {
             var characters = Array(seeds[round % seeds.count])
             for _ in 0..<Int.random(in: 1...6, using: &generator) {
                 let position = Int.random(in: 0...characters.count, using: &generator)

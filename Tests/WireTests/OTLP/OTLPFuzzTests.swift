@@ -35,8 +35,8 @@ struct OTLPFuzzTests {
     }
 
     @Test func randomBytes() {
-        var random = SeededRandom(seed: 0x07_1F_F001)
-        for _ in 0..<3_000 {
+        var random = SeededRandom(seed: FuzzBudget.seed(0x07_1F_F001))
+        for _ in 0..<FuzzBudget.scaled(3_000) {
             let body = random.bytes(random.int(0...200))
             if let logs = Self.decodeProtobuf(body) { Self.touch(logs) }
             if let logs = Self.decodeJSON(body) { Self.touch(logs) }
@@ -46,9 +46,9 @@ struct OTLPFuzzTests {
     }
 
     @Test func mutatedProtobufAgreesWithTheGeneratedCode() {
-        var random = SeededRandom(seed: 0x07_1F_F002)
+        var random = SeededRandom(seed: FuzzBudget.seed(0x07_1F_F002))
         var bothAccepted = 0
-        for _ in 0..<2_500 {
+        for _ in 0..<FuzzBudget.scaled(2_500) {
             var valid = OTLPProtobuf.encodeLogsRequest(random.otlpLogs(maxResources: 2, maxScopes: 2, maxRecords: 3))
             if random.chance(30) {
                 var extra = PushProtoBuilder()
@@ -81,9 +81,9 @@ struct OTLPFuzzTests {
     }
 
     @Test func mutatedJSON() {
-        var random = SeededRandom(seed: 0x07_1F_F003)
+        var random = SeededRandom(seed: FuzzBudget.seed(0x07_1F_F003))
         var accepted = 0
-        for _ in 0..<2_000 {
+        for _ in 0..<FuzzBudget.scaled(2_000) {
             let valid = OTLPJSON.encodeLogsRequest(random.otlpLogs(maxResources: 2, maxScopes: 2, maxRecords: 3))
             if let logs = Self.decodeJSON(PushFuzzTests.mutate(valid, random: &random)) {
                 accepted += 1
@@ -94,8 +94,8 @@ struct OTLPFuzzTests {
     }
 
     @Test func mutatedResponses() throws {
-        var random = SeededRandom(seed: 0x07_1F_F004)
-        for _ in 0..<1_000 {
+        var random = SeededRandom(seed: FuzzBudget.seed(0x07_1F_F004))
+        for _ in 0..<FuzzBudget.scaled(1_000) {
             let rejected = random.otlpInt64()
             let message = random.unicodeString(maxScalars: 20)
             let protobuf = OTLPProtobuf.encodeLogsResponse(rejectedLogRecords: rejected, errorMessage: message)

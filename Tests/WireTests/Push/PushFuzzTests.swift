@@ -71,8 +71,8 @@ struct PushFuzzTests {
     }
 
     @Test func randomBytesThroughEveryHeaderCombination() {
-        var random = SeededRandom(seed: 0xF022_0001)
-        for iteration in 0..<3_200 {
+        var random = SeededRandom(seed: FuzzBudget.seed(0xF022_0001))
+        for iteration in 0..<FuzzBudget.scaled(3_200) {
             let body = random.bytes(random.int(0...300))
             let header = Self.headers[iteration % Self.headers.count]
             Self.exercise(body, contentType: header.contentType, encoding: header.encoding)
@@ -83,10 +83,10 @@ struct PushFuzzTests {
     }
 
     @Test func mutatedValidBodies() {
-        var random = SeededRandom(seed: 0xF022_0002)
+        var random = SeededRandom(seed: FuzzBudget.seed(0xF022_0002))
         var accepted = 0
         let kinds = 6
-        for iteration in 0..<3_600 {
+        for iteration in 0..<FuzzBudget.scaled(3_600) {
             let request = random.request(binaryLines: true, maxStreams: 3, maxEntries: 6)
             let protobuf = PushProtobufEncoder.encode(request)
             let json = PushJSONEncoder.encode(request)
@@ -107,9 +107,9 @@ struct PushFuzzTests {
     }
 
     @Test func mutatedRawProtobufAgreesWithGeneratedCode() {
-        var random = SeededRandom(seed: 0xF022_0003)
+        var random = SeededRandom(seed: FuzzBudget.seed(0xF022_0003))
         var bothAccepted = 0
-        for _ in 0..<4_000 {
+        for _ in 0..<FuzzBudget.scaled(4_000) {
             var valid = PushProtobufEncoder.encode(random.request(maxStreams: 2, maxEntries: 4))
             if random.chance(30) {
                 var extra = PushProtoBuilder()
@@ -145,9 +145,9 @@ struct PushFuzzTests {
     }
 
     @Test func mutatedRawJSON() {
-        var random = SeededRandom(seed: 0xF022_0004)
+        var random = SeededRandom(seed: FuzzBudget.seed(0xF022_0004))
         var accepted = 0
-        for _ in 0..<3_000 {
+        for _ in 0..<FuzzBudget.scaled(3_000) {
             let valid = PushJSONEncoder.encode(random.request(maxStreams: 2, maxEntries: 4))
             let mutated = Self.mutate(valid, random: &random)
             do throws(PushDecodeError) {

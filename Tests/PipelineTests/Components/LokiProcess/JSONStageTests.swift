@@ -79,11 +79,11 @@ import Wire
 
     /// Random and mutated JSON and docker lines and expressions: errors, never crashes.
     @Test func fuzzedInputNeverCrashes() throws {
-        var random = SeededRandom(seed: 0x7501)
+        var random = SeededRandom(seed: FuzzBudget.seed(0x7501))
         var pipeline = try Stages.pipeline("stage.docker {}\nstage.json { expressions = { a = \"a.b[0]\", s = \"[*].x\" } }")
         let seed = Array(#"{"log":"hi \u00e9\n","stream":"stdout","time":"2019-04-30T02:12:41Z","a":{"b":[1,{"x":null}]}}"#.utf8)
         let alphabet = Array(#"{}[]":,.0123456789eE+-\u truefalsnl"#.utf8) + [0xFF, 0xC3]
-        for _ in 0..<2000 {
+        for _ in 0..<FuzzBudget.scaled(2000) {
             var bytes = seed
             for _ in 0...random.int(0...8) where !bytes.isEmpty {
                 let at = random.int(0...bytes.count - 1)
