@@ -97,3 +97,40 @@ def test_hostile_query_parameters_get_4xx_never_a_crash(backend):
                 assert r.text.strip(), (path, params)
     alive(backend)
     still_readable(backend, t)
+
+
+def test_push_bodies_read_at_once_are_bounded_in_total(make_backend):
+    # 64 KiB per body, so at most 16 x 64 KiB = 1 MiB of bodies may be held at once.
+    b = make_backend(server="  grpc_server_max_recv_msg_size: 65536\n").start()
+    import socket
+    host, port = b.url.rsplit("/", 1)[1].split(":")
+    body = json_body([({"job": "held"}, [(time.time_ns(), "x" * 60000)])])[0]
+    assert len(body) < 65536
+    sockets = []
+    for _ in range(40):
+        s = socket.create_connection((host, int(port)), timeout=30)
+        s.sendall(f"POST /loki/api/v1/push HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:-10])
+        sockets.append(s)
+    statuses, retry_after = [], []
+    for s in sockets:
+        s.sendall(body[-10:])
+        response = b""
+        while b"\r\n\r\n" not in response:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            response += chunk
+        head = response.split(b"\r\n\r\n")[0].decode()
+        statuses.append(int(head.split()[1]))
+        retry_after.append("retry-after: 1" in head.lower())
+        s.close()
+    # 40 x 60 KB held at once cannot all fit: some are refused with 503 and Retry-After, the rest are stored.
+    assert 503 in statuses, statuses
+    assert all(ok for status, ok in zip(statuses, retry_after) if status == 503)
+    assert set(statuses) <= {204, 503}, statuses
+    assert 'estuary_push_requests_refused_total{reason="inflight_bytes"}' in requests.get(f"{b.url}/metrics").text
+    # Everything reserved was given back: a push of the largest size is accepted again.
+    r = requests.post(f"{b.url}/loki/api/v1/push", data=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 204, r.text
+    alive(b)

@@ -14,6 +14,9 @@ public struct LokiAPI: Sendable {
         public var authEnabled: Bool
         /// `server.grpc_server_max_recv_msg_size`: the largest push body, compressed or not.
         public var maxRequestBytes: Int
+        /// The bytes of push bodies read at once, across all requests, before more are refused with 503:
+        /// 16 bodies of the largest size (64 MiB at Loki's default 4 MiB).
+        public var maxInflightPushBytes: Int { maxRequestBytes.saturatingMultiplied(by: 16) }
         public var limits: @Sendable (String) -> Limits
         /// The effective configuration as YAML, served at `/config`.
         public var configYAML: String
@@ -37,6 +40,8 @@ public struct LokiAPI: Sendable {
     let metrics: BackendMetrics
     let readiness: @Sendable () -> Bool
     let now: @Sendable () -> Int64
+    /// Push bodies held at once, across requests: `maxInflightPushBytes`.
+    let inflightPushBytes: ByteBudget
 
     public init(
         settings: Settings, distributor: Distributor, querier: Querier, ingester: Ingester, metrics: BackendMetrics,
@@ -49,6 +54,7 @@ public struct LokiAPI: Sendable {
         self.metrics = metrics
         self.readiness = readiness
         self.now = now
+        inflightPushBytes = ByteBudget(capacity: settings.maxInflightPushBytes)
     }
 
     /// A router with every endpoint, timing each request into `loki_request_duration_seconds`.
@@ -118,7 +124,9 @@ public struct LokiAPI: Sendable {
         do {
             return try await work()
         } catch let error as APIError {
-            return text(error.status, error.message)
+            var response = text(error.status, error.message)
+            if let seconds = error.retryAfterSeconds { response.headers[.retryAfter] = String(seconds) }
+            return response
         } catch let error as LogQLError {
             return text(400, error.description)
         } catch is CancellationError {
@@ -138,7 +146,11 @@ public struct LokiAPI: Sendable {
         return id
     }
 
-    private func readBody(_ request: Request, limit: Int) async throws -> [UInt8] {
+    /// Reads a body of at most `limit` bytes. With a `budget`, every byte read is first reserved from it, and
+    /// `reserved` says how much to release once the request is done (also when this throws).
+    private func readBody(
+        _ request: Request, limit: Int, budget: ByteBudget? = nil, reserved: inout Int
+    ) async throws -> [UInt8] {
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
             throw APIError(status: 413, message: "request body too large: \(declared) bytes, limit: \(limit) bytes")
         }
@@ -148,9 +160,23 @@ public struct LokiAPI: Sendable {
                 throw APIError(status: 413, message:
                     "request body too large: more than \(limit) bytes, limit: \(limit) bytes")
             }
+            if let budget {
+                guard budget.reserve(buffer.readableBytes) else {
+                    metrics.pushRefused(reason: "inflight_bytes")
+                    throw APIError(status: 503, message:
+                        "too many push bytes in flight: more than \(budget.capacity) bytes of request bodies are being read at once; retry later",
+                        retryAfterSeconds: 1)
+                }
+                reserved += buffer.readableBytes
+            }
             buffer.withUnsafeReadableBytes { bytes.append(contentsOf: $0) }
         }
         return bytes
+    }
+
+    private func readBody(_ request: Request, limit: Int) async throws -> [UInt8] {
+        var reserved = 0
+        return try await readBody(request, limit: limit, reserved: &reserved)
     }
 
     // MARK: Push
@@ -158,8 +184,11 @@ public struct LokiAPI: Sendable {
     private func push(_ request: Request) async throws -> Response {
         let tenant = try tenant(request)
         let body: [UInt8]
+        var reserved = 0
+        defer { inflightPushBytes.release(reserved) }
         do {
-            body = try await readBody(request, limit: settings.maxRequestBytes)
+            body = try await readBody(request, limit: settings.maxRequestBytes, budget: inflightPushBytes,
+                                      reserved: &reserved)
         } catch let error as APIError where error.status == 413 {
             let declared = request.headers[.contentLength].flatMap(Int.init) ?? settings.maxRequestBytes
             metrics.discarded(tenant: tenant, reason: .requestBodyTooLarge, entries: 0, bytes: declared)

@@ -95,6 +95,14 @@ public final class BackendMetrics: Sendable {
         ).increment(by: Int64(bytes))
     }
 
+    /// A push refused before it was read (the server's own bound, not the tenant's): the client retries it.
+    func pushRefused(reason: String) {
+        registry.makeCounter(
+            name: "estuary_push_requests_refused_total", labels: [("reason", reason)],
+            help: "Push requests refused with 503 before their body was read, by reason."
+        ).increment()
+    }
+
     func streamCreated(tenant: String) {
         let c = counters(tenant)
         c.streamsCreated.increment()
