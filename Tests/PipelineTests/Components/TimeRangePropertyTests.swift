@@ -83,6 +83,19 @@ import Wire
         }
     }
 
+    /// `stage.timestamp` with a Go layout: both ends of Int64 are exact, one nanosecond past either is refused.
+    @Test func goLayoutTimesAtTheEdgesOfInt64() {
+        let format = TimestampStage.Format("2006-01-02 15:04:05.000000000 -0700")
+        let parse = { (text: String) in format.parse(text, location: nil, now: 1_700_000_000_000_000_000) }
+        #expect(parse("2262-04-11 23:47:16.854775807 +0000") == Int64.max)
+        #expect(parse("2262-04-11 23:47:16.854775808 +0000") == nil)
+        #expect(parse("1677-09-21 00:12:43.145224192 +0000") == Int64.min)
+        #expect(parse("1677-09-21 00:12:43.145224191 +0000") == nil)
+        #expect(parse("9999-12-31 23:59:59.999999999 +0000") == nil)
+        #expect(parse("0000-01-01 00:00:00.000000000 -2359") == nil)
+        #expect(parse("2024-02-29 12:00:00.500000000 +0100") == 1_709_204_400_500_000_000)
+    }
+
     /// Days since 1970-01-01 (Howard Hinnant's algorithm), as a reference independent of the parser's.
     static func daysFromCivil(_ year: Int, _ month: Int, _ day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
