@@ -1,3 +1,5 @@
+import Foundation
+
 /// A parsed Alloy file: its text, its statements and its comments.
 public struct AlloyFile: Sendable {
     /// The name used in diagnostics, usually the path the file was read from.
@@ -28,9 +30,16 @@ public struct AlloyFile: Sendable {
         return String(decoding: slice, as: UTF8.self)
     }
 
-    /// A diagnostic about `range` of this file.
+    /// A diagnostic about `range` of this file. Secret values are masked in its excerpt and in its message, so
+    /// that a configuration error never prints a password (in the reload answer, the log or at start-up).
     public func diagnostic(_ range: SourceRange, _ message: String) -> Diagnostic {
-        Diagnostic(file: name, range: range, message: message, sourceLine: sourceLine(range.start.line))
+        let masked = maskedSourceLine(range.start.line, column: range.start.column)
+        var safeMessage = message
+        for text in (masked.hidden + secretLiteralTexts()).sorted(by: { $0.count > $1.count }) where text.count > 3 {
+            safeMessage = safeMessage.replacingOccurrences(of: text, with: "(secret)")
+        }
+        return Diagnostic(
+            file: name, range: range, message: safeMessage, sourceLine: masked.text, caretColumn: masked.column)
     }
 
     /// The source text of `range`.

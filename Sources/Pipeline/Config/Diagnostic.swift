@@ -11,21 +11,26 @@ public struct Diagnostic: Error, Sendable, Equatable, CustomStringConvertible {
     public var file: String
     public var range: SourceRange
     public var message: String
-    /// The text of the line holding `range.start`, for the caret display.
+    /// The text of the line holding `range.start`, for the caret display, with secret values shown as
+    /// `(secret)` (see ``SecretAttributes``).
     public var sourceLine: String
+    /// The byte column of `sourceLine` the caret points at: `range.start.column`, moved when a secret before it
+    /// was masked.
+    public var caretColumn: Int
 
-    public init(file: String, range: SourceRange, message: String, sourceLine: String) {
+    public init(file: String, range: SourceRange, message: String, sourceLine: String, caretColumn: Int? = nil) {
         self.file = file
         self.range = range
         self.message = message
         self.sourceLine = sourceLine
+        self.caretColumn = caretColumn ?? range.start.column
     }
 
     /// `file:line:column`.
     public var location: String { "\(file):\(range.start.line):\(range.start.column)" }
 
     public var description: String {
-        "\(location): \(message)\n\(sourceLine)\n\(Self.caretPrefix(line: sourceLine, column: range.start.column))^"
+        "\(location): \(message)\n\(sourceLine)\n\(Self.caretPrefix(line: sourceLine, column: caretColumn))^"
     }
 
     /// Whitespace reaching byte column `column` of `line`: a tab where the line has a tab, a space for any other

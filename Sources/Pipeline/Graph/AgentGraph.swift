@@ -59,6 +59,8 @@ public actor AgentGraph {
     private var plan: GraphPlan?
     private var running: [String: Running] = [:]
     private var arguments: [String: any Sendable] = [:]
+    /// Per component, the value ranges of the attributes its arguments read as secrets.
+    private var secretRanges: [String: Set<SourceRange>] = [:]
     private var health: [String: Health] = [:]
     /// Components whose `run()` returned or threw by itself; the next load starts it again.
     private var ended: Set<String> = []
@@ -103,6 +105,7 @@ public actor AgentGraph {
         var problems: [Diagnostic] = []
         var exports: [String: ValueObject] = [:]
         var decided: [String: any Sendable] = [:]
+        var secrets: [String: Set<SourceRange>] = [:]
         var created: [String: ComponentHandle] = [:]
         var changed: Set<String> = []
         for id in newPlan.order {
@@ -119,6 +122,7 @@ public actor AgentGraph {
                 decoded = value
             }
             decided[id] = decoded
+            secrets[id] = reader.secretValueRanges
             if let existing = running[id], existing.name == node.factory.name, let old = arguments[id] {
                 if !node.factory.equal(old, decoded) { changed.insert(id) }
                 exports[id] = existing.handle.exports()
@@ -169,6 +173,7 @@ public actor AgentGraph {
             arguments[id] = decodedArguments
             start(id, name: node.factory.name, handle)
         }
+        secretRanges = secrets
         plan = newPlan
     }
 
@@ -195,18 +200,30 @@ public actor AgentGraph {
                 id: id, name: node.factory.name, label: node.block.label, dependencies: node.dependencies,
                 dependants: (dependants[id] ?? []).sorted(),
                 health: health[id] ?? Health(state: .healthy, message: "", updated: Date()),
-                arguments: Self.evaluated(node.block.body, plan.file, currentScope), exports: component.handle.exports())
+                arguments: Self.evaluated(node.block.body, plan.file, currentScope, secrets: secretRanges[id] ?? []),
+                exports: component.handle.exports())
         }
     }
 
-    private static func evaluated(_ body: Body, _ file: AlloyFile, _ scope: Scope) -> [BodyItem] {
+    /// The body's attributes evaluated now. A string given to an attribute the component reads as a secret
+    /// becomes a secret, as Alloy converts it, so it shows as `(secret)`; so does one named like a secret
+    /// (``SecretAttributes/names``) that the component did not read as one.
+    private static func evaluated(_ body: Body, _ file: AlloyFile, _ scope: Scope, secrets: Set<SourceRange>)
+        -> [BodyItem]
+    {
         body.statements.map { statement in
             switch statement {
             case .attribute(let attribute):
-                let value = (try? Evaluator.evaluate(attribute.value, in: scope, file: file)) ?? .null
+                var value = (try? Evaluator.evaluate(attribute.value, in: scope, file: file)) ?? .null
+                if case .string(let text) = value,
+                   secrets.contains(attribute.value.range) || SecretAttributes.names.contains(attribute.name)
+                {
+                    value = .secret(text)
+                }
                 return .attribute(name: attribute.name, value: value)
             case .block(let block):
-                return .block(name: block.fullName, label: block.label, body: evaluated(block.body, file, scope))
+                return .block(
+                    name: block.fullName, label: block.label, body: evaluated(block.body, file, scope, secrets: secrets))
             }
         }
     }

@@ -15,13 +15,28 @@ public final class ArgumentReader {
     private var readAttributes: Set<String> = []
     private var readBlocks: Set<String> = []
     private var children: [ArgumentReader] = []
+    /// Shared by a reader and its nested readers: the values read as secrets.
+    private let secrets: SecretRecord
 
-    public init(name: String, range: SourceRange, body: Body, file: AlloyFile, scope: Scope) {
+    /// The value ranges of the attributes read as secrets, here and in nested blocks, so that whoever shows the
+    /// arguments (the UI API) shows `(secret)` for them even when they were written as plain strings.
+    public var secretValueRanges: Set<SourceRange> { secrets.ranges }
+
+    final class SecretRecord {
+        var ranges: Set<SourceRange> = []
+    }
+
+    public convenience init(name: String, range: SourceRange, body: Body, file: AlloyFile, scope: Scope) {
+        self.init(name: name, range: range, body: body, file: file, scope: scope, secrets: SecretRecord())
+    }
+
+    init(name: String, range: SourceRange, body: Body, file: AlloyFile, scope: Scope, secrets: SecretRecord) {
         self.name = name
         self.range = range
         self.body = body
         self.file = file
         self.scope = scope
+        self.secrets = secrets
     }
 
     /// A reader for a component's top-level block.
@@ -131,8 +146,11 @@ public final class ArgumentReader {
         return text
     }
 
-    /// A string or a secret (Alloy's `secret` type accepts both); the text, which must never be logged.
+    /// A string or a secret (Alloy's `secret` type accepts both); the text, which must never be logged. `name`
+    /// must be one of ``SecretAttributes/names``, so that diagnostics mask it too.
     public func secret(_ name: String) throws(Diagnostic) -> String? {
+        assert(SecretAttributes.names.contains(name), "\(name) is read as a secret: add it to SecretAttributes.names")
+        if let attribute = attribute(name) { secrets.ranges.insert(attribute.value.range) }
         guard let value = try value(name) else { return nil }
         switch value {
         case .string(let text), .secret(let text): return text
@@ -243,7 +261,8 @@ public final class ArgumentReader {
         readBlocks.insert(name)
         let found = body.blocks.filter { $0.fullName == name && $0.label == nil }
         let readers = found.map {
-            ArgumentReader(name: "\(self.name) > \(name)", range: $0.nameRange, body: $0.body, file: file, scope: scope)
+            ArgumentReader(
+                name: "\(self.name) > \(name)", range: $0.nameRange, body: $0.body, file: file, scope: scope, secrets: secrets)
         }
         children.append(contentsOf: readers)
         return readers
@@ -256,7 +275,8 @@ public final class ArgumentReader {
         body.blocks.map { block in
             readBlocks.insert(block.fullName)
             let reader = ArgumentReader(
-                name: "\(self.name) > \(block.fullName)", range: block.nameRange, body: block.body, file: file, scope: scope)
+                name: "\(self.name) > \(block.fullName)", range: block.nameRange, body: block.body, file: file, scope: scope,
+                secrets: secrets)
             children.append(reader)
             return (block.fullName, block.label, reader)
         }

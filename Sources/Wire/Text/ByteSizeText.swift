@@ -64,9 +64,9 @@ public enum ByteSizeText {
         guard let multiplier = units[unit] else { return .failure(.syntax) }
         let (wholeBytes, overflow) = whole.multipliedReportingOverflow(by: multiplier)
         if overflow { return .failure(.tooLarge) }
-        // fraction < fractionScale <= 10^18 and multiplier <= 2^60: divide first to stay in range, keep the rest.
-        let fractionBytes = (multiplier / fractionScale) * fraction
-            + (multiplier % fractionScale) * fraction / fractionScale
+        // fraction < fractionScale <= 10^18 and multiplier <= 2^60: the product needs 128 bits; the quotient is
+        // below `multiplier`.
+        let fractionBytes = Int(Int128(multiplier) * Int128(fraction) / Int128(fractionScale))
         let (total, overflow2) = wholeBytes.addingReportingOverflow(fractionBytes)
         if overflow2 { return .failure(.tooLarge) }
         return .success(total)

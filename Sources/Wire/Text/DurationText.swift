@@ -68,8 +68,8 @@ public enum DurationText {
             guard let size = units[unit] else { return .failure(.unknownUnit(unit)) }
             if tooLarge { return .failure(.tooLarge) }
             let (wholeNs, o1) = whole.multipliedReportingOverflow(by: size)
-            // fraction < scale <= 10^18: split the multiplication so that it stays in range.
-            let fractionNs = (size / scale) * fraction + (size % scale) * fraction / scale
+            // fraction < scale <= 10^18, so the product needs 128 bits; the quotient is below `size`.
+            let fractionNs = Int64(Int128(size) * Int128(fraction) / Int128(scale))
             let (part, o2) = wholeNs.addingReportingOverflow(fractionNs)
             let (sum, o3) = total.addingReportingOverflow(part)
             if o1 || o2 || o3 { return .failure(.tooLarge) }
@@ -87,6 +87,8 @@ public enum DurationText {
     /// Prometheus keeps milliseconds only; a value with a finer part is written the Go way so nothing is lost.
     public static func prometheusString(_ nanoseconds: Int64) -> String {
         guard nanoseconds % 1_000_000 == 0 else { return goString(nanoseconds) }
+        // Int64.min is not a whole number of milliseconds, so every value here has a positive opposite.
+        if nanoseconds < 0 { return "-" + prometheusString(-nanoseconds) }
         var ms = nanoseconds / 1_000_000
         if ms == 0 { return "0s" }
         var text = ""
@@ -111,10 +113,11 @@ public enum DurationText {
         return text
     }
 
-    /// A `Duration` as whole nanoseconds (values here come from `parse`, so they fit).
+    /// A `Duration` as whole nanoseconds (toward zero), clamped to the Int64 range: a duration past ±292 years
+    /// reads as the largest one rather than wrapping around to a wrong sign.
     public static func nanoseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
-        return seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000
+        return Int64(clamping: Int128(seconds) * 1_000_000_000 + Int128(attoseconds / 1_000_000_000))
     }
 
     private static func decimalDigit(_ scalar: Unicode.Scalar) -> Int64? {

@@ -83,14 +83,15 @@ import Wire
         let registry = PrometheusCollectorRegistry()
         private let task = Mutex<Task<Void, any Error>?>(nil)
 
-        init(_ config: String, receiver: Receiver = Receiver()) async throws {
+        /// `out`, when given, is the `forward_to` receiver instead of `receiver`.
+        init(_ config: String, receiver: Receiver = Receiver(), out: (any LogsReceiver)? = nil) async throws {
             self.receiver = receiver
             var logger = Logger(label: "loki.source.api.test")
             logger.logLevel = .critical
             let context = ComponentContext(
                 id: "loki.source.api.test", dataPath: "/tmp/estuary-sourceapi-tests", logger: logger,
                 metrics: registry, httpClient: HTTPClient.shared, exportsChanged: { _ in })
-            api = try LokiSourceAPI(context: context, arguments: try LokiSourceAPITests.decode(config, out: receiver))
+            api = try LokiSourceAPI(context: context, arguments: try LokiSourceAPITests.decode(config, out: out ?? receiver))
             let api = self.api
             task.withLock { $0 = Task { try await api.run() } }
             _ = try await port()

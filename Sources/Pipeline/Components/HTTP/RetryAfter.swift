@@ -15,7 +15,8 @@ enum RetryAfter {
             return .seconds(bytes.reduce(Int64(0)) { $0 * 10 + Int64($1 - 0x30) })
         }
         guard let date = imfFixdate(bytes) else { return nil }
-        return .seconds(Swift.max(0, date - nowSeconds))
+        // In 128 bits: a date and a clock at opposite ends of the range cannot overflow.
+        return .seconds(Int64(clamping: Swift.max(0, Int128(date) - Int128(nowSeconds))))
     }
 
     private static let days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].map { Array($0.utf8) }

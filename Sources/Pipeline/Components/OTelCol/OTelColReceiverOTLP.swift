@@ -21,7 +21,18 @@ public final class OTelColReceiverOTLP: Component {
         public struct HTTP: Sendable, Equatable {
             /// `host:port` to listen on.
             public var endpoint = "0.0.0.0:4318"
+            /// `max_request_body_size`: the largest request body, and the largest it may decompress to (413).
             public var maxRequestBodySize = 20 << 20
+            /// `max_in_flight_body_size` (Estuary's own; the collector has no such limit): the most bytes of
+            /// request bodies the listener holds at once, across all requests; a request that does not fit gets
+            /// 503 with `Retry-After`. Unset, it is four times `max_request_body_size` (at most 256MiB, never less
+            /// than `max_request_body_size`).
+            public var maxInFlightBodySize: Int?
+
+            /// `max_in_flight_body_size`, or its default for `max_request_body_size`.
+            var inFlightBodyLimit: Int {
+                maxInFlightBodySize ?? RequestBody.defaultInFlightLimit(perRequest: maxRequestBodySize)
+            }
             public var logsURLPath = "/v1/logs"
             public var includeMetadata = false
         }
@@ -35,6 +46,9 @@ public final class OTelColReceiverOTLP: Component {
                 var http = HTTP()
                 http.endpoint = try block.string("endpoint", default: http.endpoint)
                 http.maxRequestBodySize = try block.byteSize("max_request_body_size", default: http.maxRequestBodySize)
+                if block.has("max_in_flight_body_size") {
+                    http.maxInFlightBodySize = try block.byteSize("max_in_flight_body_size", default: 0)
+                }
                 http.logsURLPath = try block.string("logs_url_path", default: http.logsURLPath)
                 http.includeMetadata = try block.bool("include_metadata", default: false)
                 // Accepted for compatibility; this receiver serves only logs.
@@ -64,6 +78,11 @@ public final class OTelColReceiverOTLP: Component {
                 throw ArgumentError("http.logs_url_path must start with /, got \(GoQuoting.quote(http.logsURLPath))")
             }
             guard http.maxRequestBodySize > 0 else { throw ArgumentError("http.max_request_body_size must be positive") }
+            // Smaller than one body, a request of the largest allowed size could never be accepted.
+            if let total = http.maxInFlightBodySize, total < http.maxRequestBodySize {
+                throw ArgumentError(
+                    "http.max_in_flight_body_size (\(total) bytes) must be at least http.max_request_body_size (\(http.maxRequestBodySize) bytes)")
+            }
         }
     }
 
@@ -76,6 +95,8 @@ public final class OTelColReceiverOTLP: Component {
     private let context: ComponentContext
     private let state: Mutex<State>
     private let metrics: ReceiverMetrics
+    /// The bytes of request bodies held at once, bounded by `http.max_in_flight_body_size`.
+    let bodyBudget: RequestBodyBudget
     private let changes: AsyncStream<Int>
     private let changed: AsyncStream<Int>.Continuation
     public let exports = ValueObject()
@@ -87,6 +108,7 @@ public final class OTelColReceiverOTLP: Component {
         self.context = context
         state = Mutex(State(arguments: arguments, generation: 0))
         metrics = ReceiverMetrics(registry: context.metrics, componentID: context.id)
+        bodyBudget = metrics.bodyBudget(limit: arguments.http?.inFlightBodyLimit ?? 0)
         (changes, changed) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         try update(arguments)
     }
@@ -95,6 +117,7 @@ public final class OTelColReceiverOTLP: Component {
         let restart = state.withLock { state -> Int? in
             let old = state.arguments.http
             state.arguments = arguments
+            bodyBudget.setLimit(arguments.http?.inFlightBodyLimit ?? 0)
             guard old?.endpoint != arguments.http?.endpoint || old?.logsURLPath != arguments.http?.logsURLPath else {
                 return nil
             }
@@ -159,14 +182,24 @@ public final class OTelColReceiverOTLP: Component {
             return Self.plain(415, "unsupported content type \(GoQuote.quote(other)); use application/x-protobuf or application/json")
         }
 
-        let body: [UInt8]
+        // The body's bytes stay reserved in the budget until the answer is ready.
+        let held: RequestBody.Held
         do {
-            body = try await RequestBody.read(request, limit: limits.maxBody, attribute: "max_request_body_size")
+            held = try await RequestBody.read(
+                request, limit: limits.maxBody, attribute: "max_request_body_size", budget: bodyBudget,
+                budgetAttribute: "max_in_flight_body_size")
         } catch let error as RequestBody.TooLarge {
             return status(format, 413, error.message)
+        } catch let error as RequestBody.Overloaded {
+            // What the collector answers when its memory limiter refuses data: retryable, 503 (UNAVAILABLE).
+            var response = status(format, 503, error.message)
+            response.headers[.retryAfter] = String(error.retryAfterSeconds)
+            return response
         } catch {
             return status(format, 400, "reading the request body: \(error)")
         }
+        defer { held.release() }
+        let body = held.bytes
 
         let payload: [UInt8]
         let encoding = Self.mediaType(request.headers[.contentEncoding])
@@ -295,15 +328,38 @@ public final class OTelColReceiverOTLP: Component {
 private struct ReceiverMetrics: Sendable {
     let acceptedCounter: Counter
     let refusedCounter: Counter
+    private let registry: PrometheusCollectorRegistry
+    private let labels: [(String, String)]
 
     init(registry: PrometheusCollectorRegistry, componentID: String) {
         let labels = [("component_id", componentID), ("receiver", "otlp"), ("transport", "http")]
+        self.registry = registry
+        self.labels = labels
         acceptedCounter = registry.makeCounter(
             name: "otelcol_receiver_accepted_log_records_total", labels: labels,
             help: "Number of log records successfully pushed into the pipeline.")
         refusedCounter = registry.makeCounter(
             name: "otelcol_receiver_refused_log_records_total", labels: labels,
             help: "Number of log records that could not be pushed into the pipeline.")
+    }
+
+    /// The budget for request bodies held at once, with Estuary's metrics for it (labelled as the collector's
+    /// receiver metrics): `otelcol_receiver_request_body_bytes_in_flight` and
+    /// `otelcol_receiver_refused_requests_total{reason}` (`too_large`: 413; `in_flight_limit`: 503).
+    func bodyBudget(limit: Int) -> RequestBodyBudget {
+        RequestBodyBudget(
+            limit: limit,
+            inFlightBytes: registry.makeGauge(
+                name: "otelcol_receiver_request_body_bytes_in_flight", labels: labels,
+                help: "Bytes of request bodies held by the receiver now."),
+            refusedInFlight: registry.makeCounter(
+                name: "otelcol_receiver_refused_requests_total",
+                labels: labels + [("reason", RequestBody.RefusalReason.inFlightLimit.rawValue)],
+                help: "Requests refused before their body was read, by reason."),
+            refusedTooLarge: registry.makeCounter(
+                name: "otelcol_receiver_refused_requests_total",
+                labels: labels + [("reason", RequestBody.RefusalReason.tooLarge.rawValue)],
+                help: "Requests refused before their body was read, by reason."))
     }
 
     func accepted(_ count: Int) { acceptedCounter.increment(by: Int64(count)) }

@@ -185,13 +185,14 @@ import Wire
             == "instrumentation_scope_name=lib instrumentation_scope_attribute_team=core")
     }
 
-    /// The time: the record's, else its observed time, else the clock; a time past Int64 wraps as Go's
-    /// `int64(...)` does.
+    /// The time: the record's, else its observed time, else the clock. A time past Int64 counts as unset (Go's
+    /// `int64(...)` would wrap it into a negative time that Loki refuses, losing the record).
     @Test func timestamps() {
         #expect(T.translator.timestamp(of: OTLPLogRecord(timeUnixNano: 5, observedTimeUnixNano: 9)) == 5)
         #expect(T.translator.timestamp(of: OTLPLogRecord(observedTimeUnixNano: 9)) == 9)
         #expect(T.translator.timestamp(of: OTLPLogRecord()) == T.now)
-        #expect(T.translator.timestamp(of: OTLPLogRecord(timeUnixNano: .max)) == -1)
+        #expect(T.translator.timestamp(of: OTLPLogRecord(timeUnixNano: .max)) == T.now)
+        #expect(T.translator.timestamp(of: OTLPLogRecord(timeUnixNano: 1 << 63, observedTimeUnixNano: 9)) == 9)
         let wall = LokiTranslator.wallClock()
         #expect(wall > 1_600_000_000_000_000_000)
     }

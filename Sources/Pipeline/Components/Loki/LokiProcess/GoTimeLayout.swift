@@ -391,9 +391,8 @@ extension GoTimeLayout.Parsed {
         } else if let zoneName {
             seconds = wall - Self.gmtOffset(zoneName)
         }
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        guard !overflow else { return nil }
-        return scaled + Int64(nanosecond)
+        // In 128 bits, so that both ends of the Int64 range are exact.
+        return Int64(exactly: Int128(seconds) * 1_000_000_000 + Int128(nanosecond))
     }
 
     private static func date(_ seconds: Int64) -> Date {

@@ -48,8 +48,9 @@ enum RFC3339Time {
         guard position == s.count else { return nil }
         let seconds = Civil.seconds(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
             - Int64(offset)
-        return seconds.multipliedReportingOverflow(by: 1_000_000_000).overflow
-            ? nil : seconds * 1_000_000_000 + nanos
+        // In 128 bits: at either end of the range the whole seconds overflow where the sum still fits
+        // (1677-09-21T00:12:43.145224192Z is Int64.min), or the other way round.
+        return Int64(exactly: Int128(seconds) * 1_000_000_000 + Int128(nanos))
     }
 
     private static func digits(_ s: UnsafeBufferPointer<UInt8>, _ start: Int, _ count: Int) -> Int? {

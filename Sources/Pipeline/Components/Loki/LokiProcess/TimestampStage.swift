@@ -145,7 +145,8 @@ struct TimestampStage: ProcessStage {
 
         private static func scaled(_ value: Int64, _ factor: Int64, plus extra: Int64 = 0) -> Int64? {
             let (product, overflow) = value.multipliedReportingOverflow(by: factor)
-            return overflow ? nil : product &+ extra
+            let (sum, overflow2) = product.addingReportingOverflow(extra)
+            return overflow || overflow2 ? nil : sum
         }
     }
 

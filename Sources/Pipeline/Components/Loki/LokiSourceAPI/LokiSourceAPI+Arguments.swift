@@ -46,6 +46,16 @@ extension LokiSourceAPI {
         public var useIncomingTimestamp = false
         /// `max_send_message_size`: the largest request body, and the largest it may decompress to (413 beyond).
         public var maxSendMessageSize = 100 << 20
+        /// `max_in_flight_body_size` (Estuary's own; Alloy has no such limit): the most bytes of request bodies
+        /// the listener holds at once, across all requests. A request that does not fit gets 503 with
+        /// `Retry-After`. Unset, it is four times `max_send_message_size`, at most 256MiB, and never less than
+        /// `max_send_message_size`.
+        public var maxInFlightBodySize: Int?
+
+        /// `max_in_flight_body_size`, or its default for `max_send_message_size`.
+        var inFlightBodyLimit: Int {
+            maxInFlightBodySize ?? RequestBody.defaultInFlightLimit(perRequest: maxSendMessageSize)
+        }
 
         public init() {}
 
@@ -81,6 +91,9 @@ extension LokiSourceAPI {
             }
             useIncomingTimestamp = try reader.bool("use_incoming_timestamp", default: useIncomingTimestamp)
             maxSendMessageSize = try reader.byteSize("max_send_message_size", default: maxSendMessageSize)
+            if reader.has("max_in_flight_body_size") {
+                maxInFlightBodySize = try reader.byteSize("max_in_flight_body_size", default: 0)
+            }
         }
 
         public func validate() throws(ArgumentError) {
@@ -102,6 +115,11 @@ extension LokiSourceAPI {
             // Alloy falls back to 100MiB for a size of 0 or less; say so instead of guessing.
             guard maxSendMessageSize > 0 else {
                 throw ArgumentError("max_send_message_size must be greater than zero, got \(maxSendMessageSize)")
+            }
+            // Smaller than one body, a request of the largest allowed size could never be accepted.
+            if let maxInFlightBodySize, maxInFlightBodySize < maxSendMessageSize {
+                throw ArgumentError(
+                    "max_in_flight_body_size (\(maxInFlightBodySize) bytes) must be at least max_send_message_size (\(maxSendMessageSize) bytes)")
             }
         }
 

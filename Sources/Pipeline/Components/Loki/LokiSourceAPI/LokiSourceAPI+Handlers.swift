@@ -75,17 +75,19 @@ extension LokiSourceAPI {
         }
     }
 
-    /// Reads the body (bounded by `max_send_message_size`) and runs `work` with it and one snapshot of the
-    /// arguments: 204 when it returns, else the refusal (or 400 for a body that could not be read).
+    /// Reads the body (bounded by `max_send_message_size`, and with the other requests' bodies by
+    /// `max_in_flight_body_size`) and runs `work` with it and one snapshot of the arguments: 204 when it returns,
+    /// else the refusal (or 400 for a body that could not be read). The body's bytes stay reserved until then.
     private func respond(
         to request: Request, _ work: (Arguments, [UInt8]) async throws(Refusal) -> Void
     ) async -> (response: Response, bodyBytes: Int) {
         let arguments = state.withLock { $0.arguments }
         var bodyBytes = 0
         do {
-            let body = try await Self.readBody(request, limit: arguments.maxSendMessageSize)
-            bodyBytes = body.count
-            try await work(arguments, body)
+            let body = try await readBody(request, limit: arguments.maxSendMessageSize)
+            defer { body.release() }
+            bodyBytes = body.bytes.count
+            try await work(arguments, body.bytes)
             return (Response(status: .noContent), bodyBytes)
         } catch {
             return (refused(error, route: request.uri.path), bodyBytes)
@@ -131,12 +133,17 @@ extension LokiSourceAPI {
         return name
     }()
 
-    /// The request body, at most `max_send_message_size` bytes (413 beyond).
-    static func readBody(_ request: Request, limit: Int) async throws -> [UInt8] {
+    /// The request body, at most `max_send_message_size` bytes (413 beyond), within the listener's budget (503
+    /// with `Retry-After` when it is spent, as for a backpressured pipeline: the client sends it again later).
+    func readBody(_ request: Request, limit: Int) async throws -> RequestBody.Held {
         do {
-            return try await RequestBody.read(request, limit: limit, attribute: "max_send_message_size")
+            return try await RequestBody.read(
+                request, limit: limit, attribute: "max_send_message_size", budget: bodyBudget,
+                budgetAttribute: "max_in_flight_body_size")
         } catch let error as RequestBody.TooLarge {
             throw Refusal(status: 413, message: error.message)
+        } catch let error as RequestBody.Overloaded {
+            throw Refusal(status: 503, message: error.message, retryAfterSeconds: error.retryAfterSeconds)
         }
     }
 

@@ -77,6 +77,26 @@ extension LokiSourceAPI {
             self.routes = routes
         }
 
+        /// The budget for request bodies held at once, with Estuary's metrics for it:
+        /// `loki_source_api_request_body_bytes_in_flight` and `loki_source_api_refused_requests_total{reason}`
+        /// (`too_large`: over `max_send_message_size`, 413; `in_flight_limit`: over `max_in_flight_body_size`,
+        /// 503).
+        func bodyBudget(limit: Int) -> RequestBodyBudget {
+            let component = [("component_id", componentID)]
+            let refused = Self.name(
+                "loki_source_api_refused_requests_total", "Requests refused before their body was read, by reason.")
+            return RequestBodyBudget(
+                limit: limit,
+                inFlightBytes: registry.makeGauge(
+                    descriptor: Self.name(
+                        "loki_source_api_request_body_bytes_in_flight", "Bytes of request bodies held by the listener now."),
+                    labels: component),
+                refusedInFlight: registry.makeCounter(
+                    descriptor: refused, labels: component + [("reason", RequestBody.RefusalReason.inFlightLimit.rawValue)]),
+                refusedTooLarge: registry.makeCounter(
+                    descriptor: refused, labels: component + [("reason", RequestBody.RefusalReason.tooLarge.rawValue)]))
+        }
+
         /// Runs `handle` for one request of `route`, counting it in flight and recording its duration (by status
         /// code), request body size and response size.
         func instrument(_ route: Route, _ handle: () async -> (response: Response, bodyBytes: Int)) async -> Response {

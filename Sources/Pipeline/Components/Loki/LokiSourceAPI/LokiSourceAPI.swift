@@ -40,6 +40,8 @@ public final class LokiSourceAPI: Component {
     let context: ComponentContext
     let state: Mutex<State>
     let metrics: Metrics
+    /// The bytes of request bodies held at once, bounded by `max_in_flight_body_size`.
+    let bodyBudget: RequestBodyBudget
     private let events: AsyncStream<Event>
     private let post: AsyncStream<Event>.Continuation
     public let exports = ValueObject()
@@ -48,6 +50,7 @@ public final class LokiSourceAPI: Component {
         self.context = context
         state = Mutex(State(arguments: arguments))
         metrics = Metrics(registry: context.metrics, componentID: context.id)
+        bodyBudget = metrics.bodyBudget(limit: arguments.inFlightBodyLimit)
         (events, post) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         try update(arguments)
     }
@@ -56,6 +59,7 @@ public final class LokiSourceAPI: Component {
         let rebind = state.withLock { state -> Int? in
             let old = state.arguments.http
             state.arguments = arguments
+            bodyBudget.setLimit(arguments.inFlightBodyLimit)
             guard old != arguments.http else { return nil }
             state.generation += 1
             return state.generation

@@ -193,7 +193,9 @@ public final class LokiSourceJournal: Component {
             guard let relabeled = RelabelRule.process(arguments.relabelRules, pairs) else { continue }
             let public_ = relabeled.filter { !$0.name.hasPrefix("__") }
             let line = arguments.formatAsJSON ? Self.json(entry.fields) : message
-            entries.append(LogEntry(timestamp: Int64(entry.realtimeMicroseconds) * 1000, line: line, labels: LabelSet(public_)))
+            // A realtime past what signed nanoseconds hold (a corrupt journal) gets the read time: the entry is kept.
+            let timestamp = UnixNanos.fromMicroseconds(entry.realtimeMicroseconds) ?? LokiTranslator.wallClock()
+            entries.append(LogEntry(timestamp: timestamp, line: line, labels: LabelSet(public_)))
             linesTotal.increment()
         }
         return LogBatch(entries: entries)
@@ -272,8 +274,10 @@ final class JournalReader: Sendable {
             } else {
                 var now = timespec()
                 clock_gettime(CLOCK_REALTIME, &now)
-                let nowMicros = UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec / 1000)
-                let age = UInt64(arguments.maxAge.components.seconds) * 1_000_000
+                let nowMicros = UInt64(clamping: now.tv_sec) * 1_000_000 + UInt64(clamping: now.tv_nsec / 1000)
+                let (ageMicros, tooOld) = UInt64(clamping: arguments.maxAge.components.seconds)
+                    .multipliedReportingOverflow(by: 1_000_000)
+                let age = tooOld ? UInt64.max : ageMicros
                 journal.seek(realtimeMicroseconds: nowMicros > age ? nowMicros - age : 0)
             }
             self.loop(journal)

@@ -163,10 +163,12 @@ public struct LokiTranslator: Sendable {
     }
 
     /// The entry's time: the record's, else when it was observed, else now.
+    ///
+    /// A time of 2^63 ns or more (past the year 2262; OTLP sends `fixed64`) is treated as unset, like a zero time.
+    /// Alloy's `time.Unix(0, int64(ts))` turns it negative and Loki then refuses the entry as too old, so the
+    /// record is lost; falling back to the observed time (or now) keeps the user's record with the best time known.
     func timestamp(of record: OTLPLogRecord) -> Int64 {
-        if record.timeUnixNano != 0 { return Int64(truncatingIfNeeded: record.timeUnixNano) }
-        if record.observedTimeUnixNano != 0 { return Int64(truncatingIfNeeded: record.observedTimeUnixNano) }
-        return now()
+        UnixNanos.fromOTLP(record.timeUnixNano) ?? UnixNanos.fromOTLP(record.observedTimeUnixNano) ?? now()
     }
 
     /// The tenant the `loki.tenant` hint names (`GetTenantFromTenantHint`): the hint is read from the resource,
