@@ -13,7 +13,11 @@ import pytest
 FAMILIES = ["push-protobuf", "push-json", "query-params", "logql", "otlp", "source-api", "headers"]
 
 # Families that fail today because of bugs outside load_test/ (family -> the bug). Keep it empty when they pass.
-KNOWN_FAILING = {}
+KNOWN_FAILING = {
+    "logql": "the backtracking regex engine (being replaced) freezes on a label matcher such as "
+             '{a=~"(.*a){25}"} or {a=~"(a+)+b"} against a value of 30 a\'s: the query never answers, '
+             "and the backend then ignores SIGTERM",
+}
 
 pytestmark = pytest.mark.skipif(not os.environ.get("LOADGEN_BIN"), reason="needs LOADGEN_BIN (scripts/test builds it)")
 
@@ -40,12 +44,14 @@ def family_params():
         yield pytest.param(family, marks=marks, id=family)
 
 
-@pytest.mark.parametrize("family", family_params())
+@pytest.mark.parametrize("family", list(family_params()))
 def test_family_survives_its_hostile_requests(short_run, family):
     proc, result = short_run
     rows = {row["family"]: row for row in result["families"]}
     row = rows[family]
-    report = f"{json.dumps(row, indent=1)}\nstdout tail:\n{proc.stdout[-6000:]}"
+    start = proc.stdout.find(f"family {family}:")
+    end = proc.stdout.find("FAMILY ", start)
+    report = f"{json.dumps(row, indent=1)}\nthe family's report:\n{proc.stdout[start:end]}"
     assert row["requests"] == 150, report
     assert row["crashes"] == 0, report
     assert row["hangs"] == 0, report

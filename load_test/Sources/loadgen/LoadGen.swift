@@ -11,6 +11,6 @@ struct LoadGen: AsyncParsableCommand {
             CPU and memory of the backend (and agent) come from /proc/<pid> (Linux), given --backend-pid (--agent-pid).
             """,
         subcommands: [PushCommand.self, FillCommand.self, QueryCommand.self, EncodeBenchCommand.self, OTLPCommand.self,
-                      VerifyCommand.self, FileCommand.self]
+                      VerifyCommand.self, FileCommand.self, HostileCommand.self]
     )
 }
