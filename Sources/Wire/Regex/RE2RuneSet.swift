@@ -9,11 +9,9 @@ struct RE2RuneSet: Sendable {
     /// Membership of the scalars 0..<128, precomputed.
     private var asciiLow: UInt64
     private var asciiHigh: UInt64
-    /// Whether the set can match a scalar outside ASCII at all (lets the compiler find first bytes).
-    private(set) var matchesNonASCII: Bool
 
     init(ranges input: [ClosedRange<UInt32>], properties: [RE2UnicodeProperty], negated: Bool, foldCase: Bool) {
-        var sorted = input.sorted { $0.lowerBound < $1.lowerBound }
+        let sorted = input.sorted { $0.lowerBound < $1.lowerBound }
         var merged: [UInt32] = []
         for range in sorted {
             if let high = merged.last, range.lowerBound <= high &+ 1 {
@@ -23,14 +21,12 @@ struct RE2RuneSet: Sendable {
                 merged.append(range.upperBound)
             }
         }
-        sorted.removeAll()
         ranges = merged
         self.properties = properties
         self.negated = negated
         self.foldCase = foldCase
         asciiLow = 0
         asciiHigh = 0
-        matchesNonASCII = true
         var low: UInt64 = 0
         var high: UInt64 = 0
         for value in UInt32(0)..<128 where containsSlow(value) {
@@ -38,9 +34,6 @@ struct RE2RuneSet: Sendable {
         }
         asciiLow = low
         asciiHigh = high
-        // Conservative: only a plain set of ASCII ranges is known to reject every other scalar.
-        let lastHigh = merged.last ?? 0
-        matchesNonASCII = negated || !properties.isEmpty || lastHigh >= 0x80 || (foldCase && lastHigh >= 0x4B)
     }
 
     /// A literal, case-folded or not.

@@ -41,6 +41,28 @@ import Testing
         #expect(matching.withUnsafeBytes { regex.firstMatch($0) })
     }
 
+    @Test func deepestNestingTheParserAllowsCompilesAndMatches() throws {
+        let regex = try RE2Regex(String(repeating: "(", count: 1000) + "a" + String(repeating: ")", count: 1000),
+                                 dotMatchesNewline: false)
+        let groups = try #require(regex.firstMatchGroups("xa"))
+        #expect(groups.count == 1001)
+        #expect(groups.allSatisfy { $0 == "a" })
+    }
+
+    @Test func oneRegexServesConcurrentMatches() async throws {
+        let regex = try RE2Regex("(?P<k>[a-z]+)=(?P<v>\\d+)", dotMatchesNewline: false)
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<64 {
+                group.addTask {
+                    let text = "x key=\(index * 7) y"
+                    return regex.firstMatchGroups(text)?[2] == Substring(String(index * 7))
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(results.count == 64 && results.allSatisfy { $0 })
+    }
+
     @Test func tooLargeProgramIsRejected() {
         let pattern = String(repeating: "[a-z]{1000}", count: 300)
         #expect(throws: RE2Error(code: RE2Error.expressionTooLarge, fragment: pattern)) {
