@@ -67,7 +67,7 @@ enum LineTest: Sendable {
             for literal in required where !literal.withUnsafeBytes({ ByteSearch.contains(line, $0) }) {
                 return false
             }
-            return regex.firstMatch(String(decoding: line, as: UTF8.self))
+            return regex.firstMatch(line)
         }
     }
 

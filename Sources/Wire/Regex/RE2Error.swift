@@ -22,4 +22,6 @@ public struct RE2Error: Error, Sendable, Equatable, CustomStringConvertible {
     public static let missingRepeatArgument = "missing argument to repetition operator"
     public static let trailingBackslash = "trailing backslash at end of expression"
     public static let nestingDepth = "expression nests too deeply"
+    /// The compiled program would exceed ``RE2Compiler/maxInstructions`` (Go's `ErrLarge`).
+    public static let expressionTooLarge = "expression too large"
 }

@@ -77,7 +77,12 @@ public struct RE2Parser {
                     greedy = false
                 }
                 if flags.ungreedy { greedy.toggle() }
-                items.append(.repetition(operand, min: min, max: max, greedy: greedy))
+                let repetition = RE2Node.repetition(operand, min: min, max: max, greedy: greedy)
+                // Go also bounds nested counts: ((a{100}){100}){100} would expand to a million copies.
+                if (min >= 2 || (max ?? 0) >= 2) && !Self.repeatIsValid(repetition, 1000) {
+                    throw RE2Error(code: RE2Error.invalidRepeatSize, fragment: text(operatorStart, index))
+                }
+                items.append(repetition)
                 lastRepeatStart = operatorStart
                 continue
             }
@@ -88,6 +93,25 @@ public struct RE2Parser {
         case 0: return .empty
         case 1: return items[0]
         default: return .concatenation(items)
+        }
+    }
+
+    /// Go's `repeatIsValid`: whether the product of the nested repetition counts in `node` stays within `limit`.
+    private static func repeatIsValid(_ node: RE2Node, _ limit: Int) -> Bool {
+        var limit = limit
+        switch node {
+        case .repetition(let inner, let min, let max, _):
+            if max == 0 { return true }
+            let count = max ?? min
+            if count > limit { return false }
+            if count > 0 { limit /= count }
+            return repeatIsValid(inner, limit)
+        case .group(let inner), .capture(let inner, _, _):
+            return repeatIsValid(inner, limit)
+        case .concatenation(let items), .alternation(let items):
+            return items.allSatisfy { repeatIsValid($0, limit) }
+        default:
+            return true
         }
     }
 

@@ -1,3 +1,7 @@
+import Wire
+
+// The old backend, kept as a differential oracle: the tree printed in Swift `Regex` syntax with RE2's meaning.
+// Swift's backtracking engine agrees with Go's leftmost-first semantics on small inputs.
 extension RE2Node {
     /// The expression in Swift `Regex` syntax with RE2 semantics. `RE2Regex` compiles it with the matching options
     /// RE2 semantics also need.
@@ -90,4 +94,12 @@ extension RE2Node {
         for property in set.properties { out += property }
         out += "]"
     }
+}
+
+/// The old `RE2Regex` backend: the pattern compiled to a Swift `Regex` with the options RE2 semantics need.
+func swiftOracle(_ tree: RE2Node) throws -> Regex<AnyRegexOutput> {
+    try Regex(tree.swiftPattern)
+        .matchingSemantics(.unicodeScalar)
+        .wordBoundaryKind(.simple)
+        .asciiOnlyWordCharacters()
 }
