@@ -13,11 +13,7 @@ import pytest
 FAMILIES = ["push-protobuf", "push-json", "query-params", "logql", "otlp", "source-api", "headers"]
 
 # Families that fail today because of bugs outside load_test/ (family -> the bug). Keep it empty when they pass.
-KNOWN_FAILING = {
-    "logql": "the backtracking regex engine (being replaced) freezes on a label matcher such as "
-             '{a=~"(.*a){25}"} or {a=~"(a+)+b"} against a value of 30 a\'s: the query never answers, '
-             "and the backend then ignores SIGTERM",
-}
+KNOWN_FAILING = {}
 
 pytestmark = pytest.mark.skipif(not os.environ.get("LOADGEN_BIN"), reason="needs LOADGEN_BIN (scripts/test builds it)")
 
