@@ -248,3 +248,28 @@ import Wire
         _ = await running.result
     }
 }
+
+/// What a push body may decompress to is reserved before it is decompressed, from what the body says of its size.
+@Suite struct DecompressionBoundTests {
+    @Test func gzipIsBoundByItsTrailerAndReservedTwice() {
+        let line = Array(repeating: UInt8(ascii: "a"), count: 100_000)
+        let body = Gzip.compress(line)
+        let bound = LokiSourceAPI.decompressionBound(body, contentType: "application/json", contentEncoding: "gzip",
+                                                     limit: 10_000_000)
+        #expect(bound.limit == 100_000)
+        #expect(bound.reserve == 200_000)
+        // A trailer claiming more than the limit is held to the limit.
+        #expect(LokiSourceAPI.decompressionBound(body, contentType: nil, contentEncoding: "gzip", limit: 50_000)
+            == (limit: 50_000, reserve: 100_000))
+    }
+
+    @Test func snappyIsBoundByItsHeaderDeflateByTheLimitPlainJSONByNothing() {
+        let snappy = Snappy.compress(Array(repeating: 7, count: 70_000))
+        #expect(LokiSourceAPI.decompressionBound(snappy, contentType: "application/x-protobuf", contentEncoding: nil,
+                                                 limit: 1_000_000) == (limit: 1_000_000, reserve: 140_000))
+        #expect(LokiSourceAPI.decompressionBound([1, 2, 3], contentType: nil, contentEncoding: "deflate",
+                                                 limit: 4096) == (limit: 4096, reserve: 8192))
+        #expect(LokiSourceAPI.decompressionBound(Array("{}".utf8), contentType: "application/json",
+                                                 contentEncoding: nil, limit: 4096).reserve == 0)
+    }
+}

@@ -45,12 +45,25 @@ extension LokiSourceAPI {
     /// backpressured, in which case the request should be sent again.
     func handlePush(_ request: Request) async -> (response: Response, bodyBytes: Int) {
         await respond(to: request) { arguments, body throws(Refusal) in
+            // What the body decompresses to is held too: reserve it in the same budget before decompressing, so
+            // that concurrent compression bombs are refused (503) instead of taking the agent's memory.
+            let expansion = Self.decompressionBound(
+                body, contentType: request.headers[.contentType], contentEncoding: request.headers[.contentEncoding],
+                limit: arguments.maxSendMessageSize)
+            guard bodyBudget.reserve(expansion.reserve) else {
+                bodyBudget.countRefusal(.inFlightLimit)
+                throw Refusal(
+                    status: 503,
+                    message: "the listener already holds \(bodyBudget.inUse) bytes of request bodies, the most max_in_flight_body_size (\(bodyBudget.limit) bytes) allows, and this body decompresses to up to \(expansion.reserve) bytes; retry later",
+                    retryAfterSeconds: 1)
+            }
+            defer { bodyBudget.release(expansion.reserve) }
             let decoded: PushRequest
             do throws(PushDecodeError) {
                 decoded = try PushBodyDecoder.decode(
                     body: body, contentType: request.headers[.contentType],
                     contentEncoding: request.headers[.contentEncoding],
-                    maxDecompressedSize: arguments.maxSendMessageSize)
+                    maxDecompressedSize: expansion.limit)
             } catch {
                 throw Refusal(status: error.isBodyTooLarge ? 413 : 400, message: error.message)
             }
@@ -65,6 +78,40 @@ extension LokiSourceAPI {
                     message: "\(conversion.rejectedStreams) of \(decoded.streams.count) streams have invalid labels and were not accepted; the last: \(problem)")
             }
         }
+    }
+
+    /// How far a push body may decompress (`limit`, passed to the decoder) and the bytes to reserve for it while it
+    /// is decoded: a gzip body says its size in its trailer (a body that lies is refused at that size with 413,
+    /// as one past `max_send_message_size` is), a snappy body in its header; deflate says nothing, so it gets the
+    /// whole limit. The decompressor's output buffer grows by doubling and is copied once, hence twice the size.
+    static func decompressionBound(
+        _ body: [UInt8], contentType: String?, contentEncoding: String?, limit: Int
+    ) -> (limit: Int, reserve: Int) {
+        let encoding = (contentEncoding ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+        let declared: Int?
+        switch encoding {
+        case "gzip", "x-gzip":
+            // ISIZE: the uncompressed size modulo 2^32, little-endian, in the last four bytes.
+            declared = body.count >= 18
+                ? body.suffix(4).reversed().reduce(0) { $0 << 8 | Int($1) }
+                : 0
+        case "deflate":
+            declared = nil
+        default:
+            let isJSON = (contentType ?? "").lowercased().hasPrefix("application/json")
+            guard !isJSON else { return (limit, 0) }
+            // Snappy's block format starts with the uncompressed length as a varint.
+            var length = 0
+            var shift = 0
+            for byte in body.prefix(5) {
+                length |= Int(byte & 0x7F) << shift
+                shift += 7
+                if byte < 0x80 { break }
+            }
+            declared = length
+        }
+        let bound = min(limit, max(declared ?? limit, 0))
+        return (encoding.isEmpty ? limit : max(bound, 1), bound.saturatingMultiplied(by: 2))
     }
 
     /// `POST /loki/api/v1/raw`: newline-separated lines, each an entry with `labels` and the receive time.
