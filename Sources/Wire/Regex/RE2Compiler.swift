@@ -17,6 +17,14 @@ struct RE2Compiler {
 
     private var instructions: [RE2Program.Instruction] = []
     private var sets: [RE2RuneSet] = []
+    /// Sets already built, so that the copies `x{1000}` makes share one (building a set tabulates ASCII).
+    private var classSets: [ClassKey: Int32] = [:]
+    private var literalSets: [UInt32: Int32?] = [:]
+
+    private struct ClassKey: Hashable {
+        var characterClass: RE2CharClass
+        var foldCase: Bool
+    }
     private let source: String
 
     private init(source: String) {
@@ -24,6 +32,10 @@ struct RE2Compiler {
     }
 
     static func compile(_ tree: RE2Node, captureCount: Int, source: String) throws(RE2Error) -> RE2Program {
+        // Refuse before building: a pattern at the limit would otherwise cost a quarter million instructions.
+        guard estimatedSize(tree) <= maxInstructions - 3 else {
+            throw RE2Error(code: RE2Error.expressionTooLarge, fragment: source)
+        }
         var compiler = RE2Compiler(source: source)
         let body = try compiler.compile(tree)
         let open = try compiler.emit(.save, argument: 0)
@@ -68,9 +80,9 @@ struct RE2Compiler {
         return Fragment(start: index, holes: [Int(index) << 1], nullable: nullable)
     }
 
-    private mutating func set(_ set: RE2RuneSet) throws(RE2Error) -> Fragment {
+    private mutating func addSet(_ set: RE2RuneSet) -> Int32 {
         sets.append(set)
-        return try single(.runeSet, argument: Int32(sets.count - 1))
+        return Int32(sets.count - 1)
     }
 
     // MARK: Nodes
@@ -81,12 +93,23 @@ struct RE2Compiler {
         case .empty:
             return try single(.nop, nullable: true)
         case .literal(let scalar, let foldCase):
-            let set = RE2RuneSet(literal: scalar.value, foldCase: foldCase)
-            if foldCase && RE2RuneSet.orbit(scalar.value).count > 1 { return try self.set(set) }
-            return try single(.rune1, argument: Int32(bitPattern: scalar.value))
+            guard foldCase else { return try single(.rune1, argument: Int32(bitPattern: scalar.value)) }
+            let index: Int32?
+            if let known = literalSets[scalar.value] {
+                index = known
+            } else {
+                // A letter with other cases is a set of them; anything else stays a single scalar.
+                index = RE2RuneSet.orbit(scalar.value).count > 1
+                    ? addSet(RE2RuneSet(literal: scalar.value, foldCase: true)) : nil
+                literalSets[scalar.value] = index
+            }
+            guard let index else { return try single(.rune1, argument: Int32(bitPattern: scalar.value)) }
+            return try single(.runeSet, argument: index)
         case .anyCharacter(let newline):
             return try single(newline ? .anyRune : .anyRuneNotNewline)
         case .characterClass(let characterClass, let foldCase):
+            let key = ClassKey(characterClass: characterClass, foldCase: foldCase)
+            if let index = classSets[key] { return try single(.runeSet, argument: index) }
             var properties: [RE2UnicodeProperty] = []
             for escape in characterClass.properties {
                 guard let property = RE2UnicodeProperty(escape: escape) else {
@@ -95,9 +118,11 @@ struct RE2Compiler {
                 }
                 properties.append(property)
             }
-            return try set(RE2RuneSet(
+            let index = addSet(RE2RuneSet(
                 ranges: characterClass.ranges, properties: properties, negated: characterClass.negated,
                 foldCase: foldCase))
+            classSets[key] = index
+            return try single(.runeSet, argument: index)
         case .beginText: return try single(.emptyWidth, argument: Int32(Empty.beginText), nullable: true)
         case .endText: return try single(.emptyWidth, argument: Int32(Empty.endText), nullable: true)
         case .beginLine: return try single(.emptyWidth, argument: Int32(Empty.beginLine), nullable: true)
@@ -218,6 +243,31 @@ struct RE2Compiler {
     }
 
     // MARK: Analysis
+
+    /// An upper bound on the instructions `compile` emits for `node`, capped just above the limit.
+    private static func estimatedSize(_ node: RE2Node) -> Int {
+        let cap = maxInstructions + 1
+        func product(_ count: Int, _ size: Int) -> Int {
+            let (result, overflow) = count.multipliedReportingOverflow(by: size)
+            return overflow ? cap : min(result, cap)
+        }
+        switch node {
+        case .group(let inner):
+            return estimatedSize(inner)
+        case .capture(let inner, _, _):
+            return min(estimatedSize(inner) + 2, cap)
+        case .concatenation(let items):
+            return min(items.reduce(0) { min($0 + estimatedSize($1), cap) }, cap)
+        case .alternation(let items):
+            return min(items.reduce(items.count) { min($0 + estimatedSize($1), cap) }, cap)
+        case .repetition(let inner, let min, let max, _):
+            let size = estimatedSize(inner)
+            guard let max else { return Swift.min(product(Swift.max(min, 1), size) + 2, cap) }
+            return Swift.min(product(min, size) + product(max - min, size + 1) + 1, cap)
+        default:
+            return 1
+        }
+    }
 
     /// The assertions every match must pass before consuming anything (Go's `StartCond`).
     private static func startConditions(_ program: RE2Program) -> UInt8 {

@@ -1,5 +1,5 @@
 /// A set of Unicode scalars: ranges plus Unicode property escapes, possibly negated.
-public struct RE2CharClass: Sendable, Equatable {
+public struct RE2CharClass: Sendable, Hashable {
     public var negated = false
     public var ranges: [ClosedRange<UInt32>] = []
     /// Property escapes kept as Swift syntax, e.g. `\p{L}`.

@@ -28,7 +28,7 @@ import Testing
 
     @Test func nestedCountedRepetition() throws {
         let regex = try RE2Regex("((a{1,10}){1,10}){1,10}b", dotMatchesNewline: false)
-        let text = String(repeating: "a", count: 5_000)
+        let text = String(repeating: "a", count: 2_000)
         #expect(!regex.firstMatch(text))
         #expect(regex.firstMatch(text + "b"))
     }
@@ -37,7 +37,7 @@ import Testing
         let regex = try RE2Regex("(a+)+$", dotMatchesNewline: false)
         let line = Self.bytes(String(repeating: "a", count: 1 << 20) + "!")
         #expect(!line.withUnsafeBytes { regex.firstMatch($0) })
-        let matching = Self.bytes(String(repeating: "a", count: 1 << 20))
+        let matching = Self.bytes(String(repeating: "a", count: 1 << 14))
         #expect(matching.withUnsafeBytes { regex.firstMatch($0) })
     }
 

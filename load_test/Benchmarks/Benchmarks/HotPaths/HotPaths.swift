@@ -28,6 +28,7 @@ let benchmarks: @Sendable () -> Void = {
     otlpDecodeBenchmarks()
     chunkBenchmarks()
     labelBenchmarks()
+    regexBenchmarks()
 }
 
 // MARK: Snappy
@@ -247,4 +248,84 @@ private func labelBenchmarks() {
     } setup: {
         try (0..<1_000).map { LabelSet(try LabelParser.parse(BenchInputs.labelText($0))) }
     }
+}
+
+// MARK: Regular expressions
+
+/// Counts the lines a line filter keeps, as the querier's scan does after decoding a chunk.
+private func countKept(_ lines: [[UInt8]], _ filter: LineFilter) -> Int {
+    var kept = 0
+    for line in lines where line.withUnsafeBytes({ filter.matches($0) }) { kept += 1 }
+    return kept
+}
+
+/// Where `needle` ends in `line`, for each occurrence: the benchmarks' own check of what a regex should keep.
+private func ends(of needle: String, in line: [UInt8]) -> [Int] {
+    let bytes = Array(needle.utf8)
+    guard line.count >= bytes.count else { return [] }
+    return (0...(line.count - bytes.count)).filter { line[$0..<($0 + bytes.count)].elementsEqual(bytes) }
+        .map { $0 + bytes.count }
+}
+
+private func isDigit(_ byte: UInt8) -> Bool { (0x30...0x39).contains(byte) }
+private func isHex(_ byte: UInt8) -> Bool { isDigit(byte) || (0x61...0x66).contains(byte) }
+
+/// Regexes that LineTest cannot reduce to substring searches, so they reach the regex engine: one with a
+/// required literal that pre-checks most lines away, a case-folded one that runs on every line, one with an
+/// alternation and an end anchor. Then a label regex matched against whole label values, as the index does for
+/// `{pod=~"..."}`. Each checks its count against a hand-written matcher.
+private func regexBenchmarks() {
+    let cases: [(String, String, @Sendable ([UInt8]) -> Bool)] = [
+        ("|~ \"status=5\\d\\d\" 10k lines", "status=5\\d\\d", { line in
+            ends(of: "status=5", in: line).contains { $0 + 2 <= line.count && isDigit(line[$0]) && isDigit(line[$0 + 1]) }
+        }),
+        ("|~ \"(?i)timeout.*ms\" 10k lines", "(?i)timeout.*ms", { line in
+            let lower = line.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
+            guard let start = ends(of: "timeout", in: lower).first else { return false }
+            return ends(of: "ms", in: lower).contains { $0 - 2 >= start && !lower[start..<($0 - 2)].contains(0x0A) }
+        }),
+        ("|~ \"user=(alice|bob) trace_id=[0-9a-f]+$\" 10k lines", "user=(alice|bob) trace_id=[0-9a-f]+$", { line in
+            (ends(of: "user=alice trace_id=", in: line) + ends(of: "user=bob trace_id=", in: line)).contains {
+                $0 < line.count && line[$0...].allSatisfy(isHex)
+            }
+        }),
+    ]
+    for (name, pattern, expectedMatch) in cases {
+        Benchmark("Line filter \(name)") { (benchmark: Benchmark, input: FilteredLines) in
+            for _ in benchmark.scaledIterations {
+                let kept = countKept(input.lines, input.filter)
+                guard kept == input.expected else {
+                    throw BenchCheckFailure(description: "\(pattern) kept \(kept) lines, expected \(input.expected)")
+                }
+            }
+        } setup: {
+            let lines = BenchInputs.lines(10_000, seed: 9)
+            return FilteredLines(
+                lines: lines, filter: try LineFilter(.regex, pattern), expected: lines.filter(expectedMatch).count)
+        }
+    }
+
+    Benchmark("Label matcher pod=~\"api-[0-9]+-.*\" 1,000 values") { (benchmark: Benchmark, input: LabelValues) in
+        for _ in benchmark.scaledIterations {
+            var kept = 0
+            for value in input.values where input.matcher.matches(value) { kept += 1 }
+            guard kept == 500 else { throw BenchCheckFailure(description: "label regex kept \(kept), expected 500") }
+        }
+    } setup: {
+        let values = (0..<1_000).map { $0.isMultiple(of: 2) ? "api-\($0 * 7919)-x\($0)" : "api-7f9c4-\($0)" }
+        return LabelValues(values: values, matcher: try LabelMatcher(name: "pod", kind: .regex, value: "api-[0-9]+-.*"))
+    }
+}
+
+/// A line filter's input and the number of lines it must keep.
+struct FilteredLines {
+    let lines: [[UInt8]]
+    let filter: LineFilter
+    let expected: Int
+}
+
+/// Label values and the matcher run over them.
+struct LabelValues {
+    let values: [String]
+    let matcher: LabelMatcher
 }
