@@ -154,8 +154,7 @@ public final class Ingester: Sendable {
             if let head = stream.head, !head.spaceFor(lineBytes: entry.line.count) {
                 close(stream, reason: .full)
                 closedAny = true
-            } else if let head = stream.head, head.entryCount > 0,
-                      Self.span(head.bounds, with: entry.timestamp) > settings.maxChunkAge {
+            } else if let head = stream.head, Self.span(head.bounds, with: entry.timestamp) > settings.maxChunkAge {
                 // No chunk spans more than max_chunk_age of entry time: a chunk is indexed in every day it
                 // overlaps, so a stream mixing 1970 and today must not put one chunk into 20,000 index tables.
                 close(stream, reason: .maxAge)
@@ -190,7 +189,8 @@ public final class Ingester: Sendable {
         return closedAny
     }
 
-    /// The time a chunk with `bounds` would cover after taking an entry at `timestamp`.
+    /// The time a chunk with `bounds` would cover after taking an entry at `timestamp` (0 for an empty chunk, whose
+    /// bounds are (.max, .min)). O(1): called for every entry.
     private static func span(_ bounds: (from: Int64, through: Int64), with timestamp: Int64) -> Int64 {
         max(bounds.through, timestamp).saturatingSubtracting(min(bounds.from, timestamp))
     }

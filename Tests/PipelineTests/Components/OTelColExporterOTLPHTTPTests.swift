@@ -231,15 +231,15 @@ import Wire
 
     @Test func retriesStopAtMaxElapsedTime() async throws {
         let server = try await OTLPRecorder.start(always: .status(503))
-        // Retries 10–40 ms apart for at most 500 ms: several attempts (room for a slow, loaded machine), then it
-        // gives up for good.
-        let harness = try Harness(Self.config(endpoint: server.base, retry: Self.fastRetry + "\nmax_elapsed_time = \"500ms\""))
+        // Retries 10–40 ms apart for at most 2 s: several attempts even when a loaded machine (a parallel test run
+        // on two cores) takes most of a second for the first one, then it gives up for good.
+        let harness = try Harness(Self.config(endpoint: server.base, retry: Self.fastRetry + "\nmax_elapsed_time = \"2s\""))
         harness.start()
         try await harness.component.consume(Self.logs(["given", "up"]))
         #expect(await eventually { harness.metric("otelcol_exporter_send_failed_log_records_total") == 2 })
         let attempts = server.attempts
         #expect(attempts >= 2)
-        #expect(attempts <= 60)
+        #expect(attempts <= 250)
         await harness.stop()
         await server.stop()
     }
