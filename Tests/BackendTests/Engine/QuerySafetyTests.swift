@@ -58,7 +58,7 @@ import Wire
         do {
             _ = try await LokiAPI.withQueryTimeout(limits) {
                 // Work that would run for ten minutes unless cancelled.
-                try await Task.sleep(for: .seconds(600))
+                try await Task.sleep(for: .seconds(600))  // not-a-wait: work that must be cancelled by the timeout
                 return 1
             }
             Issue.record("the timeout did not fire")
