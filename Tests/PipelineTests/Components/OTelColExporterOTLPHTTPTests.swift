@@ -378,12 +378,14 @@ import Wire
 
     @Test func stopGivesUpAfterTheDrainTimeout() async throws {
         let server = try await OTLPRecorder.start(always: .hang)
-        let harness = try Harness(Self.config(endpoint: server.base, queue: "num_consumers = 1"), drainTimeout: .milliseconds(200))
+        let harness = try Harness(
+            Self.config(endpoint: server.base, client: #"timeout = "10m""#, queue: "num_consumers = 1"),
+            drainTimeout: .milliseconds(200))
         for index in 0..<3 { try await harness.component.consume(Self.logs(["stuck \(index)", "x"])) }
         harness.start()
         #expect(await eventually { server.attempts == 1 })
         let took = await harness.stop()
-        #expect(took < .seconds(5))
+        #expect(took < .seconds(120))  // not the hanging request's ten-minute timeout
         #expect(harness.metric("otelcol_exporter_send_failed_log_records_total") == 6)
         #expect(harness.metric("otelcol_exporter_queue_size") == 0)
         server.release()
@@ -519,7 +521,7 @@ import Wire
             _ = Exporter.errorDetail(bytes, contentType: round % 3 == 0 ? "text/plain" : "application/x-protobuf")
             _ = Exporter.partialSuccess(bytes, contentType: round % 3 == 0 ? "application/json" : "application/x-protobuf")
         }
-        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(ContinuousClock.now - started < .seconds(30))
     }
 
     // MARK: Helpers

@@ -324,11 +324,7 @@ private final class TestSource: Component {
     }
 
     private func waitUntil(_ condition: @Sendable () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(5)
-        while !condition() {
-            guard ContinuousClock.now < deadline else { throw CancellationError() }
-            await Task.yield()
-        }
+        guard await eventually(condition) else { throw CancellationError() }
     }
 }
 

@@ -45,7 +45,7 @@ import TestSupport
             let path = "/" + String(decoding: (0..<Int(random.next() % 16)).map { _ in alphabet[Int(random.next() % 4)] }, as: UTF8.self)
             if let glob = try? PathGlob(pattern) { _ = glob.matches(path) }
         }
-        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(ContinuousClock.now - start < .seconds(60))
     }
 
     @Test func expandingFindsFilesNotDirectoriesAndSkipsExcludedAndOldOnes() throws {

@@ -83,7 +83,7 @@ import Wire
         let elapsed = clock.measure {
             #expect(LokiAttributes.lookup(missing, in: [T.kv("b", .kvlist([T.kv("b", .int(1))]))]) == nil)
         }
-        #expect(elapsed < .seconds(2))
+        #expect(elapsed < .seconds(30))  // exponential backtracking over 200 dots would never finish
     }
 
     /// The format hint: the resource's wins over the record's; an unknown or empty one fails the record.

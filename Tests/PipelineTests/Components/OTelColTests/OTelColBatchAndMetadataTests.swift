@@ -168,7 +168,7 @@ private func batchConfig(_ extra: String...) -> String {
         request.headers.add(name: "Content-Type", value: "application/x-protobuf")
         request.headers.add(name: "X-Tenant", value: "team-a")
         request.body = .bytes(ByteBuffer(bytes: OTLPProtobuf.encodeLogsRequest(logs(["hello"]))))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
         #expect(response.status.code == 200)
         #expect(sink.bodies == ["hello"])
         #expect(sink.calls.first?.metadata["x-tenant"] == (include ? ["team-a"] : []))
