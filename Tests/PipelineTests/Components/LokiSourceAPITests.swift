@@ -468,7 +468,7 @@ import Wire
         var arguments = try Self.decode(Self.config())
         arguments.http.listenPort = port
         let second = try LokiSourceAPI(context: context, arguments: arguments)
-        let error = await #expect(throws: LokiSourceAPI.ListenerError.self) { try await second.run() }
+        let error = await #expect(throws: HTTPListenerLoop.ListenerError.self) { try await second.run() }
         #expect(error?.message.contains("listening on 127.0.0.1:\(port) failed") == true)
         _ = await first.stop()
     }

@@ -14,6 +14,10 @@ import Wire
 /// 400 with a `google.rpc.Status`-shaped message for a malformed body; 413 past `max_request_body_size`; 415 for an
 /// unknown content type or encoding; 503 with `Retry-After` when the pipeline is backpressured, so a well-behaved
 /// client retries instead of data being queued without bound.
+///
+/// A changed `endpoint` or `logs_url_path` rebinds; the old listener, like the one of a receiver being removed or
+/// of an agent shutting down, stops accepting at once and gives requests in flight ``shutdownGrace`` to finish.
+/// A listener that cannot bind (a port in use) ends `run()` with the error, so the component shows unhealthy.
 public final class OTelColReceiverOTLP: Component {
     public static let name = "otelcol.receiver.otlp"
 
@@ -90,26 +94,28 @@ public final class OTelColReceiverOTLP: Component {
         var arguments: Arguments
         /// Bumped when the listener must be rebuilt (endpoint or path changed); `run()` watches it.
         var generation: Int
+        /// The port the listener is bound to once it runs (`endpoint` may ask for port 0).
+        var boundPort: Int?
     }
+
+    /// How long requests in flight may take to finish once the listener stops.
+    static let shutdownGrace: Duration = .seconds(5)
 
     private let context: ComponentContext
     private let state: Mutex<State>
     private let metrics: ReceiverMetrics
     /// The bytes of request bodies held at once, bounded by `http.max_in_flight_body_size`.
     let bodyBudget: RequestBodyBudget
-    private let changes: AsyncStream<Int>
-    private let changed: AsyncStream<Int>.Continuation
+    private let listenerLoop = HTTPListenerLoop()
     public let exports = ValueObject()
     /// The port the listener is bound to once it runs (`endpoint` may ask for port 0).
-    private let listening = Mutex<Int?>(nil)
-    var listeningPort: Int? { listening.withLock { $0 } }
+    var listeningPort: Int? { state.withLock { $0.boundPort } }
 
     public init(context: ComponentContext, arguments: Arguments) throws {
         self.context = context
         state = Mutex(State(arguments: arguments, generation: 0))
         metrics = ReceiverMetrics(registry: context.metrics, componentID: context.id)
         bodyBudget = metrics.bodyBudget(limit: arguments.http?.inFlightBodyLimit ?? 0)
-        (changes, changed) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         try update(arguments)
     }
 
@@ -124,45 +130,38 @@ public final class OTelColReceiverOTLP: Component {
             state.generation += 1
             return state.generation
         }
-        if let restart { changed.yield(restart) }
+        if let restart { listenerLoop.rebind(to: restart) }
     }
 
-    /// Serves until cancelled, rebuilding the listener when its address or path changes.
+    /// Serves until cancelled, rebuilding the listener when its address or path changes. Throws when the listener
+    /// cannot bind or stops on its own.
     public func run() async throws {
-        var generation = state.withLock { $0.generation }
-        var updates = changes.makeAsyncIterator()
-        while !Task.isCancelled {
-            let http = state.withLock { $0.arguments.http }
-            guard let http, let address = HostPort(http.endpoint) else { return }
-            let server = Task { try await serve(address, path: http.logsURLPath) }
-            // Wait for a change or for cancellation.
-            var next: Int?
-            while let value = await updates.next() {
-                if value != generation {
-                    next = value
-                    break
-                }
-            }
-            server.cancel()
-            _ = await server.result
-            guard let next else { return }
-            generation = next
-        }
+        guard state.withLock({ $0.arguments.http }) != nil else { return }
+        try await listenerLoop.run(
+            from: state.withLock { $0.generation }, logger: context.logger, grace: { Self.shutdownGrace },
+            stopped: { state.withLock { $0.boundPort = nil } },
+            make: listener(generation:))
     }
 
-    private func serve(_ address: HostPort, path: String) async throws {
+    private func listener(generation: Int) -> HTTPListenerLoop.Listener {
+        // `validate()` makes sure of an http block whose endpoint is host:port.
+        let http = state.withLock { $0.arguments.http } ?? Arguments.HTTP()
+        let address = HostPort(http.endpoint) ?? HostPort(host: "0.0.0.0", port: 4318)
         let router = Router()
-        router.post(RouterPath(path)) { [self] request, _ in await handle(request) }
+        router.post(RouterPath(http.logsURLPath)) { [self] request, _ in await handle(request) }
         let logger = context.logger
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
             onServerRunning: { [self] channel in
-                listening.withLock { $0 = channel.localAddress?.port }
+                state.withLock { state in
+                    guard state.generation == generation else { return }
+                    state.boundPort = channel.localAddress?.port
+                }
                 logger.info("otlp receiver listening", metadata: ["address": "\(channel.localAddress?.description ?? "")"])
             },
             logger: logger)
-        try await app.runService()
+        return HTTPListenerLoop.Listener(service: app, address: http.endpoint)
     }
 
     // MARK: Requests
@@ -370,6 +369,11 @@ private struct ReceiverMetrics: Sendable {
 struct HostPort: Sendable, Equatable {
     var host: String
     var port: Int
+
+    init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
 
     init?(_ text: String) {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),

@@ -2,7 +2,6 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
-import ServiceLifecycle
 import Synchronization
 import Wire
 
@@ -31,19 +30,12 @@ public final class LokiSourceAPI: Component {
         var binds = 0
     }
 
-    /// What `run()` waits for.
-    private enum Event: Sendable {
-        case rebind(generation: Int)
-        case listenerEnded(generation: Int, error: String)
-    }
-
     let context: ComponentContext
     let state: Mutex<State>
     let metrics: Metrics
     /// The bytes of request bodies held at once, bounded by `max_in_flight_body_size`.
     let bodyBudget: RequestBodyBudget
-    private let events: AsyncStream<Event>
-    private let post: AsyncStream<Event>.Continuation
+    private let listenerLoop = HTTPListenerLoop()
     public let exports = ValueObject()
 
     public init(context: ComponentContext, arguments: Arguments) throws {
@@ -51,7 +43,6 @@ public final class LokiSourceAPI: Component {
         state = Mutex(State(arguments: arguments))
         metrics = Metrics(registry: context.metrics, componentID: context.id)
         bodyBudget = metrics.bodyBudget(limit: arguments.inFlightBodyLimit)
-        (events, post) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         try update(arguments)
     }
 
@@ -64,7 +55,7 @@ public final class LokiSourceAPI: Component {
             state.generation += 1
             return state.generation
         }
-        if let rebind { post.yield(.rebind(generation: rebind)) }
+        if let rebind { listenerLoop.rebind(to: rebind) }
     }
 
     /// The port the listener is bound to, once it listens (tests pass `listen_port = 0` and read it here).
@@ -76,39 +67,14 @@ public final class LokiSourceAPI: Component {
     /// Serves until cancelled, rebinding when the `http` block changes. Throws when the listener cannot bind
     /// or stops on its own, which marks the component unhealthy.
     public func run() async throws {
-        var generation = state.withLock { $0.generation }
-        var events = self.events.makeAsyncIterator()
-        while true {
-            let listener = startListener(generation: generation)
-            var next: Int?
-            var failure: String?
-            waiting: while let event = await events.next() {
-                switch event {
-                case .rebind(let value) where value != generation:
-                    next = value
-                    break waiting
-                case .listenerEnded(let ended, let error) where ended == generation:
-                    failure = error
-                    break waiting
-                default:
-                    continue
-                }
-            }
-            let grace = state.withLock { $0.arguments.gracefulShutdownTimeout }
-            await listener.stop(within: grace)
-            state.withLock { $0.boundPort = nil }
-            if let failure { throw ListenerError(message: failure) }
-            guard let next else { return }
-            generation = next
-        }
+        try await listenerLoop.run(
+            from: state.withLock { $0.generation }, logger: context.logger,
+            grace: { state.withLock { $0.arguments.gracefulShutdownTimeout } },
+            stopped: { state.withLock { $0.boundPort = nil } },
+            make: listener(generation:))
     }
 
-    struct ListenerError: Error, CustomStringConvertible {
-        var message: String
-        var description: String { message }
-    }
-
-    private func startListener(generation: Int) -> Listener {
+    private func listener(generation: Int) -> HTTPListenerLoop.Listener {
         let http = state.withLock { $0.arguments.http }
         metrics.tcpConnectionsLimit.set(Double(http.connLimit))
         let logger = context.logger
@@ -129,34 +95,6 @@ public final class LokiSourceAPI: Component {
                 logger.info("loki push API listening", metadata: ["address": "\(channel.localAddress?.description ?? address)"])
             },
             logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        let post = self.post
-        let task = Task {
-            do {
-                try await group.run()
-                post.yield(.listenerEnded(generation: generation, error: "the listener on \(address) stopped"))
-            } catch {
-                post.yield(.listenerEnded(generation: generation, error: "listening on \(address) failed: \(error)"))
-            }
-        }
-        return Listener(group: group, task: task)
-    }
-
-    /// One bound HTTP server: its service group (so it can be shut down gracefully) and the task running it.
-    private struct Listener: Sendable {
-        let group: ServiceGroup
-        let task: Task<Void, Never>
-
-        /// Stops accepting, lets requests in flight finish for up to `grace`, then cancels what is left.
-        func stop(within grace: Duration) async {
-            await group.triggerGracefulShutdown()
-            let task = self.task
-            let deadline = Task {
-                do { try await Task.sleep(for: grace) } catch { return }
-                task.cancel()
-            }
-            await task.value
-            deadline.cancel()
-        }
+        return HTTPListenerLoop.Listener(service: app, address: address)
     }
 }
