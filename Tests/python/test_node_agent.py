@@ -127,8 +127,11 @@ def test_a_restart_mid_run_loses_nothing(backend, make_agent, tmp_path, how):
     prime(agent, tree, tmp_path / "prime.out", 4, "--pods", "4", "--containers", "1", "--seed", "21")
     writer = subprocess.Popen(
         [LOADGEN, "file", "--dir", str(tree), "--progress", "0s", "--pods", "4", "--containers", "1", "--rate", "4000",
-         "--count", "24000", "--line-bytes", "200", "--rotate-bytes", "256KiB", "--seed", "21"],
+         "--count", "24000", "--line-bytes", "200", "--rotate-bytes", "256KiB", "--keep", "40", "--seed", "21"],
         stdout=open(out, "w"), stderr=subprocess.PIPE)
+    # A file rotates about every 1.3 s per stream, so a restart spans several rotations: the agent finishes the file it
+    # was reading and then those rotated after it. The writer keeps 40 rotated files (about 50 s), so that a restart
+    # slowed by a loaded machine still finds them all.
     # Restart once lines are flowing: the agent has shipped some and is reading more.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

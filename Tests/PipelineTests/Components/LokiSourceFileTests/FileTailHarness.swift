@@ -37,6 +37,12 @@ func append(_ text: String, to path: String) {
     appendBytes(Array(text.utf8), to: path)
 }
 
+/// Sets a file's modification (and access) time to `seconds` since 1970.
+func setModified(_ path: String, seconds: Int) {
+    var times = [timespec(tv_sec: seconds, tv_nsec: 0), timespec(tv_sec: seconds, tv_nsec: 0)]
+    _ = utimensat(AT_FDCWD, path, &times, 0)
+}
+
 func appendBytes(_ bytes: [UInt8], to path: String) {
     let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
     precondition(fd >= 0, "cannot open \(path)")

@@ -100,6 +100,57 @@ import Wire
         await second.stop()
     }
 
+    /// Rotated three times while the agent was down: the file it was reading is finished, then the two rotated after
+    /// it (oldest first), then the current one; an older rotated file and compressed ones are left alone.
+    @Test func filesRotatedInBetweenAreReadInOrderAfterARestart() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let log = dir.file("0.log")
+        append("older\n", to: log)
+        rename(log, dir.file("0.log.20261202-000000"))
+        setModified(dir.file("0.log.20261202-000000"), seconds: 1_000)
+        append("a1\n", to: log)
+        let first = try FileTailHarness("targets = [{__path__ = \"\(log)\"}]", storage: dir.path)
+        #expect(await first.waitForLines(1) == ["a1"])
+        await first.stop()
+        append("a2\n", to: log)
+        setModified(log, seconds: 2_000)
+        rename(log, dir.file("0.log.20261202-000002"))
+        append("b1\n", to: log)
+        setModified(log, seconds: 3_000)
+        rename(log, dir.file("0.log.20261202-000003"))
+        append("c1\nc2\n", to: log)
+        setModified(log, seconds: 4_000)
+        rename(log, dir.file("0.log.20261202-000004"))
+        for compressed in ["0.log.20261202-000001.gz", "0.log.20261202-000005.gz.tmp"] {
+            append("not text\n", to: dir.file(compressed))
+            setModified(dir.file(compressed), seconds: 5_000)
+        }
+        append("d1\n", to: log)
+        let second = try FileTailHarness("targets = [{__path__ = \"\(log)\"}]", storage: dir.path)
+        #expect(await second.waitForLines(5) == ["a2", "b1", "c1", "c2", "d1"])
+        #expect(second.receiver.lines.count == 5)
+        await second.stop()
+    }
+
+    /// Two renames in less than the rotation grace while the agent runs: the file in between is not skipped.
+    @Test func aFileRotatedAwayWithinTheGraceIsStillRead() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let log = dir.file("0.log")
+        append("a1\n", to: log)
+        setModified(log, seconds: 1_000)
+        let tail = try FileTailHarness("targets = [{__path__ = \"\(log)\"}]", storage: dir.path)
+        #expect(await tail.waitForLines(1) == ["a1"])
+        rename(log, dir.file("0.log.1"))
+        append("b1\n", to: log)
+        setModified(log, seconds: 2_000)
+        rename(log, dir.file("0.log.2"))
+        append("c1\n", to: log)
+        #expect(await tail.waitForLines(3) == ["a1", "b1", "c1"])
+        await tail.stop()
+    }
+
     @Test func tailFromEndSkipsWhatIsThereAndBackpressureLosesNothing() async throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }

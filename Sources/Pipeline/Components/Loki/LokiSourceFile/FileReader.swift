@@ -2,8 +2,9 @@ import Glibc
 import Wire
 
 /// Tails one file of one target, following it across rotations: by rename (the old file is read to its end, then
-/// the new file at the path from its start), by copy-truncate (a file shorter than the read offset is read again
-/// from its start) and deletion (read to the end, then closed until a file appears at the path again).
+/// any file rotated after it that is still next to the path, oldest first, then the new file at the path from its
+/// start), by copy-truncate (a file shorter than the read offset is read again from its start) and deletion (read
+/// to the end, then closed until a file appears at the path again).
 ///
 /// Owned by the component's read loop and used by it alone.
 final class FileReader {
@@ -140,8 +141,55 @@ final class FileReader {
         movedOnSince = nil
         flushPending(into: &entries, now: now)
         close()
+        // Rotated more than once since this file was left (the agent was down, or the writer rotates faster than
+        // the grace): the files in between are still next to the path; read them before the current one.
+        if let finished = identity,
+           let next = Self.rotatedAfter(finished, modified: info.st_mtim, near: path, current: exists ? FileIdentity(current) : nil)
+        {
+            adopt(next.fd, identity: next.identity)
+            readOffset = 0
+            return .more
+        }
         if exists, open(atStart: true) { return .more }
         return .idle
+    }
+
+    /// Suffix parts of a rotated name that mark it as compressed or half written (kubelet writes
+    /// `0.log.<time>.gz.tmp` while compressing), not text to read.
+    static let notText: Set<Substring> = ["gz", "z", "bz2", "xz", "zst", "lz4", "tmp"]
+
+    /// The oldest file rotated after the one with `identity` (last written at `modified`): a regular, uncompressed
+    /// `<name>.<suffix>` next to `path`, written later, that is neither that file nor the one at the path now.
+    /// Opened for reading.
+    static func rotatedAfter(_ identity: FileIdentity, modified: timespec, near path: String, current: FileIdentity?)
+        -> (fd: Int32, identity: FileIdentity)?
+    {
+        guard let slash = path.lastIndex(of: "/") else { return nil }
+        let directory = String(path[..<slash])
+        let prefix = String(path[path.index(after: slash)...]) + "."
+        func later(_ a: timespec, than b: timespec) -> Bool {
+            a.tv_sec != b.tv_sec ? a.tv_sec > b.tv_sec : a.tv_nsec > b.tv_nsec
+        }
+        var oldest: (path: String, modified: timespec, identity: FileIdentity)?
+        for name in PathGlob.entries(of: directory)
+        where name.hasPrefix(prefix) && !name.dropFirst(prefix.count).split(separator: ".").contains(where: notText.contains) {
+            var info = stat()
+            let candidate = directory + "/" + name
+            guard stat(candidate, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            let found = FileIdentity(info)
+            guard found != identity, found != current, later(info.st_mtim, than: modified) else { continue }
+            if let best = oldest, !later(best.modified, than: info.st_mtim) { continue }
+            oldest = (candidate, info.st_mtim, found)
+        }
+        guard let oldest else { return nil }
+        let fd = Glibc.open(oldest.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        var info = stat()
+        guard fstat(fd, &info) == 0, FileIdentity(info) == oldest.identity else {
+            Glibc.close(fd)
+            return nil
+        }
+        return (fd, oldest.identity)
     }
 
     /// A compressed file, decompressed whole; its lines from the offset reached before (a position, or the last
@@ -199,10 +247,7 @@ final class FileReader {
             Glibc.close(descriptor)
             return false
         }
-        fd = descriptor
-        identity = FileIdentity(info)
-        encoding = configuredEncoding
-        pending.removeAll(keepingCapacity: true)
+        adopt(descriptor, identity: FileIdentity(info))
         if atStart {
             readOffset = 0
             return true
@@ -224,6 +269,14 @@ final class FileReader {
         }
         startOffset = .offset(0, identity: nil)
         return true
+    }
+
+    /// Makes the open `descriptor` the file being read, from a clean slate of encoding and partial line.
+    private func adopt(_ descriptor: Int32, identity: FileIdentity) {
+        fd = descriptor
+        self.identity = identity
+        encoding = configuredEncoding
+        pending.removeAll(keepingCapacity: true)
     }
 
     /// A file with `identity` in the directory of `path` (where the kubelet and logrotate put rotated files).
