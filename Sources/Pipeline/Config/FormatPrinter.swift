@@ -33,10 +33,14 @@ struct FormatPrinter {
     private var currentGroup: CommentGroup?
     /// Estimated position in source space.
     private var position = SourcePosition(line: 1, column: 1, offset: 0)
+    /// Whether the next item to write was given its source position (only such items take comments before them).
+    private var positioned = false
     /// Source-space position after the last text written.
     private var last = SourcePosition(line: 0, column: 0, offset: 0)
     /// Column in the output, for indentation.
     private var outColumn = 1
+    /// Line breaks written so far: whether a statement spans lines in the output, whatever it did in the source.
+    private(set) var lineBreaks = 0
 
     init(comments: [CommentGroup]) {
         self.comments = comments
@@ -79,6 +83,7 @@ struct FormatPrinter {
                 literal = kind == .string
             case .position(let newPosition):
                 position = newPosition
+                positioned = true
                 continue
             case .token(let kind):
                 data = kind.description
@@ -88,7 +93,15 @@ struct FormatPrinter {
                 lastToken = kind
             }
             let next = position
-            flush(next, token: lastToken)
+            if positioned {
+                flush(next, token: lastToken)
+            } else {
+                // A token the walker gives no source position (a selector's dot, `=`, a comma) never takes the
+                // comments before it: its estimated position differs between the source and the formatted text, so
+                // a comment would move across it at each formatting. They go before the next positioned item.
+                writeWhitespace(whitespace.count)
+            }
+            positioned = false
             writeString(next, data, literal: literal)
         }
     }
@@ -194,11 +207,13 @@ struct FormatPrinter {
         }
         var newlines = 0
         var lastNewline = 0
-        for (index, byte) in bytes.enumerated() where byte == 0x0A || byte == 0x0C {
+        // Only a newline ends a line in source space: a form feed inside a comment or raw string is just a byte.
+        for (index, byte) in bytes.enumerated() where byte == 0x0A {
             newlines += 1
             lastNewline = index
         }
         position.offset += bytes.count
+        lineBreaks += newlines
         if newlines > 0 {
             position.line += newlines
             position.column = bytes.count - lastNewline
@@ -224,6 +239,7 @@ struct FormatPrinter {
         output += [UInt8](repeating: byte, count: count)
         position.offset += count
         if byte == 0x0A || byte == 0x0C {
+            lineBreaks += count
             position.line += count
             position.column = 1
             outColumn = 1

@@ -16,18 +16,13 @@ struct FormatWalker {
                     printer.write(.whitespace(.formfeed))
                 }
             }
-            walkStatement(statement)
-            // A statement spanning lines ends the run of aligned lines. So does a block: Alloy's printer lets a
-            // one-line block with a trailing comment align with the attributes after it, and then formats its
-            // own output differently a second time.
-            var endsRun = Self.lineCount(statement.range) > 1
-            if case .block = statement { endsRun = true }
-            printer.write(.whitespace(endsRun ? .formfeed : .newline))
+            // An attribute whose value spans lines in the output ends the run of aligned lines (the source's lines
+            // would not do: a value on the line after its `=` is joined to it, and the next formatting would align
+            // it). So does a block: Alloy's printer lets a one-line block with a trailing comment align with the
+            // attributes after it, and then formats its own output differently a second time.
+            let spansLines = walkStatement(statement)
+            printer.write(.whitespace(spansLines ? .formfeed : .newline))
         }
-    }
-
-    static func lineCount(_ range: SourceRange) -> Int {
-        range.end.line - range.start.line + 1
     }
 
     /// The position of the last character of a range (whose end is exclusive).
@@ -35,15 +30,21 @@ struct FormatWalker {
         SourcePosition(line: range.end.line, column: max(1, range.end.column - 1), offset: max(0, range.end.offset - 1))
     }
 
-    private mutating func walkStatement(_ statement: Statement) {
+    /// Writes one statement; whether it ends the run of aligned lines (a block, or an attribute whose value spans
+    /// lines in the output).
+    private mutating func walkStatement(_ statement: Statement) -> Bool {
         switch statement {
         case .attribute(let attribute):
             printer.write(
                 .position(attribute.nameRange.start), .identifier(attribute.name), .whitespace(.verticalTab),
                 .token(.assign), .whitespace(.blank))
+            let before = printer.lineBreaks
             walkExpression(attribute.value)
+            return printer.lineBreaks > before
         case .block(let block):
-            printer.write(.position(block.nameRange.start), .identifier(block.fullName))
+            // Comments inside a dotted name (`loki.// c` + newline + `write`) go before it: after it, a line comment
+            // would end the line before the label.
+            printer.write(.position(Self.lastCharacter(block.nameRange)), .identifier(block.fullName))
             if let label = block.label, !label.isEmpty, let labelRange = block.labelRange {
                 printer.write(.whitespace(.blank), .position(labelRange.start), .literal(GoQuoting.quote(label), .string))
             }
@@ -55,6 +56,7 @@ struct FormatWalker {
                 walkStatements(block.body.statements)
             }
             printer.write(.whitespace(.unindent), .position(block.rightBrace), .token(.rightCurly))
+            return true
         }
     }
 
@@ -153,11 +155,11 @@ struct FormatWalker {
         let closing = Self.lastCharacter(range)
         printer.write(.position(range.start), .token(.leftCurly), .whitespace(.indent))
         var previousLine = range.start.line
+        var previousSingleLine = false
         for (index, field) in fields.enumerated() {
             if previousLine != field.nameRange.start.line {
-                // Keep `=` aligned with the previous field unless that one spanned lines.
-                let previousSingleLine = index > 0 && Self.lineCount(fields[index - 1].value.range) == 1
-                printer.write(.whitespace(previousSingleLine ? .newline : .formfeed))
+                // Keep `=` aligned with the previous field unless that one spanned lines (in the output).
+                printer.write(.whitespace(index > 0 && previousSingleLine ? .newline : .formfeed))
             } else if index > 0 {
                 printer.write(.whitespace(.blank))
             }
@@ -169,7 +171,9 @@ struct FormatWalker {
                 printer.write(.identifier(field.name))
             }
             printer.write(.whitespace(.verticalTab), .token(.assign), .whitespace(.blank))
+            let before = printer.lineBreaks
             walkExpression(field.value)
+            previousSingleLine = printer.lineBreaks == before
             if index + 1 < fields.count {
                 printer.write(.token(.comma))
             }

@@ -33,6 +33,19 @@ import Testing
         ("v = f(\n)", "v = f()\n"),
         ("", "\n"),
         ("// only a comment", "// only a comment\n"),
+        // Found by the long fuzz run: a comment just before a token the source gives no position of its own (a
+        // selector's dot, `=`, a comma) moved across it at each formatting. It now goes after the token, wherever
+        // it was; a comment inside a dotted block name goes before the name.
+        ("a = string/* b */.format(\"x\")", "a = string. /* b */ format(\"x\")\n"),
+        ("a = string. /* b */ format(\"x\")", "a = string. /* b */ format(\"x\")\n"),
+        ("a/* b */ = 1", "a = /* b */ 1\n"),
+        ("x = [1/* c */, 2]", "x = [1, /* c */ 2]\n"),
+        ("loki.// c\nsource.api \"x\" {\n}\n", "// c\nloki.source.api \"x\" { }\n"),
+        // A value on the line after its `=` is joined to it, so it stays in the run of aligned attributes.
+        ("a = 1\nlonger =\n2\nb = 3", "a      = 1\nlonger = 2\nb      = 3\n"),
+        ("o = {\na = 1,\nlonger = -\n2,\nb = 3,\n}", "o = {\n\ta      = 1,\n\tlonger = -2,\n\tb      = 3,\n}\n"),
+        // A form feed inside a comment is not a line break: the newline after the comment stays.
+        ("// a\u{0C}b\nx = 1", "// a\u{0C}b\nx = 1\n"),
     ])
     func golden(input: String, expected: String) throws {
         let formatted = try AlloyFormatter.format(name: "golden.alloy", text: input)
