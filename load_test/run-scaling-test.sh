@@ -13,7 +13,14 @@
 set -euo pipefail
 LOAD_TEST=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$LOAD_TEST/.." && pwd)
+# Help needs neither binary: print it at once.
+for argument in "$@"; do
+    if [[ "$argument" == "-h" || "$argument" == "--help" ]]; then
+        exec python3 "$LOAD_TEST/scaling/run.py" --help
+    fi
+done
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    echo "building estuary and loadgen in release (minutes on a first build; SKIP_BUILD=1 uses what is built)" >&2
     (cd "$ROOT" && swift build -c release --product estuary)
     (cd "$LOAD_TEST" && swift build -c release --product loadgen)
 fi

@@ -1,9 +1,9 @@
 /// A consistent-hash ring: each member owns many tokens on a 32-bit circle; a key belongs to the members
 /// owning the first tokens at or after its hash.
 ///
-/// Used by the backend to place streams on ingesters (with a replication factor) and by agent gateways to
-/// share work. The ring is a value: members compute the same ring from the same member list, so nothing has
-/// to be agreed over the network.
+/// Meant for placing streams on ingesters (with a replication factor) and for sharing work among agent gateways;
+/// neither uses it yet. The ring is a value: members compute the same ring from the same member list, so nothing
+/// has to be agreed over the network.
 public struct HashRing: Sendable, Equatable {
     public struct Token: Sendable, Equatable {
         public let value: UInt32

@@ -42,7 +42,9 @@ public final class BackendProcess: @unchecked Sendable {  // invariant: start()/
                              "-server.http-listen-address=127.0.0.1"] + extraArguments
         let pipe = Pipe()
         process.standardOutput = pipe
-        FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
+        guard FileManager.default.createFile(atPath: stderrFile.path, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: stderrFile.path])
+        }
         process.standardError = try FileHandle(forWritingTo: stderrFile)
         try process.run()
         self.process = process

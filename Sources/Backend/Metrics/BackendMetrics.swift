@@ -27,27 +27,26 @@ public final class BackendMetrics: Sendable {
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         flushQueueLength = registry.makeGauge(
-            name: "loki_ingester_flush_queue_length", help: "The total number of series pending in the flush queue.")
+            descriptor: .init("loki_ingester_flush_queue_length", help: "The total number of series pending in the flush queue."))
         memoryChunks = registry.makeGauge(
-            name: "loki_ingester_memory_chunks", help: "The total number of chunks in memory.")
+            descriptor: .init("loki_ingester_memory_chunks", help: "The total number of chunks in memory."))
         chunksCreated = registry.makeCounter(
-            name: "loki_ingester_chunks_created_total", help: "The total number of chunks created in the ingester.")
+            descriptor: .init("loki_ingester_chunks_created_total", help: "The total number of chunks created in the ingester."))
         var flushed: [String: Counter] = [:]
         for reason in FlushReason.allCases {
             flushed[reason.rawValue] = registry.makeCounter(
-                name: "loki_ingester_chunks_flushed_total", labels: [("reason", reason.rawValue)],
-                help: "Total flushed chunks per reason.")
+                descriptor: .init("loki_ingester_chunks_flushed_total", help: "Total flushed chunks per reason."),
+                labels: [("reason", reason.rawValue)])
         }
         chunksFlushed = flushed
         chunkFlushFailures = registry.makeCounter(
-            name: "loki_ingester_chunks_flush_failures_total", help: "Total number of flush failures.")
+            descriptor: .init("loki_ingester_chunks_flush_failures_total", help: "Total number of flush failures."))
         chunkStoredBytes = registry.makeCounter(
-            name: "loki_ingester_chunk_stored_bytes_total", help: "Total bytes stored in chunks per tenant.")
+            descriptor: .init("loki_ingester_chunk_stored_bytes_total", help: "Total bytes stored in chunks per tenant."))
         let info = registry.makeGauge(
-            name: "loki_build_info",
+            descriptor: .init("loki_build_info", help: "A metric with a constant '1' value labeled by version, revision and branch."),
             labels: [("version", BuildInfo.version), ("revision", BuildInfo.revision), ("branch", ""),
-                     ("goversion", "")],
-            help: "A metric with a constant '1' value labeled by version, revision and branch.")
+                     ("goversion", "")])
         info.set(Int64(1))
     }
 
@@ -56,17 +55,17 @@ public final class BackendMetrics: Sendable {
             if let found = cache[tenant] { return found }
             let made = TenantCounters(
                 linesReceived: registry.makeCounter(
-                    name: "loki_distributor_lines_received_total", labels: [("tenant", tenant)],
-                    help: "The total number of lines received per tenant."),
+                    descriptor: .init("loki_distributor_lines_received_total", help: "The total number of lines received per tenant."),
+                    labels: [("tenant", tenant)]),
                 bytesReceived: registry.makeCounter(
-                    name: "loki_distributor_bytes_received_total", labels: [("tenant", tenant)],
-                    help: "The total number of uncompressed bytes received per tenant."),
+                    descriptor: .init("loki_distributor_bytes_received_total", help: "The total number of uncompressed bytes received per tenant."),
+                    labels: [("tenant", tenant)]),
                 streamsCreated: registry.makeCounter(
-                    name: "loki_ingester_streams_created_total", labels: [("tenant", tenant)],
-                    help: "The total number of streams created per tenant."),
+                    descriptor: .init("loki_ingester_streams_created_total", help: "The total number of streams created per tenant."),
+                    labels: [("tenant", tenant)]),
                 memoryStreams: registry.makeGauge(
-                    name: "loki_ingester_memory_streams", labels: [("tenant", tenant)],
-                    help: "The total number of streams in memory per tenant."))
+                    descriptor: .init("loki_ingester_memory_streams", help: "The total number of streams in memory per tenant."),
+                    labels: [("tenant", tenant)]))
             cache[tenant] = made
             return made
         }
@@ -85,22 +84,19 @@ public final class BackendMetrics: Sendable {
         guard entries > 0 || bytes > 0 else { return }
         if entries > 0 {
             registry.makeCounter(
-                name: "loki_discarded_samples_total", labels: [("reason", reason.rawValue), ("tenant", tenant)],
-                help: "The total number of samples that were discarded."
-            ).increment(by: Int64(entries))
+                descriptor: .init("loki_discarded_samples_total", help: "The total number of samples that were discarded."),
+                labels: [("reason", reason.rawValue), ("tenant", tenant)]).increment(by: Int64(entries))
         }
         registry.makeCounter(
-            name: "loki_discarded_bytes_total", labels: [("reason", reason.rawValue), ("tenant", tenant)],
-            help: "The total number of bytes that were discarded."
-        ).increment(by: Int64(bytes))
+            descriptor: .init("loki_discarded_bytes_total", help: "The total number of bytes that were discarded."),
+            labels: [("reason", reason.rawValue), ("tenant", tenant)]).increment(by: Int64(bytes))
     }
 
     /// A push refused before it was read (the server's own bound, not the tenant's): the client retries it.
     func pushRefused(reason: String) {
         registry.makeCounter(
-            name: "estuary_push_requests_refused_total", labels: [("reason", reason)],
-            help: "Push requests refused with 503 before their body was read, by reason."
-        ).increment()
+            descriptor: .init("estuary_push_requests_refused_total", help: "Push requests refused with 503 before their body was read, by reason."),
+            labels: [("reason", reason)]).increment()
     }
 
     func streamCreated(tenant: String) {
@@ -121,11 +117,9 @@ public final class BackendMetrics: Sendable {
     /// Records one HTTP request's duration under `loki_request_duration_seconds`.
     func request(method: String, route: String, status: Int, duration: Duration) {
         registry.makeDurationHistogram(
-            name: "loki_request_duration_seconds",
+            descriptor: .init("loki_request_duration_seconds", help: "Time (in seconds) spent serving HTTP requests."),
             labels: [("method", method), ("route", route), ("status_code", String(status)), ("ws", "false")],
-            buckets: Self.requestBuckets,
-            help: "Time (in seconds) spent serving HTTP requests."
-        ).recordNanoseconds(duration.nanoseconds)
+            buckets: Self.requestBuckets).recordNanoseconds(duration.nanoseconds)
     }
 
     private static let requestBuckets: [Duration] = [

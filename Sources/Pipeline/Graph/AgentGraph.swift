@@ -81,12 +81,12 @@ public actor AgentGraph {
         var gauges: [Health.State: Gauge] = [:]
         for state in [Health.State.healthy, .unhealthy, .exited] {
             gauges[state] = metrics.makeGauge(
-                name: "alloy_component_controller_running_components", labels: [("health_type", state.rawValue)],
-                help: "Total number of running components.")
+                descriptor: .init("alloy_component_controller_running_components", help: "Total number of running components."),
+                labels: [("health_type", state.rawValue)])
         }
         runningComponents = gauges
         evaluating = metrics.makeGauge(
-            name: "alloy_component_controller_evaluating", help: "Tracks if the controller is currently evaluating components.")
+            descriptor: .init("alloy_component_controller_evaluating", help: "Tracks if the controller is currently evaluating components."))
     }
 
     private func publishHealth() {

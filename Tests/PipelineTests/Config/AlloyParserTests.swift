@@ -97,6 +97,13 @@ import Testing
         ]),
         ("{ a = 1 }", ["1:1: expected IDENT, got {"]),
         ("a = 1\n= 2", ["2:1: expected IDENT, got ="]),
+        // Alloy's scanner refuses a NUL byte anywhere, a string literal included, and a byte-order mark past the
+        // file's first character; one at the very start is skipped.
+        ("x = \"a\u{0}b\"", ["1:7: illegal character NUL"]),
+        ("x = 1\u{0}", ["1:6: illegal character NUL", "1:6: expected TERMINATOR, got ILLEGAL"]),
+        ("x = \"a\u{FEFF}b\"", ["1:7: illegal byte order mark"]),
+        ("x = 1\n\u{FEFF}", ["2:1: illegal byte order mark", "2:1: expected IDENT, got ILLEGAL"]),
+        ("\u{FEFF}x = 1", []),
     ])
     func invalidSnippets(text: String, expected: [String]) {
         #expect(parseErrors(text) == expected)

@@ -7,7 +7,7 @@ import Wire
 @Suite struct CheckedNumbersTests {
     static let specialDoubles: [Double] = [
         .nan, -.nan, .signalingNaN, .infinity, -.infinity, 0, -0.0, .leastNonzeroMagnitude, -.leastNonzeroMagnitude,
-        .leastNormalMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1.8e308, -1.8e308,
+        .leastNormalMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, Double("1.8e308") ?? .infinity, Double("-1.8e308") ?? -.infinity,
         9_223_372_036_854_775_807.0, 9_223_372_036_854_775_808.0, -9_223_372_036_854_775_808.0,
         -9_223_372_036_854_776_832.0, 9_223_372_036_854_774_784.0, 0.5, -0.5, 1e19, -1e19, 10_000_000_000.5,
     ]

@@ -69,7 +69,7 @@ struct KubernetesClientConfig: Sendable, Equatable {
         if let caFile { tls.trustRoots = .file(caFile) }
         if let certFile, let keyFile {
             tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certFile).map { .certificate($0) }
-            tls.privateKey = .file(keyFile)
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem))
         }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .seconds(10))

@@ -110,7 +110,7 @@ public final class LocalFileMatch: Component {
         if pattern.hasPrefix("/") { return pattern }
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
         guard getcwd(&buffer, buffer.count) != nil else { return "/" + pattern }
-        let directory = String(cString: buffer)
+        let directory = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return (directory == "/" ? "" : directory) + "/" + pattern
     }
 }

@@ -99,19 +99,19 @@ public final class OTelColProcessorBatch: Component, OTLPLogsConsumer {
         state = Mutex(State(arguments: arguments))
         let labels = [("component_id", context.id), ("processor", context.id)]
         sizeHistogram = context.metrics.makeValueHistogram(
-            name: "otelcol_processor_batch_batch_send_size", labels: labels,
+            descriptor: .init("otelcol_processor_batch_batch_send_size", help: "Number of units in the batch"),
+            labels: labels,
             buckets: [10, 25, 50, 75, 100, 250, 500, 750, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000,
-                      20000, 30000, 50000, 100000],
-            help: "Number of units in the batch")
+                      20000, 30000, 50000, 100000])
         timeoutTrigger = context.metrics.makeCounter(
-            name: "otelcol_processor_batch_timeout_trigger_send_total", labels: labels,
-            help: "Number of times the batch was sent due to a timeout trigger")
+            descriptor: .init("otelcol_processor_batch_timeout_trigger_send_total", help: "Number of times the batch was sent due to a timeout trigger"),
+            labels: labels)
         sizeTrigger = context.metrics.makeCounter(
-            name: "otelcol_processor_batch_batch_size_trigger_send_total", labels: labels,
-            help: "Number of times the batch was sent due to a size trigger")
+            descriptor: .init("otelcol_processor_batch_batch_size_trigger_send_total", help: "Number of times the batch was sent due to a size trigger"),
+            labels: labels)
         cardinality = context.metrics.makeGauge(
-            name: "otelcol_processor_batch_metadata_cardinality", labels: labels,
-            help: "Number of distinct metadata value combinations being processed")
+            descriptor: .init("otelcol_processor_batch_metadata_cardinality", help: "Number of distinct metadata value combinations being processed"),
+            labels: labels)
         cardinality.set(1.0)
         try update(arguments)
     }

@@ -335,11 +335,11 @@ private struct ReceiverMetrics: Sendable {
         self.registry = registry
         self.labels = labels
         acceptedCounter = registry.makeCounter(
-            name: "otelcol_receiver_accepted_log_records_total", labels: labels,
-            help: "Number of log records successfully pushed into the pipeline.")
+            descriptor: .init("otelcol_receiver_accepted_log_records_total", help: "Number of log records successfully pushed into the pipeline."),
+            labels: labels)
         refusedCounter = registry.makeCounter(
-            name: "otelcol_receiver_refused_log_records_total", labels: labels,
-            help: "Number of log records that could not be pushed into the pipeline.")
+            descriptor: .init("otelcol_receiver_refused_log_records_total", help: "Number of log records that could not be pushed into the pipeline."),
+            labels: labels)
     }
 
     /// The budget for request bodies held at once, with Estuary's metrics for it (labelled as the collector's
@@ -349,16 +349,14 @@ private struct ReceiverMetrics: Sendable {
         RequestBodyBudget(
             limit: limit,
             inFlightBytes: registry.makeGauge(
-                name: "otelcol_receiver_request_body_bytes_in_flight", labels: labels,
-                help: "Bytes of request bodies held by the receiver now."),
+                descriptor: .init("otelcol_receiver_request_body_bytes_in_flight", help: "Bytes of request bodies held by the receiver now."),
+                labels: labels),
             refusedInFlight: registry.makeCounter(
-                name: "otelcol_receiver_refused_requests_total",
-                labels: labels + [("reason", RequestBody.RefusalReason.inFlightLimit.rawValue)],
-                help: "Requests refused before their body was read, by reason."),
+                descriptor: .init("otelcol_receiver_refused_requests_total", help: "Requests refused before their body was read, by reason."),
+                labels: labels + [("reason", RequestBody.RefusalReason.inFlightLimit.rawValue)]),
             refusedTooLarge: registry.makeCounter(
-                name: "otelcol_receiver_refused_requests_total",
-                labels: labels + [("reason", RequestBody.RefusalReason.tooLarge.rawValue)],
-                help: "Requests refused before their body was read, by reason."))
+                descriptor: .init("otelcol_receiver_refused_requests_total", help: "Requests refused before their body was read, by reason."),
+                labels: labels + [("reason", RequestBody.RefusalReason.tooLarge.rawValue)]))
     }
 
     func accepted(_ count: Int) { acceptedCounter.increment(by: Int64(count)) }

@@ -42,10 +42,11 @@ extension LokiWrite {
             self.registry = registry
             labels = [("component_id", componentID), ("host", host)]
             queuedBytes = registry.makeGauge(
-                name: "loki_write_queue_bytes", labels: labels, help: "Bytes of log lines queued for the endpoint.")
+                descriptor: .init("loki_write_queue_bytes", help: "Bytes of log lines queued for the endpoint."),
+                labels: labels)
             queueCapacity = registry.makeGauge(
-                name: "loki_write_queue_capacity_bytes", labels: labels,
-                help: "Bytes of log lines the endpoint's queue holds at most (queue_config.capacity).")
+                descriptor: .init("loki_write_queue_capacity_bytes", help: "Bytes of log lines the endpoint's queue holds at most (queue_config.capacity)."),
+                labels: labels)
         }
 
         func tenant(_ tenant: String) -> Tenant {
