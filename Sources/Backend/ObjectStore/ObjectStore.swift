@@ -1,4 +1,4 @@
-/// A flat key → bytes store: the local filesystem by default, S3 in production.
+/// A flat key → bytes store. The local filesystem is the one implementation today; an S3 one is planned.
 ///
 /// Contract: called from any task, many calls at once. `put` is atomic — a reader sees the whole old object, the
 /// whole new one, or none; never a partial write. Keys are `/`-separated relative paths without `.` or `..`
