@@ -15,7 +15,9 @@ enum AgentRunner {
             throw AgentRunnerError("--server.http.listen-addr \(listenAddress): expected host:port, e.g. 127.0.0.1:12345")
         }
         let metrics = PrometheusCollectorRegistry()
-        let agent = AgentService(source: source, storagePath: storagePath, logger: logger, metrics: metrics)
+        let agent = AgentService(
+            source: source, storagePath: storagePath, logger: logger, metrics: metrics,
+            logSettings: EstuaryLogging.settings)
         do {
             try await agent.load()
         } catch {

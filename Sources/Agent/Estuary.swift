@@ -12,8 +12,9 @@ struct Estuary: AsyncParsableCommand {
         commandName: "estuary",
         abstract: "One binary for logs: an Alloy-style agent and a Loki-compatible backend.",
         discussion: """
-            With no arguments, estuary runs the quickstart: the backend on :3100 with data under ./data, and the \
-            agent receiving OTLP/HTTP logs on 127.0.0.1:4318 and writing them to that backend.
+            With no arguments, estuary runs the quickstart: the backend on 127.0.0.1:3100 with data under ./data, \
+            and the agent receiving OTLP/HTTP logs on 127.0.0.1:4318 and writing them to that backend. \
+            -server.http-listen-address=0.0.0.0 opens the backend (which has no authentication) to the network.
             """,
         version: "estuary \(BuildInfo.version) (commit \(BuildInfo.revision))",
         subcommands: [Quickstart.self, RunCommand.self, FmtCommand.self, BackendCommand.self],
@@ -24,12 +25,19 @@ struct Estuary: AsyncParsableCommand {
 struct Quickstart: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quickstart",
-        abstract: "Run the backend (port 3100, data under ./data) and the agent (OTLP/HTTP on 127.0.0.1:4318, "
+        abstract: "Run the backend (127.0.0.1:3100, data under ./data) and the agent (OTLP/HTTP on 127.0.0.1:4318, "
             + "its API on 127.0.0.1:12345, config/local.alloy) on the embedded defaults.")
+
+    @Option(name: [.customLong("server.http-listen-address", withSingleDash: true),
+                   .customLong("server.http-listen-address")],
+            help: "Where the backend listens (default 127.0.0.1; it has no authentication, so 0.0.0.0 opens every log to the network).")
+    var httpListenAddress = "127.0.0.1"
 
     func run() async throws {
         let logger = EstuaryLogging.makeLogger()
-        let backend = try BackendRunner.services(config: .quickstart, warnings: [], logger: logger)
+        var config = BackendConfig.quickstart
+        config.server.httpListenAddress = httpListenAddress
+        let backend = try BackendRunner.services(config: config, warnings: [], logger: logger)
         let agent = try await AgentRunner.services(
             source: .embedded(name: "config/local.alloy", text: QuickstartConfig.localAlloy),
             listenAddress: "127.0.0.1:12345", storagePath: "data-agent", logger: logger)

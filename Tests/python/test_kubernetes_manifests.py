@@ -176,9 +176,12 @@ def test_the_kubernetes_backend_config_is_the_local_one_with_in_cluster_paths():
     cluster = yaml.safe_load((KUBERNETES / "backend.yaml").read_text())
     assert cluster["common"]["path_prefix"] == "/var/lib/estuary"
     assert cluster["common"]["storage"]["filesystem"]["chunks_directory"] == "/var/lib/estuary/chunks"
+    # In a pod the backend listens on every interface; on one machine, on loopback only.
+    assert cluster["server"]["http_listen_address"] == "" and local["server"]["http_listen_address"] == "127.0.0.1"
     for config in (local, cluster):
         del config["common"]["path_prefix"]
         del config["common"]["storage"]["filesystem"]["chunks_directory"]
+        del config["server"]["http_listen_address"]
     assert cluster == local, "config/kubernetes/backend.yaml drifted from config/backend-local.yaml"
     _, docs = render(VARIANTS["default"])
     backend = one(docs, "StatefulSet", "estuary-backend")

@@ -193,12 +193,13 @@ public struct BackendConfig: Sendable, Equatable {
         public init() {}
     }
 
-    /// The configuration `estuary` runs with no configuration file: the backend on port 3100 on every interface,
-    /// no authentication, data under `./data`. `config/backend-local.yaml` is the same configuration as a file.
+    /// The configuration `estuary` runs with no configuration file: the backend on port 3100 on loopback only (it
+    /// has no authentication, so it is not open to the network unless asked), data under `./data`.
+    /// `config/backend-local.yaml` is the same configuration as a file.
     public static var quickstart: BackendConfig {
         var config = BackendConfig()
         config.authEnabled = false
-        config.server.httpListenAddress = ""
+        config.server.httpListenAddress = "127.0.0.1"
         config.server.httpListenPort = 3100
         config.common.pathPrefix = "./data"
         config.common.storage.filesystem.chunksDirectory = "./data/chunks"

@@ -68,11 +68,14 @@ public actor AgentGraph {
     /// gauge Alloy's mixin alerts on (`health_type!="healthy"`).
     private let runningComponents: [Health.State: Gauge]
     private let evaluating: Gauge
+    /// What the configuration's `logging` block sets, applied once a load succeeds.
+    private let logSettings: LogSettings
 
     public init(
         registry: ComponentRegistry, storagePath: String, logger: Logger, metrics: PrometheusCollectorRegistry,
-        httpClient: HTTPClient
+        httpClient: HTTPClient, logSettings: LogSettings = LogSettings()
     ) {
+        self.logSettings = logSettings
         self.registry = registry
         self.storagePath = storagePath
         self.logger = logger
@@ -103,6 +106,16 @@ public actor AgentGraph {
 
         // Phase 1: evaluate, decode and create without touching anything that runs.
         var problems: [Diagnostic] = []
+        var loggingOptions = LoggingOptions()
+        if let block = newPlan.logging {
+            let reader = ArgumentReader(block: block, file: file, scope: scope([:]))
+            do throws(Diagnostic) {
+                loggingOptions = try LoggingOptions(reader)
+                problems.append(contentsOf: reader.finish())
+            } catch {
+                problems.append(error)
+            }
+        }
         var exports: [String: ValueObject] = [:]
         var decided: [String: any Sendable] = [:]
         var secrets: [String: Set<SourceRange>] = [:]
@@ -137,6 +150,8 @@ public actor AgentGraph {
             }
         }
         if !problems.isEmpty { throw Diagnostics(problems) }
+        // The configuration is good: what follows is logged as it says.
+        logSettings.apply(loggingOptions)
 
         // Phase 2: stop removed (or re-typed) components first, so that their ports are free for new ones.
         for (id, component) in running where newPlan.nodes[id] == nil || created[id] != nil {

@@ -28,12 +28,12 @@ public final class AgentService: Service, Sendable {
 
     public init(
         source: Source, registry: ComponentRegistry = .standard, storagePath: String, logger: Logger,
-        metrics: PrometheusCollectorRegistry, httpClient: HTTPClient = .shared
+        metrics: PrometheusCollectorRegistry, httpClient: HTTPClient = .shared, logSettings: LogSettings = LogSettings()
     ) {
         self.source = source
         self.logger = logger
         graph = AgentGraph(registry: registry, storagePath: storagePath, logger: logger, metrics: metrics,
-                           httpClient: httpClient)
+                           httpClient: httpClient, logSettings: logSettings)
     }
 
     /// Reads and loads the file; every problem found, rendered with file, line, column and a caret.

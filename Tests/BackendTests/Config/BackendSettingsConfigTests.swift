@@ -6,7 +6,7 @@ import Testing
 
     @Test func quickstartSettings() throws {
         let settings = try BackendSettings(.quickstart, now: Self.now)
-        #expect(settings.host == "0.0.0.0")
+        #expect(settings.host == "127.0.0.1")
         #expect(settings.port == 3100)
         #expect(settings.authEnabled == false)
         #expect(settings.maxRequestBytes == 4_194_304)

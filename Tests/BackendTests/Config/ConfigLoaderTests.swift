@@ -245,7 +245,7 @@ func configError(_ text: String, expandEnv: Bool = false, environment: [String: 
         let config = BackendConfig.quickstart
         #expect(config.authEnabled == false)
         #expect(config.server.httpListenPort == 3100)
-        #expect(config.server.httpListenAddress == "")
+        #expect(config.server.httpListenAddress == "127.0.0.1")
         #expect(config.common.pathPrefix == "./data")
         #expect(config.common.storage.filesystem.chunksDirectory == "./data/chunks")
         #expect(config.ingester.chunkEncoding == .snappy)

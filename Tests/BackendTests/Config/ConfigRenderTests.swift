@@ -21,7 +21,7 @@ import Testing
     @Test func rendersLokiSpelling() {
         let yaml = BackendConfig.quickstart.renderYAML()
         for line in [
-            "auth_enabled: false", "  http_listen_address: \"\"", "  http_listen_port: 3100",
+            "auth_enabled: false", "  http_listen_address: 127.0.0.1", "  http_listen_port: 3100",
             "    - from: 2024-01-01", "        period: 1d", "  max_line_size: 256KB", "  per_stream_rate_limit: 3MB",
             "  reject_old_samples_max_age: 1w", "  max_query_length: 30d1h", "  ingestion_rate_mb: 4",
             "  chunk_encoding: snappy", "  chunk_idle_period: 30m0s", "  chunk_retain_period: 0s",

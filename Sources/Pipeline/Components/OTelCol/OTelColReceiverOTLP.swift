@@ -38,7 +38,22 @@ public final class OTelColReceiverOTLP: Component {
                 maxInFlightBodySize ?? RequestBody.defaultInFlightLimit(perRequest: maxRequestBodySize)
             }
             public var logsURLPath = "/v1/logs"
+            /// `traces_url_path` and `metrics_url_path`: where the collector takes traces and metrics. This
+            /// receiver takes logs only; requests there get 404 saying so, not an anonymous not-found.
+            public var tracesURLPath = "/v1/traces"
+            public var metricsURLPath = "/v1/metrics"
             public var includeMetadata = false
+            /// The `cors` block: which browser origins may send (none without it).
+            var cors = CORSPolicy()
+            /// `compression_algorithms`: the `Content-Encoding`s accepted (the collector's default list); another
+            /// gets 400. Of these, gzip and deflate are decoded; the others get 415.
+            public var compressionAlgorithms = Self.knownCompressionAlgorithms
+
+            /// The collector's names, `""` standing for no encoding.
+            static let knownCompressionAlgorithms = ["", "gzip", "zstd", "zlib", "snappy", "deflate", "lz4"]
+
+            /// The paths the listener serves; a change rebinds it.
+            var paths: [String] { [logsURLPath, tracesURLPath, metricsURLPath] }
         }
 
         /// The `http` block; nil when absent (the receiver then serves nothing over HTTP).
@@ -54,12 +69,24 @@ public final class OTelColReceiverOTLP: Component {
                     http.maxInFlightBodySize = try block.byteSize("max_in_flight_body_size", default: 0)
                 }
                 http.logsURLPath = try block.string("logs_url_path", default: http.logsURLPath)
+                http.tracesURLPath = try block.string("traces_url_path", default: http.tracesURLPath)
+                http.metricsURLPath = try block.string("metrics_url_path", default: http.metricsURLPath)
                 http.includeMetadata = try block.bool("include_metadata", default: false)
-                // Accepted for compatibility; this receiver serves only logs.
-                _ = try block.string("metrics_url_path")
-                _ = try block.string("traces_url_path")
-                _ = block.blocks("cors")
-                _ = try block.value("compression_algorithms")
+                if let cors = try block.block("cors") {
+                    http.cors = CORSPolicy(
+                        allowedOrigins: try cors.stringList("allowed_origins"),
+                        allowedHeaders: try cors.stringList("allowed_headers"),
+                        maxAge: try cors.int("max_age", default: 0))
+                }
+                if block.has("compression_algorithms") {
+                    http.compressionAlgorithms = try block.stringList("compression_algorithms")
+                    for name in http.compressionAlgorithms where !HTTP.knownCompressionAlgorithms.contains(name) {
+                        throw block.error(
+                            "compression_algorithms",
+                            "compression_algorithms: unsupported compression algorithm \(GoQuoting.quote(name)); known: "
+                                + HTTP.knownCompressionAlgorithms.map(GoQuoting.quote).joined(separator: ", "))
+                    }
+                }
                 self.http = http
             }
             if let grpc = try reader.block("grpc") {
@@ -78,9 +105,14 @@ public final class OTelColReceiverOTLP: Component {
             guard HostPort(http.endpoint) != nil else {
                 throw ArgumentError("http.endpoint \(GoQuoting.quote(http.endpoint)) is not host:port")
             }
-            guard http.logsURLPath.hasPrefix("/") else {
-                throw ArgumentError("http.logs_url_path must start with /, got \(GoQuoting.quote(http.logsURLPath))")
+            for (name, path) in [("logs_url_path", http.logsURLPath), ("traces_url_path", http.tracesURLPath),
+                                 ("metrics_url_path", http.metricsURLPath)] where !path.hasPrefix("/") {
+                throw ArgumentError("http.\(name) must start with /, got \(GoQuoting.quote(path))")
             }
+            guard Set(http.paths).count == http.paths.count else {
+                throw ArgumentError("http.logs_url_path, traces_url_path and metrics_url_path must differ")
+            }
+            guard http.cors.maxAge >= 0 else { throw ArgumentError("http.cors.max_age must be 0 or more") }
             guard http.maxRequestBodySize > 0 else { throw ArgumentError("http.max_request_body_size must be positive") }
             // Smaller than one body, a request of the largest allowed size could never be accepted.
             if let total = http.maxInFlightBodySize, total < http.maxRequestBodySize {
@@ -124,7 +156,7 @@ public final class OTelColReceiverOTLP: Component {
             let old = state.arguments.http
             state.arguments = arguments
             bodyBudget.setLimit(arguments.http?.inFlightBodyLimit ?? 0)
-            guard old?.endpoint != arguments.http?.endpoint || old?.logsURLPath != arguments.http?.logsURLPath else {
+            guard old?.endpoint != arguments.http?.endpoint || old?.paths != arguments.http?.paths else {
                 return nil
             }
             state.generation += 1
@@ -148,7 +180,19 @@ public final class OTelColReceiverOTLP: Component {
         let http = state.withLock { $0.arguments.http } ?? Arguments.HTTP()
         let address = HostPort(http.endpoint) ?? HostPort(host: "0.0.0.0", port: 4318)
         let router = Router()
-        router.post(RouterPath(http.logsURLPath)) { [self] request, _ in await handle(request) }
+        router.post(RouterPath(http.logsURLPath)) { [self] request, _ in await withCORS(request, handle(request)) }
+        for (signal, path) in [("traces", http.tracesURLPath), ("metrics", http.metricsURLPath)] {
+            router.post(RouterPath(path)) { [self] request, _ in
+                let format: BodyFormat = Self.mediaType(request.headers[.contentType]) == "application/json" ? .json : .protobuf
+                return withCORS(request, status(format, 404, "this receiver takes logs only; \(signal) are not supported"))
+            }
+        }
+        for path in http.paths {
+            router.on(RouterPath(path), method: .options) { [self] request, _ in
+                let policy = state.withLock { $0.arguments.http?.cors ?? CORSPolicy() }
+                return Response(status: .noContent, headers: policy.preflightHeaders(request.headers))
+            }
+        }
         let logger = context.logger
         let app = Application(
             router: router,
@@ -168,10 +212,19 @@ public final class OTelColReceiverOTLP: Component {
 
     private enum BodyFormat { case protobuf, json }
 
+    /// `response` with the `cors` block's headers for the request's origin.
+    private func withCORS(_ request: Request, _ response: Response) -> Response {
+        var response = response
+        let policy = state.withLock { $0.arguments.http?.cors ?? CORSPolicy() }
+        for field in policy.responseHeaders(request.headers) { response.headers[field.name] = field.value }
+        return response
+    }
+
     private func handle(_ request: Request) async -> Response {
         let limits = state.withLock {
             (consumers: $0.arguments.logs, maxBody: $0.arguments.http?.maxRequestBodySize ?? 0,
-             includeMetadata: $0.arguments.http?.includeMetadata ?? false)
+             includeMetadata: $0.arguments.http?.includeMetadata ?? false,
+             compressionAlgorithms: $0.arguments.http?.compressionAlgorithms ?? [])
         }
         let format: BodyFormat
         switch Self.mediaType(request.headers[.contentType]) {
@@ -201,11 +254,16 @@ public final class OTelColReceiverOTLP: Component {
         let body = held.bytes
 
         let payload: [UInt8]
-        let encoding = Self.mediaType(request.headers[.contentEncoding])
+        var encoding = Self.mediaType(request.headers[.contentEncoding])
+        if encoding == "identity" { encoding = "" }
+        if encoding == "x-gzip" { encoding = "gzip" }
+        guard encoding.isEmpty || limits.compressionAlgorithms.contains(encoding) else {
+            return status(format, 400, "unsupported Content-Encoding: \(encoding)")
+        }
         switch encoding {
-        case "", "identity":
+        case "":
             payload = body
-        case "gzip", "x-gzip", "deflate":
+        case "gzip", "deflate":
             let isGzip = encoding != "deflate"
             do throws(CodecError) {
                 payload = isGzip ? try Gzip.decompress(body, maxLength: limits.maxBody)

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
 import Prometheus
 import Synchronization
 import Testing
@@ -126,6 +127,123 @@ import Wire
         running.cancel()
         _ = await running.result
         open.finish()
+    }
+
+    /// A receiver with `http` settings `extra`, running, with a consumer that lets everything through.
+    static func running(_ extra: String) async throws -> (OTelColReceiverOTLP, Task<Void, any Error>, Int, AsyncStream<Void>.Continuation) {
+        let (gate, open) = AsyncStream<Void>.makeStream(bufferingPolicy: .unbounded)
+        for _ in 0..<16 { open.yield() }
+        let config = """
+            otelcol.receiver.otlp "test" {
+              http {
+                endpoint = "127.0.0.1:0"
+                \(extra)
+              }
+              output {
+                logs = [sink]
+              }
+            }
+            """
+        let receiver = try Self.make(config, sink: GatedConsumer(gate: gate))
+        let task = Task { try await receiver.run() }
+        #expect(await eventually { receiver.listeningPort != nil })
+        return (receiver, task, try #require(receiver.listeningPort), open)
+    }
+
+    static func request(_ port: Int, _ path: String, method: HTTPMethod = .POST, headers: [(String, String)],
+                        body: [UInt8] = []) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if !body.isEmpty { request.body = .bytes(ByteBuffer(bytes: body)) }
+        return try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+    }
+
+    static let oneRecord = OTLPProtobuf.encodeLogsRequest(OTLPLogsData(resourceLogs: [OTLPResourceLogs(scopeLogs: [
+        OTLPScopeLogs(logRecords: [OTLPLogRecord(timeUnixNano: 1, body: .string("x"))]),
+    ])]))
+
+    @Test func corsAnswersBrowsersFromAllowedOriginsOnly() async throws {
+        let (_, task, port, open) = try await Self.running("""
+            cors {
+                  allowed_origins = ["https://app.example.com", "https://*.test.io"]
+                  allowed_headers = ["X-Tenant"]
+                  max_age = 600
+                }
+            """)
+        let preflight = try await Self.request(port, "/v1/logs", method: .OPTIONS, headers: [
+            ("Origin", "https://a.test.io"), ("Access-Control-Request-Method", "POST"),
+            ("Access-Control-Request-Headers", "content-type, x-tenant"),
+        ])
+        #expect(preflight.status.code == 204)
+        #expect(preflight.headers["Access-Control-Allow-Origin"] == ["https://a.test.io"])
+        #expect(preflight.headers["Access-Control-Allow-Methods"] == ["POST"])
+        #expect(preflight.headers["Access-Control-Allow-Headers"] == ["content-type, x-tenant"])
+        #expect(preflight.headers["Access-Control-Max-Age"] == ["600"])
+        // A header not allowed, or an origin not allowed: no CORS headers, so the browser does not send.
+        for headers in [
+            [("Origin", "https://a.test.io"), ("Access-Control-Request-Method", "POST"), ("Access-Control-Request-Headers", "x-secret")],
+            [("Origin", "https://evil.example"), ("Access-Control-Request-Method", "POST")],
+        ] {
+            let refused = try await Self.request(port, "/v1/logs", method: .OPTIONS, headers: headers)
+            #expect(refused.headers["Access-Control-Allow-Origin"].isEmpty)
+        }
+        let contentType = ("Content-Type", "application/x-protobuf")
+        let allowed = try await Self.request(port, "/v1/logs", headers: [("Origin", "https://app.example.com"), contentType],
+                                             body: Self.oneRecord)
+        #expect(allowed.status.code == 200)
+        #expect(allowed.headers["Access-Control-Allow-Origin"] == ["https://app.example.com"])
+        let other = try await Self.request(port, "/v1/logs", headers: [("Origin", "https://evil.example"), contentType],
+                                           body: Self.oneRecord)
+        #expect(other.headers["Access-Control-Allow-Origin"].isEmpty)
+        task.cancel()
+        _ = await task.result
+        open.finish()
+    }
+
+    @Test func compressionAlgorithmsLimitTheEncodingsTaken() async throws {
+        let (_, task, port, open) = try await Self.running(#"compression_algorithms = ["gzip"]"#)
+        let contentType = ("Content-Type", "application/x-protobuf")
+        let gzip = try await Self.request(port, "/v1/logs", headers: [contentType, ("Content-Encoding", "gzip")],
+                                          body: Gzip.compress(Self.oneRecord))
+        #expect(gzip.status.code == 200)
+        let deflate = try await Self.request(port, "/v1/logs", headers: [contentType, ("Content-Encoding", "deflate")],
+                                             body: Deflate.compress(Self.oneRecord))
+        #expect(deflate.status.code == 400)
+        let plain = try await Self.request(port, "/v1/logs", headers: [contentType], body: Self.oneRecord)
+        #expect(plain.status.code == 200)
+        task.cancel()
+        _ = await task.result
+        open.finish()
+    }
+
+    @Test func tracesAndMetricsGetA404SayingSo() async throws {
+        let (_, task, port, open) = try await Self.running(#"traces_url_path = "/t""#)
+        let traces = try await Self.request(port, "/t", headers: [("Content-Type", "application/json")], body: Array("{}".utf8))
+        #expect(traces.status.code == 404)
+        let text = String(buffer: try await traces.body.collect(upTo: 1 << 16))
+        #expect(text.contains("this receiver takes logs only; traces are not supported"))
+        let metrics = try await Self.request(port, "/v1/metrics", headers: [("Content-Type", "application/x-protobuf")])
+        #expect(metrics.status.code == 404)
+        task.cancel()
+        _ = await task.result
+        open.finish()
+    }
+
+    @Test(arguments: [
+        (#"compression_algorithms = ["brotli"]"#, #"compression_algorithms: unsupported compression algorithm "brotli""#),
+        (#"metrics_url_path = "/v1/logs""#, "must differ"),
+        (#"traces_url_path = "t""#, "http.traces_url_path must start with /"),
+    ])
+    func badHTTPSettingsAreRefused(extra: String, message: String) throws {
+        let config = "otelcol.receiver.otlp \"x\" {\n  http {\n    \(extra)\n  }\n  output {\n    logs = [sink]\n  }\n}"
+        let sink = GatedConsumer(gate: AsyncStream<Void>.makeStream().stream)
+        do {
+            _ = try Self.make(config, sink: sink)
+            Issue.record("expected an error for \(extra)")
+        } catch {
+            #expect("\(error)".contains(message), "\(error)")
+        }
     }
 
     @Test func aPortInUseMakesRunFail() async throws {
