@@ -36,6 +36,8 @@ let package = Package(
         ),
         // The consistent-hash ring, on its own until gateway and backend clustering use it.
         .target(name: "Cluster"),
+        .plugin(name: "BuildStampPlugin", capability: .buildTool()),
+        .target(name: "BuildStamp", plugins: ["BuildStampPlugin"]),
         .target(
             name: "Pipeline",
             dependencies: [
@@ -60,7 +62,7 @@ let package = Package(
         .target(
             name: "Backend",
             dependencies: [
-                "Wire",
+                "BuildStamp", "Wire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Yams", package: "Yams"),
@@ -85,7 +87,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Backend",
+                "Backend", "Wire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

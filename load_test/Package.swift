@@ -28,6 +28,6 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
-        .testTarget(name: "loadgenTests", dependencies: ["loadgen"]),
+        .testTarget(name: "loadgenTests", dependencies: ["loadgen", .product(name: "Wire", package: "estuary")]),
     ]
 )

@@ -1,19 +1,10 @@
-/// SplitMix64: a small, fast, seeded generator, so every property and fuzz case can be reproduced from its seed.
-public struct SeededRandom: RandomNumberGenerator, Sendable {
-    public var state: UInt64
+import Wire
 
-    public init(seed: UInt64) {
-        state = seed
-    }
+/// The tests' seeded generator: Wire's ``SplitMix64``, so every property and fuzz case can be reproduced from its
+/// seed, with the helpers the tests use.
+public typealias SeededRandom = SplitMix64
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
     public mutating func int(_ range: ClosedRange<Int>) -> Int {
         Int.random(in: range, using: &self)
     }

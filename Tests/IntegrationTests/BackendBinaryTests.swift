@@ -106,6 +106,33 @@ import Wire
         #expect(after.text.contains(#"loki_request_duration_seconds_bucket{method="GET",route="ready""#))
     }
 
+    /// Runs `executable` with `arguments` and returns what it printed on stdout.
+    static func output(of executable: URL, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func versionNamesTheCommitThatWasBuiltWhereverTheBinaryIs() throws {
+        var root = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { root.deleteLastPathComponent() }
+        let head = try Self.output(of: URL(fileURLWithPath: "/usr/bin/env"), ["git", "-C", root.path, "rev-parse", "--short=12", "HEAD"])
+        #expect(head.count == 12)
+        // A copy outside the checkout: the commit was fixed when it was built, not looked up beside the binary.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("estuary-version-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let copy = dir.appendingPathComponent("estuary")
+        try FileManager.default.copyItem(at: BackendProcess.binary, to: copy)
+        #expect(try Self.output(of: copy, ["--version"]) == "estuary 0.1.0 (commit \(head))")
+    }
+
     @Test func badConfigStopsStartupNamingFileLineAndKey() throws {
         let backend = try BackendProcess(config: """
             limits_config:

@@ -48,7 +48,7 @@ struct QueryParameters {
         if let integer = Int64(value) {
             return value.utf8.count <= 10 ? integer.checkedMultiplied(by: 1_000_000_000) : integer
         }
-        return GoTime.parseRFC3339(value)
+        return RFC3339Time.parse(value)
     }
 
     /// A duration: Prometheus syntax (`1h30m`, `7d`) or float seconds. Nil when it does not parse or does not fit

@@ -327,7 +327,7 @@ public enum ChunkKey {
 
     /// Loki's filesystem store key: as `external`, with the last part base64-encoded (no colons in file names).
     public static func filesystem(_ ref: ChunkRef) -> String {
-        "\(ref.tenant)/\(String(ref.fingerprint, radix: 16))/\(Data(tail(ref).utf8).base64EncodedString())"
+        "\(ref.tenant)/\(String(ref.fingerprint, radix: 16))/\(Base64Codec.encoded(Array(tail(ref).utf8)))"
     }
 
     private static func tail(_ ref: ChunkRef) -> String {

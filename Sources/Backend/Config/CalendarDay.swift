@@ -1,3 +1,5 @@
+import Wire
+
 /// A calendar day in UTC, written `YYYY-MM-DD`: the `from` of a `schema_config` period (Loki's `DayTime`).
 public struct CalendarDay: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let year: Int
@@ -25,22 +27,22 @@ public struct CalendarDay: Sendable, Hashable, Comparable, CustomStringConvertib
             return value
         }
         guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-              (1...12).contains(month), day >= 1, day <= Self.daysIn(month: month, year: year)
+              (1...12).contains(month), day >= 1, day <= Civil.daysIn(month: month, year: year)
         else { return nil }
         self.init(year: year, month: month, day: day)
     }
 
     /// Days since 1970-01-01.
     public var daysSinceEpoch: Int64 {
-        GoTime.days(year: Int64(year), month: Int64(month), day: Int64(day))
+        Civil.days(year: year, month: month, day: day)
     }
 
     /// The day containing a Unix time in nanoseconds.
     public init(nanoseconds: Int64) {
         let seconds = nanoseconds >= 0 ? nanoseconds / 1_000_000_000 : (nanoseconds - 999_999_999) / 1_000_000_000
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let (year, month, day) = GoTime.civil(fromDays: days)
-        self.init(year: Int(year), month: Int(month), day: Int(day))
+        let (year, month, day) = Civil.date(days: days)
+        self.init(year: year, month: month, day: day)
     }
 
     public var description: String {
@@ -53,13 +55,5 @@ public struct CalendarDay: Sendable, Hashable, Comparable, CustomStringConvertib
 
     public static func < (lhs: CalendarDay, rhs: CalendarDay) -> Bool {
         (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
-    }
-
-    private static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
     }
 }

@@ -1,3 +1,5 @@
+import Wire
+
 /// Splits Alloy source into tokens, following Alloy's scanner: newlines after a value-ending token become
 /// `TERMINATOR`s, comments are returned as tokens, and every lexical error is reported with its offset while
 /// scanning carries on, so one pass finds every problem.
@@ -438,7 +440,7 @@ struct AlloyLexer {
         guard c >= 0 else { return "EOF" }
         let hex = String(UInt32(c), radix: 16, uppercase: true)
         let code = "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
-        if let scalar = Unicode.Scalar(UInt32(c)), GoQuoting.isPrintable(scalar) {
+        if let scalar = Unicode.Scalar(UInt32(c)), GoQuote.isPrint(scalar) {
             return "\(code) '\(Character(scalar))'"
         }
         return code

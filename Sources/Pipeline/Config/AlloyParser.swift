@@ -1,3 +1,5 @@
+import Wire
+
 /// Parses the Alloy configuration syntax.
 ///
 /// The grammar and the error recovery follow Alloy's parser: after an error the parser skips to the next statement
@@ -259,14 +261,14 @@ private struct Parser {
             if token.kind == .string {
                 let literal = token.text
                 if !literal.hasPrefix("\"") {
-                    addError("expected block label to be a double quoted string, but got \(GoQuoting.quote(literal))")
+                    addError("expected block label to be a double quoted string, but got \(GoQuote.quote(literal))")
                 }
                 let utf8 = Array(literal.utf8)
                 if utf8.count > 2 {
                     let label = String(decoding: utf8[1..<(utf8.count - 1)], as: UTF8.self)
                     blockName.label = label
                     if !AlloyLexer.isValidIdentifier(label) {
-                        addError("expected block label to be a valid identifier, but got \(GoQuoting.quote(label))")
+                        addError("expected block label to be a valid identifier, but got \(GoQuote.quote(label))")
                     }
                 }
                 blockName.labelRange = (token.start, token.end)
@@ -483,7 +485,7 @@ private struct Parser {
                 nameRange = range(token.start, token.end)
                 if token.kind == .string {
                     quoted = true
-                    name = GoQuoting.unquote(token.text) ?? ""
+                    name = GoQuote.unquote(token.text) ?? ""
                 } else {
                     name = token.text
                 }
@@ -525,7 +527,7 @@ private struct Parser {
     static func literal(_ token: Token, range: SourceRange) -> Literal {
         switch token.kind {
         case .string:
-            return Literal(kind: .string, text: token.text, value: .string(GoQuoting.unquote(token.text) ?? ""), range: range)
+            return Literal(kind: .string, text: token.text, value: .string(GoQuote.unquote(token.text) ?? ""), range: range)
         case .number:
             return Literal(kind: .number, text: token.text, value: .number(integerLiteral(token.text)), range: range)
         case .float:

@@ -1,3 +1,5 @@
+import Wire
+
 // A position-free rendering of the syntax tree, for comparing two parses of differently formatted text.
 
 extension Body {
@@ -14,7 +16,7 @@ extension Statement {
         case .attribute(let attribute):
             "(attr \(attribute.name) \(attribute.value.treeDescription))"
         case .block(let block):
-            "(block \(block.fullName)" + (block.label.map { " " + GoQuoting.quote($0) } ?? "") + " "
+            "(block \(block.fullName)" + (block.label.map { " " + GoQuote.quote($0) } ?? "") + " "
                 + block.body.treeDescription + ")"
         }
     }
@@ -27,7 +29,7 @@ extension Expression {
         case .identifier(let name, _): name
         case .array(let elements, _): "[" + elements.map(\.treeDescription).joined(separator: " ") + "]"
         case .object(let fields, _):
-            "{" + fields.map { "\($0.quoted ? GoQuoting.quote($0.name) : $0.name)=\($0.value.treeDescription)" }
+            "{" + fields.map { "\($0.quoted ? GoQuote.quote($0.name) : $0.name)=\($0.value.treeDescription)" }
                 .joined(separator: " ") + "}"
         case .access(let base, let name, _): "(. \(base.treeDescription) \(name))"
         case .index(let base, let index, _): "(index \(base.treeDescription) \(index.treeDescription))"

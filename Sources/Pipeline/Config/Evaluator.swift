@@ -1,3 +1,5 @@
+import Wire
+
 /// The variables an expression can refer to. Identifiers resolve in `variables` first, then in the standard
 /// library (`Stdlib.globals`).
 public struct Scope: Sendable {
@@ -45,7 +47,7 @@ private struct EvaluationContext {
 
         case .identifier(let name, let range):
             guard let value = scope.lookup(name) else {
-                throw fail(range, "identifier \(GoQuoting.quote(name)) does not exist")
+                throw fail(range, "identifier \(GoQuote.quote(name)) does not exist")
             }
             return value
 
@@ -69,17 +71,17 @@ private struct EvaluationContext {
             switch value {
             case .object(let object):
                 guard let field = object[name] else {
-                    let known = object.keys.prefix(20).map { GoQuoting.quote($0) }.joined(separator: ", ")
+                    let known = object.keys.prefix(20).map { GoQuote.quote($0) }.joined(separator: ", ")
                     throw fail(
                         nameRange,
-                        "field \(GoQuoting.quote(name)) does not exist in \(snippet(base))"
+                        "field \(GoQuote.quote(name)) does not exist in \(snippet(base))"
                             + (object.isEmpty ? " (it has no fields)" : " (it has \(known))"))
                 }
                 return field
             default:
                 throw fail(
                     expression.range,
-                    "expected object, got \(value.summary): cannot read field \(GoQuoting.quote(name)) of \(snippet(base))")
+                    "expected object, got \(value.summary): cannot read field \(GoQuote.quote(name)) of \(snippet(base))")
             }
 
         case .index(let base, let index, _):

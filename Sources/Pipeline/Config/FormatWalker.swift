@@ -1,3 +1,5 @@
+import Wire
+
 /// Walks the syntax tree, sending tokens and whitespace to the printer.
 struct FormatWalker {
     var printer: FormatPrinter
@@ -46,7 +48,7 @@ struct FormatWalker {
             // would end the line before the label.
             printer.write(.position(Self.lastCharacter(block.nameRange)), .identifier(block.fullName))
             if let label = block.label, !label.isEmpty, let labelRange = block.labelRange {
-                printer.write(.whitespace(.blank), .position(labelRange.start), .literal(GoQuoting.quote(label), .string))
+                printer.write(.whitespace(.blank), .position(labelRange.start), .literal(GoQuote.quote(label), .string))
             }
             printer.write(.whitespace(.blank), .position(block.leftBrace), .token(.leftCurly), .whitespace(.indent))
             if block.body.statements.isEmpty {
@@ -166,7 +168,7 @@ struct FormatWalker {
             previousLine = field.nameRange.end.line
             printer.write(.position(field.nameRange.start))
             if field.quoted {
-                printer.write(.literal(GoQuoting.quote(field.name), .string))
+                printer.write(.literal(GoQuote.quote(field.name), .string))
             } else {
                 printer.write(.identifier(field.name))
             }

@@ -1,3 +1,5 @@
+import Wire
+
 /// `string.format`: Go's `fmt.Sprintf` over Alloy values, with the verbs Alloy documents (`%% %t %b %d %o %x %X
 /// %e %E %f %F %g %G %s %q`) plus `%v %O %c %U`, flags `+ - # space 0`, width, precision, `*` and `[n]` argument
 /// indexes. Unlike Go, a verb given a value it cannot convert is an error rather than `%!d(string=...)` in the
@@ -24,7 +26,7 @@ enum GoFormat {
         func takeArgument(_ verbText: String) throws(EvaluationError) -> Value {
             guard argumentIndex < arguments.count else {
                 throw EvaluationError(
-                    message: "format \(GoQuoting.quote(spec)) needs an argument for \(verbText) (argument "
+                    message: "format \(GoQuote.quote(spec)) needs an argument for \(verbText) (argument "
                         + "\(argumentIndex + 1)), but only \(arguments.count) given")
             }
             usedArguments.insert(argumentIndex)
@@ -45,7 +47,7 @@ enum GoFormat {
             guard i < scalars.count, scalars[i] == "[" else { return }
             i += 1
             guard let index = parseNumber(), i < scalars.count, scalars[i] == "]", index >= 1, index <= arguments.count else {
-                throw EvaluationError(message: "format \(GoQuoting.quote(spec)) has a bad argument index")
+                throw EvaluationError(message: "format \(GoQuote.quote(spec)) has a bad argument index")
             }
             i += 1
             argumentIndex = index - 1
@@ -55,7 +57,7 @@ enum GoFormat {
         func starArgument(_ what: String) throws(EvaluationError) -> Int {
             let value = try takeArgument("*")
             guard case .number(let number) = value, let int = number.int64Value, abs(int) <= 1_000_000 else {
-                throw EvaluationError(message: "format \(GoQuoting.quote(spec)): \(what) * needs an integer, got \(value.summary)")
+                throw EvaluationError(message: "format \(GoQuote.quote(spec)): \(what) * needs an integer, got \(value.summary)")
             }
             return Int(int)
         }
@@ -105,7 +107,7 @@ enum GoFormat {
             }
             try parseIndex()
             guard i < scalars.count else {
-                throw EvaluationError(message: "format \(GoQuoting.quote(spec)) ends in the middle of a verb")
+                throw EvaluationError(message: "format \(GoQuote.quote(spec)) ends in the middle of a verb")
             }
             let verb = scalars[i]
             i += 1
@@ -140,13 +142,13 @@ enum GoFormat {
             switch unwrapped {
             case .string(let text):
                 let truncated = truncate(text, directive.precision)
-                if directive.sharp, !truncated.contains("`"), truncated.unicodeScalars.allSatisfy({ GoQuoting.isPrintable($0) || $0 == "\t" }) {
+                if directive.sharp, !truncated.contains("`"), truncated.unicodeScalars.allSatisfy({ GoQuote.isPrint($0) || $0 == "\t" }) {
                     return "`" + truncated + "`"
                 }
-                return GoQuoting.quote(truncated)
+                return GoQuote.quote(truncated)
             case .number(let number):
                 if number.isInteger, let code = number.int64Value, let scalar = Unicode.Scalar(UInt32(clamping: max(0, code))) {
-                    return "'" + String(GoQuoting.quote(String(scalar)).dropFirst().dropLast()) + "'"
+                    return "'" + String(GoQuote.quote(String(scalar)).dropFirst().dropLast()) + "'"
                 }
                 throw mismatch(verb, value, "a string")
             default: throw mismatch(verb, value, "a string")

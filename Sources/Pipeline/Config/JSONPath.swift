@@ -1,3 +1,5 @@
+import Wire
+
 extension Stdlib {
     /// `json_path(json, path)`: every value of the JSON document matched by the JSONPath, as an array.
     static let jsonPath: Implementation = { args throws(EvaluationError) in
@@ -58,7 +60,7 @@ struct JSONPath {
         var parser = PathParser(scalars: Array(text.unicodeScalars))
         segments = try parser.parsePath(allowBareStart: true, depth: 0)
         guard parser.index == parser.scalars.count else {
-            throw ParseError(message: "unexpected \(parser.describeCurrent()) in JSONPath \(GoQuoting.quote(text))")
+            throw ParseError(message: "unexpected \(parser.describeCurrent()) in JSONPath \(GoQuote.quote(text))")
         }
     }
 

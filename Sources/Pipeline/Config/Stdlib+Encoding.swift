@@ -1,3 +1,4 @@
+import Wire
 import Yams
 
 extension Stdlib {
@@ -39,17 +40,17 @@ extension Stdlib {
     static func fromBase64(_ args: [Value], urlSafe: Bool) throws(EvaluationError) -> Value {
         let arguments = try FunctionArguments(args, count: 1)
         let text = try arguments.string(0)
-        do throws(Base64.DecodeError) {
-            let bytes = try Base64.decode(text, urlSafe: urlSafe)
+        do throws(Base64Codec.Problem) {
+            let bytes = try Base64Codec.decodeGo(text, alphabet: urlSafe ? .url : .standard)
             return .string(String(decoding: bytes, as: UTF8.self))
         } catch {
-            throw EvaluationError(message: error.message, argumentIndex: 0)
+            throw EvaluationError(message: error.reason, argumentIndex: 0)
         }
     }
 
     static func toBase64(_ args: [Value], urlSafe: Bool) throws(EvaluationError) -> Value {
         let arguments = try FunctionArguments(args, count: 1)
-        return .string(Base64.encode(Array(try arguments.string(0).utf8), urlSafe: urlSafe))
+        return .string(Base64Codec.encoded(Array(try arguments.string(0).utf8), alphabet: urlSafe ? .url : .standard))
     }
 
     /// Go's `url.QueryEscape`.
@@ -87,7 +88,7 @@ extension Stdlib {
                 guard i + 2 < bytes.count, let high = hexDigit(bytes[i + 1]), let low = hexDigit(bytes[i + 2])
                 else {
                     let escape = String(decoding: bytes[i..<min(bytes.count, i + 3)], as: UTF8.self)
-                    throw EvaluationError(message: "invalid URL escape \(GoQuoting.quote(escape))", argumentIndex: 0)
+                    throw EvaluationError(message: "invalid URL escape \(GoQuote.quote(escape))", argumentIndex: 0)
                 }
                 out.append(high << 4 | low)
                 i += 3
@@ -223,77 +224,5 @@ enum YAMLConversion {
             if digits() == 0 { return false }
         }
         return scalars.isEmpty
-    }
-}
-
-/// RFC 4648 base64 with padding, in the standard and the URL-safe alphabets (Go's `StdEncoding` and
-/// `URLEncoding`). Decoding ignores CR and LF, as Go does.
-enum Base64 {
-    struct DecodeError: Error {
-        var message: String
-    }
-
-    private static let standard = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-    private static let url = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-
-    static func encode(_ bytes: [UInt8], urlSafe: Bool) -> String {
-        let alphabet = urlSafe ? url : standard
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var i = 0
-        while i < bytes.count {
-            let b0 = UInt32(bytes[i])
-            let b1 = i + 1 < bytes.count ? UInt32(bytes[i + 1]) : 0
-            let b2 = i + 2 < bytes.count ? UInt32(bytes[i + 2]) : 0
-            let triple = b0 << 16 | b1 << 8 | b2
-            out.append(alphabet[Int(triple >> 18 & 63)])
-            out.append(alphabet[Int(triple >> 12 & 63)])
-            out.append(i + 1 < bytes.count ? alphabet[Int(triple >> 6 & 63)] : UInt8(ascii: "="))
-            out.append(i + 2 < bytes.count ? alphabet[Int(triple & 63)] : UInt8(ascii: "="))
-            i += 3
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    static func decode(_ text: String, urlSafe: Bool) throws(DecodeError) -> [UInt8] {
-        let alphabet = urlSafe ? url : standard
-        var lookup = [Int8](repeating: -1, count: 256)
-        for (index, byte) in alphabet.enumerated() {
-            lookup[Int(byte)] = Int8(index)
-        }
-        var input: [(byte: UInt8, offset: Int)] = []
-        for (offset, byte) in text.utf8.enumerated() where byte != UInt8(ascii: "\r") && byte != UInt8(ascii: "\n") {
-            input.append((byte, offset))
-        }
-        var out: [UInt8] = []
-        var i = 0
-        while i < input.count {
-            guard i + 4 <= input.count else {
-                throw DecodeError(message: "illegal base64 data at input byte \(input[i].offset)")
-            }
-            var values: [UInt32] = []
-            var padding = 0
-            for j in i..<(i + 4) {
-                let (byte, offset) = input[j]
-                if byte == UInt8(ascii: "=") {
-                    // Padding only in the last one or two places of the final quantum.
-                    guard j >= i + 2, i + 4 == input.count, input[j..<(i + 4)].allSatisfy({ $0.byte == UInt8(ascii: "=") }) else {
-                        throw DecodeError(message: "illegal base64 data at input byte \(offset)")
-                    }
-                    padding = i + 4 - j
-                    break
-                }
-                let value = lookup[Int(byte)]
-                guard value >= 0 else { throw DecodeError(message: "illegal base64 data at input byte \(offset)") }
-                values.append(UInt32(value))
-            }
-            while values.count < 4 { values.append(0) }
-            let triple = values[0] << 18 | values[1] << 12 | values[2] << 6 | values[3]
-            out.append(UInt8(triple >> 16 & 0xFF))
-            if padding < 2 { out.append(UInt8(triple >> 8 & 0xFF)) }
-            if padding < 1 { out.append(UInt8(triple & 0xFF)) }
-            i += 4
-        }
-        return out
     }
 }

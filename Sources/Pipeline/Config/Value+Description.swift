@@ -1,3 +1,5 @@
+import Wire
+
 extension Value: CustomStringConvertible {
     /// The value in Alloy syntax: `"text"`, `[1, 2]`, `{ a = 1, "b-c" = 2 }`. Secrets show as `(secret)` wherever
     /// they are, so printing a value never reveals one.
@@ -12,7 +14,7 @@ extension Value: CustomStringConvertible {
         case .null: out += "null"
         case .bool(let flag): out += flag ? "true" : "false"
         case .number(let number): out += number.description
-        case .string(let text): out += GoQuoting.quote(text)
+        case .string(let text): out += GoQuote.quote(text)
         case .array(let elements):
             out += "["
             for (index, element) in elements.enumerated() {
@@ -33,7 +35,7 @@ extension Value: CustomStringConvertible {
             }
             out += " }"
         case .function(let function): out += "function(\(function.name))"
-        case .capsule(let capsule): out += "capsule(\(GoQuoting.quote(capsule.typeName)))"
+        case .capsule(let capsule): out += "capsule(\(GoQuote.quote(capsule.typeName)))"
         case .secret: out += "(secret)"
         }
     }
@@ -43,7 +45,7 @@ extension Value: CustomStringConvertible {
         if AlloyLexer.isValidIdentifier(key), key != "true", key != "false", key != "null" {
             return key
         }
-        return GoQuoting.quote(key)
+        return GoQuote.quote(key)
     }
 
     /// The type and a short rendering of the value, for error messages: `string "abc"`, `number 1.5`.

@@ -66,18 +66,18 @@ public final class ArgumentReader {
             case .attribute(let attribute):
                 if let first = seen[attribute.name] {
                     problems.append(file.diagnostic(
-                        attribute.nameRange, "attribute \(GoQuoting.quote(attribute.name)) may only be set once (first set at \(first.start))"))
+                        attribute.nameRange, "attribute \(GoQuote.quote(attribute.name)) may only be set once (first set at \(first.start))"))
                 } else {
                     seen[attribute.name] = attribute.nameRange
                 }
                 if !readAttributes.contains(attribute.name) {
                     problems.append(file.diagnostic(
-                        attribute.nameRange, "unrecognized attribute name \(GoQuoting.quote(attribute.name)) in \(name)"))
+                        attribute.nameRange, "unrecognized attribute name \(GoQuote.quote(attribute.name)) in \(name)"))
                 }
             case .block(let block):
                 if !readBlocks.contains(block.fullName) {
                     problems.append(file.diagnostic(
-                        block.nameRange, "unrecognized block name \(GoQuoting.quote(block.fullName)) in \(name)"))
+                        block.nameRange, "unrecognized block name \(GoQuote.quote(block.fullName)) in \(name)"))
                 }
             }
         }
@@ -109,14 +109,14 @@ public final class ArgumentReader {
     /// An error naming the attribute when it is not set (for attributes a typed reader reads after this check).
     public func requirePresent(_ name: String) throws(Diagnostic) {
         guard has(name) else {
-            throw blockError("missing required attribute \(GoQuoting.quote(name)) in \(self.name)")
+            throw blockError("missing required attribute \(GoQuote.quote(name)) in \(self.name)")
         }
     }
 
     /// The attribute's value; an error naming it when it is missing.
     public func required(_ name: String) throws(Diagnostic) -> Value {
         guard let value = try value(name) else {
-            throw blockError("missing required attribute \(GoQuoting.quote(name)) in \(self.name)")
+            throw blockError("missing required attribute \(GoQuote.quote(name)) in \(self.name)")
         }
         return value
     }
@@ -141,7 +141,7 @@ public final class ArgumentReader {
 
     public func requiredString(_ name: String) throws(Diagnostic) -> String {
         guard let text = try string(name) else {
-            throw blockError("missing required attribute \(GoQuoting.quote(name)) in \(self.name)")
+            throw blockError("missing required attribute \(GoQuote.quote(name)) in \(self.name)")
         }
         return text
     }
@@ -184,7 +184,7 @@ public final class ArgumentReader {
         switch DurationText.parse(text) {
         case .success(let nanoseconds): return .nanoseconds(nanoseconds)
         case .failure(let failure):
-            throw error(name, "\(name): invalid duration \(GoQuoting.quote(text)) (\(failure)); expected e.g. \"500ms\", \"10s\", \"1m30s\"")
+            throw error(name, "\(name): invalid duration \(GoQuote.quote(text)) (\(failure)); expected e.g. \"500ms\", \"10s\", \"1m30s\"")
         }
     }
 
@@ -197,7 +197,7 @@ public final class ArgumentReader {
         switch ByteSizeText.parse(text) {
         case .success(let bytes): return bytes
         case .failure:
-            throw error(name, "\(name): invalid size \(GoQuoting.quote(text)); expected e.g. \"512KiB\", \"1MiB\", \"10MB\"")
+            throw error(name, "\(name): invalid size \(GoQuote.quote(text)); expected e.g. \"512KiB\", \"1MiB\", \"10MB\"")
         }
     }
 
@@ -286,7 +286,7 @@ public final class ArgumentReader {
     public func block(_ name: String) throws(Diagnostic) -> ArgumentReader? {
         let found = blocks(name)
         if found.count > 1 {
-            throw file.diagnostic(found[1].range, "block \(GoQuoting.quote(name)) may only be given once in \(self.name)")
+            throw file.diagnostic(found[1].range, "block \(GoQuote.quote(name)) may only be given once in \(self.name)")
         }
         return found.first
     }

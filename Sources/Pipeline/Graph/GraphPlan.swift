@@ -1,3 +1,5 @@
+import Wire
+
 /// The shape of a configuration: its components, what each references, and an order to evaluate them in.
 ///
 /// Built before anything runs, so that an unknown component, a duplicate label, a reference to a component that
@@ -32,7 +34,7 @@ struct GraphPlan: Sendable {
             case .attribute(let attribute):
                 problems.append(file.diagnostic(
                     attribute.nameRange,
-                    "unexpected attribute \(GoQuoting.quote(attribute.name)) at the top level: only blocks (components) may appear here"))
+                    "unexpected attribute \(GoQuote.quote(attribute.name)) at the top level: only blocks (components) may appear here"))
             case .block(let block):
                 if configurationBlocks.contains(block.fullName) {
                     if block.label != nil {
@@ -45,18 +47,18 @@ struct GraphPlan: Sendable {
                 }
                 guard let factory = registry.factory(named: block.fullName) else {
                     problems.append(file.diagnostic(
-                        block.nameRange, "unrecognized component name \(GoQuoting.quote(block.fullName))" + suggestion(block.fullName, registry)))
+                        block.nameRange, "unrecognized component name \(GoQuote.quote(block.fullName))" + suggestion(block.fullName, registry)))
                     continue
                 }
                 guard let label = block.label else {
                     problems.append(file.diagnostic(
-                        block.nameRange, "component \(GoQuoting.quote(block.fullName)) must have a label, e.g. \(block.fullName) \"default\" { ... }"))
+                        block.nameRange, "component \(GoQuote.quote(block.fullName)) must have a label, e.g. \(block.fullName) \"default\" { ... }"))
                     continue
                 }
                 if !isValidLabel(label) {
                     problems.append(file.diagnostic(
                         block.labelRange ?? block.nameRange,
-                        "component label \(GoQuoting.quote(label)) must start with a letter or underscore and contain only letters, digits and underscores"))
+                        "component label \(GoQuote.quote(label)) must start with a letter or underscore and contain only letters, digits and underscores"))
                     continue
                 }
                 if let first = firstSeen[block.id] {
@@ -79,7 +81,7 @@ struct GraphPlan: Sendable {
                 } else if Stdlib.globals[reference.path[0]] == nil {
                     problems.append(file.diagnostic(
                         reference.range,
-                        "component \(GoQuoting.quote(reference.path.joined(separator: "."))) does not exist or is out of scope"))
+                        "component \(GoQuote.quote(reference.path.joined(separator: "."))) does not exist or is out of scope"))
                 }
             }
             nodes[id] = Node(id: id, block: block, factory: factory, dependencies: dependencies.sorted())
@@ -149,6 +151,6 @@ struct GraphPlan: Sendable {
         let family = name.split(separator: ".").prefix(2).joined(separator: ".")
         let close = registry.names.filter { $0.hasPrefix(family) }
         guard !close.isEmpty else { return "; known components: \(registry.names.joined(separator: ", "))" }
-        return "; did you mean \(close.map { GoQuoting.quote($0) }.joined(separator: " or "))?"
+        return "; did you mean \(close.map { GoQuote.quote($0) }.joined(separator: " or "))?"
     }
 }

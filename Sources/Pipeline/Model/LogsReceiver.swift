@@ -41,10 +41,23 @@ public enum PipelineError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+extension LogEntry {
+    /// What holding one entry costs beyond its line and structured metadata: the entry itself and the headers of
+    /// its arrays. A fixed figure, so that a batch of many empty lines is not free to hold.
+    public static let heldOverhead = 64
+
+    /// The bytes holding this entry takes, roughly: its line, its structured metadata's names and values, and
+    /// ``heldOverhead``. Its labels are not counted: entries of one stream share them. The unit of what
+    /// `loki.write`'s queue holds.
+    public var heldBytes: Int {
+        structuredMetadata.reduce(line.count + Self.heldOverhead) { $0 + $1.name.utf8.count + $1.value.utf8.count }
+    }
+}
+
 extension LogBatch {
-    /// Bytes of line text, the unit of `loki.write` batch and queue sizes (as Loki's client counts them).
-    public var byteCount: Int {
-        entries.reduce(0) { $0 + $1.line.count }
+    /// What holding the batch's entries takes: the sum of their ``LogEntry/heldBytes``.
+    public var heldBytes: Int {
+        entries.reduce(0) { $0 + $1.heldBytes }
     }
 
     public var isEmpty: Bool { entries.isEmpty }

@@ -32,11 +32,11 @@ public struct LoggingOptions: Sendable, Equatable {
         }
         let levelName = try reader.string("level", default: "info")
         guard let level = Self.levels.first(where: { $0.name == levelName })?.level else {
-            throw reader.error("level", "logging: unrecognized log level \(GoQuoting.quote(levelName)) (debug, info, warn or error)")
+            throw reader.error("level", "logging: unrecognized log level \(GoQuote.quote(levelName)) (debug, info, warn or error)")
         }
         let formatName = try reader.string("format", default: Format.logfmt.rawValue)
         guard let format = Format(rawValue: formatName) else {
-            throw reader.error("format", "logging: unrecognized log format \(GoQuoting.quote(formatName)) (logfmt or json)")
+            throw reader.error("format", "logging: unrecognized log format \(GoQuote.quote(formatName)) (logfmt or json)")
         }
         self.init(level: level, format: format)
     }

@@ -1,31 +1,44 @@
-/// RFC 4648 base64, as OTLP/JSON's `bytesValue` (protobuf's JSON mapping of `bytes`), HTTP basic auth and Loki's
-/// filesystem keys use it.
+/// RFC 4648 base64, as OTLP/JSON's `bytesValue` (protobuf's JSON mapping of `bytes`), HTTP basic auth, Loki's
+/// filesystem keys and Alloy's `encoding.from_base64` / `to_base64` use it: the standard or the URL-safe alphabet,
+/// padded; decoding either leniently (``decode(_:)``, as protobuf's JSON mapping) or as Go's `encoding/base64`
+/// does (``decodeGo(_:alphabet:)``).
 public enum Base64Codec {
     public struct Problem: Error, Sendable {
         public var reason: String
     }
 
-    private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    public enum Alphabet: Sendable {
+        /// `A–Z a–z 0–9 + /` (Go's `StdEncoding`).
+        case standard
+        /// `A–Z a–z 0–9 - _` (Go's `URLEncoding`).
+        case url
+
+        var digits: [UInt8] { self == .standard ? Base64Codec.standardDigits : Base64Codec.urlDigits }
+    }
+
+    private static let standardDigits = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    private static let urlDigits = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
     /// 0...63 for both alphabets' digits (`+/` and `-_`), 0xFF otherwise.
     private static let values: [UInt8] = {
         var table = [UInt8](repeating: 0xFF, count: 256)
-        for (index, byte) in alphabet.enumerated() { table[Int(byte)] = UInt8(index) }
+        for (index, byte) in standardDigits.enumerated() { table[Int(byte)] = UInt8(index) }
         table[Int(UInt8(ascii: "-"))] = 62
         table[Int(UInt8(ascii: "_"))] = 63
         return table
     }()
 
-    /// The standard, padded encoding as text.
-    public static func encoded(_ bytes: [UInt8]) -> String {
+    /// The padded encoding as text.
+    public static func encoded(_ bytes: [UInt8], alphabet: Alphabet = .standard) -> String {
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        encode(bytes, to: &out)
+        encode(bytes, alphabet: alphabet, to: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Appends the standard, padded encoding (what protobuf's JSON encoders write).
-    public static func encode(_ bytes: [UInt8], to out: inout [UInt8]) {
+    /// Appends the padded encoding (the standard alphabet is what protobuf's JSON encoders write).
+    public static func encode(_ bytes: [UInt8], alphabet: Alphabet = .standard, to out: inout [UInt8]) {
+        let alphabet = alphabet.digits
         var index = 0
         let count = bytes.count
         while index + 3 <= count {
@@ -85,5 +98,45 @@ public enum Base64Codec {
             }
         }
         return .success(out)
+    }
+
+    /// Go's `encoding/base64` `DecodeString` of `StdEncoding` or `URLEncoding`: one alphabet, padding required,
+    /// carriage returns and newlines ignored; the error names the input byte where decoding failed, as Go's does.
+    public static func decodeGo(_ text: String, alphabet: Alphabet) throws(Problem) -> [UInt8] {
+        var lookup = [Int8](repeating: -1, count: 256)
+        for (index, byte) in alphabet.digits.enumerated() { lookup[Int(byte)] = Int8(index) }
+        var input: [(byte: UInt8, offset: Int)] = []
+        for (offset, byte) in text.utf8.enumerated() where byte != UInt8(ascii: "\r") && byte != UInt8(ascii: "\n") {
+            input.append((byte, offset))
+        }
+        func illegal(_ offset: Int) -> Problem { Problem(reason: "illegal base64 data at input byte \(offset)") }
+        var out: [UInt8] = []
+        out.reserveCapacity(input.count / 4 * 3)
+        var i = 0
+        while i < input.count {
+            guard i + 4 <= input.count else { throw illegal(input[i].offset) }
+            var quantum: UInt32 = 0
+            var padding = 0
+            for j in i..<(i + 4) {
+                let (byte, offset) = input[j]
+                if byte == UInt8(ascii: "=") {
+                    // Padding only in the last one or two places of the final quantum.
+                    guard j >= i + 2, i + 4 == input.count,
+                          input[j..<(i + 4)].allSatisfy({ $0.byte == UInt8(ascii: "=") })
+                    else { throw illegal(offset) }
+                    padding = i + 4 - j
+                    quantum <<= UInt32(6 * padding)
+                    break
+                }
+                let value = lookup[Int(byte)]
+                guard value >= 0 else { throw illegal(offset) }
+                quantum = quantum << 6 | UInt32(value)
+            }
+            out.append(UInt8(quantum >> 16 & 0xFF))
+            if padding < 2 { out.append(UInt8(quantum >> 8 & 0xFF)) }
+            if padding < 1 { out.append(UInt8(quantum & 0xFF)) }
+            i += 4
+        }
+        return out
     }
 }

@@ -1,8 +1,9 @@
-/// Go's `strconv.Quote`: a double-quoted string literal with Go escapes.
+/// Go's string literals: `strconv.Quote`, `strconv.Unquote` and `strconv.IsPrint`.
 ///
 /// Loki and Prometheus print label values this way (`labels.Labels.String()`), so label text we produce must
 /// match byte for byte: `\a \b \f \n \r \t \v \\ \"`, `\xNN` for other ASCII controls and for bytes that are not
 /// valid UTF-8, `\uXXXX` / `\UXXXXXXXX` for runes that are not printable, and printable non-ASCII kept as is.
+/// Alloy uses the same rules for string literals, block labels, object keys and `%q`.
 public enum GoQuote {
     /// Quotes `s` exactly as Go's `strconv.Quote` does.
     public static func quote(_ s: String) -> String {
@@ -129,7 +130,7 @@ public enum GoQuote {
     }
 
     /// Go's `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space.
-    static func isPrint(_ scalar: Unicode.Scalar) -> Bool {
+    public static func isPrint(_ scalar: Unicode.Scalar) -> Bool {
         if scalar.value < 0x80 {
             return scalar.value >= 0x20 && scalar.value < 0x7F
         }
@@ -144,5 +145,107 @@ public enum GoQuote {
         default:
             return false
         }
+    }
+
+    // MARK: Unquoting
+
+    /// Go's `strconv.Unquote` for a string literal: `"..."` with Go escapes, or a raw `` `...` `` string (whose
+    /// carriage returns are dropped, as Go does). Nil when the literal is malformed.
+    public static func unquote(_ literal: String) -> String? {
+        let bytes = Array(literal.utf8)
+        guard bytes.count >= 2, let quote = bytes.first, bytes.last == quote else { return nil }
+        let body = bytes[1..<(bytes.count - 1)]
+        if quote == UInt8(ascii: "`") {
+            guard !body.contains(UInt8(ascii: "`")) else { return nil }
+            return String(decoding: body.filter { $0 != UInt8(ascii: "\r") }, as: UTF8.self)
+        }
+        guard quote == UInt8(ascii: "\""), !body.contains(UInt8(ascii: "\n")),
+              let out = unescape(body, quote: quote) else { return nil }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The bytes of a quoted literal's `body` (without its quotes) with Go's escapes decoded: `\a \b \f \n \r \t
+    /// \v \\`, the literal's own `quote` escaped, octal `\NNN` (at most 255), `\xNN`, `\uNNNN` and `\UNNNNNNNN` (a valid
+    /// code point, written as UTF-8). Nil for a bad escape or an unescaped `quote`.
+    public static func unescape<Body: RandomAccessCollection<UInt8>>(_ body: Body, quote: UInt8) -> [UInt8]?
+    where Body.Index == Int {
+        var out: [UInt8] = []
+        out.reserveCapacity(body.count)
+        var i = body.startIndex
+        while i < body.endIndex {
+            let byte = body[i]
+            if byte == quote { return nil }
+            guard byte == UInt8(ascii: "\\") else {
+                out.append(byte)
+                i += 1
+                continue
+            }
+            i += 1
+            guard i < body.endIndex else { return nil }
+            let escape = body[i]
+            i += 1
+            switch escape {
+            case UInt8(ascii: "a"): out.append(0x07)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "v"): out.append(0x0B)
+            case UInt8(ascii: "\\"), quote: out.append(escape)
+            case UInt8(ascii: "0")...UInt8(ascii: "7"):
+                guard i + 2 <= body.endIndex else { return nil }
+                var value = UInt32(escape - UInt8(ascii: "0"))
+                for j in i..<(i + 2) {
+                    let digit = body[j]
+                    guard (UInt8(ascii: "0")...UInt8(ascii: "7")).contains(digit) else { return nil }
+                    value = value * 8 + UInt32(digit - UInt8(ascii: "0"))
+                }
+                guard value <= 255 else { return nil }
+                out.append(UInt8(value))
+                i += 2
+            case UInt8(ascii: "x"), UInt8(ascii: "u"), UInt8(ascii: "U"):
+                let count = escape == UInt8(ascii: "x") ? 2 : (escape == UInt8(ascii: "u") ? 4 : 8)
+                guard i + count <= body.endIndex else { return nil }
+                var value: UInt32 = 0
+                for j in i..<(i + count) {
+                    guard let digit = hexValue(body[j]) else { return nil }
+                    value = value << 4 | digit
+                }
+                i += count
+                if escape == UInt8(ascii: "x") {
+                    out.append(UInt8(value))
+                } else {
+                    guard let scalar = Unicode.Scalar(value) else { return nil }
+                    out.append(contentsOf: String(Character(scalar)).utf8)
+                }
+            default:
+                return nil
+            }
+        }
+        return out
+    }
+
+    /// The value of a hexadecimal digit, or nil.
+    public static func hexValue(_ byte: UInt8) -> UInt32? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(byte - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(byte - UInt8(ascii: "A") + 10)
+        default: nil
+        }
+    }
+
+    /// Where the string literal that starts at `start` (a `"` or `` ` ``) ends: the index after its closing
+    /// quote, or nil when it is not closed. Escapes are skipped, not checked (``unquote(_:)`` checks them).
+    public static func literalEnd(_ scalars: [Unicode.Scalar], from start: Int) -> Int? {
+        guard start < scalars.count, scalars[start] == "\"" || scalars[start] == "`" else { return nil }
+        let quote = scalars[start]
+        var index = start + 1
+        while index < scalars.count, scalars[index] != quote {
+            if quote == "\"", scalars[index] == "\\" { index += 1 }
+            index += 1
+        }
+        return index < scalars.count ? index + 1 : nil
     }
 }

@@ -213,7 +213,7 @@ private struct Parser {
         var value: UInt32 = 0
         while digits > 0 {
             guard position < bytes.count else { throw error("escape sequence not terminated", at: tokenStart) }
-            guard let digit = Self.digitValue(bytes[position]), digit < base else {
+            guard let digit = GoQuote.hexValue(bytes[position]), digit < base else {
                 throw error("illegal character \(Self.goQuoteRune(scalar(at: position))) in escape sequence",
                             at: tokenStart)
             }
@@ -239,48 +239,8 @@ private struct Parser {
             return String(decoding: bytes[bodyStart..<bodyEnd].filter { $0 != UInt8(ascii: "\r") }, as: UTF8.self)
         }
         guard bytes[bodyStart..<bodyEnd].contains(UInt8(ascii: "\\")) else { return string(bodyStart, bodyEnd) }
-        var out: [UInt8] = []
-        out.reserveCapacity(bodyEnd - bodyStart)
-        var index = bodyStart
-        while index < bodyEnd {
-            let byte = bytes[index]
-            index += 1
-            guard byte == UInt8(ascii: "\\") else {
-                out.append(byte)
-                continue
-            }
-            let kind = bytes[index]
-            index += 1
-            switch kind {
-            case UInt8(ascii: "a"): out.append(0x07)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "v"): out.append(0x0B)
-            case UInt8(ascii: "0")...UInt8(ascii: "7"):
-                var value = UInt32(kind - UInt8(ascii: "0"))
-                for _ in 0..<2 {
-                    value = value * 8 + UInt32(bytes[index] - UInt8(ascii: "0"))
-                    index += 1
-                }
-                out.append(UInt8(truncatingIfNeeded: value))
-            case UInt8(ascii: "x"), UInt8(ascii: "u"), UInt8(ascii: "U"):
-                let count = kind == UInt8(ascii: "x") ? 2 : (kind == UInt8(ascii: "u") ? 4 : 8)
-                var value: UInt32 = 0
-                for _ in 0..<count {
-                    value = value * 16 + (Self.digitValue(bytes[index]) ?? 0)
-                    index += 1
-                }
-                if kind == UInt8(ascii: "x") {
-                    out.append(UInt8(truncatingIfNeeded: value))
-                } else if let scalar = Unicode.Scalar(value) {
-                    out.append(contentsOf: String(Character(scalar)).utf8)
-                }
-            default:
-                out.append(kind)  // \\, \" or \'
-            }
+        guard let out = GoQuote.unescape(bytes[bodyStart..<bodyEnd], quote: quote) else {
+            throw error("invalid escape sequence", at: token.start)  // token() let only valid ones through
         }
         // Invalid UTF-8 from \x or octal escapes becomes U+FFFD: Swift strings hold valid Unicode only.
         return String(decoding: out, as: UTF8.self)
@@ -383,15 +343,6 @@ private struct Parser {
 
     static func isMetricNameChar(_ byte: UInt8) -> Bool {
         isNameChar(byte) || byte == UInt8(ascii: ":")
-    }
-
-    static func digitValue(_ byte: UInt8) -> UInt32? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(byte - UInt8(ascii: "0"))
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(byte - UInt8(ascii: "a") + 10)
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(byte - UInt8(ascii: "A") + 10)
-        default: nil
-        }
     }
 
     /// Go's `%q` of a rune: `'x'`, `'\n'`, `'\x00'`; `%q` of EOF (-1) is `'�'`.

@@ -1,6 +1,7 @@
 import TestSupport
 import Testing
 @testable import Backend
+import Wire
 
 @Suite struct ConfigRenderTests {
     func roundTrip(_ config: BackendConfig, sourceLocation: SourceLocation = #_sourceLocation) throws {
@@ -78,8 +79,8 @@ extension SeededRandom {
         var day = Int64.random(in: 0...20_000, using: &self)
         config.schemaConfig.configs = (0..<Int.random(in: 0...3, using: &self)).map { _ in
             day += Int64.random(in: 1...400, using: &self)
-            let (y, m, d) = GoTime.civil(fromDays: day)
-            return .init(from: CalendarDay(year: Int(y), month: Int(m), day: Int(d)), store: string(),
+            let (y, m, d) = Civil.date(days: day)
+            return .init(from: CalendarDay(year: y, month: m, day: d), store: string(),
                          objectStore: string(), schema: "v13", index: .init(prefix: string()))
         }
         config.storageConfig.filesystem.directory = string()

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 import Wire
 
 @Suite("GoQuote matches Go's strconv.Quote")
@@ -40,6 +41,39 @@ struct GoQuoteTests {
         for (bytes, expected) in cases {
             let quoted = bytes.withUnsafeBufferPointer { GoQuote.quote(utf8: $0) }
             #expect(quoted == expected, "\(bytes)")
+        }
+    }
+
+    @Test(arguments: [
+        (#""a\tb\x41\101\u00e9\U0001F600\\\"""#, "a\tbAAé😀\\\""),
+        ("`raw\\n\r`", "raw\\n"),                     // raw: no escapes, carriage returns dropped
+        (#""""#, ""),
+    ])
+    func unquote(literal: String, expected: String) {
+        #expect(GoQuote.unquote(literal) == expected)
+    }
+
+    /// What Go's `strconv.Unquote` refuses.
+    @Test(arguments: [
+        "", "\"", #""a"#, #""a"b""#, "\"a\nb\"", #""\q""#, #""\'""#, #""\400""#, #""\x4""#, #""\ud800""#,
+        #""\U00110000""#, "`a`b`", #""\""#,
+    ])
+    func unquoteRefuses(literal: String) {
+        #expect(GoQuote.unquote(literal) == nil)
+    }
+
+    /// Property: what `quote` writes, `unquote` reads back, for any text.
+    @Test func unquoteReadsBackWhatQuoteWrites() {
+        var random = SeededRandom(seed: FuzzBudget.seed(0x60_9107))
+        let alphabet: [Unicode.Scalar] = ["a", " ", "\"", "\\", "\n", "\r", "\t", "\u{0}", "\u{7F}", "é", "\u{85}", "\u{A0}",
+                                          "\u{200B}", "\u{FFFD}", "😀", "\u{E0001}", "`", "'"]
+        for _ in 0..<FuzzBudget.scaled(2_000) {
+            var text = String.UnicodeScalarView()
+            for _ in 0..<Int.random(in: 0..<24, using: &random) {
+                text.append(alphabet[Int.random(in: 0..<alphabet.count, using: &random)])
+            }
+            let string = String(text)
+            #expect(GoQuote.unquote(GoQuote.quote(string)) == string, "\(GoQuote.quote(string))")
         }
     }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import Wire
+
 /// Hostile query parameters and LogQL strings for the backend's query API.
 extension HostileGenerator {
     /// Percent-encodes every byte outside RFC 3986's unreserved set.

@@ -1,3 +1,5 @@
+import Wire
+
 /// Makes realistic logfmt access-log lines of an exact length, like
 /// `ts=2026-11-24T14:00:00.123Z level=info caller=api.go:128 msg="request served" method=GET path=/api/v1/users/4821
 /// status=200 duration_ms=12.7 bytes=5123 user=alice trace_id=7f3a…`, with varying values. Deterministic for a seed.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Wire
 
 /// How long the generated lines are (`--line-bytes-dist`): one size, or sizes drawn from a distribution, so a load
 /// can look like real logs (mostly short access lines, a tail of long stack traces) instead of one fixed width.

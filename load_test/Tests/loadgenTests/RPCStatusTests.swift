@@ -1,6 +1,7 @@
 import Testing
 
 @testable import loadgen
+import Wire
 
 @Suite struct RPCStatusTests {
     /// `google.rpc.Status{code: 14, message: "busy"}` as the agent's OTLP receiver writes it.

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import Synchronization
+import Wire
 
 /// `discovery.kubernetes` with `role = "pod"`: lists the pods of the API server (all namespaces or those of the
 /// `namespaces` block, filtered by the `selectors` for role pod: label and field selectors such as
@@ -20,7 +21,7 @@ public final class DiscoveryKubernetes: Component {
         public init(_ reader: ArgumentReader) throws(Diagnostic) {
             let role = try reader.requiredString("role")
             guard role == "pod" else {
-                throw reader.error("role", "role: \(GoQuoting.quote(role)) is not supported yet; Estuary discovers role \"pod\"")
+                throw reader.error("role", "role: \(GoQuote.quote(role)) is not supported yet; Estuary discovers role \"pod\"")
             }
             let server = try reader.string("api_server")
             if try reader.string("kubeconfig_file") != nil {
@@ -50,7 +51,7 @@ public final class DiscoveryKubernetes: Component {
                 let selectorLabel = try selector.string("label", default: "")
                 let selectorField = try selector.string("field", default: "")
                 guard selectorRole == "pod" else {
-                    throw selector.error("role", "selectors.role: \(GoQuoting.quote(selectorRole)) does not apply to role \"pod\"")
+                    throw selector.error("role", "selectors.role: \(GoQuote.quote(selectorRole)) does not apply to role \"pod\"")
                 }
                 label = selectorLabel
                 field = selectorField

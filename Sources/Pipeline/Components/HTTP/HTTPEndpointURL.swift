@@ -1,3 +1,5 @@
+import Wire
+
 /// An endpoint's `url`, checked and split the way the sender uses it: the URL to request (credentials and
 /// fragment removed), the `host` of its metrics, and the credentials written in it (`http://user:pass@host`),
 /// which are sent as basic auth as Go's HTTP client does.
@@ -29,7 +31,7 @@ struct HTTPEndpointURL: Sendable, Hashable {
         }
         let scheme = String(decoding: bytes[0..<schemeEnd], as: UTF8.self).lowercased()
         guard scheme == "http" || scheme == "https" else {
-            return .failure(Problem(description: "the scheme must be http or https, got \(GoQuoting.quote(scheme))"))
+            return .failure(Problem(description: "the scheme must be http or https, got \(GoQuote.quote(scheme))"))
         }
         let authorityStart = schemeEnd + 3
         var authorityEnd = authorityStart
@@ -95,7 +97,7 @@ struct HTTPEndpointURL: Sendable, Hashable {
             let name = bytes[bytes.startIndex..<(colon ?? bytes.endIndex)]
             if name.isEmpty { return Problem(description: "it has no host") }
             for byte in name where !isHostByte(byte) {
-                return Problem(description: "the host contains \(GoQuoting.quote(String(decoding: [byte], as: UTF8.self)))")
+                return Problem(description: "the host contains \(GoQuote.quote(String(decoding: [byte], as: UTF8.self)))")
             }
             if let colon { portStart = colon + 1 }
         }
@@ -108,7 +110,7 @@ struct HTTPEndpointURL: Sendable, Hashable {
             }
             if digits.isEmpty || port < 1 || port > 65535 {
                 return Problem(
-                    description: "the port must be a number from 1 to 65535, got \(GoQuoting.quote(String(decoding: digits, as: UTF8.self)))")
+                    description: "the port must be a number from 1 to 65535, got \(GoQuote.quote(String(decoding: digits, as: UTF8.self)))")
             }
         }
         return nil

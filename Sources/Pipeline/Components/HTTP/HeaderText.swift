@@ -1,3 +1,5 @@
+import Wire
+
 /// What HTTP/1.1 (RFC 9110) allows in header names and values, for the `headers` argument of the agent's HTTP
 /// clients (`loki.write`, `otelcol.exporter.otlphttp`).
 enum HeaderText {
@@ -22,7 +24,7 @@ enum HeaderText {
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
             if !isValidName(name) {
                 throw reader.error(
-                    "headers", "headers: invalid header name \(GoQuoting.quote(name)); expected letters, digits and !#$%&'*+-.^_`|~")
+                    "headers", "headers: invalid header name \(GoQuote.quote(name)); expected letters, digits and !#$%&'*+-.^_`|~")
             }
             if !isValidValue(value) {
                 throw reader.error(

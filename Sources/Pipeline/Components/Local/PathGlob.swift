@@ -1,4 +1,5 @@
 import Glibc
+import Wire
 
 /// A path pattern as Alloy's `local.file_match` takes in `__path__` (bmatcuk/doublestar): `*` and `?` within one
 /// path segment, `[abc]`, `[a-z]` and `[^a]`/`[!a]` classes, `{a,b}` alternatives (which may hold `/`), `\` to
@@ -18,7 +19,7 @@ public struct PathGlob: Sendable, Equatable {
     public struct SyntaxError: Error, Sendable, CustomStringConvertible {
         public let pattern: String
         public let reason: String
-        public var description: String { "invalid glob \(GoQuoting.quote(pattern)): \(reason)" }
+        public var description: String { "invalid glob \(GoQuote.quote(pattern)): \(reason)" }
     }
 
     public init(_ pattern: String) throws(SyntaxError) {

@@ -51,7 +51,7 @@ public final class OTelColProcessorBatch: Component, OTLPLogsConsumer {
             guard timeout >= .zero else { throw ArgumentError("timeout must not be negative") }
             var seen = Set<String>()
             for key in metadataKeys where !seen.insert(key.lowercased()).inserted {
-                throw ArgumentError("duplicate entry in metadata_keys: \(GoQuoting.quote(key)) (case-insensitive)")
+                throw ArgumentError("duplicate entry in metadata_keys: \(GoQuote.quote(key)) (case-insensitive)")
             }
             guard metadataCardinalityLimit >= 0 else { throw ArgumentError("metadata_cardinality_limit must not be negative") }
         }

@@ -83,8 +83,8 @@ public final class OTelColReceiverOTLP: Component {
                     for name in http.compressionAlgorithms where !HTTP.knownCompressionAlgorithms.contains(name) {
                         throw block.error(
                             "compression_algorithms",
-                            "compression_algorithms: unsupported compression algorithm \(GoQuoting.quote(name)); known: "
-                                + HTTP.knownCompressionAlgorithms.map(GoQuoting.quote).joined(separator: ", "))
+                            "compression_algorithms: unsupported compression algorithm \(GoQuote.quote(name)); known: "
+                                + HTTP.knownCompressionAlgorithms.map(GoQuote.quote).joined(separator: ", "))
                     }
                 }
                 self.http = http
@@ -103,11 +103,11 @@ public final class OTelColReceiverOTLP: Component {
         public func validate() throws(ArgumentError) {
             guard let http else { throw ArgumentError("an http block is required (grpc is not supported yet)") }
             guard HostPort(http.endpoint) != nil else {
-                throw ArgumentError("http.endpoint \(GoQuoting.quote(http.endpoint)) is not host:port")
+                throw ArgumentError("http.endpoint \(GoQuote.quote(http.endpoint)) is not host:port")
             }
             for (name, path) in [("logs_url_path", http.logsURLPath), ("traces_url_path", http.tracesURLPath),
                                  ("metrics_url_path", http.metricsURLPath)] where !path.hasPrefix("/") {
-                throw ArgumentError("http.\(name) must start with /, got \(GoQuoting.quote(path))")
+                throw ArgumentError("http.\(name) must start with /, got \(GoQuote.quote(path))")
             }
             guard Set(http.paths).count == http.paths.count else {
                 throw ArgumentError("http.logs_url_path, traces_url_path and metrics_url_path must differ")

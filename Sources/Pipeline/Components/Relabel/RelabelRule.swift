@@ -35,7 +35,7 @@ public struct RelabelRule: Sendable, Equatable {
         let actionName = try reader.string("action", default: Action.replace.rawValue)
         guard let action = Action(rawValue: actionName.lowercased()) else {
             let names = Action.allCases.map(\.rawValue).joined(separator: ", ")
-            throw reader.error("action", "action: unknown relabel action \(GoQuoting.quote(actionName)); expected one of \(names)")
+            throw reader.error("action", "action: unknown relabel action \(GoQuote.quote(actionName)); expected one of \(names)")
         }
         self.action = action
         do throws(RE2Error) {
@@ -76,10 +76,10 @@ public struct RelabelRule: Sendable, Equatable {
             return "relabel configuration for \(name) action requires 'target_label' value"
         }
         if action == .replace && !Self.hasReference(targetLabel) && !Self.isValidLabelName(targetLabel) {
-            return "\(GoQuoting.quote(targetLabel)) is invalid 'target_label' for \(name) action"
+            return "\(GoQuote.quote(targetLabel)) is invalid 'target_label' for \(name) action"
         }
         if [.lowercase, .uppercase, .keepequal, .dropequal].contains(action) && !Self.isValidLabelName(targetLabel) {
-            return "\(GoQuoting.quote(targetLabel)) is invalid 'target_label' for \(name) action"
+            return "\(GoQuote.quote(targetLabel)) is invalid 'target_label' for \(name) action"
         }
         if [.keepequal, .dropequal].contains(action)
             && (regexSource != Self.defaultRegex || modulus != 0 || separator != Self.defaultSeparator

@@ -42,7 +42,7 @@ import Wire
     ]
 
     @Test(arguments: cases) func jmespathSubset(_ example: Case) throws {
-        let stage = "stage.json { expressions = { v = \(GoQuoting.quote(example.expression)) } }"
+        let stage = "stage.json { expressions = { v = \(GoQuote.quote(example.expression)) } }"
         #expect(try Stages.extracted(stage, line: Self.document)["v"] == example.expected)
     }
 

@@ -17,7 +17,7 @@ extension LokiWriteTests {
                 if case .cut(let full) = batcher.add(entry(line), now: now) { cut.append(full) }
             }
             #expect(cut.map(\.bytes) == [10])
-            #expect(cut.first?.pushRequest.streams.first?.entries.map { String(decoding: $0.line, as: UTF8.self) } == ["aaaa", "bbbb", "cc"])
+            #expect(cut.first?.streams.first?.entries.map { String(decoding: $0.line, as: UTF8.self) } == ["aaaa", "bbbb", "cc"])
             let rest = batcher.takeAll()
             #expect(rest.map(\.bytes) == [5])
             #expect(batcher.isEmpty)
@@ -37,7 +37,7 @@ extension LokiWriteTests {
             }
             #expect(limited == 2)
             let batches = batcher.takeAll()
-            #expect(batches.first?.pushRequest.streams.map(\.labels) == [#"{job="a"}"#, #"{job="b"}"#])
+            #expect(batches.first?.streams.map(\.labels) == [#"{job="a"}"#, #"{job="b"}"#])
             #expect(batches.first?.entryCount == 4)
         }
 
@@ -48,7 +48,7 @@ extension LokiWriteTests {
             _ = batcher.add(entry("3", ["job": "a", "__tenant_id__": "other"]), now: .now)
             let batches = batcher.takeAll()
             #expect(batches.map(\.tenant) == ["default", "other"])
-            #expect(batches[1].pushRequest.streams.map(\.labels) == [#"{job="a"}"#])
+            #expect(batches[1].streams.map(\.labels) == [#"{job="a"}"#])
             #expect(batches[1].entryCount == 2)
         }
 
@@ -84,8 +84,12 @@ extension LokiWriteTests {
                 return
             }
             #expect(first.count == 1)
-            #expect(queue.queuedBytes == 0)
-            // The loki_write_queue_bytes gauge follows every accepted offer and every take.
+            // Taken is still held, until the sender releases it: nothing more fits meanwhile.
+            #expect(queue.heldBytes == 16)
+            #expect(queue.offer(logBatch(["x"]), bytes: 1) == .full)
+            queue.release(16)
+            #expect(queue.heldBytes == 0)
+            // The loki_write_queue_bytes gauge follows every accepted offer and every release.
             #expect(observed.withLock { $0 } == [16, 0])
             #expect(queue.offer(logBatch(["12345"]), bytes: 5) == .accepted)
             #expect(queue.offer(logBatch(["12345"]), bytes: 5) == .accepted)

@@ -176,7 +176,8 @@ extension LokiWriteTests {
             let dead = try await FakeLoki.start(always: .hang)
             let live = try await FakeLoki.start()
             let harness = try LokiWriteHarness(Self.config(
-                // One line per request: once its requests in flight hang, its queue (three lines) fills and drops.
+                // One line per request: once its requests in flight hang, its capacity (two lines, counting what is
+                // in flight) is spent and it drops.
                 Self.endpoint(dead.url, #"batch_size = "300B""#, #"remote_timeout = "10m""#,
                               "queue_config {", "  capacity = \"1KiB\"", "  drain_timeout = \"0s\"", "}"),
                 Self.endpoint(live.url)))
@@ -191,8 +192,8 @@ extension LokiWriteTests {
             #expect(await eventually { live.lines.sorted() == sent.sorted() })
             // The dead endpoint's request hangs until remote_timeout (10 min); the live one must not wait for it.
             #expect(ContinuousClock.now - started < .seconds(120), "the live endpoint waited on the dead one")
-            // Its requests overlap: at least the three lines its queue surely took went out, none answered.
-            #expect(await eventually { dead.attempts >= 3 })
+            // The two lines its capacity took went out, one request each, and neither was answered.
+            #expect(await eventually { dead.attempts == 2 })
             #expect(harness.metric("loki_write_queue_capacity_bytes", ["host": dead.host]) == 1024)
             let deadDrops = ["host": dead.host, "reason": "queue_is_full"]
             #expect((harness.metric("loki_write_dropped_entries_total", deadDrops) ?? 0) >= 1)
@@ -200,6 +201,27 @@ extension LokiWriteTests {
             await harness.stop()
             await dead.stop()
             await live.stop()
+        }
+
+        @Test func capacityBoundsWhatIsInFlightToo() async throws {
+            let loki = try await FakeLoki.start(always: .hang)
+            let harness = try LokiWriteHarness(Self.config(
+                Self.endpoint(loki.url, #"batch_size = "300B""#, #"remote_timeout = "10m""#, "max_backoff_retries = 1",
+                              "queue_config {", "  capacity = \"1KiB\"", "  drain_timeout = \"0s\"", "}")))
+            harness.start()
+            let line = String(repeating: "x", count: 400)
+            let held = 400 + LogEntry.heldOverhead
+            try await harness.receiver.receive(logBatch([line]))
+            try await harness.receiver.receive(logBatch([line]))
+            // Both left the queue and hang in flight; they are still held, so a third does not fit in 1 KiB.
+            #expect(await eventually { loki.attempts == 2 })
+            #expect(harness.metric("loki_write_queue_bytes", ["host": loki.host]) == Double(2 * held))
+            await #expect(throws: PipelineError.self) { try await harness.receiver.receive(logBatch([line])) }
+            // Answered (503, then refused connections), they are dropped and their bytes given back.
+            await loki.stop()
+            #expect(await eventually { harness.metric("loki_write_queue_bytes", ["host": loki.host]) == 0 })
+            try await harness.receiver.receive(logBatch([line]))
+            await harness.stop()
         }
 
         @Test func cancellationFlushesWhatIsQueued() async throws {

@@ -215,7 +215,7 @@ struct GoTemplate: Sendable, Equatable {
             guard let count = number(args[0]).map({ Int(clampingTruncating: $0) }) else { throw TemplateError(description: "trunc: length must be a number") }
             let text = args[1].argument
             return .string(count >= 0 ? String(text.prefix(count)) : String(text.suffix(Int(clamping: count.magnitude))))
-        case "quote": return .string(args.map { GoQuoting.quote($0.argument) }.joined(separator: " "))
+        case "quote": return .string(args.map { GoQuote.quote($0.argument) }.joined(separator: " "))
         case "repeat":
             try need(2)
             guard let count = number(args[0]).map({ Int(clampingTruncating: $0) }), count >= 0, count <= 10_000 else {
@@ -251,7 +251,7 @@ struct GoTemplate: Sendable, Equatable {
             guard let format = args.first else { throw TemplateError(description: "printf needs a format") }
             return .string(Self.printf(format.argument, Array(args.dropFirst())))
         default:
-            throw TemplateError(description: "function \(GoQuoting.quote(name)) not defined")
+            throw TemplateError(description: "function \(GoQuote.quote(name)) not defined")
         }
     }
 
@@ -308,7 +308,7 @@ struct GoTemplate: Sendable, Equatable {
                 continue
             }
             switch verb {
-            case "q": out += GoQuoting.quote(arg.argument)
+            case "q": out += GoQuote.quote(arg.argument)
             case "d":
                 if case .number(let number) = arg { out += String(Int(number)) } else { out += "%!d(\(arg.text))" }
             default: out += arg.text
@@ -451,13 +451,13 @@ struct GoTemplate: Sendable, Equatable {
                 return .field(name)
             }
             if token.hasPrefix("\"") || token.hasPrefix("`") {
-                guard let text = GoQuoting.unquote(token) else { throw TemplateError(description: "invalid string \(token)") }
+                guard let text = GoQuote.unquote(token) else { throw TemplateError(description: "invalid string \(token)") }
                 return .literal(.string(text))
             }
             if token == "true" || token == "false" { return .literal(.bool(token == "true")) }
             if let number = Double(token) { return .literal(.number(number)) }
             guard GoTemplate.functionNames.contains(token) else {
-                throw TemplateError(description: "function \(GoQuoting.quote(token)) not defined")
+                throw TemplateError(description: "function \(GoQuote.quote(token)) not defined")
             }
             return .function(token)
         }
@@ -475,7 +475,7 @@ struct GoTemplate: Sendable, Equatable {
                     index += 1
                 } else if scalar == "\"" || scalar == "`" {
                     let start = index
-                    guard let end = GoQuoting.literalEnd(scalars, from: start) else {
+                    guard let end = GoQuote.literalEnd(scalars, from: start) else {
                         throw TemplateError(description: "unterminated quoted string")
                     }
                     index = end

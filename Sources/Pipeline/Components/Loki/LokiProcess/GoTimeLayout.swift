@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 /// A Go reference layout (`2006-01-02T15:04:05.000Z07:00`, `02/Jan/2006:15:04:05 -0700`, ...) compiled once and
 /// parsed as Go's `time.Parse` / `time.ParseInLocation` parse: the same elements, the same leniencies (a fraction
@@ -162,7 +163,7 @@ struct GoTimeLayout: Sendable {
         var pmSet = false
         var amSet = false
         func fail(_ message: String) -> Result<Parsed, ParseError> {
-            .failure(ParseError(message: "parsing time \(GoQuoting.quote(text)) as \(GoQuoting.quote(layout)): \(message)"))
+            .failure(ParseError(message: "parsing time \(GoQuote.quote(text)) as \(GoQuote.quote(layout)): \(message)"))
         }
         func isDigit(_ at: Int) -> Bool { at < v.count && v[at] >= 48 && v[at] <= 57 }
         func number(fixed: Bool) -> Int? {
@@ -214,13 +215,13 @@ struct GoTimeLayout: Sendable {
                 var index = 0
                 while index < literal.count {
                     if literal[index] == UInt8(ascii: " ") {
-                        if p < v.count, v[p] != UInt8(ascii: " ") { return fail("cannot parse \(rest(v, p)) as \(GoQuoting.quote(String(decoding: literal[index...], as: UTF8.self)))") }
+                        if p < v.count, v[p] != UInt8(ascii: " ") { return fail("cannot parse \(rest(v, p)) as \(GoQuote.quote(String(decoding: literal[index...], as: UTF8.self)))") }
                         while index < literal.count, literal[index] == UInt8(ascii: " ") { index += 1 }
                         while p < v.count, v[p] == UInt8(ascii: " ") { p += 1 }
                         continue
                     }
                     guard p < v.count, v[p] == literal[index] else {
-                        return fail("cannot parse \(rest(v, p)) as \(GoQuoting.quote(String(decoding: literal[index...], as: UTF8.self)))")
+                        return fail("cannot parse \(rest(v, p)) as \(GoQuote.quote(String(decoding: literal[index...], as: UTF8.self)))")
                     }
                     p += 1
                     index += 1
@@ -326,7 +327,7 @@ struct GoTimeLayout: Sendable {
                 }
             }
         }
-        guard p == v.count else { return fail("extra text: \(GoQuoting.quote(String(decoding: v[p...], as: UTF8.self)))") }
+        guard p == v.count else { return fail("extra text: \(GoQuote.quote(String(decoding: v[p...], as: UTF8.self)))") }
         if pmSet, parsed.hour < 12 { parsed.hour += 12 } else if amSet, parsed.hour == 12 { parsed.hour = 0 }
         if yearDay >= 0 {
             var remaining = yearDay
@@ -358,7 +359,7 @@ struct GoTimeLayout: Sendable {
     }
 
     private func rest(_ v: [UInt8], _ p: Int) -> String {
-        GoQuoting.quote(String(decoding: v[min(p, v.count)...], as: UTF8.self))
+        GoQuote.quote(String(decoding: v[min(p, v.count)...], as: UTF8.self))
     }
 }
 

@@ -1,3 +1,5 @@
+import Wire
+
 /// The part of JMESPath that `stage.json` expressions use in practice, evaluated over a decoded JSON document:
 ///
 /// - identifiers `level`, quoted identifiers `"request_User-Agent"` (JSON escapes allowed), the current node `@`;
@@ -221,7 +223,7 @@ struct JMESPath: Sendable, Equatable {
         }
 
         func describe() -> String {
-            position < bytes.count ? GoQuoting.quote(String(decoding: bytes[position...], as: UTF8.self)) : "end of expression"
+            position < bytes.count ? GoQuote.quote(String(decoding: bytes[position...], as: UTF8.self)) : "end of expression"
         }
 
         func error(_ message: String) -> CompileError {

@@ -1,3 +1,5 @@
+import Wire
+
 /// `stage.json`: parses the line (or the extracted value `source`) as a JSON object and puts the result of each
 /// of `expressions` (``JMESPath``; an empty expression means the key's own name) into the extracted map:
 /// strings, numbers and bools as they are, `null` (also for what is not found) as null, objects and arrays as
@@ -25,7 +27,7 @@ struct JSONStage: ProcessStage {
                 } catch {
                     throw reader.error(
                         "expressions",
-                        "expressions.\(name): could not compile JMES expression \(GoQuoting.quote(expression)): \(error.message)")
+                        "expressions.\(name): could not compile JMES expression \(GoQuote.quote(expression)): \(error.message)")
                 }
             }
             source = try reader.string("source")

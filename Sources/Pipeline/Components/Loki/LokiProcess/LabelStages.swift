@@ -7,7 +7,7 @@ func readStringMap(_ reader: ArgumentReader, _ attribute: String, required: Bool
 {
     guard let value = try reader.value(attribute) else {
         if required {
-            throw reader.blockError("missing required attribute \(GoQuoting.quote(attribute)) in \(reader.name)")
+            throw reader.blockError("missing required attribute \(GoQuote.quote(attribute)) in \(reader.name)")
         }
         return []
     }
@@ -30,7 +30,7 @@ func validateLabelNames(_ names: [String], _ reader: ArgumentReader, _ attribute
     for name in names where !PrometheusLabelName.isValid(name) {
         throw reader.error(
             attribute,
-            "\(attribute): invalid label name \(GoQuoting.quote(name)); a label name starts with a letter or _ and holds only letters, digits and _")
+            "\(attribute): invalid label name \(GoQuote.quote(name)); a label name starts with a letter or _ and holds only letters, digits and _")
     }
 }
 
@@ -59,7 +59,7 @@ struct LabelsStage: ProcessStage {
             case let other:
                 throw reader.error(
                     "source_type",
-                    "source_type: invalid value \(GoQuoting.quote(other)); expected \"extracted\" or \"structured_metadata\"")
+                    "source_type: invalid value \(GoQuote.quote(other)); expected \"extracted\" or \"structured_metadata\"")
             }
         }
     }
@@ -273,6 +273,6 @@ func compileRegex(_ reader: ArgumentReader, _ attribute: String, _ expression: S
     do {
         return try RE2Regex(expression, dotMatchesNewline: false)
     } catch {
-        throw reader.error(attribute, "\(attribute): invalid regular expression \(GoQuoting.quote(expression)): \(error)")
+        throw reader.error(attribute, "\(attribute): invalid regular expression \(GoQuote.quote(expression)): \(error)")
     }
 }

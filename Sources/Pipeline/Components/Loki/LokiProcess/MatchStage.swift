@@ -19,12 +19,12 @@ struct MatchStage: ProcessStage {
             do throws(MatchSelector.ParseError) {
                 selector = try MatchSelector(text)
             } catch {
-                throw reader.error("selector", "selector: \(error.message) in \(GoQuoting.quote(text))")
+                throw reader.error("selector", "selector: \(error.message) in \(GoQuote.quote(text))")
             }
             pipelineName = try reader.string("pipeline_name", default: "")
             let action = try reader.string("action", default: "keep")
             guard action == "keep" || action == "drop" else {
-                throw reader.error("action", "action: expected \"keep\" or \"drop\", got \(GoQuoting.quote(action))")
+                throw reader.error("action", "action: expected \"keep\" or \"drop\", got \(GoQuote.quote(action))")
             }
             drop = action == "drop"
             reason = try reader.string("drop_counter_reason", default: "match_stage")
@@ -289,11 +289,11 @@ struct MatchSelector: Sendable, Equatable {
                 throw ParseError(message: "expected a quoted string at position \(index + 1)")
             }
             let start = index
-            guard let end = GoQuoting.literalEnd(scalars, from: start) else { throw ParseError(message: "unterminated string") }
+            guard let end = GoQuote.literalEnd(scalars, from: start) else { throw ParseError(message: "unterminated string") }
             index = end
             var literal = ""
             literal.unicodeScalars.append(contentsOf: scalars[start..<index])
-            guard let value = GoQuoting.unquote(literal) else { throw ParseError(message: "invalid string \(literal)") }
+            guard let value = GoQuote.unquote(literal) else { throw ParseError(message: "invalid string \(literal)") }
             return value
         }
     }

@@ -43,7 +43,7 @@ struct MetricsStage: ProcessStage {
             let prefix = try reader.string("prefix", default: "loki_process_custom_")
             self.name = prefix + name
             guard RelabelRule.isValidLabelName(self.name) else {
-                throw reader.error("name", "name: \(GoQuoting.quote(self.name)) is not a valid metric name")
+                throw reader.error("name", "name: \(GoQuote.quote(self.name)) is not a valid metric name")
             }
             description = try reader.string("description", default: "")
             source = try reader.string("source", default: name)
@@ -56,7 +56,7 @@ struct MetricsStage: ProcessStage {
             case .counter:
                 action = try reader.requiredString("action")
                 guard action == "inc" || action == "add" else {
-                    throw reader.error("action", "action: expected \"inc\" or \"add\" for a counter, got \(GoQuoting.quote(action))")
+                    throw reader.error("action", "action: expected \"inc\" or \"add\" for a counter, got \(GoQuote.quote(action))")
                 }
                 if matchAll && value != nil { throw reader.blockError("match_all and value cannot both be set") }
                 if countEntryBytes && (!matchAll || action != "add") {
@@ -65,7 +65,7 @@ struct MetricsStage: ProcessStage {
             case .gauge:
                 action = try reader.requiredString("action")
                 guard ["set", "inc", "dec", "add", "sub"].contains(action) else {
-                    throw reader.error("action", "action: expected one of set, inc, dec, add, sub for a gauge, got \(GoQuoting.quote(action))")
+                    throw reader.error("action", "action: expected one of set, inc, dec, add, sub for a gauge, got \(GoQuote.quote(action))")
                 }
             case .histogram:
                 action = ""
@@ -96,7 +96,7 @@ struct MetricsStage: ProcessStage {
                 case "metric.counter": kind = .counter
                 case "metric.gauge": kind = .gauge
                 case "metric.histogram": kind = .histogram([])
-                default: throw block.reader.blockError("unrecognized block name \(GoQuoting.quote(block.name)) in stage.metrics; expected metric.counter, metric.gauge or metric.histogram")
+                default: throw block.reader.blockError("unrecognized block name \(GoQuote.quote(block.name)) in stage.metrics; expected metric.counter, metric.gauge or metric.histogram")
                 }
                 metrics.append(try Metric(kind: kind, block.reader))
             }

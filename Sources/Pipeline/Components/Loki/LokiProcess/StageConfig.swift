@@ -1,3 +1,5 @@
+import Wire
+
 /// One `stage.*` block of `loki.process`, decoded and checked. Equal configurations build equal stages, which is
 /// how a reload knows which stages (and their state) to keep.
 enum StageConfig: Sendable, Equatable {
@@ -68,7 +70,7 @@ enum StageConfig: Sendable, Equatable {
             if Self.notYet.contains(name) {
                 throw reader.blockError("\(name) is not supported yet by \(LokiProcess.name); supported stages: \(Self.supported.joined(separator: ", "))")
             }
-            throw reader.blockError("unrecognized block name \(GoQuoting.quote(name)) in \(LokiProcess.name); expected a stage block such as stage.cri or stage.labels")
+            throw reader.blockError("unrecognized block name \(GoQuote.quote(name)) in \(LokiProcess.name); expected a stage block such as stage.cri or stage.labels")
         }
     }
 

@@ -15,7 +15,7 @@ struct TemplateStage: ProcessStage {
             do throws(GoTemplate.TemplateError) {
                 template = try GoTemplate(text)
             } catch {
-                throw reader.error("template", "template: \(error.description) in \(GoQuoting.quote(text))")
+                throw reader.error("template", "template: \(error.description) in \(GoQuote.quote(text))")
             }
         }
     }
@@ -73,7 +73,7 @@ struct ReplaceStage: ProcessStage {
             do throws(GoTemplate.TemplateError) {
                 replace = try GoTemplate(text)
             } catch {
-                throw reader.error("replace", "replace: \(error.description) in \(GoQuoting.quote(text))")
+                throw reader.error("replace", "replace: \(error.description) in \(GoQuote.quote(text))")
             }
         }
 

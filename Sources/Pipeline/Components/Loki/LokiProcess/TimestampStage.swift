@@ -41,7 +41,7 @@ struct TimestampStage: ProcessStage {
             case let other:
                 throw reader.error(
                     "action_on_failure",
-                    "action_on_failure: invalid value \(GoQuoting.quote(other)); expected \"fudge\" or \"skip\"")
+                    "action_on_failure: invalid value \(GoQuote.quote(other)); expected \"fudge\" or \"skip\"")
             }
         }
 
@@ -59,10 +59,10 @@ struct TimestampStage: ProcessStage {
             }
             let directory = ProcessInfo.processInfo.environment["ZONEINFO"] ?? "/usr/share/zoneinfo"
             if !FileManager.default.fileExists(atPath: directory) {
-                throw TimeZoneError(message: "cannot load location \(GoQuoting.quote(name)): there is no time zone database at \(directory) (install the tzdata package, or set ZONEINFO)")
+                throw TimeZoneError(message: "cannot load location \(GoQuote.quote(name)): there is no time zone database at \(directory) (install the tzdata package, or set ZONEINFO)")
             }
             guard let zone = TimeZone(identifier: name) else {
-                throw TimeZoneError(message: "unknown time zone \(GoQuoting.quote(name)); expected an IANA name such as \"Europe/Paris\" or \"America/New_York\"")
+                throw TimeZoneError(message: "unknown time zone \(GoQuote.quote(name)); expected an IANA name such as \"Europe/Paris\" or \"America/New_York\"")
             }
             return zone
         }

@@ -81,7 +81,7 @@ extension LokiSourceAPI {
             for name in labels.keys.sorted() where !PrometheusLabelName.isValid(name) {
                 throw reader.error(
                     "labels",
-                    "labels: invalid label name \(GoQuoting.quote(name)); a label name starts with a letter or _ and holds only letters, digits and _")
+                    "labels: invalid label name \(GoQuote.quote(name)); a label name starts with a letter or _ and holds only letters, digits and _")
             }
             self.labels = labels.map { LabelPair(name: $0.key, value: $0.value) }.sorted()
             if try reader.value("relabel_rules") != nil {
@@ -101,7 +101,7 @@ extension LokiSourceAPI {
                 throw ArgumentError("http.listen_port must be between 0 and 65535, got \(http.listenPort)")
             }
             guard !http.listenAddress.contains("/") && !http.listenAddress.contains(" ") else {
-                throw ArgumentError("http.listen_address must be a host name or IP address, got \(GoQuoting.quote(http.listenAddress))")
+                throw ArgumentError("http.listen_address must be a host name or IP address, got \(GoQuote.quote(http.listenAddress))")
             }
             guard http.connLimit >= 0 else {
                 throw ArgumentError("http.conn_limit must be 0 (no limit) or more, got \(http.connLimit)")

@@ -58,25 +58,36 @@ extension LokiSourceAPI {
                     retryAfterSeconds: 1)
             }
             defer { bodyBudget.release(expansion.reserve) }
-            let decoded: PushRequest
-            do throws(PushDecodeError) {
-                decoded = try PushBodyDecoder.decode(
-                    body: body, contentType: request.headers[.contentType],
-                    contentEncoding: request.headers[.contentEncoding],
-                    maxDecompressedSize: expansion.limit)
-            } catch {
-                throw Refusal(status: error.isBodyTooLarge ? 413 : 400, message: error.message)
-            }
             let options = EntryOptions(
                 fixedLabels: arguments.labels, useIncomingTimestamp: arguments.useIncomingTimestamp,
                 tenantID: request.headers[Self.scopeOrgID])
-            let conversion = Self.convert(decoded, options: options, now: LokiTranslator.wallClock)
+            // The decoded request is let go of before forwarding: only its entries, which share its lines, are held
+            // while loki.write takes them.
+            let (conversion, streamCount) = try Self.decodePush(
+                body, contentType: request.headers[.contentType], contentEncoding: request.headers[.contentEncoding],
+                maxDecompressedSize: expansion.limit, options: options)
             try await forward(conversion.batch, to: arguments.forwardTo)
             if let problem = conversion.labelProblem {
                 throw Refusal(
                     status: 400,
-                    message: "\(conversion.rejectedStreams) of \(decoded.streams.count) streams have invalid labels and were not accepted; the last: \(problem)")
+                    message: "\(conversion.rejectedStreams) of \(streamCount) streams have invalid labels and were not accepted; the last: \(problem)")
             }
+        }
+    }
+
+    /// A push body decoded and converted to entries, with the number of streams it had; 413 or 400 when it
+    /// cannot be decoded.
+    static func decodePush(
+        _ body: [UInt8], contentType: String?, contentEncoding: String?, maxDecompressedSize: Int,
+        options: EntryOptions
+    ) throws(Refusal) -> (Conversion, streams: Int) {
+        do throws(PushDecodeError) {
+            let decoded = try PushBodyDecoder.decode(
+                body: body, contentType: contentType, contentEncoding: contentEncoding,
+                maxDecompressedSize: maxDecompressedSize)
+            return (convert(decoded, options: options, now: LokiTranslator.wallClock), decoded.streams.count)
+        } catch {
+            throw Refusal(status: error.isBodyTooLarge ? 413 : 400, message: error.message)
         }
     }
 

@@ -33,15 +33,15 @@ extension LokiSourceFile {
             forwardTo = try reader.logsReceivers("forward_to")
             let encodingName = try reader.string("encoding", default: "")
             guard let encoding = TextEncoding(ianaName: encodingName) else {
-                throw reader.error("encoding", "encoding: unsupported encoding \(GoQuoting.quote(encodingName)); supported: \(TextEncoding.supportedNames)")
+                throw reader.error("encoding", "encoding: unsupported encoding \(GoQuote.quote(encodingName)); supported: \(TextEncoding.supportedNames)")
             }
             self.encoding = encoding
             tailFromEnd = try reader.bool("tail_from_end", default: false)
             legacyPositionsFile = try reader.string("legacy_positions_file", default: "")
             let action = try reader.string("on_positions_file_error", default: PositionsErrorAction.restartFromBeginning.rawValue)
             guard let parsed = PositionsErrorAction(rawValue: action) else {
-                let names = PositionsErrorAction.allCases.map { GoQuoting.quote($0.rawValue) }.joined(separator: ", ")
-                throw reader.error("on_positions_file_error", "on_positions_file_error: expected one of \(names), got \(GoQuoting.quote(action))")
+                let names = PositionsErrorAction.allCases.map { GoQuote.quote($0.rawValue) }.joined(separator: ", ")
+                throw reader.error("on_positions_file_error", "on_positions_file_error: expected one of \(names), got \(GoQuote.quote(action))")
             }
             onPositionsFileError = parsed
             if let watch = try reader.block("file_watch") {
@@ -64,7 +64,7 @@ extension LokiSourceFile {
                 let format = try block.requiredString("format")
                 let delay = try block.duration("initial_delay", default: .zero)
                 guard let parsed = FileReader.Decompression.Format(rawValue: format) else {
-                    throw block.error("format", "format: \(GoQuoting.quote(format)) is not supported; expected \"gz\" or \"z\"\(format == "bz2" ? " (bzip2 is not supported yet)" : "")")
+                    throw block.error("format", "format: \(GoQuote.quote(format)) is not supported; expected \"gz\" or \"z\"\(format == "bz2" ? " (bzip2 is not supported yet)" : "")")
                 }
                 if enabled { decompression = FileReader.Decompression(format: parsed, initialDelay: delay) }
             }
@@ -73,7 +73,7 @@ extension LokiSourceFile {
                     throw reader.error("targets", "targets[\(index)]: every target needs a \"__path__\" label, got \(target)")
                 }
                 if fileMatch == nil, !path.hasPrefix("/") {
-                    throw reader.error("targets", "targets[\(index)].__path__: \(GoQuoting.quote(path)) is not an absolute path (enable the file_match block to expand globs)")
+                    throw reader.error("targets", "targets[\(index)].__path__: \(GoQuote.quote(path)) is not an absolute path (enable the file_match block to expand globs)")
                 }
             }
         }

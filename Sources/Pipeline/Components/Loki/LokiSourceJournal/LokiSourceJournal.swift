@@ -35,7 +35,7 @@ public final class LokiSourceJournal: Component {
             let matchText = try reader.string("matches", default: "")
             matches = matchText.split(separator: " ").map(String.init)
             for match in matches where !match.contains("=") || match.hasPrefix("=") || match == "+" {
-                throw reader.error("matches", "matches: \(GoQuoting.quote(match)) is not FIELD=value (only AND matches are supported, no \"+\")")
+                throw reader.error("matches", "matches: \(GoQuote.quote(match)) is not FIELD=value (only AND matches are supported, no \"+\")")
             }
             maxAge = try reader.duration("max_age", default: .seconds(7 * 3600))
             path = try reader.string("path", default: "")

@@ -1,4 +1,5 @@
 import Glibc
+import Wire
 
 /// The part of libsystemd's `sd-journal` API the journal source uses, loaded at run time with `dlopen`, so that
 /// neither building nor starting Estuary needs systemd.
@@ -95,7 +96,7 @@ final class SystemdJournal {
     func addMatch(_ match: String) throws(SystemdLibrary.LoadError) {
         let result = match.withCString { library.addMatch(handle, $0, strlen($0)) }
         if result < 0 {
-            throw SystemdLibrary.LoadError(description: "invalid journal match \(GoQuoting.quote(match)): \(SystemdLibrary.describe(result))")
+            throw SystemdLibrary.LoadError(description: "invalid journal match \(GoQuote.quote(match)): \(SystemdLibrary.describe(result))")
         }
     }
 

@@ -32,7 +32,7 @@ extension LokiWrite {
             for name in externalLabels.keys.sorted() where !LabelName.isValid(name) {
                 throw reader.error(
                     "external_labels",
-                    "external_labels: invalid label name \(GoQuoting.quote(name)); a label name starts with a letter or _ and holds only letters, digits and _")
+                    "external_labels: invalid label name \(GoQuote.quote(name)); a label name starts with a letter or _ and holds only letters, digits and _")
             }
             maxStreams = try reader.int("max_streams", default: 0)
             if maxStreams < 0 {
@@ -63,11 +63,11 @@ extension LokiWrite {
                     let other = endpoints[earlier]
                     if let name = endpoint.name, name == other.name {
                         throw ArgumentError(
-                            "endpoint[\(index)]: name \(GoQuoting.quote(name)) is already used by endpoint[\(earlier)]; give each endpoint its own name")
+                            "endpoint[\(index)]: name \(GoQuote.quote(name)) is already used by endpoint[\(earlier)]; give each endpoint its own name")
                     }
                     if endpoint == other {
                         throw ArgumentError(
-                            "endpoint[\(index)] is identical to endpoint[\(earlier)] (url \(GoQuoting.quote(endpoint.url))); every entry would be sent twice, remove one")
+                            "endpoint[\(index)] is identical to endpoint[\(earlier)] (url \(GoQuote.quote(endpoint.url))); every entry would be sent twice, remove one")
                     }
                 }
             }
@@ -120,7 +120,7 @@ extension LokiWrite {
         public init(url: String) throws(ArgumentError) {
             switch HTTPEndpointURL.parse(url) {
             case .success(let target): self.init(url: url, target: target)
-            case .failure(let problem): throw ArgumentError("url: invalid URL \(GoQuoting.quote(url)): \(problem)")
+            case .failure(let problem): throw ArgumentError("url: invalid URL \(GoQuote.quote(url)): \(problem)")
             }
         }
 
@@ -163,7 +163,7 @@ extension LokiWrite {
             case .success(let target): self.init(url: url, target: target)
             case .failure(let problem):
                 throw reader.error(
-                    "url", "url: invalid URL \(GoQuoting.quote(url)): \(problem); expected e.g. \"http://loki:3100/loki/api/v1/push\"")
+                    "url", "url: invalid URL \(GoQuote.quote(url)): \(problem); expected e.g. \"http://loki:3100/loki/api/v1/push\"")
             }
             name = try reader.string("name")
             tenantID = try reader.string("tenant_id")
@@ -286,9 +286,10 @@ extension LokiWrite {
 
     /// `queue_config`: the endpoint's bounded in-memory queue.
     public struct QueueOptions: Sendable, Hashable {
-        /// `capacity`: bytes of log lines the queue holds (default `"10MiB"`). When it is full the endpoint drops new
-        /// batches (reason `queue_is_full`), or, when every endpoint is full, loki.write refuses them with
-        /// backpressure so the source can retry.
+        /// `capacity`: the bytes the endpoint holds, queued, being batched and in flight together (default
+        /// `"10MiB"`), counted as ``LogEntry/heldBytes``. When it is full the endpoint drops new batches (reason
+        /// `queue_is_full`), or, when every endpoint is full, loki.write refuses them with backpressure so the
+        /// source can retry. Alloy's documentation calls it the worst-case memory of the queue; here it is that.
         public var capacity: Int
         /// `drain_timeout`: on shutdown, how long the endpoint keeps sending what is queued (default `"15s"`); what
         /// is left after that is dropped (reason `drain_timeout`).

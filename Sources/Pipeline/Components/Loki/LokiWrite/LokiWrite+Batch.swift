@@ -1,3 +1,4 @@
+import Synchronization
 import Wire
 
 extension LokiWrite {
@@ -10,6 +11,8 @@ extension LokiWrite {
         private(set) var streams: [PushStream] = []
         /// Bytes of log lines: what `batch_size` bounds.
         private(set) var bytes = 0
+        /// What holding the entries takes (``LogEntry/heldBytes``): given back to the queue once sent or dropped.
+        private(set) var heldBytes = 0
         private(set) var entryCount = 0
         /// The acknowledgements of the received batches whose entries are in this one, each held once; released
         /// when this batch was sent or dropped.
@@ -51,10 +54,40 @@ extension LokiWrite {
             lastLabels = labels
             lastIndex = index
             bytes += entry.line.count
+            heldBytes += entry.heldBytes
             entryCount += 1
         }
+    }
 
-        var pushRequest: PushRequest { PushRequest(streams: streams) }
+    /// A batch handed to the sender: what is counted and acknowledged about it, and its streams until they are
+    /// encoded. The streams are let go of as soon as the push body is made, so that a request waiting to be
+    /// retried holds only its compressed body.
+    final class Outgoing: Sendable {
+        let tenant: String
+        let entryCount: Int
+        /// Bytes of log lines.
+        let bytes: Int
+        let heldBytes: Int
+        let acks: [DeliveryAck]
+        private let streams: Mutex<[PushStream]>
+
+        init(_ batch: Batch) {
+            tenant = batch.tenant
+            entryCount = batch.entryCount
+            bytes = batch.bytes
+            heldBytes = batch.heldBytes
+            acks = batch.acks
+            streams = Mutex(batch.streams)
+        }
+
+        /// The push body (protobuf, then snappy); the streams are gone afterwards. Called once.
+        func encode() -> [UInt8] {
+            let taken = streams.withLock { streams in
+                defer { streams = [] }
+                return streams
+            }
+            return Snappy.compress(PushProtobufEncoder.encode(PushRequest(streams: taken)))
+        }
     }
 
     /// The batches an endpoint's sender is filling, one per tenant, cut at `batch_size` as Alloy's client does: an

@@ -84,7 +84,8 @@ extension LokiWrite {
                         await requests.next()
                         inFlight -= 1
                     }
-                    requests.addTask { await self.send(batch) }
+                    let outgoing = Outgoing(batch)
+                    requests.addTask { await self.send(outgoing) }
                     inFlight += 1
                 }
                 var batcher = Batcher(
@@ -95,6 +96,7 @@ extension LokiWrite {
                         if Task.isCancelled {
                             // The drain deadline passed: what is left is counted, not batched and encoded first.
                             for batch in batcher.takeAll() { await dispatch(batch) }
+                            queue.release(received.heldBytes)
                             dropped([received] + queue.removeAll(), reason: .drainTimeout, "drain_timeout ran out before it was sent")
                             return
                         }
@@ -108,6 +110,7 @@ extension LokiWrite {
                             case .cut(let full):
                                 await dispatch(full)
                             case .streamLimited(let tenant):
+                                queue.release(entry.heldBytes)
                                 dropped(
                                     tenant: tenant, reason: .streamLimited, entries: 1, bytes: entry.line.count,
                                     "the batch already holds max_streams = \(maxStreams) streams")

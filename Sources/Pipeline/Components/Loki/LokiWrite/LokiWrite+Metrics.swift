@@ -42,7 +42,7 @@ extension LokiWrite {
             self.registry = registry
             labels = [("component_id", componentID), ("host", host)]
             queuedBytes = registry.makeGauge(
-                descriptor: .init("loki_write_queue_bytes", help: "Bytes of log lines queued for the endpoint."),
+                descriptor: .init("loki_write_queue_bytes", help: "Bytes the endpoint holds, queued, being batched or in flight: lines, structured metadata and 64 bytes per entry."),
                 labels: labels)
             queueCapacity = registry.makeGauge(
                 descriptor: .init("loki_write_queue_capacity_bytes", help: "Bytes of log lines the endpoint's queue holds at most (queue_config.capacity)."),

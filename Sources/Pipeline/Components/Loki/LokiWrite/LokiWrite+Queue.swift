@@ -2,10 +2,14 @@ import DequeModule
 import Synchronization
 
 extension LokiWrite {
-    /// One endpoint's bounded queue of received batches, between the receiver and the endpoint's sender.
+    /// One endpoint's bounded queue of received batches, between the receiver and the endpoint's sender, and the
+    /// account of every byte the endpoint holds.
     ///
-    /// Producers (any number, any task) `offer` batches and never wait: a batch is refused when it would take the
-    /// queue past `capacity` bytes of log lines (a batch is always accepted into an empty queue, so that one larger
+    /// Producers (any number, any task) `offer` batches and never wait. A batch's bytes (``LogBatch/heldBytes``)
+    /// stay counted from the offer until the sender gives them back with `release(_:)`, once the push request
+    /// they went into was sent or dropped: so `capacity` bounds what is queued, being batched and in flight
+    /// together, and a slow endpoint pushes back on its sources instead of holding ever more. A batch is refused
+    /// when it would take the count past `capacity` (it is always accepted when nothing is held, so that one larger
     /// than the capacity still moves). One consumer, the endpoint's sender task, takes batches with `next(until:)`
     /// and is the only caller of the waiting methods. `close()` stops intake; what was queued can still be taken.
     final class Queue: Sendable {
@@ -27,7 +31,7 @@ extension LokiWrite {
 
         let capacity: Int
         private let state: Mutex<State>
-        /// Told the bytes queued after every change (the `loki_write_queue_bytes` gauge).
+        /// Told the bytes held after every change (the `loki_write_queue_bytes` gauge).
         private let observe: @Sendable (Int) -> Void
 
         private struct Waiter {
@@ -47,6 +51,7 @@ extension LokiWrite {
 
         private struct State {
             var batches = Deque<Item>()
+            /// Bytes of the batches queued, and of those taken but not yet released.
             var bytes = 0
             var closed = false
             var nextWaiterID: UInt64 = 0
@@ -63,16 +68,16 @@ extension LokiWrite {
             state = Mutex(State())
         }
 
-        /// Bytes of log lines queued now.
-        var queuedBytes: Int { state.withLock { $0.bytes } }
+        /// Bytes held now: queued, or taken and not yet released.
+        var heldBytes: Int { state.withLock { $0.bytes } }
 
         var isClosed: Bool { state.withLock { $0.closed } }
 
-        /// Queues `batch` (of `bytes` line bytes) unless the queue is closed or has no room for it.
+        /// Queues `batch` (holding `bytes`) unless the queue is closed or has no room for it.
         func offer(_ batch: LogBatch, bytes: Int) -> Offer {
             let (result, waiter, queued) = state.withLock { state -> (Offer, Waiter?, Int) in
                 if state.closed { return (.closed, nil, state.bytes) }
-                if !state.batches.isEmpty && state.bytes + bytes > capacity { return (.full, nil, state.bytes) }
+                if state.bytes > 0 && state.bytes + bytes > capacity { return (.full, nil, state.bytes) }
                 state.batches.append(Item(batch: batch, bytes: bytes))
                 state.bytes += bytes
                 let waiter = state.dataWaiter
@@ -96,32 +101,37 @@ extension LokiWrite {
             for waiter in waiters { waiter.continuation.resume() }
         }
 
-        /// Removes and returns everything queued (to be counted as dropped).
+        /// Removes and returns everything queued (to be counted as dropped); their bytes are no longer held.
         func removeAll() -> [LogBatch] {
-            defer { observe(0) }
-            return state.withLock { state in
+            let (all, held) = state.withLock { state -> ([LogBatch], Int) in
                 let all = state.batches.map(\.batch)
+                state.bytes -= state.batches.reduce(0) { $0 + $1.bytes }
                 state.batches.removeAll()
-                state.bytes = 0
-                return all
+                return (all, state.bytes)
             }
+            observe(held)
+            return all
         }
 
-        /// The next queued batch; waits until one is offered, the queue is closed, `deadline` passes or the task is
+        /// Gives back `bytes` of taken batches: the push request they went into was sent or dropped.
+        func release(_ bytes: Int) {
+            guard bytes != 0 else { return }
+            let held = state.withLock { state -> Int in
+                state.bytes = max(0, state.bytes - bytes)
+                return state.bytes
+            }
+            observe(held)
+        }
+
+        /// The next queued batch, whose bytes stay held until released; waits until one is offered, the queue is closed, `deadline` passes or the task is
         /// cancelled. Consumer only.
         func next(until deadline: ContinuousClock.Instant?) async -> Event {
             while true {
-                let taken = state.withLock { state -> (Event, Int)? in
-                    if let item = state.batches.popFirst() {
-                        state.bytes -= item.bytes
-                        return (.batch(item.batch), state.bytes)
-                    }
-                    return state.closed ? (.closed, state.bytes) : nil
+                let taken = state.withLock { state -> Event? in
+                    if let item = state.batches.popFirst() { return .batch(item.batch) }
+                    return state.closed ? .closed : nil
                 }
-                if let (event, queued) = taken {
-                    observe(queued)
-                    return event
-                }
+                if let taken { return taken }
                 if Task.isCancelled { return .cancelled }
                 if let deadline, ContinuousClock.now >= deadline { return .timedOut }
                 if let deadline {

@@ -30,7 +30,7 @@ extension LokiWrite {
             if batch.isEmpty { return }
             let external = state.withLock { $0.externalLabels }
             let labelled = Self.addingLabels(external, to: batch)
-            let bytes = labelled.byteCount
+            let bytes = labelled.heldBytes
             let (stopped, accepted, full) = state.withLock { state -> (Bool, Int, [Endpoint]) in
                 if state.stopped { return (true, 0, []) }
                 var accepted = 0
@@ -54,7 +54,7 @@ extension LokiWrite {
                 for _ in full { labelled.ack?.done() }
                 throw PipelineError.backpressure(
                     retryAfter: Self.retryAfter,
-                    reason: "the queue of every endpoint of \(componentID) is full (\(first.options.host): \(first.queue.queuedBytes) of \(first.queue.capacity) bytes queued); the endpoints are not keeping up")
+                    reason: "the queue of every endpoint of \(componentID) is full (\(first.options.host): \(first.queue.heldBytes) of \(first.queue.capacity) bytes held); the endpoints are not keeping up")
             }
             for endpoint in full {
                 endpoint.dropped(

@@ -27,11 +27,15 @@ extension LokiWrite.Endpoint {
     /// Encodes `batch` (protobuf, snappy) and sends it, retrying 5xx, 429 (when `retry_on_http_429`) and failed
     /// connections with exponential backoff; counts it as sent or dropped. Cancellation (the drain deadline)
     /// drops it.
-    func send(_ batch: LokiWrite.Batch) async {
-        // Sent or dropped, the batch is finished with: its sources may record their positions, unless it was given
-        // up on only because the agent is stopping (then the sources read it again after the restart).
+    func send(_ batch: LokiWrite.Outgoing) async {
+        // Sent or dropped, the batch is finished with: its bytes are no longer held, and its sources may record
+        // their positions, unless it was given up on only because the agent is stopping (then the sources read it
+        // again after the restart).
         var abandoned = false
-        defer { for ack in batch.acks { ack.done(lost: abandoned) } }
+        defer {
+            queue.release(batch.heldBytes)
+            for ack in batch.acks { ack.done(lost: abandoned) }
+        }
         let counters = metrics.tenant(batch.tenant)
         if Task.isCancelled {
             abandoned = true
@@ -40,8 +44,8 @@ extension LokiWrite.Endpoint {
                 "drain_timeout ran out before it was sent")
             return
         }
-        let body = Snappy.compress(PushProtobufEncoder.encode(batch.pushRequest))
-        let buffer = ByteBuffer(bytes: body)
+        let buffer = ByteBuffer(bytes: batch.encode())
+        let body = buffer.readableBytesView
         counters.encodedBytes.increment(by: Int64(body.count))
         counters.requestSize.record(Double(body.count))
         var backoff = LokiWrite.Backoff(

@@ -47,7 +47,7 @@ extension OTelColExporterOTLPHTTP {
             let encodingText = try reader.string("encoding", default: Encoding.proto.rawValue)
             guard let encoding = Encoding(rawValue: encodingText) else {
                 throw reader.error(
-                    "encoding", "encoding: must be \"proto\" or \"json\", got \(GoQuoting.quote(encodingText))")
+                    "encoding", "encoding: must be \"proto\" or \"json\", got \(GoQuote.quote(encodingText))")
             }
             self.encoding = encoding
             retry = try reader.block("retry_on_failure").map { block throws(Diagnostic) in try RetryOptions(block) }
@@ -77,7 +77,7 @@ extension OTelColExporterOTLPHTTP {
             case .success(let url): return .success(url)
             case .failure(let problem):
                 return .failure(ArgumentError(
-                    "invalid URL \(GoQuoting.quote(written)): \(problem); expected e.g. \"http://loki:3100/otlp\" or \"https://otlp.example.com:4318\""))
+                    "invalid URL \(GoQuote.quote(written)): \(problem); expected e.g. \"http://loki:3100/otlp\" or \"https://otlp.example.com:4318\""))
             }
         }
     }
@@ -136,11 +136,11 @@ extension OTelColExporterOTLPHTTP {
             case "zlib", "deflate", "snappy", "zstd", "lz4", "x-snappy-framed":
                 throw reader.error(
                     "compression",
-                    "compression: \(GoQuoting.quote(compressionText)) is not supported by Estuary yet; use \"gzip\" (the default) or \"none\"")
+                    "compression: \(GoQuote.quote(compressionText)) is not supported by Estuary yet; use \"gzip\" (the default) or \"none\"")
             default:
                 throw reader.error(
                     "compression",
-                    "compression: unknown compression \(GoQuoting.quote(compressionText)); use \"gzip\" (the default) or \"none\"")
+                    "compression: unknown compression \(GoQuote.quote(compressionText)); use \"gzip\" (the default) or \"none\"")
             }
             headers = try HeaderText.headers(reader)
             timeout = try reader.duration("timeout", default: timeout)
@@ -274,7 +274,7 @@ extension OTelColExporterOTLPHTTP {
             guard let sizer = Sizer(rawValue: sizerText) else {
                 throw reader.error(
                     "sizer",
-                    "sizer: \(GoQuoting.quote(sizerText)) is not supported; use \"requests\" (batches) or \"items\" (log records)")
+                    "sizer: \(GoQuote.quote(sizerText)) is not supported; use \"requests\" (batches) or \"items\" (log records)")
             }
             self.sizer = sizer
             if try reader.value("storage") != nil {
