@@ -114,20 +114,23 @@ public struct LogsReceivers: Sendable, Equatable {
 
 extension LogsReceivers {
     /// How a source that reads at its own pace (files, the journal) hands a batch on: sends it until it is
-    /// accepted, waiting out backpressure (the `Retry-After` given, else 100ms doubling up to 5s) and taking the
-    /// receivers from `latest()` again before each attempt (a reload may have changed them). A refusal for good is
-    /// logged and the batch is dropped (false is returned, for the caller's drop counter). Throws only
-    /// `CancellationError`: stopped before the batch was taken.
+    /// accepted, waiting out backpressure and taking the receivers from `latest()` again before each attempt (a
+    /// reload may have changed them). The waits start at 5ms and double up to the `Retry-After` given (else 5s):
+    /// a queue in the same process drains in milliseconds, and a source that slept the whole second a remote
+    /// client is asked to would leave the endpoint idle. A refusal for good is logged and the batch is dropped
+    /// (false is returned, for the caller's drop counter). Throws only `CancellationError`: stopped before the
+    /// batch was taken.
     @discardableResult
     public static func deliver(_ batch: LogBatch, to latest: () -> LogsReceivers, logger: Logger) async throws -> Bool {
-        var delay: Duration = .milliseconds(100)
+        var delay: Duration = .milliseconds(5)
         while true {
             do {
                 try await latest().send(batch)
                 return true
             } catch PipelineError.backpressure(let retryAfter, _) {
-                try await Task.sleep(for: retryAfter ?? delay)  // not-a-wait: backoff while downstream is full
-                delay = min(delay * 2, .seconds(5))
+                let longest = retryAfter ?? .seconds(5)
+                try await Task.sleep(for: min(delay, longest))  // not-a-wait: backoff while downstream is full
+                delay = min(delay * 2, longest)
             } catch is CancellationError {
                 throw CancellationError()
             } catch {

@@ -21,6 +21,9 @@ final class FileReader {
     private var readOffset: Int64 = 0
     /// The bytes of a line whose newline has not been written yet.
     private var pending: [UInt8] = []
+    /// Where reads land: one buffer shared by the readers of one read loop, so that a reader holds only its
+    /// partial line between reads, not a buffer of the read budget's size (100 tailed files would hold 25 MiB).
+    private let buffer: ReadBuffer
     /// Where to start when the file is first opened (from the positions file, or the end with `tail_from_end`).
     private var startOffset: StartOffset
     private var lastTimestamp: Int64 = 0
@@ -59,10 +62,18 @@ final class FileReader {
     /// The compressed file last decompressed: read again only when it changed.
     private var decompressed: (identity: FileIdentity, size: Int64, modified: Int)?
 
+    /// The read buffer the readers of one read loop share (they read one at a time).
+    final class ReadBuffer {
+        var bytes: [UInt8] = []
+
+        init() {}
+    }
+
     init(
         key: PositionsFile.Key, labels: LabelSet, encoding: TextEncoding, start: StartOffset,
-        decompression: Decompression? = nil
+        decompression: Decompression? = nil, buffer: ReadBuffer = ReadBuffer()
     ) {
+        self.buffer = buffer
         self.decompression = decompression
         self.key = key
         path = key.path
@@ -226,9 +237,9 @@ final class FileReader {
         startOffset = .offset(0, identity: nil)
         identity = file.identity
         fileSize = file.size
-        pending = Array(data[Int(start)...])
+        let unread = Array(data[Int(start)...])
         readOffset = Int64(data.count)
-        splitLines(into: &entries, now: now)
+        pending = Array(unread[splitLines(unread, into: &entries, now: now)...])
         flushPending(into: &entries, now: now)
         return .read
     }
@@ -296,11 +307,14 @@ final class FileReader {
     }
 
     private func readChunk(into entries: inout [LogEntry], count: Int, now: Int64) {
-        let start = pending.count
-        pending.reserveCapacity(start + count)
+        // The partial line left from before, then what is read now.
+        buffer.bytes.removeAll(keepingCapacity: true)
+        buffer.bytes.append(contentsOf: pending)
+        pending = []
+        let start = buffer.bytes.count
         var got = 0
-        pending.append(contentsOf: repeatElement(0, count: count))
-        pending.withUnsafeMutableBytes { raw in
+        buffer.bytes.append(contentsOf: repeatElement(0, count: count))
+        buffer.bytes.withUnsafeMutableBytes { raw in
             guard let base = raw.baseAddress else { return }
             while got < count {
                 let result = pread(fd, base + start + got, count - got, off_t(readOffset) + off_t(got))
@@ -309,21 +323,22 @@ final class FileReader {
                 got += result
             }
         }
-        pending.removeLast(count - got)
+        buffer.bytes.removeLast(count - got)
         if readOffset == 0 && got > 0 {
-            let (detected, markLength) = encoding.detectingMark(pending[...])
+            let (detected, markLength) = encoding.detectingMark(buffer.bytes[start...])
             encoding = detected
             // The mark is not part of the first line; its bytes still count in the offset.
             if markLength > 0 {
-                pending.removeFirst(markLength)
+                buffer.bytes.removeSubrange(start..<(start + markLength))
                 readOffset += Int64(markLength)
                 got -= markLength
             }
         }
         readOffset += Int64(got)
-        fingerprint.append(contentsOf: pending[(pending.count - got)...])
+        fingerprint.append(contentsOf: buffer.bytes[(buffer.bytes.count - got)...].suffix(Self.fingerprintBytes))
         if fingerprint.count > Self.fingerprintBytes { fingerprint.removeFirst(fingerprint.count - Self.fingerprintBytes) }
-        splitLines(into: &entries, now: now)
+        let consumed = splitLines(buffer.bytes, into: &entries, now: now)
+        pending = Array(buffer.bytes[consumed...])
     }
 
     /// How many of the last bytes read identify a file's copy after copy-truncate.
@@ -355,26 +370,25 @@ final class FileReader {
         return nil
     }
 
-    private func splitLines(into entries: inout [LogEntry], now: Int64) {
+    /// Emits every complete line of `bytes`; returns how many bytes those lines took.
+    private func splitLines(_ bytes: [UInt8], into entries: inout [LogEntry], now: Int64) -> Int {
         let unit = encoding.unitSize
-        var consumed = 0
-        pending.withUnsafeBufferPointer { buffer in
+        return bytes.withUnsafeBufferPointer { buffer in
             var lineStart = 0
             while let newline = encoding.newline(in: buffer, from: lineStart, base: lineStart) {
                 let line = UnsafeBufferPointer(rebasing: buffer[lineStart..<newline])
                 emit(encoding.utf8Line(line, failures: &encodingFailures), into: &entries, now: now)
                 lineStart = newline + unit
             }
-            consumed = lineStart
+            return lineStart
         }
-        if consumed > 0 { pending.removeFirst(consumed) }
     }
 
     /// A last line without its newline, when its file is finished (rotated away or deleted): it will never end.
     private func flushPending(into entries: inout [LogEntry], now: Int64) {
         guard !pending.isEmpty else { return }
         let line = pending.withUnsafeBufferPointer { encoding.utf8Line($0, failures: &encodingFailures) }
-        pending.removeAll(keepingCapacity: true)
+        pending.removeAll()
         emit(line, into: &entries, now: now)
     }
 

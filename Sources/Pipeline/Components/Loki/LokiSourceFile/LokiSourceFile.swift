@@ -94,6 +94,8 @@ public final class LokiSourceFile: Component {
         var positions: [PositionsFile.Key: PositionsFile.Position]
         var corrupt: Set<PositionsFile.Key>
         var readers: [PositionsFile.Key: FileReader] = [:]
+        /// Where every reader of this loop reads into: they read one at a time.
+        let readBuffer = FileReader.ReadBuffer()
         var targetList: [Target] = []
         var arguments: Arguments
         var positionsDirty = false
@@ -185,7 +187,7 @@ public final class LokiSourceFile: Component {
                 guard readers[key] == nil else { continue }
                 readers[key] = FileReader(
                     key: key, labels: LabelSet(labels), encoding: arguments.encoding, start: startOffset(for: key),
-                    decompression: arguments.decompression)
+                    decompression: arguments.decompression, buffer: readBuffer)
             }
             for key in readers.keys where wanted[key] == nil {
                 readers[key]?.close()
