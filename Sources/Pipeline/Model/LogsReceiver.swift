@@ -64,55 +64,49 @@ extension LogBatch {
     public var count: Int { entries.count }
 }
 
-/// Sends a batch to each receiver of a `forward_to` list, in order. A receiver that fails does not stop the
-/// others; the first error is rethrown after all were tried, so the source learns about backpressure.
-public func fanOut(_ batch: LogBatch, to receivers: [any LogsReceiver]) async throws {
-    var firstError: (any Error)?
-    for receiver in receivers {
-        do {
-            try await receiver.receive(batch)
-        } catch {
-            if firstError == nil { firstError = error }
-        }
-    }
-    if let firstError { throw firstError }
-}
+/// A list of downstream components (a `forward_to` list of ``LogsReceiver``s, an `output { logs = [...] }` list of
+/// ``OTLPLogsConsumer``s): compared by identity, so that arguments holding them stay `Equatable` and a reload that
+/// points at the same components counts as unchanged.
+public struct Downstream<Element: Sendable>: Sendable, Equatable {
+    public var items: [Element]
 
-/// Sends OTLP logs to each consumer of an `output { logs = [...] }` list; errors as ``fanOut(_:to:)``.
-public func fanOut(_ logs: OTLPLogsData, to consumers: [any OTLPLogsConsumer]) async throws {
-    var firstError: (any Error)?
-    for consumer in consumers {
-        do {
-            try await consumer.consume(logs)
-        } catch {
-            if firstError == nil { firstError = error }
-        }
-    }
-    if let firstError { throw firstError }
-}
-
-/// A `forward_to` list: receivers compared by identity, so that arguments holding them stay `Equatable` and a
-/// reload that points at the same components counts as unchanged.
-public struct LogsReceivers: Sendable, Equatable {
-    public var items: [any LogsReceiver]
-
-    public init(_ items: [any LogsReceiver] = []) {
+    public init(_ items: [Element] = []) {
         self.items = items
     }
 
     public var isEmpty: Bool { items.isEmpty }
 
-    /// Sends `batch` to every receiver; see ``fanOut(_:to:)-(LogBatch,_)``.
-    public func send(_ batch: LogBatch) async throws {
-        try await fanOut(batch, to: items)
+    /// Hands something to each item, in order, with `send`. An item that fails does not stop the others; the first
+    /// error is rethrown after all were tried, so the source learns about backpressure.
+    func fanOut(_ send: (Element) async throws -> Void) async throws {
+        var firstError: (any Error)?
+        for item in items {
+            do {
+                try await send(item)
+            } catch {
+                if firstError == nil { firstError = error }
+            }
+        }
+        if let firstError { throw firstError }
     }
 
-    public static func == (lhs: LogsReceivers, rhs: LogsReceivers) -> Bool {
-        lhs.items.map(ObjectIdentifier.init) == rhs.items.map(ObjectIdentifier.init)
+    public static func == (lhs: Downstream, rhs: Downstream) -> Bool {
+        lhs.items.map { ObjectIdentifier($0 as AnyObject) } == rhs.items.map { ObjectIdentifier($0 as AnyObject) }
     }
 }
 
-extension LogsReceivers {
+/// A `forward_to` list.
+public typealias LogsReceivers = Downstream<any LogsReceiver>
+
+/// An `output { logs = [...] }` list.
+public typealias OTLPLogsConsumers = Downstream<any OTLPLogsConsumer>
+
+extension Downstream where Element == any LogsReceiver {
+    /// Sends `batch` to every receiver, in order; errors as ``Downstream/fanOut(_:)``.
+    public func send(_ batch: LogBatch) async throws {
+        try await fanOut { try await $0.receive(batch) }
+    }
+
     /// How a source that reads at its own pace (files, the journal) hands a batch on: sends it until it is
     /// accepted, waiting out backpressure and taking the receivers from `latest()` again before each attempt (a
     /// reload may have changed them). The waits start at 5ms and double up to the `Retry-After` given (else 5s):
@@ -143,22 +137,9 @@ extension LogsReceivers {
     }
 }
 
-/// An `output { logs = [...] }` list: consumers compared by identity, as ``LogsReceivers``.
-public struct OTLPLogsConsumers: Sendable, Equatable {
-    public var items: [any OTLPLogsConsumer]
-
-    public init(_ items: [any OTLPLogsConsumer] = []) {
-        self.items = items
-    }
-
-    public var isEmpty: Bool { items.isEmpty }
-
-    /// Sends `logs` to every consumer; see ``fanOut(_:to:)-(OTLPLogsData,_)``.
+extension Downstream where Element == any OTLPLogsConsumer {
+    /// Sends `logs` to every consumer, in order; errors as ``Downstream/fanOut(_:)``.
     public func send(_ logs: OTLPLogsData) async throws {
-        try await fanOut(logs, to: items)
-    }
-
-    public static func == (lhs: OTLPLogsConsumers, rhs: OTLPLogsConsumers) -> Bool {
-        lhs.items.map(ObjectIdentifier.init) == rhs.items.map(ObjectIdentifier.init)
+        try await fanOut { try await $0.consume(logs) }
     }
 }

@@ -13,7 +13,7 @@ import Wire
 /// `GET /ready`. Pushed labels are kept, `labels` added, labels starting with `__` dropped, and the request's
 /// `X-Scope-OrgID` kept as `__tenant_id__` so that `loki.write` sends the entries as that tenant. Structured
 /// metadata is kept. When `forward_to` is full the client gets 503 with `Retry-After` and nothing of the request
-/// is kept, so its retry does not duplicate entries (with one receiver; see ``fanOut(_:to:)-(LogBatch,_)``).
+/// is kept, so its retry does not duplicate entries (with one receiver; see ``Downstream/fanOut(_:)``).
 ///
 /// Exports nothing. A reload that leaves the `http` block unchanged keeps the listener (same socket, same port);
 /// a changed one stops the old listener (gracefully) and binds the new address.
