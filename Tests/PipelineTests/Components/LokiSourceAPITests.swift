@@ -408,18 +408,6 @@ import Wire
         #expect(await eventually { harness.metric("loki_source_api_tcp_connections") == 0 })
     }
 
-    /// Waits (bounded) until a fresh connection to `url` is refused: the listener stopped accepting.
-    static func refusesConnections(_ url: String) async -> Bool {
-        for _ in 0..<50 {
-            do {
-                _ = try await send(url, method: .GET, timeout: .milliseconds(200))
-            } catch {
-                return true
-            }
-        }
-        return false
-    }
-
     @Test func stoppingLetsARequestInFlightFinish() async throws {
         let (gate, open) = AsyncStream<Void>.makeStream()
         let receiver = Receiver(gate: gate)
@@ -429,7 +417,7 @@ import Wire
         let push = Task { try await Self.send(url, headers: Self.protobuf, body: body) }
         #expect(await eventually { receiver.arrivals == 1 })
         let stopping = Task { await harness.stop() }
-        #expect(await Self.refusesConnections(try await harness.url("/ready")))
+        #expect(await refusesConnections(try await harness.url("/ready")))
         open.yield()
         let reply = try await push.value
         #expect(reply.status == 204)

@@ -6,6 +6,7 @@ import Synchronization
 import Testing
 import Wire
 @testable import Pipeline
+import TestSupport
 
 /// Components that exist only for these tests, to observe what the graph does: `test.sink` collects what it receives
 /// and counts how often it was created, updated and run; `test.source` sends one entry with its `line` to

@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 import Wire
 @testable import Pipeline
+import TestSupport
 
 /// `loki.process` sending on what `stage.multiline` and `stage.limit` hold, from its `run()`.
 @Suite struct HeldEntriesComponentTests {

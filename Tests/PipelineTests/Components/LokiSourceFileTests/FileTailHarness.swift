@@ -6,6 +6,7 @@ import Synchronization
 import Testing
 @testable import Pipeline
 import Wire
+import TestSupport
 
 /// A fresh directory under /tmp, removed by `remove()`.
 struct TemporaryDirectory {

@@ -6,6 +6,7 @@ import Synchronization
 import Testing
 @testable import Pipeline
 import Wire
+import TestSupport
 
 /// Journal files written by systemd's own `systemd-journal-remote` from known entries (journal export format), read
 /// back through libsystemd as the agent reads a node's journal. `scripts/test` installs the Debian package.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Wire
 @testable import Pipeline
+import TestSupport
 
 /// `loki.write` against real HTTP servers on loopback.
 extension LokiWriteTests {

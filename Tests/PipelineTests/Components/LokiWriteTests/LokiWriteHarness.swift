@@ -95,17 +95,3 @@ func logBatch(_ lines: [String], labels: [String: String] = ["job": "test"]) -> 
         LogEntry(timestamp: Int64(index + 1) * 1_000_000_000, line: Array(line.utf8), labels: set)
     })
 }
-
-/// Waits until `condition` holds, polling every 5 ms, for at most `timeout`; whether it came to hold.
-///
-/// The bound is generous on purpose: Swift Testing runs every test at once on the two cooperative threads of a
-/// two-core CI machine, so a listener's start can queue behind a whole suite's worth of CPU-bound property tests.
-/// A condition that holds returns at once; only a test that is failing waits the full bound.
-func eventually(within timeout: Duration = .seconds(120), _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(5))  // not-a-wait: poll interval of a deadline-bounded condition wait
-    }
-    return condition()
-}

@@ -7,6 +7,7 @@ import Synchronization
 import Testing
 import Wire
 @testable import Pipeline
+import TestSupport
 
 /// Records what reaches it, with the client metadata of each call; can refuse with backpressure a number of times.
 private final class RecordingConsumer: OTLPLogsConsumer {
