@@ -53,18 +53,34 @@ public struct LoggingOptions: Sendable, Equatable {
 }
 
 /// The log settings of the agent's process: each load of the configuration sets them, and every log call reads
-/// them, so a reload changes the level and format of what follows at once.
+/// them, so a reload changes the level and format of what follows at once. Kept in one atomic byte: every log
+/// call's level check reads it, from any thread, without a lock.
 public final class LogSettings: Sendable {
-    private let current: Mutex<LoggingOptions>
+    private let packed: Atomic<UInt8>
 
     public init(_ options: LoggingOptions = LoggingOptions()) {
-        current = Mutex(options)
+        packed = Atomic(Self.pack(options))
     }
 
-    public var options: LoggingOptions { current.withLock { $0 } }
+    public var options: LoggingOptions { Self.unpack(packed.load(ordering: .relaxed)) }
 
     public func apply(_ options: LoggingOptions) {
-        current.withLock { $0 = options }
+        packed.store(Self.pack(options), ordering: .relaxed)
+    }
+
+    private static let levels = Logger.Level.allCases
+    private static let formats = LoggingOptions.Format.allCases
+
+    /// The level's index times the number of formats, plus the format's index.
+    private static func pack(_ options: LoggingOptions) -> UInt8 {
+        let level = levels.firstIndex(of: options.level) ?? 0
+        let format = formats.firstIndex(of: options.format) ?? 0
+        return UInt8(level * formats.count + format)
+    }
+
+    private static func unpack(_ byte: UInt8) -> LoggingOptions {
+        let (level, format) = Int(byte).quotientAndRemainder(dividingBy: formats.count)
+        return LoggingOptions(level: levels[level], format: formats[format])
     }
 }
 
@@ -127,12 +143,29 @@ public struct AgentLogHandler: LogHandler {
         }
     }
 
-    /// A logfmt value: bare when it is a plain word, quoted the way Go quotes strings otherwise.
+    /// A logfmt value as go-logfmt (Alloy's logger) writes it: bare unless it is empty or holds a space, a control
+    /// character, `=`, `"` or U+FFFD; quoted with `\\ \" \n \r \t` and `\u00XX` for other control characters, and
+    /// everything else (non-ASCII included) as it is.
     static func logfmtValue(_ value: String) -> String {
         let plain = !value.isEmpty && value.unicodeScalars.allSatisfy { scalar in
-            scalar.value > 0x20 && scalar.value < 0x7F && scalar != "=" && scalar != "\""
+            scalar.value > 0x20 && scalar != "=" && scalar != "\"" && scalar != "\u{FFFD}"
         }
-        return plain ? value : GoQuote.quote(value)
+        if plain { return value }
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\\", "\"": out += "\\" + String(scalar)
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{FFFD}": out += "\\ufffd"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u00" + (hex.count < 2 ? "0" + hex : hex)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 
     /// Now in RFC 3339 in UTC with nanoseconds, as Go's `time.RFC3339Nano` (trailing zeros of the fraction dropped).

@@ -40,6 +40,27 @@ import Testing
         #expect(fields[2] == #"msg="started component" component_id=loki.write.default note="a b=\"c\"""#)
     }
 
+    @Test func settingsHoldEveryLevelAndFormat() {
+        let settings = LogSettings()
+        #expect(settings.options == LoggingOptions())
+        for level in Logger.Level.allCases {
+            for format in LoggingOptions.Format.allCases {
+                settings.apply(LoggingOptions(level: level, format: format))
+                #expect(settings.options == LoggingOptions(level: level, format: format))
+            }
+        }
+    }
+
+    /// go-logfmt's rules, as Alloy writes its logs.
+    @Test(arguments: [
+        ("plain", "plain"), ("", #""""#), ("a b", #""a b""#), ("k=v", #""k=v""#), (#"say "hi""#, #""say \"hi\"""#),
+        (#"C:\dir"#, #"C:\dir"#), ("héllo→", "héllo→"), ("tab\there", #""tab\there""#), ("bell\u{7}", #""bell\u0007""#),
+        ("line\nbreak", #""line\nbreak""#), ("del\u{7F}", "del\u{7F}"), ("\u{FFFD}", #""\ufffd""#),
+    ])
+    func logfmtValuesAsGoLogfmtWritesThem(value: String, expected: String) {
+        #expect(AgentLogHandler.logfmtValue(value) == expected)
+    }
+
     @Test func jsonLinesAreOneObjectEach() throws {
         let lines = Lines()
         let logger = Self.logger(LogSettings(LoggingOptions(format: .json)), into: lines)

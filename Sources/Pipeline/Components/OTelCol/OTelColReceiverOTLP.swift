@@ -43,8 +43,8 @@ public final class OTelColReceiverOTLP: Component {
             public var tracesURLPath = "/v1/traces"
             public var metricsURLPath = "/v1/metrics"
             public var includeMetadata = false
-            /// The `cors` block: which browser origins may send (none without it).
-            var cors = CORSPolicy()
+            /// The `cors` block: which browser origins may send (none without it, and no preflight is answered).
+            var cors: CORSPolicy?
             /// `compression_algorithms`: the `Content-Encoding`s accepted (the collector's default list); another
             /// gets 400. Of these, gzip and deflate are decoded; the others get 415.
             public var compressionAlgorithms = Self.knownCompressionAlgorithms
@@ -112,7 +112,7 @@ public final class OTelColReceiverOTLP: Component {
             guard Set(http.paths).count == http.paths.count else {
                 throw ArgumentError("http.logs_url_path, traces_url_path and metrics_url_path must differ")
             }
-            guard http.cors.maxAge >= 0 else { throw ArgumentError("http.cors.max_age must be 0 or more") }
+            if let cors = http.cors, cors.maxAge < 0 { throw ArgumentError("http.cors.max_age must be 0 or more") }
             guard http.maxRequestBodySize > 0 else { throw ArgumentError("http.max_request_body_size must be positive") }
             // Smaller than one body, a request of the largest allowed size could never be accepted.
             if let total = http.maxInFlightBodySize, total < http.maxRequestBodySize {
@@ -188,9 +188,16 @@ public final class OTelColReceiverOTLP: Component {
             }
         }
         for path in http.paths {
+            // As the collector: with a cors block a preflight is answered 204 (with CORS headers when allowed);
+            // anything else reaches the OTLP handler, which takes POST alone.
             router.on(RouterPath(path), method: .options) { [self] request, _ in
-                let policy = state.withLock { $0.arguments.http?.cors ?? CORSPolicy() }
+                guard let policy = state.withLock({ $0.arguments.http?.cors ?? nil }),
+                      request.headers[.accessControlRequestMethod] != nil
+                else { return Self.methodNotAllowed() }
                 return Response(status: .noContent, headers: policy.preflightHeaders(request.headers))
+            }
+            for method in [HTTPRequest.Method.get, .put, .delete, .patch] {
+                router.on(RouterPath(path), method: method) { _, _ in Self.methodNotAllowed() }
             }
         }
         let logger = context.logger
@@ -209,6 +216,13 @@ public final class OTelColReceiverOTLP: Component {
     }
 
     // MARK: Requests
+
+    /// The collector's answer to a method other than POST on a signal's path.
+    static func methodNotAllowed() -> Response {
+        Response(
+            status: .methodNotAllowed, headers: [.contentType: "text/plain"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: "405 method not allowed, supported: [POST]")))
+    }
 
     private enum BodyFormat { case protobuf, json }
 

@@ -190,6 +190,32 @@ import TestSupport
         open.finish()
     }
 
+    @Test func otherMethodsGet405AsFromTheCollector() async throws {
+        let (_, task, port, open) = try await Self.running("")
+        // Without a cors block a preflight is no different: the handler takes POST alone.
+        for method in [HTTPMethod.OPTIONS, .GET, .PUT, .DELETE, .PATCH] {
+            let answer = try await Self.request(port, "/v1/logs", method: method, headers: [
+                ("Origin", "https://app.example.com"), ("Access-Control-Request-Method", "POST"),
+            ])
+            #expect(answer.status.code == 405, "\(method)")
+            #expect(answer.headers["Access-Control-Allow-Origin"].isEmpty)
+        }
+        task.cancel()
+        _ = await task.result
+        open.finish()
+        // With one, only a preflight is answered 204; a plain OPTIONS still gets 405.
+        let (_, corsTask, corsPort, corsOpen) = try await Self.running(#"cors { allowed_origins = ["*"] }"#)
+        let preflight = try await Self.request(corsPort, "/v1/logs", method: .OPTIONS, headers: [
+            ("Origin", "https://app.example.com"), ("Access-Control-Request-Method", "POST"),
+        ])
+        #expect(preflight.status.code == 204)
+        let plain = try await Self.request(corsPort, "/v1/logs", method: .OPTIONS, headers: [])
+        #expect(plain.status.code == 405)
+        corsTask.cancel()
+        _ = await corsTask.result
+        corsOpen.finish()
+    }
+
     @Test func compressionAlgorithmsLimitTheEncodingsTaken() async throws {
         let (_, task, port, open) = try await Self.running(#"compression_algorithms = ["gzip"]"#)
         let contentType = ("Content-Type", "application/x-protobuf")
