@@ -1,22 +1,31 @@
+import Wire
+
 /// JSON to and from Alloy values, with Go's `encoding/json` behaviour where Alloy users can see it: numbers
 /// decode as floats, objects keep their key order, a repeated key keeps its last value, and encoding sorts object
 /// keys and escapes `<`, `>` and `&`.
 enum JSONCoding {
     static let maximumDepth = 512
 
-    struct DecodeError: Error {
+    struct DecodeError: JSONSyntaxFailure {
         var message: String
+
+        init(jsonSyntax reason: String, offset: Int) {
+            message = "\(reason) (at byte \(offset + 1))"
+        }
     }
 
     static func decode(_ text: String) throws(DecodeError) -> Value {
-        var parser = JSONParser(bytes: Array(text.utf8))
-        parser.skipWhitespace()
-        let value = try parser.parseValue(depth: 0)
-        parser.skipWhitespace()
-        guard parser.index == parser.bytes.count else {
-            throw parser.error("invalid character \(parser.describeCurrent()) after top-level value")
+        var text = text
+        let result = text.withUTF8 { bytes -> Result<Value, DecodeError> in
+            var parser = JSONParser(scanner: JSONScanner(input: bytes))
+            defer { parser.scanner.release() }
+            do throws(DecodeError) {
+                return .success(try parser.parseDocument())
+            } catch {
+                return .failure(error)
+            }
         }
-        return value
+        return try result.get()
     }
 
     struct EncodeError: Error {
@@ -92,235 +101,67 @@ enum JSONCoding {
     }
 
     static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "<", ">", "&", "\u{2028}", "\u{2029}":
-                out += "\\u" + hex4(scalar.value)
-            default:
-                if scalar.value < 0x20 {
-                    out += "\\u" + hex4(scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
-
-    private static func hex4(_ value: UInt32) -> String {
-        let text = String(value, radix: 16)
-        return String(repeating: "0", count: max(0, 4 - text.count)) + text
+        JSONString.quote(text, options: .htmlSafe)
     }
 }
 
+/// Builds a `Value` tree from the shared `JSONScanner`'s tokens, with Go's wording for structural errors.
 private struct JSONParser {
-    let bytes: [UInt8]
-    var index = 0
+    var scanner: JSONScanner<JSONCoding.DecodeError>
 
-    func error(_ message: String) -> JSONCoding.DecodeError {
-        JSONCoding.DecodeError(message: "\(message) (at byte \(index + 1))")
+    mutating func parseDocument() throws(JSONCoding.DecodeError) -> Value {
+        scanner.skipWhitespace()
+        let value = try parseValue(depth: 0)
+        guard scanner.isAtEnd() else { throw invalidCharacter("after top-level value") }
+        return value
     }
 
-    func describeCurrent() -> String {
-        guard index < bytes.count else { return "end of input" }
-        let byte = bytes[index]
-        if byte >= 0x20 && byte < 0x7F { return "'\(Character(Unicode.Scalar(byte)))'" }
-        return "byte 0x" + String(byte, radix: 16)
-    }
-
-    mutating func skipWhitespace() {
-        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) {
-            index += 1
-        }
+    /// Go's `invalid character 'x' looking for beginning of value`.
+    func invalidCharacter(_ context: String) -> JSONCoding.DecodeError {
+        scanner.failure("invalid character \(scanner.describeByte(at: scanner.position)) \(context)")
     }
 
     mutating func parseValue(depth: Int) throws(JSONCoding.DecodeError) -> Value {
-        guard depth < JSONCoding.maximumDepth else { throw error("JSON nested too deeply") }
-        guard index < bytes.count else { throw error("unexpected end of JSON input") }
-        switch bytes[index] {
+        guard depth < JSONCoding.maximumDepth else { throw scanner.failure("JSON nested too deeply") }
+        switch try scanner.peek() {
         case UInt8(ascii: "{"):
-            index += 1
             var object = ValueObject()
-            skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-                index += 1
-                return .object(object)
-            }
-            while true {
-                skipWhitespace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
-                    throw error("invalid character \(describeCurrent()) looking for beginning of object key string")
+            guard try scanner.beginContainer() else { return .object(object) }
+            repeat {
+                guard try scanner.peek() == UInt8(ascii: "\"") else {
+                    throw invalidCharacter("looking for beginning of object key string")
                 }
-                let key = try parseString()
-                skipWhitespace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
-                    throw error("invalid character \(describeCurrent()) after object key")
-                }
-                index += 1
-                skipWhitespace()
+                let key = String(decoding: try scanner.key(), as: UTF8.self)
                 object[key] = try parseValue(depth: depth + 1)
-                skipWhitespace()
-                guard index < bytes.count else { throw error("unexpected end of JSON input") }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                if bytes[index] == UInt8(ascii: "}") {
-                    index += 1
-                    return .object(object)
-                }
-                throw error("invalid character \(describeCurrent()) after object key:value pair")
-            }
+            } while try scanner.nextMember()
+            return .object(object)
         case UInt8(ascii: "["):
-            index += 1
             var elements: [Value] = []
-            skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-                index += 1
-                return .array(elements)
-            }
-            while true {
-                skipWhitespace()
+            guard try scanner.beginContainer() else { return .array(elements) }
+            repeat {
                 elements.append(try parseValue(depth: depth + 1))
-                skipWhitespace()
-                guard index < bytes.count else { throw error("unexpected end of JSON input") }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                if bytes[index] == UInt8(ascii: "]") {
-                    index += 1
-                    return .array(elements)
-                }
-                throw error("invalid character \(describeCurrent()) after array element")
-            }
+            } while try scanner.nextElement()
+            return .array(elements)
         case UInt8(ascii: "\""):
-            return .string(try parseString())
+            return .string(String(decoding: try scanner.string(), as: UTF8.self))
         case UInt8(ascii: "t"):
-            try literal("true")
+            try scanner.literal("true")
             return .bool(true)
         case UInt8(ascii: "f"):
-            try literal("false")
+            try scanner.literal("false")
             return .bool(false)
         case UInt8(ascii: "n"):
-            try literal("null")
+            try scanner.literal("null")
             return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return .number(.float(try parseNumber()))
+            let start = scanner.position
+            let text = String(decoding: try scanner.number(), as: UTF8.self)
+            guard let value = Double(text), value.isFinite else {
+                throw scanner.failure("number \(text) is out of range", at: start)
+            }
+            return .number(.float(value))
         default:
-            throw error("invalid character \(describeCurrent()) looking for beginning of value")
+            throw invalidCharacter("looking for beginning of value")
         }
-    }
-
-    private mutating func literal(_ word: String) throws(JSONCoding.DecodeError) {
-        let expected = Array(word.utf8)
-        guard index + expected.count <= bytes.count, bytes[index..<(index + expected.count)].elementsEqual(expected) else {
-            throw error("invalid literal, expected \(word)")
-        }
-        index += expected.count
-    }
-
-    private mutating func parseNumber() throws(JSONCoding.DecodeError) -> Double {
-        let start = index
-        if bytes[index] == UInt8(ascii: "-") { index += 1 }
-        func digits() -> Int {
-            let begin = index
-            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
-            return index - begin
-        }
-        let integerStart = index
-        guard digits() > 0 else { throw error("invalid number: expected a digit") }
-        if bytes[integerStart] == UInt8(ascii: "0"), index - integerStart > 1 {
-            throw error("invalid number: leading zero")
-        }
-        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
-            index += 1
-            guard digits() > 0 else { throw error("invalid number: expected a digit after the decimal point") }
-        }
-        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
-            index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
-            guard digits() > 0 else { throw error("invalid number: expected a digit in the exponent") }
-        }
-        let text = String(decoding: bytes[start..<index], as: UTF8.self)
-        guard let value = Double(text), value.isFinite else { throw error("number \(text) is out of range") }
-        return value
-    }
-
-    private mutating func parseString() throws(JSONCoding.DecodeError) -> String {
-        index += 1  // opening quote
-        var out: [UInt8] = []
-        while true {
-            guard index < bytes.count else { throw error("unexpected end of JSON input in string") }
-            let byte = bytes[index]
-            index += 1
-            switch byte {
-            case UInt8(ascii: "\""):
-                return String(decoding: out, as: UTF8.self)
-            case UInt8(ascii: "\\"):
-                guard index < bytes.count else { throw error("unexpected end of JSON input in string") }
-                let escape = bytes[index]
-                index += 1
-                switch escape {
-                case UInt8(ascii: "\""): out.append(0x22)
-                case UInt8(ascii: "\\"): out.append(0x5C)
-                case UInt8(ascii: "/"): out.append(0x2F)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "u"):
-                    var code = try hex4()
-                    if (0xD800..<0xDC00).contains(code), index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
-                        bytes[index + 1] == UInt8(ascii: "u")
-                    {
-                        let save = index
-                        index += 2
-                        let low = try hex4()
-                        if (0xDC00..<0xE000).contains(low) {
-                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                        } else {
-                            index = save
-                        }
-                    }
-                    let scalar = Unicode.Scalar(code) ?? "\u{FFFD}"
-                    out.append(contentsOf: Array(String(scalar).utf8))
-                default:
-                    index -= 1
-                    throw error("invalid character \(describeCurrent()) in string escape code")
-                }
-            default:
-                guard byte >= 0x20 else {
-                    index -= 1
-                    throw error("invalid character \(describeCurrent()) in string literal")
-                }
-                out.append(byte)
-            }
-        }
-    }
-
-    private mutating func hex4() throws(JSONCoding.DecodeError) -> UInt32 {
-        guard index + 4 <= bytes.count else { throw error("unexpected end of JSON input in \\u escape") }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let byte = bytes[index]
-            let digit: UInt32
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
-            default: throw error("invalid character \(describeCurrent()) in \\u hexadecimal character escape")
-            }
-            value = value << 4 | digit
-            index += 1
-        }
-        return value
     }
 }

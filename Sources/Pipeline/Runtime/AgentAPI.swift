@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -46,7 +47,7 @@ public struct AgentAPI: Sendable {
         }
         router.get("/api/v0/web/components") { _, _ in
             let infos = await graph.components()
-            var json = AlloyJSON()
+            var json = JSONWriter()
             json.array(infos) { json, info in json.component(info) }
             return Self.response(200, json.bytes, contentType: "application/json")
         }
@@ -55,7 +56,7 @@ public struct AgentAPI: Sendable {
             guard let info = await graph.components().first(where: { $0.id == id }) else {
                 return Self.response(404, Array("component \(id) not found\n".utf8), contentType: "text/plain; charset=utf-8")
             }
-            var json = AlloyJSON()
+            var json = JSONWriter()
             json.component(info)
             return Self.response(200, json.bytes, contentType: "application/json")
         }
@@ -72,38 +73,7 @@ public struct AgentAPI: Sendable {
 /// JSON in the shapes of Alloy's UI API (`component.Info.MarshalJSON` and `alloyjson.MarshalBody`): a component's
 /// arguments and exports are lists of `{"name", "type": "attr"|"block", "value"|"body"}` statements, and each value
 /// is `{"type": <alloy type>, "value": ...}`. Secrets are never written.
-struct AlloyJSON {
-    private(set) var bytes: [UInt8] = []
-
-    mutating func raw(_ text: String) { bytes.append(contentsOf: Array(text.utf8)) }
-
-    mutating func string(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": raw("\\\"")
-            case "\\": raw("\\\\")
-            case "\n": raw("\\n")
-            case "\r": raw("\\r")
-            case "\t": raw("\\t")
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                raw("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
-            default: bytes.append(contentsOf: Array(String(scalar).utf8))
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
-    }
-
-    mutating func array<T>(_ items: [T], _ element: (inout AlloyJSON, T) -> Void) {
-        raw("[")
-        for (index, item) in items.enumerated() {
-            if index > 0 { raw(",") }
-            element(&self, item)
-        }
-        raw("]")
-    }
-
+extension JSONWriter {
     mutating func component(_ info: AgentGraph.ComponentInfo) {
         raw("{\"name\":"); string(info.name)
         raw(",\"type\":\"block\",\"localID\":"); string(info.id)

@@ -19,6 +19,7 @@ public enum PushJSONDecoder {
         let arena = [UInt8](unsafeUninitializedCapacity: bytes.count) { arenaBuffer, initializedCount in
             bytes.withUnsafeBufferPointer { input in
                 var parser = PushJSONParser(input: input, arena: arenaBuffer)
+                defer { parser.release() }
                 do throws(PushDecodeError) {
                     try parser.parseDocument()
                 } catch {

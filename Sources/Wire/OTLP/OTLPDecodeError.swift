@@ -4,7 +4,7 @@
 /// what was wrong, the byte offset in the body, and the field path in OTLP/JSON names, e.g.
 /// `proto: wrong wire type 0 (expected 2) for field 5 (body) of LogRecord at byte 57
 /// (at resourceLogs[0].scopeLogs[0].logRecords[3].body)`.
-public struct OTLPDecodeError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct OTLPDecodeError: JSONSyntaxFailure, Sendable, Equatable, CustomStringConvertible {
     public enum Format: String, Sendable {
         case protobuf = "proto"
         case json = "json"
@@ -24,6 +24,10 @@ public struct OTLPDecodeError: Error, Sendable, Equatable, CustomStringConvertib
         self.reason = reason
         self.offset = offset
         self.path = path
+    }
+
+    public init(jsonSyntax reason: String, offset: Int) {
+        self.init(format: .json, reason: reason, offset: offset)
     }
 
     /// The whole message, for a 400 response body or a log line (the same as `description`).

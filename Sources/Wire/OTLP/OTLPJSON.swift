@@ -21,47 +21,41 @@ public enum OTLPJSON {
     public static let maxValueDepth = OTLPProtobuf.maxValueDepth
 
     public static func decodeLogsRequest(_ bytes: UnsafeRawBufferPointer) throws(OTLPDecodeError) -> OTLPLogsData {
-        guard let base = bytes.baseAddress, bytes.count > 0 else {
-            throw OTLPDecodeError(format: .json, reason: "empty body, expected an ExportLogsServiceRequest object",
-                                  offset: 0)
+        try parse(bytes, expecting: "an ExportLogsServiceRequest object") {
+            (parser: inout OTLPJSONParser) throws(OTLPDecodeError) in try parser.parseRequest()
         }
-        var parser = OTLPJSONParser(input: base.assumingMemoryBound(to: UInt8.self), count: bytes.count)
-        defer { parser.release() }
-        return try parser.parseRequest()
     }
 
     public static func decodeLogsRequest(_ bytes: [UInt8]) throws(OTLPDecodeError) -> OTLPLogsData {
-        let result = bytes.withUnsafeBytes { raw -> Result<OTLPLogsData, OTLPDecodeError> in
-            do throws(OTLPDecodeError) {
-                return .success(try decodeLogsRequest(raw))
-            } catch {
-                return .failure(error)
-            }
+        try bytes.withUnsafeBufferPointer { (buffer) throws(OTLPDecodeError) -> OTLPLogsData in
+            try decodeLogsRequest(UnsafeRawBufferPointer(buffer))
         }
-        return try result.get()
     }
 
     public static func decodeLogsResponse(_ bytes: UnsafeRawBufferPointer) throws(OTLPDecodeError)
         -> OTLPLogsResponse
     {
-        guard let base = bytes.baseAddress, bytes.count > 0 else {
-            throw OTLPDecodeError(format: .json, reason: "empty body, expected an ExportLogsServiceResponse object",
-                                  offset: 0)
+        try parse(bytes, expecting: "an ExportLogsServiceResponse object") {
+            (parser: inout OTLPJSONParser) throws(OTLPDecodeError) in try parser.parseResponse()
         }
-        var parser = OTLPJSONParser(input: base.assumingMemoryBound(to: UInt8.self), count: bytes.count)
-        defer { parser.release() }
-        return try parser.parseResponse()
     }
 
     public static func decodeLogsResponse(_ bytes: [UInt8]) throws(OTLPDecodeError) -> OTLPLogsResponse {
-        let result = bytes.withUnsafeBytes { raw -> Result<OTLPLogsResponse, OTLPDecodeError> in
-            do throws(OTLPDecodeError) {
-                return .success(try decodeLogsResponse(raw))
-            } catch {
-                return .failure(error)
-            }
+        try bytes.withUnsafeBufferPointer { (buffer) throws(OTLPDecodeError) -> OTLPLogsResponse in
+            try decodeLogsResponse(UnsafeRawBufferPointer(buffer))
         }
-        return try result.get()
+    }
+
+    private static func parse<Message>(
+        _ bytes: UnsafeRawBufferPointer, expecting what: String,
+        _ parse: (inout OTLPJSONParser) throws(OTLPDecodeError) -> Message
+    ) throws(OTLPDecodeError) -> Message {
+        guard bytes.count > 0 else {
+            throw OTLPDecodeError(format: .json, reason: "empty body, expected \(what)", offset: 0)
+        }
+        var parser = OTLPJSONParser(input: bytes.assumingMemoryBound(to: UInt8.self))
+        defer { parser.release() }
+        return try parse(&parser)
     }
 
     /// Encodes `logs` as OTLP/JSON, compact, as protobuf's JSON encoders write it: lowerCamelCase names in field
@@ -72,7 +66,7 @@ public enum OTLPJSON {
     public static func encodeLogsRequest(_ logs: OTLPLogsData) -> [UInt8] {
         var writer = OTLPJSONWriter()
         writer.writeRequest(logs)
-        return writer.out
+        return writer.json.bytes
     }
 
     /// Encodes an `ExportLogsServiceResponse`: `{}` when nothing was rejected and there is no message, else
@@ -80,6 +74,6 @@ public enum OTLPJSON {
     public static func encodeLogsResponse(rejectedLogRecords: Int64, errorMessage: String) -> [UInt8] {
         var writer = OTLPJSONWriter()
         writer.writeResponse(rejectedLogRecords: rejectedLogRecords, errorMessage: errorMessage)
-        return writer.out
+        return writer.json.bytes
     }
 }

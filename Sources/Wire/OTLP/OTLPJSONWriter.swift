@@ -1,42 +1,40 @@
 /// Writes OTLP/JSON for `OTLPJSON`'s encoders into one growing byte array.
 struct OTLPJSONWriter {
-    private(set) var out: [UInt8] = []
-
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+    private(set) var json = JSONWriter(capacity: 0)
 
     mutating func writeRequest(_ logs: OTLPLogsData) {
-        out.reserveCapacity(Self.estimate(logs))
-        literal("{")
+        json = JSONWriter(capacity: Self.estimate(logs))
+        json.raw("{")
         if !logs.resourceLogs.isEmpty {
-            literal(#""resourceLogs":["#)
+            json.raw(#""resourceLogs":["#)
             for (index, resourceLogs) in logs.resourceLogs.enumerated() {
-                if index > 0 { literal(",") }
+                if index > 0 { json.raw(",") }
                 writeResourceLogs(resourceLogs)
             }
-            literal("]")
+            json.raw("]")
         }
-        literal("}")
+        json.raw("}")
     }
 
     mutating func writeResponse(rejectedLogRecords: Int64, errorMessage: String) {
-        literal("{")
+        json.raw("{")
         if rejectedLogRecords != 0 || !errorMessage.isEmpty {
-            literal(#""partialSuccess":{"#)
+            json.raw(#""partialSuccess":{"#)
             var first = true
             if rejectedLogRecords != 0 {
-                literal(#""rejectedLogRecords":""#)
-                decimal(rejectedLogRecords)
-                literal(#"""#)
+                json.raw(#""rejectedLogRecords":""#)
+                json.decimal(rejectedLogRecords)
+                json.raw(#"""#)
                 first = false
             }
             if !errorMessage.isEmpty {
-                if !first { literal(",") }
-                literal(#""errorMessage":"#)
-                string(errorMessage)
+                if !first { json.raw(",") }
+                json.raw(#""errorMessage":"#)
+                json.string(errorMessage)
             }
-            literal("}")
+            json.raw("}")
         }
-        literal("}")
+        json.raw("}")
     }
 
     /// A guess at the output size, so that the array grows rarely.
@@ -63,66 +61,66 @@ struct OTLPJSONWriter {
     }
 
     private mutating func member(_ members: inout Members, _ name: StaticString) {
-        if !members.first { literal(",") }
+        if !members.first { json.raw(",") }
         members.first = false
-        literal("\"")
-        literal(name)
-        literal("\":")
+        json.raw("\"")
+        json.raw(name)
+        json.raw("\":")
     }
 
     private mutating func writeResourceLogs(_ resourceLogs: OTLPResourceLogs) {
-        literal("{")
+        json.raw("{")
         var members = Members()
         if !resourceLogs.resource.isEmpty {
             member(&members, "resource")
-            literal("{")
+            json.raw("{")
             var inner = Members()
             writeAttributes(&inner, resourceLogs.resource.attributes)
             writeCount(&inner, "droppedAttributesCount", resourceLogs.resource.droppedAttributesCount)
-            literal("}")
+            json.raw("}")
         }
         if !resourceLogs.scopeLogs.isEmpty {
             member(&members, "scopeLogs")
-            literal("[")
+            json.raw("[")
             for (index, scopeLogs) in resourceLogs.scopeLogs.enumerated() {
-                if index > 0 { literal(",") }
+                if index > 0 { json.raw(",") }
                 writeScopeLogs(scopeLogs)
             }
-            literal("]")
+            json.raw("]")
         }
         writeString(&members, "schemaUrl", resourceLogs.schemaURL)
-        literal("}")
+        json.raw("}")
     }
 
     private mutating func writeScopeLogs(_ scopeLogs: OTLPScopeLogs) {
-        literal("{")
+        json.raw("{")
         var members = Members()
         let scope = scopeLogs.scope
         if !scope.isEmpty {
             member(&members, "scope")
-            literal("{")
+            json.raw("{")
             var inner = Members()
             writeString(&inner, "name", scope.name)
             writeString(&inner, "version", scope.version)
             writeAttributes(&inner, scope.attributes)
             writeCount(&inner, "droppedAttributesCount", scope.droppedAttributesCount)
-            literal("}")
+            json.raw("}")
         }
         if !scopeLogs.logRecords.isEmpty {
             member(&members, "logRecords")
-            literal("[")
+            json.raw("[")
             for (index, record) in scopeLogs.logRecords.enumerated() {
-                if index > 0 { literal(",") }
+                if index > 0 { json.raw(",") }
                 writeLogRecord(record)
             }
-            literal("]")
+            json.raw("]")
         }
         writeString(&members, "schemaUrl", scopeLogs.schemaURL)
-        literal("}")
+        json.raw("}")
     }
 
     private mutating func writeLogRecord(_ record: OTLPLogRecord) {
-        literal("{")
+        json.raw("{")
         var members = Members()
         if record.timeUnixNano != 0 {
             member(&members, "timeUnixNano")
@@ -130,7 +128,7 @@ struct OTLPJSONWriter {
         }
         if record.severityNumber != 0 {
             member(&members, "severityNumber")
-            decimal(Int64(record.severityNumber))
+            json.decimal(Int64(record.severityNumber))
         }
         writeString(&members, "severityText", record.severityText)
         if let body = record.body {
@@ -147,69 +145,68 @@ struct OTLPJSONWriter {
             quotedDecimal(record.observedTimeUnixNano)
         }
         writeString(&members, "eventName", record.eventName)
-        literal("}")
+        json.raw("}")
     }
 
     private mutating func writeAttributes(_ members: inout Members, _ attributes: [OTLPKeyValue],
                                           name: StaticString = "attributes") {
         guard !attributes.isEmpty else { return }
         member(&members, name)
-        literal("[")
+        json.raw("[")
         for (index, pair) in attributes.enumerated() {
-            if index > 0 { literal(",") }
-            literal(#"{"key":"#)
-            string(pair.key)
+            if index > 0 { json.raw(",") }
+            json.raw(#"{"key":"#)
+            json.string(pair.key)
             if let value = pair.value {
-                literal(#","value":"#)
+                json.raw(#","value":"#)
                 writeAnyValue(value)
             }
-            literal("}")
+            json.raw("}")
         }
-        literal("]")
+        json.raw("]")
     }
 
     private mutating func writeAnyValue(_ value: OTLPAnyValue) {
         switch value {
         case .string(let text):
-            literal(#"{"stringValue":"#)
-            string(text)
+            json.raw(#"{"stringValue":"#)
+            json.string(text)
         case .bool(let bool):
-            literal(bool ? #"{"boolValue":true"# : #"{"boolValue":false"#)
+            json.raw(bool ? #"{"boolValue":true"# : #"{"boolValue":false"#)
         case .int(let int):
-            literal(#"{"intValue":""#)
-            decimal(int)
-            literal("\"")
+            json.raw(#"{"intValue":""#)
+            json.decimal(int)
+            json.raw("\"")
         case .double(let double):
-            literal(#"{"doubleValue":"#)
+            json.raw(#"{"doubleValue":"#)
             if double.isNaN {
-                literal(#""NaN""#)
+                json.raw(#""NaN""#)
             } else if double.isInfinite {
-                literal(double < 0 ? #""-Infinity""# : #""Infinity""#)
+                json.raw(double < 0 ? #""-Infinity""# : #""Infinity""#)
             } else {
-                out.append(contentsOf: double.description.utf8)
+                json.raw(double.description)
             }
         case .bytes(let bytes):
-            literal(#"{"bytesValue":""#)
-            Base64Codec.encode(bytes, to: &out)
-            literal("\"")
+            json.raw(#"{"bytesValue":"#)
+            json.base64String(bytes)
         case .array(let items):
-            literal(#"{"arrayValue":{"#)
+            json.raw(#"{"arrayValue":{"#)
             if !items.isEmpty {
-                literal(#""values":["#)
+                json.raw(#""values":["#)
                 for (index, item) in items.enumerated() {
-                    if index > 0 { literal(",") }
+                    if index > 0 { json.raw(",") }
                     writeAnyValue(item)
                 }
-                literal("]")
+                json.raw("]")
             }
-            literal("}")
+            json.raw("}")
         case .kvlist(let pairs):
-            literal(#"{"kvlistValue":{"#)
+            json.raw(#"{"kvlistValue":{"#)
             var members = Members()
             writeAttributes(&members, pairs, name: "values")
-            literal("}")
+            json.raw("}")
         }
-        literal("}")
+        json.raw("}")
     }
 
     // MARK: Scalars
@@ -217,86 +214,24 @@ struct OTLPJSONWriter {
     private mutating func writeString(_ members: inout Members, _ name: StaticString, _ value: String) {
         guard !value.isEmpty else { return }
         member(&members, name)
-        string(value)
+        json.string(value)
     }
 
     private mutating func writeCount(_ members: inout Members, _ name: StaticString, _ value: UInt32) {
         guard value != 0 else { return }
         member(&members, name)
-        unsignedDecimal(UInt64(value))
+        json.unsignedDecimal(UInt64(value))
     }
 
     private mutating func writeHex(_ members: inout Members, _ name: StaticString, _ bytes: [UInt8]) {
         guard !bytes.isEmpty else { return }
         member(&members, name)
-        literal("\"")
-        for byte in bytes {
-            out.append(Self.hexDigits[Int(byte >> 4)])
-            out.append(Self.hexDigits[Int(byte & 0xF)])
-        }
-        literal("\"")
-    }
-
-    @inline(__always)
-    private mutating func literal(_ text: StaticString) {
-        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        json.hexString(bytes)
     }
 
     private mutating func quotedDecimal(_ value: UInt64) {
-        literal("\"")
-        unsignedDecimal(value)
-        literal("\"")
-    }
-
-    private mutating func decimal(_ value: Int64) {
-        if value < 0 { literal("-") }
-        unsignedDecimal(value.magnitude)
-    }
-
-    private mutating func unsignedDecimal(_ value: UInt64) {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)   // 24 bytes: room for UInt64.max's 20 digits
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            var magnitude = value
-            var index = buffer.count
-            repeat {
-                index -= 1
-                buffer[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            out.append(contentsOf: buffer[index...])
-        }
-    }
-
-    /// A JSON string literal: `"`, `\` and control characters escaped. A Swift `String` is valid UTF-8, so
-    /// everything else is copied as is.
-    private mutating func string(_ value: String) {
-        var value = value
-        value.withUTF8 { bytes in
-            literal("\"")
-            var runStart = 0
-            for index in 0..<bytes.count {
-                let byte = bytes[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                if index > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
-                runStart = index + 1
-                switch byte {
-                case UInt8(ascii: "\""): literal(#"\""#)
-                case UInt8(ascii: "\\"): literal(#"\\"#)
-                case 0x0A: literal(#"\n"#)
-                case 0x0D: literal(#"\r"#)
-                case 0x09: literal(#"\t"#)
-                case 0x08: literal(#"\b"#)
-                case 0x0C: literal(#"\f"#)
-                default:
-                    literal(#"\u00"#)
-                    out.append(Self.hexDigits[Int(byte >> 4)])
-                    out.append(Self.hexDigits[Int(byte & 0xF)])
-                }
-            }
-            if bytes.count > runStart {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
-            }
-            literal("\"")
-        }
+        json.raw("\"")
+        json.unsignedDecimal(value)
+        json.raw("\"")
     }
 }

@@ -137,7 +137,7 @@ import Testing
         (#"string.trim_prefix(true, "a")"#, "string.trim_prefix: argument 1: expected string, got bool true"),
         (#"string.trim_suffix("a", false)"#, "string.trim_suffix: argument 2: expected string, got bool false"),
         ("string.trim_space([])", "string.trim_space: argument 1: expected string, got array []"),
-        (#"encoding.from_json("{")"#, "encoding.from_json: invalid JSON: invalid character end of input looking for beginning of object key string (at byte 2)"),
+        (#"encoding.from_json("{")"#, "encoding.from_json: invalid JSON: unexpected end of input (at byte 2)"),
         (#"encoding.from_json("[1,]")"#, "encoding.from_json: invalid JSON: invalid character ']' looking for beginning of value (at byte 4)"),
         (#"encoding.from_json("1 2")"#, "encoding.from_json: invalid JSON: invalid character '2' after top-level value (at byte 3)"),
         ("encoding.from_json(true)", "encoding.from_json: argument 1: expected string, got bool true"),
@@ -148,7 +148,7 @@ import Testing
         ("encoding.url_decode(\"%zz\")", #"encoding.url_decode: invalid URL escape "%zz""#),
         ("encoding.url_encode(null)", "encoding.url_encode: argument 1: expected string, got null"),
         ("file.path_join(1, [])", "file.path_join: argument 2: expected string, got array []"),
-        (#"json_path("{", ".a")"#, "json_path: invalid JSON: invalid character end of input looking for beginning of object key string (at byte 2)"),
+        (#"json_path("{", ".a")"#, "json_path: invalid JSON: unexpected end of input (at byte 2)"),
         (#"json_path("{}", "[")"#, "json_path: expected an index, a name, '*' or a filter in brackets at character 2 of JSONPath"),
     ])
     func typeErrors(text: String, message: String) {

@@ -308,7 +308,7 @@ private final class TestSource: Component {
               forward_to = [test.sink.x.receiver]
             }
             """))
-        var json = AlloyJSON()
+        var json = JSONWriter()
         json.array(await graph.components()) { $0.component($1) }
         let decoded = try JSONSerialization.jsonObject(with: Data(json.bytes)) as? [[String: Any]]
         let source = try #require(decoded?.first { $0["localID"] as? String == "test.source.a" })

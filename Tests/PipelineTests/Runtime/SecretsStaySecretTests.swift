@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Prometheus
 import Testing
+import Wire
 @testable import Pipeline
 
 /// Secrets given to `loki.write` never appear in the UI API, in a failed reload's answer (which is also what is
@@ -42,9 +43,9 @@ import Testing
         let (service, _) = try service(Self.lokiWrite(auth))
         try await service.load()
         let infos = await service.graph.components()
-        var list = AlloyJSON()
+        var list = JSONWriter()
         list.array(infos) { $0.component($1) }
-        var one = AlloyJSON()
+        var one = JSONWriter()
         one.component(try #require(infos.first { $0.id == "loki.write.default" }))
         for bytes in [list.bytes, one.bytes] {
             let text = String(decoding: bytes, as: UTF8.self)

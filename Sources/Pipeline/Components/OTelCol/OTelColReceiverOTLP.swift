@@ -335,18 +335,13 @@ public final class OTelColReceiverOTLP: Component {
         let grpcCode = Self.grpcCode(httpStatus: code)
         switch format {
         case .json:
-            var json = "{\"code\":\(grpcCode),\"message\":\""
-            for scalar in message.unicodeScalars {
-                switch scalar {
-                case "\"": json += "\\\""
-                case "\\": json += "\\\\"
-                case "\n": json += "\\n"
-                case _ where scalar.value < 0x20: json += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-                default: json.unicodeScalars.append(scalar)
-                }
-            }
-            json += "\"}"
-            return Self.response(code, Array(json.utf8), contentType: "application/json")
+            var json = JSONWriter(capacity: message.utf8.count + 32)
+            json.raw(#"{"code":"#)
+            json.number(grpcCode)
+            json.raw(#","message":"#)
+            json.string(message)
+            json.raw("}")
+            return Self.response(code, json.bytes, contentType: "application/json")
         case .protobuf:
             var bytes: [UInt8] = [0x08]
             var value = UInt64(grpcCode)

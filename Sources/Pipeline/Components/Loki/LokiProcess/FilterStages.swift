@@ -239,7 +239,7 @@ struct PackStage: ProcessStage {
             }
             if out.count > 1 { out.append(UInt8(ascii: ",")) }
             out.append(contentsOf: #""_entry":"#.utf8)
-            entries[index].entry.line.withUnsafeBufferPointer { GoJSON.appendString(utf8: $0, to: &out) }
+            entries[index].entry.line.withUnsafeBufferPointer { JSONString.append($0, to: &out, options: .htmlSafe) }
             out.append(UInt8(ascii: "}"))
             entries[index].entry.line = out
             if !packed.isEmpty {

@@ -17,76 +17,9 @@ enum GoJSON {
         var message: String
     }
 
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
-    /// Whether byte `b` of a string needs more than copying: controls, `"`, `\`, `<`, `>`, `&`, and 0xE2, which
-    /// starts U+2028 and U+2029 (escaped so that the text is safe in JavaScript).
-    private static let special: [Bool] = {
-        var table = [Bool](repeating: false, count: 256)
-        for byte in 0..<0x20 { table[byte] = true }
-        for byte in [UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "&"), 0xE2] {
-            table[Int(byte)] = true
-        }
-        return table
-    }()
-
+    /// A string as `json.Marshal` writes it: HTML-safe, invalid UTF-8 replaced.
     static func appendString(_ string: String, to out: inout [UInt8]) {
-        if string.utf8.withContiguousStorageIfAvailable({ appendString(utf8: $0, to: &out) }) == nil {
-            Array(string.utf8).withUnsafeBufferPointer { appendString(utf8: $0, to: &out) }
-        }
-    }
-
-    static func appendString(utf8 bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
-        out.reserveCapacity(out.count + bytes.count + 2)
-        out.append(UInt8(ascii: "\""))
-        special.withUnsafeBufferPointer { special in
-            var start = 0
-            var index = 0
-            let count = bytes.count
-            while index < count {
-                let byte = bytes[index]
-                guard special[Int(byte)] else {
-                    index += 1
-                    continue
-                }
-                if byte == 0xE2 {
-                    // U+2028 is E2 80 A8, U+2029 is E2 80 A9; any other E2 sequence is copied.
-                    guard index + 2 < count, bytes[index + 1] == 0x80, bytes[index + 2] & 0xFE == 0xA8 else {
-                        index += 1
-                        continue
-                    }
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
-                    out.append(contentsOf: bytes[index + 2] == 0xA8 ? line2028 : paragraph2029)
-                    index += 3
-                    start = index
-                    continue
-                }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
-                appendEscape(byte, to: &out)
-                index += 1
-                start = index
-            }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<count]))
-        }
-        out.append(UInt8(ascii: "\""))
-    }
-
-    private static let line2028: [UInt8] = Array("\\u2028".utf8)
-    private static let paragraph2029: [UInt8] = Array("\\u2029".utf8)
-
-    private static func appendEscape(_ byte: UInt8, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\\"))
-        switch byte {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(byte)
-        case UInt8(ascii: "\n"): out.append(UInt8(ascii: "n"))
-        case UInt8(ascii: "\r"): out.append(UInt8(ascii: "r"))
-        case UInt8(ascii: "\t"): out.append(UInt8(ascii: "t"))
-        case 0x08: out.append(UInt8(ascii: "b"))
-        case 0x0C: out.append(UInt8(ascii: "f"))
-        default:
-            out.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                    hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]])
-        }
+        JSONString.append(string, to: &out, options: .htmlSafe)
     }
 
     /// A value as `json.Marshal(value.AsRaw())` writes it.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Backend
+import Wire
 
 @Suite struct JSONWriterTests {
     @Test func escapesAndReplacesInvalidUTF8() throws {
