@@ -18,24 +18,12 @@ struct OTLPJSONParser {
 
     mutating func parseRequest() throws(OTLPDecodeError) -> OTLPLogsData {
         var logs = OTLPLogsData()
-        if try beginObject("an ExportLogsServiceRequest object") {
-            repeat {
-                let key = try scanner.key()
-                if try scanner.skipNull() { continue }
-                if Self.matches(key, "resourceLogs") || Self.matches(key, "resource_logs") {
-                    if try beginArray("resourceLogs", "an array of ResourceLogs objects") {
-                        repeat {
-                            do throws(OTLPDecodeError) {
-                                logs.resourceLogs.append(try parseResourceLogs())
-                            } catch {
-                                throw error.within("resourceLogs[\(logs.resourceLogs.count)]")
-                            }
-                        } while try scanner.nextElement()
-                    }
-                } else {
-                    try scanner.skipValue()
-                }
-            } while try scanner.nextMember()
+        try members("an ExportLogsServiceRequest object") { parser, key throws(OTLPDecodeError) in
+            guard Self.matches(key, "resourceLogs", "resource_logs") else { return false }
+            try parser.elements("resourceLogs", "an array of ResourceLogs objects", into: &logs.resourceLogs) {
+                parser throws(OTLPDecodeError) in try parser.parseResourceLogs()
+            }
+            return true
         }
         try expectEnd()
         return logs
@@ -43,31 +31,21 @@ struct OTLPJSONParser {
 
     mutating func parseResponse() throws(OTLPDecodeError) -> OTLPLogsResponse {
         var response = OTLPLogsResponse()
-        if try beginObject("an ExportLogsServiceResponse object") {
-            repeat {
-                let key = try scanner.key()
-                if try scanner.skipNull() { continue }
-                guard Self.matches(key, "partialSuccess") || Self.matches(key, "partial_success") else {
-                    try scanner.skipValue()
-                    continue
+        try members("an ExportLogsServiceResponse object") { parser, key throws(OTLPDecodeError) in
+            guard Self.matches(key, "partialSuccess", "partial_success") else { return false }
+            try parser.within("partialSuccess") { parser throws(OTLPDecodeError) in
+                try parser.members("an ExportLogsPartialSuccess object") { parser, key throws(OTLPDecodeError) in
+                    if Self.matches(key, "rejectedLogRecords", "rejected_log_records") {
+                        response.rejectedLogRecords = try parser.readInt64("rejectedLogRecords")
+                    } else if Self.matches(key, "errorMessage", "error_message") {
+                        response.errorMessage = try parser.readString("errorMessage")
+                    } else {
+                        return false
+                    }
+                    return true
                 }
-                do throws(OTLPDecodeError) {
-                    guard try beginObject("an ExportLogsPartialSuccess object") else { continue }
-                    repeat {
-                        let inner = try scanner.key()
-                        if try scanner.skipNull() { continue }
-                        if Self.matches(inner, "rejectedLogRecords") || Self.matches(inner, "rejected_log_records") {
-                            response.rejectedLogRecords = try readInt64("rejectedLogRecords")
-                        } else if Self.matches(inner, "errorMessage") || Self.matches(inner, "error_message") {
-                            response.errorMessage = try readString("errorMessage")
-                        } else {
-                            try scanner.skipValue()
-                        }
-                    } while try scanner.nextMember()
-                } catch {
-                    throw error.within("partialSuccess")
-                }
-            } while try scanner.nextMember()
+            }
+            return true
         }
         try expectEnd()
         return response
@@ -84,137 +62,102 @@ struct OTLPJSONParser {
 
     private mutating func parseResourceLogs() throws(OTLPDecodeError) -> OTLPResourceLogs {
         var result = OTLPResourceLogs()
-        guard try beginObject("a ResourceLogs object") else { return result }
-        repeat {
-            let key = try scanner.key()
-            if try scanner.skipNull() { continue }
+        try members("a ResourceLogs object") { parser, key throws(OTLPDecodeError) in
             if Self.matches(key, "resource") {
-                do throws(OTLPDecodeError) {
-                    try parseResource(into: &result.resource)
-                } catch {
-                    throw error.within("resource")
+                try parser.within("resource") { parser throws(OTLPDecodeError) in
+                    try parser.members("a Resource object") { parser, key throws(OTLPDecodeError) in
+                        try parser.commonMember(key, attributes: &result.resource.attributes,
+                                                dropped: &result.resource.droppedAttributesCount)
+                    }
                 }
-            } else if Self.matches(key, "scopeLogs") || Self.matches(key, "scope_logs") {
-                if try beginArray("scopeLogs", "an array of ScopeLogs objects") {
-                    repeat {
-                        do throws(OTLPDecodeError) {
-                            result.scopeLogs.append(try parseScopeLogs())
-                        } catch {
-                            throw error.within("scopeLogs[\(result.scopeLogs.count)]")
-                        }
-                    } while try scanner.nextElement()
+            } else if Self.matches(key, "scopeLogs", "scope_logs") {
+                try parser.elements("scopeLogs", "an array of ScopeLogs objects", into: &result.scopeLogs) {
+                    parser throws(OTLPDecodeError) in try parser.parseScopeLogs()
                 }
-            } else if Self.matches(key, "schemaUrl") || Self.matches(key, "schema_url") {
-                result.schemaURL = try readString("schemaUrl")
+            } else if Self.matches(key, "schemaUrl", "schema_url") {
+                result.schemaURL = try parser.readString("schemaUrl")
             } else {
-                try scanner.skipValue()
+                return false
             }
-        } while try scanner.nextMember()
+            return true
+        }
         return result
-    }
-
-    private mutating func parseResource(into resource: inout OTLPResource) throws(OTLPDecodeError) {
-        guard try beginObject("a Resource object") else { return }
-        repeat {
-            let key = try scanner.key()
-            if try scanner.skipNull() { continue }
-            if Self.matches(key, "attributes") {
-                try parseAttributes(into: &resource.attributes, field: "attributes", depth: 0)
-            } else if Self.matches(key, "droppedAttributesCount") || Self.matches(key, "dropped_attributes_count") {
-                resource.droppedAttributesCount = try readUInt32("droppedAttributesCount")
-            } else {
-                try scanner.skipValue()
-            }
-        } while try scanner.nextMember()
     }
 
     private mutating func parseScopeLogs() throws(OTLPDecodeError) -> OTLPScopeLogs {
         var result = OTLPScopeLogs()
-        guard try beginObject("a ScopeLogs object") else { return result }
-        repeat {
-            let key = try scanner.key()
-            if try scanner.skipNull() { continue }
+        try members("a ScopeLogs object") { parser, key throws(OTLPDecodeError) in
             if Self.matches(key, "scope") {
-                do throws(OTLPDecodeError) {
-                    try parseScope(into: &result.scope)
-                } catch {
-                    throw error.within("scope")
-                }
-            } else if Self.matches(key, "logRecords") || Self.matches(key, "log_records") {
-                if try beginArray("logRecords", "an array of LogRecord objects") {
-                    repeat {
-                        do throws(OTLPDecodeError) {
-                            result.logRecords.append(try parseLogRecord())
-                        } catch {
-                            throw error.within("logRecords[\(result.logRecords.count)]")
+                try parser.within("scope") { parser throws(OTLPDecodeError) in
+                    try parser.members("an InstrumentationScope object") { parser, key throws(OTLPDecodeError) in
+                        if Self.matches(key, "name") {
+                            result.scope.name = try parser.readString("name")
+                        } else if Self.matches(key, "version") {
+                            result.scope.version = try parser.readString("version")
+                        } else {
+                            return try parser.commonMember(key, attributes: &result.scope.attributes,
+                                                           dropped: &result.scope.droppedAttributesCount)
                         }
-                    } while try scanner.nextElement()
+                        return true
+                    }
                 }
-            } else if Self.matches(key, "schemaUrl") || Self.matches(key, "schema_url") {
-                result.schemaURL = try readString("schemaUrl")
+            } else if Self.matches(key, "logRecords", "log_records") {
+                try parser.elements("logRecords", "an array of LogRecord objects", into: &result.logRecords) {
+                    parser throws(OTLPDecodeError) in try parser.parseLogRecord()
+                }
+            } else if Self.matches(key, "schemaUrl", "schema_url") {
+                result.schemaURL = try parser.readString("schemaUrl")
             } else {
-                try scanner.skipValue()
+                return false
             }
-        } while try scanner.nextMember()
+            return true
+        }
         return result
-    }
-
-    private mutating func parseScope(into scope: inout OTLPInstrumentationScope) throws(OTLPDecodeError) {
-        guard try beginObject("an InstrumentationScope object") else { return }
-        repeat {
-            let key = try scanner.key()
-            if try scanner.skipNull() { continue }
-            if Self.matches(key, "name") {
-                scope.name = try readString("name")
-            } else if Self.matches(key, "version") {
-                scope.version = try readString("version")
-            } else if Self.matches(key, "attributes") {
-                try parseAttributes(into: &scope.attributes, field: "attributes", depth: 0)
-            } else if Self.matches(key, "droppedAttributesCount") || Self.matches(key, "dropped_attributes_count") {
-                scope.droppedAttributesCount = try readUInt32("droppedAttributesCount")
-            } else {
-                try scanner.skipValue()
-            }
-        } while try scanner.nextMember()
     }
 
     private mutating func parseLogRecord() throws(OTLPDecodeError) -> OTLPLogRecord {
         var record = OTLPLogRecord()
-        guard try beginObject("a LogRecord object") else { return record }
-        repeat {
-            let key = try scanner.key()
-            if try scanner.skipNull() { continue }
-            if Self.matches(key, "timeUnixNano") || Self.matches(key, "time_unix_nano") {
-                record.timeUnixNano = try readUInt64("timeUnixNano")
-            } else if Self.matches(key, "observedTimeUnixNano") || Self.matches(key, "observed_time_unix_nano") {
-                record.observedTimeUnixNano = try readUInt64("observedTimeUnixNano")
-            } else if Self.matches(key, "severityNumber") || Self.matches(key, "severity_number") {
-                record.severityNumber = try readSeverityNumber()
-            } else if Self.matches(key, "severityText") || Self.matches(key, "severity_text") {
-                record.severityText = try readString("severityText")
+        try members("a LogRecord object") { parser, key throws(OTLPDecodeError) in
+            if Self.matches(key, "timeUnixNano", "time_unix_nano") {
+                record.timeUnixNano = try parser.readUInt64("timeUnixNano")
+            } else if Self.matches(key, "observedTimeUnixNano", "observed_time_unix_nano") {
+                record.observedTimeUnixNano = try parser.readUInt64("observedTimeUnixNano")
+            } else if Self.matches(key, "severityNumber", "severity_number") {
+                record.severityNumber = try parser.readSeverityNumber()
+            } else if Self.matches(key, "severityText", "severity_text") {
+                record.severityText = try parser.readString("severityText")
             } else if Self.matches(key, "body") {
-                do throws(OTLPDecodeError) {
-                    try parseAnyValue(into: &record.body, depth: 1)
-                } catch {
-                    throw error.within("body")
+                try parser.within("body") { parser throws(OTLPDecodeError) in
+                    try parser.parseAnyValue(into: &record.body, depth: 1)
                 }
-            } else if Self.matches(key, "attributes") {
-                try parseAttributes(into: &record.attributes, field: "attributes", depth: 0)
-            } else if Self.matches(key, "droppedAttributesCount") || Self.matches(key, "dropped_attributes_count") {
-                record.droppedAttributesCount = try readUInt32("droppedAttributesCount")
             } else if Self.matches(key, "flags") {
-                record.flags = try readUInt32("flags")
-            } else if Self.matches(key, "traceId") || Self.matches(key, "trace_id") {
-                record.traceID = try readID("traceId", byteCount: 16)
-            } else if Self.matches(key, "spanId") || Self.matches(key, "span_id") {
-                record.spanID = try readID("spanId", byteCount: 8)
-            } else if Self.matches(key, "eventName") || Self.matches(key, "event_name") {
-                record.eventName = try readString("eventName")
+                record.flags = try parser.readUInt32("flags")
+            } else if Self.matches(key, "traceId", "trace_id") {
+                record.traceID = try parser.readID("traceId", byteCount: 16)
+            } else if Self.matches(key, "spanId", "span_id") {
+                record.spanID = try parser.readID("spanId", byteCount: 8)
+            } else if Self.matches(key, "eventName", "event_name") {
+                record.eventName = try parser.readString("eventName")
             } else {
-                try scanner.skipValue()
+                return try parser.commonMember(key, attributes: &record.attributes,
+                                               dropped: &record.droppedAttributesCount)
             }
-        } while try scanner.nextMember()
+            return true
+        }
         return record
+    }
+
+    /// `attributes` and `droppedAttributesCount`, which resources, scopes and log records all have.
+    private mutating func commonMember(_ key: UnsafeBufferPointer<UInt8>, attributes: inout [OTLPKeyValue],
+                                       dropped: inout UInt32) throws(OTLPDecodeError) -> Bool {
+        if Self.matches(key, "attributes") {
+            try parseAttributes(into: &attributes, field: "attributes", depth: 0)
+        } else if Self.matches(key, "droppedAttributesCount", "dropped_attributes_count") {
+            dropped = try readUInt32("droppedAttributesCount")
+        } else {
+            return false
+        }
+        return true
     }
 
     // MARK: Attributes and values
@@ -223,35 +166,22 @@ struct OTLPJSONParser {
     private mutating func parseAttributes(into pairs: inout [OTLPKeyValue], field: String, depth: Int)
         throws(OTLPDecodeError)
     {
-        guard try beginArray(field, "an array of KeyValue objects") else { return }
-        repeat {
-            do throws(OTLPDecodeError) {
-                pairs.append(try parseKeyValue(depth: depth))
-            } catch {
-                throw error.within("\(field)[\(pairs.count)]")
-            }
-        } while try scanner.nextElement()
-    }
-
-    private mutating func parseKeyValue(depth: Int) throws(OTLPDecodeError) -> OTLPKeyValue {
-        var result = OTLPKeyValue(key: "", value: nil)
-        guard try beginObject("a KeyValue object") else { return result }
-        repeat {
-            let key = try scanner.key()
-            if try scanner.skipNull() { continue }
-            if Self.matches(key, "key") {
-                result.key = try readString("key")
-            } else if Self.matches(key, "value") {
-                do throws(OTLPDecodeError) {
-                    try parseAnyValue(into: &result.value, depth: depth + 1)
-                } catch {
-                    throw error.within("value")
+        try elements(field, "an array of KeyValue objects", into: &pairs) { parser throws(OTLPDecodeError) in
+            var result = OTLPKeyValue(key: "", value: nil)
+            try parser.members("a KeyValue object") { parser, key throws(OTLPDecodeError) in
+                if Self.matches(key, "key") {
+                    result.key = try parser.readString("key")
+                } else if Self.matches(key, "value") {
+                    try parser.within("value") { parser throws(OTLPDecodeError) in
+                        try parser.parseAnyValue(into: &result.value, depth: depth + 1)
+                    }
+                } else {
+                    return false
                 }
-            } else {
-                try scanner.skipValue()
+                return true
             }
-        } while try scanner.nextMember()
-        return result
+            return result
+        }
     }
 
     /// Merges an `AnyValue` object into `value`, as the protobuf decoder does: the last member wins, and a
@@ -260,91 +190,68 @@ struct OTLPJSONParser {
         guard depth <= OTLPJSON.maxValueDepth else {
             throw scanner.failure("AnyValue nested deeper than \(OTLPJSON.maxValueDepth) levels")
         }
-        guard try beginObject("an AnyValue object") else { return }
-        repeat {
-            let key = try scanner.key()
-            if try scanner.skipNull() { continue }
-            if Self.matches(key, "stringValue") || Self.matches(key, "string_value") {
-                value = .string(try readString("stringValue"))
-            } else if Self.matches(key, "intValue") || Self.matches(key, "int_value") {
-                value = .int(try readInt64("intValue"))
-            } else if Self.matches(key, "boolValue") || Self.matches(key, "bool_value") {
-                value = .bool(try readBool("boolValue"))
-            } else if Self.matches(key, "doubleValue") || Self.matches(key, "double_value") {
-                value = .double(try readDouble("doubleValue"))
-            } else if Self.matches(key, "arrayValue") || Self.matches(key, "array_value") {
+        try members("an AnyValue object") { parser, key throws(OTLPDecodeError) in
+            if Self.matches(key, "stringValue", "string_value") {
+                value = .string(try parser.readString("stringValue"))
+            } else if Self.matches(key, "intValue", "int_value") {
+                value = .int(try parser.readInt64("intValue"))
+            } else if Self.matches(key, "boolValue", "bool_value") {
+                value = .bool(try parser.readBool("boolValue"))
+            } else if Self.matches(key, "doubleValue", "double_value") {
+                value = .double(try parser.readDouble("doubleValue"))
+            } else if Self.matches(key, "arrayValue", "array_value") {
                 var items: [OTLPAnyValue] = []
                 if case .array(let existing) = value {
                     value = nil   // leaves `existing` the only reference, so appending does not copy
                     items = existing
                 }
-                do throws(OTLPDecodeError) {
-                    try parseArrayValue(into: &items, depth: depth)
-                } catch {
-                    throw error.within("arrayValue")
+                try parser.within("arrayValue") { parser throws(OTLPDecodeError) in
+                    try parser.parseArrayValue(into: &items, depth: depth)
                 }
                 value = .array(items)
-            } else if Self.matches(key, "kvlistValue") || Self.matches(key, "kvlist_value") {
+            } else if Self.matches(key, "kvlistValue", "kvlist_value") {
                 var pairs: [OTLPKeyValue] = []
                 if case .kvlist(let existing) = value {
                     value = nil
                     pairs = existing
                 }
-                do throws(OTLPDecodeError) {
-                    try parseKeyValueList(into: &pairs, depth: depth)
-                } catch {
-                    throw error.within("kvlistValue")
+                try parser.within("kvlistValue") { parser throws(OTLPDecodeError) in
+                    try parser.members("a KeyValueList object") { parser, key throws(OTLPDecodeError) in
+                        guard Self.matches(key, "values") else { return false }
+                        try parser.parseAttributes(into: &pairs, field: "values", depth: depth)
+                        return true
+                    }
                 }
                 value = .kvlist(pairs)
-            } else if Self.matches(key, "bytesValue") || Self.matches(key, "bytes_value") {
-                value = .bytes(try readBase64("bytesValue"))
-            } else if Self.matches(key, "stringValueStrindex") || Self.matches(key, "string_value_strindex") {
+            } else if Self.matches(key, "bytesValue", "bytes_value") {
+                value = .bytes(try parser.readBase64("bytesValue"))
+            } else if Self.matches(key, "stringValueStrindex", "string_value_strindex") {
                 // An index into a profile's string table: as in the protobuf decoder, the value reads as empty.
-                _ = try readInt64("stringValueStrindex")
+                _ = try parser.readInt64("stringValueStrindex")
                 value = nil
             } else {
-                try scanner.skipValue()
+                return false
             }
-        } while try scanner.nextMember()
+            return true
+        }
     }
 
     /// `{"values":[AnyValue, ...]}`; empty `AnyValue`s (`{}`) have no model and are left out.
     private mutating func parseArrayValue(into items: inout [OTLPAnyValue], depth: Int) throws(OTLPDecodeError) {
-        guard try beginObject("an ArrayValue object") else { return }
-        repeat {
-            let key = try scanner.key()
-            if try scanner.skipNull() { continue }
-            guard Self.matches(key, "values") else {
-                try scanner.skipValue()
-                continue
-            }
-            guard try beginArray("values", "an array of AnyValue objects") else { continue }
+        try members("an ArrayValue object") { parser, key throws(OTLPDecodeError) in
+            guard Self.matches(key, "values") else { return false }
+            guard try parser.beginArray("values", "an array of AnyValue objects") else { return true }
             var index = 0
             repeat {
                 var element: OTLPAnyValue?
-                do throws(OTLPDecodeError) {
-                    try parseAnyValue(into: &element, depth: depth + 1)
-                } catch {
-                    throw error.within("values[\(index)]")
+                try parser.within("values[\(index)]") { parser throws(OTLPDecodeError) in
+                    try parser.parseAnyValue(into: &element, depth: depth + 1)
                 }
                 if let element { items.append(element) }
                 index += 1
-            } while try scanner.nextElement()
-        } while try scanner.nextMember()
-    }
-
-    /// `{"values":[KeyValue, ...]}`.
-    private mutating func parseKeyValueList(into pairs: inout [OTLPKeyValue], depth: Int) throws(OTLPDecodeError) {
-        guard try beginObject("a KeyValueList object") else { return }
-        repeat {
-            let key = try scanner.key()
-            if try scanner.skipNull() { continue }
-            if Self.matches(key, "values") {
-                try parseAttributes(into: &pairs, field: "values", depth: depth)
-            } else {
-                try scanner.skipValue()
-            }
-        } while try scanner.nextMember()
+            } while try parser.scanner.nextElement()
+            return true
+        }
     }
 
     // MARK: Typed scalars
@@ -499,6 +406,47 @@ struct OTLPJSONParser {
 
     // MARK: Containers
 
+    /// Reads an object's members: `member` is called at the value of each one that is not `null` (which counts as
+    /// absent), with its name, and returns false for a member it does not know, which is then skipped.
+    @inline(__always)
+    private mutating func members(
+        _ what: String, _ member: (inout OTLPJSONParser, UnsafeBufferPointer<UInt8>) throws(OTLPDecodeError) -> Bool
+    ) throws(OTLPDecodeError) {
+        guard try beginObject(what) else { return }
+        repeat {
+            let key = try scanner.key()
+            if try scanner.skipNull() { continue }
+            if try !member(&self, key) { try scanner.skipValue() }
+        } while try scanner.nextMember()
+    }
+
+    /// Appends the elements of the array for `field`, each read by `element`; an error names the element.
+    @inline(__always)
+    private mutating func elements<Element>(
+        _ field: String, _ what: String, into elements: inout [Element],
+        _ element: (inout OTLPJSONParser) throws(OTLPDecodeError) -> Element
+    ) throws(OTLPDecodeError) {
+        guard try beginArray(field, what) else { return }
+        repeat {
+            do throws(OTLPDecodeError) {
+                elements.append(try element(&self))
+            } catch {
+                throw error.within("\(field)[\(elements.count)]")
+            }
+        } while try scanner.nextElement()
+    }
+
+    /// Runs `body`; an error it throws is seen from the enclosing field `component`.
+    @inline(__always)
+    private mutating func within(_ component: @autoclosure () -> String,
+                                 _ body: (inout OTLPJSONParser) throws(OTLPDecodeError) -> Void) throws(OTLPDecodeError) {
+        do throws(OTLPDecodeError) {
+            try body(&self)
+        } catch {
+            throw error.within(component())
+        }
+    }
+
     /// Consumes `{` and whitespace; false (with `}` consumed) for an empty object.
     private mutating func beginObject(_ what: String) throws(OTLPDecodeError) -> Bool {
         scanner.skipWhitespace()
@@ -517,7 +465,17 @@ struct OTLPJSONParser {
         return try scanner.beginContainer()
     }
 
-    static func matches(_ key: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
+    /// Whether `key` is `name` or, when given, `alternative` (the .proto spelling).
+    static func matches(_ key: UnsafeBufferPointer<UInt8>, _ name: StaticString, _ alternative: StaticString? = nil)
+        -> Bool
+    {
+        if equals(key, name) { return true }
+        guard let alternative else { return false }
+        return equals(key, alternative)
+    }
+
+    @inline(__always)
+    private static func equals(_ key: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
         let length = name.utf8CodeUnitCount
         guard key.count == length else { return false }
         let bytes = name.utf8Start
