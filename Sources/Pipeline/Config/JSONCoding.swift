@@ -74,30 +74,9 @@ enum JSONCoding {
 
     /// Go's float encoding: shortest digits, `%e` form only for very large or very small magnitudes.
     private static func jsonFloat(_ value: Double) -> String {
-        let magnitude = abs(value)
-        if magnitude != 0 && (magnitude < 1e-6 || magnitude >= 1e21) {
-            var text = GoFormat.shortestFloat(value, verb: "e")
-            // Go writes e-07 as e-7.
-            if let e = text.firstIndex(of: "e") {
-                let exponent = text[text.index(after: e)...]
-                let sign = exponent.first ?? "+"
-                var digits = exponent.dropFirst()
-                while digits.count > 1 && digits.hasPrefix("0") { digits = digits.dropFirst() }
-                text = text[..<e] + "e" + String(sign) + digits
-            }
-            return text
-        }
-        let (digits, point) = value == 0 ? ("0", 1) : GoFormat.shortestDigits(magnitude)
-        var text: String
-        if point <= 0 {
-            text = "0." + String(repeating: "0", count: -point) + digits
-        } else if point >= digits.count {
-            text = digits + String(repeating: "0", count: point - digits.count)
-        } else {
-            let index = digits.index(digits.startIndex, offsetBy: point)
-            text = digits[..<index] + "." + digits[index...]
-        }
-        return (value < 0 ? "-" : "") + text
+        var bytes: [UInt8] = []
+        GoFloatFormat.appendJSON(value, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func quote(_ text: String) -> String {

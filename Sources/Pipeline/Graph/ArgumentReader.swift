@@ -238,6 +238,17 @@ public final class ArgumentReader {
         OTLPLogsConsumers(try capsules(name, expected: "otelcol.Consumer") { $0 as? any OTLPLogsConsumer })
     }
 
+    /// The `output` block of an OpenTelemetry component that passes data on: the consumers its logs go to.
+    /// `metrics` and `traces` are read so that a config written for Alloy loads, though only logs flow here.
+    public func otelcolOutput() throws(Diagnostic) -> OTLPLogsConsumers {
+        guard let output = try block("output") else {
+            throw blockError("missing required block \"output\" in \(name)")
+        }
+        _ = try output.value("metrics")
+        _ = try output.value("traces")
+        return try output.otlpConsumers("logs")
+    }
+
     private func capsules<T>(_ name: String, expected: String, _ cast: (any AnyObject & Sendable) -> T?)
         throws(Diagnostic) -> [T]
     {

@@ -85,6 +85,9 @@ import Testing
         (#"encoding.url_decode("string123%21%3F%24%2A%26%28%29%27-%3D%40~+x")"#, .string("string123!?$*&()'-=@~ x")),
         (#"encoding.to_json({"modules" = {"b" = 1, "a" = [true, null, 1.5, "<x>"]}})"#,
          .string(#"{"modules":{"a":[true,null,1.5,"\u003cx\u003e"],"b":1}}"#)),
+        // Go's encoding/json float layout: exponents only below 1e-6 and from 1e21.
+        (#"encoding.to_json({"a" = [0.000001, 0.0000001, 1e20, 1e21, -2.5e-8, 123456789.25]})"#,
+         .string(#"{"a":[0.000001,1e-7,100000000000000000000,1e+21,-2.5e-8,123456789.25]}"#)),
         // file, json_path
         (#"file.path_join("this/is", "a/path")"#, .string("this/is/a/path")),
         ("file.path_join()", .string("")),

@@ -32,12 +32,7 @@ public final class OTelColProcessorBatch: Component, OTLPLogsConsumer {
             sendBatchMaxSize = try reader.int("send_batch_max_size", default: sendBatchMaxSize)
             metadataKeys = try reader.stringList("metadata_keys")
             metadataCardinalityLimit = try reader.int("metadata_cardinality_limit", default: metadataCardinalityLimit)
-            guard let output = try reader.block("output") else {
-                throw reader.blockError("missing required block \"output\" in \(reader.name)")
-            }
-            logs = try output.otlpConsumers("logs")
-            _ = try output.value("metrics")
-            _ = try output.value("traces")
+            logs = try reader.otelcolOutput()
         }
 
         public func validate() throws(ArgumentError) {

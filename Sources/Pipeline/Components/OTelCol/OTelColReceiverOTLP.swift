@@ -92,12 +92,7 @@ public final class OTelColReceiverOTLP: Component {
             if let grpc = try reader.block("grpc") {
                 throw grpc.blockError("otelcol.receiver.otlp: the grpc block is not supported yet; use the http block (OTLP/HTTP on port 4318)")
             }
-            guard let output = try reader.block("output") else {
-                throw reader.blockError("missing required block \"output\" in \(reader.name)")
-            }
-            logs = try output.otlpConsumers("logs")
-            _ = try output.value("metrics")
-            _ = try output.value("traces")
+            logs = try reader.otelcolOutput()
         }
 
         public func validate() throws(ArgumentError) {
