@@ -66,14 +66,18 @@ public final class OTelColExporterOTLPHTTP: Component, OTLPLogsConsumer {
         self.drainTimeout = drainTimeout
         self.arguments = Mutex(arguments)
         let gauge = metrics.queueSize
-        queue = SendQueue(options: arguments.queue) { gauge.set(Int64($0)) }
+        queue = SendQueue(capacity: arguments.queue.queueSize, consumerLimit: arguments.queue.numConsumers,
+                          accounting: .untilTaken, oversize: .refuse) { gauge.set(Int64($0)) }
         (wakes, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         try update(arguments)
     }
 
     public func update(_ arguments: Arguments) throws {
         self.arguments.withLock { $0 = arguments }
-        queue.configure(arguments.queue)
+        let options = arguments.queue
+        queue.configure(capacity: options.queueSize, consumerLimit: options.numConsumers) {
+            options.weight(records: $0.records)
+        }
         metrics.queueCapacity.set(Int64(arguments.queue.queueSize))
         wake.yield()
     }
@@ -119,7 +123,7 @@ public final class OTelColExporterOTLPHTTP: Component, OTLPLogsConsumer {
     }
 
     private func sendLoop(_ number: Int) async {
-        while !Task.isCancelled, let item = await queue.take(consumer: number) {
+        while !Task.isCancelled, case .element(let item) = await queue.take(consumer: number) {
             _ = await deliver(item)
         }
     }
@@ -156,7 +160,7 @@ public final class OTelColExporterOTLPHTTP: Component, OTLPLogsConsumer {
         let records = logs.recordCount
         guard records > 0 else { return }
         let options = current.queue
-        let item = SendQueue.Item(logs: logs, records: records)
+        let item = SendItem(logs: logs, records: records)
         guard options.enabled else {
             switch await deliver(item) {
             case .sent: return
@@ -164,7 +168,8 @@ public final class OTelColExporterOTLPHTTP: Component, OTLPLogsConsumer {
                 throw retryable ? PipelineError.backpressure(retryAfter: nil, reason: why) : PipelineError.rejected(why)
             }
         }
-        let offer = options.blockOnOverflow ? await queue.put(item) : queue.offer(item)
+        let weight = options.weight(records: records)
+        let offer = options.blockOnOverflow ? await queue.put(item, weight: weight) : queue.offer(item, weight: weight)
         let error: PipelineError
         switch offer {
         case .accepted:
@@ -188,7 +193,7 @@ public final class OTelColExporterOTLPHTTP: Component, OTLPLogsConsumer {
     // MARK: Outcomes
 
     /// Records a batch that will not be delivered: counted, and logged at most once per `failureLogInterval`.
-    func failed(_ item: SendQueue.Item, _ why: String, retryable: Bool) -> Delivery {
+    func failed(_ item: SendItem, _ why: String, retryable: Bool) -> Delivery {
         failed(records: item.records, why, retryable: retryable)
     }
 

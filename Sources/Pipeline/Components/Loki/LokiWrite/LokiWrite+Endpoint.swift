@@ -4,6 +4,13 @@ import Synchronization
 import Wire
 
 extension LokiWrite {
+    /// One endpoint's queue of received batches, between the receiver and the endpoint's sender, and the account
+    /// of every byte the endpoint holds: a batch's bytes (``LogBatch/heldBytes``) stay counted from the offer until
+    /// the sender releases them, once the push request they went into was sent or dropped, so
+    /// `queue_config.capacity` bounds what is queued, being batched and in flight together, and a slow endpoint
+    /// pushes back on its sources instead of holding ever more. The endpoint's sender is its one consumer.
+    typealias Queue = BoundedQueue<LogBatch>
+
     /// What makes two endpoints the same one across a reload: every option of its block, and `max_streams`.
     struct EndpointKey: Hashable, Sendable {
         let options: EndpointOptions
@@ -36,7 +43,9 @@ extension LokiWrite {
             self.metrics = metrics
             metrics.queueCapacity.set(Int64(options.queue.capacity))
             let queued = metrics.queuedBytes
-            queue = Queue(capacity: options.queue.capacity) { queued.set(Int64($0)) }
+            queue = Queue(capacity: options.queue.capacity, accounting: .untilReleased, oversize: .acceptWhenEmpty) {
+                queued.set(Int64($0))
+            }
             httpClient = context.httpClient
             var logger = context.logger
             logger[metadataKey: "host"] = "\(options.host)"
@@ -91,8 +100,8 @@ extension LokiWrite {
                 var batcher = Batcher(
                     batchSize: options.batchSize, maxStreams: maxStreams, defaultTenant: options.tenantID ?? "")
                 while true {
-                    switch await queue.next(until: batcher.deadline(batchWait: options.batchWait)) {
-                    case .batch(let received):
+                    switch await queue.take(consumer: 0, until: batcher.deadline(batchWait: options.batchWait)) {
+                    case .element(let received):
                         if Task.isCancelled {
                             // The drain deadline passed: what is left is counted, not batched and encoded first.
                             for batch in batcher.takeAll() { await dispatch(batch) }
@@ -118,7 +127,7 @@ extension LokiWrite {
                         }
                     case .timedOut:
                         break
-                    case .closed:
+                    case .closed, .retired:
                         // Shutting down: send what is gathered now rather than waiting for batch_wait.
                         for batch in batcher.takeAll() { await dispatch(batch) }
                         return

@@ -39,10 +39,10 @@ extension LokiWrite {
                     // Each queue that takes the batch holds its acknowledgement until the batch is sent or dropped.
                     // A full endpoint's hold is released when its drop is counted below, or on refusal.
                     labelled.ack?.hold()
-                    switch endpoint.queue.offer(labelled, bytes: bytes) {
+                    switch endpoint.queue.offer(labelled, weight: bytes) {
                     case .accepted: accepted += 1
                     case .full: full.append(endpoint)
-                    case .closed: labelled.ack?.done()
+                    case .closed, .tooLarge, .cancelled: labelled.ack?.done()
                     }
                 }
                 return (false, accepted, full)
@@ -54,7 +54,7 @@ extension LokiWrite {
                 for _ in full { labelled.ack?.done() }
                 throw PipelineError.backpressure(
                     retryAfter: Self.retryAfter,
-                    reason: "the queue of every endpoint of \(componentID) is full (\(first.options.host): \(first.queue.heldBytes) of \(first.queue.capacity) bytes held); the endpoints are not keeping up")
+                    reason: "the queue of every endpoint of \(componentID) is full (\(first.options.host): \(first.queue.used) of \(first.queue.capacity) bytes held); the endpoints are not keeping up")
             }
             for endpoint in full {
                 endpoint.dropped(

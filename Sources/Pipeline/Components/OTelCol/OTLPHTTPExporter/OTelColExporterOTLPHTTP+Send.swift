@@ -26,7 +26,7 @@ extension OTelColExporterOTLPHTTP {
     /// Sends `item` with retries as `retry_on_failure` says, and counts it as sent or failed: the one place a
     /// batch's outcome is recorded. Each attempt reads the current arguments, so a reload that changes the
     /// endpoint or headers applies to batches already queued. Cancellation (the drain deadline) ends it as failed.
-    func deliver(_ item: SendQueue.Item) async -> Delivery {
+    func deliver(_ item: SendItem) async -> Delivery {
         let first = ContinuousClock.now
         var backoff = Backoff(current.retry)
         var random = SystemRandomNumberGenerator()
@@ -206,5 +206,17 @@ extension OTelColExporterOTLPHTTP {
         let type = value.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         return String(type.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
             .lowercased()
+    }
+}
+
+extension OTelColExporterOTLPHTTP {
+    /// The `sending_queue`: batches between `consume` and the senders (numbered consumers, as many as
+    /// `num_consumers`), bounded by `queue_size` in batches or log records (`sizer`); taking a batch frees its room.
+    typealias SendQueue = BoundedQueue<SendItem>
+
+    /// A batch of the sending queue, and how many log records it holds.
+    struct SendItem: Sendable {
+        let logs: OTLPLogsData
+        let records: Int
     }
 }
