@@ -452,33 +452,6 @@ import Wire
 
     // MARK: Backoff and response parsing
 
-    @Test func backoffFollowsTheCollectorsCurve() {
-        var random = SeededRandom(seed: 42)
-        for _ in 0..<200 {
-            var options = Exporter.RetryOptions()
-            options.initialInterval = .milliseconds(Int64(random.int(1...2000)))
-            options.randomizationFactor = Double(random.int(0...100)) / 100
-            options.multiplier = 1 + Double(random.int(1...300)) / 100
-            options.maxInterval = options.initialInterval * random.int(1...50)
-            var backoff = Exporter.Backoff(options)
-            var interval = Exporter.Backoff.seconds(options.initialInterval)
-            let maximum = Exporter.Backoff.seconds(options.maxInterval)
-            for _ in 0..<20 {
-                let wait = Exporter.Backoff.seconds(backoff.next(using: &random))
-                let delta = options.randomizationFactor * interval
-                #expect(wait >= interval - delta - 1e-6 && wait <= interval + delta + 1e-6)
-                interval = interval >= maximum / options.multiplier ? maximum : interval * options.multiplier
-                #expect(abs(Exporter.Backoff.seconds(backoff.interval) - interval) < 1e-6)
-            }
-        }
-        var options = Exporter.RetryOptions()
-        options.maxElapsedTime = .seconds(10)
-        #expect(Exporter.Backoff(options).fits(.seconds(4), after: .seconds(6)))
-        #expect(!Exporter.Backoff(options).fits(.seconds(5), after: .seconds(6)))
-        options.maxElapsedTime = .zero
-        #expect(Exporter.Backoff(options).fits(.seconds(3600), after: .seconds(3600)))
-    }
-
     @Test func partialSuccessBodiesAreRead() {
         let proto = OTLPProtobuf.encodeLogsResponse(rejectedLogRecords: 3, errorMessage: "three bad")
         #expect(Exporter.partialSuccess(proto, contentType: "application/x-protobuf") == .delivered(rejected: 3, message: "three bad"))

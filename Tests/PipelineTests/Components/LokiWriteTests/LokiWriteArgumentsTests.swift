@@ -293,32 +293,4 @@ extension LokiWriteTests {
             }
         }
     }
-
-    @Suite struct BackoffSchedule {
-        @Test func doublesWithinBoundsUpToTheMaximum() {
-            var random = SeededRandom(seed: 7)
-            for _ in 0..<200 {
-                var backoff = LokiWrite.Backoff(min: .milliseconds(500), max: .seconds(5), maxAttempts: 10)
-                var low = Duration.milliseconds(500)
-                for _ in 0..<9 {
-                    guard let wait = backoff.failed(using: &random) else {
-                        Issue.record("ran out early")
-                        return
-                    }
-                    let high = Swift.min(low * 2, .seconds(5))
-                    #expect(wait >= low && (wait < high || (low == high && wait == low)), "\(wait) not in [\(low), \(high))")
-                    low = Swift.min(low * 2, .seconds(5))
-                }
-                // The tenth failure is the last attempt: no more waits.
-                #expect(backoff.failed(using: &random) == nil)
-                #expect(backoff.attempts == 10)
-            }
-        }
-
-        @Test func zeroRetriesMeansForever() {
-            var random = SeededRandom(seed: 8)
-            var backoff = LokiWrite.Backoff(min: .milliseconds(1), max: .milliseconds(1), maxAttempts: 0)
-            for _ in 0..<1000 { #expect(backoff.failed(using: &random) == .milliseconds(1)) }
-        }
-    }
 }

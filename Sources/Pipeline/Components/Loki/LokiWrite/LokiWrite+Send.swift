@@ -48,8 +48,8 @@ extension LokiWrite.Endpoint {
         let body = buffer.readableBytesView
         counters.encodedBytes.increment(by: Int64(body.count))
         counters.requestSize.record(Double(body.count))
-        var backoff = LokiWrite.Backoff(
-            min: options.minBackoff, max: options.maxBackoff, maxAttempts: options.maxBackoffRetries)
+        var backoff = RetryBackoff(
+            .dskit(min: options.minBackoff, max: options.maxBackoff, maxAttempts: options.maxBackoffRetries))
         var random = SystemRandomNumberGenerator()
         while true {
             let started = ContinuousClock.now
@@ -80,14 +80,13 @@ extension LokiWrite.Endpoint {
                     "the server refused the batch with HTTP \(status), which is not retried: \(outcome.message)")
                 return
             }
-            guard var wait = backoff.failed(using: &random) else {
+            guard case .wait(let wait) = backoff.failed(retryAfter: outcome.retryAfter, using: &random) else {
                 dropped(
                     tenant: batch.tenant, reason: status == 429 ? .rateLimited : .ingesterError,
                     entries: batch.entryCount, bytes: body.count,
                     "no attempts left after \(backoff.attempts) (max_backoff_retries); last error: \(outcome.message)")
                 return
             }
-            if let asked = outcome.retryAfter, asked > wait { wait = Swift.min(asked, options.maxBackoff) }
             counters.batchRetries.increment()
             logger.debug(
                 "loki.write push failed, will retry",

@@ -233,6 +233,11 @@ extension OTelColExporterOTLPHTTP {
         }
 
         static func text(_ duration: Duration) -> String { DurationText.goString(DurationText.nanoseconds(duration)) }
+
+        var policy: RetryBackoff.Policy {
+            .exponential(initial: initialInterval, multiplier: multiplier, randomizationFactor: randomizationFactor,
+                         max: maxInterval, maxElapsed: maxElapsedTime)
+        }
     }
 
     /// `sending_queue`: batches wait here for one of `num_consumers` senders.

@@ -28,7 +28,7 @@ extension OTelColExporterOTLPHTTP {
     /// endpoint or headers applies to batches already queued. Cancellation (the drain deadline) ends it as failed.
     func deliver(_ item: SendItem) async -> Delivery {
         let first = ContinuousClock.now
-        var backoff = Backoff(current.retry)
+        var backoff = RetryBackoff(current.retry.policy)
         var random = SystemRandomNumberGenerator()
         var encoded: (key: BodyKey, body: ByteBuffer)?
         while true {
@@ -49,12 +49,16 @@ extension OTelColExporterOTLPHTTP {
                     return failed(item, "\(message) (retry_on_failure is disabled)", retryable: true)
                 }
                 if Task.isCancelled { return failed(item, "\(message) (stopping: no time left to retry)", retryable: true) }
-                var wait = backoff.next(using: &random)
-                if let retryAfter, retryAfter > wait { wait = retryAfter }
-                guard backoff.fits(wait, after: .now - first) else {
+                let wait: Duration
+                switch backoff.failed(retryAfter: retryAfter, elapsed: .now - first, using: &random) {
+                case .wait(let duration):
+                    wait = duration
+                case .attemptsExhausted:
+                    return failed(item, "\(message) (no more retries left)", retryable: true)
+                case .pastMaxElapsed(let duration):
                     return failed(
                         item,
-                        "\(message) (no more retries left: the next one, in \(RetryOptions.text(wait)), would pass max_elapsed_time = \(RetryOptions.text(arguments.retry.maxElapsedTime)))",
+                        "\(message) (no more retries left: the next one, in \(RetryOptions.text(duration)), would pass max_elapsed_time = \(RetryOptions.text(arguments.retry.maxElapsedTime)))",
                         retryable: true)
                 }
                 logger.debug(

@@ -1,0 +1,86 @@
+import Wire
+
+/// The waits between attempts to send one batch, for both of the agent's senders: each with the policy of the Go
+/// component it replaces, and both honouring the server's `Retry-After` when it asks for a longer wait.
+struct RetryBackoff: Sendable {
+    enum Policy: Sendable, Equatable {
+        /// dskit's backoff, as Alloy's `loki.write` client uses it: the n-th wait is drawn uniformly from
+        /// `[min·2ⁿ⁻¹, min·2ⁿ)`, both ends capped at `max`, so that many agents retrying against one Loki spread
+        /// out. `maxAttempts` counts every send of the batch; 0 is unlimited. A `Retry-After` is honoured up to `max`.
+        case dskit(min: Duration, max: Duration, maxAttempts: Int)
+        /// The collector's `retry_on_failure` (cenkalti/backoff): the n-th wait is drawn uniformly from
+        /// `[I·(1−f), I·(1+f)]`, where `I` starts at `initial` and is multiplied by `multiplier` after every wait up
+        /// to `max`, and `f` is `randomizationFactor`. A wait, `Retry-After` included, must end within `maxElapsed`
+        /// of the first attempt (no limit when it is 0).
+        case exponential(initial: Duration, multiplier: Double, randomizationFactor: Double, max: Duration,
+                         maxElapsed: Duration)
+    }
+
+    enum Decision: Equatable {
+        case wait(Duration)
+        /// `dskit`: the batch has had all its `maxAttempts`.
+        case attemptsExhausted
+        /// `exponential`: the next wait would end past `maxElapsed`.
+        case pastMaxElapsed(wait: Duration)
+    }
+
+    let policy: Policy
+    /// Failed attempts so far.
+    private(set) var attempts = 0
+    /// The next wait's range (`dskit`), or its interval in `low` (`exponential`).
+    private(set) var low: Duration
+    private var high: Duration
+
+    init(_ policy: Policy) {
+        self.policy = policy
+        switch policy {
+        case .dskit(let min, let max, _):
+            low = min
+            high = Self.doubled(min, cap: max)
+        case .exponential(let initial, _, _, _, _):
+            low = initial
+            high = initial
+        }
+    }
+
+    /// Records a failed attempt, `elapsed` after the first one, whose answer asked for `retryAfter`: how long to
+    /// wait before the next attempt, or why there is none.
+    mutating func failed(retryAfter: Duration? = nil, elapsed: Duration = .zero,
+                         using random: inout some RandomNumberGenerator) -> Decision {
+        attempts += 1
+        switch policy {
+        case .dskit(let minimum, let maximum, let maxAttempts):
+            if maxAttempts > 0 && attempts >= maxAttempts { return .attemptsExhausted }
+            var wait = minimum
+            if minimum < maximum {
+                if high > low {
+                    wait = low + .nanoseconds(Int64.random(in: 0..<DurationText.nanoseconds(high - low), using: &random))
+                } else {
+                    wait = low
+                }
+                low = Self.doubled(low, cap: maximum)
+                high = Self.doubled(high, cap: maximum)
+            }
+            if let retryAfter, retryAfter > wait { wait = Swift.min(retryAfter, maximum) }
+            return .wait(wait)
+        case .exponential(_, let multiplier, let randomizationFactor, let maximum, let maxElapsed):
+            let current = Self.seconds(low)
+            let delta = randomizationFactor * current
+            let drawn = delta > 0 ? Double.random(in: (current - delta)...(current + delta), using: &random) : current
+            low = current >= Self.seconds(maximum) / multiplier ? maximum : .seconds(current * multiplier)
+            var wait = Duration.seconds(Swift.max(0, drawn))
+            if let retryAfter, retryAfter > wait { wait = retryAfter }
+            guard maxElapsed == .zero || elapsed + wait <= maxElapsed else { return .pastMaxElapsed(wait: wait) }
+            return .wait(wait)
+        }
+    }
+
+    private static func doubled(_ duration: Duration, cap: Duration) -> Duration {
+        duration > cap / 2 ? cap : duration * 2
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
