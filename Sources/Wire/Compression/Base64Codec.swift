@@ -14,10 +14,22 @@ public enum Base64Codec {
         case url
 
         var digits: [UInt8] { self == .standard ? Base64Codec.standardDigits : Base64Codec.urlDigits }
+
+        /// Each byte's value in this alphabet alone, -1 for bytes outside it (Go's strict decoding).
+        var strictValues: [Int8] { self == .standard ? Base64Codec.standardValues : Base64Codec.urlValues }
     }
 
     private static let standardDigits = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
     private static let urlDigits = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    private static let standardValues = strictTable(standardDigits)
+    private static let urlValues = strictTable(urlDigits)
+
+    private static func strictTable(_ digits: [UInt8]) -> [Int8] {
+        var table = [Int8](repeating: -1, count: 256)
+        for (index, byte) in digits.enumerated() { table[Int(byte)] = Int8(index) }
+        return table
+    }
 
     /// 0...63 for both alphabets' digits (`+/` and `-_`), 0xFF otherwise.
     private static let values: [UInt8] = {
@@ -103,8 +115,7 @@ public enum Base64Codec {
     /// Go's `encoding/base64` `DecodeString` of `StdEncoding` or `URLEncoding`: one alphabet, padding required,
     /// carriage returns and newlines ignored; the error names the input byte where decoding failed, as Go's does.
     public static func decodeGo(_ text: String, alphabet: Alphabet) throws(Problem) -> [UInt8] {
-        var lookup = [Int8](repeating: -1, count: 256)
-        for (index, byte) in alphabet.digits.enumerated() { lookup[Int(byte)] = Int8(index) }
+        let lookup = alphabet.strictValues
         var input: [(byte: UInt8, offset: Int)] = []
         for (offset, byte) in text.utf8.enumerated() where byte != UInt8(ascii: "\r") && byte != UInt8(ascii: "\n") {
             input.append((byte, offset))
