@@ -79,15 +79,23 @@ struct PushJSONParser {
     }
 
     private mutating func parseStreams() throws(Failure) {
+        try elements("an array of streams for \"streams\"", counting: \.streamIndex) { parser throws(Failure) in
+            try parser.parseStream()
+        }
+    }
+
+    /// Reads an array (or `null`), each element with `element`, keeping its index in `counter` for error messages.
+    private mutating func elements(_ what: String, counting counter: WritableKeyPath<PushJSONParser, Int>,
+                                   _ element: (inout PushJSONParser) throws(Failure) -> Void) throws(Failure) {
         if try scanner.skipNull() { return }
-        guard try arrayStart(what: "an array of streams for \"streams\"") else { return }
+        guard try arrayStart(what: what) else { return }
         var index = 0
         repeat {
-            streamIndex = index
-            try parseStream()
+            self[keyPath: counter] = index
+            try element(&self)
             index += 1
         } while try scanner.nextElement()
-        streamIndex = -1
+        self[keyPath: counter] = -1
     }
 
     private mutating func parseStream() throws(Failure) {
@@ -128,15 +136,9 @@ struct PushJSONParser {
     }
 
     private mutating func parseValues() throws(Failure) {
-        if try scanner.skipNull() { return }
-        guard try arrayStart(what: "an array of entries for \"values\"") else { return }
-        var index = 0
-        repeat {
-            valueIndex = index
-            try parseEntry()
-            index += 1
-        } while try scanner.nextElement()
-        valueIndex = -1
+        try elements("an array of entries for \"values\"", counting: \.valueIndex) { parser throws(Failure) in
+            try parser.parseEntry()
+        }
     }
 
     /// Parses `["<ns>", "line"]` or `["<ns>", "line", {"name":"value",...}]`; further elements are skipped, as
