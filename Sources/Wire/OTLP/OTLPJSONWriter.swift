@@ -79,15 +79,7 @@ struct OTLPJSONWriter {
             writeCount(&inner, "droppedAttributesCount", resourceLogs.resource.droppedAttributesCount)
             json.raw("}")
         }
-        if !resourceLogs.scopeLogs.isEmpty {
-            member(&members, "scopeLogs")
-            json.raw("[")
-            for (index, scopeLogs) in resourceLogs.scopeLogs.enumerated() {
-                if index > 0 { json.raw(",") }
-                writeScopeLogs(scopeLogs)
-            }
-            json.raw("]")
-        }
+        writeArray(&members, "scopeLogs", resourceLogs.scopeLogs) { $0.writeScopeLogs($1) }
         writeString(&members, "schemaUrl", resourceLogs.schemaURL)
         json.raw("}")
     }
@@ -106,15 +98,7 @@ struct OTLPJSONWriter {
             writeCount(&inner, "droppedAttributesCount", scope.droppedAttributesCount)
             json.raw("}")
         }
-        if !scopeLogs.logRecords.isEmpty {
-            member(&members, "logRecords")
-            json.raw("[")
-            for (index, record) in scopeLogs.logRecords.enumerated() {
-                if index > 0 { json.raw(",") }
-                writeLogRecord(record)
-            }
-            json.raw("]")
-        }
+        writeArray(&members, "logRecords", scopeLogs.logRecords) { $0.writeLogRecord($1) }
         writeString(&members, "schemaUrl", scopeLogs.schemaURL)
         json.raw("}")
     }
@@ -150,18 +134,27 @@ struct OTLPJSONWriter {
 
     private mutating func writeAttributes(_ members: inout Members, _ attributes: [OTLPKeyValue],
                                           name: StaticString = "attributes") {
-        guard !attributes.isEmpty else { return }
+        writeArray(&members, name, attributes) { writer, pair in
+            writer.json.raw(#"{"key":"#)
+            writer.json.string(pair.key)
+            if let value = pair.value {
+                writer.json.raw(#","value":"#)
+                writer.writeAnyValue(value)
+            }
+            writer.json.raw("}")
+        }
+    }
+
+    /// A member holding a non-empty array, each element written by `element`; nothing for an empty one.
+    @inline(__always)
+    private mutating func writeArray<Element>(_ members: inout Members, _ name: StaticString, _ elements: [Element],
+                                              _ element: (inout OTLPJSONWriter, Element) -> Void) {
+        guard !elements.isEmpty else { return }
         member(&members, name)
         json.raw("[")
-        for (index, pair) in attributes.enumerated() {
+        for (index, item) in elements.enumerated() {
             if index > 0 { json.raw(",") }
-            json.raw(#"{"key":"#)
-            json.string(pair.key)
-            if let value = pair.value {
-                json.raw(#","value":"#)
-                writeAnyValue(value)
-            }
-            json.raw("}")
+            element(&self, item)
         }
         json.raw("]")
     }
@@ -191,14 +184,8 @@ struct OTLPJSONWriter {
             json.base64String(bytes)
         case .array(let items):
             json.raw(#"{"arrayValue":{"#)
-            if !items.isEmpty {
-                json.raw(#""values":["#)
-                for (index, item) in items.enumerated() {
-                    if index > 0 { json.raw(",") }
-                    writeAnyValue(item)
-                }
-                json.raw("]")
-            }
+            var members = Members()
+            writeArray(&members, "values", items) { $0.writeAnyValue($1) }
             json.raw("}")
         case .kvlist(let pairs):
             json.raw(#"{"kvlistValue":{"#)
