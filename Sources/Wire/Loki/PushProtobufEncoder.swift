@@ -7,57 +7,37 @@ public enum PushProtobufEncoder {
     public static func encode(_ request: PushRequest) -> [UInt8] {
         var total = 0
         for stream in request.streams {
-            let size = streamSize(stream)
-            total += 1 + varintSize(UInt64(size)) + size
+            total += ProtobufWriter.lengthDelimitedFieldSize(streamSize(stream))
         }
-        return [UInt8](unsafeUninitializedCapacity: total) { buffer, initializedCount in
-            guard let base = buffer.baseAddress else {
-                initializedCount = 0
-                return
-            }
-            var writer = ProtobufWriter(cursor: base)
+        return ProtobufWriter.bytes(count: total) { writer in
             for stream in request.streams {
-                writer.writeTag(field: 1, wire: 2)
-                writer.writeVarint(UInt64(streamSize(stream)))
+                writer.writeMessageHeader(1, size: streamSize(stream))
                 writer.writeStream(stream)
             }
-            initializedCount = writer.cursor - base
-            precondition(initializedCount == total, "PushProtobufEncoder wrote a different size than it computed")
         }
     }
 
     // MARK: Sizes
 
-    static func varintSize(_ value: UInt64) -> Int {
-        // 1 byte per started group of 7 bits; 0 takes one byte.
-        (64 - (value | 1).leadingZeroBitCount + 6) / 7
-    }
-
-    static func stringFieldSize(_ byteCount: Int) -> Int {
-        byteCount == 0 ? 0 : 1 + varintSize(UInt64(byteCount)) + byteCount
-    }
-
     static func streamSize(_ stream: PushStream) -> Int {
-        var size = stringFieldSize(stream.labels.utf8.count)
+        var size = ProtobufWriter.stringFieldSize(stream.labels.utf8.count)
         for entry in stream.entries {
-            let entrySize = entrySize(entry)
-            size += 1 + varintSize(UInt64(entrySize)) + entrySize
+            size += ProtobufWriter.lengthDelimitedFieldSize(entrySize(entry))
         }
         return size
     }
 
     static func entrySize(_ entry: PushEntry) -> Int {
-        let timestamp = timestampSize(entry.timestamp)
-        var size = 1 + varintSize(UInt64(timestamp)) + timestamp + stringFieldSize(entry.line.count)
+        var size = ProtobufWriter.lengthDelimitedFieldSize(timestampSize(entry.timestamp))
+            + ProtobufWriter.stringFieldSize(entry.line.count)
         for pair in entry.structuredMetadata {
-            let pairSize = labelPairSize(pair)
-            size += 1 + varintSize(UInt64(pairSize)) + pairSize
+            size += ProtobufWriter.lengthDelimitedFieldSize(labelPairSize(pair))
         }
         return size
     }
 
     static func labelPairSize(_ pair: LabelPair) -> Int {
-        stringFieldSize(pair.name.utf8.count) + stringFieldSize(pair.value.utf8.count)
+        ProtobufWriter.stringFieldSize(pair.name.utf8.count) + ProtobufWriter.stringFieldSize(pair.value.utf8.count)
     }
 
     /// The normalized `google.protobuf.Timestamp` for nanoseconds since the epoch: nanos always in `[0, 1e9)`.
@@ -74,84 +54,32 @@ public enum PushProtobufEncoder {
     static func timestampSize(_ nanoseconds: Int64) -> Int {
         let (seconds, nanos) = timestampParts(nanoseconds)
         var size = 0
-        if seconds != 0 { size += 1 + varintSize(UInt64(bitPattern: seconds)) }
-        if nanos != 0 { size += 1 + varintSize(UInt64(nanos)) }
+        if seconds != 0 { size += ProtobufWriter.varintFieldSize(UInt64(bitPattern: seconds)) }
+        if nanos != 0 { size += ProtobufWriter.varintFieldSize(UInt64(nanos)) }
         return size
     }
 }
 
-/// Writes protobuf primitives into memory sized in advance by `PushProtobufEncoder`'s size functions.
-private struct ProtobufWriter {
-    var cursor: UnsafeMutablePointer<UInt8>
-
-    @inline(__always)
-    mutating func writeByte(_ byte: UInt8) {
-        cursor.pointee = byte
-        cursor += 1
-    }
-
-    @inline(__always)
-    mutating func writeVarint(_ value: UInt64) {
-        var value = value
-        while value >= 0x80 {
-            writeByte(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        writeByte(UInt8(value))
-    }
-
-    @inline(__always)
-    mutating func writeTag(field: UInt64, wire: UInt64) {
-        writeByte(UInt8(field << 3 | wire))
-    }
-
-    mutating func writeBytes(_ bytes: UnsafeRawBufferPointer) {
-        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
-        UnsafeMutableRawPointer(cursor).copyMemory(from: source, byteCount: bytes.count)
-        cursor += bytes.count
-    }
-
-    mutating func writeStringField(field: UInt64, _ string: String) {
-        var string = string
-        string.withUTF8 { utf8 in
-            guard !utf8.isEmpty else { return }
-            writeTag(field: field, wire: 2)
-            writeVarint(UInt64(utf8.count))
-            writeBytes(UnsafeRawBufferPointer(utf8))
-        }
-    }
-
-    mutating func writeStream(_ stream: PushStream) {
-        writeStringField(field: 1, stream.labels)
+/// The messages of a push request, written into memory sized by `PushProtobufEncoder`'s size functions.
+extension ProtobufWriter {
+    fileprivate mutating func writeStream(_ stream: PushStream) {
+        writeStringField(1, stream.labels)
         for entry in stream.entries {
-            writeTag(field: 2, wire: 2)
-            writeVarint(UInt64(PushProtobufEncoder.entrySize(entry)))
+            writeMessageHeader(2, size: PushProtobufEncoder.entrySize(entry))
             writeEntry(entry)
         }
     }
 
-    mutating func writeEntry(_ entry: PushEntry) {
+    fileprivate mutating func writeEntry(_ entry: PushEntry) {
         let (seconds, nanos) = PushProtobufEncoder.timestampParts(entry.timestamp)
-        writeTag(field: 1, wire: 2)
-        writeVarint(UInt64(PushProtobufEncoder.timestampSize(entry.timestamp)))
-        if seconds != 0 {
-            writeTag(field: 1, wire: 0)
-            writeVarint(UInt64(bitPattern: seconds))
-        }
-        if nanos != 0 {
-            writeTag(field: 2, wire: 0)
-            writeVarint(UInt64(nanos))
-        }
-        if !entry.line.isEmpty {
-            writeTag(field: 2, wire: 2)
-            writeVarint(UInt64(entry.line.count))
-            entry.line.withUnsafeBytes { writeBytes($0) }
-        }
+        writeMessageHeader(1, size: PushProtobufEncoder.timestampSize(entry.timestamp))
+        if seconds != 0 { writeVarintField(1, UInt64(bitPattern: seconds)) }
+        if nanos != 0 { writeVarintField(2, UInt64(nanos)) }
+        writeBytesField(2, entry.line)
         for pair in entry.structuredMetadata {
-            writeTag(field: 3, wire: 2)
-            writeVarint(UInt64(PushProtobufEncoder.labelPairSize(pair)))
-            writeStringField(field: 1, pair.name)
-            writeStringField(field: 2, pair.value)
+            writeMessageHeader(3, size: PushProtobufEncoder.labelPairSize(pair))
+            writeStringField(1, pair.name)
+            writeStringField(2, pair.value)
         }
     }
 }

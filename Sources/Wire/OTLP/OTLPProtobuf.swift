@@ -27,15 +27,9 @@ public enum OTLPProtobuf {
     }
 
     public static func decodeLogsRequest(_ bytes: [UInt8]) throws(OTLPDecodeError) -> OTLPLogsData {
-        // `withUnsafeBytes` only rethrows untyped errors, so the typed error travels out in a Result.
-        let result = bytes.withUnsafeBytes { raw -> Result<OTLPLogsData, OTLPDecodeError> in
-            do throws(OTLPDecodeError) {
-                return .success(try decodeLogsRequest(raw))
-            } catch {
-                return .failure(error)
-            }
+        try bytes.withUnsafeBufferPointer { (buffer) throws(OTLPDecodeError) in
+            try decodeLogsRequest(UnsafeRawBufferPointer(buffer))
         }
-        return try result.get()
     }
 
     public static func decodeLogsResponse(_ bytes: UnsafeRawBufferPointer) throws(OTLPDecodeError)
@@ -47,14 +41,9 @@ public enum OTLPProtobuf {
     }
 
     public static func decodeLogsResponse(_ bytes: [UInt8]) throws(OTLPDecodeError) -> OTLPLogsResponse {
-        let result = bytes.withUnsafeBytes { raw -> Result<OTLPLogsResponse, OTLPDecodeError> in
-            do throws(OTLPDecodeError) {
-                return .success(try decodeLogsResponse(raw))
-            } catch {
-                return .failure(error)
-            }
+        try bytes.withUnsafeBufferPointer { (buffer) throws(OTLPDecodeError) in
+            try decodeLogsResponse(UnsafeRawBufferPointer(buffer))
         }
-        return try result.get()
     }
 
     /// Encodes `logs` as an `ExportLogsServiceRequest`: fields in number order, zero numbers and empty strings,
@@ -66,16 +55,12 @@ public enum OTLPProtobuf {
         var sizer = OTLPProtobufSizer()
         let total = sizer.requestSize(logs)
         return sizer.sizes.withUnsafeBufferPointer { sizes in
-            [UInt8](unsafeUninitializedCapacity: total) { buffer, initializedCount in
-                guard let base = buffer.baseAddress else {
-                    initializedCount = 0
-                    return
-                }
-                var writer = OTLPProtobufWriter(cursor: base, sizes: sizes)
-                writer.writeRequest(logs)
-                initializedCount = writer.cursor - base
-                precondition(initializedCount == total && writer.nextSize == sizes.count,
-                             "OTLPProtobuf wrote a different size than it computed")
+            ProtobufWriter.bytes(count: total) { writer in
+                var logsWriter = OTLPProtobufWriter(writer, sizes: sizes)
+                logsWriter.writeRequest(logs)
+                writer = logsWriter.writer   // hands the cursor back, for the check of the length written
+                precondition(logsWriter.nextSize == sizes.count,
+                             "OTLPProtobuf wrote a different number of messages than it sized")
             }
         }
     }
@@ -83,35 +68,14 @@ public enum OTLPProtobuf {
     /// Encodes an `ExportLogsServiceResponse`. With nothing rejected and no message it is empty (zero bytes):
     /// an empty `partial_success` means full success and is left out, as the OTLP specification asks.
     public static func encodeLogsResponse(rejectedLogRecords: Int64, errorMessage: String) -> [UInt8] {
-        let messageLength = errorMessage.utf8.count
-        if rejectedLogRecords == 0 && messageLength == 0 { return [] }
-        var inner = 0
-        if rejectedLogRecords != 0 {
-            inner += 1 + OTLPProtobufSizer.varintSize(UInt64(bitPattern: rejectedLogRecords))
+        let rejected = UInt64(bitPattern: rejectedLogRecords)
+        var size = ProtobufWriter.stringFieldSize(errorMessage.utf8.count)
+        if rejected != 0 { size += ProtobufWriter.varintFieldSize(rejected) }
+        if size == 0 { return [] }
+        return ProtobufWriter.bytes(count: ProtobufWriter.lengthDelimitedFieldSize(size)) { writer in
+            writer.writeMessageHeader(1, size: size)
+            if rejected != 0 { writer.writeVarintField(1, rejected) }
+            writer.writeStringField(2, errorMessage)
         }
-        inner += OTLPProtobufSizer.stringFieldSize(messageLength)
-        var out: [UInt8] = []
-        out.reserveCapacity(1 + OTLPProtobufSizer.varintSize(UInt64(inner)) + inner)
-        out.append(0x0A)
-        appendVarint(UInt64(inner), to: &out)
-        if rejectedLogRecords != 0 {
-            out.append(0x08)
-            appendVarint(UInt64(bitPattern: rejectedLogRecords), to: &out)
-        }
-        if messageLength > 0 {
-            out.append(0x12)
-            appendVarint(UInt64(messageLength), to: &out)
-            out.append(contentsOf: errorMessage.utf8)
-        }
-        return out
-    }
-
-    private static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
-        var value = value
-        while value >= 0x80 {
-            out.append(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        out.append(UInt8(value))
     }
 }

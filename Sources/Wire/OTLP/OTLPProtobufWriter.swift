@@ -4,16 +4,6 @@
 struct OTLPProtobufSizer {
     private(set) var sizes: [Int] = []
 
-    static func varintSize(_ value: UInt64) -> Int {
-        // 1 byte per started group of 7 bits; 0 takes one byte.
-        (64 - (value | 1).leadingZeroBitCount + 6) / 7
-    }
-
-    /// A string or bytes field of `byteCount` bytes, left out when empty (all tags here are one byte).
-    static func stringFieldSize(_ byteCount: Int) -> Int {
-        byteCount == 0 ? 0 : 1 + varintSize(UInt64(byteCount)) + byteCount
-    }
-
     private mutating func reserve() -> Int {
         sizes.append(0)
         return sizes.count - 1
@@ -22,7 +12,7 @@ struct OTLPProtobufSizer {
     /// Records the size of the message in `slot` and returns the size of the whole field (tag, length, body).
     private mutating func close(_ slot: Int, _ size: Int) -> Int {
         sizes[slot] = size
-        return 1 + Self.varintSize(UInt64(size)) + size
+        return ProtobufWriter.lengthDelimitedFieldSize(size)
     }
 
     mutating func requestSize(_ logs: OTLPLogsData) -> Int {
@@ -45,7 +35,7 @@ struct OTLPProtobufSizer {
             let slot = reserve()
             size += close(slot, scopeLogsSize(scopeLogs))
         }
-        return size + Self.stringFieldSize(resourceLogs.schemaURL.utf8.count)
+        return size + ProtobufWriter.stringFieldSize(resourceLogs.schemaURL.utf8.count)
     }
 
     private mutating func scopeLogsSize(_ scopeLogs: OTLPScopeLogs) -> Int {
@@ -53,7 +43,8 @@ struct OTLPProtobufSizer {
         let scope = scopeLogs.scope
         if !scope.isEmpty {
             let slot = reserve()
-            let scopeSize = Self.stringFieldSize(scope.name.utf8.count) + Self.stringFieldSize(scope.version.utf8.count)
+            let scopeSize = ProtobufWriter.stringFieldSize(scope.name.utf8.count)
+                + ProtobufWriter.stringFieldSize(scope.version.utf8.count)
                 + attributesSize(scope.attributes) + countSize(scope.droppedAttributesCount)
             size += close(slot, scopeSize)
         }
@@ -61,16 +52,16 @@ struct OTLPProtobufSizer {
             let slot = reserve()
             size += close(slot, logRecordSize(record))
         }
-        return size + Self.stringFieldSize(scopeLogs.schemaURL.utf8.count)
+        return size + ProtobufWriter.stringFieldSize(scopeLogs.schemaURL.utf8.count)
     }
 
     private mutating func logRecordSize(_ record: OTLPLogRecord) -> Int {
         var size = 0
         if record.timeUnixNano != 0 { size += 9 }
         if record.severityNumber != 0 {
-            size += 1 + Self.varintSize(UInt64(bitPattern: Int64(record.severityNumber)))
+            size += ProtobufWriter.varintFieldSize(UInt64(bitPattern: Int64(record.severityNumber)))
         }
-        size += Self.stringFieldSize(record.severityText.utf8.count)
+        size += ProtobufWriter.stringFieldSize(record.severityText.utf8.count)
         if let body = record.body {
             let slot = reserve()
             size += close(slot, anyValueSize(body))
@@ -78,15 +69,15 @@ struct OTLPProtobufSizer {
         size += attributesSize(record.attributes)
         size += countSize(record.droppedAttributesCount)
         if record.flags != 0 { size += 5 }
-        size += Self.stringFieldSize(record.traceID.count)
-        size += Self.stringFieldSize(record.spanID.count)
+        size += ProtobufWriter.stringFieldSize(record.traceID.count)
+        size += ProtobufWriter.stringFieldSize(record.spanID.count)
         if record.observedTimeUnixNano != 0 { size += 9 }
-        size += Self.stringFieldSize(record.eventName.utf8.count)
+        size += ProtobufWriter.stringFieldSize(record.eventName.utf8.count)
         return size
     }
 
     private func countSize(_ count: UInt32) -> Int {
-        count == 0 ? 0 : 1 + Self.varintSize(UInt64(count))
+        count == 0 ? 0 : ProtobufWriter.varintFieldSize(UInt64(count))
     }
 
     private mutating func attributesSize(_ attributes: [OTLPKeyValue]) -> Int {
@@ -99,7 +90,7 @@ struct OTLPProtobufSizer {
     }
 
     private mutating func keyValueSize(_ pair: OTLPKeyValue) -> Int {
-        var size = Self.stringFieldSize(pair.key.utf8.count)
+        var size = ProtobufWriter.stringFieldSize(pair.key.utf8.count)
         if let value = pair.value {
             let slot = reserve()
             size += close(slot, anyValueSize(value))
@@ -111,16 +102,15 @@ struct OTLPProtobufSizer {
     private mutating func anyValueSize(_ value: OTLPAnyValue) -> Int {
         switch value {
         case .string(let string):
-            let count = string.utf8.count
-            return 1 + Self.varintSize(UInt64(count)) + count
+            return ProtobufWriter.lengthDelimitedFieldSize(string.utf8.count)
         case .bool:
             return 2
         case .int(let int):
-            return 1 + Self.varintSize(UInt64(bitPattern: int))
+            return ProtobufWriter.varintFieldSize(UInt64(bitPattern: int))
         case .double:
             return 9
         case .bytes(let bytes):
-            return 1 + Self.varintSize(UInt64(bytes.count)) + bytes.count
+            return ProtobufWriter.lengthDelimitedFieldSize(bytes.count)
         case .array(let items):
             let slot = reserve()
             var size = 0
@@ -139,74 +129,30 @@ struct OTLPProtobufSizer {
 /// Writes a request into memory sized in advance by `OTLPProtobufSizer`, taking the message sizes it recorded
 /// in the same order.
 struct OTLPProtobufWriter {
-    var cursor: UnsafeMutablePointer<UInt8>
+    var writer: ProtobufWriter
     let sizes: UnsafeBufferPointer<Int>
     private(set) var nextSize = 0
 
-    init(cursor: UnsafeMutablePointer<UInt8>, sizes: UnsafeBufferPointer<Int>) {
-        self.cursor = cursor
+    init(_ writer: ProtobufWriter, sizes: UnsafeBufferPointer<Int>) {
+        self.writer = writer
         self.sizes = sizes
-    }
-
-    @inline(__always)
-    private mutating func writeByte(_ byte: UInt8) {
-        cursor.pointee = byte
-        cursor += 1
-    }
-
-    @inline(__always)
-    private mutating func writeVarint(_ value: UInt64) {
-        var value = value
-        while value >= 0x80 {
-            writeByte(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        writeByte(UInt8(value))
     }
 
     /// The tag and length of the next nested message.
     @inline(__always)
-    private mutating func beginMessage(tag: UInt8) {
-        writeByte(tag)
-        writeVarint(UInt64(sizes[nextSize]))
+    private mutating func beginMessage(_ field: Int) {
+        writer.writeMessageHeader(field, size: sizes[nextSize])
         nextSize += 1
     }
 
-    private mutating func writeBytes(tag: UInt8, _ bytes: UnsafeBufferPointer<UInt8>, always: Bool = false) {
-        guard always || !bytes.isEmpty else { return }
-        writeByte(tag)
-        writeVarint(UInt64(bytes.count))
-        if let source = bytes.baseAddress, !bytes.isEmpty {
-            cursor.update(from: source, count: bytes.count)
-            cursor += bytes.count
-        }
-    }
-
-    private mutating func writeString(tag: UInt8, _ string: String, always: Bool = false) {
-        var string = string
-        string.withUTF8 { writeBytes(tag: tag, $0, always: always) }
-    }
-
-    private mutating func writeBytes(tag: UInt8, _ bytes: [UInt8], always: Bool = false) {
-        bytes.withUnsafeBufferPointer { writeBytes(tag: tag, $0, always: always) }
-    }
-
-    @inline(__always)
-    private mutating func writeFixed64(tag: UInt8, _ value: UInt64) {
-        writeByte(tag)
-        UnsafeMutableRawPointer(cursor).storeBytes(of: value.littleEndian, as: UInt64.self)
-        cursor += 8
-    }
-
-    private mutating func writeCount(tag: UInt8, _ count: UInt32) {
+    private mutating func writeCount(_ field: Int, _ count: UInt32) {
         guard count != 0 else { return }
-        writeByte(tag)
-        writeVarint(UInt64(count))
+        writer.writeVarintField(field, UInt64(count))
     }
 
     mutating func writeRequest(_ logs: OTLPLogsData) {
         for resourceLogs in logs.resourceLogs {
-            beginMessage(tag: 0x0A)
+            beginMessage(1)
             writeResourceLogs(resourceLogs)
         }
     }
@@ -214,63 +160,59 @@ struct OTLPProtobufWriter {
     private mutating func writeResourceLogs(_ resourceLogs: OTLPResourceLogs) {
         let resource = resourceLogs.resource
         if !resource.isEmpty {
-            beginMessage(tag: 0x0A)
-            writeAttributes(tag: 0x0A, resource.attributes)
-            writeCount(tag: 0x10, resource.droppedAttributesCount)
+            beginMessage(1)
+            writeAttributes(1, resource.attributes)
+            writeCount(2, resource.droppedAttributesCount)
         }
         for scopeLogs in resourceLogs.scopeLogs {
-            beginMessage(tag: 0x12)
+            beginMessage(2)
             writeScopeLogs(scopeLogs)
         }
-        writeString(tag: 0x1A, resourceLogs.schemaURL)
+        writer.writeStringField(3, resourceLogs.schemaURL)
     }
 
     private mutating func writeScopeLogs(_ scopeLogs: OTLPScopeLogs) {
         let scope = scopeLogs.scope
         if !scope.isEmpty {
-            beginMessage(tag: 0x0A)
-            writeString(tag: 0x0A, scope.name)
-            writeString(tag: 0x12, scope.version)
-            writeAttributes(tag: 0x1A, scope.attributes)
-            writeCount(tag: 0x20, scope.droppedAttributesCount)
+            beginMessage(1)
+            writer.writeStringField(1, scope.name)
+            writer.writeStringField(2, scope.version)
+            writeAttributes(3, scope.attributes)
+            writeCount(4, scope.droppedAttributesCount)
         }
         for record in scopeLogs.logRecords {
-            beginMessage(tag: 0x12)
+            beginMessage(2)
             writeLogRecord(record)
         }
-        writeString(tag: 0x1A, scopeLogs.schemaURL)
+        writer.writeStringField(3, scopeLogs.schemaURL)
     }
 
     private mutating func writeLogRecord(_ record: OTLPLogRecord) {
-        if record.timeUnixNano != 0 { writeFixed64(tag: 0x09, record.timeUnixNano) }
+        if record.timeUnixNano != 0 { writer.writeFixed64Field(1, record.timeUnixNano) }
         if record.severityNumber != 0 {
-            writeByte(0x10)
-            writeVarint(UInt64(bitPattern: Int64(record.severityNumber)))   // negative: sign-extended, 10 bytes
+            // A negative number is sign-extended to 64 bits: 10 bytes.
+            writer.writeVarintField(2, UInt64(bitPattern: Int64(record.severityNumber)))
         }
-        writeString(tag: 0x1A, record.severityText)
+        writer.writeStringField(3, record.severityText)
         if let body = record.body {
-            beginMessage(tag: 0x2A)
+            beginMessage(5)
             writeAnyValue(body)
         }
-        writeAttributes(tag: 0x32, record.attributes)
-        writeCount(tag: 0x38, record.droppedAttributesCount)
-        if record.flags != 0 {
-            writeByte(0x45)
-            UnsafeMutableRawPointer(cursor).storeBytes(of: record.flags.littleEndian, as: UInt32.self)
-            cursor += 4
-        }
-        writeBytes(tag: 0x4A, record.traceID)
-        writeBytes(tag: 0x52, record.spanID)
-        if record.observedTimeUnixNano != 0 { writeFixed64(tag: 0x59, record.observedTimeUnixNano) }
-        writeString(tag: 0x62, record.eventName)
+        writeAttributes(6, record.attributes)
+        writeCount(7, record.droppedAttributesCount)
+        if record.flags != 0 { writer.writeFixed32Field(8, record.flags) }
+        writer.writeBytesField(9, record.traceID)
+        writer.writeBytesField(10, record.spanID)
+        if record.observedTimeUnixNano != 0 { writer.writeFixed64Field(11, record.observedTimeUnixNano) }
+        writer.writeStringField(12, record.eventName)
     }
 
-    private mutating func writeAttributes(tag: UInt8, _ attributes: [OTLPKeyValue]) {
+    private mutating func writeAttributes(_ field: Int, _ attributes: [OTLPKeyValue]) {
         for pair in attributes {
-            beginMessage(tag: tag)
-            writeString(tag: 0x0A, pair.key)
+            beginMessage(field)
+            writer.writeStringField(1, pair.key)
             if let value = pair.value {
-                beginMessage(tag: 0x12)
+                beginMessage(2)
                 writeAnyValue(value)
             }
         }
@@ -279,26 +221,24 @@ struct OTLPProtobufWriter {
     private mutating func writeAnyValue(_ value: OTLPAnyValue) {
         switch value {
         case .string(let string):
-            writeString(tag: 0x0A, string, always: true)
+            writer.writeStringField(1, string, evenIfEmpty: true)
         case .bool(let bool):
-            writeByte(0x10)
-            writeByte(bool ? 1 : 0)
+            writer.writeVarintField(2, bool ? 1 : 0)
         case .int(let int):
-            writeByte(0x18)
-            writeVarint(UInt64(bitPattern: int))
+            writer.writeVarintField(3, UInt64(bitPattern: int))
         case .double(let double):
-            writeFixed64(tag: 0x21, double.bitPattern)
+            writer.writeFixed64Field(4, double.bitPattern)
         case .bytes(let bytes):
-            writeBytes(tag: 0x3A, bytes, always: true)
+            writer.writeBytesField(7, bytes, evenIfEmpty: true)
         case .array(let items):
-            beginMessage(tag: 0x2A)
+            beginMessage(5)
             for item in items {
-                beginMessage(tag: 0x0A)
+                beginMessage(1)
                 writeAnyValue(item)
             }
         case .kvlist(let pairs):
-            beginMessage(tag: 0x32)
-            writeAttributes(tag: 0x0A, pairs)
+            beginMessage(6)
+            writeAttributes(1, pairs)
         }
     }
 }

@@ -338,28 +338,13 @@ public final class OTelColReceiverOTLP: Component {
             json.raw("}")
             return Self.response(code, json.bytes, contentType: "application/json")
         case .protobuf:
-            var bytes: [UInt8] = [0x08]
-            var value = UInt64(grpcCode)
-            while value >= 0x80 {
-                bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
-                value >>= 7
-            }
-            bytes.append(UInt8(value))
-            let text = Array(message.utf8)
-            bytes.append(0x12)
-            var length = UInt64(text.count)
-            while length >= 0x80 {
-                bytes.append(UInt8(truncatingIfNeeded: length) | 0x80)
-                length >>= 7
-            }
-            bytes.append(UInt8(length))
-            bytes.append(contentsOf: text)
+            let bytes = RPCStatus(code: grpcCode, message: message).encode()
             return Self.response(code, bytes, contentType: "application/x-protobuf")
         }
     }
 
     /// The gRPC status code that OTLP/HTTP pairs with an HTTP status.
-    private static func grpcCode(httpStatus: Int) -> Int {
+    private static func grpcCode(httpStatus: Int) -> Int32 {
         switch httpStatus {
         case 400, 415: 3  // INVALID_ARGUMENT
         case 413: 8  // RESOURCE_EXHAUSTED

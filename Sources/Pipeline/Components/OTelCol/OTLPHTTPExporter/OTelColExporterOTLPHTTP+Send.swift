@@ -160,49 +160,13 @@ extension OTelColExporterOTLPHTTP {
     /// text (at most 256 bytes); nil for an empty body.
     static func errorDetail(_ body: [UInt8], contentType: String) -> String? {
         let type = mediaType(contentType)
-        if type == "application/x-protobuf" || type == "application/protobuf", let message = statusMessage(body) {
-            return message.isEmpty ? nil : message
+        if type == "application/x-protobuf" || type == "application/protobuf",
+           let status = RPCStatus(protobuf: body) {
+            return status.message.isEmpty ? nil : status.message
         }
         let line = body.prefix(256).split(separator: UInt8(ascii: "\n"), maxSplits: 1, omittingEmptySubsequences: true).first
         guard let line, !line.isEmpty else { return nil }
         return String(decoding: line, as: UTF8.self)
-    }
-
-    /// Field 2 (`message`) of a protobuf `google.rpc.Status`; nil when the bytes are not a well-formed message.
-    /// Reads untrusted bytes: every length is checked, nothing traps.
-    static func statusMessage(_ bytes: [UInt8]) -> String? {
-        var position = 0
-        var message = ""
-        func varint() -> UInt64? {
-            var value: UInt64 = 0
-            for shift in stride(from: 0, to: 64, by: 7) {
-                guard position < bytes.count else { return nil }
-                let byte = bytes[position]
-                position += 1
-                value |= UInt64(byte & 0x7F) << UInt64(shift)
-                if byte < 0x80 { return value }
-            }
-            return nil
-        }
-        while position < bytes.count {
-            guard let tag = varint(), tag >> 3 > 0 else { return nil }
-            switch tag & 7 {
-            case 0:
-                guard varint() != nil else { return nil }
-            case 1, 5:
-                let width = tag & 7 == 1 ? 8 : 4
-                guard bytes.count - position >= width else { return nil }
-                position += width
-            case 2:
-                guard let length = varint(), length <= UInt64(bytes.count - position) else { return nil }
-                let end = position + Int(length)
-                if tag >> 3 == 2 { message = String(decoding: bytes[position..<end], as: UTF8.self) }
-                position = end
-            default:
-                return nil
-            }
-        }
-        return message
     }
 
     /// A header value lowercased, without parameters (`application/json; charset=utf-8`).
