@@ -332,7 +332,7 @@ public final class OTelColReceiverOTLP: Component {
         case .json:
             var json = JSONWriter(capacity: message.utf8.count + 32)
             json.raw(#"{"code":"#)
-            json.number(grpcCode)
+            json.number(Int(grpcCode))
             json.raw(#","message":"#)
             json.string(message)
             json.raw("}")
