@@ -20,7 +20,7 @@ enum EnvironmentExpansion {
         return try expander.expandText()
     }
 
-    private struct Expander {
+    private struct Expander: ScalarScanning {
         let scalars: [Unicode.Scalar]
         let environment: [String: String]
         var index = 0
@@ -114,19 +114,6 @@ enum EnvironmentExpansion {
             return value.isEmpty ? String(fallback) : value
         }
 
-        private func peek(_ offset: Int) -> Unicode.Scalar? {
-            index + offset < scalars.count ? scalars[index + offset] : nil
-        }
-
-        private mutating func advance() {
-            if scalars[index] == "\n" {
-                line += 1
-                column = 1
-            } else {
-                column += 1
-            }
-            index += 1
-        }
 
         /// envsubst's identifier characters: letters, digits, `_` and `-`.
         private static func isNameScalar(_ scalar: Unicode.Scalar) -> Bool {

@@ -2,11 +2,11 @@ import Wire
 
 /// Splits a query into `LogQLToken`s on demand. Lexical errors use Loki's text (`literal not terminated`,
 /// `invalid char escape`) at the start of the token, as Loki reports them.
-struct LogQLLexer {
-    private let scalars: [Unicode.Scalar]
-    private var index = 0
-    private var line = 1
-    private var column = 1
+struct LogQLLexer: ScalarScanning {
+    let scalars: [Unicode.Scalar]
+    var index = 0
+    var line = 1
+    var column = 1
 
     init(_ query: String) {
         scalars = Array(query.unicodeScalars)
@@ -40,20 +40,6 @@ struct LogQLLexer {
     ]
 
     // MARK: Scanning
-
-    private func peek(_ offset: Int = 0) -> Unicode.Scalar? {
-        index + offset < scalars.count ? scalars[index + offset] : nil
-    }
-
-    private mutating func advance() {
-        if scalars[index] == "\n" {
-            line += 1
-            column = 1
-        } else {
-            column += 1
-        }
-        index += 1
-    }
 
     private func error(_ message: String, _ line: Int, _ column: Int) -> LogQLError {
         LogQLError(line: line, column: column, message: message)
