@@ -84,7 +84,7 @@ public struct JSONScanner<Failure: JSONSyntaxFailure> {
     /// string is read.
     @inlinable
     public mutating func key() throws(Failure) -> UnsafeBufferPointer<UInt8> {
-        guard try peek() == UInt8(ascii: "\"") else {
+        guard position < count && input[position] == UInt8(ascii: "\"") else {
             throw failure("expected a string object key, found \(describeByte(at: position))")
         }
         let key = try string()

@@ -466,6 +466,7 @@ struct OTLPJSONParser {
     }
 
     /// Whether `key` is `name` or, when given, `alternative` (the .proto spelling).
+    @inline(__always)
     static func matches(_ key: UnsafeBufferPointer<UInt8>, _ name: StaticString, _ alternative: StaticString? = nil)
         -> Bool
     {
