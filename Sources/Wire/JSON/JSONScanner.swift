@@ -35,10 +35,6 @@ public struct JSONScanner<Failure: JSONSyntaxFailure> {
         scratch = nil
     }
 
-    /// The byte at `offset` (which must be below `count`).
-    @inlinable
-    public subscript(offset: Int) -> UInt8 { input[offset] }
-
     // MARK: Whitespace and structure
 
     @inlinable @inline(__always)
