@@ -130,3 +130,15 @@ public enum JSONNumberText {
         return (negative, magnitude)
     }
 }
+
+extension UnsafeBufferPointer<UInt8> {
+    /// Whether these bytes are `name`: how the parsers match an object key against the member names they know.
+    @inline(__always)
+    func isKey(_ name: StaticString) -> Bool {
+        let length = name.utf8CodeUnitCount
+        guard count == length else { return false }
+        let bytes = name.utf8Start
+        for index in 0..<length where self[index] != bytes[index] { return false }
+        return true
+    }
+}

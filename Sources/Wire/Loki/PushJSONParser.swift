@@ -104,9 +104,9 @@ struct PushJSONParser {
         if try !scanner.skipNull(), try objectStart(what: "a stream object") {
             repeat {
                 let key = try scanner.key()
-                if Self.matches(key, "stream") {
+                if key.isKey("stream") {
                     labels = try parseLabelObject()
-                } else if Self.matches(key, "values") {
+                } else if key.isKey("values") {
                     let first = entries.count
                     try parseValues()
                     streamEntries = first..<entries.count
@@ -245,12 +245,7 @@ struct PushJSONParser {
 
     /// Whether the next member's name is `name`; leaves the position at its value.
     private mutating func isKey(_ name: StaticString) throws(Failure) -> Bool {
-        Self.matches(try scanner.key(), name)
-    }
-
-    private static func matches(_ key: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
-        key.count == name.utf8CodeUnitCount && key.elementsEqual(UnsafeBufferPointer(start: name.utf8Start,
-                                                                                       count: key.count))
+        try scanner.key().isKey(name)
     }
 
     /// Reads the string at the position onto the end of the arena.

@@ -470,17 +470,8 @@ struct OTLPJSONParser {
     static func matches(_ key: UnsafeBufferPointer<UInt8>, _ name: StaticString, _ alternative: StaticString? = nil)
         -> Bool
     {
-        if equals(key, name) { return true }
+        if key.isKey(name) { return true }
         guard let alternative else { return false }
-        return equals(key, alternative)
-    }
-
-    @inline(__always)
-    private static func equals(_ key: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
-        let length = name.utf8CodeUnitCount
-        guard key.count == length else { return false }
-        let bytes = name.utf8Start
-        for index in 0..<length where key[index] != bytes[index] { return false }
-        return true
+        return key.isKey(alternative)
     }
 }
