@@ -84,3 +84,61 @@ struct RetryBackoff: Sendable {
         return Double(seconds) + Double(attoseconds) / 1e18
     }
 }
+
+/// The one retry loop of the agent's senders (`loki.write` and `otelcol.exporter.otlphttp`): attempt, and on a
+/// failure the sender calls retryable, wait as `RetryBackoff` says, until an attempt succeeds, one fails for good,
+/// the backoff gives up or the task is cancelled (the drain deadline). Each sender classifies its own answers
+/// (`Failure` carries what it needs to count and log a drop); the loop decides nothing else.
+enum RetryingSend<Failure: Sendable> {
+    /// How one attempt went, as the sender judges it.
+    enum Attempt: Sendable {
+        case succeeded
+        /// Worth another attempt; `retryAfter` is the server's `Retry-After`, when it sent one.
+        case retryable(Failure, retryAfter: Duration?)
+        /// The same request would fail again.
+        case permanent(Failure)
+    }
+
+    /// How the batch ended.
+    enum Outcome: Sendable {
+        case sent
+        /// An attempt failed for good.
+        case refused(Failure)
+        /// The backoff has no wait left: `decision` is `.attemptsExhausted` or `.pastMaxElapsed`, after
+        /// `attempts` failed attempts.
+        case gaveUp(Failure, RetryBackoff.Decision, attempts: Int)
+        /// Cancelled after a failed attempt; `waiting` says it was while waiting to retry.
+        case cancelled(Failure, waiting: Bool)
+    }
+
+    /// Runs the loop. `willRetry` is told each failure that will be retried, the wait and the attempts so far.
+    static func run(
+        _ policy: RetryBackoff.Policy,
+        attempt: () async -> Attempt,
+        willRetry: (Failure, Duration, Int) -> Void
+    ) async -> Outcome {
+        let first = ContinuousClock.now
+        var backoff = RetryBackoff(policy)
+        var random = SystemRandomNumberGenerator()
+        while true {
+            let failure: Failure
+            let retryAfter: Duration?
+            switch await attempt() {
+            case .succeeded: return .sent
+            case .permanent(let reason): return .refused(reason)
+            case .retryable(let reason, let after): (failure, retryAfter) = (reason, after)
+            }
+            if Task.isCancelled { return .cancelled(failure, waiting: false) }
+            let decision = backoff.failed(retryAfter: retryAfter, elapsed: .now - first, using: &random)
+            guard case .wait(let wait) = decision else {
+                return .gaveUp(failure, decision, attempts: backoff.attempts)
+            }
+            willRetry(failure, wait, backoff.attempts)
+            do {
+                try await Task.sleep(for: wait)
+            } catch {
+                return .cancelled(failure, waiting: true)
+            }
+        }
+    }
+}

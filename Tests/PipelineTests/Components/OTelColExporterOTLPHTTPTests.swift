@@ -623,11 +623,11 @@ final class OTLPRecorder: Sendable {
 
     let port: Int
     private let box: Box
-    private let server: Task<Void, any Error>
+    private let server: LoopbackServer
 
     var base: String { "http://127.0.0.1:\(port)" }
 
-    private init(port: Int, box: Box, server: Task<Void, any Error>) {
+    private init(port: Int, box: Box, server: LoopbackServer) {
         self.port = port
         self.box = box
         self.server = server
@@ -677,7 +677,8 @@ final class OTLPRecorder: Sendable {
                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: OTLPProtobuf.encodeLogsResponse(rejectedLogRecords: 0, errorMessage: ""))))
             }
         }
-        let (port, server) = await startLoopbackServer(router, label: "otlp-recorder")
+        let server = await LoopbackServer.start(router, label: "otlp-recorder")
+        let port = server.port
         return OTLPRecorder(port: port, box: box, server: server)
     }
 
@@ -703,7 +704,6 @@ final class OTLPRecorder: Sendable {
 
     func stop() async {
         release()
-        server.cancel()
-        _ = try? await server.value
+        await server.stop()
     }
 }

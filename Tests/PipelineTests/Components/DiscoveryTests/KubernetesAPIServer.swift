@@ -11,7 +11,7 @@ import TestSupport
 /// `Authorization` header.
 final class KubernetesAPIServer: Sendable {
     let port: Int
-    private let server: Task<Void, any Error>
+    private let server: LoopbackServer
     private let state: LockedValue<State>
     private let events: AsyncStream<String>.Continuation
 
@@ -60,11 +60,12 @@ final class KubernetesAPIServer: Sendable {
             _ = record(request)
             return list()
         }
-        let (port, server) = await startLoopbackServer(router, label: "fake-kubernetes")
+        let server = await LoopbackServer.start(router, label: "fake-kubernetes")
+        let port = server.port
         return KubernetesAPIServer(port: port, server: server, state: state, events: events)
     }
 
-    private init(port: Int, server: Task<Void, any Error>, state: LockedValue<State>, events: AsyncStream<String>.Continuation) {
+    private init(port: Int, server: LoopbackServer, state: LockedValue<State>, events: AsyncStream<String>.Continuation) {
         self.port = port
         self.server = server
         self.state = state
@@ -84,8 +85,7 @@ final class KubernetesAPIServer: Sendable {
 
     func stop() async {
         events.finish()
-        server.cancel()
-        _ = try? await server.value
+        await server.stop()
     }
 
     /// Lets the handler closure hold the one event stream (a watch is served once per test).

@@ -41,13 +41,13 @@ final class FakeLoki: Sendable {
 
     let port: Int
     private let box: StateBox
-    private let server: Task<Void, any Error>
+    private let server: LoopbackServer
     private let gate: Gate
 
     var url: String { "http://127.0.0.1:\(port)/loki/api/v1/push" }
     var host: String { "127.0.0.1:\(port)" }
 
-    private init(port: Int, box: StateBox, server: Task<Void, any Error>, gate: Gate) {
+    private init(port: Int, box: StateBox, server: LoopbackServer, gate: Gate) {
         self.port = port
         self.box = box
         self.server = server
@@ -97,7 +97,8 @@ final class FakeLoki: Sendable {
                 return Response(status: .noContent)
             }
         }
-        let (port, server) = await startLoopbackServer(router, label: "fake-loki")
+        let server = await LoopbackServer.start(router, label: "fake-loki")
+        let port = server.port
         return FakeLoki(port: port, box: box, server: server, gate: gate)
     }
 
@@ -116,8 +117,7 @@ final class FakeLoki: Sendable {
     /// Releases hanging requests and stops the server.
     func stop() async {
         gate.open()
-        server.cancel()
-        _ = try? await server.value
+        await server.stop()
     }
 
     /// Where hanging requests wait until the server stops.

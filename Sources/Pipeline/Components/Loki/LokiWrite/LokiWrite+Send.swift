@@ -48,61 +48,49 @@ extension LokiWrite.Endpoint {
         let body = buffer.readableBytesView
         counters.encodedBytes.increment(by: Int64(body.count))
         counters.requestSize.record(Double(body.count))
-        var backoff = RetryBackoff(
-            .dskit(min: options.minBackoff, max: options.maxBackoff, maxAttempts: options.maxBackoffRetries))
-        var random = SystemRandomNumberGenerator()
-        while true {
+        let policy = RetryBackoff.Policy.dskit(
+            min: options.minBackoff, max: options.maxBackoff, maxAttempts: options.maxBackoffRetries)
+        let outcome = await RetryingSend<PushOutcome>.run(policy) {
             let started = ContinuousClock.now
             let outcome = await post(buffer, tenant: batch.tenant)
             metrics.requestDuration(tenant: batch.tenant, status: outcome.status ?? -1, .now - started)
-            if outcome.succeeded {
-                counters.sentBytes.increment(by: Int64(body.count))
-                counters.sentEntries.increment(by: Int64(batch.entryCount))
-                return
+            if outcome.succeeded { return .succeeded }
+            if let status = outcome.status, status == 429 ? !options.retryOnHTTP429 : !(500..<600).contains(status) {
+                return .permanent(outcome)
             }
-            if Task.isCancelled {
-                abandoned = true
-                dropped(
-                    tenant: batch.tenant, reason: .drainTimeout, entries: batch.entryCount, bytes: body.count,
-                    "drain_timeout ran out while sending (last error: \(outcome.message))")
-                return
-            }
-            let status = outcome.status
-            if status == 429 && !options.retryOnHTTP429 {
-                dropped(
-                    tenant: batch.tenant, reason: .rateLimited, entries: batch.entryCount, bytes: body.count,
-                    "the server answered 429 and retry_on_http_429 is false: \(outcome.message)")
-                return
-            }
-            if let status, status != 429, !(500..<600).contains(status) {
-                dropped(
-                    tenant: batch.tenant, reason: .ingesterError, entries: batch.entryCount, bytes: body.count,
-                    "the server refused the batch with HTTP \(status), which is not retried: \(outcome.message)")
-                return
-            }
-            guard case .wait(let wait) = backoff.failed(retryAfter: outcome.retryAfter, using: &random) else {
-                dropped(
-                    tenant: batch.tenant, reason: status == 429 ? .rateLimited : .ingesterError,
-                    entries: batch.entryCount, bytes: body.count,
-                    "no attempts left after \(backoff.attempts) (max_backoff_retries); last error: \(outcome.message)")
-                return
-            }
+            return .retryable(outcome, retryAfter: outcome.retryAfter)
+        } willRetry: { outcome, wait, attempts in
             counters.batchRetries.increment()
             logger.debug(
                 "loki.write push failed, will retry",
                 metadata: [
-                    "tenant": "\(batch.tenant)", "status": "\(status.map(String.init) ?? "none")",
-                    "error": "\(outcome.message)", "attempt": "\(backoff.attempts)", "wait": "\(wait)",
+                    "tenant": "\(batch.tenant)", "status": "\(outcome.status.map(String.init) ?? "none")",
+                    "error": "\(outcome.message)", "attempt": "\(attempts)", "wait": "\(wait)",
                 ])
-            do {
-                try await Task.sleep(for: wait)
-            } catch {
-                abandoned = true
-                dropped(
-                    tenant: batch.tenant, reason: .drainTimeout, entries: batch.entryCount, bytes: body.count,
-                    "drain_timeout ran out while waiting to retry (last error: \(outcome.message))")
-                return
-            }
+        }
+        let entries = batch.entryCount
+        switch outcome {
+        case .sent:
+            counters.sentBytes.increment(by: Int64(body.count))
+            counters.sentEntries.increment(by: Int64(entries))
+        case .refused(let last) where last.status == 429:
+            dropped(
+                tenant: batch.tenant, reason: .rateLimited, entries: entries, bytes: body.count,
+                "the server answered 429 and retry_on_http_429 is false: \(last.message)")
+        case .refused(let last):
+            dropped(
+                tenant: batch.tenant, reason: .ingesterError, entries: entries, bytes: body.count,
+                "the server refused the batch with HTTP \(last.status ?? 0), which is not retried: \(last.message)")
+        case .gaveUp(let last, _, let attempts):
+            dropped(
+                tenant: batch.tenant, reason: last.status == 429 ? .rateLimited : .ingesterError,
+                entries: entries, bytes: body.count,
+                "no attempts left after \(attempts) (max_backoff_retries); last error: \(last.message)")
+        case .cancelled(let last, let waiting):
+            abandoned = true
+            dropped(
+                tenant: batch.tenant, reason: .drainTimeout, entries: entries, bytes: body.count,
+                "drain_timeout ran out while \(waiting ? "waiting to retry" : "sending") (last error: \(last.message))")
         }
     }
 

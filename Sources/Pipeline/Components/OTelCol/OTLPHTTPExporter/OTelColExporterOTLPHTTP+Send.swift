@@ -14,6 +14,12 @@ extension OTelColExporterOTLPHTTP {
         case permanent(String)
     }
 
+    /// Why an attempt failed, and whether the same batch could succeed later (for the caller's backpressure).
+    struct Failure: Sendable {
+        var message: String
+        var retryable: Bool
+    }
+
     /// How one batch ended.
     enum Delivery: Sendable, Equatable {
         case sent
@@ -27,48 +33,42 @@ extension OTelColExporterOTLPHTTP {
     /// batch's outcome is recorded. Each attempt reads the current arguments, so a reload that changes the
     /// endpoint or headers applies to batches already queued. Cancellation (the drain deadline) ends it as failed.
     func deliver(_ item: SendItem) async -> Delivery {
-        let first = ContinuousClock.now
-        var backoff = RetryBackoff(current.retry.policy)
-        var random = SystemRandomNumberGenerator()
+        let retry = current.retry
         var encoded: (key: BodyKey, body: ByteBuffer)?
-        while true {
+        let outcome = await RetryingSend<Failure>.run(retry.policy) {
             let arguments = current
             let key = BodyKey(encoding: arguments.encoding, compression: arguments.client.compression)
             if encoded?.key != key { encoded = (key, ByteBuffer(bytes: Self.encode(item.logs, key))) }
-            let body = encoded?.body ?? ByteBuffer()
-            let attempt = await post(body, key: key, arguments: arguments)
-            switch attempt {
+            switch await post(encoded?.body ?? ByteBuffer(), key: key, arguments: arguments) {
             case .delivered(let rejected, let message):
                 if rejected != 0 || !message.isEmpty { partialSuccess(rejected: rejected, message: message) }
-                metrics.sent.increment(by: Int64(item.records))
-                return .sent
+                return .succeeded
             case .permanent(let message):
-                return failed(item, "\(message) (not retried: the server refused the request)", retryable: false)
+                return .permanent(Failure(message: "\(message) (not retried: the server refused the request)", retryable: false))
+            case .retryable(let message, _) where !arguments.retry.enabled:
+                return .permanent(Failure(message: "\(message) (retry_on_failure is disabled)", retryable: true))
             case .retryable(let message, let retryAfter):
-                guard arguments.retry.enabled else {
-                    return failed(item, "\(message) (retry_on_failure is disabled)", retryable: true)
-                }
-                if Task.isCancelled { return failed(item, "\(message) (stopping: no time left to retry)", retryable: true) }
-                let wait: Duration
-                switch backoff.failed(retryAfter: retryAfter, elapsed: .now - first, using: &random) {
-                case .wait(let duration):
-                    wait = duration
-                case .attemptsExhausted:
-                    return failed(item, "\(message) (no more retries left)", retryable: true)
-                case .pastMaxElapsed(let duration):
-                    return failed(
-                        item,
-                        "\(message) (no more retries left: the next one, in \(RetryOptions.text(duration)), would pass max_elapsed_time = \(RetryOptions.text(arguments.retry.maxElapsedTime)))",
-                        retryable: true)
-                }
-                logger.debug(
-                    "otlphttp export failed, will retry", metadata: ["error": "\(message)", "interval": "\(wait)"])
-                do {
-                    try await Task.sleep(for: wait)
-                } catch {
-                    return failed(item, "\(message) (stopping: no time left to retry)", retryable: true)
-                }
+                return .retryable(Failure(message: message, retryable: true), retryAfter: retryAfter)
             }
+        } willRetry: { failure, wait, _ in
+            logger.debug(
+                "otlphttp export failed, will retry", metadata: ["error": "\(failure.message)", "interval": "\(wait)"])
+        }
+        switch outcome {
+        case .sent:
+            metrics.sent.increment(by: Int64(item.records))
+            return .sent
+        case .refused(let failure):
+            return failed(item, failure.message, retryable: failure.retryable)
+        case .gaveUp(let failure, .pastMaxElapsed(let wait), _):
+            return failed(
+                item,
+                "\(failure.message) (no more retries left: the next one, in \(RetryOptions.text(wait)), would pass max_elapsed_time = \(RetryOptions.text(retry.maxElapsedTime)))",
+                retryable: true)
+        case .gaveUp(let failure, _, _):
+            return failed(item, "\(failure.message) (no more retries left)", retryable: true)
+        case .cancelled(let failure, _):
+            return failed(item, "\(failure.message) (stopping: no time left to retry)", retryable: true)
         }
     }
 
