@@ -105,7 +105,7 @@ private struct JSONParser {
         switch try scanner.peek() {
         case UInt8(ascii: "{"):
             var object = ValueObject()
-            guard try scanner.beginContainer() else { return .object(object) }
+            guard try scanner.beginObject() else { return .object(object) }
             repeat {
                 guard try scanner.peek() == UInt8(ascii: "\"") else {
                     throw invalidCharacter("looking for beginning of object key string")
@@ -116,7 +116,7 @@ private struct JSONParser {
             return .object(object)
         case UInt8(ascii: "["):
             var elements: [Value] = []
-            guard try scanner.beginContainer() else { return .array(elements) }
+            guard try scanner.beginArray() else { return .array(elements) }
             repeat {
                 elements.append(try parseValue(depth: depth + 1))
             } while try scanner.nextElement()

@@ -66,7 +66,23 @@ public struct JSONScanner<Failure: JSONSyntaxFailure> {
     /// with the closing bracket consumed too, when the container is empty.
     @inlinable
     public mutating func beginContainer() throws(Failure) -> Bool {
-        let close = input[position] == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
+        input[position] == UInt8(ascii: "{") ? try beginObject() : try beginArray()
+    }
+
+    /// `beginContainer` for a `{` the caller has seen at the position.
+    @inlinable @inline(__always)
+    public mutating func beginObject() throws(Failure) -> Bool {
+        try begin(closedBy: UInt8(ascii: "}"))
+    }
+
+    /// `beginContainer` for a `[` the caller has seen at the position.
+    @inlinable @inline(__always)
+    public mutating func beginArray() throws(Failure) -> Bool {
+        try begin(closedBy: UInt8(ascii: "]"))
+    }
+
+    @inlinable @inline(__always)
+    mutating func begin(closedBy close: UInt8) throws(Failure) -> Bool {
         position += 1
         skipWhitespace()
         if try peek() == close {
@@ -83,7 +99,7 @@ public struct JSONScanner<Failure: JSONSyntaxFailure> {
         guard position < count && input[position] == UInt8(ascii: "\"") else {
             throw failure("expected a string object key, found \(describeByte(at: position))")
         }
-        let key = try string()
+        let key = try stringAfterQuote()
         try expectColon()
         return key
     }
@@ -197,6 +213,13 @@ public struct JSONScanner<Failure: JSONSyntaxFailure> {
     /// when it has no escapes, else of the scratch buffer, valid until the next string is read.
     @inlinable
     public mutating func string() throws(Failure) -> UnsafeBufferPointer<UInt8> {
+        try expectQuote()
+        return try stringAfterQuote()
+    }
+
+    /// `string()` once the caller has checked the opening quote.
+    @inlinable @inline(__always)
+    mutating func stringAfterQuote() throws(Failure) -> UnsafeBufferPointer<UInt8> {
         let start = position
         try skipPlainRun()
         if input[position] == UInt8(ascii: "\"") {
@@ -217,6 +240,7 @@ public struct JSONScanner<Failure: JSONSyntaxFailure> {
     /// returning how many. `destination` must have room for as many bytes as are left in the input.
     @inlinable
     public mutating func string(into destination: UnsafeMutablePointer<UInt8>) throws(Failure) -> Int {
+        try expectQuote()
         let start = position
         try skipPlainRun()
         if input[position] == UInt8(ascii: "\"") {
@@ -228,13 +252,17 @@ public struct JSONScanner<Failure: JSONSyntaxFailure> {
         return try unescapeRest(start: start, into: destination)
     }
 
-    /// From the opening quote at the position, moves to the first byte that is a quote, a backslash or a control
-    /// character. Throws at a control character or the end of input.
     @inlinable @inline(__always)
-    mutating func skipPlainRun() throws(Failure) {
+    func expectQuote() throws(Failure) {
         guard try peek() == UInt8(ascii: "\"") else {
             throw failure("expected a string, found \(describeByte(at: position))")
         }
+    }
+
+    /// From the opening quote at the position (checked by the caller), moves to the first byte that is a quote, a
+    /// backslash or a control character. Throws at a control character or the end of input.
+    @inlinable @inline(__always)
+    mutating func skipPlainRun() throws(Failure) {
         let start = position
         position += 1
         // Eight bytes at a time while none is a quote, a backslash or a control character.

@@ -207,7 +207,7 @@ struct PushJSONParser {
         let text: UnsafeBufferPointer<UInt8>
         let allowPlus: Bool
         if byte == UInt8(ascii: "\"") {
-            text = try scanner.string()
+            text = try scanner.stringAfterQuote()
             allowPlus = true
         } else if byte == UInt8(ascii: "-") || JSONNumberText.isDigit(byte) {
             text = try scanner.number()

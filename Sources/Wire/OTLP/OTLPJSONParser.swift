@@ -261,7 +261,7 @@ struct OTLPJSONParser {
             throw scanner.failure("expected a string for \(field), found \(scanner.describeValue(at: scanner.position))").within(field)
         }
         let start = scanner.position
-        let bytes = try scanner.string()
+        let bytes = try scanner.stringAfterQuote()
         if bytes.isEmpty { return "" }
         guard let string = OTLPUTF8.makeString(bytes) else {
             throw scanner.failure("invalid UTF-8 in the string for \(field)", at: start).within(field)
@@ -287,7 +287,7 @@ struct OTLPJSONParser {
         -> UnsafeBufferPointer<UInt8>
     {
         let byte = try scanner.peek()
-        if byte == UInt8(ascii: "\"") { return try scanner.string() }
+        if byte == UInt8(ascii: "\"") { return try scanner.stringAfterQuote() }
         guard byte == UInt8(ascii: "-") || JSONNumberText.isDigit(byte) else {
             throw scanner.failure("expected \(expected) for \(field), found \(scanner.describeValue(at: scanner.position))").within(field)
         }
@@ -348,7 +348,7 @@ struct OTLPJSONParser {
         let start = scanner.position
         let text: UnsafeBufferPointer<UInt8>
         if try scanner.peek() == UInt8(ascii: "\"") {
-            text = try scanner.string()
+            text = try scanner.stringAfterQuote()
             if text.elementsEqual("NaN".utf8) { return .nan }
             if text.elementsEqual("Infinity".utf8) { return .infinity }
             if text.elementsEqual("-Infinity".utf8) { return -.infinity }
@@ -370,7 +370,7 @@ struct OTLPJSONParser {
             throw scanner.failure("expected a hex string for \(field), found \(scanner.describeValue(at: scanner.position))").within(field)
         }
         let start = scanner.position
-        let text = try scanner.string()
+        let text = try scanner.stringAfterQuote()
         if text.isEmpty { return [] }
         guard text.count == 2 * byteCount else {
             throw scanner.failure("\(field) \(Scanner.quote(text)) has \(text.count) characters, expected \(2 * byteCount) hex "
@@ -395,7 +395,7 @@ struct OTLPJSONParser {
                 .within(field)
         }
         let start = scanner.position
-        let text = try scanner.string()
+        let text = try scanner.stringAfterQuote()
         switch Base64Codec.decode(text) {
         case .success(let bytes):
             return bytes
@@ -453,7 +453,7 @@ struct OTLPJSONParser {
         guard try scanner.peek() == UInt8(ascii: "{") else {
             throw scanner.failure("expected \(what), found \(scanner.describeValue(at: scanner.position))")
         }
-        return try scanner.beginContainer()
+        return try scanner.beginObject()
     }
 
     /// Consumes `[` and whitespace; false (with `]` consumed) for an empty array.
@@ -462,7 +462,7 @@ struct OTLPJSONParser {
             throw scanner.failure("expected \(what) for \(field), found \(scanner.describeValue(at: scanner.position))")
                 .within(field)
         }
-        return try scanner.beginContainer()
+        return try scanner.beginArray()
     }
 
     /// Whether `key` is `name` or, when given, `alternative` (the .proto spelling).
