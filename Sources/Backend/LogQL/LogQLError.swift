@@ -8,20 +8,13 @@ public struct LogQLError: Error, Sendable, Equatable, CustomStringConvertible {
         case unsupported
     }
 
-    public var kind: Kind
     /// 1-based line and column (in characters) of the offending token; 0 and 0 when the error has no position
     /// (semantic errors such as a selector that matches every stream, or a bad regular expression).
     public var line: Int
     public var column: Int
     /// The problem without position, e.g. `syntax error: unexpected $end, expecting } or ,`.
     public var message: String
-
-    public init(line: Int, column: Int, message: String, kind: Kind = .parse) {
-        self.kind = kind
-        self.line = line
-        self.column = column
-        self.message = message
-    }
+    public var kind = Kind.parse
 
     /// Loki's `ParseError.Error()`: `parse error at line 1, col 9: syntax error: unexpected $end, expecting } or ,`,
     /// or `parse error : <message>` without a position.

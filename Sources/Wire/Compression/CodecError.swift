@@ -21,13 +21,6 @@ public struct CodecError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What was seen, without the codec name.
     public var detail: String
 
-    /// Creates an error; ``description`` is `"<codec>: <detail>"`.
-    public init(kind: Kind, codec: String, detail: String) {
-        self.kind = kind
-        self.codec = codec
-        self.detail = detail
-    }
-
     /// `"<codec>: <detail>"`.
     public var description: String { "\(codec): \(detail)" }
 

@@ -7,12 +7,6 @@ public struct LabelParseError: Error, Sendable, Equatable, CustomStringConvertib
     public var line: Int
     public var column: Int
 
-    public init(message: String, line: Int, column: Int) {
-        self.message = message
-        self.line = line
-        self.column = column
-    }
-
     public var description: String { "\(line):\(column): parse error: \(message)" }
 }
 

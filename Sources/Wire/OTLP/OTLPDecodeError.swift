@@ -17,18 +17,7 @@ public struct OTLPDecodeError: JSONSyntaxFailure, Sendable, Equatable, CustomStr
     public var offset: Int
     /// The path to the field, in OTLP/JSON names (`resourceLogs[0].scopeLogs[1].logRecords[7].traceId`); empty
     /// at the top level.
-    public var path: String
-
-    public init(format: Format, reason: String, offset: Int, path: String = "") {
-        self.format = format
-        self.reason = reason
-        self.offset = offset
-        self.path = path
-    }
-
-    public init(jsonSyntax reason: String, offset: Int) {
-        self.init(format: .json, reason: reason, offset: offset)
-    }
+    public var path = ""
 
     /// The whole message, for a 400 response body or a log line (the same as `description`).
     public var message: String { description }
@@ -50,5 +39,11 @@ public struct OTLPDecodeError: JSONSyntaxFailure, Sendable, Equatable, CustomStr
             copy.path = component + "." + path
         }
         return copy
+    }
+}
+
+extension OTLPDecodeError {
+    public init(jsonSyntax reason: String, offset: Int) {
+        self.init(format: .json, reason: reason, offset: offset)
     }
 }

@@ -62,57 +62,62 @@ struct OTLPJSONParser {
 
     private mutating func parseResourceLogs() throws(OTLPDecodeError) -> OTLPResourceLogs {
         var result = OTLPResourceLogs()
-        try members("a ResourceLogs object") { parser, key throws(OTLPDecodeError) in
-            if Self.matches(key, "resource") {
-                try parser.within("resource") { parser throws(OTLPDecodeError) in
-                    try parser.members("a Resource object") { parser, key throws(OTLPDecodeError) in
-                        try parser.commonMember(key, attributes: &result.resource.attributes,
-                                                dropped: &result.resource.droppedAttributesCount)
-                    }
-                }
-            } else if Self.matches(key, "scopeLogs", "scope_logs") {
-                try parser.elements("scopeLogs", "an array of ScopeLogs objects", into: &result.scopeLogs) {
-                    parser throws(OTLPDecodeError) in try parser.parseScopeLogs()
-                }
-            } else if Self.matches(key, "schemaUrl", "schema_url") {
-                result.schemaURL = try parser.readString("schemaUrl")
-            } else {
-                return false
-            }
-            return true
-        }
+        (result.scopeLogs, result.schemaURL) = try level(
+            "a ResourceLogs object", header: ("resource", "a Resource object"),
+            list: ("scopeLogs", "scope_logs", "an array of ScopeLogs objects"),
+            headerMember: { parser, key throws(OTLPDecodeError) in
+                try parser.commonMember(key, attributes: &result.resource.attributes,
+                                        dropped: &result.resource.droppedAttributesCount)
+            },
+            element: { parser throws(OTLPDecodeError) in try parser.parseScopeLogs() })
         return result
     }
 
     private mutating func parseScopeLogs() throws(OTLPDecodeError) -> OTLPScopeLogs {
         var result = OTLPScopeLogs()
-        try members("a ScopeLogs object") { parser, key throws(OTLPDecodeError) in
-            if Self.matches(key, "scope") {
-                try parser.within("scope") { parser throws(OTLPDecodeError) in
-                    try parser.members("an InstrumentationScope object") { parser, key throws(OTLPDecodeError) in
-                        if Self.matches(key, "name") {
-                            result.scope.name = try parser.readString("name")
-                        } else if Self.matches(key, "version") {
-                            result.scope.version = try parser.readString("version")
-                        } else {
-                            return try parser.commonMember(key, attributes: &result.scope.attributes,
-                                                           dropped: &result.scope.droppedAttributesCount)
-                        }
-                        return true
-                    }
+        (result.logRecords, result.schemaURL) = try level(
+            "a ScopeLogs object", header: ("scope", "an InstrumentationScope object"),
+            list: ("logRecords", "log_records", "an array of LogRecord objects"),
+            headerMember: { parser, key throws(OTLPDecodeError) in
+                if Self.matches(key, "name") {
+                    result.scope.name = try parser.readString("name")
+                } else if Self.matches(key, "version") {
+                    result.scope.version = try parser.readString("version")
+                } else {
+                    return try parser.commonMember(key, attributes: &result.scope.attributes,
+                                                   dropped: &result.scope.droppedAttributesCount)
                 }
-            } else if Self.matches(key, "logRecords", "log_records") {
-                try parser.elements("logRecords", "an array of LogRecord objects", into: &result.logRecords) {
-                    parser throws(OTLPDecodeError) in try parser.parseLogRecord()
+                return true
+            },
+            element: { parser throws(OTLPDecodeError) in try parser.parseLogRecord() })
+        return result
+    }
+
+    /// ResourceLogs and ScopeLogs have one shape: a header object (`resource`, `scope`) read by `headerMember`, a
+    /// list of the next level down read by `element`, and `schemaUrl`: the list and the URL.
+    private mutating func level<Element>(
+        _ what: String, header: (name: StaticString, what: String),
+        list: (name: StaticString, alternative: StaticString, what: String),
+        headerMember: (inout OTLPJSONParser, UnsafeBufferPointer<UInt8>) throws(OTLPDecodeError) -> Bool,
+        element: (inout OTLPJSONParser) throws(OTLPDecodeError) -> Element
+    ) throws(OTLPDecodeError) -> ([Element], String) {
+        var found: [Element] = []
+        var url = ""
+        try members(what) { parser, key throws(OTLPDecodeError) in
+            if Self.matches(key, header.name) {
+                try parser.within("\(header.name)") { parser throws(OTLPDecodeError) in
+                    try parser.members(header.what, headerMember)
                 }
+            } else if Self.matches(key, list.name, list.alternative) {
+                try parser.elements("\(list.name)", list.what, into: &found, element)
             } else if Self.matches(key, "schemaUrl", "schema_url") {
-                result.schemaURL = try parser.readString("schemaUrl")
+                url = try parser.readString("schemaUrl")
             } else {
                 return false
             }
             return true
         }
-        return result
+        return (found, url)
     }
 
     private mutating func parseLogRecord() throws(OTLPDecodeError) -> OTLPLogRecord {
