@@ -12,13 +12,12 @@ enum Zlib {
 
     /// Compresses `input` in one stream. Levels outside -1...9 are clamped (zlib would refuse them).
     static func compress(_ input: UnsafeRawBufferPointer, level: Int32, windowBits: Int32) -> [UInt8] {
-        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        defer {
-            deflateEnd(stream)
-            stream.deinitialize(count: 1)
-            stream.deallocate()
-        }
+        withStream(input, end: deflateEnd) { feeder in compress(&feeder, level: level, windowBits: windowBits) }
+    }
+
+    private static func compress(_ feeder: inout Feeder, level: Int32, windowBits: Int32) -> [UInt8] {
+        let stream = feeder.stream
+        let input = feeder.input
         let level = min(max(level, Z_DEFAULT_COMPRESSION), Z_BEST_COMPRESSION)
         let status = deflateInit2_(
             stream, level, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
@@ -27,19 +26,13 @@ enum Zlib {
         let bound = Int(deflateBound(stream, UInt(input.count)))
         let output = UnsafeMutableRawPointer.allocate(byteCount: max(bound, 1), alignment: 16)
         defer { output.deallocate() }
-        var consumed = 0
         var produced = 0
         while true {
-            if stream.pointee.avail_in == 0, let base = input.baseAddress, consumed < input.count {
-                let step = min(input.count - consumed, maxStep)
-                stream.pointee.next_in = UnsafeMutablePointer(mutating: (base + consumed).assumingMemoryBound(to: Bytef.self))
-                stream.pointee.avail_in = UInt32(step)
-                consumed += step
-            }
+            feeder.feed()
             let step = min(bound - produced, maxStep)
             stream.pointee.next_out = (output + produced).assumingMemoryBound(to: Bytef.self)
             stream.pointee.avail_out = UInt32(step)
-            let flush = consumed == input.count ? Z_FINISH : Z_NO_FLUSH
+            let flush = feeder.consumed == input.count ? Z_FINISH : Z_NO_FLUSH
             let result = deflate(stream, flush)
             produced += step - Int(stream.pointee.avail_out)
             if result == Z_STREAM_END { break }
@@ -60,29 +53,25 @@ enum Zlib {
         _ input: UnsafeRawBufferPointer, windowBits: Int32, codec: String, maxLength: Int,
         multiMember: Bool, sizeHint: Int
     ) throws(CodecError) -> [UInt8] {
-        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        defer {
-            inflateEnd(stream)
-            stream.deinitialize(count: 1)
-            stream.deallocate()
+        try withStream(input, end: inflateEnd) { feeder throws(CodecError) in
+            try decompress(
+                &feeder, windowBits: windowBits, codec: codec, maxLength: maxLength, multiMember: multiMember,
+                sizeHint: sizeHint)
         }
+    }
+
+    private static func decompress(
+        _ feeder: inout Feeder, windowBits: Int32, codec: String, maxLength: Int, multiMember: Bool, sizeHint: Int
+    ) throws(CodecError) -> [UInt8] {
+        let stream = feeder.stream
         let status = inflateInit2_(stream, windowBits, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
         guard status == Z_OK else { preconditionFailure("inflateInit2_ rejected fixed valid parameters: \(status)") }
 
         // One byte over the hint, so an exact hint finishes without growing.
         var output = OutputBuffer(capacity: min(max(sizeHint, 63) + 1, max(maxLength, 0)))
         defer { output.deallocate() }
-        var consumed = 0
-        func inputRemains() -> Bool { stream.pointee.avail_in > 0 || consumed < input.count }
-
         while true {
-            if stream.pointee.avail_in == 0, let base = input.baseAddress, consumed < input.count {
-                let step = min(input.count - consumed, maxStep)
-                stream.pointee.next_in = UnsafeMutablePointer(mutating: (base + consumed).assumingMemoryBound(to: Bytef.self))
-                stream.pointee.avail_in = UInt32(step)
-                consumed += step
-            }
+            feeder.feed()
             var result: Int32
             if output.count == output.capacity && output.count >= maxLength {
                 // At the limit: one more byte of output means the stream is too large. Probe with a
@@ -109,7 +98,7 @@ enum Zlib {
             case Z_OK:
                 continue
             case Z_STREAM_END:
-                if multiMember && inputRemains() {
+                if multiMember && feeder.inputRemains {
                     inflateReset(stream)
                     continue
                 }
@@ -127,6 +116,46 @@ enum Zlib {
                 throw CodecError(kind: .corrupt, codec: codec, detail: "invalid input: \(message)")
             }
         }
+    }
+
+    /// A `z_stream` (on the heap: zlib keeps pointers to it) and the input it is fed, in pieces of at most
+    /// `maxStep` bytes.
+    struct Feeder {
+        let stream: UnsafeMutablePointer<z_stream>
+        let input: UnsafeRawBufferPointer
+        private(set) var consumed = 0
+
+        init(stream: UnsafeMutablePointer<z_stream>, input: UnsafeRawBufferPointer) {
+            self.stream = stream
+            self.input = input
+        }
+
+        /// Gives zlib the next piece of input once it has used up the last one.
+        mutating func feed() {
+            guard stream.pointee.avail_in == 0, let base = input.baseAddress, consumed < input.count else { return }
+            let step = min(input.count - consumed, maxStep)
+            stream.pointee.next_in = UnsafeMutablePointer(mutating: (base + consumed).assumingMemoryBound(to: Bytef.self))
+            stream.pointee.avail_in = UInt32(step)
+            consumed += step
+        }
+
+        var inputRemains: Bool { stream.pointee.avail_in > 0 || consumed < input.count }
+    }
+
+    /// Runs `body` with a fresh stream over `input`, ended with `end` (`deflateEnd` or `inflateEnd`) afterwards.
+    private static func withStream<Result, Failure: Error>(
+        _ input: UnsafeRawBufferPointer, end: (UnsafeMutablePointer<z_stream>?) -> Int32,
+        _ body: (inout Feeder) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        defer {
+            _ = end(stream)
+            stream.deinitialize(count: 1)
+            stream.deallocate()
+        }
+        var feeder = Feeder(stream: stream, input: input)
+        return try body(&feeder)
     }
 
     /// A malloc'ed output buffer that grows geometrically but never past the caller's limit.

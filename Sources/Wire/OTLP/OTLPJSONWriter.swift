@@ -69,37 +69,45 @@ struct OTLPJSONWriter {
     }
 
     private mutating func writeResourceLogs(_ resourceLogs: OTLPResourceLogs) {
-        json.raw("{")
-        var members = Members()
-        if !resourceLogs.resource.isEmpty {
-            member(&members, "resource")
-            json.raw("{")
-            var inner = Members()
-            writeAttributes(&inner, resourceLogs.resource.attributes)
-            writeCount(&inner, "droppedAttributesCount", resourceLogs.resource.droppedAttributesCount)
-            json.raw("}")
+        let resource = resourceLogs.resource
+        writeLevel(header: resource.isEmpty ? nil : ("resource", { writer, inner in
+            writer.writeAttributes(&inner, resource.attributes)
+            writer.writeCount(&inner, "droppedAttributesCount", resource.droppedAttributesCount)
+        }), list: "scopeLogs", resourceLogs.scopeLogs, schemaURL: resourceLogs.schemaURL) { writer, scopeLogs in
+            writer.writeScopeLogs(scopeLogs)
         }
-        writeArray(&members, "scopeLogs", resourceLogs.scopeLogs) { $0.writeScopeLogs($1) }
-        writeString(&members, "schemaUrl", resourceLogs.schemaURL)
-        json.raw("}")
     }
 
     private mutating func writeScopeLogs(_ scopeLogs: OTLPScopeLogs) {
+        let scope = scopeLogs.scope
+        writeLevel(header: scope.isEmpty ? nil : ("scope", { writer, inner in
+            writer.writeString(&inner, "name", scope.name)
+            writer.writeString(&inner, "version", scope.version)
+            writer.writeAttributes(&inner, scope.attributes)
+            writer.writeCount(&inner, "droppedAttributesCount", scope.droppedAttributesCount)
+        }), list: "logRecords", scopeLogs.logRecords, schemaURL: scopeLogs.schemaURL) { writer, record in
+            writer.writeLogRecord(record)
+        }
+    }
+
+    /// ResourceLogs and ScopeLogs have one shape: the resource or scope object (left out when `header` is nil),
+    /// the array of the next level down, and `schemaUrl`.
+    private mutating func writeLevel<Element>(
+        header: (name: StaticString, write: (inout OTLPJSONWriter, inout Members) -> Void)?,
+        list: StaticString, _ elements: [Element], schemaURL: String,
+        _ writeElement: (inout OTLPJSONWriter, Element) -> Void
+    ) {
         json.raw("{")
         var members = Members()
-        let scope = scopeLogs.scope
-        if !scope.isEmpty {
-            member(&members, "scope")
+        if let header {
+            member(&members, header.name)
             json.raw("{")
             var inner = Members()
-            writeString(&inner, "name", scope.name)
-            writeString(&inner, "version", scope.version)
-            writeAttributes(&inner, scope.attributes)
-            writeCount(&inner, "droppedAttributesCount", scope.droppedAttributesCount)
+            header.write(&self, &inner)
             json.raw("}")
         }
-        writeArray(&members, "logRecords", scopeLogs.logRecords) { $0.writeLogRecord($1) }
-        writeString(&members, "schemaUrl", scopeLogs.schemaURL)
+        writeArray(&members, list, elements, writeElement)
+        writeString(&members, "schemaUrl", schemaURL)
         json.raw("}")
     }
 

@@ -159,32 +159,41 @@ struct OTLPProtobufWriter {
 
     private mutating func writeResourceLogs(_ resourceLogs: OTLPResourceLogs) {
         let resource = resourceLogs.resource
-        if !resource.isEmpty {
-            beginMessage(1)
-            writeAttributes(1, resource.attributes)
-            writeCount(2, resource.droppedAttributesCount)
+        writeLevel(header: resource.isEmpty ? nil : { writer in
+            writer.writeAttributes(1, resource.attributes)
+            writer.writeCount(2, resource.droppedAttributesCount)
+        }, resourceLogs.scopeLogs, schemaURL: resourceLogs.schemaURL) { writer, scopeLogs in
+            writer.writeScopeLogs(scopeLogs)
         }
-        for scopeLogs in resourceLogs.scopeLogs {
-            beginMessage(2)
-            writeScopeLogs(scopeLogs)
-        }
-        writer.writeStringField(3, resourceLogs.schemaURL)
     }
 
     private mutating func writeScopeLogs(_ scopeLogs: OTLPScopeLogs) {
         let scope = scopeLogs.scope
-        if !scope.isEmpty {
+        writeLevel(header: scope.isEmpty ? nil : { writer in
+            writer.writer.writeStringField(1, scope.name)
+            writer.writer.writeStringField(2, scope.version)
+            writer.writeAttributes(3, scope.attributes)
+            writer.writeCount(4, scope.droppedAttributesCount)
+        }, scopeLogs.logRecords, schemaURL: scopeLogs.schemaURL) { writer, record in
+            writer.writeLogRecord(record)
+        }
+    }
+
+    /// ResourceLogs and ScopeLogs have one shape: field 1 the resource or scope (left out when `header` is nil),
+    /// field 2 the next level down, once per element, field 3 the schema URL.
+    private mutating func writeLevel<Element>(
+        header: ((inout Self) -> Void)?, _ elements: [Element], schemaURL: String,
+        _ writeElement: (inout Self, Element) -> Void
+    ) {
+        if let header {
             beginMessage(1)
-            writer.writeStringField(1, scope.name)
-            writer.writeStringField(2, scope.version)
-            writeAttributes(3, scope.attributes)
-            writeCount(4, scope.droppedAttributesCount)
+            header(&self)
         }
-        for record in scopeLogs.logRecords {
+        for element in elements {
             beginMessage(2)
-            writeLogRecord(record)
+            writeElement(&self, element)
         }
-        writer.writeStringField(3, scopeLogs.schemaURL)
+        writer.writeStringField(3, schemaURL)
     }
 
     private mutating func writeLogRecord(_ record: OTLPLogRecord) {
