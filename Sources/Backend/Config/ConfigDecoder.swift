@@ -496,31 +496,12 @@ struct ConfigDecoder {
         }
     }
 
-    /// Go-style quoting, shortened past 60 characters.
+    /// Go's `%q` quoting, shortened past 60 characters (`"…"` before the closing quote).
     private func quote(_ text: String) -> String {
-        var body = ""
-        var count = 0
-        for scalar in text.unicodeScalars {
-            if count == 60 {
-                body += "…"
-                break
-            }
-            count += 1
-            switch scalar {
-            case "\"": body += "\\\""
-            case "\\": body += "\\\\"
-            case "\n": body += "\\n"
-            case "\t": body += "\\t"
-            case "\r": body += "\\r"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    body += "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-                } else {
-                    body.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return "\"" + body + "\""
+        let scalars = text.unicodeScalars
+        guard scalars.count > 60 else { return GoQuote.quote(text) }
+        let quoted = GoQuote.quote(String(String.UnicodeScalarView(scalars.prefix(60))))
+        return quoted.dropLast() + "…\""
     }
 
     // MARK: Scalar syntax

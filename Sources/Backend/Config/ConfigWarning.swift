@@ -12,14 +12,6 @@ public struct ConfigWarning: Sendable, Equatable, CustomStringConvertible {
     /// The warning without its position: `unknown key limits_config.foo (ignored)`.
     public var message: String
 
-    public init(file: String, line: Int, column: Int, path: String, message: String) {
-        self.file = file
-        self.line = line
-        self.column = column
-        self.path = path
-        self.message = message
-    }
-
     public var description: String {
         "\(file):\(line):\(column): \(message)"
     }

@@ -32,44 +32,14 @@ public enum ByteSizeText {
         while index < scalars.count, scalars[index].properties.isWhitespace { index += 1 }
         if index < scalars.count, scalars[index] == "-" { return .failure(.negative) }
         if index < scalars.count, scalars[index] == "+" { index += 1 }
-        var whole = 0
-        var digits = 0
-        while index < scalars.count, let digit = decimalDigit(scalars[index]) {
-            let (times, overflow1) = whole.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = times.addingReportingOverflow(digit)
-            if overflow1 || overflow2 { return .failure(.tooLarge) }
-            whole = sum
-            digits += 1
-            index += 1
-        }
-        guard digits > 0 else { return .failure(.syntax) }
-        // Up to 18 fraction digits fit an Int; further digits cannot change a whole number of bytes.
-        var fraction = 0
-        var fractionScale = 1
-        if index < scalars.count, scalars[index] == "." {
-            index += 1
-            var fractionDigits = 0
-            while index < scalars.count, let digit = decimalDigit(scalars[index]) {
-                if fractionDigits < 18 {
-                    fraction = fraction * 10 + digit
-                    fractionScale *= 10
-                }
-                fractionDigits += 1
-                index += 1
-            }
-            guard fractionDigits > 0 else { return .failure(.syntax) }
-        }
+        let number = DecimalQuantity(scalars, &index)
+        if number.overflow { return .failure(.tooLarge) }
+        guard number.wholeDigits > 0, !number.hasPoint || number.fractionDigits > 0 else { return .failure(.syntax) }
         let unit = String(String.UnicodeScalarView(scalars[index...]))
             .configTrimmed().lowercased()
         guard let multiplier = units[unit] else { return .failure(.syntax) }
-        let (wholeBytes, overflow) = whole.multipliedReportingOverflow(by: multiplier)
-        if overflow { return .failure(.tooLarge) }
-        // fraction < fractionScale <= 10^18 and multiplier <= 2^60: the product needs 128 bits; the quotient is
-        // below `multiplier`.
-        let fractionBytes = Int(Int128(multiplier) * Int128(fraction) / Int128(fractionScale))
-        let (total, overflow2) = wholeBytes.addingReportingOverflow(fractionBytes)
-        if overflow2 { return .failure(.tooLarge) }
-        return .success(total)
+        guard let total = number.times(Int64(multiplier)) else { return .failure(.tooLarge) }
+        return .success(Int(total))
     }
 
     /// Loki's spelling: the largest unit that divides the value exactly (`0B`, `256KB`, `3MB`, `1000B`).
@@ -82,9 +52,6 @@ public enum ByteSizeText {
         return "\(bytes)B"
     }
 
-    private static func decimalDigit(_ scalar: Unicode.Scalar) -> Int? {
-        scalar.value >= 48 && scalar.value <= 57 ? Int(scalar.value - 48) : nil
-    }
 }
 
 extension String {

@@ -36,43 +36,18 @@ public enum DurationText {
         guard index < scalars.count else { return .failure(.syntax) }
         var total: Int64 = 0
         while index < scalars.count {
-            var whole: Int64 = 0
-            var digits = 0
-            var tooLarge = false
-            while index < scalars.count, let digit = decimalDigit(scalars[index]) {
-                let (times, o1) = whole.multipliedReportingOverflow(by: 10)
-                let (sum, o2) = times.addingReportingOverflow(digit)
-                if o1 || o2 { tooLarge = true } else { whole = sum }
-                digits += 1
-                index += 1
-            }
-            var fraction: Int64 = 0
-            var scale: Int64 = 1
-            var fractionDigits = 0
-            if index < scalars.count, scalars[index] == "." {
-                index += 1
-                while index < scalars.count, let digit = decimalDigit(scalars[index]) {
-                    if fractionDigits < 18 {
-                        fraction = fraction * 10 + digit
-                        scale *= 10
-                    }
-                    fractionDigits += 1
-                    index += 1
-                }
-            }
-            guard digits + fractionDigits > 0 else { return .failure(.syntax) }
+            let number = DecimalQuantity(scalars, &index)
+            guard number.wholeDigits + number.fractionDigits > 0 else { return .failure(.syntax) }
             let unitStart = index
-            while index < scalars.count, decimalDigit(scalars[index]) == nil, scalars[index] != "." { index += 1 }
+            while index < scalars.count, DecimalQuantity.digit(scalars[index]) == nil, scalars[index] != "." {
+                index += 1
+            }
             let unit = String(String.UnicodeScalarView(scalars[unitStart..<index]))
             if unit.isEmpty { return .failure(.missingUnit) }
             guard let size = units[unit] else { return .failure(.unknownUnit(unit)) }
-            if tooLarge { return .failure(.tooLarge) }
-            let (wholeNs, o1) = whole.multipliedReportingOverflow(by: size)
-            // fraction < scale <= 10^18, so the product needs 128 bits; the quotient is below `size`.
-            let fractionNs = Int64(Int128(size) * Int128(fraction) / Int128(scale))
-            let (part, o2) = wholeNs.addingReportingOverflow(fractionNs)
-            let (sum, o3) = total.addingReportingOverflow(part)
-            if o1 || o2 || o3 { return .failure(.tooLarge) }
+            guard let part = number.times(size) else { return .failure(.tooLarge) }
+            let (sum, overflow) = total.addingReportingOverflow(part)
+            if overflow { return .failure(.tooLarge) }
             total = sum
         }
         return .success(total)
@@ -120,7 +95,4 @@ public enum DurationText {
         return Int64(clamping: Int128(seconds) * 1_000_000_000 + Int128(attoseconds / 1_000_000_000))
     }
 
-    private static func decimalDigit(_ scalar: Unicode.Scalar) -> Int64? {
-        scalar.value >= 48 && scalar.value <= 57 ? Int64(scalar.value - 48) : nil
-    }
 }
