@@ -21,9 +21,9 @@ public enum OTLPProtobuf {
     public static let maxValueDepth = 64
 
     public static func decodeLogsRequest(_ bytes: UnsafeRawBufferPointer) throws(OTLPDecodeError) -> OTLPLogsData {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return OTLPLogsData() }
-        let reader = OTLPProtobufReader(base: base.assumingMemoryBound(to: UInt8.self))
-        return try reader.decodeRequest(0..<bytes.count)
+        try decode(bytes, empty: OTLPLogsData()) { reader, range throws(OTLPDecodeError) in
+            try reader.decodeRequest(range)
+        }
     }
 
     public static func decodeLogsRequest(_ bytes: [UInt8]) throws(OTLPDecodeError) -> OTLPLogsData {
@@ -35,15 +35,25 @@ public enum OTLPProtobuf {
     public static func decodeLogsResponse(_ bytes: UnsafeRawBufferPointer) throws(OTLPDecodeError)
         -> OTLPLogsResponse
     {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return OTLPLogsResponse() }
-        let reader = OTLPProtobufReader(base: base.assumingMemoryBound(to: UInt8.self))
-        return try reader.decodeResponse(0..<bytes.count)
+        try decode(bytes, empty: OTLPLogsResponse()) { reader, range throws(OTLPDecodeError) in
+            try reader.decodeResponse(range)
+        }
     }
 
     public static func decodeLogsResponse(_ bytes: [UInt8]) throws(OTLPDecodeError) -> OTLPLogsResponse {
         try bytes.withUnsafeBufferPointer { (buffer) throws(OTLPDecodeError) in
             try decodeLogsResponse(UnsafeRawBufferPointer(buffer))
         }
+    }
+
+    /// Reads a whole body with `message`; an empty body is the message with every field at its default.
+    @inline(__always)
+    private static func decode<Message>(
+        _ bytes: UnsafeRawBufferPointer, empty: @autoclosure () -> Message,
+        _ message: (OTLPProtobufReader, Range<Int>) throws(OTLPDecodeError) -> Message
+    ) throws(OTLPDecodeError) -> Message {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return empty() }
+        return try message(OTLPProtobufReader(base: base.assumingMemoryBound(to: UInt8.self)), 0..<bytes.count)
     }
 
     /// Encodes `logs` as an `ExportLogsServiceRequest`: fields in number order, zero numbers and empty strings,

@@ -74,20 +74,33 @@ struct OTLPProtobufReader {
         var reader = makeReader(range, .resource)
         while !reader.isAtEnd {
             let tag = try reader.readTag()
-            switch tag.field {
-            case 1:
-                let body = try reader.lengthDelimited(tag, "attributes")
-                let pair = try within("attributes[\(resource.attributes.count)]") { () throws(OTLPDecodeError) in
-                    try decodeKeyValue(body, depth: 0)
-                }
-                resource.attributes.append(pair)
-            case 2:
-                let value = try reader.varint(tag, "dropped_attributes_count")
-                resource.droppedAttributesCount = UInt32(truncatingIfNeeded: value)
-            default:
+            if try !decodeAttributeField(
+                tag, &reader, numbered: 1, into: &resource.attributes, dropped: &resource.droppedAttributesCount)
+            {
                 try reader.skipField(tag)
             }
         }
+    }
+
+    /// The `attributes` field (numbered `field`) or the `dropped_attributes_count` after it, of a Resource or an
+    /// InstrumentationScope; false for another field.
+    private func decodeAttributeField(
+        _ tag: ProtobufTag, _ reader: inout ProtobufReader<Message>, numbered field: Int,
+        into attributes: inout [OTLPKeyValue], dropped: inout UInt32
+    ) throws(OTLPDecodeError) -> Bool {
+        switch tag.field {
+        case field:
+            let body = try reader.lengthDelimited(tag, "attributes")
+            let pair = try within("attributes[\(attributes.count)]") { () throws(OTLPDecodeError) in
+                try decodeKeyValue(body, depth: 0)
+            }
+            attributes.append(pair)
+        case field + 1:
+            dropped = UInt32(truncatingIfNeeded: try reader.varint(tag, "dropped_attributes_count"))
+        default:
+            return false
+        }
+        return true
     }
 
     private func decodeScopeLogs(_ range: Range<Int>) throws(OTLPDecodeError) -> OTLPScopeLogs {
@@ -130,17 +143,12 @@ struct OTLPProtobufReader {
                 scope.name = try reader.string(tag, "name")
             case 2:
                 scope.version = try reader.string(tag, "version")
-            case 3:
-                let body = try reader.lengthDelimited(tag, "attributes")
-                let pair = try within("attributes[\(scope.attributes.count)]") { () throws(OTLPDecodeError) in
-                    try decodeKeyValue(body, depth: 0)
-                }
-                scope.attributes.append(pair)
-            case 4:
-                let value = try reader.varint(tag, "dropped_attributes_count")
-                scope.droppedAttributesCount = UInt32(truncatingIfNeeded: value)
             default:
-                try reader.skipField(tag)
+                if try !decodeAttributeField(
+                    tag, &reader, numbered: 3, into: &scope.attributes, dropped: &scope.droppedAttributesCount)
+                {
+                    try reader.skipField(tag)
+                }
             }
         }
     }

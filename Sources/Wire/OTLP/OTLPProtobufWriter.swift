@@ -25,34 +25,40 @@ struct OTLPProtobufSizer {
     }
 
     private mutating func resourceLogsSize(_ resourceLogs: OTLPResourceLogs) -> Int {
-        var size = 0
-        if !resourceLogs.resource.isEmpty {
-            let slot = reserve()
-            let resource = resourceLogs.resource
-            size += close(slot, attributesSize(resource.attributes) + countSize(resource.droppedAttributesCount))
+        let resource = resourceLogs.resource
+        return levelSize(header: resource.isEmpty ? nil : { sizer in
+            sizer.attributesSize(resource.attributes) + sizer.countSize(resource.droppedAttributesCount)
+        }, resourceLogs.scopeLogs, schemaURL: resourceLogs.schemaURL) { sizer, scopeLogs in
+            sizer.scopeLogsSize(scopeLogs)
         }
-        for scopeLogs in resourceLogs.scopeLogs {
-            let slot = reserve()
-            size += close(slot, scopeLogsSize(scopeLogs))
-        }
-        return size + ProtobufWriter.stringFieldSize(resourceLogs.schemaURL.utf8.count)
     }
 
     private mutating func scopeLogsSize(_ scopeLogs: OTLPScopeLogs) -> Int {
-        var size = 0
         let scope = scopeLogs.scope
-        if !scope.isEmpty {
-            let slot = reserve()
-            let scopeSize = ProtobufWriter.stringFieldSize(scope.name.utf8.count)
-                + ProtobufWriter.stringFieldSize(scope.version.utf8.count)
-                + attributesSize(scope.attributes) + countSize(scope.droppedAttributesCount)
-            size += close(slot, scopeSize)
+        return levelSize(header: scope.isEmpty ? nil : { sizer in
+            ProtobufWriter.stringFieldSize(scope.name.utf8.count) + ProtobufWriter.stringFieldSize(scope.version.utf8.count)
+                + sizer.attributesSize(scope.attributes) + sizer.countSize(scope.droppedAttributesCount)
+        }, scopeLogs.logRecords, schemaURL: scopeLogs.schemaURL) { sizer, record in
+            sizer.logRecordSize(record)
         }
-        for record in scopeLogs.logRecords {
+    }
+
+    /// The size of a ResourceLogs or ScopeLogs (see `OTLPProtobufWriter.writeLevel`), reserving the slots of its
+    /// nested messages in the order the writer writes them.
+    private mutating func levelSize<Element>(
+        header: ((inout Self) -> Int)?, _ elements: [Element], schemaURL: String,
+        _ elementSize: (inout Self, Element) -> Int
+    ) -> Int {
+        var size = 0
+        if let header {
             let slot = reserve()
-            size += close(slot, logRecordSize(record))
+            size += close(slot, header(&self))
         }
-        return size + ProtobufWriter.stringFieldSize(scopeLogs.schemaURL.utf8.count)
+        for element in elements {
+            let slot = reserve()
+            size += close(slot, elementSize(&self, element))
+        }
+        return size + ProtobufWriter.stringFieldSize(schemaURL.utf8.count)
     }
 
     private mutating func logRecordSize(_ record: OTLPLogRecord) -> Int {
