@@ -29,22 +29,8 @@ public final class OTelColExporterOTLPHTTP: Component, OTLPLogsConsumer {
     let drainTimeout: Duration
     private let componentID: String
     private let arguments: Mutex<Arguments>
-    private let lifecycle = Mutex(Lifecycle())
+    private let senders = SenderTasks<Int>()
     private let lastFailureLog = Mutex<ContinuousClock.Instant?>(nil)
-    private let wakes: AsyncStream<Void>
-    private let wake: AsyncStream<Void>.Continuation
-
-    private enum Phase {
-        case created
-        case running
-        case stopped
-    }
-
-    private struct Lifecycle {
-        var phase = Phase.created
-        /// Every sender task started, including ones that have returned since.
-        var senders: [Task<Void, Never>] = []
-    }
 
     /// The arguments in force now.
     var current: Arguments { arguments.withLock { $0 } }
@@ -68,7 +54,6 @@ public final class OTelColExporterOTLPHTTP: Component, OTLPLogsConsumer {
         let gauge = metrics.queueSize
         queue = SendQueue(capacity: arguments.queue.queueSize, consumerLimit: arguments.queue.numConsumers,
                           accounting: .untilTaken, oversize: .refuse) { gauge.set(Int64($0)) }
-        (wakes, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         try update(arguments)
     }
 
@@ -79,26 +64,13 @@ public final class OTelColExporterOTLPHTTP: Component, OTLPLogsConsumer {
             options.weight(records: $0.records)
         }
         metrics.queueCapacity.set(Int64(arguments.queue.queueSize))
-        wake.yield()
+        senders.wake()
     }
 
     /// Runs the senders (as many as `num_consumers`, adjusted on reload); when cancelled, refuses new batches and
     /// lets the senders drain the queue for up to `drainTimeout`, then counts what is left as failed.
     public func run() async throws {
-        let first = lifecycle.withLock { state -> Bool in
-            guard state.phase == .created else { return false }
-            state.phase = .running
-            return true
-        }
-        guard first else { preconditionFailure("\(componentID): run() is started once per component") }
-        startSenders()
-        for await _ in wakes { startSenders() }
-
-        queue.close()
-        let senders = lifecycle.withLock { state -> [Task<Void, Never>] in
-            state.phase = .stopped
-            return state.senders
-        }
+        let senders = await senders.run(componentID, reconcile: startSenders, stopping: queue.close)
         // An unstructured task: this one is cancelled, and the drain timer must still run.
         let limit = drainTimeout
         let drained = await Task { await Self.waitForAll(senders, atMost: limit) }.value
@@ -113,12 +85,10 @@ public final class OTelColExporterOTLPHTTP: Component, OTLPLogsConsumer {
         }
     }
 
-    private func startSenders() {
-        lifecycle.withLock { state in
-            guard state.phase == .running else { return }
-            for number in queue.claimMissingConsumers() {
-                state.senders.append(Task { await self.sendLoop(number) })
-            }
+    /// Starts a sender for each consumer number the queue has no sender for (more after `num_consumers` grew).
+    private func startSenders(_ running: inout [SenderTasks<Int>.Sender]) {
+        for number in queue.claimMissingConsumers() {
+            running.append((number, Task { await self.sendLoop(number) }))
         }
     }
 

@@ -14,32 +14,19 @@ public final class LokiWrite: Component {
     let receiver: Receiver
     private let context: ComponentContext
     private let state = Mutex(State())
-    private let wake: AsyncStream<Void>.Continuation
-    private let wakes: AsyncStream<Void>
-
-    private enum Phase {
-        case created
-        case running
-        case stopped
-    }
+    private let senders = SenderTasks<Endpoint>()
 
     private struct State {
-        var phase = Phase.created
         /// The endpoints of the current arguments.
         var endpoints: [EndpointKey: Endpoint] = [:]
         /// Endpoints whose sender `run()` has yet to start (new ones, and ones retired before `run()` began).
         var toStart: [Endpoint] = []
-        /// Every started sender, retired ones included until they finish.
-        var senders: [(endpoint: Endpoint, task: Task<Void, Never>)] = []
     }
 
     public init(context: ComponentContext, arguments: Arguments) throws {
         self.context = context
         receiver = Receiver(componentID: context.id)
         exports = ValueObject([("receiver", .capsule(Capsule(typeName: "loki.LogsReceiver", object: receiver)))])
-        let stream = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        wakes = stream.stream
-        wake = stream.continuation
         try update(arguments)
     }
 
@@ -75,38 +62,25 @@ public final class LokiWrite: Component {
         if arguments.endpoints.isEmpty {
             context.logger.warning("loki.write has no endpoint block: received entries are discarded")
         }
-        wake.yield()
+        senders.wake()
     }
 
     /// Starts one sender per endpoint, and the senders of endpoints added by `update`; when cancelled, stops
     /// intake, lets every sender drain for up to its `drain_timeout` and returns once all have.
     public func run() async throws {
-        let first = state.withLock { state -> Bool in
-            guard state.phase == .created else { return false }
-            state.phase = .running
-            return true
-        }
-        guard first else { preconditionFailure("\(context.id): run() is started once per component") }
-        startSenders()
-        for await _ in wakes { startSenders() }
-        // Cancelled: refuse new entries, close every queue, and wait for the senders to drain.
-        receiver.stop()
-        startSenders()
-        let senders = state.withLock { state -> [Task<Void, Never>] in
-            state.phase = .stopped
-            return state.senders.map(\.task)
-        }
+        let senders = await senders.run(context.id, reconcile: startSenders, stopping: receiver.stop)
         for sender in senders { await sender.value }
     }
 
-    private func startSenders() {
-        state.withLock { state in
-            guard state.phase == .running else { return }
-            state.senders.removeAll { $0.endpoint.isFinished }
-            for endpoint in state.toStart {
-                state.senders.append((endpoint, Task { await endpoint.run() }))
-            }
-            state.toStart.removeAll()
+    /// Starts a sender for each endpoint that needs one; forgets the senders of retired endpoints that finished.
+    private func startSenders(_ running: inout [SenderTasks<Endpoint>.Sender]) {
+        let toStart = state.withLock { state in
+            defer { state.toStart.removeAll() }
+            return state.toStart
+        }
+        running.removeAll { $0.tag.isFinished }
+        for endpoint in toStart {
+            running.append((endpoint, Task { await endpoint.run() }))
         }
     }
 }
