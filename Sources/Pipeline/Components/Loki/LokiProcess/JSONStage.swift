@@ -93,7 +93,7 @@ struct DockerStage: ProcessStage {
     private var json = JSONStage(JSONStage.Config(expressions: [("output", "log"), ("stream", "stream"), ("timestamp", "time")]))
     private var labels = LabelsStage(LabelsStage.Config(names: ["stream"], sources: ["stream"]))
     private var timestamp = TimestampStage(TimestampStage.Config(source: "timestamp", format: "RFC3339Nano"))
-    private var output = OutputStage(OutputStage.Config(source: "output"))
+    private var output = OutputStage(config: OutputStage.Config(source: "output"))
 
     init() {}
 

@@ -255,10 +255,6 @@ struct OutputStage: ProcessStage {
 
     let config: Config
 
-    init(_ config: Config) {
-        self.config = config
-    }
-
     mutating func process(_ entries: inout [ProcessEntry], _ context: inout StageContext) {
         for index in entries.indices where !entries[index].removed {
             if let text = entries[index].extractedText(config.source) {

@@ -82,7 +82,7 @@ enum StageConfig: Sendable, Equatable {
         case .staticLabels(let config): StaticLabelsStage(config)
         case .labelFilter(let config): LabelFilterStage(config)
         case .structuredMetadata(let config): StructuredMetadataStage(config)
-        case .output(let config): OutputStage(config)
+        case .output(let config): OutputStage(config: config)
         case .regex(let config): RegexStage(config)
         case .timestamp(let config): TimestampStage(config)
         case .json(let config): JSONStage(config)
@@ -94,8 +94,8 @@ enum StageConfig: Sendable, Equatable {
         case .multiline(let config): MultilineStage(config)
         case .limit(let config): LimitStage(config)
         case .match(let config): MatchStage(config, environment: environment)
-        case .template(let config): TemplateStage(config)
-        case .replace(let config): ReplaceStage(config)
+        case .template(let config): TemplateStage(config: config)
+        case .replace(let config): ReplaceStage(config: config)
         case .metrics(let config): MetricsStage(config, environment: environment)
         }
     }

@@ -22,10 +22,6 @@ struct TemplateStage: ProcessStage {
 
     let config: Config
 
-    init(_ config: Config) {
-        self.config = config
-    }
-
     mutating func process(_ entries: inout [ProcessEntry], _ context: inout StageContext) {
         var failure: String?
         for index in entries.indices where !entries[index].removed {
@@ -83,10 +79,6 @@ struct ReplaceStage: ProcessStage {
     }
 
     let config: Config
-
-    init(_ config: Config) {
-        self.config = config
-    }
 
     mutating func process(_ entries: inout [ProcessEntry], _ context: inout StageContext) {
         var failure: String?
