@@ -28,9 +28,13 @@ public final class LocalFileMatch: Component {
                     }
                 }
             }
-            syncPeriod = try reader.duration("sync_period", default: .seconds(10))
+            syncPeriod = try reader.duration("sync_period", default: Self.defaultSyncPeriod)
             ignoreOlderThan = try reader.duration("ignore_older_than", default: .zero)
         }
+
+        /// How often the targets are matched against the file system again (also `loki.source.file`'s
+        /// `file_match`).
+        static let defaultSyncPeriod: Duration = .seconds(10)
 
         public func validate() throws(ArgumentError) {
             if syncPeriod <= .zero { throw ArgumentError("sync_period must be greater than 0") }

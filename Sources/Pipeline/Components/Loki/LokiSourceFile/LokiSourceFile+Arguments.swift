@@ -10,6 +10,8 @@ extension LokiSourceFile {
         public var onPositionsFileError: PositionsErrorAction
         public var minPollFrequency: Duration
         public var maxPollFrequency: Duration
+        /// Alloy's default for both poll frequencies of `file_watch`.
+        static let defaultPollFrequency: Duration = .milliseconds(250)
         /// The `file_match` block: expand `__path__` globs here instead of in `local.file_match`.
         public var fileMatch: FileMatch?
         /// The `decompression` block, when enabled: every file is compressed in that format.
@@ -44,16 +46,15 @@ extension LokiSourceFile {
                 throw reader.error("on_positions_file_error", "on_positions_file_error: expected one of \(names), got \(GoQuote.quote(action))")
             }
             onPositionsFileError = parsed
-            if let watch = try reader.block("file_watch") {
-                minPollFrequency = try watch.duration("min_poll_frequency", default: .milliseconds(250))
-                maxPollFrequency = try watch.duration("max_poll_frequency", default: .milliseconds(250))
-            } else {
-                minPollFrequency = .milliseconds(250)
-                maxPollFrequency = .milliseconds(250)
-            }
+            // Alloy's defaults, whether the block is absent or leaves them out.
+            let watch = try reader.block("file_watch")
+            minPollFrequency = try watch?.duration("min_poll_frequency", default: Self.defaultPollFrequency)
+                ?? Self.defaultPollFrequency
+            maxPollFrequency = try watch?.duration("max_poll_frequency", default: Self.defaultPollFrequency)
+                ?? Self.defaultPollFrequency
             if let match = try reader.block("file_match"), try match.bool("enabled", default: false) {
                 fileMatch = FileMatch(
-                    syncPeriod: try match.duration("sync_period", default: .seconds(10)),
+                    syncPeriod: try match.duration("sync_period", default: LocalFileMatch.Arguments.defaultSyncPeriod),
                     ignoreOlderThan: try match.duration("ignore_older_than", default: .zero))
             } else {
                 fileMatch = nil
