@@ -11,19 +11,14 @@
 # Builds estuary and loadgen in release first (SKIP_BUILD=1 to use what is built). Plots need matplotlib: the
 # repository's .venv (made by scripts/test) has it; otherwise it is installed there on first use.
 set -euo pipefail
-LOAD_TEST=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$LOAD_TEST/.." && pwd)
+source "$(dirname "$0")/scripts/lib.sh"
 # Help needs neither binary: print it at once.
 for argument in "$@"; do
     if [[ "$argument" == "-h" || "$argument" == "--help" ]]; then
         exec python3 "$LOAD_TEST/scaling/run.py" --help
     fi
 done
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-    echo "building estuary and loadgen in release (minutes on a first build; SKIP_BUILD=1 uses what is built)" >&2
-    (cd "$ROOT" && swift build -c release --product estuary)
-    (cd "$LOAD_TEST" && swift build -c release --product loadgen)
-fi
+build_release "building estuary and loadgen in release (minutes on a first build; SKIP_BUILD=1 uses what is built)"
 PYTHON="$ROOT/.venv/bin/python"
 if ! "$PYTHON" -c 'import matplotlib' 2>/dev/null; then
     [[ -x "$PYTHON" ]] || python3 -m venv "$ROOT/.venv"

@@ -14,8 +14,7 @@
 # DRAIN_SECONDS (120), SKIP_BUILD=1, KEEP_DATA=1, ESTUARY=path, RESULTS_FILE (load_test/.build/bench-node-<time>.txt).
 set -euo pipefail
 
-LOAD_TEST=$(cd "$(dirname "$0")/.." && pwd)
-ROOT=$(cd "$LOAD_TEST/.." && pwd)
+source "$(dirname "$0")/lib.sh"
 LINES=${LINES:-1000000}
 LINE_BYTES=${LINE_BYTES:-200}
 FILES=${FILES:-100}
@@ -28,34 +27,9 @@ DRAIN_SECONDS=${DRAIN_SECONDS:-120}
 BACKEND_URL="http://127.0.0.1:$BACKEND_PORT"
 AGENT_URL="http://127.0.0.1:$AGENT_PORT"
 
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-    echo "== building estuary and loadgen (release)"
-    (cd "$ROOT" && swift build -c release --product estuary)
-    (cd "$LOAD_TEST" && swift build -c release --product loadgen)
-fi
-ESTUARY=${ESTUARY:-"$ROOT/.build/release/estuary"}
-LOADGEN="$LOAD_TEST/.build/release/loadgen"
-TICKS=$(getconf CLK_TCK)
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/estuary-bench-node.XXXXXX")
-mkdir -p "$WORK/data" "$WORK/pods" "$WORK/many" "$WORK/agent-data" "$WORK/agent2-data"
-sed -e "s|@PORT@|$BACKEND_PORT|" -e "s|@DATA@|$WORK/data|" "$LOAD_TEST/scripts/bench-backend.yaml" > "$WORK/loki.yaml"
-
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-    if [[ "${KEEP_DATA:-0}" == 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK" 2>/dev/null || true; fi
-}
-trap cleanup EXIT
-died() { echo "$1 is not running; last lines of its log:" >&2; tail -n 40 "$2" >&2 || true; exit 1; }
-
-cpu_seconds() { awk -v t="$TICKS" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$1/stat"; }
-peak_rss_mb() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
-rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
-metric() {  # metric URL NAME: the sum over the series of NAME
-    curl -sf "$1/metrics" 2>/dev/null | awk -v name="$2" \
-        '$1 == name || index($1, name "{") == 1 { sum += $NF; seen = 1 } END { printf "%.0f", seen ? sum : 0 }' || echo 0
-}
+build_release
+make_work estuary-bench-node pods many agent-data agent2-data
+backend_config "$BACKEND_PORT"
 
 start_agent() {  # start_agent PODS_DIR DATA_DIR PORT LOG: prints the pid
     POD_LOGS_PATH="$1" LOKI_PUSH_URL="$BACKEND_URL/loki/api/v1/push" \
@@ -64,21 +38,16 @@ start_agent() {  # start_agent PODS_DIR DATA_DIR PORT LOG: prints the pid
     echo $!
 }
 wait_ready() {  # wait_ready URL PID LOG
-    for _ in $(seq 1 240); do
-        kill -0 "$2" 2>/dev/null || died "$1" "$3"
-        if curl -sf "$1/-/ready" > /dev/null 2>&1; then return 0; fi
-        sleep 0.25
-    done
-    died "$1 (not ready after 60 s)" "$3"
+    wait_for "$1" "$2" "$3" 60 curl -sf "$1/-/ready"
 }
 # wait_sent URL COUNT: until loki.write sent COUNT entries (or DRAIN_SECONDS passed)
 wait_sent() {
     local deadline=$((SECONDS + DRAIN_SECONDS))
-    while (( $(metric "$1" loki_write_sent_entries_total) < $2 && SECONDS < deadline )); do sleep 0.2; done
+    while (( $(metric "$1" loki_write_sent_entries_total 0) < $2 && SECONDS < deadline )); do sleep 0.2; done
 }
 verify() {  # verify LABEL MANIFEST_FILE
     local run_id
-    run_id=$(grep '^RESULT ' "$2" | tail -1 | python3 -c 'import json,sys; print(json.loads(sys.stdin.read()[7:])["run_id"])')
+    run_id=$(result_field "$2" run_id)
     curl -sf -X POST "$BACKEND_URL/flush" > /dev/null 2>&1 || true
     if "$LOADGEN" verify --url "$BACKEND_URL" --run "$2:$run_id" > "$WORK/verify-$1.out"; then
         grep -v '^VERIFY ' "$WORK/verify-$1.out" | tail -3
@@ -90,14 +59,7 @@ verify() {  # verify LABEL MANIFEST_FILE
 }
 
 echo "== starting backend on $BACKEND_URL"
-"$ESTUARY" backend -config.file="$WORK/loki.yaml" > "$WORK/backend.log" 2>&1 &
-BACKEND_PID=$!
-PIDS+=("$BACKEND_PID")
-for _ in $(seq 1 120); do
-    kill -0 "$BACKEND_PID" 2>/dev/null || died backend "$WORK/backend.log"
-    curl -sf "$BACKEND_URL/ready" > /dev/null 2>&1 && break
-    sleep 0.5
-done
+start_backend "$BACKEND_URL"
 
 echo "== 1. catch-up: writing $LINES lines of $LINE_BYTES bytes into $FILES files"
 "$LOADGEN" file --dir "$WORK/pods" --pods "$FILES" --containers 1 --rate 0 --count "$LINES" \
@@ -105,11 +67,11 @@ echo "== 1. catch-up: writing $LINES lines of $LINE_BYTES bytes into $FILES file
 # The agent starts reading at once: its CPU and the wall time count from its start (start-up included).
 t0=$(date +%s.%N); cpu0=0
 AGENT_PID=$(start_agent "$WORK/pods" "$WORK/agent-data" "$AGENT_PORT" "$WORK/agent.log")
-PIDS+=("$AGENT_PID")
+track "$AGENT_PID"
 wait_ready "$AGENT_URL" "$AGENT_PID" "$WORK/agent.log"
 wait_sent "$AGENT_URL" "$LINES"
 cpu1=$(cpu_seconds "$AGENT_PID"); t1=$(date +%s.%N)
-sent=$(metric "$AGENT_URL" loki_write_sent_entries_total)
+sent=$(metric "$AGENT_URL" loki_write_sent_entries_total 0)
 python3 - "$LINES" "$sent" "$cpu0" "$cpu1" "$t0" "$t1" "$(peak_rss_mb "$AGENT_PID")" >> "$WORK/summary.txt" <<'PY'
 import sys
 lines, sent, c0, c1, t0, t1, rss = sys.argv[1:]
@@ -121,11 +83,11 @@ tail -1 "$WORK/summary.txt"
 verify catch-up "$WORK/catchup.out"
 
 echo "== 2. live: $RATE lines/s for ${LIVE_SECONDS}s into the same tree"
-before=$(metric "$AGENT_URL" loki_write_sent_entries_total)
+before=$(metric "$AGENT_URL" loki_write_sent_entries_total 0)
 cpu0=$(cpu_seconds "$AGENT_PID"); t0=$(date +%s.%N)
 "$LOADGEN" file --dir "$WORK/pods" --pods "$FILES" --containers 1 --rate "$RATE" --duration "${LIVE_SECONDS}s" \
     --line-bytes "$LINE_BYTES" --seed 2 --progress 0s > "$WORK/live.out"
-written=$(grep '^RESULT ' "$WORK/live.out" | tail -1 | python3 -c 'import json,sys; print(json.loads(sys.stdin.read()[7:])["records_acknowledged"])' 2>/dev/null || echo 0)
+written=$(result_field "$WORK/live.out" records_acknowledged 2>/dev/null || echo 0)
 wait_sent "$AGENT_URL" $((before + written))
 cpu1=$(cpu_seconds "$AGENT_PID"); t1=$(date +%s.%N)
 python3 - "$written" "$cpu0" "$cpu1" "$t0" "$t1" "$(rss_mb "$AGENT_PID")" >> "$WORK/summary.txt" <<'PY'
@@ -142,23 +104,22 @@ echo "== 3. many files: a second agent watching $WATCHED files"
 "$LOADGEN" file --dir "$WORK/many" --pods "$WATCHED" --containers 1 --rate 0 --count $((WATCHED * 5)) \
     --line-bytes "$LINE_BYTES" --seed 3 --progress 0s > "$WORK/many.out"
 AGENT2_PID=$(start_agent "$WORK/many" "$WORK/agent2-data" $((AGENT_PORT + 1)) "$WORK/agent2.log")
-PIDS+=("$AGENT2_PID")
+track "$AGENT2_PID"
 wait_ready "http://127.0.0.1:$((AGENT_PORT + 1))" "$AGENT2_PID" "$WORK/agent2.log"
-base=$(metric "$AGENT_URL" loki_write_sent_entries_total)
+base=$(metric "$AGENT_URL" loki_write_sent_entries_total 0)
 wait_sent "http://127.0.0.1:$((AGENT_PORT + 1))" $((WATCHED * 5))
 sleep 5  # idle: what the watching costs at rest
 cpu0=$(cpu_seconds "$AGENT2_PID"); sleep 10; cpu1=$(cpu_seconds "$AGENT2_PID")
-active=$(metric "http://127.0.0.1:$((AGENT_PORT + 1))" loki_source_file_files_active_total)
+active=$(metric "http://127.0.0.1:$((AGENT_PORT + 1))" loki_source_file_files_active_total 0)
 echo "many files: $active files open; RSS $(rss_mb "$AGENT2_PID") MB (peak $(peak_rss_mb "$AGENT2_PID") MB); idle CPU $(python3 -c "print(f'{($cpu1 - $cpu0) / 10 * 100:.1f}')")% of a core" \
     >> "$WORK/summary.txt"
 tail -1 "$WORK/summary.txt"
 verify many "$WORK/many.out"
 
 echo
-echo "== summary (machine: $(nproc) cores, $(uname -sr))"
+echo "== summary (machine: $(machine))"
 cat "$WORK/summary.txt"
-mkdir -p "$LOAD_TEST/.build"
-RESULTS=${RESULTS_FILE:-"$LOAD_TEST/.build/bench-node-$(date +%Y%m%d-%H%M%S).txt"}
+results_file bench-node
 cp "$WORK/summary.txt" "$RESULTS"
 echo "saved in $RESULTS"
 ! grep -q FAILED "$WORK/summary.txt"

@@ -21,8 +21,7 @@
 # another binary, RESULTS_FILE (load_test/.build/bench-otlp-<time>.txt).
 set -euo pipefail
 
-LOAD_TEST=$(cd "$(dirname "$0")/.." && pwd)
-ROOT=$(cd "$LOAD_TEST/.." && pwd)
+source "$(dirname "$0")/lib.sh"
 OTLP_SECONDS=${OTLP_SECONDS:-30}
 RATE=${RATE:-100000}
 RATE_SECONDS=${RATE_SECONDS:-$OTLP_SECONDS}
@@ -42,75 +41,37 @@ AGENT_URL="http://127.0.0.1:$AGENT_PORT"
 # The gateway's entries: otelcol.exporter.loki labels every stream exporter="OTLP".
 SELECTOR=${SELECTOR:-'{exporter="OTLP"}'}
 
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-    echo "== building estuary and loadgen (release)"
-    (cd "$ROOT" && swift build -c release --product estuary)
-    (cd "$LOAD_TEST" && swift build -c release)
-fi
-ESTUARY=${ESTUARY:-"$ROOT/.build/release/estuary"}
-LOADGEN="$LOAD_TEST/.build/release/loadgen"
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/estuary-bench-otlp.XXXXXX")
-mkdir -p "$WORK/data" "$WORK/agent-data"
-sed -e "s|@PORT@|$BACKEND_PORT|" -e "s|@DATA@|$WORK/data|" "$LOAD_TEST/scripts/bench-backend.yaml" > "$WORK/loki.yaml"
+build_release
+make_work estuary-bench-otlp agent-data
+backend_config "$BACKEND_PORT"
 cp "$ROOT/config/gateway.alloy" "$WORK/gateway.alloy"
 
-BACKEND_PID=""
-AGENT_PID=""
-stop() {
-    if [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null; then
-        kill "$1" 2>/dev/null || true
-        wait "$1" 2>/dev/null || true
-    fi
-}
-cleanup() {
-    stop "$AGENT_PID"
-    stop "$BACKEND_PID"
-    if [[ "${KEEP_DATA:-0}" == 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-
-died() {  # died NAME LOG
-    echo "$1 is not running; last lines of its log:" >&2
-    tail -n 40 "$2" >&2 || true
-    exit 1
-}
 check_alive() {
-    kill -0 "$BACKEND_PID" 2>/dev/null || died backend "$WORK/backend.log"
-    kill -0 "$AGENT_PID" 2>/dev/null || died agent "$WORK/agent.log"
+    alive backend "$BACKEND_PID" "$WORK/backend.log"
+    alive agent "$AGENT_PID" "$WORK/agent.log"
+}
+# The agent says "estuary agent listening on HOST:PORT" once its API is up; the receiver starts right after.
+# An empty protobuf body is a valid export of nothing; any HTTP answer means the receiver listens.
+receiver_answers() {
+    grep -q "estuary agent listening on" "$WORK/agent.log" || return 1
+    local code
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/x-protobuf' \
+        --data-binary '' "$OTLP_URL" 2>/dev/null || true)
+    [[ "$code" != 000 && -n "$code" ]]
 }
 
 echo "== starting $ESTUARY backend on $BACKEND_URL (data in $WORK/data)"
-"$ESTUARY" backend -config.file="$WORK/loki.yaml" > "$WORK/backend.log" 2>&1 &
-BACKEND_PID=$!
-for _ in $(seq 1 120); do
-    kill -0 "$BACKEND_PID" 2>/dev/null || died backend "$WORK/backend.log"
-    if curl -sf "$BACKEND_URL/ready" > /dev/null 2>&1; then break; fi
-    sleep 0.5
-done
-curl -sf "$BACKEND_URL/ready" > /dev/null || { echo "backend not ready after 60 s" >&2; died backend "$WORK/backend.log"; }
+start_backend "$BACKEND_URL"
 
 echo "== starting $ESTUARY run gateway.alloy (OTLP/HTTP on $OTLP_URL, agent API on $AGENT_URL)"
 LOKI_PUSH_URL="$BACKEND_URL/loki/api/v1/push" LOKI_TENANT_ID=fake OTLP_HTTP_ENDPOINT="127.0.0.1:$OTLP_PORT" \
     "$ESTUARY" run "$WORK/gateway.alloy" --server.http.listen-addr "127.0.0.1:$AGENT_PORT" \
     --storage.path "$WORK/agent-data" > "$WORK/agent.log" 2>&1 &
 AGENT_PID=$!
-# The agent says "estuary agent listening on HOST:PORT" once its API is up; the receiver starts right after.
-ready=0
-for _ in $(seq 1 120); do
-    kill -0 "$AGENT_PID" 2>/dev/null || died agent "$WORK/agent.log"
-    if grep -q "estuary agent listening on" "$WORK/agent.log" 2>/dev/null; then
-        # An empty protobuf body is a valid export of nothing; any HTTP answer means the receiver listens.
-        code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/x-protobuf' \
-            --data-binary '' "$OTLP_URL" 2>/dev/null || true)
-        if [[ "$code" != 000 && -n "$code" ]]; then ready=1; break; fi
-    fi
-    sleep 0.5
-done
-[[ "$ready" == 1 ]] || { echo "agent's OTLP receiver not answering after 60 s" >&2; died agent "$WORK/agent.log"; }
+track "$AGENT_PID"
+wait_for agent "$AGENT_PID" "$WORK/agent.log" 60 receiver_answers
 
-mkdir -p "$LOAD_TEST/.build"
-RESULTS=${RESULTS_FILE:-"$LOAD_TEST/.build/bench-otlp-$(date +%Y%m%d-%H%M%S).txt"}
+results_file bench-otlp
 : > "$WORK/checks.txt"
 : > "$WORK/verify.txt"
 
@@ -129,11 +90,7 @@ count_stored() {
 }
 
 # Sums the agent's metric NAME over all its series (empty when the agent does not export it).
-agent_metric() {
-    curl -sf "$AGENT_URL/metrics" 2>/dev/null \
-        | awk -v name="$1" '$1 == name || index($1, name "{") == 1 { sum += $NF; seen = 1 } END { if (seen) printf "%.0f", sum }' \
-        || true
-}
+agent_metric() { metric "$AGENT_URL" "$1"; }
 
 # check_loss LABEL: compares the last run's acknowledged records with what the backend stored in its time range.
 check_loss() {
@@ -197,7 +154,7 @@ run rate --duration "${RATE_SECONDS}s" --rate "$RATE"
 grep '^RESULT ' "$WORK/loadgen.out" > "$RESULTS" || true
 AGENT_ACCEPTED=$(agent_metric otelcol_receiver_accepted_log_records_total)
 echo
-echo "== summary (machine: $(nproc) cores, $(uname -sr); agent says it accepted ${AGENT_ACCEPTED:-?} records)"
+echo "== summary (machine: $(machine); agent says it accepted ${AGENT_ACCEPTED:-?} records)"
 status=0
 python3 - "$RESULTS" "$WORK/checks.txt" <<'PY' || status=$?
 import json, sys

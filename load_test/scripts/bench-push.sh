@@ -13,8 +13,7 @@
 # ESTUARY=path to run another backend binary, RESULTS_FILE (load_test/.build/bench-push-<time>.txt).
 set -euo pipefail
 
-LOAD_TEST=$(cd "$(dirname "$0")/.." && pwd)
-ROOT=$(cd "$LOAD_TEST/.." && pwd)
+source "$(dirname "$0")/lib.sh"
 PORT=${PORT:-3100}
 PUSH_SECONDS=${PUSH_SECONDS:-60}
 JSON_SECONDS=${JSON_SECONDS:-30}
@@ -23,51 +22,19 @@ CONCURRENCY=${CONCURRENCY:-4}
 STREAMS=${STREAMS:-100}
 URL="http://127.0.0.1:$PORT"
 
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-    echo "== building estuary and loadgen (release)"
-    (cd "$ROOT" && swift build -c release)
-    (cd "$LOAD_TEST" && swift build -c release)
-fi
-ESTUARY=${ESTUARY:-"$ROOT/.build/release/estuary"}
-LOADGEN="$LOAD_TEST/.build/release/loadgen"
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/estuary-bench.XXXXXX")
-mkdir -p "$WORK/data"
-sed -e "s|@PORT@|$PORT|" -e "s|@DATA@|$WORK/data|" "$LOAD_TEST/scripts/bench-backend.yaml" > "$WORK/loki.yaml"
-
-BACKEND_PID=""
-cleanup() {
-    if [[ -n "$BACKEND_PID" ]] && kill -0 "$BACKEND_PID" 2>/dev/null; then
-        kill "$BACKEND_PID" 2>/dev/null || true
-        wait "$BACKEND_PID" 2>/dev/null || true
-    fi
-    if [[ "${KEEP_DATA:-0}" == 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-
-backend_died() {
-    echo "backend is not running; last lines of its log:" >&2
-    tail -n 40 "$WORK/backend.log" >&2 || true
-    exit 1
-}
+build_release
+make_work estuary-bench
+backend_config "$PORT"
 
 echo "== starting $ESTUARY backend on $URL (data in $WORK/data)"
-"$ESTUARY" backend -config.file="$WORK/loki.yaml" > "$WORK/backend.log" 2>&1 &
-BACKEND_PID=$!
-for _ in $(seq 1 120); do
-    kill -0 "$BACKEND_PID" 2>/dev/null || backend_died
-    if curl -sf "$URL/ready" > /dev/null 2>&1; then break; fi
-    sleep 0.5
-done
-curl -sf "$URL/ready" > /dev/null || { echo "backend not ready after 60 s" >&2; backend_died; }
+start_backend "$URL"
 
-mkdir -p "$LOAD_TEST/.build"
-RESULTS=${RESULTS_FILE:-"$LOAD_TEST/.build/bench-push-$(date +%Y%m%d-%H%M%S).txt"}
+results_file bench-push
 run() {
     echo
     echo "== loadgen $*"
     "$LOADGEN" "$@" --url "$URL" --backend-pid "$BACKEND_PID" | tee -a "$WORK/loadgen.out"
-    kill -0 "$BACKEND_PID" 2>/dev/null || backend_died
+    alive backend "$BACKEND_PID" "$WORK/backend.log"
 }
 
 run push --encoding protobuf --duration "${PUSH_SECONDS}s" --concurrency "$CONCURRENCY" --streams "$STREAMS"
@@ -83,7 +50,7 @@ run query --query '{job="gen"} |= "needle"' --since 1h --limit 5000 --repeat 3
 
 grep '^RESULT ' "$WORK/loadgen.out" > "$RESULTS" || true
 echo
-echo "== summary (machine: $(nproc) cores, $(uname -sr))"
+echo "== summary (machine: $(machine))"
 python3 - "$RESULTS" <<'PY'
 import json, sys
 for raw in open(sys.argv[1]):

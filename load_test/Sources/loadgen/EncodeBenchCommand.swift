@@ -13,10 +13,9 @@ struct EncodeBenchCommand: AsyncParsableCommand {
 
     mutating func run() async throws {
         var pool = RequestPool(
-            worker: 0, templateCount: options.templatesPerWorker, linesPerRequest: options.linesPerRequest,
-            lineBytes: options.lineBytes, streamLabels: RequestPool.makeStreamLabels(count: options.streams),
-            needleEvery: 0, startMillis: wallClockNanos() / 1_000_000, lineSizes: try options.lineSizes,
-            sizeSeed: options.seed)
+            mode: options.mode, worker: 0, templateCount: options.templatesPerWorker,
+            recordsPerRequest: options.linesPerRequest, lineBytes: options.lineBytes,
+            startMillis: wallClockNanos() / 1_000_000, lineSizes: try options.lineSizes, sizeSeed: options.seed)
         let encoding = options.encoding
         let clock = ContinuousClock()
         let cpuBefore = try ProcessSample.capture(pid: "self").cpuSeconds
@@ -32,7 +31,7 @@ struct EncodeBenchCommand: AsyncParsableCommand {
         let wall = (clock.now - start).seconds
         let cpu = try ProcessSample.capture(pid: "self").cpuSeconds - cpuBefore
         let lines = bodies * options.linesPerRequest
-        let rawBytes = Int(Double(lines) * Double(pool.poolLineBytes) / Double(max(1, pool.poolLines)))
+        let rawBytes = Int(Double(lines) * Double(pool.poolLineBytes) / Double(max(1, pool.poolRecords)))
         Report.say("encode-bench: \(encoding.rawValue) lines/request=\(options.linesPerRequest) line=\(options.lineSizeText) "
               + "streams=\(options.streams), one core")
         Report.line("bodies/s", String(format2: Double(bodies) / wall)

@@ -35,7 +35,7 @@ struct FillCommand: AsyncParsableCommand {
         let plan = options.plan(stop: .requests(requests), needleEvery: needleEvery,
                                 progressEvery: progress.duration > .zero ? progress.duration : nil)
         let before = try monitor.sample()
-        let outcome = try await PushRunner(plan: plan).run()
+        let outcome = try await LoadRunner(plan: plan).run()
         let after = try monitor.sample()
         let stats = outcome.stats
 
@@ -47,7 +47,7 @@ struct FillCommand: AsyncParsableCommand {
             var request = HTTPClientRequest(url: options.baseURL + "/flush")
             request.method = .POST
             if !options.tenant.isEmpty { request.headers.add(name: "X-Scope-OrgID", value: options.tenant) }
-            let answer = await PushRunner.send(request, client: HTTPClient.shared)
+            let answer = await LoadRunner.send(request, client: HTTPClient.shared, mode: plan.mode)
             flushSeconds = (clock.now - start).seconds
             flushStatus = answer.status ?? 0
             if let status = answer.status, (200..<300).contains(status) {
@@ -56,14 +56,14 @@ struct FillCommand: AsyncParsableCommand {
                 printError("flush failed: \(answer.status.map { "HTTP \($0)" } ?? "transport error") \(answer.message)")
             }
         }
-        let first = stats.firstTimestamp == .max ? 0 : stats.firstTimestamp
-        let last = stats.lastTimestamp == .min ? 0 : stats.lastTimestamp
-        Report.line("wrote", "\(stats.linesAccepted) lines, \(ByteCountArgument.format(stats.lineBytesAccepted)) raw, "
-                    + "\(stats.needleLinesAccepted) lines with 'needle'")
+        let first = stats.firstTimestampAccepted == .max ? 0 : stats.firstTimestampAccepted
+        let last = stats.lastTimestampAccepted == .min ? 0 : stats.lastTimestampAccepted
+        Report.line("wrote", "\(stats.recordsAccepted) lines, \(ByteCountArgument.format(stats.lineBytesAccepted)) raw, "
+                    + "\(stats.needleRecordsAccepted) lines with 'needle'")
         Report.line("time range", "\(LineGenerator.rfc3339(millis: first / 1_000_000)) .. "
                     + "\(LineGenerator.rfc3339(millis: last / 1_000_000))  (--start \(first) --end \(last + 1))")
         PushCommand.report(outcome, options: options, before: before, after: after, command: "fill", extra: [
-            "needle_lines": stats.needleLinesAccepted,
+            "needle_lines": stats.needleRecordsAccepted,
             "first_timestamp_ns": first,
             "last_timestamp_ns": last,
             "flush_status": flushStatus,

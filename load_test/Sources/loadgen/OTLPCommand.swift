@@ -107,15 +107,20 @@ struct OTLPCommand: AsyncParsableCommand {
     /// `215B`, or the distribution.
     var lineSizeText: String { LineSizeDistribution.summary(lineBytesDist, lineBytes: lineBytes) }
 
-    /// The time limit: `--duration`, 30 s by default, none with `--count` unless given.
-    var timeLimit: Duration? { duration?.duration ?? (count == nil ? .seconds(30) : nil) }
+    /// When the run stops: after `--duration` (30 s), or at `--count` records acknowledged (within `--duration`).
+    var stop: RunStop {
+        if let count { return .records(count, limit: duration?.duration) }
+        return .after(duration?.duration ?? .seconds(30))
+    }
 
-    var plan: OTLPRunner.Plan {
-        OTLPRunner.Plan(
-            urls: url, encoding: encoding, gzipLevel: gzip ? Int32(gzipLevel) : nil,
-            recordsPerRequest: recordsPerRequest, lineBytes: lineBytes, attributes: attributes, services: services,
-            concurrency: concurrency, templatesPerWorker: templatesPerWorker, duration: timeLimit, count: count,
-            rate: rate > 0 ? rate : nil, backoff: !noBackoff, progressEvery: progress.duration > .zero ? progress.duration : nil,
+    var plan: LoadRunner<OTLPMode>.Plan {
+        LoadRunner.Plan(
+            mode: OTLPMode(urls: url, encoding: encoding, gzipLevel: gzip ? Int32(gzipLevel) : nil,
+                           attributes: attributes, services: services),
+            recordsPerRequest: recordsPerRequest, lineBytes: lineBytes, concurrency: concurrency,
+            templatesPerWorker: templatesPerWorker, stop: stop, rate: rate > 0 ? rate : nil,
+            resend: noBackoff ? .immediately : .afterRetryAfter,
+            progressEvery: progress.duration > .zero ? progress.duration : nil,
             runID: runID ?? RecordMarker.newRunID(), lineSizes: (try? lineSizes) ?? .fixed(lineBytes), sizeSeed: seed)
     }
 
@@ -134,7 +139,7 @@ struct OTLPCommand: AsyncParsableCommand {
         Report.say("otlp: \(summary)")
         let agentBefore = try agent.sample()
         let backendBefore = try backend.sample()
-        let outcome = try await OTLPRunner(plan: plan).run()
+        let outcome = try await LoadRunner(plan: plan).run()
         let agentAfter = try agent.sample()
         let backendAfter = try backend.sample()
         report(outcome, agent: (agentBefore, agentAfter), backend: (backendBefore, backendAfter))
@@ -146,136 +151,76 @@ struct OTLPCommand: AsyncParsableCommand {
     }
 
     private func report(
-        _ outcome: OTLPRunner.Outcome, agent: (ProcessSample?, ProcessSample?),
+        _ outcome: LoadRunner<OTLPMode>.Outcome, agent: (ProcessSample?, ProcessSample?),
         backend: (ProcessSample?, ProcessSample?)
     ) {
+        let report = LoadReport(outcome, noun: "records")
         let stats = outcome.stats
-        let wall = outcome.wall.seconds
-        let recordsPerSecond = Double(stats.recordsAccepted) / wall
-        let rawMBps = Double(stats.lineBytesAccepted) / wall / 1e6
-        let wireMBps = Double(stats.bodyBytesSent) / wall / 1e6
-        let latency = stats.latencyMicros
-        let clientCores = outcome.clientCPUSeconds / wall
-        let encodeCores = Double(stats.encodeNanos) / 1e9 / wall
-        let encodeMillisPerBody = stats.bodiesEncoded > 0
-            ? Double(stats.encodeNanos) / 1e6 / Double(stats.bodiesEncoded) : 0
         let bytesPerRecord = stats.recordsSent > 0 ? Double(stats.encodedBytes) / Double(stats.recordsSent) : 0
         let gzipRatio = stats.bodyBytesSent > 0 && gzip ? Double(stats.encodedBytes) / Double(stats.bodyBytesSent) : 1
+        // 429 and 503 are counted apart from the other 4xx and 5xx.
+        let (status429, status503) = (stats.answers(429), stats.answers(503))
 
-        var rateNote = ""
-        if rate > 0 { rateNote = "; target \(Report.count(rate))/s" }
-        Report.line("records/s", "\(Report.count(recordsPerSecond))  (\(stats.recordsAccepted) records accepted in "
-                    + "\(String(format2: wall))s; \(stats.recordsSent) sent\(rateNote))")
-        let sentPerSecond = Double(stats.recordsSent) / wall
+        report.printThroughput(note: rate > 0 ? "; target \(Report.count(rate))/s" : "")
+        let sentPerSecond = Double(stats.recordsSent) / report.wall
         if rate > 0 && sentPerSecond < 0.95 * rate {
             Report.line("below target", "sent only \(Report.count(sentPerSecond)) records/s: all \(concurrency) "
                         + "workers were busy (server latency or client encoding); raise --concurrency, or the server "
                         + "is saturated")
         }
-        Report.line("raw MB/s", String(format2: rawMBps) + "  (record body bytes accepted)")
-        let meanLineBytes = stats.recordsSent > 0 ? Double(stats.lineBytesSent) / Double(stats.recordsSent) : 0
-        Report.line("body size", "mean \(String(fixed: meanLineBytes, decimals: 1)) B sent  (\(lineSizeText))")
-        Report.line("wire MB/s", String(format2: wireMBps) + "  (\(String(fixed: bytesPerRecord, decimals: 0)) "
+        report.printSizes(raw: "record body bytes accepted", sizeLabel: "body size", sizeText: lineSizeText)
+        Report.line("wire MB/s", String(format2: report.wireMBps) + "  (\(String(fixed: bytesPerRecord, decimals: 0)) "
                     + "encoded bytes/record" + (gzip ? ", gzip ratio \(String(format2: gzipRatio)))" : ")"))
-        Report.line("requests", "\(stats.requests)  (\(String(format2: Double(stats.requests) / wall))/s)  "
-                    + "2xx=\(stats.status2xx) 429=\(stats.status429) 503=\(stats.status503) "
-                    + "4xx=\(stats.status4xx) 5xx=\(stats.status5xx) other=\(stats.statusOther) "
-                    + "transport_errors=\(stats.transportErrors)")
+        report.printRequests("2xx=\(stats.status2xx) 429=\(status429) 503=\(status503) "
+                             + "4xx=\(stats.status4xx - status429) 5xx=\(stats.status5xx - status503) "
+                             + "other=\(stats.statusOther) transport_errors=\(stats.transportErrors)")
         if stats.recordsRejected > 0 || stats.responseDecodeErrors > 0 {
             Report.line("partial success", "\(stats.recordsRejected) records rejected in 2xx answers, "
                         + "\(stats.responseDecodeErrors) unreadable answers")
         }
-        if let firstError = stats.firstError {
-            let codes = stats.statusCodes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-                .joined(separator: " ")
-            if !codes.isEmpty { Report.line("status codes", codes) }
-            Report.line("first error", String(firstError.prefix(300)))
-        }
+        report.printFailures()
         if stats.backoffs > 0 {
             Report.line("backoff", "\(stats.backoffs) waits after 429/503, "
                         + "\(String(format2: Double(stats.backoffNanos) / 1e9)) s in all (Retry-After)")
         }
-        Report.line("latency", "p50=\(Report.micros(latency.valueAtPercentile(50))) "
-                    + "p99=\(Report.micros(latency.valueAtPercentile(99))) max=\(Report.micros(latency.max))"
-                    + "  (send to response)")
-        Report.line("client CPU", String(format2: clientCores) + " cores  (encoding\(gzip ? "+gzip" : "") "
-                    + "\(String(format2: encodeCores)) cores, \(String(fixed: encodeMillisPerBody, decimals: 3)) "
-                    + "ms/body; pools built in \(DurationArgument.format(outcome.poolBuild)) before the clock)")
+        report.printLatency(note: "  (send to response)")
+        report.printClientCPU(encoding: gzip ? "encoding+gzip" : "encoding")
         var codes: [String: Int] = [:]
         for (code, count) in stats.statusCodes { codes[String(code)] = count }
-        var result: [String: Any] = [
+        var result = report.fields(encoding: encoding.rawValue, concurrency: concurrency, lineBytes: lineBytes,
+                                   lineBytesDist: lineBytesDist, lineSizes: try? lineSizes)
+        result.merge([
             "command": "otlp",
             "url": url.count == 1 ? url[0] : url.joined(separator: ","), "urls": url,
-            "encoding": encoding.rawValue,
             "gzip": gzip,
             "gzip_level": gzip ? gzipLevel : 0,
             "records_per_request": recordsPerRequest,
-            "line_bytes": lineBytesDist == nil ? lineBytes : Int(meanLineBytes.rounded()),
-            "line_bytes_mean": meanLineBytes,
-            "line_bytes_dist": (try? lineSizes.description) ?? "fixed:\(lineBytes)",
-            "raw_bytes_sent": stats.lineBytesSent,
             "count": count.map { $0 as Any } ?? NSNull(),
             "attributes": attributes,
             "services": services,
-            "concurrency": concurrency,
             "target_rate": rate,
-            "wall_seconds": wall,
-            "requests": stats.requests,
-            "records_sent": stats.recordsSent,
-            "records_accepted": stats.recordsAccepted,
             "records_rejected": stats.recordsRejected,
-            "records_per_second": recordsPerSecond,
             "records_sent_per_second": sentPerSecond,
             "pacing_wait_seconds": Double(stats.pacingNanos) / 1e9,
-            "raw_bytes_accepted": stats.lineBytesAccepted,
-            "raw_mb_per_second": rawMBps,
             "encoded_bytes": stats.encodedBytes,
-            "wire_bytes_sent": stats.bodyBytesSent,
-            "wire_mb_per_second": wireMBps,
-            "status_2xx": stats.status2xx,
-            "status_429": stats.status429,
-            "status_503": stats.status503,
-            "status_4xx": stats.status4xx,
-            "status_5xx": stats.status5xx,
-            "status_other": stats.statusOther,
+            "status_429": status429,
+            "status_503": status503,
+            "status_4xx": stats.status4xx - status429,
+            "status_5xx": stats.status5xx - status503,
             "status_codes": codes,
-            "transport_errors": stats.transportErrors,
             "response_decode_errors": stats.responseDecodeErrors,
-            "first_error": stats.firstError.map { $0 as Any } ?? NSNull(),
             "backoffs": stats.backoffs,
             "backoff_seconds": Double(stats.backoffNanos) / 1e9,
-            "latency_p50_ms": Double(latency.valueAtPercentile(50)) / 1e3,
-            "latency_p99_ms": Double(latency.valueAtPercentile(99)) / 1e3,
-            "latency_max_ms": Double(latency.max) / 1e3,
-            "client_cpu_cores": clientCores,
-            "client_encode_cores": encodeCores,
-            "client_encode_ms_per_body": encodeMillisPerBody,
-            "first_timestamp_ns": stats.firstTimestamp == .max ? 0 : stats.firstTimestamp,
-            "last_timestamp_ns": stats.lastTimestamp == .min ? 0 : stats.lastTimestamp,
-        ]
+            "first_timestamp_ns": stats.firstTimestampSent == .max ? 0 : stats.firstTimestampSent,
+            "last_timestamp_ns": stats.lastTimestampSent == .min ? 0 : stats.lastTimestampSent,
+            "retries": stats.retries,
+        ]) { _, new in new }
         if stats.retries > 0 {
             Report.line("retries", "\(stats.retries) requests sent again unchanged after 429/502/503/504")
         }
-        let manifest = RunManifest(
-            runID: outcome.runID, selector: verifySelector,
-            startNanos: stats.firstTimestamp == .max ? 0 : stats.firstTimestamp,
-            endNanos: stats.lastTimestamp == .min ? 0 : stats.lastTimestamp + 1, acknowledged: stats.acknowledgedSequences)
-        Report.line("run", "\(manifest.runID)  (\(manifest.recordsAcknowledged) records acknowledged in "
-                    + "\(manifest.acknowledged.count) streams; check with loadgen verify --run <this RESULT>)")
-        result.merge(manifest.resultFields) { _, new in new }
-        result["retries"] = stats.retries
-        for (name, samples) in [("agent", agent), ("backend", backend)] {
-            guard let before = samples.0, let after = samples.1 else { continue }
-            let cores = BackendMonitor.cores(from: before, to: after, wallSeconds: wall)
-            let perCore = cores > 0 ? recordsPerSecond / cores : 0
-            Report.line("\(name) CPU", String(format2: cores) + " cores  (\(Report.count(perCore)) records/s per core)")
-            Report.line("\(name) memory", "peak RSS (VmHWM) \(Report.megabytes(after.peakRSSBytes)), "
-                        + "RSS now \(Report.megabytes(after.rssBytes))")
-            result["\(name)_cpu_cores"] = cores
-            result["\(name)_records_per_second_per_core"] = perCore
-            result["\(name)_peak_rss_bytes"] = after.peakRSSBytes
-            result["\(name)_rss_bytes"] = after.rssBytes
-        }
+        result.merge(report.printManifest(selector: verifySelector)) { _, new in new }
+        result.merge(report.printProcess("agent", before: agent.0, after: agent.1)) { _, new in new }
+        result.merge(report.printProcess("backend", before: backend.0, after: backend.1)) { _, new in new }
         Report.printResult(result)
     }
 }

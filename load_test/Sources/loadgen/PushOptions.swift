@@ -56,17 +56,19 @@ struct PushOptions: ParsableArguments {
     /// The base URL without a trailing slash.
     var baseURL: String { url.hasSuffix("/") ? String(url.dropLast()) : url }
 
-    func plan(stop: PushRunner.Stop, needleEvery: Int, progressEvery: Duration?) -> PushRunner.Plan {
+    /// Where and how bodies go.
+    var mode: PushMode { PushMode(baseURL: baseURL, tenant: tenant, encoding: encoding, streams: streams) }
+
+    func plan(stop: RunStop, needleEvery: Int, progressEvery: Duration?) -> LoadRunner<PushMode>.Plan {
         var templates = templatesPerWorker
         if needleEvery > 0 {
             // Enough lines per worker pool that the needle rate comes out as asked.
             templates = max(templates, (needleEvery + linesPerRequest - 1) / linesPerRequest)
         }
-        return PushRunner.Plan(
-            baseURL: baseURL, tenant: tenant, encoding: encoding, streams: streams, linesPerRequest: linesPerRequest,
-            lineBytes: lineBytes, concurrency: concurrency, needleEvery: needleEvery, templatesPerWorker: templates,
-            stop: stop, progressEvery: progressEvery, runID: runID ?? RecordMarker.newRunID(),
-            lineSizes: (try? lineSizes) ?? .fixed(lineBytes), sizeSeed: seed)
+        return LoadRunner.Plan(
+            mode: mode, recordsPerRequest: linesPerRequest, lineBytes: lineBytes, concurrency: concurrency,
+            templatesPerWorker: templates, stop: stop, needleEvery: needleEvery, progressEvery: progressEvery,
+            runID: runID ?? RecordMarker.newRunID(), lineSizes: (try? lineSizes) ?? .fixed(lineBytes), sizeSeed: seed)
     }
 
     /// A one-line summary of the load shape.

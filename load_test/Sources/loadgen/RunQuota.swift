@@ -1,5 +1,25 @@
 import Synchronization
 
+/// When a load run ends.
+enum RunStop: Sendable {
+    /// Stop starting requests after this long.
+    case after(Duration)
+    /// Stop after this many requests in all (for `fill`).
+    case requests(Int)
+    /// Stop once exactly this many records were acknowledged (the last request may be smaller), or after the
+    /// time limit if one is given and comes first.
+    case records(Int, limit: Duration?)
+
+    /// The time limit, if any.
+    var limit: Duration? {
+        switch self {
+        case .after(let duration): duration
+        case .requests: nil
+        case .records(_, let limit): limit
+        }
+    }
+}
+
 /// Units (requests or records) a whole run may still start, shared by its workers.
 final class RunBudget: Sendable {
     let total: Int

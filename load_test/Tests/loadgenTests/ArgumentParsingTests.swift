@@ -45,8 +45,8 @@ import Testing
     @Test func otlpSpreadsOverSeveralTargets() throws {
         let command = try OTLPCommand.parse(["--url", "http://a:4318/v1/logs", "--url", "http://b:4318/v1/logs",
                                              "--concurrency", "4"])
-        #expect(command.plan.urls == ["http://a:4318/v1/logs", "http://b:4318/v1/logs"])
-        #expect(try OTLPCommand.parse([]).plan.urls == ["http://127.0.0.1:4318/v1/logs"])
+        #expect(command.plan.mode.urls == ["http://a:4318/v1/logs", "http://b:4318/v1/logs"])
+        #expect(try OTLPCommand.parse([]).plan.mode.urls == ["http://127.0.0.1:4318/v1/logs"])
         #expect(throws: (any Error).self) {
             try OTLPCommand.parse(["--url", "http://a/v1/logs", "--url", "http://b/v1/logs", "--concurrency", "1"])
         }

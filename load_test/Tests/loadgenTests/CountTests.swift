@@ -63,12 +63,12 @@ import Testing
     @Test(arguments: [(2_500, nil as Double?), (1_234, 20_000)])
     func otlpStopsAtExactlyCountAcknowledged(count: Int, rate: Double?) async throws {
         let server = try await FakeIngestServer(answer: { $0 % 5 == 3 ? 500 : 200 })
-        let plan = OTLPRunner.Plan(
-            urls: [server.baseURL + "/v1/logs"], encoding: .protobuf, gzipLevel: nil, recordsPerRequest: 300,
-            lineBytes: 150, attributes: 1, services: 4, concurrency: 3, templatesPerWorker: 2,
-            duration: .seconds(300), count: count, rate: rate, backoff: true, progressEvery: nil, runID: "0c0c0c0c",
+        let plan = LoadRunner.Plan(
+            mode: OTLPMode(urls: [server.baseURL + "/v1/logs"], encoding: .protobuf, attributes: 1, services: 4),
+            recordsPerRequest: 300, lineBytes: 150, concurrency: 3, templatesPerWorker: 2,
+            stop: .records(count, limit: .seconds(300)), rate: rate, resend: .afterRetryAfter, runID: "0c0c0c0c",
             lineSizes: .uniform(min: 80, max: 400))
-        let outcome = try await OTLPRunner(plan: plan).run()
+        let outcome = try await LoadRunner(plan: plan).run()
         try await server.shutdown()
         #expect(outcome.stats.recordsAccepted == count)
         #expect(outcome.stats.acknowledgedSequences.values.reduce(0, +) == count)
@@ -79,23 +79,29 @@ import Testing
 
     @Test func pushStopsAtExactlyCountAcknowledged() async throws {
         let server = try await FakeIngestServer(answer: { $0 % 4 == 1 ? 500 : 204 })
-        var plan = PushRunner.Plan(
-            baseURL: server.baseURL, tenant: "fake", encoding: .json, streams: 6, linesPerRequest: 250,
-            lineBytes: 200, concurrency: 3, needleEvery: 0, templatesPerWorker: 2, stop: .records(1_999, limit: nil),
-            progressEvery: nil, runID: "0d0d0d0d")
+        var plan = LoadRunner.Plan(
+            mode: PushMode(baseURL: server.baseURL, tenant: "fake", encoding: .json, streams: 6),
+            recordsPerRequest: 250, lineBytes: 200, concurrency: 3, templatesPerWorker: 2,
+            stop: .records(1_999, limit: nil), runID: "0d0d0d0d")
         plan.lineSizes = .normal(mean: 300, stddev: 80)
-        let outcome = try await PushRunner(plan: plan).run()
+        let outcome = try await LoadRunner(plan: plan).run()
         try await server.shutdown()
-        #expect(outcome.stats.linesAccepted == 1_999)
+        #expect(outcome.stats.recordsAccepted == 1_999)
         #expect(outcome.stats.status5xx > 0)
         Self.check(server.acceptedMarkers, count: 1_999, acknowledged: outcome.stats.acknowledgedSequences)
     }
 
     @Test func commandLineCountAndTimeLimit() throws {
-        let counted = try OTLPCommand.parse(["--count", "5000"])
-        #expect(counted.plan.count == 5000 && counted.plan.duration == nil, "no time limit unless given")
-        #expect(try OTLPCommand.parse(["--count", "5", "--duration", "3s"]).plan.duration == .seconds(3))
-        #expect(try OTLPCommand.parse([]).plan.duration == .seconds(30) && OTLPCommand.parse([]).plan.count == nil)
+        guard case .records(5000, nil) = try OTLPCommand.parse(["--count", "5000"]).plan.stop else {
+            Issue.record("otlp --count 5000 has a time limit, or another count")
+            return
+        }
+        guard case .records(5, .seconds(3)) = try OTLPCommand.parse(["--count", "5", "--duration", "3s"]).plan.stop,
+              case .after(.seconds(30)) = try OTLPCommand.parse([]).plan.stop
+        else {
+            Issue.record("otlp --duration is the time limit of a count, 30 s without one")
+            return
+        }
         #expect(throws: (any Error).self) { try OTLPCommand.parse(["--count", "0"]) }
         let push = try PushCommand.parse(["--count", "7"])
         guard case .records(7, nil) = push.stop else {

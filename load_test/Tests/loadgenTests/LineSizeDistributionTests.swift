@@ -153,16 +153,16 @@ import Wire
     // MARK: Pools
 
     @Test func pushPoolLinesFollowTheDistributionAndKeepTheirMarkers() throws {
-        let labels = RequestPool.makeStreamLabels(count: 7)
-        var pool = RequestPool(worker: 2, templateCount: 4, linesPerRequest: 500, lineBytes: 215, streamLabels: labels,
-                               needleEvery: 0, startMillis: 1_795_000_000_000, runID: "0badc0de",
+        let labels = PushMode.makeStreamLabels(count: 7)
+        var pool = RequestPool(mode: PushMode.forTests(streams: labels.count), worker: 2, templateCount: 4,
+                               recordsPerRequest: 500, lineBytes: 215, needleEvery: 0, startMillis: 1_795_000_000_000, runID: "0badc0de",
                                lineSizes: .uniform(min: 100, max: 900), sizeSeed: 3)
         var sizes: [Int] = []
         for _ in 0..<4 {
-            let serialized = pool.serializeNextRequest(nowNanos: 1_795_000_000_000_000_000) { BodyEncoding.json.serialize($0) }
+            let serialized = pool.encodeNextRequest(nowNanos: 1_795_000_000_000_000_000)
             let request = try PushJSONDecoder.decode(serialized.bytes)
             let lines = request.streams.flatMap(\.entries).map(\.line)
-            #expect(lines.count == 500 && serialized.lines == 500)
+            #expect(lines.count == 500 && serialized.records == 500)
             #expect(serialized.lineBytes == lines.reduce(0) { $0 + $1.count }, "byte throughput uses real sizes")
             for line in lines {
                 sizes.append(line.count)
@@ -172,16 +172,16 @@ import Wire
         }
         #expect(sizes.allSatisfy { (100...900).contains($0) })
         #expect(abs(Self.mean(sizes) - 500) < 15, "\(Self.mean(sizes))")
-        #expect(pool.poolLineBytes == sizes.reduce(0, +) && pool.poolLines == sizes.count)
+        #expect(pool.poolLineBytes == sizes.reduce(0, +) && pool.poolRecords == sizes.count)
     }
 
     @Test func otlpPoolBodiesFollowTheDistribution() throws {
-        var pool = OTLPRequestPool(worker: 1, templateCount: 3, recordsPerRequest: 400, lineBytes: 215, attributes: 2,
-                                   services: 5, startMillis: 0, runID: "0badc0de",
+        var pool = RequestPool(mode: OTLPMode.forTests(attributes: 2, services: 5), worker: 1,
+                               templateCount: 3, recordsPerRequest: 400, lineBytes: 215, startMillis: 0, runID: "0badc0de",
                                    lineSizes: .weighted([.init(size: 120, weight: 1), .init(size: 2000, weight: 1)]))
         var sizes: [Int] = []
         for _ in 0..<3 {
-            let encoded = pool.encodeNextRequest(nowNanos: 1_795_000_000_000_000_000) { OTLPEncoding.protobuf.encode($0) }
+            let encoded = pool.encodeNextRequest(nowNanos: 1_795_000_000_000_000_000)
             let logs = try OTLPProtobuf.decodeLogsRequest(encoded.bytes)
             let bodies = logs.resourceLogs.flatMap { $0.scopeLogs.flatMap(\.logRecords) }.compactMap { record -> String? in
                 if case .string(let body) = record.body { return body }
@@ -197,28 +197,28 @@ import Wire
     }
 
     @Test func aTrimmedLastRequestCarriesExactlyTheRecordsAsked() throws {
-        let labels = RequestPool.makeStreamLabels(count: 10)
-        var push = RequestPool(worker: 0, templateCount: 2, linesPerRequest: 100, lineBytes: 215, streamLabels: labels,
-                               needleEvery: 10, startMillis: 0, runID: "0badc0de")
-        let part = push.serializeNextRequest(nowNanos: 5, lines: 37) { BodyEncoding.json.serialize($0) }
+        let labels = PushMode.makeStreamLabels(count: 10)
+        var push = RequestPool(mode: PushMode.forTests(streams: labels.count), worker: 0, templateCount: 2,
+                               recordsPerRequest: 100, lineBytes: 215, needleEvery: 10, startMillis: 0, runID: "0badc0de")
+        let part = push.encodeNextRequest(nowNanos: 5, records: 37)
         let request = try PushJSONDecoder.decode(part.bytes)
-        #expect(request.streams.flatMap(\.entries).count == 37 && part.lines == 37)
+        #expect(request.streams.flatMap(\.entries).count == 37 && part.records == 37)
         #expect(part.reservation.slots.reduce(0) { $0 + $1.count } == 37)
         #expect(part.lineBytes == 37 * 215)
-        #expect(part.needleLines == request.streams.flatMap(\.entries).filter {
+        #expect(part.needleRecords == request.streams.flatMap(\.entries).filter {
             String(decoding: $0.line, as: UTF8.self).contains("needle")
         }.count)
         #expect(FakeIngestServer.markers(in: part.bytes).count == 37)
 
-        var otlp = OTLPRequestPool(worker: 0, templateCount: 1, recordsPerRequest: 100, lineBytes: 215, attributes: 1,
-                                   services: 10, startMillis: 0, runID: "0badc0de")
-        let encoded = otlp.encodeNextRequest(nowNanos: 5, records: 23) { OTLPEncoding.protobuf.encode($0) }
+        var otlp = RequestPool(mode: OTLPMode.forTests(attributes: 1, services: 10), worker: 0,
+                               templateCount: 1, recordsPerRequest: 100, lineBytes: 215, startMillis: 0, runID: "0badc0de")
+        let encoded = otlp.encodeNextRequest(nowNanos: 5, records: 23)
         #expect(try OTLPProtobuf.decodeLogsRequest(encoded.bytes).recordCount == 23 && encoded.records == 23)
         #expect(encoded.lineBytes == 23 * 215)
         let markers = FakeIngestServer.markers(in: encoded.bytes)
         #expect(markers.count == 23 && Set(markers.map { "\($0.streamKey):\($0.sequence)" }).count == 23)
         // The next full request continues the numbering of the services the trimmed one used.
-        let full = otlp.encodeNextRequest(nowNanos: 6) { OTLPEncoding.protobuf.encode($0) }
+        let full = otlp.encodeNextRequest(nowNanos: 6)
         #expect(full.records == 100)
     }
 }

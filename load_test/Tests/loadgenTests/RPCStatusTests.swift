@@ -14,8 +14,8 @@ import Wire
         let withExtras = Self.busy + [0x1A, 0x02, 0x0A, 0x00, 0x21] + [UInt8](repeating: 1, count: 8)
             + [0x2D, 1, 2, 3, 4, 0x30, 0x96, 0x01]
         #expect(RPCStatus(protobuf: withExtras) == RPCStatus(code: 14, message: "busy"))
-        #expect(OTLPRunner.errorText(Self.busy, contentType: "application/x-protobuf") == "code 14: busy")
-        #expect(OTLPRunner.errorText(Array("plain words".utf8), contentType: "text/plain") == "plain words")
+        #expect(SendOutcome.errorText(Self.busy, contentType: "application/x-protobuf") == "code 14: busy")
+        #expect(SendOutcome.errorText(Array("plain words".utf8), contentType: "text/plain") == "plain words")
     }
 
     @Test func rejectsBrokenMessages() {

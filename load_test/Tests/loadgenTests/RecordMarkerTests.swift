@@ -58,12 +58,12 @@ import Wire
 
     @Test(arguments: BodyEncoding.allCases)
     func pushLinesCarryGaplessSequencesPerStream(encoding: BodyEncoding) throws {
-        let labels = RequestPool.makeStreamLabels(count: 5)
-        var pool = RequestPool(worker: 2, templateCount: 3, linesPerRequest: 12, lineBytes: 150, streamLabels: labels,
-                               needleEvery: 0, startMillis: 0, runID: "abcdef01")
+        let labels = PushMode.makeStreamLabels(count: 5)
+        var pool = RequestPool(mode: PushMode.forTests(streams: labels.count, encoding: encoding), worker: 2, templateCount: 3,
+                               recordsPerRequest: 12, lineBytes: 150, needleEvery: 0, startMillis: 0, runID: "abcdef01")
         var seen: [String: [Int]] = [:]
         for round in 0..<6 {
-            let serialized = pool.serializeNextRequest(nowNanos: Int64(1000 + round)) { encoding.serialize($0) }
+            let serialized = pool.encodeNextRequest(nowNanos: Int64(1000 + round))
             let (bytes, reservation) = (serialized.bytes, serialized.reservation)
             let request = try PushBodyDecoder.decode(body: encoding.compress(bytes), contentType: encoding.contentType,
                                                      contentEncoding: nil, maxDecompressedSize: 1 << 24)
@@ -93,11 +93,11 @@ import Wire
 
     @Test(arguments: OTLPEncoding.allCases)
     func otlpBodiesCarryGaplessSequencesPerService(encoding: OTLPEncoding) throws {
-        var pool = OTLPRequestPool(worker: 4, templateCount: 2, recordsPerRequest: 9, lineBytes: 215, attributes: 2,
-                                   services: 4, startMillis: 0, runID: "00c0ffee")
+        var pool = RequestPool(mode: OTLPMode.forTests(encoding: encoding, attributes: 2, services: 4), worker: 4,
+                               templateCount: 2, recordsPerRequest: 9, lineBytes: 215, startMillis: 0, runID: "00c0ffee")
         var seen: [String: [Int]] = [:]
         for round in 0..<5 {
-            let encoded = pool.encodeNextRequest(nowNanos: Int64(7 + round)) { encoding.encode($0) }
+            let encoded = pool.encodeNextRequest(nowNanos: Int64(7 + round))
             let (bytes, reservation) = (encoded.bytes, encoded.reservation)
             let logs = try encoding == .protobuf ? OTLPProtobuf.decodeLogsRequest(bytes) : OTLPJSON.decodeLogsRequest(bytes)
             for resource in logs.resourceLogs {

@@ -30,9 +30,9 @@ import Wire
     }
 
     @Test func stampsFreshTimestampsAndRotatesStreams() {
-        let labels = RequestPool.makeStreamLabels(count: 10)
-        var pool = RequestPool(worker: 0, templateCount: 2, linesPerRequest: 8, lineBytes: 100, streamLabels: labels,
-                               needleEvery: 0, startMillis: 0)
+        let labels = PushMode.makeStreamLabels(count: 10)
+        var pool = RequestPool(mode: PushMode.forTests(streams: labels.count), worker: 0, templateCount: 2,
+                               recordsPerRequest: 8, lineBytes: 100, needleEvery: 0, startMillis: 0)
         var seen: [String] = []
         for round in 0..<3 {
             let now = Int64(1_000_000 * (round + 1))
@@ -51,9 +51,9 @@ import Wire
     }
 
     @Test func countsNeedles() {
-        let labels = RequestPool.makeStreamLabels(count: 3)
-        var pool = RequestPool(worker: 0, templateCount: 4, linesPerRequest: 25, lineBytes: 215, streamLabels: labels,
-                               needleEvery: 10, startMillis: 0)
+        let labels = PushMode.makeStreamLabels(count: 3)
+        var pool = RequestPool(mode: PushMode.forTests(streams: labels.count), worker: 0, templateCount: 4,
+                               recordsPerRequest: 25, lineBytes: 215, needleEvery: 10, startMillis: 0)
         var needles = 0
         var counted = 0
         for _ in 0..<4 {
