@@ -72,7 +72,7 @@ extension Value: Equatable {
         case (.array(let a), .array(let b)): a == b
         case (.object(let a), .object(let b)): a == b
         case (.function(let a), .function(let b)): a.name == b.name
-        case (.capsule(let a), .capsule(let b)): a.object === b.object
+        case (.capsule(let a), .capsule(let b)): a.holdsSameObject(as: b)
         case (.secret(let a), .secret(let b)): a == b
         default: false
         }
@@ -203,15 +203,42 @@ public struct AlloyFunction: Sendable {
     }
 }
 
-/// A host object carried through the config unchanged, such as a component's logs receiver.
-public struct Capsule: Sendable {
-    /// Describes the capsule in messages: `"loki.LogsReceiver"`.
-    public let typeName: String
-    public let object: any AnyObject & Sendable
+/// A kind of host value that components export and take, such as a logs receiver: its Swift type and Alloy's name
+/// for it. An export and the argument that takes it name the same kind, so they agree by construction, and a
+/// capsule of another kind is refused at load with both names.
+public protocol CapsuleKind {
+    /// What the capsule holds: a class instance or a class-bound existential (capsules compare by identity).
+    associatedtype Payload: Sendable
+    /// Alloy's name for the type, in messages and the UI: `"loki.LogsReceiver"`.
+    static var typeName: String { get }
+}
 
-    public init(typeName: String, object: any AnyObject & Sendable) {
-        self.typeName = typeName
-        self.object = object
+/// A host value carried through the config unchanged, such as a component's logs receiver.
+public struct Capsule: Sendable {
+    /// The kind's `typeName`.
+    public let typeName: String
+    private let payload: any Sendable
+
+    public init<Kind: CapsuleKind>(_ kind: Kind.Type, _ payload: Kind.Payload) {
+        typeName = Kind.typeName
+        self.payload = payload
+    }
+
+    /// What the capsule holds, when it is of `kind`.
+    public func payload<Kind: CapsuleKind>(_ kind: Kind.Type) -> Kind.Payload? {
+        typeName == Kind.typeName ? payload as? Kind.Payload : nil
+    }
+
+    /// Whether both hold the same object.
+    public func holdsSameObject(as other: Capsule) -> Bool {
+        (payload as AnyObject) === (other.payload as AnyObject)
+    }
+}
+
+extension Value {
+    /// A capsule of `kind` holding `payload`.
+    public static func capsule<Kind: CapsuleKind>(_ kind: Kind.Type, _ payload: Kind.Payload) -> Value {
+        .capsule(Capsule(kind, payload))
     }
 }
 

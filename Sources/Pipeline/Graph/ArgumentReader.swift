@@ -230,12 +230,12 @@ public final class ArgumentReader {
 
     /// A list of references to Loki receivers (`forward_to = [loki.write.default.receiver]`).
     public func logsReceivers(_ name: String) throws(Diagnostic) -> LogsReceivers {
-        LogsReceivers(try capsules(name, expected: "loki.LogsReceiver") { $0 as? any LogsReceiver })
+        LogsReceivers(try capsules(name, LogsReceiverCapsule.self))
     }
 
     /// A list of references to OTLP consumers (`logs = [otelcol.exporter.loki.default.input]`).
     public func otlpConsumers(_ name: String) throws(Diagnostic) -> OTLPLogsConsumers {
-        OTLPLogsConsumers(try capsules(name, expected: "otelcol.Consumer") { $0 as? any OTLPLogsConsumer })
+        OTLPLogsConsumers(try capsules(name, OTLPConsumerCapsule.self))
     }
 
     /// The `output` block of an OpenTelemetry component that passes data on: the consumers its logs go to.
@@ -249,18 +249,19 @@ public final class ArgumentReader {
         return try output.otlpConsumers("logs")
     }
 
-    private func capsules<T>(_ name: String, expected: String, _ cast: (any AnyObject & Sendable) -> T?)
-        throws(Diagnostic) -> [T]
-    {
+    /// A list of capsules of `kind`.
+    func capsules<Kind: CapsuleKind>(_ name: String, _ kind: Kind.Type) throws(Diagnostic) -> [Kind.Payload] {
         guard let value = try value(name) else { return [] }
-        guard case .array(let items) = value else { throw mismatch(name, expected: "list of \(expected)", got: value) }
-        var result: [T] = []
+        guard case .array(let items) = value else {
+            throw mismatch(name, expected: "list of \(Kind.typeName)", got: value)
+        }
+        var result: [Kind.Payload] = []
         for (index, item) in items.enumerated() {
-            guard case .capsule(let capsule) = item, let typed = cast(capsule.object) else {
+            guard case .capsule(let capsule) = item, let payload = capsule.payload(kind) else {
                 let found = if case .capsule(let other) = item { other.typeName } else { item.typeName }
-                throw error(name, "\(name)[\(index)]: expected \(expected), got \(found)")
+                throw error(name, "\(name)[\(index)]: expected \(Kind.typeName), got \(found)")
             }
-            result.append(typed)
+            result.append(payload)
         }
         return result
     }

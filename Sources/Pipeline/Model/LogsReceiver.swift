@@ -20,6 +20,18 @@ public protocol OTLPLogsConsumer: AnyObject, Sendable {
     func consume(_ logs: OTLPLogsData) async throws
 }
 
+/// The export `forward_to` takes (`loki.write.NAME.receiver`, `loki.process.NAME.receiver`, ...).
+public enum LogsReceiverCapsule: CapsuleKind {
+    public typealias Payload = any LogsReceiver
+    public static let typeName = "loki.LogsReceiver"
+}
+
+/// The export an otelcol component's `output` takes (`otelcol.exporter.loki.NAME.input`, ...).
+public enum OTLPConsumerCapsule: CapsuleKind {
+    public typealias Payload = any OTLPLogsConsumer
+    public static let typeName = "otelcol.Consumer"
+}
+
 /// Why a receiver or consumer did not accept data.
 public enum PipelineError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Temporarily full: retry later (HTTP sources answer 429 or 503 with `Retry-After`).

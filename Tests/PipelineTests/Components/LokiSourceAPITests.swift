@@ -58,7 +58,7 @@ import Wire
     }
 
     private static func scope(_ out: any LogsReceiver) -> Scope {
-        Scope(["out": .capsule(Capsule(typeName: "loki.LogsReceiver", object: out))])
+        Scope(["out": .capsule(Capsule(LogsReceiverCapsule.self, out))])
     }
 
     /// A `loki.source.api` block listening on a free loopback port, forwarding to `out`.

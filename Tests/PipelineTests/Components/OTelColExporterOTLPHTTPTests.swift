@@ -447,7 +447,7 @@ import Wire
             return
         }
         #expect(capsule.typeName == "otelcol.Consumer")
-        #expect(capsule.object is any OTLPLogsConsumer)
+        #expect(capsule.payload(OTLPConsumerCapsule.self) != nil)
     }
 
     // MARK: Backoff and response parsing

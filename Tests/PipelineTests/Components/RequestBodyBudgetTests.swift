@@ -188,7 +188,7 @@ import Wire
     @Test func otlpBodiesPastTheInFlightBudgetGet503WithRetryAfter() async throws {
         let consumer = HoldingConsumer()
         defer { consumer.open() }
-        let scope = Scope(["sink": .capsule(Capsule(typeName: "otelcol.Consumer", object: consumer))])
+        let scope = Scope(["sink": .capsule(Capsule(OTLPConsumerCapsule.self, consumer))])
         let (id, arguments) = try ComponentConfig.decode(OTelColReceiverOTLP.Arguments.self, """
             otelcol.receiver.otlp "budget" {
               http {

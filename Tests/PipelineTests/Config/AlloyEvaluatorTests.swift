@@ -124,14 +124,14 @@ import Testing
     @Test func scopeVariablesShadowTheStandardLibraryAndHoldComponentExports() {
         let receiver = TestReceiver()
         let scope: [String: Value] = [
-            "loki": .object(["write": .object(["default": .object(["receiver": .capsule(Capsule(typeName: "loki.LogsReceiver", object: receiver))])])]),
+            "loki": .object(["write": .object(["default": .object(["receiver": .capsule(TestReceiver.self, receiver)])])]),
             "string": .string("shadowed"),
         ]
         guard case .array(let elements) = value("[loki.write.default.receiver]", scope), case .capsule(let capsule) = elements.first else {
             Issue.record("expected an array holding the capsule")
             return
         }
-        let sameObject = ObjectIdentifier(capsule.object) == ObjectIdentifier(receiver)
+        let sameObject = capsule.payload(TestReceiver.self) === receiver
         #expect(sameObject)
         #expect(capsule.typeName == "loki.LogsReceiver")
         #expect(value("string", scope) == .string("shadowed"))

@@ -39,4 +39,7 @@ func parseErrors(_ text: String) -> [String] {
     }
 }
 
-final class TestReceiver: Sendable {}
+final class TestReceiver: Sendable, CapsuleKind {
+    typealias Payload = TestReceiver
+    static let typeName = "loki.LogsReceiver"
+}

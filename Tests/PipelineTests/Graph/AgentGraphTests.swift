@@ -31,7 +31,7 @@ private final class TestSink: Component, LogsReceiver {
     let running = Mutex(false)
     let fails = Mutex(false)
     var exports: ValueObject {
-        ValueObject([("receiver", .capsule(Capsule(typeName: "loki.LogsReceiver", object: self)))])
+        ValueObject([("receiver", .capsule(Capsule(LogsReceiverCapsule.self, self)))])
     }
 
     init(context: ComponentContext, arguments: Arguments) throws {
@@ -59,7 +59,10 @@ private final class TestSink: Component, LogsReceiver {
     }
 }
 
-private final class TestSource: Component {
+private final class TestSource: Component, CapsuleKind {
+    typealias Payload = TestSource
+    static let typeName = "test.Source"
+
     static let name = "test.source"
 
     struct Arguments: ComponentArguments {
@@ -76,7 +79,7 @@ private final class TestSource: Component {
 
     let arguments: Mutex<Arguments>
     /// Exported only so that tests can reach the instance.
-    var exports: ValueObject { ValueObject([("handle", .capsule(Capsule(typeName: "test.Source", object: self)))]) }
+    var exports: ValueObject { ValueObject([("handle", .capsule(TestSource.self, self))]) }
 
     init(context: ComponentContext, arguments: Arguments) throws {
         self.arguments = Mutex(arguments)
@@ -119,7 +122,9 @@ private final class TestSource: Component {
         let infos = await graph.components()
         for info in infos where info.id == id {
             for (key, value) in info.exports.pairs where key == "receiver" || key == "handle" {
-                if case .capsule(let capsule) = value { return capsule.object as? T }
+                guard case .capsule(let capsule) = value else { continue }
+                if let receiver = capsule.payload(LogsReceiverCapsule.self) { return receiver as? T }
+                if let source = capsule.payload(TestSource.self) { return source as? T }
             }
         }
         return nil

@@ -12,7 +12,7 @@ public final class LokiEcho: Component, LogsReceiver {
     private let logger: Logger
 
     public var exports: ValueObject {
-        ValueObject([("receiver", .capsule(Capsule(typeName: "loki.LogsReceiver", object: self)))])
+        ValueObject([("receiver", .capsule(LogsReceiverCapsule.self, self))])
     }
 
     public init(context: ComponentContext, arguments: Arguments) throws {

@@ -61,7 +61,7 @@ public final class OTelColExporterLoki: Component, OTLPLogsConsumer {
     }
 
     public var exports: ValueObject {
-        ValueObject([("input", .capsule(Capsule(typeName: "otelcol.Consumer", object: self)))])
+        ValueObject([("input", .capsule(OTLPConsumerCapsule.self, self))])
     }
 
     /// `translator` is for tests that need a fixed clock; the agent uses the wall clock.

@@ -36,7 +36,7 @@ public final class OTelColExporterOTLPHTTP: Component, OTLPLogsConsumer {
     var current: Arguments { arguments.withLock { $0 } }
 
     public var exports: ValueObject {
-        ValueObject([("input", .capsule(Capsule(typeName: "otelcol.Consumer", object: self)))])
+        ValueObject([("input", .capsule(OTLPConsumerCapsule.self, self))])
     }
 
     public convenience init(context: ComponentContext, arguments: Arguments) throws {

@@ -86,7 +86,7 @@ public final class OTelColProcessorBatch: Component, OTLPLogsConsumer {
     private let cardinality: Gauge
 
     public var exports: ValueObject {
-        ValueObject([("input", .capsule(Capsule(typeName: "otelcol.Consumer", object: self)))])
+        ValueObject([("input", .capsule(OTLPConsumerCapsule.self, self))])
     }
 
     public init(context: ComponentContext, arguments: Arguments) throws {

@@ -43,7 +43,7 @@ public final class LokiRelabel: Component, LogsReceiver {
 
     public var exports: ValueObject {
         ValueObject([
-            ("receiver", .capsule(Capsule(typeName: "loki.LogsReceiver", object: self))),
+            ("receiver", .capsule(LogsReceiverCapsule.self, self)),
             ("rules", RelabelRules(state.withLock { $0.arguments.rules }).value),
         ])
     }

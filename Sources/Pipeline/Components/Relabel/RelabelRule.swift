@@ -264,21 +264,24 @@ extension RelabelRule {
 }
 
 /// The `rules` export: a list of rules other components take as `relabel_rules` (Alloy's `RelabelRules` capsule).
-public final class RelabelRules: Sendable {
+public final class RelabelRules: Sendable, CapsuleKind {
+    public typealias Payload = RelabelRules
+    public static let typeName = "RelabelRules"
+
     public let rules: [RelabelRule]
 
     public init(_ rules: [RelabelRule]) {
         self.rules = rules
     }
 
-    public var value: Value { .capsule(Capsule(typeName: "RelabelRules", object: self)) }
+    public var value: Value { .capsule(RelabelRules.self, self) }
 }
 
 extension ArgumentReader {
     /// A `relabel_rules` argument: the `rules` export of a `discovery.relabel` or `loki.relabel`.
     public func relabelRules(_ name: String) throws(Diagnostic) -> [RelabelRule] {
         guard let value = try value(name) else { return [] }
-        guard case .capsule(let capsule) = value, let rules = capsule.object as? RelabelRules else {
+        guard case .capsule(let capsule) = value, let rules = capsule.payload(RelabelRules.self) else {
             throw error(name, "\(name): expected RelabelRules (e.g. discovery.relabel.NAME.rules), got \(value.typeName)")
         }
         return rules.rules

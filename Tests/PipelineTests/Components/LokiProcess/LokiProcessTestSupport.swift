@@ -31,7 +31,7 @@ enum Stages {
     }
 
     static func scope(_ out: any LogsReceiver = Recorder()) -> Scope {
-        Scope(["out": .capsule(Capsule(typeName: "loki.LogsReceiver", object: out))])
+        Scope(["out": .capsule(Capsule(LogsReceiverCapsule.self, out))])
     }
 
     static func config(_ stages: String) -> String {

@@ -99,7 +99,7 @@ final class FileTailHarness: Sendable {
     }
 
     static func decode(_ body: String, receiver: any LogsReceiver) throws -> LokiSourceFile.Arguments {
-        let scope = Scope(["out": .capsule(Capsule(typeName: "loki.LogsReceiver", object: receiver))])
+        let scope = Scope(["out": .capsule(Capsule(LogsReceiverCapsule.self, receiver))])
         return try ComponentConfig.decode(
             LokiSourceFile.Arguments.self, "loki.source.file \"test\" {\n  forward_to = [out]\n\(body)\n}", scope: scope
         ).arguments

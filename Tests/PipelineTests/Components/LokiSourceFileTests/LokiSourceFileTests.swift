@@ -249,7 +249,7 @@ extension LokiSourceFileTests {
         let log = dir.file("app.log")
         append("one\ntwo\n", to: log)
         let holding = HoldingReceiver()
-        let scope = Scope(["out": .capsule(Capsule(typeName: "loki.LogsReceiver", object: holding))])
+        let scope = Scope(["out": .capsule(Capsule(LogsReceiverCapsule.self, holding))])
         let arguments = try ComponentConfig.decode(
             LokiSourceFile.Arguments.self, "loki.source.file \"test\" {\n forward_to = [out]\n targets = [{__path__ = \"\(log)\"}]\n}",
             scope: scope).arguments

@@ -39,7 +39,7 @@ import TestSupport
         init(_ body: String, storage: String, rules: [RelabelRule] = []) throws {
             let receiver = self.receiver
             let scope = Scope([
-                "out": .capsule(Capsule(typeName: "loki.LogsReceiver", object: receiver)),
+                "out": .capsule(Capsule(LogsReceiverCapsule.self, receiver)),
                 "rules": RelabelRules(rules).value,
             ])
             let config = "loki.source.journal \"read\" {\n forward_to = [out]\n\(body)\n}"

@@ -41,7 +41,7 @@ final class LokiWriteHarness: Sendable {
     }
 
     var receiver: any LogsReceiver {
-        guard case .capsule(let capsule) = component.exports["receiver"], let receiver = capsule.object as? any LogsReceiver
+        guard case .capsule(let capsule) = component.exports["receiver"], let receiver = capsule.payload(LogsReceiverCapsule.self)
         else { preconditionFailure("loki.write exports a receiver") }
         return receiver
     }

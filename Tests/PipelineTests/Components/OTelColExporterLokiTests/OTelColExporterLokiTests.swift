@@ -29,7 +29,6 @@ import Wire
         var batchCount: Int { batches.withLock { $0.count } }
     }
 
-    final class NotAReceiver: Sendable {}
 
     struct Harness {
         let component: OTelColExporterLoki
@@ -97,7 +96,7 @@ import Wire
 
     @Test func decodesForwardTo() throws {
         let receiver = Receiver()
-        let capsule = Value.capsule(Capsule(typeName: "loki.LogsReceiver", object: receiver))
+        let capsule = Value.capsule(Capsule(LogsReceiverCapsule.self, receiver))
         let decoded = Self.decode(#"otelcol.exporter.loki "default" { forward_to = [write] }"#, ["write": capsule])
         #expect(decoded.map { $0.forwardTo.items.map(ObjectIdentifier.init) } == [ObjectIdentifier(receiver)])
         #expect(decoded == .success(OTelColExporterLoki.Arguments(forwardTo: LogsReceivers([receiver]))))
@@ -108,11 +107,11 @@ import Wire
             == .failure(#"missing required attribute "forward_to" in otelcol.exporter.loki.default"#))
         #expect(Self.decode(#"otelcol.exporter.loki "default" { forward_to = ["loki"] }"#)
             == .failure("forward_to[0]: expected loki.LogsReceiver, got string"))
-        let consumer = Value.capsule(Capsule(typeName: "otelcol.Consumer", object: NotAReceiver()))
+        let rules = Value.capsule(RelabelRules.self, RelabelRules([]))
         #expect(Self.decode(#"otelcol.exporter.loki "default" { forward_to = [x] }"#, ["x": .string("no")])
             == .failure("forward_to[0]: expected loki.LogsReceiver, got string"))
-        #expect(Self.decode("otelcol.exporter.loki \"default\" {\n  forward_to = [x]\n  format = \"json\"\n}", ["x": consumer])
-            == .failure("forward_to[0]: expected loki.LogsReceiver, got otelcol.Consumer"))
+        #expect(Self.decode("otelcol.exporter.loki \"default\" {\n  forward_to = [x]\n  format = \"json\"\n}", ["x": rules])
+            == .failure("forward_to[0]: expected loki.LogsReceiver, got RelabelRules"))
         #expect(Self.decode("otelcol.exporter.loki \"default\" {\n  forward_to = []\n  format = \"json\"\n}")
             == .failure(#"unrecognized attribute name "format" in otelcol.exporter.loki.default"#))
         // An empty list is allowed, as in Alloy: converted entries then go nowhere.
@@ -129,7 +128,7 @@ import Wire
             return
         }
         #expect(capsule.typeName == "otelcol.Consumer")
-        #expect(capsule.object is any OTLPLogsConsumer)
+        #expect(capsule.payload(OTLPConsumerCapsule.self) != nil)
         #expect(OTelColExporterLoki.name == "otelcol.exporter.loki")
     }
 

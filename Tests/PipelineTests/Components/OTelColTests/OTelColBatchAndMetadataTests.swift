@@ -43,7 +43,7 @@ private final class RecordingConsumer: OTLPLogsConsumer {
 
 /// Builds a component from one Alloy block, with `sink` in scope as an `otelcol.Consumer`.
 private func make<C: Component>(_ type: C.Type, _ config: String, sink: RecordingConsumer) throws -> C {
-    let scope = Scope(["sink": .capsule(Capsule(typeName: "otelcol.Consumer", object: sink))])
+    let scope = Scope(["sink": .capsule(Capsule(OTLPConsumerCapsule.self, sink))])
     let (id, arguments) = try ComponentConfig.decode(C.Arguments.self, config, scope: scope)
     var logger = Logger(label: id)
     logger.logLevel = .critical

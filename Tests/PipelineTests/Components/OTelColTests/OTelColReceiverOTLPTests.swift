@@ -48,7 +48,7 @@ import TestSupport
     }
 
     static func make(_ config: String, sink: some OTLPLogsConsumer) throws -> OTelColReceiverOTLP {
-        let scope = Scope(["sink": .capsule(Capsule(typeName: "otelcol.Consumer", object: sink))])
+        let scope = Scope(["sink": .capsule(Capsule(OTLPConsumerCapsule.self, sink))])
         let (id, arguments) = try ComponentConfig.decode(OTelColReceiverOTLP.Arguments.self, config, scope: scope)
         var logger = Logger(label: id)
         logger.logLevel = .critical
@@ -59,7 +59,7 @@ import TestSupport
     }
 
     static func decode(_ config: String, sink: some OTLPLogsConsumer) throws -> OTelColReceiverOTLP.Arguments {
-        let scope = Scope(["sink": .capsule(Capsule(typeName: "otelcol.Consumer", object: sink))])
+        let scope = Scope(["sink": .capsule(Capsule(OTLPConsumerCapsule.self, sink))])
         return try ComponentConfig.decode(OTelColReceiverOTLP.Arguments.self, config, scope: scope).arguments
     }
 

@@ -26,7 +26,7 @@ import Wire
         let output = component.exports["output"]?.arrayValue ?? []
         #expect(output.count == 1)
         #expect(output.first?.objectValue?["namespace"]?.stringValue == "web")
-        guard case .capsule(let capsule) = component.exports["rules"], let rules = capsule.object as? RelabelRules else {
+        guard case .capsule(let capsule) = component.exports["rules"], let rules = capsule.payload(RelabelRules.self) else {
             Issue.record("rules is not a RelabelRules capsule")
             return
         }
@@ -35,7 +35,7 @@ import Wire
 
     @Test func lokiRelabelRewritesEntriesDropsEmptyOnesAndCountsThem() async throws {
         let receiver = RecordingReceiver()
-        let scope = Scope(["out": .capsule(Capsule(typeName: "loki.LogsReceiver", object: receiver))])
+        let scope = Scope(["out": .capsule(Capsule(LogsReceiverCapsule.self, receiver))])
         let config = """
             loki.relabel "t" {
               forward_to = [out]

@@ -46,7 +46,7 @@ public final class LokiProcess: Component, LogsReceiver {
     private let clock: @Sendable () -> Int64
 
     public var exports: ValueObject {
-        ValueObject([("receiver", .capsule(Capsule(typeName: "loki.LogsReceiver", object: self)))])
+        ValueObject([("receiver", .capsule(LogsReceiverCapsule.self, self))])
     }
 
     public convenience init(context: ComponentContext, arguments: Arguments) throws {

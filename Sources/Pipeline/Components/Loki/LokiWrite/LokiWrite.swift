@@ -26,7 +26,7 @@ public final class LokiWrite: Component {
     public init(context: ComponentContext, arguments: Arguments) throws {
         self.context = context
         receiver = Receiver(componentID: context.id)
-        exports = ValueObject([("receiver", .capsule(Capsule(typeName: "loki.LogsReceiver", object: receiver)))])
+        exports = ValueObject([("receiver", .capsule(LogsReceiverCapsule.self, receiver))])
         try update(arguments)
     }
 
