@@ -36,12 +36,21 @@ let package = Package(
         ),
         // The consistent-hash ring, on its own until gateway and backend clustering use it.
         .target(name: "Cluster"),
+        // Go behaviour the agent must match byte for byte: templates, time layouts, `fmt` verbs, `encoding/json`,
+        // float formatting, `Regexp.Expand`, SHA-3.
+        .target(name: "GoCompat", dependencies: ["Wire", .product(name: "Crypto", package: "swift-crypto")]),
+        // The Alloy configuration language: lexer, parser, formatter, evaluator, values, standard library, and the
+        // argument reader components decode themselves with.
+        .target(
+            name: "AlloyLanguage",
+            dependencies: ["GoCompat", "Wire", .product(name: "Yams", package: "Yams")]
+        ),
         .plugin(name: "BuildStampPlugin", capability: .buildTool()),
         .target(name: "BuildStamp", plugins: ["BuildStampPlugin"]),
         .target(
             name: "Pipeline",
             dependencies: [
-                "Wire",
+                "AlloyLanguage", "GoCompat", "Wire",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -76,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "Agent",
             dependencies: [
-                "Pipeline", "Backend",
+                "AlloyLanguage", "Pipeline", "Backend",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -95,10 +104,12 @@ let package = Package(
         ),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"], exclude: ["OTLP/testdata"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
+        .testTarget(name: "GoCompatTests", dependencies: ["GoCompat", "TestSupport"]),
+        .testTarget(name: "AlloyLanguageTests", dependencies: ["AlloyLanguage", "TestSupport"]),
         .testTarget(
             name: "PipelineTests",
             dependencies: [
-                "Pipeline", "Wire", "TestSupport",
+                "AlloyLanguage", "GoCompat", "Pipeline", "Wire", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,3 +1,4 @@
+import AlloyLanguage
 import ArgumentParser
 import Foundation
 import Backend

@@ -1,3 +1,5 @@
+import AlloyLanguage
+
 /// The components an agent knows, by their Alloy names (`loki.write`).
 public struct ComponentRegistry: Sendable {
     let factories: [String: any ComponentFactory]

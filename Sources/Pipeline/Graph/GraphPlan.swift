@@ -1,3 +1,4 @@
+import AlloyLanguage
 import Wire
 
 /// The shape of a configuration: its components, what each references, and an order to evaluate them in.

@@ -1,3 +1,4 @@
+import AlloyLanguage
 import Wire
 
 /// A discovery target: Alloy's `discovery.Target`, a set of labels such as `__path__`, `__address__` or

@@ -1,3 +1,4 @@
+import AlloyLanguage
 import Foundation
 import Logging
 import Synchronization

@@ -1,3 +1,4 @@
+import AlloyLanguage
 import AsyncHTTPClient
 import Foundation
 import Logging

@@ -1,3 +1,4 @@
+@testable import AlloyLanguage
 @testable import Pipeline
 
 /// Decodes one component block from Alloy text the way the graph does: parse, read the arguments with `scope`

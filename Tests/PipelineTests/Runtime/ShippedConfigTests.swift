@@ -1,3 +1,4 @@
+@testable import AlloyLanguage
 import Foundation
 import Testing
 @testable import Pipeline

@@ -1,3 +1,4 @@
+import AlloyLanguage
 import Wire
 
 /// What HTTP/1.1 (RFC 9110) allows in header names and values, for the `headers` argument of the agent's HTTP

@@ -1,3 +1,4 @@
+import AlloyLanguage
 import Foundation
 import Hummingbird
 import HTTPTypes

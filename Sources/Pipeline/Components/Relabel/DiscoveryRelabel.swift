@@ -1,3 +1,4 @@
+import AlloyLanguage
 import Synchronization
 import Wire
 

@@ -1,3 +1,4 @@
+@testable import AlloyLanguage
 import Testing
 import TestSupport
 import Wire

@@ -1,3 +1,4 @@
+@testable import AlloyLanguage
 import Synchronization
 import Testing
 import Wire

@@ -1,3 +1,4 @@
+@testable import AlloyLanguage
 import Glibc
 import Testing
 import TestSupport

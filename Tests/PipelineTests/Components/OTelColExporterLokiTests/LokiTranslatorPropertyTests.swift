@@ -1,4 +1,5 @@
 import Foundation
+@testable import GoCompat
 @testable import Pipeline
 import Testing
 import TestSupport

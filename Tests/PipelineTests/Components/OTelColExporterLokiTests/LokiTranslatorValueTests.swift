@@ -1,3 +1,4 @@
+@testable import GoCompat
 @testable import Pipeline
 import Testing
 import Wire

@@ -1,3 +1,4 @@
+@testable import AlloyLanguage
 import AsyncHTTPClient
 import Foundation
 import Logging

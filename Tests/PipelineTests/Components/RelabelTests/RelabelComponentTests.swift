@@ -1,3 +1,4 @@
+@testable import AlloyLanguage
 import Testing
 @testable import Pipeline
 import Wire

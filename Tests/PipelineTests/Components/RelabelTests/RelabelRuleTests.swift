@@ -1,3 +1,4 @@
+@testable import GoCompat
 import Testing
 import TestSupport
 @testable import Pipeline

@@ -1,3 +1,5 @@
+import AlloyLanguage
+import GoCompat
 import Wire
 
 /// `stage.drop`: drops entries that meet every condition given (`longer_than`, `older_than`, `source` present,

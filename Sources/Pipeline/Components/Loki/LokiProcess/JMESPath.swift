@@ -1,3 +1,4 @@
+import AlloyLanguage
 import Wire
 
 /// The part of JMESPath that `stage.json` expressions use in practice, evaluated over a decoded JSON document:

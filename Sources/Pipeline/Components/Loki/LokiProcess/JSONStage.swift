@@ -1,3 +1,4 @@
+import AlloyLanguage
 import Wire
 
 /// `stage.json`: parses the line (or the extracted value `source`) as a JSON object and puts the result of each

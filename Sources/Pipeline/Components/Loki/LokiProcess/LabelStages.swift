@@ -1,3 +1,4 @@
+import AlloyLanguage
 import Wire
 
 /// Reads a `values = { name = "source", ... }` map: string values, `null` counting as empty (Alloy's

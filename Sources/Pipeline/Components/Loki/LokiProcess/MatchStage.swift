@@ -1,4 +1,6 @@
+import AlloyLanguage
 import Glibc
+import GoCompat
 import Wire
 
 /// `stage.match`: runs its nested stages on the entries its `selector` matches (`action = "keep"`, the default), or

@@ -1,3 +1,4 @@
+import GoCompat
 import Wire
 
 /// A value of Alloy's extracted map: what JSON, logfmt and regex stages find, as Go keeps it (`map[string]any`
@@ -13,33 +14,10 @@ public enum ExtractedValue: Sendable, Equatable {
     public var text: String? {
         switch self {
         case .string(let text): text
-        case .number(let number): ExtractedValue.goFixed(number)
+        case .number(let number): GoFloatFormat.fixed(number)
         case .bool(let flag): flag ? "true" : "false"
         case .null: nil
         }
-    }
-
-    /// `strconv.FormatFloat(v, 'f', -1, 64)`: the shortest digits that read back as `v`, never an exponent.
-    static func goFixed(_ value: Double) -> String {
-        if value.isNaN { return "NaN" }
-        if value.isInfinite { return value < 0 ? "-Inf" : "+Inf" }
-        let parts = GoFloatFormat.digits(of: value)
-        var out: [UInt8] = parts.negative ? [UInt8(ascii: "-")] : []
-        let digits = parts.digits
-        if digits.isEmpty { return parts.negative ? "-0" : "0" }
-        if parts.point <= 0 {
-            out.append(contentsOf: "0.".utf8)
-            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: -parts.point))
-            out.append(contentsOf: digits)
-        } else if parts.point >= digits.count {
-            out.append(contentsOf: digits)
-            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: parts.point - digits.count))
-        } else {
-            out.append(contentsOf: digits[0..<parts.point])
-            out.append(UInt8(ascii: "."))
-            out.append(contentsOf: digits[parts.point...])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 

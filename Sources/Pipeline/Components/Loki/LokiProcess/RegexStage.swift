@@ -1,3 +1,4 @@
+import AlloyLanguage
 import Wire
 
 /// `stage.regex`: matches an RE2 expression against the line (or the extracted value `source`) and puts every

@@ -1,3 +1,4 @@
+import AlloyLanguage
 import Wire
 
 /// One `stage.*` block of `loki.process`, decoded and checked. Equal configurations build equal stages, which is

@@ -1,3 +1,5 @@
+import AlloyLanguage
+import GoCompat
 import Wire
 
 /// `stage.template`: renders `template` (Go template syntax, see ``GoTemplate``) with the extracted map as its
@@ -130,5 +132,17 @@ struct ReplaceStage: ProcessStage {
             }
         }
         if let failure { context.warnings.append("stage.replace: \(failure)") }
+    }
+}
+
+extension GoTemplate.Value {
+    /// A template field from the extracted map: `null` and absent keys are missing (`<no value>`).
+    init(_ extracted: ExtractedValue?) {
+        switch extracted {
+        case .string(let text): self = .string(text)
+        case .number(let number): self = .number(number)
+        case .bool(let flag): self = .bool(flag)
+        case .null, nil: self = .missing
+        }
     }
 }

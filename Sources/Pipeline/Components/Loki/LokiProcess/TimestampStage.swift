@@ -1,4 +1,6 @@
+import AlloyLanguage
 import Foundation
+import GoCompat
 import Wire
 
 /// `stage.timestamp`: sets the entry's timestamp from the extracted value `source`, parsed with `format` (a Go

@@ -1,3 +1,4 @@
+import AlloyLanguage
 import Hummingbird
 import HummingbirdCore
 import Logging

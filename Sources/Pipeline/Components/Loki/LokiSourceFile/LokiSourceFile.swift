@@ -1,3 +1,4 @@
+import AlloyLanguage
 import Glibc
 import Logging
 import Prometheus

@@ -1,5 +1,7 @@
+import AlloyLanguage
 import Foundation
 import Glibc
+import GoCompat
 import Logging
 import Prometheus
 import Synchronization

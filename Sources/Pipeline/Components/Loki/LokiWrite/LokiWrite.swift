@@ -1,3 +1,4 @@
+import AlloyLanguage
 import Synchronization
 
 /// `loki.write`: receives log entries from other components and pushes them to Loki (protobuf + snappy over

@@ -1,3 +1,4 @@
+import GoCompat
 import Wire
 
 /// The labels of one record while they are gathered: attribute names as they are (`service.name`), later values

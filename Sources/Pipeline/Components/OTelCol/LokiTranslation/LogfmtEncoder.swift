@@ -1,3 +1,4 @@
+import GoCompat
 import Wire
 
 /// A logfmt line built as the translator's `EncodeLogfmt` builds its key/value list and as `go-logfmt`'s

@@ -1,3 +1,4 @@
+import GoCompat
 import Wire
 
 /// pdata's `pcommon.Map` operations on an attribute list, as the translator uses them: `Get` finds the first pair

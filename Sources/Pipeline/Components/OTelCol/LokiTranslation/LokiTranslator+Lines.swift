@@ -1,3 +1,4 @@
+import GoCompat
 import Wire
 
 /// The three line formats: `Encode` (JSON), `EncodeLogfmt` and the raw body.

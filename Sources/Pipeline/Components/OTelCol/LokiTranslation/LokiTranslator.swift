@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import GoCompat
 import Wire
 
 /// Converts OTLP logs into Loki entries exactly as Alloy's `otelcol.exporter.loki` does, which calls the

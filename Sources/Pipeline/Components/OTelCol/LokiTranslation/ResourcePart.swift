@@ -1,3 +1,4 @@
+import GoCompat
 import Wire
 
 /// What the records of one resource share, worked out once per resource: the labels it gives every record

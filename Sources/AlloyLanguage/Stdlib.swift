@@ -1,3 +1,5 @@
+import GoCompat
+
 /// Alloy's standard library: the namespaces `array`, `coalesce`, `constants`, `convert`, `encoding`, `file`,
 /// `json_path`, `string` and `sys`, plus the bare names Alloy still accepts for backward compatibility
 /// (`env`, `concat`, `format`, `json_decode`, ...). Function errors are messages for the evaluator to position.

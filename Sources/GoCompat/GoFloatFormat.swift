@@ -5,7 +5,7 @@
 ///
 /// Both start from the shortest decimal that reads back as the same double; Swift's `description` gives exactly
 /// that, so its digits are taken and laid out again the way Go lays them out.
-enum GoFloatFormat {
+package enum GoFloatFormat {
     /// Shortest round-trip digits: the value is `0.<digits> × 10^point` (Go's `decimalSlice` convention).
     struct Digits {
         var negative: Bool
@@ -65,8 +65,31 @@ enum GoFloatFormat {
         return Digits(negative: negative, digits: Array(digits[leading..<end]), point: decimalPoint)
     }
 
+    /// `strconv.FormatFloat(v, 'f', -1, 64)`: the shortest digits that read back as `v`, never an exponent.
+    package static func fixed(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value < 0 ? "-Inf" : "+Inf" }
+        let parts = digits(of: value)
+        var out: [UInt8] = parts.negative ? [UInt8(ascii: "-")] : []
+        let digits = parts.digits
+        if digits.isEmpty { return parts.negative ? "-0" : "0" }
+        if parts.point <= 0 {
+            out.append(contentsOf: "0.".utf8)
+            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: -parts.point))
+            out.append(contentsOf: digits)
+        } else if parts.point >= digits.count {
+            out.append(contentsOf: digits)
+            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: parts.point - digits.count))
+        } else {
+            out.append(contentsOf: digits[0..<parts.point])
+            out.append(UInt8(ascii: "."))
+            out.append(contentsOf: digits[parts.point...])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// `encoding/json`'s float64 (and pdata's `AsString` of a double). The caller rejects NaN and infinities.
-    static func appendJSON(_ value: Double, to out: inout [UInt8]) {
+    package static func appendJSON(_ value: Double, to out: inout [UInt8]) {
         let magnitude = value.magnitude
         let exponential = magnitude != 0 && (magnitude < 1e-6 || magnitude >= 1e21)
         let parts = digits(of: value)
@@ -79,7 +102,7 @@ enum GoFloatFormat {
 
     /// `fmt.Sprint(float64)`, i.e. `%v`: `strconv.FormatFloat(v, 'g', -1, 64)`, with Go's spellings of the
     /// special values.
-    static func appendPrint(_ value: Double, to out: inout [UInt8]) {
+    package static func appendPrint(_ value: Double, to out: inout [UInt8]) {
         if value.isNaN {
             out.append(contentsOf: "NaN".utf8)
             return

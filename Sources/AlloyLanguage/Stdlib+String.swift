@@ -45,7 +45,7 @@ extension Stdlib {
         default: throw FunctionArguments(args).typeError(0, expected: "string")
         }
         let values = Array(args.dropFirst())
-        let text = try GoFormat.format(spec, values)
+        let text = try StringFormat.format(spec, values)
         return values.contains { if case .secret = $0 { true } else { false } } ? .secret(text) : .string(text)
     }
 

@@ -1,20 +1,21 @@
+import GoCompat
 import Wire
 
 /// JSON to and from Alloy values, with Go's `encoding/json` behaviour where Alloy users can see it: numbers
 /// decode as floats, objects keep their key order, a repeated key keeps its last value, and encoding sorts object
 /// keys and escapes `<`, `>` and `&`.
-enum JSONCoding {
-    static let maximumDepth = 512
+package enum JSONCoding {
+    package static let maximumDepth = 512
 
-    struct DecodeError: JSONSyntaxFailure {
-        var message: String
+    package struct DecodeError: JSONSyntaxFailure {
+        package var message: String
 
-        init(jsonSyntax reason: String, offset: Int) {
+        package init(jsonSyntax reason: String, offset: Int) {
             message = "\(reason) (at byte \(offset + 1))"
         }
     }
 
-    static func decode(_ text: String) throws(DecodeError) -> Value {
+    package static func decode(_ text: String) throws(DecodeError) -> Value {
         var text = text
         let result = text.withUTF8 { bytes -> Result<Value, DecodeError> in
             var parser = JSONParser(scanner: JSONScanner(input: bytes))
@@ -28,11 +29,11 @@ enum JSONCoding {
         return try result.get()
     }
 
-    struct EncodeError: Error {
-        var message: String
+    package struct EncodeError: Error {
+        package var message: String
     }
 
-    static func encode(_ value: Value) throws(EncodeError) -> String {
+    package static func encode(_ value: Value) throws(EncodeError) -> String {
         var out = ""
         try encode(value, into: &out, depth: 0)
         return out
@@ -79,7 +80,7 @@ enum JSONCoding {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    static func quote(_ text: String) -> String {
+    package static func quote(_ text: String) -> String {
         JSONString.quote(text, options: .htmlSafe)
     }
 }

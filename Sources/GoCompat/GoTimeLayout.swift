@@ -5,7 +5,7 @@ import Wire
 /// parsed as Go's `time.Parse` / `time.ParseInLocation` parse: the same elements, the same leniencies (a fraction
 /// after the seconds even when the layout has none, `_2` with a leading space, spaces in the layout matching any
 /// run of spaces), the same range checks.
-struct GoTimeLayout: Sendable {
+package struct GoTimeLayout: Sendable {
     enum Element: Sendable, Equatable {
         case literal([UInt8])
         case longMonth, month, numMonth, zeroMonth
@@ -22,30 +22,30 @@ struct GoTimeLayout: Sendable {
     }
 
     /// What a successful parse read: the wall clock and, when the text had one, its zone.
-    struct Parsed: Sendable, Equatable {
-        var year = 0
-        var month = 1
-        var day = 1
-        var hour = 0
-        var minute = 0
-        var second = 0
-        var nanosecond = 0
+    package struct Parsed: Sendable, Equatable {
+        package var year = 0
+        package var month = 1
+        package var day = 1
+        package var hour = 0
+        package var minute = 0
+        package var second = 0
+        package var nanosecond = 0
         /// Seconds east of UTC, when the text had a numeric offset or `Z`.
-        var offset: Int?
+        package var offset: Int?
         /// A zone abbreviation (`MST`), when the text had one.
-        var zoneName: String?
+        package var zoneName: String?
     }
 
-    struct ParseError: Error, Sendable, Equatable {
-        var message: String
+    package struct ParseError: Error, Sendable, Equatable {
+        package var message: String
     }
 
     let layout: String
     let elements: [Element]
     /// Whether the layout mentions the year (`06` or `2006`); Alloy fills in the current year otherwise.
-    let hasYear: Bool
+    package let hasYear: Bool
 
-    init(_ layout: String) {
+    package init(_ layout: String) {
         self.layout = layout
         elements = Self.compile(Array(layout.utf8))
         hasYear = layout.contains("06")
@@ -153,7 +153,7 @@ struct GoTimeLayout: Sendable {
     ]
     private static let longDays = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 
-    func parse(_ text: String) -> Result<Parsed, ParseError> {
+    package func parse(_ text: String) -> Result<Parsed, ParseError> {
         let v = Array(text.utf8)
         var p = 0
         var parsed = Parsed()
@@ -366,7 +366,7 @@ struct GoTimeLayout: Sendable {
 extension GoTimeLayout.Parsed {
     /// The instant, in nanoseconds since the epoch: with the text's offset when it had one, else in `location`
     /// (a zone abbreviation is looked up there), else in UTC (Go's `time.Parse`).
-    func instant(in location: TimeZone?) -> Int64? {
+    package func instant(in location: TimeZone?) -> Int64? {
         let wall = Civil.seconds(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
         var seconds = wall
         if let offset {

@@ -1,6 +1,6 @@
 import Testing
 import TestSupport
-@testable import Pipeline
+@testable import AlloyLanguage
 
 /// Random and mutated inputs through parse, evaluate and format: errors are fine, crashes and hangs are not, and
 /// whatever parses must format to text that parses to the same tree and formats to itself.

@@ -10,8 +10,8 @@ import Wire
 /// `print`, `printf` (`%s %d %v %q`), and the common sprig ones `default`, `upper`, `lower`, `trim`, `contains`,
 /// `hasPrefix`, `hasSuffix`, `replace`, `trunc`, `quote`, `repeat`, `b64enc`, `b64dec`. A missing field prints
 /// `<no value>`, as Go's does for a map.
-struct GoTemplate: Sendable, Equatable {
-    enum Value: Sendable, Equatable {
+package struct GoTemplate: Sendable, Equatable {
+    package enum Value: Sendable, Equatable {
         case string(String)
         case number(Double)
         case bool(Bool)
@@ -20,7 +20,7 @@ struct GoTemplate: Sendable, Equatable {
         var text: String {
             switch self {
             case .string(let text): text
-            case .number(let number): ExtractedValue.goFixed(number)
+            case .number(let number): GoFloatFormat.fixed(number)
             case .bool(let flag): flag ? "true" : "false"
             case .missing: "<no value>"
             }
@@ -43,8 +43,8 @@ struct GoTemplate: Sendable, Equatable {
         }
     }
 
-    struct TemplateError: Error, Sendable, Equatable, CustomStringConvertible {
-        let description: String
+    package struct TemplateError: Error, Sendable, Equatable, CustomStringConvertible {
+        package let description: String
     }
 
     indirect enum Node: Sendable, Equatable {
@@ -84,7 +84,7 @@ struct GoTemplate: Sendable, Equatable {
         "replace", "trunc", "quote", "repeat", "b64enc", "b64dec",
     ]
 
-    init(_ source: String) throws(TemplateError) {
+    package init(_ source: String) throws(TemplateError) {
         self.source = source
         var parser = Parser(Array(source.unicodeScalars))
         let (nodes, end) = try parser.parseNodes()
@@ -93,7 +93,7 @@ struct GoTemplate: Sendable, Equatable {
     }
 
     /// Renders with `fields` for `.Name` (and `dot` for `.`).
-    func render(_ fields: (String) -> Value, dot: Value) throws(TemplateError) -> String {
+    package func render(_ fields: (String) -> Value, dot: Value) throws(TemplateError) -> String {
         var out = ""
         try Self.render(nodes, fields, dot, into: &out)
         return out
@@ -501,14 +501,5 @@ extension GoTemplate.Value {
     fileprivate var isString: Bool {
         if case .string = self { return true }
         return false
-    }
-
-    init(_ extracted: ExtractedValue?) {
-        switch extracted {
-        case .string(let text): self = .string(text)
-        case .number(let number): self = .number(number)
-        case .bool(let flag): self = .bool(flag)
-        case .null, nil: self = .missing
-        }
     }
 }

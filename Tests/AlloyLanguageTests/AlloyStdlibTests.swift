@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Testing
-@testable import Pipeline
+@testable import AlloyLanguage
 
 @Suite struct AlloyStdlibTests {
     @Test(arguments: [

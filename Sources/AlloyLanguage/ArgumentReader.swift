@@ -228,29 +228,9 @@ public final class ArgumentReader {
         return result
     }
 
-    /// A list of references to Loki receivers (`forward_to = [loki.write.default.receiver]`).
-    public func logsReceivers(_ name: String) throws(Diagnostic) -> LogsReceivers {
-        LogsReceivers(try capsules(name, LogsReceiverCapsule.self))
-    }
-
-    /// A list of references to OTLP consumers (`logs = [otelcol.exporter.loki.default.input]`).
-    public func otlpConsumers(_ name: String) throws(Diagnostic) -> OTLPLogsConsumers {
-        OTLPLogsConsumers(try capsules(name, OTLPConsumerCapsule.self))
-    }
-
-    /// The `output` block of an OpenTelemetry component that passes data on: the consumers its logs go to.
-    /// `metrics` and `traces` are read so that a config written for Alloy loads, though only logs flow here.
-    public func otelcolOutput() throws(Diagnostic) -> OTLPLogsConsumers {
-        guard let output = try block("output") else {
-            throw blockError("missing required block \"output\" in \(name)")
-        }
-        _ = try output.value("metrics")
-        _ = try output.value("traces")
-        return try output.otlpConsumers("logs")
-    }
-
-    /// A list of capsules of `kind`.
-    func capsules<Kind: CapsuleKind>(_ name: String, _ kind: Kind.Type) throws(Diagnostic) -> [Kind.Payload] {
+    /// The list attribute `name` as capsules of `kind`; a capsule of another kind is an error naming both. For
+    /// Pipeline's typed readers (`logsReceivers`, `otlpConsumers`).
+    package func capsules<Kind: CapsuleKind>(_ name: String, _ kind: Kind.Type) throws(Diagnostic) -> [Kind.Payload] {
         guard let value = try value(name) else { return [] }
         guard case .array(let items) = value else {
             throw mismatch(name, expected: "list of \(Kind.typeName)", got: value)

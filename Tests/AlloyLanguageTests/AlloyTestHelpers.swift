@@ -1,4 +1,4 @@
-@testable import Pipeline
+@testable import AlloyLanguage
 
 /// Evaluates one expression; on failure returns the diagnostic.
 func evaluate(_ text: String, _ variables: [String: Value] = [:]) -> Result<Value, Diagnostic> {

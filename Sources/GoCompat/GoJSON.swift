@@ -11,19 +11,19 @@ import Wire
 /// translator puts in a line: objects with their keys sorted bytewise and a repeated key keeping its last value,
 /// HTML-safe strings (`<` is `\u003c`), bytes as padded base64, integers in decimal, doubles in Go's layout, an
 /// empty value as `null`. NaN and infinities cannot be written and fail the record, as in Go.
-enum GoJSON {
-    struct UnsupportedValue: Error {
+package enum GoJSON {
+    package struct UnsupportedValue: Error {
         /// Go's message: `json: unsupported value: NaN`.
-        var message: String
+        package var message: String
     }
 
     /// A string as `json.Marshal` writes it: HTML-safe, invalid UTF-8 replaced.
-    static func appendString(_ string: String, to out: inout [UInt8]) {
+    package static func appendString(_ string: String, to out: inout [UInt8]) {
         JSONString.append(string, to: &out, options: .htmlSafe)
     }
 
     /// A value as `json.Marshal(value.AsRaw())` writes it.
-    static func appendValue(_ value: OTLPAnyValue?, to out: inout [UInt8]) throws(UnsupportedValue) {
+    package static func appendValue(_ value: OTLPAnyValue?, to out: inout [UInt8]) throws(UnsupportedValue) {
         guard let value else {
             out.append(contentsOf: "null".utf8)
             return
@@ -55,7 +55,7 @@ enum GoJSON {
     }
 
     /// `json.Marshal(map.AsRaw())`: keys sorted bytewise, the last of repeated keys wins.
-    static func appendObject(_ pairs: [OTLPKeyValue], to out: inout [UInt8]) throws(UnsupportedValue) {
+    package static func appendObject(_ pairs: [OTLPKeyValue], to out: inout [UInt8]) throws(UnsupportedValue) {
         out.append(UInt8(ascii: "{"))
         if isStrictlyAscending(pairs) {
             for (index, pair) in pairs.enumerated() {
@@ -137,7 +137,7 @@ enum GoJSON {
     }
 
     /// Indices of `pairs` in bytewise key order, keeping the last pair of each key.
-    static func uniqueSortedIndices(_ pairs: [OTLPKeyValue]) -> [Int] {
+    package static func uniqueSortedIndices(_ pairs: [OTLPKeyValue]) -> [Int] {
         if pairs.count < 2 || isStrictlyAscending(pairs) { return Array(pairs.indices) }
         if pairs.count <= 16 {
             return [Int](unsafeUninitializedCapacity: pairs.count) { order, count in
@@ -161,12 +161,12 @@ enum GoJSON {
         return result
     }
 
-    static func appendInteger(_ number: Int64, to out: inout [UInt8]) {
+    package static func appendInteger(_ number: Int64, to out: inout [UInt8]) {
         if number < 0 { out.append(UInt8(ascii: "-")) }
         appendUnsigned(number.magnitude, to: &out)
     }
 
-    static func appendUnsigned(_ number: UInt64, to out: inout [UInt8]) {
+    package static func appendUnsigned(_ number: UInt64, to out: inout [UInt8]) {
         // Digits go in least significant first, then the run is reversed in place.
         let start = out.count
         var rest = number
@@ -177,7 +177,7 @@ enum GoJSON {
         out[start...].reverse()
     }
 
-    static func unsupportedMessage(_ number: Double) -> String {
+    package static func unsupportedMessage(_ number: Double) -> String {
         var text: [UInt8] = []
         GoFloatFormat.appendPrint(number, to: &text)
         return "json: unsupported value: " + String(decoding: text, as: UTF8.self)
@@ -186,24 +186,24 @@ enum GoJSON {
 
 /// Go compares and matches strings as bytes; Swift's `==` and `<` follow Unicode canonical equivalence, which
 /// would merge keys Go keeps apart (`é` precomposed and decomposed).
-enum GoString {
-    static func equal(_ lhs: String, _ rhs: String) -> Bool {
+package enum GoString {
+    package static func equal(_ lhs: String, _ rhs: String) -> Bool {
         guard lhs.utf8.count == rhs.utf8.count else { return false }
         return withBytes(lhs, rhs) { equal($0, $1) }
     }
 
-    static func equal(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Bool {
+    package static func equal(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Bool {
         guard left.count == right.count else { return false }
         guard let a = left.baseAddress, let b = right.baseAddress else { return true }
         return memcmp(a, b, left.count) == 0
     }
 
     /// -1, 0 or 1, comparing the UTF-8 bytes.
-    static func compare(_ lhs: String, _ rhs: String) -> Int {
+    package static func compare(_ lhs: String, _ rhs: String) -> Int {
         withBytes(lhs, rhs) { compare($0, $1) }
     }
 
-    static func compare(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Int {
+    package static func compare(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Int {
         let common = min(left.count, right.count)
         if common > 0, let a = left.baseAddress, let b = right.baseAddress {
             let order = memcmp(a, b, common)

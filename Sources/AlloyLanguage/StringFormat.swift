@@ -1,20 +1,12 @@
+import GoCompat
 import Wire
 
 /// `string.format`: Go's `fmt.Sprintf` over Alloy values, with the verbs Alloy documents (`%% %t %b %d %o %x %X
 /// %e %E %f %F %g %G %s %q`) plus `%v %O %c %U`, flags `+ - # space 0`, width, precision, `*` and `[n]` argument
 /// indexes. Unlike Go, a verb given a value it cannot convert is an error rather than `%!d(string=...)` in the
 /// output, as Alloy's documentation promises; numbers are accepted for `%s` and integral strings for `%d`.
-enum GoFormat {
-    private struct Directive {
-        var plus = false
-        var minus = false
-        var sharp = false
-        var space = false
-        var zero = false
-        var width: Int?
-        var precision: Int?
-    }
-
+/// The verbs themselves are ``GoFormat``'s.
+enum StringFormat {
     static func format(_ spec: String, _ arguments: [Value]) throws(EvaluationError) -> String {
         let scalars = Array(spec.unicodeScalars)
         var out = ""
@@ -70,7 +62,7 @@ enum GoFormat {
                 continue
             }
             i += 1
-            var directive = Directive()
+            var directive = GoFormat.Directive()
             flags: while i < scalars.count {
                 switch scalars[i] {
                 case "+": directive.plus = true
@@ -116,7 +108,7 @@ enum GoFormat {
                 continue
             }
             let value = try takeArgument("%" + String(verb))
-            out += pad(try formatValue(value, verb: verb, directive: directive), directive: directive, verb: verb)
+            out += GoFormat.pad(try formatValue(value, verb: verb, directive: directive), directive: directive, verb: verb)
         }
 
         if !reordered, usedArguments.count < arguments.count {
@@ -128,7 +120,7 @@ enum GoFormat {
 
     // MARK: Verbs
 
-    private static func formatValue(_ value: Value, verb: Unicode.Scalar, directive: Directive) throws(EvaluationError) -> String {
+    private static func formatValue(_ value: Value, verb: Unicode.Scalar, directive: GoFormat.Directive) throws(EvaluationError) -> String {
         let unwrapped: Value = if case .secret(let text) = value { .string(text) } else { value }
         switch verb {
         case "v":
@@ -136,12 +128,12 @@ enum GoFormat {
         case "s":
             switch unwrapped {
             case .function, .capsule: throw mismatch(verb, value, "a string")
-            default: return truncate(plain(unwrapped), directive.precision)
+            default: return GoFormat.truncate(plain(unwrapped), directive.precision)
             }
         case "q":
             switch unwrapped {
             case .string(let text):
-                let truncated = truncate(text, directive.precision)
+                let truncated = GoFormat.truncate(text, directive.precision)
                 if directive.sharp, !truncated.contains("`"), truncated.unicodeScalars.allSatisfy({ GoQuote.isPrint($0) || $0 == "\t" }) {
                     return "`" + truncated + "`"
                 }
@@ -165,10 +157,10 @@ enum GoFormat {
                 return hex.joined(separator: directive.space ? " " : "")
             }
             guard let integer = integerValue(unwrapped) else { throw mismatch(verb, value, "an integer") }
-            return formatInteger(integer, verb: verb, directive: directive)
+            return GoFormat.formatInteger(integer, verb: verb, directive: directive)
         case "e", "E", "f", "F", "g", "G":
             guard let number = doubleValue(unwrapped) else { throw mismatch(verb, value, "a number") }
-            return formatFloat(number, verb: verb, directive: directive)
+            return GoFormat.formatFloat(number, verb: verb, directive: directive)
         default:
             throw EvaluationError(message: "unsupported format verb %\(verb)")
         }
@@ -178,10 +170,6 @@ enum GoFormat {
         EvaluationError(message: "%\(verb) needs \(expected), got \(value.summary)")
     }
 
-    private static func truncate(_ text: String, _ precision: Int?) -> String {
-        guard let precision else { return text }
-        return String(String.UnicodeScalarView(text.unicodeScalars.prefix(precision)))
-    }
 
     private static func integerValue(_ value: Value) -> Int128? {
         switch value {
@@ -206,126 +194,6 @@ enum GoFormat {
         }
     }
 
-    private static func formatInteger(_ value: Int128, verb: Unicode.Scalar, directive: Directive) -> String {
-        if verb == "c" {
-            guard value >= 0, value <= 0x10FFFF, let scalar = Unicode.Scalar(UInt32(value)) else { return "\u{FFFD}" }
-            return String(scalar)
-        }
-        if verb == "U" {
-            let hex = String(value, radix: 16, uppercase: true)
-            return "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
-        }
-        let negative = value < 0
-        let magnitude = negative ? -value : value
-        var digits: String
-        var prefix = ""
-        switch verb {
-        case "b":
-            digits = String(magnitude, radix: 2)
-            if directive.sharp { prefix = "0b" }
-        case "o":
-            digits = String(magnitude, radix: 8)
-            if directive.sharp { prefix = "0" }
-        case "O":
-            digits = String(magnitude, radix: 8)
-            prefix = "0o"
-        case "x":
-            digits = String(magnitude, radix: 16)
-            if directive.sharp { prefix = "0x" }
-        case "X":
-            digits = String(magnitude, radix: 16, uppercase: true)
-            if directive.sharp { prefix = "0X" }
-        default:
-            digits = String(magnitude)
-        }
-        if let precision = directive.precision, digits.count < precision {
-            digits = String(repeating: "0", count: precision - digits.count) + digits
-        }
-        let sign = negative ? "-" : (directive.plus ? "+" : (directive.space ? " " : ""))
-        return sign + prefix + digits
-    }
-
-    private static func formatFloat(_ value: Double, verb: Unicode.Scalar, directive: Directive) -> String {
-        let sign = value.sign == .minus ? "-" : (directive.plus ? "+" : (directive.space ? " " : ""))
-        if value.isNaN {
-            return (directive.plus ? "+" : (directive.space ? " " : "")) + "NaN"
-        }
-        if value.isInfinite {
-            return (value < 0 ? "-" : "+") + "Inf"
-        }
-        let magnitude = abs(value)
-        let body: String
-        switch verb {
-        case "g", "G":
-            if let precision = directive.precision {
-                body = CLibrary.format(magnitude, conversion: "%.\(min(precision, 300))\(verb)")
-            } else {
-                body = shortestFloat(magnitude, verb: verb)
-            }
-        case "F":
-            body = CLibrary.format(magnitude, conversion: "%.\(min(directive.precision ?? 6, 300))f")
-        default:
-            body = CLibrary.format(magnitude, conversion: "%.\(min(directive.precision ?? 6, 300))\(verb)")
-        }
-        return sign + body
-    }
-
-    /// Go's `strconv.FormatFloat(value, 'g', -1, 64)`: the shortest digits that read back as `value`, in `%e` form
-    /// when the exponent is below -4 or at least 6 (21 when `verb` is `v`-like and `wide`), `%f` form otherwise.
-    static func shortestFloat(_ value: Double, verb: Unicode.Scalar) -> String {
-        guard value.isFinite else { return value.isNaN ? "NaN" : (value < 0 ? "-Inf" : "+Inf") }
-        if value == 0 { return value.sign == .minus ? "-0" : "0" }
-        let negative = value < 0
-        let (digits, point) = shortestDigits(abs(value))
-        let exponent = point - 1
-        var text: String
-        if exponent < -4 || exponent >= 6 {
-            text = String(digits.first ?? "0")
-            if digits.count > 1 {
-                text += "." + digits.dropFirst()
-            }
-            let e = verb == "G" ? "E" : "e"
-            let magnitude = abs(exponent)
-            text += e + (exponent < 0 ? "-" : "+") + (magnitude < 10 ? "0" : "") + String(magnitude)
-        } else if point <= 0 {
-            text = "0." + String(repeating: "0", count: -point) + digits
-        } else if point >= digits.count {
-            text = digits + String(repeating: "0", count: point - digits.count)
-        } else {
-            let index = digits.index(digits.startIndex, offsetBy: point)
-            text = digits[..<index] + "." + digits[index...]
-        }
-        return (negative ? "-" : "") + text
-    }
-
-    /// The shortest round-trip decimal digits of a positive finite double (no leading or trailing zeros) and the
-    /// position of the decimal point relative to the first digit: `value = 0.DIGITS × 10^point`.
-    static func shortestDigits(_ value: Double) -> (String, Int) {
-        let text = value.description  // Swift prints the shortest round-trip representation.
-        var mantissa = Substring(text)
-        var exponent = 0
-        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-            mantissa = text[..<e]
-            exponent = Int(text[text.index(after: e)...]) ?? 0
-        }
-        var integerPart = mantissa
-        var fraction: Substring = ""
-        if let dot = mantissa.firstIndex(of: ".") {
-            integerPart = mantissa[..<dot]
-            fraction = mantissa[mantissa.index(after: dot)...]
-        }
-        var digits = String(integerPart) + fraction
-        var point = integerPart.count + exponent
-        while digits.hasPrefix("0") {
-            digits.removeFirst()
-            point -= 1
-        }
-        while digits.hasSuffix("0") {
-            digits.removeLast()
-        }
-        if digits.isEmpty { return ("0", 1) }
-        return (digits, point)
-    }
 
     // MARK: Plain rendering (%v)
 
@@ -335,7 +203,7 @@ enum GoFormat {
         switch value {
         case .null: return "<nil>"
         case .bool(let flag): return flag ? "true" : "false"
-        case .number(.float(let float)): return shortestFloat(float, verb: "g")
+        case .number(.float(let float)): return GoFormat.shortestFloat(float, verb: "g")
         case .number(let number): return number.description
         case .string(let text), .secret(let text): return text
         case .array(let elements): return "[" + elements.map(plain).joined(separator: " ") + "]"
@@ -347,7 +215,7 @@ enum GoFormat {
         }
     }
 
-    private static func withSign(_ text: String, _ value: Value, _ directive: Directive) -> String {
+    private static func withSign(_ text: String, _ value: Value, _ directive: GoFormat.Directive) -> String {
         guard case .number = value, !text.hasPrefix("-") else { return text }
         return (directive.plus ? "+" : (directive.space ? " " : "")) + text
     }
@@ -367,31 +235,4 @@ enum GoFormat {
         }
     }
 
-    // MARK: Width
-
-    private static func pad(_ text: String, directive: Directive, verb: Unicode.Scalar) -> String {
-        guard let width = directive.width else { return text }
-        let length = text.unicodeScalars.count
-        guard length < width else { return text }
-        let fill = width - length
-        if directive.minus {
-            return text + String(repeating: " ", count: fill)
-        }
-        let numeric = "dboOxXeEfFgGv".unicodeScalars.contains(verb)
-        if directive.zero && numeric && !text.hasSuffix("Inf") && !text.hasSuffix("NaN") {
-            // Zeros go between the sign (and base prefix) and the digits.
-            var prefixLength = 0
-            let scalars = Array(text.unicodeScalars)
-            if let first = scalars.first, first == "-" || first == "+" || first == " " { prefixLength = 1 }
-            if scalars.count >= prefixLength + 2, scalars[prefixLength] == "0",
-                ["x", "X", "b", "o"].contains(scalars[prefixLength + 1])
-            {
-                prefixLength += 2
-            }
-            let prefix = String(String.UnicodeScalarView(scalars[..<prefixLength]))
-            let rest = String(String.UnicodeScalarView(scalars[prefixLength...]))
-            return prefix + String(repeating: "0", count: fill) + rest
-        }
-        return String(repeating: " ", count: fill) + text
-    }
 }

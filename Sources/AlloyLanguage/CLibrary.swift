@@ -30,16 +30,4 @@ enum CLibrary {
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "" }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
-
-    /// `printf`-style formatting of one double with a C conversion such as `%.3e`, `%.2f` or `%.4g`.
-    static func format(_ value: Double, conversion: String) -> String {
-        var buffer = [CChar](repeating: 0, count: 1200)
-        let written = withVaList([value]) { arguments in
-            buffer.withUnsafeMutableBufferPointer { pointer in
-                vsnprintf(pointer.baseAddress, pointer.count, conversion, arguments)
-            }
-        }
-        guard written >= 0 else { return value.description }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
 }

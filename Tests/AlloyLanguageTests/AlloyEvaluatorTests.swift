@@ -1,5 +1,5 @@
 import Testing
-@testable import Pipeline
+@testable import AlloyLanguage
 
 @Suite struct AlloyEvaluatorTests {
     @Test(arguments: [
