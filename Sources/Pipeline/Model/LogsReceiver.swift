@@ -1,3 +1,4 @@
+import AlloyLanguage
 import Logging
 import Wire
 

@@ -218,7 +218,7 @@ public struct JSONScanner<Failure: JSONSyntaxFailure> {
     }
 
     /// `string()` once the caller has checked the opening quote.
-    @inlinable @inline(__always)
+    @inlinable
     mutating func stringAfterQuote() throws(Failure) -> UnsafeBufferPointer<UInt8> {
         let start = position
         try skipPlainRun()
