@@ -125,7 +125,7 @@ package enum GoFormat {
 
     /// The shortest round-trip decimal digits of a positive finite double (no leading or trailing zeros) and the
     /// position of the decimal point relative to the first digit: `value = 0.DIGITS × 10^point`.
-    package static func shortestDigits(_ value: Double) -> (String, Int) {
+    static func shortestDigits(_ value: Double) -> (String, Int) {
         let text = value.description  // Swift prints the shortest round-trip representation.
         var mantissa = Substring(text)
         var exponent = 0

@@ -203,7 +203,7 @@ package enum GoString {
         withBytes(lhs, rhs) { compare($0, $1) }
     }
 
-    package static func compare(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Int {
+    static func compare(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Int {
         let common = min(left.count, right.count)
         if common > 0, let a = left.baseAddress, let b = right.baseAddress {
             let order = memcmp(a, b, common)

@@ -26,18 +26,18 @@ package struct GoTimeLayout: Sendable {
         package var year = 0
         package var month = 1
         package var day = 1
-        package var hour = 0
-        package var minute = 0
-        package var second = 0
-        package var nanosecond = 0
+        var hour = 0
+        var minute = 0
+        var second = 0
+        var nanosecond = 0
         /// Seconds east of UTC, when the text had a numeric offset or `Z`.
-        package var offset: Int?
+        var offset: Int?
         /// A zone abbreviation (`MST`), when the text had one.
-        package var zoneName: String?
+        var zoneName: String?
     }
 
     package struct ParseError: Error, Sendable, Equatable {
-        package var message: String
+        var message: String
     }
 
     let layout: String
