@@ -102,6 +102,15 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        .target(
+            name: "PipelineTestSupport",
+            dependencies: [
+                "Pipeline", "AlloyLanguage", "Wire",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"], exclude: ["OTLP/testdata"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
         .testTarget(name: "GoCompatTests", dependencies: ["GoCompat", "TestSupport"]),
@@ -109,7 +118,7 @@ let package = Package(
         .testTarget(
             name: "PipelineTests",
             dependencies: [
-                "AlloyLanguage", "GoCompat", "Pipeline", "Wire", "TestSupport",
+                "AlloyLanguage", "GoCompat", "Pipeline", "PipelineTestSupport", "Wire", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,11 +1,11 @@
 @testable import AlloyLanguage
 import AsyncHTTPClient
-import Logging
 import NIOCore
 import NIOHTTP1
 import Prometheus
 import Synchronization
 import Testing
+import PipelineTestSupport
 import TestSupport
 import Wire
 @testable import Pipeline
@@ -15,51 +15,17 @@ import Wire
 @Suite struct LokiSourceAPITests {
     // MARK: Helpers
 
-    /// A `loki.LogsReceiver` that keeps what it is given, after refusing as many calls as `refusals` lists.
-    /// With a `gate`, each call first waits for the gate to yield (or for cancellation).
-    final class Receiver: LogsReceiver {
-        private let state: Mutex<(batches: [LogBatch], refusals: [PipelineError])>
-        private let gate: AsyncStream<Void>?
-        private let arrived = Mutex(0)
-
-        init(refusing refusals: [PipelineError] = [], gate: AsyncStream<Void>? = nil) {
-            state = Mutex(([], refusals))
-            self.gate = gate
-        }
-
-        /// Calls that have started, gated or not.
-        var arrivals: Int { arrived.withLock { $0 } }
-
-        func receive(_ batch: LogBatch) async throws {
-            arrived.withLock { $0 += 1 }
-            if let gate {
-                for await _ in gate { break }
-                try Task.checkCancellation()
-            }
-            let refusal = state.withLock { state -> PipelineError? in
-                if !state.refusals.isEmpty { return state.refusals.removeFirst() }
-                state.batches.append(batch)
-                return nil
-            }
-            if let refusal { throw refusal }
-        }
-
-        var batches: [LogBatch] { state.withLock { $0.batches } }
-        var entries: [LogEntry] { batches.flatMap(\.entries) }
-        var lines: [String] { entries.map { String(decoding: $0.line, as: UTF8.self) } }
-    }
-
     /// Decodes one `loki.source.api` block with `out` (a receiver) in scope, as the graph would.
-    static func decode(_ config: String, out: any LogsReceiver = Receiver()) throws -> LokiSourceAPI.Arguments {
-        try ComponentConfig.decode(LokiSourceAPI.Arguments.self, config, scope: scope(out)).arguments
+    static func decode(_ config: String, out: any LogsReceiver = CollectingReceiver()) throws -> LokiSourceAPI.Arguments {
+        try ComponentHarness.decode(LokiSourceAPI.Arguments.self, config, scope: scope(out)).arguments
     }
 
     static func problem(_ config: String) -> String? {
-        ComponentConfig.problem(LokiSourceAPI.Arguments.self, config, scope: scope(Receiver()))
+        ComponentHarness.problem(LokiSourceAPI.Arguments.self, config, scope: scope(CollectingReceiver()))
     }
 
     private static func scope(_ out: any LogsReceiver) -> Scope {
-        Scope(["out": .capsule(Capsule(LogsReceiverCapsule.self, out))])
+        ComponentHarness.scope(receivers: ["out": out])
     }
 
     /// A `loki.source.api` block listening on a free loopback port, forwarding to `out`.
@@ -80,18 +46,14 @@ import Wire
     /// The component running on a loopback port.
     final class Harness: Sendable {
         let api: LokiSourceAPI
-        let receiver: Receiver
+        let receiver: CollectingReceiver
         let registry = PrometheusCollectorRegistry()
         private let task = Mutex<Task<Void, any Error>?>(nil)
 
         /// `out`, when given, is the `forward_to` receiver instead of `receiver`.
-        init(_ config: String, receiver: Receiver = Receiver(), out: (any LogsReceiver)? = nil) async throws {
+        init(_ config: String, receiver: CollectingReceiver = CollectingReceiver(), out: (any LogsReceiver)? = nil) async throws {
             self.receiver = receiver
-            var logger = Logger(label: "loki.source.api.test")
-            logger.logLevel = .critical
-            let context = ComponentContext(
-                id: "loki.source.api.test", dataPath: "/tmp/estuary-sourceapi-tests", logger: logger,
-                metrics: registry, httpClient: HTTPClient.shared, exportsChanged: { _ in })
+            let context = ComponentHarness.context(id: "loki.source.api.test", registry: registry)
             api = try LokiSourceAPI(context: context, arguments: try LokiSourceAPITests.decode(config, out: out ?? receiver))
             let api = self.api
             task.withLock { $0 = Task { try await api.run() } }
@@ -102,7 +64,7 @@ import Wire
         func port() async throws -> Int {
             let api = self.api
             #expect(await eventually { api.boundPort != nil })
-            guard let port = api.boundPort else { throw ComponentConfig.Problem(description: "the listener did not start") }
+            guard let port = api.boundPort else { throw ComponentHarness.Problem("the listener did not start") }
             return port
         }
 
@@ -122,15 +84,7 @@ import Wire
         }
 
         func metric(_ name: String, _ labels: [String: String] = [:]) -> Double? {
-            var total: Double?
-            for line in registry.emitToString().split(separator: "\n") where line.hasPrefix(name + "{") {
-                guard line.contains(#"component_id="loki.source.api.test""#),
-                      labels.allSatisfy({ line.contains("\($0.key)=\"\($0.value)\"") }),
-                      let value = line.split(separator: " ").last.flatMap({ Double($0) })
-                else { continue }
-                total = (total ?? 0) + value
-            }
-            return total
+            registry.sample(name, labels.merging(["component_id": "loki.source.api.test"]) { $1 })
         }
     }
 
@@ -319,7 +273,7 @@ import Wire
     }
 
     @Test func backpressureAnswers503WithRetryAfterAndTheRetryLandsOnce() async throws {
-        let receiver = Receiver(refusing: [
+        let receiver = CollectingReceiver(refusing: [
             .backpressure(retryAfter: .milliseconds(1500), reason: "queue full"),
             .backpressure(retryAfter: nil, reason: "still full"),
         ])
@@ -342,7 +296,7 @@ import Wire
     }
 
     @Test func rejectionsFromThePipelineAre400() async throws {
-        let harness = try await Harness(Self.config(), receiver: Receiver(refusing: [.rejected("every entry too old")]))
+        let harness = try await Harness(Self.config(), receiver: CollectingReceiver(refusing: [.rejected("every entry too old")]))
         let body = Self.protobufBody(Self.pushRequest([(#"{job="old"}"#, ["a"])]))
         let reply = try await Self.send(try await harness.url("/loki/api/v1/push"), headers: Self.protobuf, body: body)
         #expect(reply.status == 400)
@@ -410,8 +364,8 @@ import Wire
     }
 
     @Test func stoppingLetsARequestInFlightFinish() async throws {
-        let (gate, open) = AsyncStream<Void>.makeStream()
-        let receiver = Receiver(gate: gate)
+        let gate = CallGate()
+        let receiver = CollectingReceiver(gate: gate)
         let harness = try await Harness(Self.config(#"graceful_shutdown_timeout = "20s""#), receiver: receiver)
         let url = try await harness.url("/loki/api/v1/push")
         let body = Self.protobufBody(Self.pushRequest([(#"{job="slow"}"#, ["in flight"])]))
@@ -419,7 +373,7 @@ import Wire
         #expect(await eventually { receiver.arrivals == 1 })
         let stopping = Task { await harness.stop() }
         #expect(await refusesConnections(try await harness.url("/ready")))
-        open.yield()
+        gate.pass()
         let reply = try await push.value
         #expect(reply.status == 204)
         #expect(receiver.lines == ["in flight"])
@@ -428,8 +382,8 @@ import Wire
     }
 
     @Test func stoppingCutsRequestsThatOutliveTheGracePeriod() async throws {
-        let (gate, open) = AsyncStream<Void>.makeStream()
-        let receiver = Receiver(gate: gate)
+        let gate = CallGate()
+        let receiver = CollectingReceiver(gate: gate)
         let harness = try await Harness(Self.config(#"graceful_shutdown_timeout = "300ms""#), receiver: receiver)
         let url = try await harness.url("/loki/api/v1/push")
         let body = Self.protobufBody(Self.pushRequest([(#"{job="stuck"}"#, ["never acknowledged"])]))
@@ -443,17 +397,13 @@ import Wire
         let reply = try? await push.value
         #expect(reply?.status != 204)
         #expect(receiver.lines.isEmpty)
-        open.finish()
+        gate.open()
     }
 
     @Test func aPortInUseMakesRunFail() async throws {
         let first = try await Harness(Self.config())
         let port = try await first.port()
-        var logger = Logger(label: "second")
-        logger.logLevel = .critical
-        let context = ComponentContext(
-            id: "loki.source.api.second", dataPath: "/tmp/estuary-sourceapi-tests", logger: logger,
-            metrics: PrometheusCollectorRegistry(), httpClient: HTTPClient.shared, exportsChanged: { _ in })
+        let context = ComponentHarness.context(id: "loki.source.api.second")
         var arguments = try Self.decode(Self.config())
         arguments.http.listenPort = port
         let second = try LokiSourceAPI(context: context, arguments: arguments)

@@ -1,11 +1,10 @@
 @testable import AlloyLanguage
-import AsyncHTTPClient
 import HTTPTypes
 import Hummingbird
-import Logging
 import NIOCore
 import Prometheus
 import Synchronization
+import PipelineTestSupport
 import TestSupport
 import Testing
 import Wire
@@ -431,10 +430,7 @@ import Wire
     @Test func metricsCarryTheCollectorsLabelsAndShareNamesWithTheLokiExporter() throws {
         let registry = PrometheusCollectorRegistry()
         let harness = try Harness(Self.config(endpoint: "http://127.0.0.1:1"), registry: registry)
-        let logger = Logger(label: "test")
-        let context = ComponentContext(
-            id: "otelcol.exporter.loki.default", dataPath: "/tmp/estuary-otlphttp-tests", logger: logger, metrics: registry,
-            httpClient: HTTPClient.shared, exportsChanged: { _ in })
+        let context = ComponentHarness.context(id: "otelcol.exporter.loki.default", registry: registry)
         _ = try OTelColExporterLoki(context: context, arguments: .init(forwardTo: LogsReceivers()))
         let text = registry.emitToString()
         let labels = #"component_id="otelcol.exporter.otlphttp.default",exporter="otlphttp/otelcol.exporter.otlphttp.default""#
@@ -542,20 +538,16 @@ import Wire
         ) throws {
             self.id = id
             self.registry = registry
-            var logger = Logger(label: id)
-            logger.logLevel = .critical
-            let context = ComponentContext(
-                id: id, dataPath: "/tmp/estuary-otlphttp-tests", logger: logger, metrics: registry,
-                httpClient: HTTPClient.shared, exportsChanged: { _ in })
+            let context = ComponentHarness.context(id: id, dataPath: "/tmp/estuary-otlphttp-tests", registry: registry)
             component = try Exporter(context: context, arguments: Self.decode(config), drainTimeout: drainTimeout)
         }
 
         static func decode(_ config: String) throws -> Exporter.Arguments {
-            try ComponentConfig.decode(Exporter.Arguments.self, config).arguments
+            try ComponentHarness.decode(Exporter.Arguments.self, config).arguments
         }
 
         static func problem(_ config: String) -> String? {
-            ComponentConfig.problem(Exporter.Arguments.self, config)
+            ComponentHarness.problem(Exporter.Arguments.self, config)
         }
 
         func start() {
@@ -582,11 +574,7 @@ import Wire
 
         /// The sum of the samples of `name` labelled with this component's id, or nil when there are none.
         func metric(_ name: String) -> Double? {
-            let samples = registry.emitToString().split(separator: "\n").filter {
-                $0.hasPrefix(name + "{") && $0.contains("component_id=\"\(id)\"")
-            }
-            let values = samples.compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
-            return values.isEmpty ? nil : values.reduce(0, +)
+            registry.sample(name, ["component_id": id])
         }
     }
 }

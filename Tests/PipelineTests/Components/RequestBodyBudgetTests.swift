@@ -1,12 +1,11 @@
 @testable import AlloyLanguage
 import AsyncHTTPClient
 import Foundation
-import Logging
 import NIOCore
 import NIOHTTP1
 import Prometheus
-import Synchronization
 import Testing
+import PipelineTestSupport
 import TestSupport
 import Wire
 @testable import Pipeline
@@ -14,43 +13,6 @@ import Wire
 /// The total of request bodies a listener holds at once is bounded (`max_in_flight_body_size`): requests past it
 /// get 503 with `Retry-After` and are counted, what was accepted is delivered, and small requests keep working.
 @Suite struct RequestBodyBudgetTests {
-    /// A `loki.LogsReceiver` that holds every call until `open()`, so that requests stay in flight.
-    final class HoldingReceiver: LogsReceiver {
-        private struct State {
-            var arrived = 0
-            var open = false
-            var waiters: [CheckedContinuation<Void, Never>] = []
-            var lines = 0
-        }
-
-        private let state = Mutex(State())
-
-        var arrived: Int { state.withLock { $0.arrived } }
-        var lines: Int { state.withLock { $0.lines } }
-
-        func receive(_ batch: LogBatch) async throws {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let go = state.withLock { state -> Bool in
-                    state.arrived += 1
-                    if state.open { return true }
-                    state.waiters.append(continuation)
-                    return false
-                }
-                if go { continuation.resume() }
-            }
-            state.withLock { $0.lines += batch.count }
-        }
-
-        func open() {
-            let waiters = state.withLock { state in
-                state.open = true
-                defer { state.waiters = [] }
-                return state.waiters
-            }
-            for waiter in waiters { waiter.resume() }
-        }
-    }
-
     /// `count` lines of 1023 printable bytes and a newline: 1KiB each, a raw body that does not shrink.
     static func rawBody(kib count: Int, seed: UInt64) -> [UInt8] {
         var rng = SeededRandom(seed: seed)
@@ -64,11 +26,12 @@ import Wire
     }
 
     @Test func bodiesPastTheInFlightBudgetGet503AndTheTotalStaysBounded() async throws {
-        let receiver = HoldingReceiver()
+        let gate = CallGate()
+        let receiver = CollectingReceiver(gate: gate)
         let harness = try await LokiSourceAPITests.Harness(
             LokiSourceAPITests.config("max_send_message_size = \"1MiB\"\nmax_in_flight_body_size = \"2MiB\""),
             out: receiver)
-        defer { receiver.open() }
+        defer { gate.open() }
         let url = try await harness.url("/loki/api/v1/raw")
         let limit = 2 << 20
         #expect(harness.api.bodyBudget.limit == limit)
@@ -77,7 +40,7 @@ import Wire
         let held = (0..<2).map { index in
             Task { try await LokiSourceAPITests.send(url, body: Self.rawBody(kib: 700, seed: UInt64(index))) }
         }
-        #expect(await eventually { receiver.arrived == 2 })
+        #expect(await eventually { receiver.arrivals == 2 })
         #expect(harness.api.bodyBudget.inUse == 2 * 700 * 1024)
 
         // Eight more at once: none fits next to them.
@@ -95,19 +58,19 @@ import Wire
         #expect(harness.metric("loki_source_api_refused_requests_total", ["reason": "in_flight_limit"]) == 8)
         #expect(harness.metric("loki_source_api_request_body_bytes_in_flight")! <= Double(limit))
         #expect(harness.api.bodyBudget.inUse == 2 * 700 * 1024)
-        #expect(receiver.arrived == 2, "a refused body never reaches the pipeline")
+        #expect(receiver.arrivals == 2, "a refused body never reaches the pipeline")
 
         // What was accepted is delivered, the budget is given back, and requests fit again.
-        receiver.open()
+        gate.open()
         for task in held { #expect(try await task.value.status == 204) }
-        #expect(receiver.lines == 2 * 700)
+        #expect(receiver.entryCount == 2 * 700)
         #expect(harness.api.bodyBudget.inUse == 0)
         #expect(harness.metric("loki_source_api_request_body_bytes_in_flight") == 0)
         let small = try await LokiSourceAPITests.send(url, body: Array("small\nrequest\n".utf8))
         #expect(small.status == 204)
         let big = try await LokiSourceAPITests.send(url, body: Self.rawBody(kib: 1000, seed: 99))
         #expect(big.status == 204)
-        #expect(receiver.lines == 2 * 700 + 2 + 1000)
+        #expect(receiver.entryCount == 2 * 700 + 2 + 1000)
         #expect(harness.metric("loki_source_api_refused_requests_total", ["reason": "in_flight_limit"]) == 8)
         _ = await harness.stop()
     }
@@ -115,14 +78,15 @@ import Wire
     /// Without `Content-Length` the bytes are reserved as they arrive: a chunked body that outgrows the budget is
     /// refused part-way, and nothing of it stays reserved.
     @Test func chunkedBodiesAreBoundedAsTheyArrive() async throws {
-        let receiver = HoldingReceiver()
+        let gate = CallGate()
+        let receiver = CollectingReceiver(gate: gate)
         let harness = try await LokiSourceAPITests.Harness(
             LokiSourceAPITests.config("max_send_message_size = \"1MiB\"\nmax_in_flight_body_size = \"1MiB\""),
             out: receiver)
-        defer { receiver.open() }
+        defer { gate.open() }
         let url = try await harness.url("/loki/api/v1/raw")
         let first = Task { try await LokiSourceAPITests.send(url, body: Self.rawBody(kib: 600, seed: 1)) }
-        #expect(await eventually { receiver.arrived == 1 })
+        #expect(await eventually { receiver.arrivals == 1 })
 
         var request = HTTPClientRequest(url: url)
         request.method = .POST
@@ -142,8 +106,8 @@ import Wire
         #expect(status == nil || status == 503, "\(status.map(String.init) ?? "closed")")
         #expect(await eventually { harness.metric("loki_source_api_refused_requests_total", ["reason": "in_flight_limit"]) == 1 })
         #expect(await eventually { harness.api.bodyBudget.inUse == 600 * 1024 })
-        #expect(receiver.arrived == 1)
-        receiver.open()
+        #expect(receiver.arrivals == 1)
+        gate.open()
         #expect(try await first.value.status == 204)
         #expect(await eventually { harness.api.bodyBudget.inUse == 0 })
         _ = await harness.stop()
@@ -171,26 +135,12 @@ import Wire
         #expect(problem?.contains(expected) == true, "\(problem ?? "accepted")")
     }
 
-    /// An `otelcol.Consumer` that holds every call until `open()`.
-    final class HoldingConsumer: OTLPLogsConsumer {
-        private let gate = HoldingReceiver()
-
-        var arrived: Int { gate.arrived }
-        var records: Int { gate.lines }
-
-        func consume(_ logs: OTLPLogsData) async throws {
-            try await gate.receive(LogBatch(entries: Array(
-                repeating: LogEntry(timestamp: 0, line: [], labels: LabelSet([])), count: logs.recordCount)))
-        }
-
-        func open() { gate.open() }
-    }
-
     @Test func otlpBodiesPastTheInFlightBudgetGet503WithRetryAfter() async throws {
-        let consumer = HoldingConsumer()
-        defer { consumer.open() }
-        let scope = Scope(["sink": .capsule(Capsule(OTLPConsumerCapsule.self, consumer))])
-        let (id, arguments) = try ComponentConfig.decode(OTelColReceiverOTLP.Arguments.self, """
+        let gate = CallGate()
+        let consumer = CollectingConsumer(gate: gate)
+        defer { gate.open() }
+        let registry = PrometheusCollectorRegistry()
+        let receiver = try ComponentHarness.make(OTelColReceiverOTLP.self, """
             otelcol.receiver.otlp "budget" {
               http {
                 endpoint                = "127.0.0.1:0"
@@ -201,15 +151,7 @@ import Wire
                 logs = [sink]
               }
             }
-            """, scope: scope)
-        var logger = Logger(label: id)
-        logger.logLevel = .critical
-        let registry = PrometheusCollectorRegistry()
-        let receiver = try OTelColReceiverOTLP(
-            context: ComponentContext(
-                id: id, dataPath: NSTemporaryDirectory(), logger: logger, metrics: registry,
-                httpClient: HTTPClient.shared, exportsChanged: { _ in }),
-            arguments: arguments)
+            """, scope: ComponentHarness.scope(consumers: ["sink": consumer]), registry: registry)
         let running = Task { try await receiver.run() }
         #expect(await eventually { receiver.listeningPort != nil })
         let url = "http://127.0.0.1:\(try #require(receiver.listeningPort))/v1/logs"
@@ -226,13 +168,11 @@ import Wire
             return (Int(response.status.code), response.headers.first(name: "Retry-After"))
         }
         func refusals() -> Double? {
-            registry.emitToString().split(separator: "\n")
-                .first { $0.hasPrefix("otelcol_receiver_refused_requests_total{") && $0.contains(#"reason="in_flight_limit""#) }
-                .flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }
+            registry.sample("otelcol_receiver_refused_requests_total", ["reason": "in_flight_limit"])
         }
         let big = String(repeating: "x", count: 600 * 1024)
         let held = Task { try await post(big) }
-        #expect(await eventually { consumer.arrived == 1 })
+        #expect(await eventually { consumer.arrivals == 1 })
         for _ in 0..<4 {
             let reply = try await post(big)
             #expect(reply.status == 503)
@@ -240,10 +180,10 @@ import Wire
         }
         #expect(refusals() == 4)
         #expect(receiver.bodyBudget.inUse <= receiver.bodyBudget.limit)
-        consumer.open()
+        gate.open()
         #expect(try await held.value.status == 200)
         #expect(try await post("small").status == 200)
-        #expect(consumer.records == 2)
+        #expect(consumer.recordCount == 2)
         #expect(receiver.bodyBudget.inUse == 0)
         running.cancel()
         _ = await running.result

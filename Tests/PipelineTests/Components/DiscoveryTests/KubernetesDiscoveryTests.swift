@@ -2,6 +2,7 @@
 import Foundation
 import Synchronization
 import Testing
+import PipelineTestSupport
 import TestSupport
 @testable import Pipeline
 import Wire
@@ -58,10 +59,8 @@ import Wire
     }
 
     static func context(_ exports: LockedValue<[ValueObject]>, storage: String) -> ComponentContext {
-        let base = FileTailHarness.context(storage: storage)
-        return ComponentContext(
-            id: "discovery.kubernetes.test", dataPath: storage, logger: base.logger, metrics: base.metrics,
-            httpClient: base.httpClient, exportsChanged: { value in exports.update { $0.append(value) } })
+        ComponentHarness.context(
+            id: "discovery.kubernetes.test", dataPath: storage, exportsChanged: { value in exports.update { $0.append(value) } })
     }
 
     static func names(_ exports: ValueObject?) -> [String] {
@@ -87,7 +86,7 @@ import Wire
               }
             }
             """
-        let (_, arguments) = try ComponentConfig.decode(DiscoveryKubernetes.Arguments.self, config)
+        let (_, arguments) = try ComponentHarness.decode(DiscoveryKubernetes.Arguments.self, config)
         let exports = LockedValue<[ValueObject]>([])
         let component = try DiscoveryKubernetes(context: Self.context(exports, storage: dir.path), arguments: arguments)
         let task = Task { try await component.run() }
@@ -122,7 +121,7 @@ import Wire
               refresh_interval = "100ms"
             }
             """
-        let (_, arguments) = try ComponentConfig.decode(DiscoveryKubelet.Arguments.self, config)
+        let (_, arguments) = try ComponentHarness.decode(DiscoveryKubelet.Arguments.self, config)
         let exports = LockedValue<[ValueObject]>([])
         let component = try DiscoveryKubelet(context: Self.context(exports, storage: dir.path), arguments: arguments)
         let task = Task { try await component.run() }
@@ -137,9 +136,9 @@ import Wire
     }
 
     @Test func unsupportedRolesAndOptionsAreClearErrors() {
-        #expect(ComponentConfig.problem(DiscoveryKubernetes.Arguments.self, "discovery.kubernetes \"x\" {\n api_server = \"http://a\"\n role = \"service\"\n}")?
+        #expect(ComponentHarness.problem(DiscoveryKubernetes.Arguments.self, "discovery.kubernetes \"x\" {\n api_server = \"http://a\"\n role = \"service\"\n}")?
             .contains("role: \"service\" is not supported yet") == true)
-        #expect(ComponentConfig.problem(DiscoveryKubernetes.Arguments.self, "discovery.kubernetes \"x\" {\n role = \"pod\"\n}")?
+        #expect(ComponentHarness.problem(DiscoveryKubernetes.Arguments.self, "discovery.kubernetes \"x\" {\n role = \"pod\"\n}")?
             .contains("api_server is required outside a Kubernetes pod") == true)
     }
 }

@@ -1,6 +1,7 @@
 import Glibc
 import Logging
 import Testing
+import PipelineTestSupport
 import TestSupport
 @testable import Pipeline
 
@@ -73,7 +74,7 @@ import TestSupport
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         append("x\n", to: dir.file("a.log"))
-        let (_, arguments) = try ComponentConfig.decode(
+        let (_, arguments) = try ComponentHarness.decode(
             LocalFileMatch.Arguments.self, "local.file_match \"t\" {\n path_targets = [{__path__ = \"\(dir.path)/*.log\"}]\n}")
         let component = try LocalFileMatch(context: FileTailHarness.context(storage: dir.path), arguments: arguments)
         guard case .array(let items) = component.exports["targets"] else {
@@ -82,7 +83,7 @@ import TestSupport
         }
         #expect(items.count == 1)
         #expect(items.first?.objectValue?["__path__"]?.stringValue == dir.file("a.log"))
-        let problem = ComponentConfig.problem(
+        let problem = ComponentHarness.problem(
             LocalFileMatch.Arguments.self, "local.file_match \"t\" {\n path_targets = [{__path__ = \"/x/[a\"}]\n}")
         #expect(problem?.contains("path_targets[0].__path__: invalid glob \"/x/[a\": unclosed '['") == true)
     }

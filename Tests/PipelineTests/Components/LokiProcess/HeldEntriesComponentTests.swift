@@ -1,10 +1,8 @@
-import AsyncHTTPClient
-import Logging
-import Prometheus
 import Synchronization
 import Testing
 import Wire
 @testable import Pipeline
+import PipelineTestSupport
 import TestSupport
 
 /// `loki.process` sending on what `stage.multiline` and `stage.limit` hold, from its `run()`.
@@ -15,17 +13,13 @@ import TestSupport
         var value: Int64 { now.withLock { $0 } }
     }
 
-    static func make(_ stages: String, out: Stages.Recorder, clock: TestClock) throws -> LokiProcess {
-        var logger = Logger(label: "loki.process.test")
-        logger.logLevel = .critical
-        let context = ComponentContext(
-            id: "loki.process.test", dataPath: "/tmp/estuary-process-tests", logger: logger,
-            metrics: PrometheusCollectorRegistry(), httpClient: HTTPClient.shared, exportsChanged: { _ in })
+    static func make(_ stages: String, out: CollectingReceiver, clock: TestClock) throws -> LokiProcess {
+        let context = ComponentHarness.context(id: "loki.process.test")
         return try LokiProcess(context: context, arguments: try Stages.arguments(stages, out: out), clock: { clock.value })
     }
 
     @Test func anIdleMultilineBlockIsSentByTheTimer() async throws {
-        let out = Stages.Recorder()
+        let out = CollectingReceiver()
         let clock = TestClock()
         let process = try Self.make(#"stage.multiline {\#n firstline = "^S"\#n max_wait_time = "40ms"\#n}"#, out: out, clock: clock)
         let running = Task { try await process.run() }
@@ -37,7 +31,7 @@ import TestSupport
     }
 
     @Test func stoppingSendsOnTheOpenBlock() async throws {
-        let out = Stages.Recorder()
+        let out = CollectingReceiver()
         let process = try Self.make(#"stage.multiline { firstline = "^S" }"#, out: out, clock: TestClock())
         let running = Task { try await process.run() }
         try await process.receive(LogBatch(entries: [Stages.entry("S1"), Stages.entry("more")]))
@@ -47,7 +41,7 @@ import TestSupport
     }
 
     @Test func stoppingSendsOnCRIPartialLinesAndRateLimitedEntriesInsideAMatch() async throws {
-        let out = Stages.Recorder()
+        let out = CollectingReceiver()
         let stages = """
             stage.cri {}
             stage.match {
@@ -72,7 +66,7 @@ import TestSupport
     }
 
     @Test func heldRateLimitedEntriesGoOutAsTokensCome() async throws {
-        let out = Stages.Recorder()
+        let out = CollectingReceiver()
         let clock = TestClock()
         let process = try Self.make("stage.limit {\n rate = 100\n burst = 1\n}", out: out, clock: clock)
         let running = Task { try await process.run() }

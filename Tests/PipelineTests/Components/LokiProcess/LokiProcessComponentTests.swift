@@ -1,33 +1,22 @@
-import AsyncHTTPClient
-import Logging
 import Prometheus
 import Testing
 import Wire
 @testable import Pipeline
+import PipelineTestSupport
 
 /// `loki.process` as the graph runs it: decoded from Alloy text, receiving batches, forwarding to a receiver.
 @Suite struct LokiProcessComponentTests {
-    static func make(_ stages: String, out: Stages.Recorder, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) throws -> LokiProcess {
-        var logger = Logger(label: "loki.process.test")
-        logger.logLevel = .critical
-        let context = ComponentContext(
-            id: "loki.process.test", dataPath: "/tmp/estuary-process-tests", logger: logger,
-            metrics: registry, httpClient: HTTPClient.shared, exportsChanged: { _ in })
+    static func make(_ stages: String, out: CollectingReceiver, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) throws -> LokiProcess {
+        let context = ComponentHarness.context(id: "loki.process.test", registry: registry)
         return try LokiProcess(context: context, arguments: try Stages.arguments(stages, out: out), clock: { Stages.now })
     }
 
     static func metric(_ registry: PrometheusCollectorRegistry, _ name: String, _ labels: [String: String] = [:]) -> Double? {
-        for line in registry.emitToString().split(separator: "\n") where line.hasPrefix(name + "{") {
-            guard line.contains(#"component_id="loki.process.test""#),
-                  labels.allSatisfy({ line.contains("\($0.key)=\"\($0.value)\"") })
-            else { continue }
-            return line.split(separator: " ").last.flatMap { Double($0) }
-        }
-        return nil
+        registry.sample(name, labels.merging(["component_id": "loki.process.test"]) { $1 })
     }
 
     @Test func daemonSetPipelineEndToEnd() async throws {
-        let out = Stages.Recorder()
+        let out = CollectingReceiver()
         let stages = """
             stage.cri {}
             stage.regex { expression = "level=(?P<level>\\\\w+)" }
@@ -53,7 +42,7 @@ import Wire
     }
 
     @Test func noStagesForwardsUnchanged() async throws {
-        let out = Stages.Recorder()
+        let out = CollectingReceiver()
         let process = try Self.make("", out: out)
         let batch = LogBatch(entries: [Stages.entry("a", labels: ["x": "1"]), Stages.entry("b")])
         try await process.receive(batch)
@@ -62,7 +51,7 @@ import Wire
 
     @Test func backpressureReachesTheSenderUnchanged() async throws {
         let refusal = PipelineError.backpressure(retryAfter: .seconds(2), reason: "queue full")
-        let out = Stages.Recorder(refusing: [refusal])
+        let out = CollectingReceiver(refusing: [refusal])
         let process = try Self.make("stage.static_labels { values = { a = \"b\" } }", out: out)
         await #expect(throws: refusal) { try await process.receive(LogBatch(entries: [Stages.entry("x")])) }
         try await process.receive(LogBatch(entries: [Stages.entry("y")]))
@@ -70,7 +59,7 @@ import Wire
     }
 
     @Test func droppedEntriesAreCountedByReason() async throws {
-        let out = Stages.Recorder()
+        let out = CollectingReceiver()
         let registry = PrometheusCollectorRegistry()
         let process = try Self.make("stage.json {\n expressions = { a = \"\" }\n drop_malformed = true\n}", out: out, registry: registry)
         try await process.receive(LogBatch(entries: [Stages.entry("{}"), Stages.entry("bad"), Stages.entry("worse")]))
@@ -82,7 +71,7 @@ import Wire
     }
 
     @Test func reloadKeepsHeldPartialLinesWhenTheCRIStageIsUnchanged() async throws {
-        let out = Stages.Recorder()
+        let out = CollectingReceiver()
         let process = try Self.make("stage.cri {}", out: out)
         try await process.receive(LogBatch(entries: [Stages.entry("2024-05-01T10:00:00Z stdout P held ")]))
         try process.update(try Stages.arguments("stage.cri {}\nstage.static_labels { values = { v = \"2\" } }", out: out))
@@ -97,7 +86,7 @@ import Wire
     }
 
     @Test func partialFlushAndTruncationMetrics() async throws {
-        let out = Stages.Recorder()
+        let out = CollectingReceiver()
         let registry = PrometheusCollectorRegistry()
         let process = try Self.make("stage.cri {\n max_partial_lines = 1\n max_partial_line_size = 2\n max_partial_line_size_truncate = true\n}", out: out, registry: registry)
         try await process.receive(LogBatch(entries: [

@@ -3,6 +3,8 @@ import Synchronization
 import Testing
 import Wire
 @testable import Pipeline
+import PipelineTestSupport
+import PipelineTestSupport
 
 /// Runs `loki.process` stages written as Alloy text over entries, without the component: decode, build the
 /// pipeline, run one batch at a fixed clock.
@@ -10,29 +12,8 @@ enum Stages {
     /// 2024-06-01T12:00:00Z.
     static let now: Int64 = 1_717_243_200_000_000_000
 
-    final class Recorder: LogsReceiver {
-        private let state = Mutex<(batches: [LogBatch], refusals: [PipelineError])>(([], []))
-
-        init(refusing refusals: [PipelineError] = []) {
-            state.withLock { $0.refusals = refusals }
-        }
-
-        func receive(_ batch: LogBatch) async throws {
-            let refusal = state.withLock { state -> PipelineError? in
-                if !state.refusals.isEmpty { return state.refusals.removeFirst() }
-                state.batches.append(batch)
-                return nil
-            }
-            if let refusal { throw refusal }
-        }
-
-        var batches: [LogBatch] { state.withLock { $0.batches } }
-        var entries: [LogEntry] { batches.flatMap(\.entries) }
-        var lines: [String] { entries.map { String(decoding: $0.line, as: UTF8.self) } }
-    }
-
-    static func scope(_ out: any LogsReceiver = Recorder()) -> Scope {
-        Scope(["out": .capsule(Capsule(LogsReceiverCapsule.self, out))])
+    static func scope(_ out: any LogsReceiver = CollectingReceiver()) -> Scope {
+        ComponentHarness.scope(receivers: ["out": out])
     }
 
     static func config(_ stages: String) -> String {
@@ -44,13 +25,13 @@ enum Stages {
         """
     }
 
-    static func arguments(_ stages: String, out: any LogsReceiver = Recorder()) throws -> LokiProcess.Arguments {
-        try ComponentConfig.decode(LokiProcess.Arguments.self, config(stages), scope: scope(out)).arguments
+    static func arguments(_ stages: String, out: any LogsReceiver = CollectingReceiver()) throws -> LokiProcess.Arguments {
+        try ComponentHarness.decode(LokiProcess.Arguments.self, config(stages), scope: scope(out)).arguments
     }
 
     /// The error `stages` are refused with, or nil.
     static func problem(_ stages: String) -> String? {
-        ComponentConfig.problem(LokiProcess.Arguments.self, config(stages), scope: scope())
+        ComponentHarness.problem(LokiProcess.Arguments.self, config(stages), scope: scope())
     }
 
     static func pipeline(_ stages: String) throws -> ProcessPipeline {

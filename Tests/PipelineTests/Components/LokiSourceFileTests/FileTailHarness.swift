@@ -1,12 +1,11 @@
 @testable import AlloyLanguage
-import AsyncHTTPClient
 import Glibc
-import Logging
 import Prometheus
 import Synchronization
 import Testing
 @testable import Pipeline
 import Wire
+import PipelineTestSupport
 import TestSupport
 
 /// A fresh directory under /tmp, removed by `remove()`.
@@ -52,46 +51,18 @@ func appendBytes(_ bytes: [UInt8], to path: String) {
     close(fd)
 }
 
-/// A receiver that records every batch and can refuse the first few with backpressure.
-final class RecordingReceiver: LogsReceiver {
-    private let state = Mutex<(entries: [LogEntry], refusals: Int)>(([], 0))
-
-    init(refusing refusals: Int = 0) {
-        state.withLock { $0.refusals = refusals }
-    }
-
-    func receive(_ batch: LogBatch) async throws {
-        let refuse = state.withLock { state -> Bool in
-            if state.refusals > 0 {
-                state.refusals -= 1
-                return true
-            }
-            state.entries.append(contentsOf: batch.entries)
-            return false
-        }
-        if refuse { throw PipelineError.backpressure(retryAfter: .milliseconds(10), reason: "test") }
-    }
-
-    var entries: [LogEntry] { state.withLock { $0.entries } }
-    var lines: [String] { entries.map { String(decoding: $0.line, as: UTF8.self) } }
-}
-
 /// `loki.source.file` running in a task of its own, with its data directory under `storage`.
 final class FileTailHarness: Sendable {
     let component: LokiSourceFile
-    let receiver: RecordingReceiver
+    let receiver: CollectingReceiver
     let registry = PrometheusCollectorRegistry()
     private let task = Mutex<Task<Void, any Error>?>(nil)
 
     static func context(storage: String, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) -> ComponentContext {
-        var logger = Logger(label: "loki.source.file.test")
-        logger.logLevel = .critical
-        return ComponentContext(
-            id: "loki.source.file.test", dataPath: storage + "/loki.source.file.test", logger: logger,
-            metrics: registry, httpClient: HTTPClient.shared, exportsChanged: { _ in })
+        ComponentHarness.context(id: "loki.source.file.test", dataPath: storage + "/loki.source.file.test", registry: registry)
     }
 
-    init(_ body: String, storage: String, receiver: RecordingReceiver = RecordingReceiver()) throws {
+    init(_ body: String, storage: String, receiver: CollectingReceiver = CollectingReceiver()) throws {
         self.receiver = receiver
         let context = Self.context(storage: storage, registry: registry)
         component = try LokiSourceFile(context: context, arguments: try Self.decode(body, receiver: receiver))
@@ -100,8 +71,8 @@ final class FileTailHarness: Sendable {
     }
 
     static func decode(_ body: String, receiver: any LogsReceiver) throws -> LokiSourceFile.Arguments {
-        let scope = Scope(["out": .capsule(Capsule(LogsReceiverCapsule.self, receiver))])
-        return try ComponentConfig.decode(
+        let scope = ComponentHarness.scope(receivers: ["out": receiver])
+        return try ComponentHarness.decode(
             LokiSourceFile.Arguments.self, "loki.source.file \"test\" {\n  forward_to = [out]\n\(body)\n}", scope: scope
         ).arguments
     }
@@ -124,10 +95,6 @@ final class FileTailHarness: Sendable {
     }
 
     func metric(_ name: String) -> Double {
-        var total = 0.0
-        for line in registry.emitToString().split(separator: "\n") where line.hasPrefix(name + "{") {
-            total += line.split(separator: " ").last.flatMap { Double($0) } ?? 0
-        }
-        return total
+        registry.sample(name) ?? 0
     }
 }

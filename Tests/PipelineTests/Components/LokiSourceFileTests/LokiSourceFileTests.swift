@@ -1,6 +1,7 @@
 @testable import AlloyLanguage
 import Glibc
 import Testing
+import PipelineTestSupport
 import TestSupport
 @testable import Pipeline
 import Wire
@@ -159,7 +160,7 @@ import Wire
         append("old\n", to: log)
         let tail = try FileTailHarness(
             "targets = [{__path__ = \"\(log)\"}]\n tail_from_end = true", storage: dir.path,
-            receiver: RecordingReceiver(refusing: 3))
+            receiver: CollectingReceiver(refusing: .backpressure(3)))
         #expect(await eventually { tail.metric("loki_source_file_files_active_total") == 1 })
         append("new\n", to: log)
         #expect(await tail.waitForLines(1) == ["new"])
@@ -208,7 +209,7 @@ import Wire
     }
 
     @Test func argumentErrorsNameTheProblem() {
-        let receiver = RecordingReceiver()
+        let receiver = CollectingReceiver()
         func problem(_ body: String) -> String? {
             do {
                 _ = try FileTailHarness.decode(body, receiver: receiver)
@@ -226,43 +227,26 @@ import Wire
     }
 }
 
-/// A receiver that keeps every batch's acknowledgement until the test releases them, as a queue in front of a
-/// slow endpoint would.
-final class HoldingReceiver: LogsReceiver {
-    private let held = LockedValue<[DeliveryAck]>([])
-    let lines = LockedValue<[String]>([])
-
-    func receive(_ batch: LogBatch) async throws {
-        batch.ack?.hold()
-        if let ack = batch.ack { held.update { $0.append(ack) } }
-        lines.update { $0 += batch.entries.map { String(decoding: $0.line, as: UTF8.self) } }
-    }
-
-    func releaseAll() {
-        for ack in held.update({ held in defer { held.removeAll() }; return held }) { ack.done() }
-    }
-}
-
 extension LokiSourceFileTests {
     @Test func positionsAdvanceOnlyOnceTheLinesAreDelivered() async throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         let log = dir.file("app.log")
         append("one\ntwo\n", to: log)
-        let holding = HoldingReceiver()
-        let scope = Scope(["out": .capsule(Capsule(LogsReceiverCapsule.self, holding))])
-        let arguments = try ComponentConfig.decode(
+        let holding = CollectingReceiver(holdingAcks: true)
+        let scope = ComponentHarness.scope(receivers: ["out": holding])
+        let arguments = try ComponentHarness.decode(
             LokiSourceFile.Arguments.self, "loki.source.file \"test\" {\n forward_to = [out]\n targets = [{__path__ = \"\(log)\"}]\n}",
             scope: scope).arguments
         let component = try LokiSourceFile(context: FileTailHarness.context(storage: dir.path), arguments: arguments)
         let task = Task { try await component.run() }
         let positions = dir.path + "/loki.source.file.test/positions.yml"
-        #expect(await eventually { holding.lines.get() == ["one", "two"] })
+        #expect(await eventually { holding.lines == ["one", "two"] })
         // Accepted but not delivered: a crash now must read the lines again, so no offset is written for them.
         append("three\n", to: log)
-        #expect(await eventually { holding.lines.get().count == 3 })
+        #expect(await eventually { holding.lines.count == 3 })
         #expect(PositionsFile.readText(positions)?.contains(": \"") != true)
-        holding.releaseAll()
+        holding.releaseAcks()
         #expect(await eventually { PositionsFile.readText(positions)?.contains(": \"14\"") == true })
         task.cancel()
         _ = await task.result

@@ -1,12 +1,11 @@
 @testable import AlloyLanguage
-import AsyncHTTPClient
 import Glibc
-import Logging
 import Prometheus
 import Synchronization
 import Testing
 @testable import Pipeline
 import Wire
+import PipelineTestSupport
 import TestSupport
 
 /// Journal files written by systemd's own `systemd-journal-remote` from known entries (journal export format), read
@@ -29,12 +28,12 @@ import TestSupport
         append(export, to: input)
         let status = system("\(journalRemote) -o '\(directory)/\(name).journal' '\(input)' >/dev/null 2>&1")
         unlink(input)
-        guard status == 0 else { throw ComponentConfig.Problem(description: "systemd-journal-remote failed (\(status))") }
+        guard status == 0 else { throw ComponentHarness.Problem("systemd-journal-remote failed (\(status))") }
     }
 
     final class Harness: Sendable {
         let component: LokiSourceJournal
-        let receiver = RecordingReceiver()
+        let receiver = CollectingReceiver()
         private let task = Mutex<Task<Void, any Error>?>(nil)
 
         init(_ body: String, storage: String, rules: [RelabelRule] = []) throws {
@@ -44,11 +43,8 @@ import TestSupport
                 "rules": RelabelRules(rules).value,
             ])
             let config = "loki.source.journal \"read\" {\n forward_to = [out]\n\(body)\n}"
-            let arguments = try ComponentConfig.decode(LokiSourceJournal.Arguments.self, config, scope: scope).arguments
-            let base = FileTailHarness.context(storage: storage)
-            let context = ComponentContext(
-                id: "loki.source.journal.read", dataPath: storage + "/journal", logger: base.logger,
-                metrics: base.metrics, httpClient: HTTPClient.shared, exportsChanged: { _ in })
+            let arguments = try ComponentHarness.decode(LokiSourceJournal.Arguments.self, config, scope: scope).arguments
+            let context = ComponentHarness.context(id: "loki.source.journal.read", dataPath: storage + "/journal")
             component = try LokiSourceJournal(context: context, arguments: arguments)
             let component = self.component
             task.withLock { $0 = Task { try await component.run() } }
@@ -102,7 +98,7 @@ import TestSupport
               }
             }
             """
-        let rules = try ComponentConfig.decode(DiscoveryRelabel.Arguments.self, rulesConfig).arguments.rules
+        let rules = try ComponentHarness.decode(DiscoveryRelabel.Arguments.self, rulesConfig).arguments.rules
         let first = try Harness(body.replacingOccurrences(of: "relabel_rules = rules", with: ""), storage: dir.path)
         #expect(await first.waitForLines(2) == ["started nginx", "disk full"])
         let entry = try #require(first.receiver.entries.first)
@@ -144,7 +140,7 @@ import TestSupport
             return
         }
         #expect("\(error)".contains("cannot open journal directory \(dir.path)/nowhere"))
-        #expect(ComponentConfig.problem(LokiSourceJournal.Arguments.self, "loki.source.journal \"x\" {\n forward_to = []\n matches = \"NOEQUALS\"\n}")?
+        #expect(ComponentHarness.problem(LokiSourceJournal.Arguments.self, "loki.source.journal \"x\" {\n forward_to = []\n matches = \"NOEQUALS\"\n}")?
             .contains("is not FIELD=value") == true)
     }
 }

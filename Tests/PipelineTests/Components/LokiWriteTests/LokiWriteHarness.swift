@@ -1,10 +1,9 @@
-import AsyncHTTPClient
-import Logging
 import Prometheus
 import Synchronization
 import Testing
 import Wire
 @testable import Pipeline
+import PipelineTestSupport
 
 /// Builds `loki.write` from Alloy text the way the graph does, runs it, and reads its metrics back from the
 /// Prometheus exposition.
@@ -18,22 +17,18 @@ final class LokiWriteHarness: Sendable {
         let (id, arguments) = try Self.decode(config)
         self.id = id
         self.registry = registry
-        var logger = Logger(label: id)
-        logger.logLevel = .critical
-        let context = ComponentContext(
-            id: id, dataPath: "/tmp/estuary-lokiwrite-tests", logger: logger, metrics: registry,
-            httpClient: HTTPClient.shared, exportsChanged: { _ in })
+        let context = ComponentHarness.context(id: id, dataPath: "/tmp/estuary-lokiwrite-tests", registry: registry)
         component = try LokiWrite(context: context, arguments: arguments)
     }
 
     /// Parses `config` (one `loki.write` block), decodes, checks for unread attributes and validates its arguments.
     static func decode(_ config: String) throws -> (id: String, arguments: LokiWrite.Arguments) {
-        try ComponentConfig.decode(LokiWrite.Arguments.self, config)
+        try ComponentHarness.decode(LokiWrite.Arguments.self, config)
     }
 
     /// The problem `config` is refused with, or nil when it is accepted.
     static func problem(_ config: String) -> String? {
-        ComponentConfig.problem(LokiWrite.Arguments.self, config)
+        ComponentHarness.problem(LokiWrite.Arguments.self, config)
     }
 
     static func arguments(_ config: String) throws -> LokiWrite.Arguments {
@@ -68,14 +63,7 @@ final class LokiWriteHarness: Sendable {
 
     /// The value of the sample `name{labels…}` (matching every given label; others may be present), or nil.
     func metric(_ name: String, _ labels: [String: String] = [:]) -> Double? {
-        let text = registry.emitToString()
-        var total: Double?
-        for line in text.split(separator: "\n") where line.hasPrefix(name + "{") || line.hasPrefix(name + " ") {
-            let matches = labels.allSatisfy { line.contains("\($0.key)=\"\($0.value)\"") }
-            guard matches, let value = line.split(separator: " ").last.flatMap({ Double($0) }) else { continue }
-            total = (total ?? 0) + value
-        }
-        return total
+        registry.sample(name, labels)
     }
 
     func metricText() -> String { registry.emitToString() }

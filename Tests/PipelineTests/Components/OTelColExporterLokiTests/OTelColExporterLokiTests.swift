@@ -1,58 +1,29 @@
 @testable import AlloyLanguage
 import AsyncHTTPClient
-import Logging
 import Prometheus
-import Synchronization
 import Testing
 import Wire
 @testable import Pipeline
+import PipelineTestSupport
 
 /// `otelcol.exporter.loki` as the graph drives it: arguments from Alloy text, `input` fed OTLP logs, entries
 /// forwarded to `forward_to`, reloads, backpressure and metrics.
 @Suite struct OTelColExporterLokiTests {
     typealias T = LokiTest
 
-    /// A `loki.LogsReceiver` that keeps what it is given, or refuses it.
-    final class Receiver: LogsReceiver {
-        let batches = Mutex<[LogBatch]>([])
-        let refusal: PipelineError?
-
-        init(refusing refusal: PipelineError? = nil) {
-            self.refusal = refusal
-        }
-
-        func receive(_ batch: LogBatch) async throws {
-            if let refusal { throw refusal }
-            batches.withLock { $0.append(batch) }
-        }
-
-        var entries: [LogEntry] { batches.withLock { $0.flatMap(\.entries) } }
-        var batchCount: Int { batches.withLock { $0.count } }
-    }
-
-
     struct Harness {
         let component: OTelColExporterLoki
         let registry = PrometheusCollectorRegistry()
 
         init(forwardTo receivers: [any LogsReceiver]) throws {
-            var logger = Logger(label: "otelcol.exporter.loki.default")
-            logger.logLevel = .critical
-            let context = ComponentContext(
-                id: "otelcol.exporter.loki.default", dataPath: "/tmp/estuary-lokiexporter-tests", logger: logger,
-                metrics: registry, httpClient: HTTPClient.shared, exportsChanged: { _ in })
+            let context = ComponentHarness.context(id: "otelcol.exporter.loki.default", registry: registry)
             component = try OTelColExporterLoki(
                 context: context, arguments: .init(forwardTo: LogsReceivers(receivers)), translator: T.translator)
         }
 
         /// The value of `name{component_id="otelcol.exporter.loki.default"}`, or nil when it is not exposed.
         func metric(_ name: String) -> Double? {
-            let text = registry.emitToString()
-            for line in text.split(separator: "\n") where line.hasPrefix(name + "{") {
-                guard line.contains(#"component_id="otelcol.exporter.loki.default""#) else { continue }
-                return line.split(separator: " ").last.flatMap { Double($0) }
-            }
-            return nil
+            registry.sample(name, ["component_id": "otelcol.exporter.loki.default"])
         }
     }
 
@@ -68,18 +39,8 @@ import Wire
 
     /// Decodes the component's block with `variables` in scope; the first problem's message on failure.
     static func decode(_ config: String, _ variables: [String: Value] = [:]) -> Decoded {
-        let file: AlloyFile
-        do throws(Diagnostics) {
-            file = try AlloyParser.parse(name: "test.alloy", text: config)
-        } catch {
-            return .failure(error.description)
-        }
-        guard let block = file.body.blocks.first else { return .failure("no block") }
-        let reader = ArgumentReader(block: block, file: file, scope: Scope(variables))
-        do throws(Diagnostic) {
-            let arguments = try OTelColExporterLoki.Arguments(reader)
-            if let unknown = reader.finish().first { return .failure(unknown.message) }
-            return .success(arguments)
+        do throws(ComponentHarness.Problem) {
+            return .success(try ComponentHarness.decode(OTelColExporterLoki.Arguments.self, config, scope: Scope(variables)).arguments)
         } catch {
             return .failure(error.message)
         }
@@ -96,7 +57,7 @@ import Wire
     // MARK: Arguments
 
     @Test func decodesForwardTo() throws {
-        let receiver = Receiver()
+        let receiver = CollectingReceiver()
         let capsule = Value.capsule(Capsule(LogsReceiverCapsule.self, receiver))
         let decoded = Self.decode(#"otelcol.exporter.loki "default" { forward_to = [write] }"#, ["write": capsule])
         #expect(decoded.map { $0.forwardTo.items.map(ObjectIdentifier.init) } == [ObjectIdentifier(receiver)])
@@ -134,8 +95,8 @@ import Wire
     }
 
     @Test func convertsAndForwardsOneBatchToEveryReceiver() async throws {
-        let first = Receiver()
-        let second = Receiver()
+        let first = CollectingReceiver()
+        let second = CollectingReceiver()
         let harness = try Harness(forwardTo: [first, second])
         try await harness.component.consume(Self.logs(["one", "two", "three"]))
         #expect(first.batchCount == 1)
@@ -155,8 +116,8 @@ import Wire
     }
 
     @Test func updateSwapsTheReceivers() async throws {
-        let old = Receiver()
-        let new = Receiver()
+        let old = CollectingReceiver()
+        let new = CollectingReceiver()
         let harness = try Harness(forwardTo: [old])
         try await harness.component.consume(Self.logs(["before"]))
         try harness.component.update(.init(forwardTo: LogsReceivers([new])))
@@ -168,7 +129,7 @@ import Wire
     }
 
     @Test func recordsThatCannotConvertAreCountedAndTheRestGoOn() async throws {
-        let receiver = Receiver()
+        let receiver = CollectingReceiver()
         let harness = try Harness(forwardTo: [receiver])
         var logs = Self.logs(["good", "also good"])
         logs.resourceLogs[0].scopeLogs[0].logRecords.insert(
@@ -187,8 +148,8 @@ import Wire
     }
 
     @Test func backpressureIsPassedBackAndCounted() async throws {
-        let full = Receiver(refusing: .backpressure(retryAfter: .seconds(1), reason: "queue full"))
-        let healthy = Receiver()
+        let full = CollectingReceiver(refusingEvery: .backpressure(retryAfter: .seconds(1), reason: "queue full"))
+        let healthy = CollectingReceiver()
         let harness = try Harness(forwardTo: [full, healthy])
         await #expect(throws: PipelineError.backpressure(retryAfter: .seconds(1), reason: "queue full")) {
             try await harness.component.consume(Self.logs(["a", "b"]))
@@ -208,7 +169,7 @@ import Wire
 
     /// Concurrent senders and reloads: every record reaches exactly one of the receivers it was sent to.
     @Test func concurrentConsumeAndUpdate() async throws {
-        let receivers = (0..<3).map { _ in Receiver() }
+        let receivers = (0..<3).map { _ in CollectingReceiver() }
         let harness = try Harness(forwardTo: [receivers[0]])
         let component = harness.component
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -1,57 +1,16 @@
 @testable import AlloyLanguage
 import AsyncHTTPClient
 import Foundation
-import Logging
 import NIOCore
-import Prometheus
-import Synchronization
 import Testing
 import Wire
 @testable import Pipeline
+import PipelineTestSupport
 import TestSupport
 
-/// Records what reaches it, with the client metadata of each call; can refuse with backpressure a number of times.
-private final class RecordingConsumer: OTLPLogsConsumer {
-    struct Call {
-        var bodies: [String]
-        var metadata: ClientMetadata
-    }
-
-    private let state = Mutex<(calls: [Call], refusals: Int)>(([], 0))
-
-    init(refusals: Int = 0) {
-        state.withLock { $0.refusals = refusals }
-    }
-
-    var calls: [Call] { state.withLock { $0.calls } }
-    var bodies: [String] { calls.flatMap(\.bodies) }
-
-    func consume(_ logs: OTLPLogsData) async throws {
-        let metadata = ClientMetadata.current
-        let bodies = logs.resourceLogs.flatMap(\.scopeLogs).flatMap(\.logRecords).map { record -> String in
-            if case .string(let text) = record.body { return text }
-            return ""
-        }
-        try state.withLock { state throws(PipelineError) in
-            if state.refusals > 0 {
-                state.refusals -= 1
-                throw PipelineError.backpressure(retryAfter: nil, reason: "test refusal")
-            }
-            state.calls.append(Call(bodies: bodies, metadata: metadata))
-        }
-    }
-}
-
 /// Builds a component from one Alloy block, with `sink` in scope as an `otelcol.Consumer`.
-private func make<C: Component>(_ type: C.Type, _ config: String, sink: RecordingConsumer) throws -> C {
-    let scope = Scope(["sink": .capsule(Capsule(OTLPConsumerCapsule.self, sink))])
-    let (id, arguments) = try ComponentConfig.decode(C.Arguments.self, config, scope: scope)
-    var logger = Logger(label: id)
-    logger.logLevel = .critical
-    let context = ComponentContext(
-        id: id, dataPath: NSTemporaryDirectory(), logger: logger, metrics: PrometheusCollectorRegistry(),
-        httpClient: HTTPClient.shared, exportsChanged: { _ in })
-    return try C(context: context, arguments: arguments)
+private func make<C: Component>(_ type: C.Type, _ config: String, sink: CollectingConsumer) throws -> C {
+    try ComponentHarness.make(type, config, scope: ComponentHarness.scope(consumers: ["sink": sink]))
 }
 
 private func logs(_ bodies: [String]) -> OTLPLogsData {
@@ -66,7 +25,7 @@ private func batchConfig(_ extra: String...) -> String {
 
 @Suite struct OTelColBatchAndMetadataTests {
     @Test func batchesAreCutBySizeAndTimeoutAndNothingIsLost() async throws {
-        let sink = RecordingConsumer()
+        let sink = CollectingConsumer()
         let batch = try make(
             OTelColProcessorBatch.self,
             batchConfig("send_batch_size = 100", "send_batch_max_size = 150", #"timeout = "50ms""#), sink: sink)
@@ -85,7 +44,7 @@ private func batchConfig(_ extra: String...) -> String {
     }
 
     @Test func aBatchRefusedDownstreamIsOfferedAgain() async throws {
-        let sink = RecordingConsumer(refusals: 3)
+        let sink = CollectingConsumer(refusing: .backpressure(3))
         let batch = try make(OTelColProcessorBatch.self, batchConfig(#"timeout = "1ms""#), sink: sink)
         let running = Task { try await batch.run() }
         try await batch.consume(logs(["kept"]))
@@ -95,7 +54,7 @@ private func batchConfig(_ extra: String...) -> String {
     }
 
     @Test func metadataKeysKeepBatchesApartAndTravelWithThem() async throws {
-        let sink = RecordingConsumer()
+        let sink = CollectingConsumer()
         let batch = try make(
             OTelColProcessorBatch.self,
             batchConfig(#"metadata_keys = ["X-Tenant"]"#, #"timeout = "20ms""#), sink: sink)
@@ -122,7 +81,7 @@ private func batchConfig(_ extra: String...) -> String {
     }
 
     @Test func metadataCardinalityIsBounded() async throws {
-        let sink = RecordingConsumer()
+        let sink = CollectingConsumer()
         let batch = try make(
             OTelColProcessorBatch.self,
             batchConfig(#"metadata_keys = ["tenant"]"#, "metadata_cardinality_limit = 2"), sink: sink)
@@ -143,14 +102,14 @@ private func batchConfig(_ extra: String...) -> String {
     }
 
     @Test func duplicateMetadataKeysAreRefused() throws {
-        #expect(throws: ComponentConfig.Problem.self) {
-            _ = try make(OTelColProcessorBatch.self, batchConfig(#"metadata_keys = ["Tenant", "tenant"]"#), sink: RecordingConsumer())
+        #expect(throws: ComponentHarness.Problem.self) {
+            _ = try make(OTelColProcessorBatch.self, batchConfig(#"metadata_keys = ["Tenant", "tenant"]"#), sink: CollectingConsumer())
         }
     }
 
     /// `include_metadata` puts the request's headers in the client metadata the pipeline sees; without it, none.
     @Test(arguments: [true, false]) func receiverIncludesRequestHeadersWhenAsked(include: Bool) async throws {
-        let sink = RecordingConsumer()
+        let sink = CollectingConsumer()
         let receiver = try make(OTelColReceiverOTLP.self, """
             otelcol.receiver.otlp "test" {
               http {

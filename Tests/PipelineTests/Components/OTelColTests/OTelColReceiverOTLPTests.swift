@@ -1,40 +1,16 @@
 @testable import AlloyLanguage
 import AsyncHTTPClient
 import Foundation
-import Logging
 import NIOCore
 import NIOHTTP1
-import Prometheus
-import Synchronization
 import Testing
 import Wire
 @testable import Pipeline
+import PipelineTestSupport
 import TestSupport
 
 /// The receiver's listener: it stops gracefully, rebinds on a changed endpoint, and fails `run()` when it cannot bind.
 @Suite struct OTelColReceiverOTLPTests {
-    /// Holds each `consume` until the test opens the gate once per call; records the bodies it let through.
-    final class GatedConsumer: OTLPLogsConsumer {
-        private let gate: AsyncStream<Void>
-        private let state = Mutex<(arrivals: Int, bodies: [String])>((0, []))
-
-        init(gate: AsyncStream<Void>) { self.gate = gate }
-
-        var arrivals: Int { state.withLock { $0.arrivals } }
-        var bodies: [String] { state.withLock { $0.bodies } }
-
-        func consume(_ logs: OTLPLogsData) async throws {
-            state.withLock { $0.arrivals += 1 }
-            var waiting = gate.makeAsyncIterator()
-            _ = await waiting.next()
-            let bodies = logs.resourceLogs.flatMap(\.scopeLogs).flatMap(\.logRecords).map { record -> String in
-                if case .string(let text) = record.body { return text }
-                return ""
-            }
-            state.withLock { $0.bodies += bodies }
-        }
-    }
-
     static func config(endpoint: String = "127.0.0.1:0") -> String {
         """
         otelcol.receiver.otlp "test" {
@@ -49,19 +25,13 @@ import TestSupport
     }
 
     static func make(_ config: String, sink: some OTLPLogsConsumer) throws -> OTelColReceiverOTLP {
-        let scope = Scope(["sink": .capsule(Capsule(OTLPConsumerCapsule.self, sink))])
-        let (id, arguments) = try ComponentConfig.decode(OTelColReceiverOTLP.Arguments.self, config, scope: scope)
-        var logger = Logger(label: id)
-        logger.logLevel = .critical
-        let context = ComponentContext(
-            id: id, dataPath: NSTemporaryDirectory(), logger: logger, metrics: PrometheusCollectorRegistry(),
-            httpClient: HTTPClient.shared, exportsChanged: { _ in })
-        return try OTelColReceiverOTLP(context: context, arguments: arguments)
+        try ComponentHarness.make(OTelColReceiverOTLP.self, config, scope: ComponentHarness.scope(consumers: ["sink": sink]))
     }
 
     static func decode(_ config: String, sink: some OTLPLogsConsumer) throws -> OTelColReceiverOTLP.Arguments {
-        let scope = Scope(["sink": .capsule(Capsule(OTLPConsumerCapsule.self, sink))])
-        return try ComponentConfig.decode(OTelColReceiverOTLP.Arguments.self, config, scope: scope).arguments
+        try ComponentHarness.decode(
+            OTelColReceiverOTLP.Arguments.self, config, scope: ComponentHarness.scope(consumers: ["sink": sink])
+        ).arguments
     }
 
     static func send(_ port: Int, _ line: String) async throws -> Int {
@@ -76,8 +46,8 @@ import TestSupport
     }
 
     @Test func stoppingLetsARequestInFlightFinish() async throws {
-        let (gate, open) = AsyncStream<Void>.makeStream()
-        let sink = GatedConsumer(gate: gate)
+        let gate = CallGate()
+        let sink = CollectingConsumer(gate: gate)
         let receiver = try Self.make(Self.config(), sink: sink)
         let running = Task { try await receiver.run() }
         #expect(await eventually { receiver.listeningPort != nil })
@@ -87,18 +57,18 @@ import TestSupport
         // What the graph does when the component is removed or the agent stops.
         running.cancel()
         #expect(await refusesConnections("http://127.0.0.1:\(port)/v1/logs"))
-        open.yield()
+        gate.pass()
         #expect(try await push.value == 200)
         #expect(sink.bodies == ["in flight"])
         let outcome = await running.result
         #expect(throws: Never.self) { try outcome.get() }
         #expect(receiver.listeningPort == nil)
-        open.finish()
+        gate.open()
     }
 
     @Test func aChangedEndpointRebindsAndTheOldPortCloses() async throws {
-        let (gate, open) = AsyncStream<Void>.makeStream()
-        let sink = GatedConsumer(gate: gate)
+        let gate = CallGate()
+        let sink = CollectingConsumer(gate: gate)
         let receiver = try Self.make(Self.config(), sink: sink)
         let running = Task { try await receiver.run() }
         #expect(await eventually { receiver.listeningPort != nil })
@@ -106,7 +76,7 @@ import TestSupport
         try receiver.update(Self.decode(Self.config(endpoint: "127.0.0.2:0"), sink: sink))
         #expect(await eventually { receiver.listeningPort != nil && receiver.listeningPort != old })
         let new = try #require(receiver.listeningPort)
-        open.yield()
+        gate.pass()
         var request = HTTPClientRequest(url: "http://127.0.0.2:\(new)/v1/logs")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -116,13 +86,11 @@ import TestSupport
         #expect(await refusesConnections("http://127.0.0.1:\(old)/v1/logs"))
         running.cancel()
         _ = await running.result
-        open.finish()
+        gate.open()
     }
 
     /// A receiver with `http` settings `extra`, running, with a consumer that lets everything through.
-    static func running(_ extra: String) async throws -> (OTelColReceiverOTLP, Task<Void, any Error>, Int, AsyncStream<Void>.Continuation) {
-        let (gate, open) = AsyncStream<Void>.makeStream(bufferingPolicy: .unbounded)
-        for _ in 0..<16 { open.yield() }
+    static func running(_ extra: String) async throws -> (OTelColReceiverOTLP, Task<Void, any Error>, Int) {
         let config = """
             otelcol.receiver.otlp "test" {
               http {
@@ -134,10 +102,10 @@ import TestSupport
               }
             }
             """
-        let receiver = try Self.make(config, sink: GatedConsumer(gate: gate))
+        let receiver = try Self.make(config, sink: CollectingConsumer())
         let task = Task { try await receiver.run() }
         #expect(await eventually { receiver.listeningPort != nil })
-        return (receiver, task, try #require(receiver.listeningPort), open)
+        return (receiver, task, try #require(receiver.listeningPort))
     }
 
     static func request(_ port: Int, _ path: String, method: HTTPMethod = .POST, headers: [(String, String)],
@@ -154,7 +122,7 @@ import TestSupport
     ])]))
 
     @Test func corsAnswersBrowsersFromAllowedOriginsOnly() async throws {
-        let (_, task, port, open) = try await Self.running("""
+        let (_, task, port) = try await Self.running("""
             cors {
                   allowed_origins = ["https://app.example.com", "https://*.test.io"]
                   allowed_headers = ["X-Tenant"]
@@ -188,11 +156,10 @@ import TestSupport
         #expect(other.headers["Access-Control-Allow-Origin"].isEmpty)
         task.cancel()
         _ = await task.result
-        open.finish()
     }
 
     @Test func otherMethodsGet405AsFromTheCollector() async throws {
-        let (_, task, port, open) = try await Self.running("")
+        let (_, task, port) = try await Self.running("")
         // Without a cors block a preflight is no different: the handler takes POST alone.
         for method in [HTTPMethod.OPTIONS, .GET, .PUT, .DELETE, .PATCH] {
             let answer = try await Self.request(port, "/v1/logs", method: method, headers: [
@@ -203,9 +170,8 @@ import TestSupport
         }
         task.cancel()
         _ = await task.result
-        open.finish()
         // With one, only a preflight is answered 204; a plain OPTIONS still gets 405.
-        let (_, corsTask, corsPort, corsOpen) = try await Self.running(#"cors { allowed_origins = ["*"] }"#)
+        let (_, corsTask, corsPort) = try await Self.running(#"cors { allowed_origins = ["*"] }"#)
         let preflight = try await Self.request(corsPort, "/v1/logs", method: .OPTIONS, headers: [
             ("Origin", "https://app.example.com"), ("Access-Control-Request-Method", "POST"),
         ])
@@ -214,11 +180,10 @@ import TestSupport
         #expect(plain.status.code == 405)
         corsTask.cancel()
         _ = await corsTask.result
-        corsOpen.finish()
     }
 
     @Test func compressionAlgorithmsLimitTheEncodingsTaken() async throws {
-        let (_, task, port, open) = try await Self.running(#"compression_algorithms = ["gzip"]"#)
+        let (_, task, port) = try await Self.running(#"compression_algorithms = ["gzip"]"#)
         let contentType = ("Content-Type", "application/x-protobuf")
         let gzip = try await Self.request(port, "/v1/logs", headers: [contentType, ("Content-Encoding", "gzip")],
                                           body: Gzip.compress(Self.oneRecord))
@@ -230,11 +195,10 @@ import TestSupport
         #expect(plain.status.code == 200)
         task.cancel()
         _ = await task.result
-        open.finish()
     }
 
     @Test func tracesAndMetricsGetA404SayingSo() async throws {
-        let (_, task, port, open) = try await Self.running(#"traces_url_path = "/t""#)
+        let (_, task, port) = try await Self.running(#"traces_url_path = "/t""#)
         let traces = try await Self.request(port, "/t", headers: [("Content-Type", "application/json")], body: Array("{}".utf8))
         #expect(traces.status.code == 404)
         let text = String(buffer: try await traces.body.collect(upTo: 1 << 16))
@@ -243,7 +207,6 @@ import TestSupport
         #expect(metrics.status.code == 404)
         task.cancel()
         _ = await task.result
-        open.finish()
     }
 
     @Test(arguments: [
@@ -253,7 +216,7 @@ import TestSupport
     ])
     func badHTTPSettingsAreRefused(extra: String, message: String) throws {
         let config = "otelcol.receiver.otlp \"x\" {\n  http {\n    \(extra)\n  }\n  output {\n    logs = [sink]\n  }\n}"
-        let sink = GatedConsumer(gate: AsyncStream<Void>.makeStream().stream)
+        let sink = CollectingConsumer()
         do {
             _ = try Self.make(config, sink: sink)
             Issue.record("expected an error for \(extra)")
@@ -263,9 +226,9 @@ import TestSupport
     }
 
     @Test func aPortInUseMakesRunFail() async throws {
-        let (gate, open) = AsyncStream<Void>.makeStream()
-        defer { open.finish() }
-        let sink = GatedConsumer(gate: gate)
+        let gate = CallGate()
+        defer { gate.open() }
+        let sink = CollectingConsumer(gate: gate)
         let first = try Self.make(Self.config(), sink: sink)
         let running = Task { try await first.run() }
         #expect(await eventually { first.listeningPort != nil })

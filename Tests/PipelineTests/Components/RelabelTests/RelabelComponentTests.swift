@@ -1,6 +1,8 @@
+import Prometheus
 @testable import AlloyLanguage
 import Testing
 @testable import Pipeline
+import PipelineTestSupport
 import Wire
 
 @Suite struct RelabelComponentTests {
@@ -20,7 +22,7 @@ import Wire
               }
             }
             """
-        let (_, arguments) = try ComponentConfig.decode(DiscoveryRelabel.Arguments.self, config)
+        let (_, arguments) = try ComponentHarness.decode(DiscoveryRelabel.Arguments.self, config)
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         let component = try DiscoveryRelabel(context: FileTailHarness.context(storage: dir.path), arguments: arguments)
@@ -35,8 +37,8 @@ import Wire
     }
 
     @Test func lokiRelabelRewritesEntriesDropsEmptyOnesAndCountsThem() async throws {
-        let receiver = RecordingReceiver()
-        let scope = Scope(["out": .capsule(Capsule(LogsReceiverCapsule.self, receiver))])
+        let receiver = CollectingReceiver()
+        let scope = ComponentHarness.scope(receivers: ["out": receiver])
         let config = """
             loki.relabel "t" {
               forward_to = [out]
@@ -51,20 +53,17 @@ import Wire
               }
             }
             """
-        let (_, arguments) = try ComponentConfig.decode(LokiRelabel.Arguments.self, config, scope: scope)
-        let dir = TemporaryDirectory()
-        defer { dir.remove() }
-        let context = FileTailHarness.context(storage: dir.path)
-        let relabel = try LokiRelabel(context: context, arguments: arguments)
+        let (_, arguments) = try ComponentHarness.decode(LokiRelabel.Arguments.self, config, scope: scope)
+        let registry = PrometheusCollectorRegistry()
+        let relabel = try LokiRelabel(context: ComponentHarness.context(id: "loki.relabel.t", registry: registry), arguments: arguments)
         func entry(_ level: String, _ line: String) -> LogEntry {
             LogEntry(timestamp: 1, line: Array(line.utf8), labels: LabelSet([LabelPair(name: "app", value: "a"), LabelPair(name: "level", value: level)]))
         }
         try await relabel.receive(LogBatch(entries: [entry("info", "1"), entry("debug", "2"), entry("info", "3"), entry("warn", "4")]))
         #expect(receiver.lines == ["1", "3", "4"])
         #expect(receiver.entries.allSatisfy { $0.labels == LabelSet([LabelPair(name: "app", value: "a")]) })
-        let text = context.metrics.emitToString()
-        #expect(text.contains("loki_relabel_entries_processed{component_id=\"loki.source.file.test\"} 4"))
-        #expect(text.contains("loki_relabel_entries_written{component_id=\"loki.source.file.test\"} 3"))
-        #expect(text.contains("loki_relabel_cache_misses{component_id=\"loki.source.file.test\"} 3"))
+        #expect(registry.sample("loki_relabel_entries_processed", ["component_id": "loki.relabel.t"]) == 4)
+        #expect(registry.sample("loki_relabel_entries_written", ["component_id": "loki.relabel.t"]) == 3)
+        #expect(registry.sample("loki_relabel_cache_misses", ["component_id": "loki.relabel.t"]) == 3)
     }
 }

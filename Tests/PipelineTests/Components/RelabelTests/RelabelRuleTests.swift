@@ -1,5 +1,6 @@
 @testable import GoCompat
 import Testing
+import PipelineTestSupport
 import TestSupport
 @testable import Pipeline
 import Wire
@@ -7,14 +8,14 @@ import Wire
 @Suite struct RelabelRuleTests {
     /// Relabels `labels` with the `rule` blocks in `rules`, through `discovery.relabel` as a user writes it.
     static func relabel(_ labels: [String: String], _ rules: String) throws -> [String: String]? {
-        let (_, arguments) = try ComponentConfig.decode(
+        let (_, arguments) = try ComponentHarness.decode(
             DiscoveryRelabel.Arguments.self, "discovery.relabel \"t\" {\n targets = []\n\(rules)\n}")
         guard let pairs = RelabelRule.process(arguments.rules, Target(labels).pairs) else { return nil }
         return Dictionary(uniqueKeysWithValues: pairs.map { ($0.name, $0.value) })
     }
 
     static func problem(_ rules: String) -> String? {
-        ComponentConfig.problem(DiscoveryRelabel.Arguments.self, "discovery.relabel \"t\" {\n targets = []\n\(rules)\n}")
+        ComponentHarness.problem(DiscoveryRelabel.Arguments.self, "discovery.relabel \"t\" {\n targets = []\n\(rules)\n}")
     }
 
     // Cases drawn from Alloy's discovery.relabel docs and Prometheus' relabel_test.go.
