@@ -189,16 +189,20 @@ public final class ArgumentReader {
     }
 
     /// A size in bytes written as text (`"1MiB"`, `"10MB"`, powers of 1024 as Alloy's `units.Base2Bytes`) or a
-    /// whole number.
-    public func byteSize(_ name: String, default fallback: Int) throws(Diagnostic) -> Int {
-        guard let value = try value(name) else { return fallback }
-        if case .number = value { return try int(name, default: fallback) }
+    /// whole number; nil when the attribute is not set.
+    public func byteSize(_ name: String) throws(Diagnostic) -> Int? {
+        guard let value = try value(name) else { return nil }
+        if case .number = value { return try int(name, default: 0) }
         guard case .string(let text) = value else { throw mismatch(name, expected: "size such as \"1MiB\"", got: value) }
         switch ByteSizeText.parse(text) {
         case .success(let bytes): return bytes
         case .failure:
             throw error(name, "\(name): invalid size \(GoQuote.quote(text)); expected e.g. \"512KiB\", \"1MiB\", \"10MB\"")
         }
+    }
+
+    public func byteSize(_ name: String, default fallback: Int) throws(Diagnostic) -> Int {
+        try byteSize(name) ?? fallback
     }
 
     /// An object of strings (or secrets), e.g. `headers` or `external_labels`.

@@ -440,6 +440,7 @@ import Wire
         (#"loki.source.api "x" { }"#, #"missing required attribute "forward_to" in loki.source.api.x"#),
         ("loki.source.api \"x\" {\n forward_to = [out]\n grpc { listen_port = 9095 }\n}", "the grpc block is not supported yet"),
         ("loki.source.api \"x\" {\n forward_to = [out]\n http {\n tls { cert_file = \"c\" }\n }\n}", "the http > tls block is not supported yet"),
+        ("loki.source.api \"x\" {\n forward_to = [out]\n http {\n tls_config { cert_file = \"c\" }\n }\n}", "the http > tls_config block is not supported yet"),
         ("loki.source.api \"x\" {\n forward_to = [out]\n relabel_rules = []\n}", "relabel_rules: not supported yet"),
         ("loki.source.api \"x\" {\n forward_to = [out]\n labels = { \"bad-name\" = \"v\" }\n}", #"labels: invalid label name "bad-name""#),
         ("loki.source.api \"x\" {\n forward_to = [out]\n http { listen_port = 70000 }\n}", "http.listen_port must be between 0 and 65535, got 70000"),

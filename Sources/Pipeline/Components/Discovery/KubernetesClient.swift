@@ -34,7 +34,7 @@ struct KubernetesClientConfig: Sendable, Equatable {
             if try tls.string("server_name") != nil {
                 throw tls.error("server_name", "server_name is not supported yet; connect by the name on the certificate")
             }
-            insecureSkipVerify = try tls.bool("insecure_skip_verify", default: false)
+            insecureSkipVerify = try tls.bool("insecure_skip_verify", default: insecureSkipVerify)
             if (certFile == nil) != (keyFile == nil) {
                 throw tls.blockError("cert_file and key_file must be set together")
             }

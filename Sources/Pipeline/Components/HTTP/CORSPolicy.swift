@@ -12,7 +12,8 @@ struct CORSPolicy: Sendable, Equatable {
     /// `X-Requested-With`; `*` allows any.
     var allowedHeaders: [String] = []
     /// Seconds a browser may cache a preflight answer (0: not sent).
-    var maxAge = 0
+    var maxAge = Self.defaultMaxAge
+    static let defaultMaxAge = 0
 
     private static let alwaysAllowedHeaders: Set<String> = ["origin", "accept", "content-type", "x-requested-with"]
 

@@ -11,10 +11,26 @@ import Wire
 public final class LocalFileMatch: Component {
     public static let name = "local.file_match"
 
+    /// `sync_period` and `ignore_older_than`, as `local.file_match` and `loki.source.file`'s `file_match` block
+    /// read them, with Alloy's defaults.
+    public struct Schedule: Sendable, Equatable {
+        /// How often the targets are matched against the file system again.
+        public var syncPeriod: Duration = .seconds(10)
+        /// Files not modified within this time are skipped; zero keeps every file.
+        public var ignoreOlderThan: Duration = .zero
+
+        init(_ reader: ArgumentReader) throws(Diagnostic) {
+            syncPeriod = try reader.duration("sync_period", default: syncPeriod)
+            if syncPeriod <= .zero {
+                throw reader.error("sync_period", "sync_period: must be greater than 0, got \(DurationText.prometheusString(DurationText.nanoseconds(syncPeriod)))")
+            }
+            ignoreOlderThan = try reader.duration("ignore_older_than", default: ignoreOlderThan)
+        }
+    }
+
     public struct Arguments: ComponentArguments {
         public var pathTargets: [Target]
-        public var syncPeriod: Duration
-        public var ignoreOlderThan: Duration
+        public var schedule: Schedule
 
         public init(_ reader: ArgumentReader) throws(Diagnostic) {
             try reader.requirePresent("path_targets")
@@ -29,16 +45,7 @@ public final class LocalFileMatch: Component {
                     }
                 }
             }
-            syncPeriod = try reader.duration("sync_period", default: Self.defaultSyncPeriod)
-            ignoreOlderThan = try reader.duration("ignore_older_than", default: .zero)
-        }
-
-        /// How often the targets are matched against the file system again (also `loki.source.file`'s
-        /// `file_match`).
-        static let defaultSyncPeriod: Duration = .seconds(10)
-
-        public func validate() throws(ArgumentError) {
-            if syncPeriod <= .zero { throw ArgumentError("sync_period must be greater than 0") }
+            schedule = try Schedule(reader)
         }
     }
 
@@ -69,7 +76,7 @@ public final class LocalFileMatch: Component {
 
     public func run() async throws {
         while !Task.isCancelled {
-            await wakeUp.wait(timeout: state.withLock { $0.arguments.syncPeriod })
+            await wakeUp.wait(timeout: state.withLock { $0.arguments.schedule.syncPeriod })
             if Task.isCancelled { break }
             if refresh() { context.exportsChanged(exports) }
         }
@@ -78,7 +85,7 @@ public final class LocalFileMatch: Component {
     /// Expands the globs now; whether the target list changed.
     private func refresh() -> Bool {
         let arguments = state.withLock { $0.arguments }
-        let found = Self.expand(arguments.pathTargets, ignoreOlderThan: arguments.ignoreOlderThan, logger: context.logger)
+        let found = Self.expand(arguments.pathTargets, ignoreOlderThan: arguments.schedule.ignoreOlderThan, logger: context.logger)
         return state.withLock { state in
             guard state.targets != found else { return false }
             state.targets = found

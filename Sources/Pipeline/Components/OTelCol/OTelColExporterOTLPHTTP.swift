@@ -17,7 +17,7 @@ import Wire
 public final class OTelColExporterOTLPHTTP: Component, OTLPLogsConsumer {
     public static let name = "otelcol.exporter.otlphttp"
     /// How long stopping waits for the queue to drain (Alloy has no argument for it: loki.write's default).
-    public static let defaultDrainTimeout = Duration.seconds(15)
+    public static let defaultDrainTimeout = LokiWrite.EndpointOptions.Defaults.drainTimeout
     /// How long an upstream is asked to wait when the queue is full.
     static let retryAfterWhenFull = Duration.seconds(1)
     /// A failing endpoint fails every batch; the log says so at most once per interval, the metric counts all.

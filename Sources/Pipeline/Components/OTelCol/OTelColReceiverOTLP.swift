@@ -25,7 +25,8 @@ public final class OTelColReceiverOTLP: Component {
     public struct Arguments: ComponentArguments {
         public struct HTTP: Sendable, Equatable {
             /// `host:port` to listen on.
-            public var endpoint = "0.0.0.0:4318"
+            public var endpoint = Self.defaultEndpoint.description
+            static let defaultEndpoint = HostPort(host: "0.0.0.0", port: 4318)
             /// `max_request_body_size`: the largest request body, and the largest it may decompress to (413).
             public var maxRequestBodySize = 20 << 20
             /// `max_in_flight_body_size` (Estuary's own; the collector has no such limit): the most bytes of
@@ -66,18 +67,16 @@ public final class OTelColReceiverOTLP: Component {
                 var http = HTTP()
                 http.endpoint = try block.string("endpoint", default: http.endpoint)
                 http.maxRequestBodySize = try block.byteSize("max_request_body_size", default: http.maxRequestBodySize)
-                if block.has("max_in_flight_body_size") {
-                    http.maxInFlightBodySize = try block.byteSize("max_in_flight_body_size", default: 0)
-                }
+                http.maxInFlightBodySize = try block.byteSize("max_in_flight_body_size")
                 http.logsURLPath = try block.string("logs_url_path", default: http.logsURLPath)
                 http.tracesURLPath = try block.string("traces_url_path", default: http.tracesURLPath)
                 http.metricsURLPath = try block.string("metrics_url_path", default: http.metricsURLPath)
-                http.includeMetadata = try block.bool("include_metadata", default: false)
+                http.includeMetadata = try block.bool("include_metadata", default: http.includeMetadata)
                 if let cors = try block.block("cors") {
                     http.cors = CORSPolicy(
                         allowedOrigins: try cors.stringList("allowed_origins"),
                         allowedHeaders: try cors.stringList("allowed_headers"),
-                        maxAge: try cors.int("max_age", default: 0))
+                        maxAge: try cors.int("max_age", default: CORSPolicy.defaultMaxAge))
                 }
                 if block.has("compression_algorithms") {
                     http.compressionAlgorithms = try block.stringList("compression_algorithms")
@@ -174,7 +173,7 @@ public final class OTelColReceiverOTLP: Component {
     private func listener(generation: Int) -> HTTPListenerLoop.Listener {
         // `validate()` makes sure of an http block whose endpoint is host:port.
         let http = state.withLock { $0.arguments.http } ?? Arguments.HTTP()
-        let address = HostPort(http.endpoint) ?? HostPort(host: "0.0.0.0", port: 4318)
+        let address = HostPort(http.endpoint) ?? Arguments.HTTP.defaultEndpoint
         let router = Router()
         router.post(RouterPath(http.logsURLPath)) { [self] request, _ in await withCORS(request, handle(request)) }
         for (signal, path) in [("traces", http.tracesURLPath), ("metrics", http.metricsURLPath)] {
@@ -231,11 +230,7 @@ public final class OTelColReceiverOTLP: Component {
     }
 
     private func handle(_ request: Request) async -> Response {
-        let limits = state.withLock {
-            (consumers: $0.arguments.logs, maxBody: $0.arguments.http?.maxRequestBodySize ?? 0,
-             includeMetadata: $0.arguments.http?.includeMetadata ?? false,
-             compressionAlgorithms: $0.arguments.http?.compressionAlgorithms ?? [])
-        }
+        let (consumers, http) = state.withLock { ($0.arguments.logs, $0.arguments.http ?? Arguments.HTTP()) }
         let format: BodyFormat
         switch Self.mediaType(request.headers[.contentType]) {
         case "application/x-protobuf", "application/protobuf": format = .protobuf
@@ -248,7 +243,7 @@ public final class OTelColReceiverOTLP: Component {
         let held: RequestBody.Held
         do {
             held = try await RequestBody.read(
-                request, limit: limits.maxBody, attribute: "max_request_body_size", budget: bodyBudget,
+                request, limit: http.maxRequestBodySize, attribute: "max_request_body_size", budget: bodyBudget,
                 budgetAttribute: "max_in_flight_body_size")
         } catch let error as RequestBody.TooLarge {
             return status(format, 413, error.message)
@@ -267,7 +262,7 @@ public final class OTelColReceiverOTLP: Component {
         var encoding = Self.mediaType(request.headers[.contentEncoding])
         if encoding == "identity" { encoding = "" }
         if encoding == "x-gzip" { encoding = "gzip" }
-        guard encoding.isEmpty || limits.compressionAlgorithms.contains(encoding) else {
+        guard encoding.isEmpty || http.compressionAlgorithms.contains(encoding) else {
             return status(format, 400, "unsupported Content-Encoding: \(encoding)")
         }
         switch encoding {
@@ -276,11 +271,11 @@ public final class OTelColReceiverOTLP: Component {
         case "gzip", "deflate":
             let isGzip = encoding != "deflate"
             do throws(CodecError) {
-                payload = isGzip ? try Gzip.decompress(body, maxLength: limits.maxBody)
-                                 : try Deflate.decompress(body, maxLength: limits.maxBody)
+                payload = isGzip ? try Gzip.decompress(body, maxLength: http.maxRequestBodySize)
+                                 : try Deflate.decompress(body, maxLength: http.maxRequestBodySize)
             } catch {
                 if error.kind == .tooLarge {
-                    return status(format, 413, "decompressed body larger than max_request_body_size (\(limits.maxBody) bytes)")
+                    return status(format, 413, "decompressed body larger than max_request_body_size (\(http.maxRequestBodySize) bytes)")
                 }
                 return status(format, 400, "\(error)")
             }
@@ -296,12 +291,12 @@ public final class OTelColReceiverOTLP: Component {
         }
         let count = logs.recordCount
         do {
-            if limits.includeMetadata {
+            if http.includeMetadata {
                 // The collector's `client.Info`: every header of the request, for `metadata_keys` downstream.
                 let metadata = ClientMetadata(request.headers.map { ($0.name.canonicalName, $0.value) })
-                try await ClientMetadata.$current.withValue(metadata) { try await limits.consumers.send(logs) }
+                try await ClientMetadata.$current.withValue(metadata) { try await consumers.send(logs) }
             } else {
-                try await limits.consumers.send(logs)
+                try await consumers.send(logs)
             }
         } catch let error as PipelineError {
             metrics.refused(count)
@@ -412,9 +407,11 @@ private struct ReceiverMetrics: Sendable {
 }
 
 /// `host:port` as OpenTelemetry endpoints are written (`0.0.0.0:4318`, `[::1]:4318`, `localhost:0`).
-struct HostPort: Sendable, Equatable {
+struct HostPort: Sendable, Equatable, CustomStringConvertible {
     var host: String
     var port: Int
+
+    var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     init(host: String, port: Int) {
         self.host = host

@@ -67,4 +67,27 @@ import Wire
         #expect(Stages.problem("stage.match {\n selector = \"{app=\\\"x\\\"}\"\n action = \"drop\"\n stage.labels {\n values = { a = \"\" }\n }\n}")?
             .contains("takes no nested stages") == true)
     }
+
+    /// As in Alloy, an empty `action` is `keep` and an empty `drop_counter_reason` is `match_stage`.
+    @Test func emptyActionAndReasonMeanTheDefaults() throws {
+        let keep = try Stages.run("""
+            stage.match {
+              selector = "{app=\\"web\\"}"
+              action   = ""
+              stage.static_labels {
+                values = { seen = "yes" }
+              }
+            }
+            """, [Stages.entry("a", labels: ["app": "web"])])
+        #expect(keep.entries.map { $0.labels["seen"] } == ["yes"])
+        let drop = try Stages.run("""
+            stage.match {
+              selector            = "{app=\\"web\\"}"
+              action              = "drop"
+              drop_counter_reason = ""
+            }
+            """, [Stages.entry("a", labels: ["app": "web"])])
+        #expect(drop.entries.isEmpty)
+        #expect(drop.context.dropped == ["match_stage": 1])
+    }
 }

@@ -224,6 +224,7 @@ import Wire
         #expect(problem("targets = []\n on_positions_file_error = \"panic\"")?.contains("expected one of") == true)
         #expect(problem("targets = []\n decompression {\n enabled = true\n format = \"bz2\"\n }")?.contains("bzip2 is not supported yet") == true)
         #expect(problem("targets = []\n decompression {\n enabled = true\n }")?.contains("missing required attribute \"format\"") == true)
+        #expect(problem("targets = []\n file_match {\n enabled = true\n sync_period = \"0s\"\n }")?.contains("sync_period: must be greater than 0, got 0s") == true)
     }
 }
 

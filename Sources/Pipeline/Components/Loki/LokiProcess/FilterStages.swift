@@ -214,7 +214,7 @@ struct PackStage: ProcessStage {
         init(_ reader: ArgumentReader) throws(Diagnostic) {
             try reader.requirePresent("labels")
             labels = try reader.stringList("labels")
-            ingestTimestamp = try reader.bool("ingest_timestamp", default: true)
+            ingestTimestamp = try reader.bool("ingest_timestamp", default: ingestTimestamp)
         }
     }
 

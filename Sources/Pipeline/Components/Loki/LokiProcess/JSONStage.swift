@@ -33,7 +33,7 @@ struct JSONStage: ProcessStage {
             }
             source = try reader.string("source")
             if source == "" { throw reader.error("source", "source: must not be empty when set") }
-            dropMalformed = try reader.bool("drop_malformed", default: false)
+            dropMalformed = try reader.bool("drop_malformed", default: dropMalformed)
         }
     }
 

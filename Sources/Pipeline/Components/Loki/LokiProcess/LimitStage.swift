@@ -35,14 +35,14 @@ struct LimitStage: ProcessStage {
                 throw reader.error("rate", "rate must be a number of entries a second greater than 0, got \(rate)")
             }
             guard burst > 0 else { throw reader.error("burst", "burst must be greater than 0, got \(burst)") }
-            drop = try reader.bool("drop", default: false)
+            drop = try reader.bool("drop", default: drop)
             let label = try reader.string("by_label_name", default: "")
             byLabelName = label.isEmpty ? nil : label
             if byLabelName != nil && !drop {
                 throw reader.error("by_label_name", "by_label_name needs drop = true (as in Alloy: only dropping can limit each label value on its own)")
             }
             // As Alloy: smaller values are raised to the floor (a bucket is ~80 bytes).
-            let distinct = try reader.int("max_distinct_labels", default: 0)
+            let distinct = try reader.int("max_distinct_labels", default: maxDistinctLabels)
             maxDistinctLabels = max(distinct, LimitStage.minDistinctLabels)
         }
     }

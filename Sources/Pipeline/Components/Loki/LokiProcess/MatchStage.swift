@@ -12,8 +12,8 @@ struct MatchStage: ProcessStage {
     struct Config: Sendable, Equatable {
         var selector: MatchSelector
         var pipelineName: String
-        var drop: Bool
-        var reason: String
+        var drop = false
+        var reason = "match_stage"
         var stages: [StageConfig]
 
         init(_ reader: ArgumentReader) throws(Diagnostic) {
@@ -24,12 +24,14 @@ struct MatchStage: ProcessStage {
                 throw reader.error("selector", "selector: \(error.message) in \(GoQuote.quote(text))")
             }
             pipelineName = try reader.string("pipeline_name", default: "")
-            let action = try reader.string("action", default: "keep")
-            guard action == "keep" || action == "drop" else {
+            // Empty means the default, as in Alloy.
+            let action = try reader.string("action", default: "")
+            guard ["", "keep", "drop"].contains(action) else {
                 throw reader.error("action", "action: expected \"keep\" or \"drop\", got \(GoQuote.quote(action))")
             }
             drop = action == "drop"
-            reason = try reader.string("drop_counter_reason", default: "match_stage")
+            let reason = try reader.string("drop_counter_reason", default: "")
+            if !reason.isEmpty { self.reason = reason }
             var stages: [StageConfig] = []
             for block in reader.allBlocks() {
                 stages.append(try StageConfig(name: block.name, label: block.label, reader: block.reader))

@@ -20,7 +20,7 @@ struct RegexStage: ProcessStage {
             guard !expression.isEmpty else { throw reader.error("expression", "expression: must not be empty") }
             source = try reader.string("source")
             if source == "" { throw reader.error("source", "source: must not be empty when set") }
-            labelsFromGroups = try reader.bool("labels_from_groups", default: false)
+            labelsFromGroups = try reader.bool("labels_from_groups", default: labelsFromGroups)
             _ = try compileRegex(reader, "expression", expression)
         }
     }

@@ -68,8 +68,9 @@ extension LokiSourceAPI {
                 http.serverIdleTimeout = try block.duration("server_idle_timeout", default: http.serverIdleTimeout)
                 http.serverReadTimeout = try block.duration("server_read_timeout", default: http.serverReadTimeout)
                 http.serverWriteTimeout = try block.duration("server_write_timeout", default: http.serverWriteTimeout)
-                if let tls = try block.block("tls") {
-                    throw tls.blockError("\(LokiSourceAPI.name): the http > tls block is not supported yet; terminate TLS in front of the agent (an ingress or a sidecar) and listen on plain HTTP")
+                for name in ["tls_config", "tls"] {
+                    guard let tls = try block.block(name) else { continue }
+                    throw tls.blockError("\(LokiSourceAPI.name): the http > \(name) block is not supported yet; terminate TLS in front of the agent (an ingress or a sidecar) and listen on plain HTTP")
                 }
             }
             if let grpc = try reader.block("grpc") {
@@ -92,9 +93,7 @@ extension LokiSourceAPI {
             }
             useIncomingTimestamp = try reader.bool("use_incoming_timestamp", default: useIncomingTimestamp)
             maxSendMessageSize = try reader.byteSize("max_send_message_size", default: maxSendMessageSize)
-            if reader.has("max_in_flight_body_size") {
-                maxInFlightBodySize = try reader.byteSize("max_in_flight_body_size", default: 0)
-            }
+            maxInFlightBodySize = try reader.byteSize("max_in_flight_body_size")
         }
 
         public func validate() throws(ArgumentError) {

@@ -14,7 +14,7 @@ extension LokiSourceFile {
         /// Alloy's default for both poll frequencies of `file_watch`.
         static let defaultPollFrequency: Duration = .milliseconds(250)
         /// The `file_match` block: expand `__path__` globs here instead of in `local.file_match`.
-        public var fileMatch: FileMatch?
+        public var fileMatch: LocalFileMatch.Schedule?
         /// The `decompression` block, when enabled: every file is compressed in that format.
         var decompression: FileReader.Decompression?
 
@@ -22,11 +22,6 @@ extension LokiSourceFile {
             case skip
             case restartFromEnd = "restart_from_end"
             case restartFromBeginning = "restart_from_beginning"
-        }
-
-        public struct FileMatch: Sendable, Equatable {
-            public var syncPeriod: Duration
-            public var ignoreOlderThan: Duration
         }
 
         public init(_ reader: ArgumentReader) throws(Diagnostic) {
@@ -54,9 +49,7 @@ extension LokiSourceFile {
             maxPollFrequency = try watch?.duration("max_poll_frequency", default: Self.defaultPollFrequency)
                 ?? Self.defaultPollFrequency
             if let match = try reader.block("file_match"), try match.bool("enabled", default: false) {
-                fileMatch = FileMatch(
-                    syncPeriod: try match.duration("sync_period", default: LocalFileMatch.Arguments.defaultSyncPeriod),
-                    ignoreOlderThan: try match.duration("ignore_older_than", default: .zero))
+                fileMatch = try LocalFileMatch.Schedule(match)
             } else {
                 fileMatch = nil
             }

@@ -21,8 +21,11 @@ extension LokiWrite {
         /// `max_streams`: the most distinct streams one batch may hold; entries of further streams are dropped
         /// (reason `stream_limited`). 0, the default, is no limit.
         public var maxStreams: Int
+        public static let defaultMaxStreams = 0
 
-        public init(endpoints: [EndpointOptions] = [], externalLabels: [String: String] = [:], maxStreams: Int = 0) {
+        public init(
+            endpoints: [EndpointOptions] = [], externalLabels: [String: String] = [:], maxStreams: Int = defaultMaxStreams
+        ) {
             self.endpoints = endpoints
             self.externalLabels = externalLabels
             self.maxStreams = maxStreams
@@ -35,7 +38,7 @@ extension LokiWrite {
                     "external_labels",
                     "external_labels: invalid label name \(GoQuote.quote(name)); a label name starts with a letter or _ and holds only letters, digits and _")
             }
-            maxStreams = try reader.int("max_streams", default: 0)
+            maxStreams = try reader.int("max_streams", default: Self.defaultMaxStreams)
             if maxStreams < 0 {
                 throw reader.error("max_streams", "max_streams: must be 0 (no limit) or more, got \(maxStreams)")
             }

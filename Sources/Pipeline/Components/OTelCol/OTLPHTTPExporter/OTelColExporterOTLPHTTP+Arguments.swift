@@ -30,7 +30,7 @@ extension OTelColExporterOTLPHTTP {
         public init(endpoint: String) throws(ArgumentError) {
             client = ClientOptions(endpoint: endpoint)
             logsEndpoint = nil
-            encoding = .proto
+            encoding = .default
             retry = RetryOptions()
             queue = QueueOptions()
             logsURL = try Self.resolve(endpoint: endpoint, logsEndpoint: nil).get()
@@ -45,7 +45,7 @@ extension OTelColExporterOTLPHTTP {
             // Accepted so that Alloy configs exporting every signal load unchanged; only logs are exported.
             _ = try reader.string("metrics_endpoint")
             _ = try reader.string("traces_endpoint")
-            let encodingText = try reader.string("encoding", default: Encoding.proto.rawValue)
+            let encodingText = try reader.string("encoding", default: Encoding.default.rawValue)
             guard let encoding = Encoding(rawValue: encodingText) else {
                 throw reader.error(
                     "encoding", "encoding: must be \"proto\" or \"json\", got \(GoQuote.quote(encodingText))")
@@ -88,6 +88,8 @@ extension OTelColExporterOTLPHTTP {
         case proto
         case json
 
+        public static let `default` = Encoding.proto
+
         var contentType: String { self == .proto ? "application/x-protobuf" : "application/json" }
     }
 
@@ -96,6 +98,10 @@ extension OTelColExporterOTLPHTTP {
         case none
         /// gzip at zlib's `level` (-1 is zlib's default, 6).
         case gzip(level: Int32)
+
+        /// zlib's default level, what `compression_params.level` is when not set.
+        public static let defaultGzipLevel: Int32 = -1
+        public static let `default` = Compression.gzip(level: defaultGzipLevel)
     }
 
     /// The `client` block. Connection-pool and buffer settings of Alloy's HTTP client are accepted and ignored:
@@ -115,7 +121,7 @@ extension OTelColExporterOTLPHTTP {
 
         public init(endpoint: String) {
             self.endpoint = endpoint
-            compression = .gzip(level: -1)
+            compression = .default
             headers = [:]
             timeout = .seconds(30)
         }
@@ -123,9 +129,9 @@ extension OTelColExporterOTLPHTTP {
         init(_ reader: ArgumentReader) throws(Diagnostic) {
             self.init(endpoint: try reader.requiredString("endpoint"))
             let compressionText = try reader.string("compression", default: "gzip")
-            var level: Int32 = -1
+            var level = Compression.defaultGzipLevel
             if let params = try reader.block("compression_params") {
-                let value = try params.int("level", default: -1)
+                let value = try params.int("level", default: Int(level))
                 guard (-1...9).contains(value) else {
                     throw params.error("level", "level: gzip levels are -1 (default) and 0 to 9, got \(value)")
                 }
@@ -274,8 +280,8 @@ extension OTelColExporterOTLPHTTP {
             if enabled && queueSize <= 0 {
                 throw reader.error("queue_size", "queue_size: must be greater than zero, got \(queueSize)")
             }
-            let blocking = try reader.bool("blocking", default: false)
-            blockOnOverflow = try reader.bool("block_on_overflow", default: false) || blocking
+            let blocking = try reader.bool("blocking", default: blockOnOverflow)
+            blockOnOverflow = try reader.bool("block_on_overflow", default: blockOnOverflow) || blocking
             let sizerText = try reader.string("sizer", default: sizer.rawValue)
             guard let sizer = Sizer(rawValue: sizerText) else {
                 throw reader.error(
