@@ -146,20 +146,8 @@ struct AlloyLexer {
                     kind = .string
                     scanString(start: start, until: Self.ascii("`"), escapes: false, multiline: true)
                     text = slice(start, offset)
-                case Self.ascii("|"):
-                    if ch != Self.ascii("|") {
-                        error(offset, "missing second | in ||")
-                    } else {
-                        next()
-                    }
-                    kind = .or
-                case Self.ascii("&"):
-                    if ch != Self.ascii("&") {
-                        error(offset, "missing second & in &&")
-                    } else {
-                        next()
-                    }
-                    kind = .and
+                case Self.ascii("|"): kind = doubled("|", .or)
+                case Self.ascii("&"): kind = doubled("&", .and)
                 case Self.ascii("!"): kind = choose(.not, .notEqual)
                 case Self.ascii("="): kind = choose(.assign, .equal)
                 case Self.ascii("<"): kind = choose(.less, .lessEqual)
@@ -216,6 +204,16 @@ struct AlloyLexer {
             return withEqual
         }
         return single
+    }
+
+    /// `||` or `&&`, whose first character was just read: a lone one is an error, and the token is still `kind`.
+    private mutating func doubled(_ character: Unicode.Scalar, _ kind: TokenKind) -> TokenKind {
+        if ch == Self.ascii(character) {
+            next()
+        } else {
+            error(offset, "missing second \(character) in \(character)\(character)")
+        }
+        return kind
     }
 
     private mutating func skipWhitespace() {

@@ -6,30 +6,17 @@ public struct Comment: Sendable, Hashable {
     public var text: String
     public var range: SourceRange
 
-    public init(text: String, range: SourceRange) {
-        self.text = text
-        self.range = range
-    }
-
     var isBlock: Bool { text.hasPrefix("/*") }
 }
 
 /// Comments on consecutive lines with nothing else between them.
 public struct CommentGroup: Sendable, Hashable {
     public var comments: [Comment]
-
-    public init(comments: [Comment]) {
-        self.comments = comments
-    }
 }
 
 /// The statements of a file or of a block, in source order.
 public struct Body: Sendable {
-    public var statements: [Statement]
-
-    public init(statements: [Statement] = []) {
-        self.statements = statements
-    }
+    public var statements: [Statement] = []
 
     /// The attributes of this body, in source order (nested blocks excluded).
     public var attributes: [Attribute] {
@@ -60,12 +47,6 @@ public struct Attribute: Sendable {
     public var nameRange: SourceRange
     public var value: Expression
 
-    public init(name: String, nameRange: SourceRange, value: Expression) {
-        self.name = name
-        self.nameRange = nameRange
-        self.value = value
-    }
-
     public var range: SourceRange { nameRange.union(value.range) }
 }
 
@@ -86,20 +67,6 @@ public struct Block: Sendable {
     /// Position of the closing `}`.
     public var rightBrace: SourcePosition
     public var body: Body
-
-    public init(
-        name: [String], label: String?, nameRange: SourceRange, labelRange: SourceRange?, range: SourceRange,
-        leftBrace: SourcePosition, rightBrace: SourcePosition, body: Body
-    ) {
-        self.name = name
-        self.label = label
-        self.nameRange = nameRange
-        self.labelRange = labelRange
-        self.range = range
-        self.leftBrace = leftBrace
-        self.rightBrace = rightBrace
-        self.body = body
-    }
 
     /// `"loki.write"`.
     public var fullName: String { name.joined(separator: ".") }
@@ -123,12 +90,6 @@ public struct Literal: Sendable {
     public var value: Value
     public var range: SourceRange
 
-    public init(kind: Kind, text: String, value: Value, range: SourceRange) {
-        self.kind = kind
-        self.text = text
-        self.value = value
-        self.range = range
-    }
 }
 
 /// One `key = value` of an object literal. `quoted` is true when the key was written as a string.
@@ -138,12 +99,6 @@ public struct ObjectField: Sendable {
     public var nameRange: SourceRange
     public var value: Expression
 
-    public init(name: String, quoted: Bool, nameRange: SourceRange, value: Expression) {
-        self.name = name
-        self.quoted = quoted
-        self.nameRange = nameRange
-        self.value = value
-    }
 }
 
 public enum UnaryOperator: String, Sendable, Hashable {
@@ -224,11 +179,6 @@ public indirect enum Expression: Sendable {
 public struct Reference: Sendable, Hashable, CustomStringConvertible {
     public var path: [String]
     public var range: SourceRange
-
-    public init(path: [String], range: SourceRange) {
-        self.path = path
-        self.range = range
-    }
 
     public var description: String { path.joined(separator: ".") }
 }

@@ -28,38 +28,7 @@ private enum ProtoMessage: String, ProtobufDecoderMessage {
     case labelPairAdapter = "LabelPairAdapter"
 
     func error(_ failure: ProtobufReadFailure, at offset: Int) -> PushDecodeError {
-        let problem: String
-        switch failure {
-        case .truncatedTag:
-            problem = "unexpected EOF in a field tag of \(rawValue) at byte \(offset)"
-        case .invalidFieldNumber(let tag):
-            problem = "illegal tag \(tag) (field number \(tag >> 3)) in \(rawValue) at byte \(offset)"
-        case .invalidWireType(let tag):
-            problem = "illegal wire type \(tag & 7) for field \(tag >> 3) of \(rawValue) at byte \(offset)"
-        case .wrongWireType(let field, let found, let expected, let name):
-            problem = "wrong wire type \(found.rawValue) for field \(field) (\(name)) of \(rawValue) "
-                + "at byte \(offset), expected \(expected.rawValue)"
-        case .truncatedVarint(let field), .truncatedFixed(let field, _, _):
-            problem = "unexpected EOF in field \(field) of \(rawValue) at byte \(offset)"
-        case .varintTooLong(let field):
-            problem = "varint overflows 64 bits (longer than 10 bytes) in field \(field) of \(rawValue) "
-                + "at byte \(offset)"
-        case .lengthExceedsMessage(let field, let length, let left):
-            problem = "unexpected EOF in field \(field) of \(rawValue) at byte \(offset): "
-                + "length \(length) exceeds the \(left) bytes left"
-        case .invalidUTF8(let field, let name):
-            problem = "invalid UTF-8 in field \(field) (\(name)) of \(rawValue) at byte \(offset)"
-        case .groupTooDeep(let field, let limit):
-            problem = "groups nested deeper than \(limit) in field \(field) of \(rawValue) at byte \(offset)"
-        case .unterminatedGroup(let field):
-            problem = "unexpected EOF in group (field \(field)) of \(rawValue) at byte \(offset): no end-group tag"
-        case .mismatchedEndGroup(let field, let closing):
-            problem = "end-group tag for field \(closing) does not match the group of field \(field) in \(rawValue) "
-                + "at byte \(offset)"
-        case .unexpectedEndGroup(let field):
-            problem = "unexpected end-group tag for field \(field) in \(rawValue) at byte \(offset)"
-        }
-        return PushDecodeError(message: "proto: PushRequest: " + problem)
+        PushDecodeError(message: "proto: PushRequest: \(failure.reason(in: rawValue)) at byte \(offset)")
     }
 }
 

@@ -385,37 +385,6 @@ struct OTLPProtobufReader {
 
 extension OTLPProtobufReader.Message {
     func error(_ failure: ProtobufReadFailure, at offset: Int) -> OTLPDecodeError {
-        let reason: String
-        switch failure {
-        case .truncatedTag:
-            reason = "unexpected end of \(rawValue) in a field tag"
-        case .invalidFieldNumber(let tag):
-            reason = "invalid field number \(tag >> 3) (tag \(tag)) in \(rawValue)"
-        case .invalidWireType(let tag):
-            reason = "invalid wire type \(tag & 7) for field \(tag >> 3) of \(rawValue)"
-        case .wrongWireType(let field, let found, let expected, let name):
-            reason = "wrong wire type \(found.rawValue) (expected \(expected.rawValue)) for field \(field) (\(name)) "
-                + "of \(rawValue)"
-        case .truncatedVarint(let field):
-            reason = "unexpected end of varint in field \(field) of \(rawValue)"
-        case .varintTooLong(let field):
-            reason = "varint longer than 10 bytes in field \(field) of \(rawValue)"
-        case .lengthExceedsMessage(let field, let length, let left):
-            reason = "length \(length) of field \(field) of \(rawValue) exceeds the \(left) bytes left in it "
-                + "(truncated?)"
-        case .truncatedFixed(let field, let needed, let left):
-            reason = "unexpected end of field \(field) of \(rawValue): needs \(needed) bytes, \(left) left"
-        case .invalidUTF8(let field, let name):
-            reason = "invalid UTF-8 in field \(field) (\(name)) of \(rawValue)"
-        case .groupTooDeep(let field, let limit):
-            reason = "groups nested deeper than \(limit) in field \(field) of \(rawValue)"
-        case .unterminatedGroup(let field):
-            reason = "unexpected end of group (field \(field)) of \(rawValue): no end-group tag"
-        case .mismatchedEndGroup(let field, let closing):
-            reason = "end-group tag for field \(closing) closes the group of field \(field) in \(rawValue)"
-        case .unexpectedEndGroup(let field):
-            reason = "unexpected end-group tag for field \(field) in \(rawValue)"
-        }
-        return OTLPDecodeError(format: .protobuf, reason: reason, offset: offset)
+        OTLPDecodeError(format: .protobuf, reason: failure.reason(in: rawValue), offset: offset)
     }
 }

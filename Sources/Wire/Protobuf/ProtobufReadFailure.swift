@@ -31,6 +31,41 @@ enum ProtobufReadFailure: Error {
     case unexpectedEndGroup(field: Int)
 }
 
+extension ProtobufReadFailure {
+    /// What went wrong while reading `message`, worded like Go's protobuf errors, without the byte offset (each
+    /// decoder places it in its own error).
+    func reason(in message: String) -> String {
+        switch self {
+        case .truncatedTag:
+            "unexpected EOF in a field tag of \(message)"
+        case .invalidFieldNumber(let tag):
+            "illegal tag \(tag) (field number \(tag >> 3)) in \(message)"
+        case .invalidWireType(let tag):
+            "illegal wire type \(tag & 7) for field \(tag >> 3) of \(message)"
+        case .wrongWireType(let field, let found, let expected, let name):
+            "wrong wire type \(found.rawValue) for field \(field) (\(name)) of \(message), expected \(expected.rawValue)"
+        case .truncatedVarint(let field):
+            "unexpected EOF in field \(field) of \(message)"
+        case .truncatedFixed(let field, let needed, let left):
+            "unexpected EOF in field \(field) of \(message): needs \(needed) bytes, \(left) left"
+        case .varintTooLong(let field):
+            "varint overflows 64 bits (longer than 10 bytes) in field \(field) of \(message)"
+        case .lengthExceedsMessage(let field, let length, let left):
+            "unexpected EOF in field \(field) of \(message): length \(length) exceeds the \(left) bytes left"
+        case .invalidUTF8(let field, let name):
+            "invalid UTF-8 in field \(field) (\(name)) of \(message)"
+        case .groupTooDeep(let field, let limit):
+            "groups nested deeper than \(limit) in field \(field) of \(message)"
+        case .unterminatedGroup(let field):
+            "unexpected EOF in group (field \(field)) of \(message): no end-group tag"
+        case .mismatchedEndGroup(let field, let closing):
+            "end-group tag for field \(closing) does not match the group of field \(field) in \(message)"
+        case .unexpectedEndGroup(let field):
+            "unexpected end-group tag for field \(field) in \(message)"
+        }
+    }
+}
+
 /// A message a decoder reads with `ProtobufReader` (usually a case of the decoder's enum of message names): it
 /// turns the reader's failures into the decoder's own error type and words, which name the message.
 protocol ProtobufDecoderMessage {
