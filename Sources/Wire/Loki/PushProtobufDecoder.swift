@@ -44,10 +44,14 @@ private struct ProtobufPushReader {
 
     func decodeRequest(count: Int) throws(PushDecodeError) -> PushRequest {
         var streams: [PushStream] = []
-        try makeReader(0..<count, .pushRequest).forEachField { reader, tag throws(PushDecodeError) in
-            guard tag.field == 1 else { return false }
-            streams.append(try decodeStream(try reader.lengthDelimited(tag, "streams")))
-            return true
+        var reader = makeReader(0..<count, .pushRequest)
+        while !reader.isAtEnd {
+            let tag = try reader.readTag()
+            if tag.field == 1 {
+                streams.append(try decodeStream(try reader.lengthDelimited(tag, "streams")))
+            } else {
+                try reader.skipField(tag)
+            }
         }
         return PushRequest(streams: streams)
     }
@@ -55,9 +59,10 @@ private struct ProtobufPushReader {
     private func decodeStream(_ range: Range<Int>) throws(PushDecodeError) -> PushStream {
         var labels = ""
         var entries: [PushEntry] = []
-        let stream = makeReader(range, .streamAdapter)
-        entries.reserveCapacity(stream.countFields(tagged: 0x12, from: range.lowerBound))
-        try stream.forEachField { reader, tag throws(PushDecodeError) in
+        var reader = makeReader(range, .streamAdapter)
+        entries.reserveCapacity(reader.countFields(tagged: 0x12, from: range.lowerBound))
+        while !reader.isAtEnd {
+            let tag = try reader.readTag()
             switch tag.field {
             case 1:
                 labels = try reader.string(tag, "labels")
@@ -65,9 +70,9 @@ private struct ProtobufPushReader {
                 entries.append(try decodeEntry(try reader.lengthDelimited(tag, "entries")))
             case 3:
                 _ = try reader.varint(tag, "hash")
-            default: return false
+            default:
+                try reader.skipField(tag)
             }
-            return true
         }
         return PushStream(labels: labels, entries: entries)
     }
@@ -78,7 +83,9 @@ private struct ProtobufPushReader {
         var nanos: Int32 = 0
         var line = 0..<0
         var metadata: [LabelPair] = []
-        try makeReader(range, .entryAdapter).forEachField { reader, tag throws(PushDecodeError) in
+        var reader = makeReader(range, .entryAdapter)
+        while !reader.isAtEnd {
+            let tag = try reader.readTag()
             switch tag.field {
             case 1:
                 try decodeTimestamp(try reader.lengthDelimited(tag, "timestamp"), seconds: &seconds, nanos: &nanos)
@@ -86,9 +93,9 @@ private struct ProtobufPushReader {
                 line = try reader.lengthDelimited(tag, "line")
             case 3:
                 metadata.append(try decodeLabelPair(try reader.lengthDelimited(tag, "structuredMetadata")))
-            default: return false
+            default:
+                try reader.skipField(tag)
             }
-            return true
         }
         guard nanos >= 0 && nanos < 1_000_000_000 else {
             throw PushDecodeError(message: "proto: PushRequest: timestamp nanos \(nanos) not in range [0, 1e9) "
@@ -110,30 +117,34 @@ private struct ProtobufPushReader {
     private func decodeTimestamp(_ range: Range<Int>, seconds: inout Int64, nanos: inout Int32)
         throws(PushDecodeError)
     {
-        try makeReader(range, .timestamp).forEachField { reader, tag throws(PushDecodeError) in
+        var reader = makeReader(range, .timestamp)
+        while !reader.isAtEnd {
+            let tag = try reader.readTag()
             switch tag.field {
             case 1:
                 seconds = Int64(bitPattern: try reader.varint(tag, "seconds"))
             case 2:
                 nanos = Int32(truncatingIfNeeded: try reader.varint(tag, "nanos"))
-            default: return false
+            default:
+                try reader.skipField(tag)
             }
-            return true
         }
     }
 
     private func decodeLabelPair(_ range: Range<Int>) throws(PushDecodeError) -> LabelPair {
         var name = ""
         var value = ""
-        try makeReader(range, .labelPairAdapter).forEachField { reader, tag throws(PushDecodeError) in
+        var reader = makeReader(range, .labelPairAdapter)
+        while !reader.isAtEnd {
+            let tag = try reader.readTag()
             switch tag.field {
             case 1:
                 name = try reader.string(tag, "name")
             case 2:
                 value = try reader.string(tag, "value")
-            default: return false
+            default:
+                try reader.skipField(tag)
             }
-            return true
         }
         return LabelPair(name: name, value: value)
     }

@@ -28,21 +28,27 @@ struct OTLPProtobufReader {
 
     func decodeRequest(_ range: Range<Int>) throws(OTLPDecodeError) -> OTLPLogsData {
         var resourceLogs: [OTLPResourceLogs] = []
-        try makeReader(range, .request).forEachField { reader, tag throws(OTLPDecodeError) in
-            guard tag.field == 1 else { return false }
-            let body = try reader.lengthDelimited(tag, "resource_logs")
-            let logs = try within("resourceLogs[\(resourceLogs.count)]") { () throws(OTLPDecodeError) in
-                try decodeResourceLogs(body)
+        var reader = makeReader(range, .request)
+        while !reader.isAtEnd {
+            let tag = try reader.readTag()
+            if tag.field == 1 {
+                let body = try reader.lengthDelimited(tag, "resource_logs")
+                let logs = try within("resourceLogs[\(resourceLogs.count)]") { () throws(OTLPDecodeError) in
+                    try decodeResourceLogs(body)
+                }
+                resourceLogs.append(logs)
+            } else {
+                try reader.skipField(tag)
             }
-            resourceLogs.append(logs)
-            return true
         }
         return OTLPLogsData(resourceLogs: resourceLogs)
     }
 
     private func decodeResourceLogs(_ range: Range<Int>) throws(OTLPDecodeError) -> OTLPResourceLogs {
         var result = OTLPResourceLogs()
-        try makeReader(range, .resourceLogs).forEachField { reader, tag throws(OTLPDecodeError) in
+        var reader = makeReader(range, .resourceLogs)
+        while !reader.isAtEnd {
+            let tag = try reader.readTag()
             switch tag.field {
             case 1:
                 let body = try reader.lengthDelimited(tag, "resource")
@@ -57,17 +63,22 @@ struct OTLPProtobufReader {
                 result.scopeLogs.append(logs)
             case 3:
                 result.schemaURL = try reader.string(tag, "schema_url")
-            default: return false
+            default:
+                try reader.skipField(tag)
             }
-            return true
         }
         return result
     }
 
     private func decodeResource(_ range: Range<Int>, into resource: inout OTLPResource) throws(OTLPDecodeError) {
-        try makeReader(range, .resource).forEachField { reader, tag throws(OTLPDecodeError) in
-            try decodeAttributeField(
+        var reader = makeReader(range, .resource)
+        while !reader.isAtEnd {
+            let tag = try reader.readTag()
+            if try !decodeAttributeField(
                 tag, &reader, numbered: 1, into: &resource.attributes, dropped: &resource.droppedAttributesCount)
+            {
+                try reader.skipField(tag)
+            }
         }
     }
 
@@ -94,7 +105,9 @@ struct OTLPProtobufReader {
 
     private func decodeScopeLogs(_ range: Range<Int>) throws(OTLPDecodeError) -> OTLPScopeLogs {
         var result = OTLPScopeLogs()
-        try makeReader(range, .scopeLogs).forEachField { reader, tag throws(OTLPDecodeError) in
+        var reader = makeReader(range, .scopeLogs)
+        while !reader.isAtEnd {
+            let tag = try reader.readTag()
             switch tag.field {
             case 1:
                 let body = try reader.lengthDelimited(tag, "scope")
@@ -112,9 +125,9 @@ struct OTLPProtobufReader {
                 result.logRecords.append(record)
             case 3:
                 result.schemaURL = try reader.string(tag, "schema_url")
-            default: return false
+            default:
+                try reader.skipField(tag)
             }
-            return true
         }
         return result
     }
@@ -122,23 +135,29 @@ struct OTLPProtobufReader {
     private func decodeScope(_ range: Range<Int>, into scope: inout OTLPInstrumentationScope)
         throws(OTLPDecodeError)
     {
-        try makeReader(range, .scope).forEachField { reader, tag throws(OTLPDecodeError) in
+        var reader = makeReader(range, .scope)
+        while !reader.isAtEnd {
+            let tag = try reader.readTag()
             switch tag.field {
             case 1:
                 scope.name = try reader.string(tag, "name")
             case 2:
                 scope.version = try reader.string(tag, "version")
             default:
-                return try decodeAttributeField(
+                if try !decodeAttributeField(
                     tag, &reader, numbered: 3, into: &scope.attributes, dropped: &scope.droppedAttributesCount)
+                {
+                    try reader.skipField(tag)
+                }
             }
-            return true
         }
     }
 
     private func decodeLogRecord(_ range: Range<Int>) throws(OTLPDecodeError) -> OTLPLogRecord {
         var record = OTLPLogRecord()
-        try makeReader(range, .logRecord).forEachField { reader, tag throws(OTLPDecodeError) in
+        var reader = makeReader(range, .logRecord)
+        while !reader.isAtEnd {
+            let tag = try reader.readTag()
             switch tag.field {
             case 1:
                 record.timeUnixNano = try reader.fixed64(tag, "time_unix_nano")
@@ -174,9 +193,9 @@ struct OTLPProtobufReader {
                 record.observedTimeUnixNano = try reader.fixed64(tag, "observed_time_unix_nano")
             case 12:
                 record.eventName = try reader.string(tag, "event_name")
-            default: return false
+            default:
+                try reader.skipField(tag)
             }
-            return true
         }
         return record
     }
@@ -198,7 +217,9 @@ struct OTLPProtobufReader {
     /// `depth` is the nesting depth of the `AnyValue` that holds this pair (0 for a top-level attribute).
     private func decodeKeyValue(_ range: Range<Int>, depth: Int) throws(OTLPDecodeError) -> OTLPKeyValue {
         var result = OTLPKeyValue(key: "", value: nil)
-        try makeReader(range, .keyValue).forEachField { reader, tag throws(OTLPDecodeError) in
+        var reader = makeReader(range, .keyValue)
+        while !reader.isAtEnd {
+            let tag = try reader.readTag()
             switch tag.field {
             case 1:
                 result.key = try reader.string(tag, "key")
@@ -207,9 +228,9 @@ struct OTLPProtobufReader {
                 try within("value") { () throws(OTLPDecodeError) in
                     try decodeAnyValue(body, into: &result.value, depth: depth + 1)
                 }
-            default: return false
+            default:
+                try reader.skipField(tag)
             }
-            return true
         }
         return result
     }
@@ -223,7 +244,9 @@ struct OTLPProtobufReader {
         guard depth <= OTLPProtobuf.maxValueDepth else {
             throw failure("AnyValue nested deeper than \(OTLPProtobuf.maxValueDepth) levels", at: range.lowerBound)
         }
-        try makeReader(range, .anyValue).forEachField { reader, tag throws(OTLPDecodeError) in
+        var reader = makeReader(range, .anyValue)
+        while !reader.isAtEnd {
+            let tag = try reader.readTag()
             switch tag.field {
             case 1:
                 value = .string(try reader.string(tag, "string_value"))
@@ -265,9 +288,9 @@ struct OTLPProtobufReader {
                 // member it displaces the value, which then reads as empty.
                 _ = try reader.varint(tag, "string_value_strindex")
                 value = nil
-            default: return false
+            default:
+                try reader.skipField(tag)
             }
-            return true
         }
     }
 
@@ -275,33 +298,41 @@ struct OTLPProtobufReader {
     private func decodeArrayValue(_ range: Range<Int>, into items: inout [OTLPAnyValue], depth: Int)
         throws(OTLPDecodeError)
     {
+        var reader = makeReader(range, .arrayValue)
         var index = 0
-        try makeReader(range, .arrayValue).forEachField { reader, tag throws(OTLPDecodeError) in
-            guard tag.field == 1 else { return false }
-            let body = try reader.lengthDelimited(tag, "values")
-            var element: OTLPAnyValue?
-            try within("values[\(index)]") { () throws(OTLPDecodeError) in
-                try decodeAnyValue(body, into: &element, depth: depth + 1)
+        while !reader.isAtEnd {
+            let tag = try reader.readTag()
+            if tag.field == 1 {
+                let body = try reader.lengthDelimited(tag, "values")
+                var element: OTLPAnyValue?
+                try within("values[\(index)]") { () throws(OTLPDecodeError) in
+                    try decodeAnyValue(body, into: &element, depth: depth + 1)
+                }
+                if let element { items.append(element) }
+                index += 1
+            } else {
+                try reader.skipField(tag)
             }
-            if let element { items.append(element) }
-            index += 1
-            return true
         }
     }
 
     private func decodeKeyValueList(_ range: Range<Int>, into pairs: inout [OTLPKeyValue], depth: Int)
         throws(OTLPDecodeError)
     {
+        var reader = makeReader(range, .keyValueList)
         var index = 0
-        try makeReader(range, .keyValueList).forEachField { reader, tag throws(OTLPDecodeError) in
-            guard tag.field == 1 else { return false }
-            let body = try reader.lengthDelimited(tag, "values")
-            let pair = try within("values[\(index)]") { () throws(OTLPDecodeError) in
-                try decodeKeyValue(body, depth: depth)
+        while !reader.isAtEnd {
+            let tag = try reader.readTag()
+            if tag.field == 1 {
+                let body = try reader.lengthDelimited(tag, "values")
+                let pair = try within("values[\(index)]") { () throws(OTLPDecodeError) in
+                    try decodeKeyValue(body, depth: depth)
+                }
+                pairs.append(pair)
+                index += 1
+            } else {
+                try reader.skipField(tag)
             }
-            pairs.append(pair)
-            index += 1
-            return true
         }
     }
 
@@ -309,20 +340,26 @@ struct OTLPProtobufReader {
 
     func decodeResponse(_ range: Range<Int>) throws(OTLPDecodeError) -> OTLPLogsResponse {
         var result = OTLPLogsResponse()
-        try makeReader(range, .response).forEachField { reader, tag throws(OTLPDecodeError) in
-            guard tag.field == 1 else { return false }
+        var reader = makeReader(range, .response)
+        while !reader.isAtEnd {
+            let tag = try reader.readTag()
+            guard tag.field == 1 else {
+                try reader.skipField(tag)
+                continue
+            }
             let body = try reader.lengthDelimited(tag, "partial_success")
-            try makeReader(body, .partialSuccess).forEachField { inner, innerTag throws(OTLPDecodeError) in
+            var inner = makeReader(body, .partialSuccess)
+            while !inner.isAtEnd {
+                let innerTag = try inner.readTag()
                 switch innerTag.field {
                 case 1:
                     result.rejectedLogRecords = Int64(bitPattern: try inner.varint(innerTag, "rejected_log_records"))
                 case 2:
                     result.errorMessage = try inner.string(innerTag, "error_message")
-                default: return false
+                default:
+                    try inner.skipField(innerTag)
                 }
-                return true
             }
-            return true
         }
         return result
     }

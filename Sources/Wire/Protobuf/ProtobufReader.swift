@@ -26,17 +26,6 @@ struct ProtobufReader<Message: ProtobufDecoderMessage> {
 
     var isAtEnd: Bool { position >= end }
 
-    /// Reads every field of the message in turn: `read` takes the fields it knows and returns false for the others,
-    /// which are skipped.
-    @inline(__always)
-    func forEachField(_ read: (inout Self, ProtobufTag) throws(Message.Failure) -> Bool) throws(Message.Failure) {
-        var reader = self
-        while !reader.isAtEnd {
-            let tag = try reader.readTag()
-            if try !read(&reader, tag) { try reader.skipField(tag) }
-        }
-    }
-
     // MARK: Fields
 
     @inline(__always)

@@ -30,18 +30,19 @@ public struct RPCStatus: Sendable, Equatable {
         let status = bytes.withUnsafeBufferPointer { buffer -> RPCStatus? in
             var status = RPCStatus(code: 0, message: "")
             guard let base = buffer.baseAddress else { return status }
-            let reader = ProtobufReader(base: base, range: 0..<buffer.count, message: StatusMessage.status)
+            var reader = ProtobufReader(base: base, range: 0..<buffer.count, message: StatusMessage.status)
             do throws(ProtobufReadFailure) {
-                try reader.forEachField { reader, tag throws(ProtobufReadFailure) in
+                while !reader.isAtEnd {
+                    let tag = try reader.readTag()
                     switch (tag.field, tag.wire) {
                     case (1, .varint):
                         status.code = Int32(truncatingIfNeeded: try reader.readVarint(field: 1))
                     case (2, .lengthDelimited):
                         let text = reader.buffer(try reader.readLength(field: 2))
                         status.message = String(decoding: text, as: UTF8.self)
-                    default: return false
+                    default:
+                        try reader.skipField(tag)
                     }
-                    return true
                 }
             } catch {
                 return nil
