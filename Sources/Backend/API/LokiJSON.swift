@@ -14,7 +14,7 @@ enum LokiJSON {
                 if !first { json.raw(",") }
                 first = false
                 json.raw("{\"stream\":")
-                labelObject(labels, into: &json)
+                json.object(labels.pairs)
                 json.raw(",\"values\":[")
                 for (i, entry) in entries.enumerated() {
                     if i > 0 { json.raw(",") }
@@ -51,17 +51,6 @@ enum LokiJSON {
         return order.map { ($0, groups[$0] ?? []) }
     }
 
-    static func labelObject(_ labels: LabelSet, into json: inout JSONWriter) {
-        json.raw("{")
-        for (i, pair) in labels.pairs.enumerated() {
-            if i > 0 { json.raw(",") }
-            json.string(pair.name)
-            json.raw(":")
-            json.string(pair.value)
-        }
-        json.raw("}")
-    }
-
     static func strings(_ values: [String]) -> [UInt8] {
         var json = JSONWriter()
         json.raw("{\"status\":\"success\",\"data\":[")
@@ -78,7 +67,7 @@ enum LokiJSON {
         json.raw("{\"status\":\"success\",\"data\":[")
         for (i, labels) in sets.enumerated() {
             if i > 0 { json.raw(",") }
-            labelObject(labels, into: &json)
+            json.object(labels.pairs)
         }
         json.raw("]}")
         return json.bytes

@@ -70,17 +70,12 @@ public enum ChunkObject {
         header.raw(modelTime(from))
         header.raw(",\"through\":")
         header.raw(modelTime(through))
-        header.raw(",\"metric\":{")
+        header.raw(",\"metric\":")
         var metric = labels.pairs
         metric.append(LabelPair(name: "__name__", value: "logs"))
         metric.sort { $0.name < $1.name }
-        for (i, pair) in metric.enumerated() {
-            if i > 0 { header.raw(",") }
-            header.string(pair.name)
-            header.raw(":")
-            header.string(pair.value)
-        }
-        header.raw("},\"encoding\":")
+        header.object(metric)
+        header.raw(",\"encoding\":")
         header.number(logChunkEncoding)
         header.raw("}\n")
         let compressedHeader = SnappyFramed.encode(header.bytes)

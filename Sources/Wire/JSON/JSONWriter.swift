@@ -83,6 +83,18 @@ public struct JSONWriter {
         raw("\"")
     }
 
+    /// `{"name":"value", ...}`: labels or structured metadata as Loki writes them, in the order given.
+    public mutating func object(_ pairs: some Sequence<LabelPair>) {
+        raw("{")
+        for (index, pair) in pairs.enumerated() {
+            if index > 0 { raw(",") }
+            string(pair.name)
+            raw(":")
+            string(pair.value)
+        }
+        raw("}")
+    }
+
     /// `[item, ...]`, each item written by `element`.
     public mutating func array<Item>(_ items: some Sequence<Item>, _ element: (inout JSONWriter, Item) -> Void) {
         raw("[")

@@ -17,7 +17,7 @@ public enum PushJSONEncoder {
         for (streamIndex, stream) in request.streams.enumerated() {
             if streamIndex > 0 { json.raw(",") }
             json.raw(#"{"stream":"#)
-            writeObject((try? LabelParser.parse(stream.labels)) ?? [], to: &json)
+            json.object((try? LabelParser.parse(stream.labels)) ?? [])
             json.raw(#","values":["#)
             for (entryIndex, entry) in stream.entries.enumerated() {
                 if entryIndex > 0 { json.raw(",") }
@@ -27,7 +27,7 @@ public enum PushJSONEncoder {
                 entry.line.withUnsafeBufferPointer { json.string($0) }
                 if !entry.structuredMetadata.isEmpty {
                     json.raw(",")
-                    writeObject(entry.structuredMetadata, to: &json)
+                    json.object(entry.structuredMetadata)
                 }
                 json.raw("]")
             }
@@ -35,16 +35,5 @@ public enum PushJSONEncoder {
         }
         json.raw("]}")
         return json.bytes
-    }
-
-    private static func writeObject(_ pairs: [LabelPair], to json: inout JSONWriter) {
-        json.raw("{")
-        for (index, pair) in pairs.enumerated() {
-            if index > 0 { json.raw(",") }
-            json.string(pair.name)
-            json.raw(":")
-            json.string(pair.value)
-        }
-        json.raw("}")
     }
 }
