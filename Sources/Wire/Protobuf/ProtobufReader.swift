@@ -28,11 +28,14 @@ struct ProtobufReader<Message: ProtobufDecoderMessage> {
 
     // MARK: Fields
 
+    /// The next field's tag. Only while `!isAtEnd`: every decoder loop checks that first, so the one-byte fast path
+    /// does not check it again.
     @inline(__always)
     mutating func readTag() throws(Message.Failure) -> ProtobufTag {
+        assert(position < end, "readTag() at the end of the message")
         let offset = position
         let raw: UInt64
-        if position < end && base[position] < 0x80 {
+        if base[position] < 0x80 {
             raw = UInt64(base[position])
             position += 1
         } else {
