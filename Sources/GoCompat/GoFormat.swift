@@ -101,7 +101,9 @@ package enum GoFormat {
         guard value.isFinite else { return value.isNaN ? "NaN" : (value < 0 ? "-Inf" : "+Inf") }
         if value == 0 { return value.sign == .minus ? "-0" : "0" }
         let negative = value < 0
-        let (digits, point) = shortestDigits(abs(value))
+        let parts = GoFloatFormat.digits(of: abs(value))
+        let digits = String(decoding: parts.digits, as: UTF8.self)
+        let point = parts.point
         let exponent = point - 1
         var text: String
         if exponent < -4 || exponent >= 6 {
@@ -121,35 +123,6 @@ package enum GoFormat {
             text = digits[..<index] + "." + digits[index...]
         }
         return (negative ? "-" : "") + text
-    }
-
-    /// The shortest round-trip decimal digits of a positive finite double (no leading or trailing zeros) and the
-    /// position of the decimal point relative to the first digit: `value = 0.DIGITS × 10^point`.
-    static func shortestDigits(_ value: Double) -> (String, Int) {
-        let text = value.description  // Swift prints the shortest round-trip representation.
-        var mantissa = Substring(text)
-        var exponent = 0
-        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-            mantissa = text[..<e]
-            exponent = Int(text[text.index(after: e)...]) ?? 0
-        }
-        var integerPart = mantissa
-        var fraction: Substring = ""
-        if let dot = mantissa.firstIndex(of: ".") {
-            integerPart = mantissa[..<dot]
-            fraction = mantissa[mantissa.index(after: dot)...]
-        }
-        var digits = String(integerPart) + fraction
-        var point = integerPart.count + exponent
-        while digits.hasPrefix("0") {
-            digits.removeFirst()
-            point -= 1
-        }
-        while digits.hasSuffix("0") {
-            digits.removeLast()
-        }
-        if digits.isEmpty { return ("0", 1) }
-        return (digits, point)
     }
 
     // MARK: Width

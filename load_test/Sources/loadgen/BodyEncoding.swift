@@ -1,11 +1,12 @@
 import ArgumentParser
 import Wire
 
-/// How a push body is encoded on the wire.
+/// How a request body is encoded on the wire (`Content-Type`), for Loki push and OTLP/HTTP alike.
 enum BodyEncoding: String, ExpressibleByArgument, Sendable, CaseIterable {
-    /// `logproto.PushRequest` protobuf, snappy block-compressed (what Promtail and Alloy send).
+    /// Protobuf: `logproto.PushRequest`, snappy block-compressed (what Promtail and Alloy send), or
+    /// `ExportLogsServiceRequest` (what the OpenTelemetry SDKs and Collector send by default).
     case protobuf
-    /// Loki's JSON push format, uncompressed.
+    /// Loki's JSON push format, or OTLP/JSON; uncompressed.
     case json
 
     var contentType: String {
@@ -14,6 +15,8 @@ enum BodyEncoding: String, ExpressibleByArgument, Sendable, CaseIterable {
         case .json: return "application/json"
         }
     }
+
+    // MARK: Loki push
 
     /// Encodes `request` into a request body.
     func encode(_ request: PushRequest) -> [UInt8] {
@@ -33,6 +36,26 @@ enum BodyEncoding: String, ExpressibleByArgument, Sendable, CaseIterable {
         switch self {
         case .protobuf: return Snappy.compress(serialized)
         case .json: return serialized
+        }
+    }
+
+    // MARK: OTLP
+
+    /// Encodes `logs` into an uncompressed OTLP request body (gzip is applied on top when asked).
+    func encode(_ logs: OTLPLogsData) -> [UInt8] {
+        switch self {
+        case .protobuf: return OTLPProtobuf.encodeLogsRequest(logs)
+        case .json: return OTLPJSON.encodeLogsRequest(logs)
+        }
+    }
+
+    /// Reads an `ExportLogsServiceResponse` in this encoding. An empty body is full success (a protobuf response
+    /// with nothing rejected is zero bytes).
+    func decodeResponse(_ bytes: [UInt8]) throws(OTLPDecodeError) -> OTLPLogsResponse {
+        if bytes.isEmpty { return OTLPLogsResponse() }
+        switch self {
+        case .protobuf: return try OTLPProtobuf.decodeLogsResponse(bytes)
+        case .json: return try OTLPJSON.decodeLogsResponse(bytes)
         }
     }
 }

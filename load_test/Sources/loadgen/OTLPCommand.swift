@@ -13,7 +13,7 @@ struct OTLPCommand: AsyncParsableCommand {
     var url: [String] = ["http://127.0.0.1:4318/v1/logs"]
 
     @Option(help: "Body encoding: protobuf (application/x-protobuf) or json (OTLP/JSON).")
-    var encoding: OTLPEncoding = .protobuf
+    var encoding: BodyEncoding = .protobuf
 
     @Flag(help: "Compress bodies with gzip (Content-Encoding: gzip).")
     var gzip = false

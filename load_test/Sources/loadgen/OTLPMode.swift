@@ -16,7 +16,7 @@ struct OTLPMode: LoadMode {
     /// The full export URLs, e.g. `http://127.0.0.1:4318/v1/logs` (gateway replicas): worker `i` sends to
     /// `urls[i % urls.count]`, spreading the rate evenly.
     var urls: [String]
-    var encoding: OTLPEncoding
+    var encoding: BodyEncoding
     /// gzip bodies at this level (1...9); nil: uncompressed.
     var gzipLevel: Int32?
     /// String attributes per record.
@@ -24,7 +24,7 @@ struct OTLPMode: LoadMode {
     /// `svc-0` ... `svc-(services-1)`, as resource attribute values.
     private let serviceNames: [OTLPAnyValue]
 
-    init(urls: [String], encoding: OTLPEncoding, gzipLevel: Int32? = nil, attributes: Int, services: Int) {
+    init(urls: [String], encoding: BodyEncoding, gzipLevel: Int32? = nil, attributes: Int, services: Int) {
         self.urls = urls
         self.encoding = encoding
         self.gzipLevel = gzipLevel
@@ -95,7 +95,7 @@ struct OTLPMode: LoadMode {
         return out
     }
 
-    /// ``OTLPEncoding/encode(_:)``, which copies bodies verbatim.
+    /// ``BodyEncoding/encode(_:)``, which copies bodies verbatim.
     func serialize(_ request: OTLPLogsData) -> [UInt8] { encoding.encode(request) }
 
     func compress(_ serialized: [UInt8]) -> [UInt8] {
@@ -121,7 +121,7 @@ struct OTLPMode: LoadMode {
     /// names neither).
     func success(status: Int, body: [UInt8], contentType: String?, latency: Duration) -> SendOutcome {
         let type = contentType?.lowercased() ?? ""
-        let encoding: OTLPEncoding = type.hasPrefix("application/json") ? .json
+        let encoding: BodyEncoding = type.hasPrefix("application/json") ? .json
             : type.hasPrefix("application/x-protobuf") || type.hasPrefix("application/protobuf") ? .protobuf
             : self.encoding
         do throws(OTLPDecodeError) {

@@ -9,7 +9,7 @@ extension PushMode {
 
 extension OTLPMode {
     /// An OTLP mode for pool tests: bodies encoded in `encoding`, sent nowhere.
-    static func forTests(encoding: OTLPEncoding = .protobuf, attributes: Int, services: Int) -> OTLPMode {
+    static func forTests(encoding: BodyEncoding = .protobuf, attributes: Int, services: Int) -> OTLPMode {
         OTLPMode(urls: ["http://127.0.0.1:4318/v1/logs"], encoding: encoding, attributes: attributes, services: services)
     }
 }

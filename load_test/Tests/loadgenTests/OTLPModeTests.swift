@@ -97,8 +97,8 @@ import Wire
         #expect(zero.isDisjoint(with: one))
     }
 
-    @Test(arguments: [(OTLPEncoding.protobuf, false), (.protobuf, true), (.json, false), (.json, true)])
-    func bodiesDecodeBackWithWire(encoding: OTLPEncoding, gzip: Bool) throws {
+    @Test(arguments: [(BodyEncoding.protobuf, false), (.protobuf, true), (.json, false), (.json, true)])
+    func bodiesDecodeBackWithWire(encoding: BodyEncoding, gzip: Bool) throws {
         var pool = RequestPool(mode: OTLPMode.forTests(attributes: 5, services: 4), worker: 2,
                                templateCount: 1, recordsPerRequest: 100, lineBytes: 215, startMillis: 1_795_000_000_000)
         let now = Int64(1_795_000_000_123_456_789)

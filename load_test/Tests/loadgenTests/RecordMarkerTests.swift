@@ -91,8 +91,8 @@ import Wire
         }
     }
 
-    @Test(arguments: OTLPEncoding.allCases)
-    func otlpBodiesCarryGaplessSequencesPerService(encoding: OTLPEncoding) throws {
+    @Test(arguments: BodyEncoding.allCases)
+    func otlpBodiesCarryGaplessSequencesPerService(encoding: BodyEncoding) throws {
         var pool = RequestPool(mode: OTLPMode.forTests(encoding: encoding, attributes: 2, services: 4), worker: 4,
                                templateCount: 2, recordsPerRequest: 9, lineBytes: 215, startMillis: 0, runID: "00c0ffee")
         var seen: [String: [Int]] = [:]
