@@ -18,7 +18,7 @@ build_release() {
         (cd "$LOAD_TEST" && swift build -c release --product loadgen)
     fi
     ESTUARY=${ESTUARY:-"$ROOT/.build/release/estuary"}
-    LOADGEN="$LOAD_TEST/.build/release/loadgen"
+    LOADGEN=${LOADGEN:-"$LOAD_TEST/.build/release/loadgen"}
 }
 
 # make_work NAME [SUBDIR...]: a fresh temp dir in WORK (removed on exit unless KEEP_DATA=1), with SUBDIRs.
