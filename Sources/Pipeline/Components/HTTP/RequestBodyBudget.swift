@@ -42,24 +42,23 @@ final class RequestBodyBudget: Sendable {
     /// Takes `bytes` from the budget if they fit; false (and nothing taken) when they do not.
     func reserve(_ bytes: Int) -> Bool {
         guard bytes > 0 else { return true }
-        let taken = state.withLock { state -> Int? in
-            guard bytes <= state.limit - state.inUse else { return nil }
+        // The gauge is set under the lock: set after it, two requests finishing at once could leave it showing
+        // the value of the one that set it last rather than what is held.
+        return state.withLock { state -> Bool in
+            guard bytes <= state.limit - state.inUse else { return false }
             state.inUse += bytes
-            return state.inUse
+            inFlightBytes.set(Double(state.inUse))
+            return true
         }
-        guard let taken else { return false }
-        inFlightBytes.set(Double(taken))
-        return true
     }
 
     /// Gives back bytes taken by `reserve(_:)`.
     func release(_ bytes: Int) {
         guard bytes > 0 else { return }
-        let left = state.withLock { state -> Int in
+        state.withLock { state in
             state.inUse = max(0, state.inUse - bytes)
-            return state.inUse
+            inFlightBytes.set(Double(state.inUse))
         }
-        inFlightBytes.set(Double(left))
     }
 
     /// Counts a request refused for `reason`; the one place such a refusal is counted.
