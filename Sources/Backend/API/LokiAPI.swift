@@ -205,7 +205,13 @@ public struct LokiAPI: Sendable {
                               entries: 0, bytes: body.count)
             throw APIError(status: tooLarge ? 413 : 400, message: "\(error)")
         }
-        let outcome = distributor.push(tenant: tenant, request: decoded)
+        let outcome: Distributor.Outcome
+        do {
+            outcome = try await distributor.push(tenant: tenant, request: decoded)
+        } catch {
+            metrics.pushRefused(reason: error.reason)
+            throw APIError(status: 503, message: error.message, retryAfterSeconds: 1)
+        }
         if outcome.status == 204 { return Response(status: .noContent) }
         return text(outcome.status, outcome.rejected.summary)
     }

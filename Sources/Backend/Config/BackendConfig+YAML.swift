@@ -71,6 +71,15 @@ extension BackendConfig {
             out.scalar("flush_check_period", Self.go(ingester.flushCheckPeriod))
             out.scalar("concurrent_flushes", String(ingester.concurrentFlushes))
             out.scalar("chunk_retain_period", Self.go(ingester.chunkRetainPeriod))
+            out.section("wal") { out in
+                out.scalar("enabled", String(ingester.wal.enabled))
+                out.scalar("dir", YAMLWriter.string(ingester.wal.dir))
+                out.scalar("checkpoint_duration", Self.go(ingester.wal.checkpointDuration))
+                out.scalar("flush_on_shutdown", String(ingester.wal.flushOnShutdown))
+                out.scalar("replay_memory_ceiling", ByteSizeText.format(ingester.wal.replayMemoryCeiling))
+                out.scalar("disk_full_threshold", YAMLWriter.number(ingester.wal.diskFullThreshold))
+                out.scalar("sync_policy", ingester.wal.syncPolicy.rawValue)
+            }
         }
         return out.text
     }

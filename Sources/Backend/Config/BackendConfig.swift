@@ -189,6 +189,28 @@ public struct BackendConfig: Sendable, Equatable {
         public var concurrentFlushes: Int = 32
         /// `chunk_retain_period`: how long a flushed chunk stays in memory.
         public var chunkRetainPeriod: Duration = .zero
+        /// `wal`.
+        public var wal = WALConfig()
+
+        public init() {}
+    }
+
+    /// `ingester.wal`, with Loki's defaults.
+    public struct WALConfig: Sendable, Equatable {
+        /// `enabled`.
+        public var enabled = true
+        /// `dir`: empty means `<common.path_prefix>/wal`, or `wal` without a path prefix (Loki's default).
+        public var dir = ""
+        /// `checkpoint_duration`.
+        public var checkpointDuration: Duration = .seconds(300)
+        /// `flush_on_shutdown`.
+        public var flushOnShutdown = false
+        /// `replay_memory_ceiling`, in bytes.
+        public var replayMemoryCeiling = 4 << 30
+        /// `disk_full_threshold`: a fraction of the filesystem; 0 turns it off.
+        public var diskFullThreshold = 0.90
+        /// `sync_policy` (Estuary's own key): `segment` or `always`.
+        public var syncPolicy: WALSyncPolicy = .segment
 
         public init() {}
     }

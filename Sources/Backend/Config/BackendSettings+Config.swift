@@ -27,7 +27,7 @@ extension BackendSettings {
             authEnabled: config.authEnabled,
             maxRequestBytes: config.server.grpcServerMaxRecvMsgSize,
             limits: Limits(config.limitsConfig),
-            ingester: IngesterSettings(config.ingester),
+            ingester: IngesterSettings(config.ingester, walDirectory: Self.walDirectory(config)),
             storageDirectory: directory,
             indexPrefix: Self.activePeriod(config.schemaConfig, now: now)?.index.prefix ?? "index_",
             configYAML: config.renderYAML())
@@ -48,6 +48,14 @@ extension BackendSettings {
             file: "", path: "storage_config.filesystem.directory",
             message: "no storage directory configured: set storage_config.filesystem.directory, "
                 + "common.storage.filesystem.chunks_directory or common.path_prefix")
+    }
+
+    /// `ingester.wal.dir`, else `common.path_prefix` + `/wal`, else Loki's `wal`.
+    private static func walDirectory(_ config: BackendConfig) -> String {
+        if !config.ingester.wal.dir.isEmpty { return config.ingester.wal.dir }
+        let prefix = config.common.pathPrefix
+        if prefix.isEmpty { return "wal" }
+        return prefix.hasSuffix("/") ? prefix + "wal" : prefix + "/wal"
     }
 
     /// The period with the latest `from` on or before today (UTC); before the first period, the first.
@@ -83,8 +91,15 @@ extension Limits {
 
 extension IngesterSettings {
     /// The `ingester` block in the units the ingester uses.
-    init(_ config: BackendConfig.IngesterConfig) {
+    init(_ config: BackendConfig.IngesterConfig, walDirectory: String) {
         self.init()
+        wal.enabled = config.wal.enabled
+        wal.directory = walDirectory
+        wal.checkpointDuration = config.wal.checkpointDuration
+        wal.flushOnShutdown = config.wal.flushOnShutdown
+        wal.replayMemoryCeiling = config.wal.replayMemoryCeiling
+        wal.diskFullThreshold = config.wal.diskFullThreshold
+        wal.syncPolicy = config.wal.syncPolicy
         chunkEncoding = config.chunkEncoding
         blockSize = config.chunkBlockSize
         targetSize = config.chunkTargetSize

@@ -224,7 +224,33 @@ struct ConfigDecoder {
                 try readDuration(entry, into: &ingester.flushCheckPeriod, minimum: .nanoseconds(1))
             case "concurrent_flushes": try readInt(entry, into: &ingester.concurrentFlushes, range: 1...Int.max)
             case "chunk_retain_period": try readDuration(entry, into: &ingester.chunkRetainPeriod)
+            case "wal": try decodeWAL(entry, into: &ingester.wal)
             default: ignore(entry, read: LokiKeys.ingester, loki: LokiKeys.ingesterIgnored)
+            }
+        }
+    }
+
+    private mutating func decodeWAL(_ section: Entry, into wal: inout BackendConfig.WALConfig) throws(ConfigError) {
+        for entry in try entries(of: section) {
+            switch entry.key {
+            case "enabled": try readBool(entry, into: &wal.enabled)
+            case "dir": try readString(entry, into: &wal.dir)
+            case "checkpoint_duration":
+                try readDuration(entry, into: &wal.checkpointDuration, minimum: .nanoseconds(1))
+            case "flush_on_shutdown": try readBool(entry, into: &wal.flushOnShutdown)
+            case "replay_memory_ceiling": try readSize(entry, into: &wal.replayMemoryCeiling)
+            case "disk_full_threshold":
+                try readFloat(entry, into: &wal.diskFullThreshold)
+                guard wal.diskFullThreshold <= 1 else {
+                    throw error(at: entry, "must be a fraction between 0 and 1 (0 turns the check off), got \(wal.diskFullThreshold)")
+                }
+            case "sync_policy":
+                guard case .text(let text, _) = try scalar(entry, expected: "segment or always") else { break }
+                guard let policy = WALSyncPolicy(rawValue: text) else {
+                    throw error(at: entry, "expected segment or always, got \(quote(text))")
+                }
+                wal.syncPolicy = policy
+            default: ignore(entry, read: LokiKeys.wal, loki: [])
             }
         }
     }

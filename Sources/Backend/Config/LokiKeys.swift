@@ -88,12 +88,16 @@ enum LokiKeys {
 
     static let ingester = [
         "chunk_encoding", "chunk_block_size", "chunk_target_size", "chunk_idle_period", "max_chunk_age",
-        "flush_check_period", "concurrent_flushes", "chunk_retain_period",
+        "flush_check_period", "concurrent_flushes", "chunk_retain_period", "wal",
+    ]
+    static let wal = [
+        "enabled", "dir", "checkpoint_duration", "flush_on_shutdown", "replay_memory_ceiling", "disk_full_threshold",
+        "sync_policy",
     ]
     static let ingesterIgnored: Set<String> = [
         "lifecycler", "max_transfer_retries", "flush_op_backoff", "flush_op_timeout", "autoforget_unhealthy",
         "sync_period", "sync_min_utilization", "max_returned_stream_errors", "query_store_max_look_back_period",
-        "wal", "index_shards", "max_dropped_streams", "shutdown_marker_path", "owned_streams_check_interval",
+        "index_shards", "max_dropped_streams", "shutdown_marker_path", "owned_streams_check_interval",
         "kafka_ingestion",
     ]
 

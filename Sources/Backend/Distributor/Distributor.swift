@@ -35,7 +35,9 @@ public final class Distributor: Sendable {
         self.now = now
     }
 
-    public func push(tenant: String, request: PushRequest) -> Outcome {
+    /// Validates and stores a push. Throws, with nothing stored or acknowledged, when the ingester cannot take
+    /// pushes now (its WAL is replaying or cannot be written).
+    public func push(tenant: String, request: PushRequest) async throws(Ingester.Unavailable) -> Outcome {
         let limits = limits(tenant)
         let wallNow = now()
         var outcome = Outcome()
@@ -88,7 +90,7 @@ public final class Distributor: Sendable {
             return outcome
         }
         var ingesterRejected = RejectedEntries()
-        ingester.push(tenant: tenant, streams: valid, limits: limits, rejected: &ingesterRejected)
+        try await ingester.push(tenant: tenant, streams: valid, limits: limits, rejected: &ingesterRejected)
         outcome.accepted = validLines - ingesterRejected.entries
         outcome.rejected.merge(ingesterRejected)
         return outcome

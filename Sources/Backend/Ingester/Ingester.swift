@@ -6,22 +6,28 @@ import Wire
 /// Holds recent streams in memory, cuts them into chunks and flushes the chunks and their index entries to the
 /// object store.
 ///
+/// With the write-ahead log on (the default) a push returns only once its accepted entries are in the log, and
+/// `start()` replays the log before the ingester takes pushes; see ``WALRecord`` for how entries are numbered so
+/// that replay skips what a checkpoint holds and what was flushed.
+///
 /// Concurrency: `push` and the read methods are called from any task, many at once; streams are spread over
-/// shards, each behind its own lock, so pushes to different streams rarely contend. `run()` is the flush loop,
-/// run once as a service; when it is cancelled or shut down it flushes every chunk before returning, so a clean
-/// stop loses nothing acknowledged.
+/// shards, each behind its own lock, so pushes to different streams rarely contend. A push's WAL records are
+/// queued under the shard lock that ordered its append, so the log holds each stream's entries in append order.
+/// `run()` is the flush loop, run once as a service; when it is cancelled or shut down it writes a checkpoint (or,
+/// without a WAL or with `flush_on_shutdown`, flushes every chunk) before returning, so a clean stop loses nothing
+/// acknowledged.
 public final class Ingester: Sendable {
-    private struct StreamKey: Hashable {
+    struct StreamKey: Hashable {
         let tenant: String
         let fingerprint: UInt64
     }
 
-    private struct Shard {
+    struct Shard {
         var streams: [StreamKey: MemoryStream] = [:]
     }
 
     /// One shard's lock; a class so that the shards can live in an array (a `Mutex` cannot be copied).
-    private final class ShardLock: Sendable {
+    final class ShardLock: Sendable {
         let mutex = Mutex(Shard())
         func withLock<R>(_ body: (inout sending Shard) throws -> sending R) rethrows -> sending R {
             try mutex.withLock(body)
@@ -41,14 +47,35 @@ public final class Ingester: Sendable {
         }
     }
 
+    /// Why a push could not be taken at all (503): nothing of it was acknowledged, and the client should retry.
+    public struct Unavailable: Error, CustomStringConvertible {
+        public let message: String
+        /// What `estuary_push_requests_refused_total` counts it under.
+        public let reason: String
+        public var description: String { message }
+    }
+
+    /// The write-ahead log's state: replayed by `start()`, then open for writing.
+    enum WALState {
+        case disabled
+        case replaying
+        case open(WALSegments)
+    }
+
     public let settings: IngesterSettings
-    private let shards: [ShardLock]
+    let shards: [ShardLock]
     private let streamCounts = Mutex<[String: Int]>([:])
     private let chunks: ChunkStore
     private let index: any IndexWriter
-    private let metrics: BackendMetrics
-    private let logger: Logger
-    private let now: @Sendable () -> Int64
+    let metrics: BackendMetrics
+    let logger: Logger
+    let now: @Sendable () -> Int64
+    let walState: Mutex<WALState>
+    /// The next entry counter (see ``WALRecord``).
+    let counter = Atomic<Int64>(1)
+    /// Bytes held in memory: head chunks (raw lines, approximately) and closed chunks (encoded).
+    let memoryBytes = Atomic<Int>(0)
+    let disk: WALDiskGuard
     private let wake: AsyncStream<Void>.Continuation
     private let wakeups: AsyncStream<Void>
     /// Whether the flush loop (`run()`) is running: `flush()` hands its work to a running loop, and flushes by
@@ -68,34 +95,108 @@ public final class Ingester: Sendable {
         self.metrics = metrics
         self.logger = logger
         self.now = now
+        self.walState = Mutex(settings.wal.enabled ? .replaying : .disabled)
+        self.disk = WALDiskGuard(directory: settings.wal.directory, threshold: settings.wal.diskFullThreshold)
         (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
-    private func shard(_ key: StreamKey) -> Int {
+    /// Whether the ingester takes pushes: its WAL, if any, is replayed.
+    public var isReady: Bool {
+        walState.withLock { if case .replaying = $0 { false } else { true } }
+    }
+
+    func shard(_ key: StreamKey) -> Int {
         Int(truncatingIfNeeded: (key.fingerprint ^ UInt64(truncatingIfNeeded: key.tenant.hashValue)) % 64)
     }
 
     // MARK: Write
 
     /// Appends validated streams of one tenant. Entries that cannot be stored are reported in `rejected`;
-    /// everything else is in memory when this returns.
-    public func push(tenant: String, streams: [IncomingStream], limits: Limits, rejected: inout RejectedEntries) {
+    /// everything else is in memory, and in the WAL when there is one, when this returns. Throws, with nothing
+    /// acknowledged, while the WAL is replayed or cannot be written (a full disk): the client retries.
+    public func push(
+        tenant: String, streams: [IncomingStream], limits: Limits, rejected: inout RejectedEntries
+    ) async throws(Unavailable) {
+        let wal = try writableWAL()
+        let groups = append(tenant: tenant, streams: streams, limits: limits, rejected: &rejected, wal: wal)
+        guard let wal else { return }
+        for group in groups {
+            do {
+                try await wal.commit(group)
+            } catch {
+                throw refusal(error)
+            }
+        }
+    }
+
+    /// The synchronous part of `push`: appends the streams and queues their WAL records in `wal`; returns the WAL
+    /// groups to wait for.
+    func append(
+        tenant: String, streams: [IncomingStream], limits: Limits, rejected: inout RejectedEntries,
+        wal: WALSegments?
+    ) -> [WALSegments.Group] {
         let wallNow = now()
         var needFlush = false
+        var groups: [WALSegments.Group] = []
         for incoming in streams {
             let key = StreamKey(tenant: tenant, fingerprint: incoming.fingerprint)
-            let result = shards[shard(key)].withLock { shard -> (RejectedEntries, Bool) in
+            let result = shards[shard(key)].withLock { shard -> (RejectedEntries, Bool, WALSegments.Group?) in
                 var local = RejectedEntries()
                 guard let stream = stream(for: key, incoming: incoming, in: &shard, limits: limits,
                                           now: wallNow, rejected: &local)
-                else { return (local, false) }
-                let cut = append(incoming.entries, to: stream, limits: limits, now: wallNow, rejected: &local)
-                return (local, cut)
+                else { return (local, false, nil) }
+                let appended = append(incoming.entries, to: stream, limits: limits, now: wallNow, rejected: &local,
+                                      keepAccepted: wal != nil)
+                guard let wal, appended.count > 0 else { return (local, appended.closed, nil) }
+                var frames = ByteWriter(capacity: 64 + incoming.entries.count * 32)
+                var records = 1
+                if !stream.seriesLogged {
+                    WALFrame.append(.series(tenant: tenant, fingerprint: key.fingerprint, labels: stream.labelsText,
+                                            last: 0), to: &frames)
+                    stream.seriesLogged = true
+                    records += 1
+                }
+                WALFrame.append(.entries(tenant: tenant, fingerprint: key.fingerprint, counter: appended.firstCounter,
+                                         entries: appended.accepted ?? incoming.entries), to: &frames)
+                return (local, appended.closed, wal.enqueue(frames, records: records))
             }
             rejected.merge(result.0)
             needFlush = needFlush || result.1
+            if let group = result.2, groups.last !== group { groups.append(group) }
         }
         if needFlush { wake.yield() }
+        return groups
+    }
+
+    /// The WAL to log a push to (nil without one), or why pushes cannot be taken now.
+    private func writableWAL() throws(Unavailable) -> WALSegments? {
+        switch walState.withLock({ $0 }) {
+        case .disabled: return nil
+        case .replaying:
+            throw Unavailable(message: "Ingester is starting: replaying the write-ahead log; try again shortly",
+                              reason: "wal_replay")
+        case .open(let wal):
+            if let full = disk.refusal(now: now()) {
+                metrics.wal.diskFullFailures.increment()
+                throw Unavailable(message: full, reason: "wal_disk_full")
+            }
+            return wal
+        }
+    }
+
+    private func refusal(_ error: WALError) -> Unavailable {
+        switch error.kind {
+        case .diskFull:
+            metrics.wal.diskFullFailures.increment()
+            let message = "Error writing to WAL, disk full: \(error.message); try again once space is freed"
+            disk.markFull(message, now: now())
+            logger.error("WAL write failed: disk full; pushes are refused until space returns",
+                         metadata: ["error": "\(error.message)"])
+            return Unavailable(message: message, reason: "wal_disk_full")
+        case .io:
+            logger.error("WAL write failed", metadata: ["error": "\(error.message)"])
+            return Unavailable(message: "Error writing to WAL: \(error.message)", reason: "wal_error")
+        }
     }
 
     /// Finds or creates the stream; nil (and a rejection) when the tenant's stream limit forbids a new one.
@@ -120,74 +221,124 @@ public final class Ingester: Sendable {
             metrics.discarded(tenant: key.tenant, reason: .streamLimit, entries: incoming.entries.count, bytes: bytes)
             return nil
         }
+        return makeStream(key, labels: incoming.labels, in: &shard, limits: limits, now: now)
+    }
+
+    /// Creates a stream the tenant's stream count already admitted.
+    func makeStream(_ key: StreamKey, labels: LabelSet, in shard: inout Shard, limits: Limits, now: Int64) -> MemoryStream {
         let stream = MemoryStream(
-            tenant: key.tenant, labels: incoming.labels, fingerprint: key.fingerprint,
+            tenant: key.tenant, labels: labels, fingerprint: key.fingerprint,
             rate: TokenBucket(rate: limits.perStreamRateBytes, burst: limits.perStreamBurstBytes, now: now))
         shard.streams[key] = stream
         metrics.streamCreated(tenant: key.tenant)
         return stream
     }
 
-    /// Appends entries to a stream under its shard's lock. Returns whether a chunk was closed (flush wanted).
+    /// Counts a stream made without the limit check (replay): it was admitted before the restart.
+    func admitReplayed(_ key: StreamKey) {
+        streamCounts.withLock { $0[key.tenant, default: 0] += 1 }
+    }
+
+    /// What `append` took: how many entries, their first counter (the rest follow one by one), and the entries
+    /// themselves when some were refused (nil when all were taken, or when the caller did not ask).
+    struct Appended {
+        var count = 0
+        var firstCounter: Int64 = 0
+        var accepted: [PushEntry]? = nil
+        /// Whether a chunk was closed (flush wanted).
+        var closed = false
+    }
+
+    /// Appends entries to a stream under its shard's lock, each given the next counter.
     private func append(
-        _ entries: [PushEntry], to stream: MemoryStream, limits: Limits, now: Int64, rejected: inout RejectedEntries
-    ) -> Bool {
+        _ entries: [PushEntry], to stream: MemoryStream, limits: Limits, now: Int64, rejected: inout RejectedEntries,
+        keepAccepted: Bool
+    ) -> Appended {
+        var appended = Appended()
         let bytes = entries.reduce(0) { $0 + $1.line.count }
         guard stream.rate.allow(Double(bytes), now: now) else {
             rejected.add(.perStreamRateLimit, entries: entries.count, bytes: bytes, message:
                 "Per stream rate limit exceeded (limit: \(ByteCount.format(limits.perStreamRateBytes))/sec) while attempting to ingest for stream '\(stream.labelsText)' totaling \(ByteCount.format(Double(bytes))), consider splitting a stream via additional labels or contact your Loki administrator to see if the limit can be increased")
             metrics.discarded(tenant: stream.tenant, reason: .perStreamRateLimit, entries: entries.count, bytes: bytes)
-            return false
+            return appended
         }
-        var closedAny = false
+        // Counters are reserved for every entry and used by the accepted ones in order; a refused entry's counter
+        // is simply never used.
+        appended.firstCounter = counter.wrappingAdd(Int64(entries.count), ordering: .relaxed).oldValue
         var behind = (entries: 0, bytes: 0)
         let window = settings.maxChunkAge / 2
-        for entry in entries {
+        for (index, entry) in entries.enumerated() {
             let oldestAcceptable = stream.newest.saturatingSubtracting(window)
+            var taken = true
             if stream.newest != .min && entry.timestamp < oldestAcceptable {
                 behind.entries += 1
                 behind.bytes += entry.line.count
                 rejected.add(.tooFarBehind, entries: 1, bytes: entry.line.count, message:
                     "entry with timestamp \(GoTime.format(nanoseconds: entry.timestamp)) ignored, reason: 'entry too far behind, entry timestamp is: \(GoTime.rfc3339(nanoseconds: entry.timestamp)), oldest acceptable timestamp is: \(GoTime.rfc3339(nanoseconds: oldestAcceptable))' for stream: \(stream.labelsText)")
-                continue
-            }
-            if let head = stream.head, !head.spaceFor(lineBytes: entry.line.count) {
-                close(stream, reason: .full)
-                closedAny = true
-            } else if let head = stream.head, Self.span(head.bounds, with: entry.timestamp) > settings.maxChunkAge {
-                // No chunk spans more than max_chunk_age of entry time: a chunk is indexed in every day it
-                // overlaps, so a stream mixing 1970 and today must not put one chunk into 20,000 index tables.
-                close(stream, reason: .maxAge)
-                closedAny = true
-            }
-            let head: MemChunk
-            if let existing = stream.head {
-                head = existing
+                taken = false
             } else {
-                head = MemChunk(encoding: settings.chunkEncoding, blockSize: settings.blockSize,
-                                targetSize: settings.targetSize)
-                stream.head = head
-                stream.headCreated = now
-                metrics.chunksCreated.increment()
-                metrics.memoryChunks.increment()
+                do {
+                    appended.closed = try place(entry, counter: appended.firstCounter + Int64(appended.count),
+                                                in: stream, now: now) || appended.closed
+                } catch {
+                    rejected.add(.invalidRequest, entries: 1, bytes: entry.line.count, message:
+                        "entry with timestamp \(GoTime.format(nanoseconds: entry.timestamp)) ignored, reason: '\(error)' for stream: \(stream.labelsText)")
+                    metrics.discarded(tenant: stream.tenant, reason: .invalidRequest, entries: 1, bytes: entry.line.count)
+                    taken = false
+                }
             }
-            do {
-                _ = try head.append(timestamp: entry.timestamp, line: entry.line,
-                                    structuredMetadata: entry.structuredMetadata)
-            } catch {
-                rejected.add(.invalidRequest, entries: 1, bytes: entry.line.count, message:
-                    "entry with timestamp \(GoTime.format(nanoseconds: entry.timestamp)) ignored, reason: '\(error)' for stream: \(stream.labelsText)")
-                metrics.discarded(tenant: stream.tenant, reason: .invalidRequest, entries: 1, bytes: entry.line.count)
-                continue
+            if taken {
+                appended.count += 1
+                appended.accepted?.append(entry)
+            } else if keepAccepted && appended.accepted == nil {
+                appended.accepted = Array(entries[..<index])
             }
-            if entry.timestamp > stream.newest { stream.newest = entry.timestamp }
         }
         if behind.entries > 0 {
             metrics.discarded(tenant: stream.tenant, reason: .tooFarBehind, entries: behind.entries, bytes: behind.bytes)
         }
         stream.lastAppend = now
-        return closedAny
+        return appended
     }
+
+    /// Appends one entry that passed the checks, with its counter, cutting the head chunk first when it is full or
+    /// would span more than `max_chunk_age`. Returns whether a chunk was closed; throws when the chunk refuses the
+    /// entry. Used by pushes and by replay.
+    func place(_ entry: PushEntry, counter: Int64, in stream: MemoryStream, now: Int64) throws -> Bool {
+        var closed = false
+        if let head = stream.head, !head.spaceFor(lineBytes: entry.line.count) {
+            close(stream, reason: .full)
+            closed = true
+        } else if let head = stream.head, Self.span(head.bounds, with: entry.timestamp) > settings.maxChunkAge {
+            // No chunk spans more than max_chunk_age of entry time: a chunk is indexed in every day it
+            // overlaps, so a stream mixing 1970 and today must not put one chunk into 20,000 index tables.
+            close(stream, reason: .maxAge)
+            closed = true
+        }
+        let head: MemChunk
+        if let existing = stream.head {
+            head = existing
+        } else {
+            head = MemChunk(encoding: settings.chunkEncoding, blockSize: settings.blockSize,
+                            targetSize: settings.targetSize)
+            stream.head = head
+            stream.headCreated = now
+            stream.headFirstCounter = counter
+            stream.headBytes = 0
+            metrics.chunksCreated.increment()
+            metrics.memoryChunks.increment()
+        }
+        _ = try head.append(timestamp: entry.timestamp, line: entry.line, structuredMetadata: entry.structuredMetadata)
+        let size = entry.line.count + Self.entryOverhead
+        stream.headBytes += size
+        memoryBytes.wrappingAdd(size, ordering: .relaxed)
+        stream.lastCounter = counter
+        if entry.timestamp > stream.newest { stream.newest = entry.timestamp }
+        return closed
+    }
+
+    /// What an entry costs in a head chunk beyond its line: timestamp, lengths, metadata references.
+    static let entryOverhead = 24
 
     /// The time a chunk with `bounds` would cover after taking an entry at `timestamp` (0 for an empty chunk, whose
     /// bounds are (.max, .min)). O(1): called for every entry.
@@ -196,16 +347,20 @@ public final class Ingester: Sendable {
     }
 
     /// Closes the stream's head chunk: encodes it into its stored form and queues it for flushing.
-    private func close(_ stream: MemoryStream, reason: FlushReason) {
+    func close(_ stream: MemoryStream, reason: FlushReason) {
         guard let head = stream.head else { return }
         stream.head = nil
+        memoryBytes.wrappingSubtract(stream.headBytes, ordering: .relaxed)
+        stream.headBytes = 0
         guard head.entryCount > 0 else {
             metrics.memoryChunks.decrement()
             return
         }
         do {
             let (ref, bytes) = try ChunkObject.encode(tenant: stream.tenant, labels: stream.labels, chunk: head)
-            stream.closed.append(ClosedChunk(ref: ref, bytes: bytes, reason: reason, flushedAt: nil))
+            stream.closed.append(ClosedChunk(ref: ref, bytes: bytes, reason: reason,
+                                             counters: stream.headFirstCounter...stream.lastCounter, flushedAt: nil))
+            memoryBytes.wrappingAdd(bytes.count, ordering: .relaxed)
         } catch {
             // Encoding a chunk we built ourselves cannot fail unless memory is corrupt; say so loudly.
             logger.error("could not encode chunk", metadata: ["stream": "\(stream.labelsText)", "error": "\(error)"])
@@ -216,13 +371,22 @@ public final class Ingester: Sendable {
     // MARK: Flush
 
     /// The flush loop: wakes every `flush_check_period`, when a chunk fills, or on `flush()`; flushes what is
-    /// due. While it runs only this loop flushes, so no chunk is written twice at once. When the task is cancelled or the
-    /// service group shuts down gracefully it flushes everything and returns.
+    /// due. While it runs only this loop flushes, so no chunk is written twice at once. With a WAL it also writes a
+    /// checkpoint every `checkpoint_duration`. When the task is cancelled or the service group shuts down
+    /// gracefully it writes a last checkpoint (with a WAL, unless `flush_on_shutdown`) or flushes everything, and
+    /// returns.
     public func run() async {
         let ticker = Task { [wake, settings] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: settings.flushCheckPeriod)
                 wake.yield()
+            }
+        }
+        let checkpoints = Task { [settings] in
+            guard settings.wal.enabled else { return }
+            while !Task.isCancelled {
+                try? await Task.sleep(for: settings.wal.checkpointDuration)
+                if !Task.isCancelled { await checkpoint() }
             }
         }
         defer { ticker.cancel() }
@@ -235,8 +399,15 @@ public final class Ingester: Sendable {
             await flushCycle(force: !waiters.isEmpty)
             for waiter in waiters { waiter.resume() }
         }
-        logger.info("ingester stopping: flushing all chunks")
-        await flushCycle(force: true)
+        checkpoints.cancel()
+        await checkpoints.value
+        if settings.wal.enabled && !settings.wal.flushOnShutdown {
+            logger.info("ingester stopping: writing a checkpoint (ingester.wal.flush_on_shutdown is false)")
+        } else {
+            logger.info("ingester stopping: flushing all chunks")
+            await flushCycle(force: true)
+        }
+        await checkpoint()
         let waiters = flushRequests.withLock { state in
             state.loop = .stopped
             defer { state.waiters.removeAll() }
@@ -270,7 +441,7 @@ public final class Ingester: Sendable {
 
     /// Closes chunks that are due (all of them when `force`), writes every unflushed closed chunk, records
     /// them in the index, and drops flushed chunks and empty streams from memory.
-    private func flushCycle(force: Bool) async {
+    func flushCycle(force: Bool) async {
         let wallNow = now()
         var jobs: [FlushJob] = []
         for index in shards.indices {
@@ -332,13 +503,25 @@ public final class Ingester: Sendable {
             }
         }
         let doneAt = now()
+        // Replay skips the entries of flushed chunks: say which they were.
+        var markers: [WALRecord] = []
         for (key, refs) in flushed {
             shards[shard(key)].withLock { shard in
                 guard let stream = shard.streams[key] else { return }
                 let done = Set(refs.map(\.checksum))
                 for i in stream.closed.indices where done.contains(stream.closed[i].ref.checksum) {
                     stream.closed[i].flushedAt = doneAt
+                    markers.append(.flushed(tenant: key.tenant, fingerprint: key.fingerprint,
+                                            counters: stream.closed[i].counters))
                 }
+            }
+        }
+        if !markers.isEmpty, case .open(let wal) = walState.withLock({ $0 }) {
+            do {
+                try await wal.log(markers)
+            } catch {
+                // Not fatal: replay after a crash would store these entries a second time, never lose them.
+                logger.warning("could not log flushed chunks to the WAL", metadata: ["error": "\(error)"])
             }
         }
         removeRetired(now: doneAt)
@@ -371,11 +554,14 @@ public final class Ingester: Sendable {
             shards[index].withLock { shard in
                 for (key, stream) in shard.streams {
                     let before = stream.closed.count
+                    var freed = 0
                     stream.closed.removeAll { chunk in
-                        guard let at = chunk.flushedAt else { return false }
-                        return now - at >= settings.retainPeriod
+                        guard let at = chunk.flushedAt, now - at >= settings.retainPeriod else { return false }
+                        freed += chunk.bytes.count
+                        return true
                     }
                     removedChunks += before - stream.closed.count
+                    if freed > 0 { memoryBytes.wrappingSubtract(freed, ordering: .relaxed) }
                     if stream.isEmpty && now - stream.lastAppend >= settings.retainPeriod {
                         shard.streams[key] = nil
                         removedStreams.append(key.tenant)

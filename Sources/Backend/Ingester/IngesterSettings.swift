@@ -9,6 +9,32 @@ public struct IngesterSettings: Sendable, Equatable {
     public var concurrentFlushes: Int = 32
     /// How long a flushed chunk stays queryable in memory (`chunk_retain_period`).
     public var retainPeriod: Int64 = 0
+    /// `ingester.wal`.
+    public var wal = WALSettings()
+
+    public init() {}
+}
+
+/// `ingester.wal`: the write-ahead log that makes an acknowledged push survive a crash.
+public struct WALSettings: Sendable, Equatable {
+    /// `enabled`: with it off, a push is acknowledged once it is in memory, and a crash loses what was not flushed.
+    public var enabled = true
+    /// `dir`: where segments and checkpoints are written.
+    public var directory = "wal"
+    /// `checkpoint_duration`: how often the in-memory streams are written to a checkpoint, after which the segments
+    /// it covers are deleted.
+    public var checkpointDuration: Duration = .seconds(300)
+    /// `flush_on_shutdown`: flush every chunk to the store on a clean stop; when false (Loki's default) a clean stop
+    /// writes a checkpoint and the next start replays it.
+    public var flushOnShutdown = false
+    /// `replay_memory_ceiling`: replay flushes to the store whenever the ingester holds more than this.
+    public var replayMemoryCeiling = 4 << 30
+    /// `disk_full_threshold`: pushes are refused while the WAL's filesystem is fuller than this fraction.
+    public var diskFullThreshold = 0.90
+    /// `sync_policy` (Estuary's own key): when the log is forced to the disk.
+    public var syncPolicy: WALSyncPolicy = .segment
+    /// Segment size: a segment is finished (and synced) once it is this large.
+    public var segmentSize = 128 << 20
 
     public init() {}
 }

@@ -22,6 +22,13 @@ final class MemoryStream: @unchecked Sendable {  // invariant: touched only unde
     /// The newest entry timestamp ever accepted (Loki's out-of-order window is measured from it).
     var newest: Int64 = .min
     var rate: TokenBucket
+    /// The counter of the newest entry appended (see ``WALRecord``), and of the head chunk's first entry.
+    var lastCounter: Int64 = 0
+    var headFirstCounter: Int64 = 0
+    /// What the head chunk holds, as counted in the ingester's memory figure.
+    var headBytes = 0
+    /// Whether the WAL holds this stream's series record since the stream was created in memory.
+    var seriesLogged = false
 
     init(tenant: String, labels: LabelSet, fingerprint: UInt64, rate: TokenBucket) {
         self.tenant = tenant
@@ -39,6 +46,8 @@ struct ClosedChunk: Sendable {
     let ref: ChunkRef
     let bytes: [UInt8]
     let reason: FlushReason
+    /// The counters of the entries in the chunk (they are consecutive among the stream's counters).
+    let counters: ClosedRange<Int64>
     /// Wall-clock time of a successful flush; nil while it still has to be written.
     var flushedAt: Int64?
 }

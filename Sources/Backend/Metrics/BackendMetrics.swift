@@ -23,6 +23,7 @@ public final class BackendMetrics: Sendable {
     private let chunksFlushed: [String: Counter]
     let chunkFlushFailures: Counter
     let chunkStoredBytes: Counter
+    let wal: WALMetrics
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -43,6 +44,7 @@ public final class BackendMetrics: Sendable {
             descriptor: .init("loki_ingester_chunks_flush_failures_total", help: "Total number of flush failures."))
         chunkStoredBytes = registry.makeCounter(
             descriptor: .init("loki_ingester_chunk_stored_bytes_total", help: "Total bytes stored in chunks per tenant."))
+        wal = WALMetrics(registry)
         let info = registry.makeGauge(
             descriptor: .init("loki_build_info", help: "A metric with a constant '1' value labeled by version, revision and branch."),
             labels: [("version", BuildInfo.version), ("revision", BuildInfo.revision), ("branch", ""),
@@ -140,5 +142,50 @@ extension Duration {
         let (seconds, attoseconds) = components
         let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         return overflow ? (seconds < 0 ? .min : .max) : product &+ attoseconds / 1_000_000_000
+    }
+}
+
+/// The write-ahead log's metrics, under Loki's names.
+struct WALMetrics: Sendable {
+    let recordsLogged: Counter
+    let loggedBytes: Counter
+    let replayActive: Gauge
+    let replayDuration: Gauge
+    let replayFlushing: Gauge
+    let corruptions: Counter
+    let diskFullFailures: Counter
+    let checkpointDuration: DurationHistogram
+    let checkpointLoggedBytes: Counter
+    let checkpointCreations: Counter
+    let checkpointCreationFailures: Counter
+    let checkpointDeletions: Counter
+
+    init(_ registry: PrometheusCollectorRegistry) {
+        recordsLogged = registry.makeCounter(descriptor: .init(
+            "loki_ingester_wal_records_logged_total", help: "Total number of WAL records logged."))
+        loggedBytes = registry.makeCounter(descriptor: .init(
+            "loki_ingester_wal_logged_bytes_total", help: "Total number of bytes written to disk for WAL records."))
+        replayActive = registry.makeGauge(descriptor: .init(
+            "loki_ingester_wal_replay_active", help: "Whether the WAL is replaying"))
+        replayDuration = registry.makeGauge(descriptor: .init(
+            "loki_ingester_wal_replay_duration_seconds", help: "Time taken to replay the checkpoint and the WAL."))
+        replayFlushing = registry.makeGauge(descriptor: .init(
+            "loki_ingester_wal_replay_flushing", help: "Whether the wal replay is in a flushing phase due to backpressure"))
+        corruptions = registry.makeCounter(descriptor: .init(
+            "loki_ingester_wal_corruptions_total", help: "Total number of WAL corruptions encountered."))
+        diskFullFailures = registry.makeCounter(descriptor: .init(
+            "loki_ingester_wal_disk_full_failures_total", help: "Total number of disk full failures."))
+        checkpointDuration = registry.makeDurationHistogram(
+            descriptor: .init("loki_ingester_checkpoint_duration_seconds", help: "Time taken to create a checkpoint."),
+            buckets: [.milliseconds(10), .milliseconds(100), .seconds(1), .seconds(10), .seconds(60), .seconds(300)])
+        checkpointLoggedBytes = registry.makeCounter(descriptor: .init(
+            "loki_ingester_checkpoint_logged_bytes_total",
+            help: "Total number of bytes written to disk for checkpointing."))
+        checkpointCreations = registry.makeCounter(descriptor: .init(
+            "loki_ingester_checkpoint_creations_total", help: "Total number of checkpoint creations attempted."))
+        checkpointCreationFailures = registry.makeCounter(descriptor: .init(
+            "loki_ingester_checkpoint_creations_failed_total", help: "Total number of checkpoint creations failed."))
+        checkpointDeletions = registry.makeCounter(descriptor: .init(
+            "loki_ingester_checkpoint_deletions_total", help: "Total number of checkpoint deletions attempted."))
     }
 }

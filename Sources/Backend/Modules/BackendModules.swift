@@ -59,7 +59,7 @@ public enum BackendModules {
                             limits: limitsFor, configYAML: settings.configYAML,
                             services: ["server", "distributor", "ingester", "querier", "store"]),
             distributor: distributor, querier: querier, ingester: ingester, metrics: metrics,
-            readiness: { readyBox.isReady })
+            readiness: { readyBox.isReady && ingester.isReady })
         let app = Application(
             router: api.router(),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
@@ -80,11 +80,13 @@ final class ReadyFlag: Sendable {
     func set() { value.store(true, ordering: .releasing) }
 }
 
-/// Runs the ingester's flush loop as a service; on shutdown the loop flushes every chunk before returning.
+/// Runs the ingester as a service: replays its WAL, then runs the flush loop, which on shutdown writes a
+/// checkpoint or flushes every chunk before returning.
 struct IngesterService: Service {
     let ingester: Ingester
 
     func run() async throws {
+        try await ingester.start()
         await ingester.run()
     }
 }

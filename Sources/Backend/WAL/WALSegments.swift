@@ -16,7 +16,7 @@ struct WALError: Error, Equatable, CustomStringConvertible {
 
 /// When the log forces what it wrote to the disk. Either way a push is acknowledged only after its records were
 /// handed to the kernel with `write(2)`, which a crash of the process (`kill -9`, an OOM kill) cannot undo.
-enum WALSyncPolicy: String, Sendable, Equatable {
+public enum WALSyncPolicy: String, Sendable, Equatable, CaseIterable {
     /// `fdatasync` when a segment is finished and at each checkpoint: a power loss or kernel crash can lose what was
     /// written since (the kernel writes dirty pages out within seconds).
     case segment
@@ -27,18 +27,39 @@ enum WALSyncPolicy: String, Sendable, Equatable {
 
 /// The segment files of a write-ahead log in one directory, `00000000`, `00000001`, ..., written in order.
 ///
-/// `log` is called by many pushes at once and commits them in groups: the first caller to find no write in
-/// progress writes everything queued so far with one `write(2)` (and one `fdatasync` with ``WALSyncPolicy/always``)
-/// and keeps going while more arrived meanwhile; the others wait for the group that holds their records. A write
-/// that fails is cut back off the segment, so the log never holds part of a group.
+/// Writing is two steps so that records keep the order of the appends they describe: `enqueue` (synchronous, cheap,
+/// called under the lock that ordered the append) adds frames to the group being filled and returns it; `commit`
+/// waits until that group is written. The first committer to find no write in progress writes the open group with
+/// one `write(2)` (and one `fdatasync` with ``WALSyncPolicy/always``) and keeps going while more groups filled
+/// meanwhile; the others wait for their group. A write that fails is cut back off the segment, so the log never
+/// holds part of a group.
 final class WALSegments: Sendable {
     let directory: String
     let segmentSize: Int
     let sync: WALSyncPolicy
 
+    /// Frames logged together, and what became of them.
+    final class Group: Sendable {
+        fileprivate struct State {
+            var outcome: Result<Int, WALError>?
+            var waiters: [CheckedContinuation<Result<Int, WALError>, Never>] = []
+        }
+        fileprivate let state = Mutex(State())
+
+        fileprivate func finish(_ outcome: Result<Int, WALError>) {
+            let waiters = state.withLock { state in
+                state.outcome = outcome
+                defer { state.waiters.removeAll() }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume(returning: outcome) }
+        }
+    }
+
     private struct Pending {
         var frames = ByteWriter()
-        var waiters: [CheckedContinuation<Result<Void, WALError>, Never>] = []
+        var records = 0
+        var group = Group()
         var writing = false
     }
 
@@ -51,12 +72,18 @@ final class WALSegments: Sendable {
     private let pending = Mutex(Pending())
     /// The open segment; touched only by the caller that is writing a group (or by `cut`, under the same rule).
     private let file: Mutex<File>
+    /// Called after each group write with the records and bytes it held (metrics).
+    private let written: @Sendable (_ records: Int, _ bytes: Int) -> Void
 
     /// Opens the log in `directory` (created if missing) for appending: a new segment after the last one there.
-    init(directory: String, segmentSize: Int = 128 << 20, sync: WALSyncPolicy = .segment) throws(WALError) {
+    init(
+        directory: String, segmentSize: Int = 128 << 20, sync: WALSyncPolicy = .segment,
+        written: @escaping @Sendable (_ records: Int, _ bytes: Int) -> Void = { _, _ in }
+    ) throws(WALError) {
         self.directory = directory
         self.segmentSize = segmentSize
         self.sync = sync
+        self.written = written
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -77,8 +104,13 @@ final class WALSegments: Sendable {
     }
 
     static func path(_ directory: String, _ number: Int) -> String {
+        directory + "/" + digits(number)
+    }
+
+    /// `number` as eight digits, as segment and checkpoint names spell it.
+    static func digits(_ number: Int) -> String {
         let digits = String(number)
-        return directory + "/" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits
+        return String(repeating: "0", count: max(0, 8 - digits.count)) + digits
     }
 
     private static func create(_ directory: String, _ number: Int) throws(WALError) -> File {
@@ -88,7 +120,7 @@ final class WALSegments: Sendable {
         return File(number: number, fd: fd, size: 0)
     }
 
-    private static func failure(_ operation: String) -> WALError {
+    static func failure(_ operation: String) -> WALError {
         let code = Glibc.errno
         let kind: WALError.Kind = code == ENOSPC || code == EDQUOT ? .diskFull : .io
         return WALError(kind: kind, message: "WAL: \(operation) failed: \(String(cString: strerror(code)))")
@@ -99,38 +131,62 @@ final class WALSegments: Sendable {
 
     // MARK: Writing
 
-    /// Writes `records` and returns once they are in the log (synced as `sync` says), or throws with nothing of
-    /// them in it.
-    func log(_ records: [WALRecord]) async throws(WALError) {
-        var frames = ByteWriter()
-        for record in records { WALFrame.append(record, to: &frames) }
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, WALError>, Never>) in
-            let lead = pending.withLock { state -> Bool in
-                state.frames.append(frames.bytes)
+    /// Adds `frames` (whole frames, `records` of them) to the group being filled and returns the group, for
+    /// `commit`. Cheap: copies the bytes under a lock.
+    func enqueue(_ frames: borrowing ByteWriter, records: Int) -> Group {
+        pending.withLock { state in
+            state.frames.append(frames.bytes)
+            state.records += records
+            return state.group
+        }
+    }
+
+    /// Waits until `group` is in the log (synced as `sync` says), or throws with nothing of it in it.
+    func commit(_ group: Group) async throws(WALError) {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Int, WALError>, Never>) in
+            let done = group.state.withLock { state -> Result<Int, WALError>? in
+                if let outcome = state.outcome { return outcome }
                 state.waiters.append(continuation)
+                return nil
+            }
+            if let done {
+                continuation.resume(returning: done)
+                return
+            }
+            let lead = pending.withLock { state -> Bool in
                 if state.writing { return false }
                 state.writing = true
                 return true
             }
             if lead { writeGroups() }
         }
-        try result.get()
+        _ = try result.get()
     }
 
-    /// Writes what is queued, group after group, until nothing is left; resumes each group's callers.
+    /// Writes `records` and returns once they are in the log.
+    func log(_ records: [WALRecord]) async throws(WALError) {
+        var frames = ByteWriter()
+        for record in records { WALFrame.append(record, to: &frames) }
+        try await commit(enqueue(frames, records: records.count))
+    }
+
+    /// Writes the open group, group after group, until none is left; finishes each.
     private func writeGroups() {
         while true {
-            let group = pending.withLock { state -> ([UInt8], [CheckedContinuation<Result<Void, WALError>, Never>])? in
-                if state.waiters.isEmpty {
+            let taken = pending.withLock { state -> (ByteWriter, Int, Group)? in
+                if state.records == 0 {
                     state.writing = false
                     return nil
                 }
                 defer { state = Pending(writing: true) }
-                return (state.frames.bytes, state.waiters)
+                return (state.frames, state.records, state.group)
             }
-            guard let (bytes, waiters) = group else { return }
-            let result = file.withLock { file in Result { () throws(WALError) in try write(bytes, to: &file) } }
-            for waiter in waiters { waiter.resume(returning: result) }
+            guard let (frames, records, group) = taken else { return }
+            let result = file.withLock { file in
+                Result { () throws(WALError) -> Int in try write(frames.bytes, to: &file); return frames.count }
+            }
+            if case .success(let bytes) = result { written(records, bytes) }
+            group.finish(result)
         }
     }
 
@@ -200,19 +256,19 @@ final class WALSegments: Sendable {
         }
     }
 
-    /// Reads every record of the segments in `directory` numbered `from` on, in order, handing each to `body`. At the
-    /// first damaged frame (a torn write, garbage) it stops: that segment is cut back to its last whole frame and
-    /// later segments are deleted, and the outcome says where. Call before opening the directory for writing.
+    /// Reads every record of the segments in `directory` numbered `from` on, in order, handing each to `body`, and
+    /// calls `afterSegment` after each segment. At the first damaged frame (a torn write, garbage) it stops: that
+    /// segment is cut back to its last whole frame and later segments are deleted, and the outcome says where.
+    /// Call before opening the directory for writing.
     static func replay(
-        _ directory: String, from first: Int = 0, _ body: (WALRecord) throws -> Void
-    ) throws -> ReplayOutcome {
+        _ directory: String, from first: Int = 0, _ body: (WALRecord) throws -> Void,
+        afterSegment: () async -> Void = {}
+    ) async throws -> ReplayOutcome {
         var outcome = ReplayOutcome()
         let numbers = segmentNumbers(in: directory).filter { $0 >= first }
         for (index, number) in numbers.enumerated() {
             let path = path(directory, number)
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw WALError(kind: .io, message: "WAL: cannot read segment \(path)")
-            }
+            let data = try contents(path)
             outcome.segments += 1
             outcome.bytes += data.count
             let damage = try data.withUnsafeBytes { bytes in
@@ -227,7 +283,25 @@ final class WALSegments: Sendable {
                 for later in numbers[(index + 1)...] { unlink(self.path(directory, later)) }
                 break
             }
+            await afterSegment()
         }
         return outcome
+    }
+
+    /// A quick pass over the same segments as `replay` for the `flushed` records only; changes nothing on disk.
+    static func scan(_ directory: String, from first: Int = 0, _ body: (WALRecord) throws -> Void) throws {
+        for number in segmentNumbers(in: directory) where number >= first {
+            let damage = try contents(path(directory, number)).withUnsafeBytes { bytes in
+                try WALFrame.read(bytes, only: WALFrame.flushedType, body)
+            }
+            if damage != nil { return }
+        }
+    }
+
+    private static func contents(_ path: String) throws(WALError) -> Data {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw WALError(kind: .io, message: "WAL: cannot read segment \(path)")
+        }
+        return data
     }
 }

@@ -18,6 +18,7 @@ import Testing
         #expect(settings.limits == Limits())
         var ingester = IngesterSettings()
         ingester.chunkEncoding = .snappy
+        ingester.wal.directory = "./data/wal"
         #expect(settings.ingester == ingester)
     }
 
@@ -56,6 +57,23 @@ import Testing
         #expect(ingester.flushCheckPeriod == .milliseconds(500))
         #expect(ingester.concurrentFlushes == 4)
         #expect(ingester.retainPeriod == 15 * 1_000_000_000)
+        #expect(ingester.wal.enabled == false)
+        #expect(ingester.wal.directory == "/srv/wal")
+        #expect(ingester.wal.checkpointDuration == .seconds(60))
+        #expect(ingester.wal.flushOnShutdown == true)
+        #expect(ingester.wal.replayMemoryCeiling == 512 << 20)
+        #expect(ingester.wal.diskFullThreshold == 0.8)
+        #expect(ingester.wal.syncPolicy == .always)
+    }
+
+    @Test func walDirectoryFollowsThePathPrefix() throws {
+        var config = BackendConfig()
+        config.storageConfig.filesystem.directory = "/chunks"
+        #expect(try BackendSettings(config, now: Self.now).ingester.wal.directory == "wal")
+        config.common.pathPrefix = "/p/"
+        #expect(try BackendSettings(config, now: Self.now).ingester.wal.directory == "/p/wal")
+        config.ingester.wal.dir = "/explicit"
+        #expect(try BackendSettings(config, now: Self.now).ingester.wal.directory == "/explicit")
     }
 
     @Test func storageDirectoryPrecedence() throws {

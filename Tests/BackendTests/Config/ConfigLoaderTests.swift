@@ -123,6 +123,14 @@ func configError(_ text: String, expandEnv: Bool = false, environment: [String: 
           flush_check_period: 500ms
           concurrent_flushes: 4
           chunk_retain_period: 15s
+          wal:
+            enabled: false
+            dir: /srv/wal
+            checkpoint_duration: 1m
+            flush_on_shutdown: true
+            replay_memory_ceiling: 512MB
+            disk_full_threshold: 0.8
+            sync_policy: always
         """
 
     @Test func everyKeyIsRead() throws {
@@ -169,6 +177,13 @@ func configError(_ text: String, expandEnv: Bool = false, environment: [String: 
         expected.ingester.flushCheckPeriod = .milliseconds(500)
         expected.ingester.concurrentFlushes = 4
         expected.ingester.chunkRetainPeriod = .seconds(15)
+        expected.ingester.wal.enabled = false
+        expected.ingester.wal.dir = "/srv/wal"
+        expected.ingester.wal.checkpointDuration = .seconds(60)
+        expected.ingester.wal.flushOnShutdown = true
+        expected.ingester.wal.replayMemoryCeiling = 512 << 20
+        expected.ingester.wal.diskFullThreshold = 0.8
+        expected.ingester.wal.syncPolicy = .always
         #expect(config == expected)
     }
 

@@ -5,16 +5,16 @@ import Wire
 
 /// A query's own code (matchers, line filters) never holds up writers, and a query past its timeout stops.
 @Suite struct QuerySafetyTests {
-    @Test func queryFiltersAndMatchersRunWithoutTheShardLock() throws {
+    @Test func queryFiltersAndMatchersRunWithoutTheShardLock() async throws {
         let engine = EngineTests.Engine()
         let t = engine.clock.now
-        #expect(engine.push(#"{job="a"}"#, [(t, "one")]).status == 204)
+        #expect(try await engine.push(#"{job="a"}"#, [(t, "one")]).status == 204)
         // A writer to the same stream must get through while the query's matcher and then its filter run; with
         // the shard lock held it would wait until the deadline.
         func pushGetsThrough(_ line: String, _ offset: Int64) -> Bool {
             let pushed = DispatchSemaphore(value: 0)
             Thread.detachNewThread {
-                _ = engine.push(#"{job="a"}"#, [(t + offset, line)])
+                engine.pushNow(#"{job="a"}"#, [(t + offset, line)])
                 pushed.signal()
             }
             return pushed.wait(timeout: .now() + 60) == .success
@@ -40,9 +40,9 @@ import Wire
     @Test func aCancelledQueryStops() async throws {
         let engine = EngineTests.Engine()
         let t = engine.clock.now
-        #expect(engine.push(#"{job="a"}"#, (0..<100).map { (t - 1000 + Int64($0), "line \($0)") }).status == 204)
+        #expect(try await engine.push(#"{job="a"}"#, (0..<100).map { (t - 1000 + Int64($0), "line \($0)") }).status == 204)
         await engine.ingester.flush()
-        #expect(engine.push(#"{job="a"}"#, [(t, "in memory")]).status == 204)
+        #expect(try await engine.push(#"{job="a"}"#, [(t, "in memory")]).status == 204)
         let cancelled = Task {
             withUnsafeCurrentTask { $0?.cancel() }
             return try await engine.select(#"{job="a"}"#)
@@ -77,7 +77,7 @@ import Wire
         let engine = EngineTests.Engine(limits: limits)
         let t = engine.clock.now
         // 1970 and today in one stream: without the cut this chunk would be indexed in 20,000 daily tables.
-        #expect(engine.push(#"{job="span"}"#, [(Int64.min, "1677"), (1, "1970"), (t, "today")]).status == 204)
+        #expect(try await engine.push(#"{job="span"}"#, [(Int64.min, "1677"), (1, "1970"), (t, "today")]).status == 204)
         await engine.ingester.flush()
         let tables = Set(try await engine.store.list(prefix: "index/").map { $0.key.split(separator: "/")[1] })
         #expect(tables == ["index_-106752", "index_0", "index_\(t / 86_400_000_000_000)"])

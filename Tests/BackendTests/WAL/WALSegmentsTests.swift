@@ -21,20 +21,24 @@ import Wire
     /// A comparable form of a record: kind, tenant, fingerprint, and labels or the entries' fields.
     static func describe(_ record: WALRecord) -> String {
         switch record {
-        case .series(let tenant, let fingerprint, let labels):
-            return "series \(tenant) \(fingerprint) \(labels)"
-        case .entries(let tenant, let fingerprint, let entries):
+        case .series(let tenant, let fingerprint, let labels, let last):
+            return "series \(tenant) \(fingerprint) \(labels)" + (last == 0 ? "" : " last \(last)")
+        case .entries(let tenant, let fingerprint, let counter, let entries):
             let text = entries.map { entry in
                 "\(entry.timestamp):\(String(decoding: entry.line, as: UTF8.self))"
                     + entry.structuredMetadata.map { "[\($0.name)=\($0.value)]" }.joined()
             }
-            return "entries \(tenant) \(fingerprint) " + text.joined(separator: ",")
+            return "entries \(tenant) \(fingerprint) " + (counter == 1 ? "" : "#\(counter) ") + text.joined(separator: ",")
+        case .flushed(let tenant, let fingerprint, let counters):
+            return "flushed \(tenant) \(fingerprint) \(counters)"
+        case .chunk(let ref, let counters, let reason, let bytes):
+            return "chunk \(ref) \(counters) \(reason) \(bytes)"
         }
     }
 
-    static func replayed(_ directory: String) throws -> (records: [String], outcome: WALSegments.ReplayOutcome) {
+    static func replayed(_ directory: String) async throws -> (records: [String], outcome: WALSegments.ReplayOutcome) {
         var records: [String] = []
-        let outcome = try WALSegments.replay(directory) { records.append(describe($0)) }
+        let outcome = try await WALSegments.replay(directory, { records.append(describe($0)) })
         return (records, outcome)
     }
 
@@ -46,15 +50,15 @@ import Wire
             for push in 0..<64 {
                 group.addTask {
                     try await wal.log([
-                        .series(tenant: "t\(push % 3)", fingerprint: UInt64(push), labels: "{job=\"j\(push)\"}"),
+                        .series(tenant: "t\(push % 3)", fingerprint: UInt64(push), labels: "{job=\"j\(push)\"}", last: 0),
                         .entries(tenant: "t\(push % 3)", fingerprint: UInt64(push),
-                                 entries: Self.entries(["a\(push)", "b\(push)", "ünïcode \(push)"])),
+                                 counter: 1, entries: Self.entries(["a\(push)", "b\(push)", "ünïcode \(push)"])),
                     ])
                 }
             }
             try await group.waitForAll()
         }
-        let (records, outcome) = try Self.replayed(dir)
+        let (records, outcome) = try await Self.replayed(dir)
         #expect(outcome.damage == nil)
         #expect(records.count == 128)
         for push in 0..<64 {
@@ -70,12 +74,12 @@ import Wire
         let wal = try WALSegments(directory: dir, segmentSize: 1024)
         var expected: [String] = []
         for index in 0..<100 {
-            let record = WALRecord.entries(tenant: "fake", fingerprint: 7, entries: Self.entries(["line \(index)"], from: Int64(index)))
+            let record = WALRecord.entries(tenant: "fake", fingerprint: 7, counter: 1, entries: Self.entries(["line \(index)"], from: Int64(index)))
             try await wal.log([record])
             expected.append(Self.describe(record))
         }
         #expect(WALSegments.segmentNumbers(in: dir).count > 3)
-        let (records, outcome) = try Self.replayed(dir)
+        let (records, outcome) = try await Self.replayed(dir)
         #expect(records == expected)
         #expect(outcome.damage == nil)
         #expect(outcome.segments == WALSegments.segmentNumbers(in: dir).count)
@@ -85,23 +89,23 @@ import Wire
         let dir = Self.directory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let first = try WALSegments(directory: dir)
-        try await first.log([.series(tenant: "a", fingerprint: 1, labels: "{a=\"1\"}")])
+        try await first.log([.series(tenant: "a", fingerprint: 1, labels: "{a=\"1\"}", last: 0)])
         let second = try WALSegments(directory: dir)
         #expect(second.currentSegment == first.currentSegment + 1)
-        try await second.log([.series(tenant: "b", fingerprint: 2, labels: "{b=\"2\"}")])
-        #expect(try Self.replayed(dir).records == ["series a 1 {a=\"1\"}", "series b 2 {b=\"2\"}"])
+        try await second.log([.series(tenant: "b", fingerprint: 2, labels: "{b=\"2\"}", last: 0)])
+        #expect(try await Self.replayed(dir).records == ["series a 1 {a=\"1\"}", "series b 2 {b=\"2\"}"])
     }
 
     @Test func cutAndRemoveLeaveOnlyTheSegmentsAfterACheckpoint() async throws {
         let dir = Self.directory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let wal = try WALSegments(directory: dir)
-        try await wal.log([.series(tenant: "a", fingerprint: 1, labels: "{a=\"old\"}")])
+        try await wal.log([.series(tenant: "a", fingerprint: 1, labels: "{a=\"old\"}", last: 0)])
         let finished = try wal.cut()
-        try await wal.log([.series(tenant: "a", fingerprint: 1, labels: "{a=\"new\"}")])
+        try await wal.log([.series(tenant: "a", fingerprint: 1, labels: "{a=\"new\"}", last: 0)])
         wal.removeSegments(through: finished)
         #expect(WALSegments.segmentNumbers(in: dir) == [finished + 1])
-        #expect(try Self.replayed(dir).records == ["series a 1 {a=\"new\"}"])
+        #expect(try await Self.replayed(dir).records == ["series a 1 {a=\"new\"}"])
     }
 
     /// A crash mid-write leaves a segment cut anywhere: replay keeps every whole frame before the cut, reports the
@@ -116,7 +120,7 @@ import Wire
             for index in 0..<random.int(1...12) {
                 let record = WALRecord.entries(
                     tenant: "t", fingerprint: UInt64(index),
-                    entries: Self.entries((0..<random.int(1...5)).map { "line \(index).\($0)" + String(repeating: "x", count: random.int(0...300)) }))
+                    counter: 1, entries: Self.entries((0..<random.int(1...5)).map { "line \(index).\($0)" + String(repeating: "x", count: random.int(0...300)) }))
                 WALFrame.append(record, to: &writer)
                 frames.append((writer.count, Self.describe(record)))
             }
@@ -124,7 +128,7 @@ import Wire
             let cut = random.int(0...writer.count)
             #expect(FileManager.default.createFile(atPath: WALSegments.path(dir, 0), contents: Data(writer.bytes[..<cut])))
             let whole = frames.filter { $0.end <= cut }
-            let (records, outcome) = try Self.replayed(dir)
+            let (records, outcome) = try await Self.replayed(dir)
             #expect(records == whole.map(\.record), "cut at \(cut) of \(writer.count)")
             let kept = whole.last?.end ?? 0
             #expect((outcome.damage == nil) == (kept == cut))
@@ -133,8 +137,8 @@ import Wire
             }
             #expect((try? FileManager.default.attributesOfItem(atPath: WALSegments.path(dir, 0))[.size] as? Int) == kept)
             let reopened = try WALSegments(directory: dir)
-            try await reopened.log([.series(tenant: "t", fingerprint: 99, labels: "{after=\"crash\"}")])
-            let again = try Self.replayed(dir)
+            try await reopened.log([.series(tenant: "t", fingerprint: 99, labels: "{after=\"crash\"}", last: 0)])
+            let again = try await Self.replayed(dir)
             #expect(again.records == whole.map(\.record) + ["series t 99 {after=\"crash\"}"])
             #expect(again.outcome.damage == nil)
         }
@@ -147,7 +151,7 @@ import Wire
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let wal = try WALSegments(directory: dir, segmentSize: 256)
         for index in 0..<30 {
-            try await wal.log([.series(tenant: "t", fingerprint: UInt64(index), labels: "{n=\"\(index)\"}" + String(repeating: " ", count: 40))])
+            try await wal.log([.series(tenant: "t", fingerprint: UInt64(index), labels: "{n=\"\(index)\"}" + String(repeating: " ", count: 40), last: 0)])
         }
         let numbers = WALSegments.segmentNumbers(in: dir)
         #expect(numbers.count > 4)
@@ -155,13 +159,13 @@ import Wire
         var bytes = try #require(FileManager.default.contents(atPath: victim))
         bytes[bytes.count - 3] ^= 0xFF   // inside the last frame's body: its checksum no longer matches
         try bytes.write(to: URL(fileURLWithPath: victim))
-        let (records, outcome) = try Self.replayed(dir)
+        let (records, outcome) = try await Self.replayed(dir)
         #expect(outcome.damage?.segment == numbers[2])
         #expect(outcome.damage?.damage.reason == "checksum mismatch")
         #expect(!records.isEmpty && records.allSatisfy { $0.hasPrefix("series t ") })
         #expect(WALSegments.segmentNumbers(in: dir) == Array(numbers[...2]))
         // What was kept replays again without damage.
-        let again = try Self.replayed(dir)
+        let again = try await Self.replayed(dir)
         #expect(again.records == records && again.outcome.damage == nil)
     }
 
@@ -173,8 +177,8 @@ import Wire
         var original: [String] = []
         for index in 0..<20 {
             let record: WALRecord = index % 4 == 0
-                ? .series(tenant: "tenant-\(index)", fingerprint: UInt64(index), labels: "{i=\"\(index)\"}")
-                : .entries(tenant: "tenant-\(index)", fingerprint: UInt64(index), entries: Self.entries(["l\(index)", "m\(index)"]))
+                ? .series(tenant: "tenant-\(index)", fingerprint: UInt64(index), labels: "{i=\"\(index)\"}", last: 0)
+                : .entries(tenant: "tenant-\(index)", fingerprint: UInt64(index), counter: 1, entries: Self.entries(["l\(index)", "m\(index)"]))
             WALFrame.append(record, to: &writer)
             original.append(Self.describe(record))
         }
