@@ -87,6 +87,47 @@ import Wire
         #expect(ready.status == 200)
     }
 
+    /// `kill -9` while pushes are in flight: after a restart every push that was answered 204 is there, from the WAL.
+    @Test func killDuringPushesKeepsEveryAcknowledgedEntry() async throws {
+        let backend = try BackendProcess(config: Self.config)
+        try backend.start()
+        let t = Int64(Date().timeIntervalSince1970 * 1e9)
+        let acknowledged = LockedValue<[Int]>([])
+        let (acks, ack) = AsyncStream<Void>.makeStream()
+        let pushers = (0..<2).map { pusher in
+            Task {
+                var batch = pusher
+                while !Task.isCancelled {
+                    let request = Self.request(#"{job="crash"}"#, from: t + Int64(batch) * 1000, count: 100, prefix: "b\(batch)")
+                    guard let reply = try? await push(backend, request), reply.status == 204 else { return }
+                    acknowledged.update { $0.append(batch) }
+                    ack.yield()
+                    batch += 2
+                }
+            }
+        }
+        // Kill once a good number of pushes were acknowledged, with both pushers still sending.
+        var count = 0
+        for await _ in acks {
+            count += 1
+            if count == 40 { break }
+        }
+        backend.kill()
+        for pusher in pushers { await pusher.value }
+        let acked = acknowledged.get()
+        try backend.start()
+        defer { backend.stop() }
+        let got = try await query(backend, #"{job="crash"}"#, start: t - 1, end: t + 1_000_000_000)
+        let lines = Set(got.map { $0[1] })
+        for batch in acked {
+            #expect(lines.contains("b\(batch) line 0 level=info msg=\"hello\""), "batch \(batch) lost")
+            #expect(lines.contains("b\(batch) line 99 level=info msg=\"hello\""), "batch \(batch) lost")
+        }
+        #expect(got.count >= acked.count * 100)
+        let metrics = try await client.get("\(backend.baseURL)/metrics")
+        #expect(metrics.text.contains("loki_ingester_wal_replay_duration_seconds"))
+    }
+
     @Test func operationsEndpoints() async throws {
         let backend = try BackendProcess(config: Self.config)
         try backend.start()

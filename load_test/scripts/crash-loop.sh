@@ -6,8 +6,9 @@
 # backend with SIGKILL KILLS times at random moments, restarting it each time on the same data. Then it flushes,
 # runs `loadgen verify` against the push's RESULT line and reports per run:
 #   lost        acknowledged lines that are not stored (must be 0)
-#   duplicated  lines stored twice: a request the backend took but whose answer the kill cut off, sent again
-# Exit status 0 when nothing acknowledged was lost, 1 otherwise. The seed is printed; SEED=... repeats a run.
+#   duplicated  lines stored twice: a request the backend took but whose answer the kill cut off, sent again;
+#               at most KILLS x CONCURRENCY x LINES_PER_REQUEST (each kill cuts off at most the requests in flight)
+# Exit status 0 when nothing acknowledged was lost and the duplicates are within their bound, 1 otherwise. The seed is printed; SEED=... repeats a run.
 #
 # Environment: KILLS (20), SEED (random), MIN_UP / MAX_UP (seconds the backend runs between kills, 0.5 / 3),
 # CONCURRENCY (2), LINES_PER_REQUEST (200), PORT (a free one), SKIP_BUILD=1 / ESTUARY / LOADGEN (binaries to use
@@ -61,16 +62,17 @@ if ! grep -q '^VERIFY ' "$WORK/verify.out"; then
     cat "$WORK/verify.out" >&2
     exit 1
 fi
-python3 - "$WORK/push.out" "$WORK/verify.out" "$SEED" "$KILLS" <<'PY'
+python3 - "$WORK/push.out" "$WORK/verify.out" "$SEED" "$KILLS" "$CONCURRENCY" "$LINES_PER_REQUEST" <<'PY'
 import json, sys
 push = json.loads(next(l for l in reversed(open(sys.argv[1]).read().splitlines()) if l.startswith("RESULT "))[7:])
 verify = json.loads(next(l for l in open(sys.argv[2]) if l.startswith("VERIFY "))[7:])
 lost, duplicated = verify["missing"], verify["duplicated"]
+bound = int(sys.argv[4]) * int(sys.argv[5]) * int(sys.argv[6])
 if lost:
     sys.stdout.write("".join(l for l in open(sys.argv[2]) if not l.startswith("VERIFY ")))
 print(f"acknowledged {push['records_acknowledged']:,} lines over {sys.argv[4]} kills (seed {sys.argv[3]}): "
-      f"lost {lost:,}, duplicated {duplicated:,}")
+      f"lost {lost:,}, duplicated {duplicated:,} (bound {bound:,})")
 print("RESULT " + json.dumps({"command": "crash-loop", "seed": int(sys.argv[3]), "kills": int(sys.argv[4]),
                               "acknowledged": push["records_acknowledged"], "lost": lost, "duplicated": duplicated}))
-sys.exit(1 if lost else 0)
+sys.exit(1 if lost or duplicated > bound else 0)
 PY

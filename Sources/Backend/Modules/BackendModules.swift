@@ -40,8 +40,9 @@ public struct BackendSettings: Sendable {
 /// Service order matters for a clean stop: the group shuts services down in reverse order, so the HTTP server
 /// stops taking requests first and the ingester then flushes everything it holds.
 public enum BackendModules {
+    /// `onReady` is called once the server listens and the ingester has replayed its WAL, with the address.
     public static func services(
-        _ settings: BackendSettings, logger: Logger, onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
+        _ settings: BackendSettings, logger: Logger, onReady: @escaping @Sendable (String, Int) -> Void = { _, _ in }
     ) throws -> [any Service] {
         let metrics = BackendMetrics()
         let objects = try FilesystemObjectStore(root: settings.storageDirectory)
@@ -54,6 +55,7 @@ public enum BackendModules {
         let distributor = Distributor(ingester: ingester, limits: limitsFor, metrics: metrics)
         let querier = Querier(ingester: ingester, index: index, chunks: chunks)
         let readyBox = ReadyFlag()
+        let startup = StartupGate(onReady: onReady)
         let api = LokiAPI(
             settings: .init(authEnabled: settings.authEnabled, maxRequestBytes: settings.maxRequestBytes,
                             limits: limitsFor, configYAML: settings.configYAML,
@@ -65,11 +67,10 @@ public enum BackendModules {
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
             onServerRunning: { channel in
                 readyBox.set()
-                let port = channel.localAddress?.port ?? settings.port
-                onListening(settings.host, port)
+                startup.listening(host: settings.host, port: channel.localAddress?.port ?? settings.port)
             },
             logger: logger)
-        return [IngesterService(ingester: ingester), app]
+        return [IngesterService(ingester: ingester, replayed: { startup.replayed() }), app]
     }
 }
 
@@ -84,9 +85,34 @@ final class ReadyFlag: Sendable {
 /// checkpoint or flushes every chunk before returning.
 struct IngesterService: Service {
     let ingester: Ingester
+    let replayed: @Sendable () -> Void
 
     func run() async throws {
         try await ingester.start()
+        replayed()
         await ingester.run()
+    }
+}
+
+/// Calls `onReady` once both the server listens and the ingester has replayed its WAL, in either order.
+final class StartupGate: Sendable {
+    private let state = Mutex<(address: (String, Int)?, replayed: Bool, done: Bool)>((nil, false, false))
+    private let onReady: @Sendable (String, Int) -> Void
+
+    init(onReady: @escaping @Sendable (String, Int) -> Void) {
+        self.onReady = onReady
+    }
+
+    func listening(host: String, port: Int) { update { $0.address = (host, port) } }
+    func replayed() { update { $0.replayed = true } }
+
+    private func update(_ change: (inout (address: (String, Int)?, replayed: Bool, done: Bool)) -> Void) {
+        let ready = state.withLock { state -> (String, Int)? in
+            change(&state)
+            guard !state.done, state.replayed, let address = state.address else { return nil }
+            state.done = true
+            return address
+        }
+        if let (host, port) = ready { onReady(host, port) }
     }
 }

@@ -193,3 +193,99 @@ import Wire
         #expect(try await second.select(#"{job="a"}"#).map(\.1) == ["kept", "also kept"])
     }
 }
+
+/// A full disk refuses pushes with 503 and loses nothing acknowledged; pushes resume by themselves once space
+/// returns.
+@Suite(.serialized) struct WALDiskFullTests {
+    /// A 1 MiB tmpfs the test mounts itself (root only), unmounted at the end.
+    final class SmallFilesystem {
+        let path = WALSegmentsTests.directory()
+        init?() throws {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            guard Self.run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", path]) == 0 else {
+                try? FileManager.default.removeItem(atPath: path)
+                return nil
+            }
+        }
+        deinit {
+            _ = Self.run("/bin/umount", [path])
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        static func run(_ tool: String, _ arguments: [String]) -> Int32 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: tool)
+            process.arguments = arguments
+            process.standardError = FileHandle.nullDevice
+            guard (try? process.run()) != nil else { return -1 }
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+    }
+
+    @Test func enospcRefusesPushesUntilSpaceReturns() async throws {
+        guard let disk = try SmallFilesystem() else {
+            // Mounting needs root (CI runs as root); the threshold test below covers the refusal without it.
+            #expect(getuid() != 0, "root could not mount a tmpfs")
+            print("note: not root, so the ENOSPC test cannot mount its small filesystem")
+            return
+        }
+        let filler = disk.path + "/filler"
+        #expect(FileManager.default.createFile(atPath: filler, contents: Data(count: 700 << 10)))
+        let store = InMemoryObjectStore()
+        let clock = EngineTests.TestClock()
+        let t = clock.now
+        let wal = disk.path + "/wal"
+        let engine = try await IngesterWALTests.engine(wal, store: store, clock: clock) {
+            $0.wal.diskFullThreshold = 0   // only a failed write says the disk is full
+            $0.wal.segmentSize = 64 << 10
+        }
+        var acknowledged: [(Int64, String)] = []
+        var refusal: Ingester.Unavailable?
+        for batch in 0..<1000 where refusal == nil {
+            let lines = (0..<50).map { (t - 1_000_000 + Int64(batch * 50 + $0), "batch \(batch) line \($0) " + String(repeating: "z", count: 100)) }
+            do {
+                #expect(try await engine.push(#"{job="full"}"#, lines).status == 204)
+                acknowledged += lines
+            } catch {
+                refusal = error as? Ingester.Unavailable
+            }
+        }
+        let refused = try #require(refusal)
+        #expect(refused.reason == "wal_disk_full")
+        #expect(refused.message.hasPrefix("Error writing to WAL, disk full"))
+        #expect(IngesterWALTests.value(engine, "loki_ingester_wal_disk_full_failures_total") >= 1)
+        // Still full: refused without trying.
+        await #expect(throws: Ingester.Unavailable.self) {
+            _ = try await engine.push(#"{job="full"}"#, [(t, "still full")])
+        }
+        // Space returns; within a second the guard looks again and pushes go through.
+        try FileManager.default.removeItem(atPath: filler)
+        clock.advance(2_000_000_000)
+        let late = [(t, "after space returned")]
+        #expect(try await engine.push(#"{job="full"}"#, late).status == 204)
+        acknowledged += late
+
+        // Every acknowledged entry comes back from the WAL after a crash.
+        let replayed = try await IngesterWALTests.engine(wal, store: store, clock: clock)
+        let got = try await replayed.select(#"{job="full"}"#, limit: 100_000)
+        let lines = Set(got.map(\.1))
+        #expect(acknowledged.allSatisfy { lines.contains($0.1) })
+    }
+
+    @Test func useAboveTheThresholdRefusesPushes() async throws {
+        let dir = WALSegmentsTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // Any filesystem in use is fuller than this.
+        let engine = try await IngesterWALTests.engine(dir, store: InMemoryObjectStore()) {
+            $0.wal.diskFullThreshold = 0.000_001
+        }
+        do {
+            _ = try await engine.push(#"{job="a"}"#, [(engine.clock.now, "refused")])
+            Issue.record("expected a refusal")
+        } catch let error as Ingester.Unavailable {
+            #expect(error.reason == "wal_disk_full")
+            #expect(error.message.contains("disk_full_threshold"))
+        }
+        #expect(IngesterWALTests.value(engine, "loki_ingester_wal_disk_full_failures_total") == 1)
+    }
+}
