@@ -29,10 +29,11 @@ make_work() {
 }
 
 # backend_config PORT: writes $WORK/loki.yaml, the throw-away backend config (scripts/bench-backend.yaml) listening
-# on PORT with its data in $WORK/data.
+# on PORT with its data in $WORK/data; WAL_ENABLED=false turns the ingester's WAL off.
 backend_config() {
     mkdir -p "$WORK/data"
-    sed -e "s|@PORT@|$1|" -e "s|@DATA@|$WORK/data|" "$LOAD_TEST/scripts/bench-backend.yaml" > "$WORK/loki.yaml"
+    sed -e "s|@PORT@|$1|" -e "s|@DATA@|$WORK/data|" -e "s|@WAL@|${WAL_ENABLED:-true}|" \
+        "$LOAD_TEST/scripts/bench-backend.yaml" > "$WORK/loki.yaml"
 }
 
 # The processes started (see track); cleanup stops them, newest first, and removes WORK.

@@ -71,6 +71,7 @@ extension BackendConfig {
             out.scalar("flush_check_period", Self.go(ingester.flushCheckPeriod))
             out.scalar("concurrent_flushes", String(ingester.concurrentFlushes))
             out.scalar("chunk_retain_period", Self.go(ingester.chunkRetainPeriod))
+            out.scalar("memory_ceiling", ByteSizeText.format(ingester.memoryCeiling))
             out.section("wal") { out in
                 out.scalar("enabled", String(ingester.wal.enabled))
                 out.scalar("dir", YAMLWriter.string(ingester.wal.dir))

@@ -191,6 +191,9 @@ public struct BackendConfig: Sendable, Equatable {
         public var chunkRetainPeriod: Duration = .zero
         /// `wal`.
         public var wal = WALConfig()
+        /// `memory_ceiling` (Estuary's own key), in bytes: 0 means the default, half of the cgroup memory limit
+        /// (or of physical memory without one).
+        public var memoryCeiling = 0
 
         public init() {}
     }

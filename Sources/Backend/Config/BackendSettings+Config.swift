@@ -100,6 +100,7 @@ extension IngesterSettings {
         wal.replayMemoryCeiling = config.wal.replayMemoryCeiling
         wal.diskFullThreshold = config.wal.diskFullThreshold
         wal.syncPolicy = config.wal.syncPolicy
+        memoryCeiling = config.memoryCeiling > 0 ? config.memoryCeiling : MemoryLimit.defaultIngesterCeiling
         chunkEncoding = config.chunkEncoding
         blockSize = config.chunkBlockSize
         targetSize = config.chunkTargetSize

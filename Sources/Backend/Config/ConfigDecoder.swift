@@ -225,6 +225,7 @@ struct ConfigDecoder {
             case "concurrent_flushes": try readInt(entry, into: &ingester.concurrentFlushes, range: 1...Int.max)
             case "chunk_retain_period": try readDuration(entry, into: &ingester.chunkRetainPeriod)
             case "wal": try decodeWAL(entry, into: &ingester.wal)
+            case "memory_ceiling": try readSize(entry, into: &ingester.memoryCeiling)
             default: ignore(entry, read: LokiKeys.ingester, loki: LokiKeys.ingesterIgnored)
             }
         }

@@ -88,7 +88,7 @@ enum LokiKeys {
 
     static let ingester = [
         "chunk_encoding", "chunk_block_size", "chunk_target_size", "chunk_idle_period", "max_chunk_age",
-        "flush_check_period", "concurrent_flushes", "chunk_retain_period", "wal",
+        "flush_check_period", "concurrent_flushes", "chunk_retain_period", "wal", "memory_ceiling",
     ]
     static let wal = [
         "enabled", "dir", "checkpoint_duration", "flush_on_shutdown", "replay_memory_ceiling", "disk_full_threshold",

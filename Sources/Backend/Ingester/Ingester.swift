@@ -97,6 +97,7 @@ public final class Ingester: Sendable {
         self.now = now
         self.walState = Mutex(settings.wal.enabled ? .replaying : .disabled)
         self.disk = WALDiskGuard(directory: settings.wal.directory, threshold: settings.wal.diskFullThreshold)
+        metrics.memoryCeiling.set(Int64(settings.memoryCeiling))
         (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -118,6 +119,7 @@ public final class Ingester: Sendable {
         tenant: String, streams: [IncomingStream], limits: Limits, rejected: inout RejectedEntries
     ) async throws(Unavailable) {
         let wal = try writableWAL()
+        try checkMemory()
         let groups = append(tenant: tenant, streams: streams, limits: limits, rejected: &rejected, wal: wal)
         guard let wal else { return }
         for group in groups {
@@ -181,6 +183,46 @@ public final class Ingester: Sendable {
                 throw Unavailable(message: full, reason: "wal_disk_full")
             }
             return wal
+        }
+    }
+
+    /// Refuses a push while the chunks in memory are at the ceiling, and brings the flush of the largest streams
+    /// forward from three quarters of it.
+    private func checkMemory() throws(Unavailable) {
+        let ceiling = settings.memoryCeiling
+        guard ceiling > 0 else { return }
+        let held = memoryBytes.load(ordering: .relaxed)
+        guard held >= ceiling - ceiling / 4 else { return }
+        wake.yield()
+        guard held >= ceiling else { return }
+        metrics.memoryBytes.set(Int64(held))
+        throw Unavailable(
+            message: "Ingester memory is at its ceiling: chunks in memory take \(ByteCount.format(Double(held))) of the \(ByteCount.format(Double(ceiling))) allowed by ingester.memory_ceiling; flushing the largest streams, try again shortly",
+            reason: "memory_ceiling")
+    }
+
+    /// Above three quarters of the memory ceiling, closes the head chunks of the largest streams, biggest first,
+    /// until what stays in head chunks is back under half of it; the flush that follows writes them out.
+    private func relieveMemory() {
+        let ceiling = settings.memoryCeiling
+        let held = memoryBytes.load(ordering: .relaxed)
+        metrics.memoryBytes.set(Int64(held))
+        guard ceiling > 0, held >= ceiling - ceiling / 4 else { return }
+        var heads: [(shard: Int, key: StreamKey, bytes: Int)] = []
+        for index in shards.indices {
+            shards[index].withLock { shard in
+                for (key, stream) in shard.streams where stream.headBytes > 0 {
+                    heads.append((index, key, stream.headBytes))
+                }
+            }
+        }
+        var excess = held - ceiling / 2
+        for head in heads.sorted(by: { $0.bytes > $1.bytes }) where excess > 0 {
+            shards[head.shard].withLock { shard in
+                guard let stream = shard.streams[head.key] else { return }
+                excess -= stream.headBytes
+                close(stream, reason: .forced)
+            }
         }
     }
 
@@ -442,6 +484,7 @@ public final class Ingester: Sendable {
     /// Closes chunks that are due (all of them when `force`), writes every unflushed closed chunk, records
     /// them in the index, and drops flushed chunks and empty streams from memory.
     func flushCycle(force: Bool) async {
+        if !force { relieveMemory() }
         let wallNow = now()
         var jobs: [FlushJob] = []
         for index in shards.indices {
@@ -525,6 +568,7 @@ public final class Ingester: Sendable {
             }
         }
         removeRetired(now: doneAt)
+        metrics.memoryBytes.set(Int64(memoryBytes.load(ordering: .relaxed)))
     }
 
     /// Writes one stream's chunk objects. Returns the ones stored; failures are logged, counted, and retried on the

@@ -11,6 +11,9 @@ public struct IngesterSettings: Sendable, Equatable {
     public var retainPeriod: Int64 = 0
     /// `ingester.wal`.
     public var wal = WALSettings()
+    /// `memory_ceiling` (Estuary's own key): pushes are refused with 503 while the chunks held in memory (head
+    /// chunks' raw lines, closed chunks encoded) take more than this many bytes; 0 means no ceiling.
+    public var memoryCeiling = 0
 
     public init() {}
 }

@@ -24,6 +24,8 @@ public final class BackendMetrics: Sendable {
     let chunkFlushFailures: Counter
     let chunkStoredBytes: Counter
     let wal: WALMetrics
+    let memoryBytes: Gauge
+    let memoryCeiling: Gauge
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -45,6 +47,12 @@ public final class BackendMetrics: Sendable {
         chunkStoredBytes = registry.makeCounter(
             descriptor: .init("loki_ingester_chunk_stored_bytes_total", help: "Total bytes stored in chunks per tenant."))
         wal = WALMetrics(registry)
+        memoryBytes = registry.makeGauge(descriptor: .init(
+            "estuary_ingester_memory_bytes",
+            help: "Bytes of chunks the ingester holds in memory (head chunks' raw lines, closed chunks encoded)."))
+        memoryCeiling = registry.makeGauge(descriptor: .init(
+            "estuary_ingester_memory_ceiling_bytes",
+            help: "ingester.memory_ceiling: pushes are refused with 503 while estuary_ingester_memory_bytes is at it."))
         let info = registry.makeGauge(
             descriptor: .init("loki_build_info", help: "A metric with a constant '1' value labeled by version, revision and branch."),
             labels: [("version", BuildInfo.version), ("revision", BuildInfo.revision), ("branch", ""),

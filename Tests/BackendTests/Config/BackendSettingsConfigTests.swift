@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Backend
 
@@ -19,6 +20,7 @@ import Testing
         var ingester = IngesterSettings()
         ingester.chunkEncoding = .snappy
         ingester.wal.directory = "./data/wal"
+        ingester.memoryCeiling = MemoryLimit.defaultIngesterCeiling
         #expect(settings.ingester == ingester)
     }
 
@@ -64,6 +66,22 @@ import Testing
         #expect(ingester.wal.replayMemoryCeiling == 512 << 20)
         #expect(ingester.wal.diskFullThreshold == 0.8)
         #expect(ingester.wal.syncPolicy == .always)
+        #expect(ingester.memoryCeiling == 256 << 20)
+    }
+
+    @Test func theMemoryCeilingDefaultsToHalfTheCgroupLimit() throws {
+        let root = WALSegmentsTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/memory", withIntermediateDirectories: true)
+        #expect(MemoryLimit.cgroup(root: root) == nil)
+        try "9223372036854771712\n".write(toFile: root + "/memory/memory.limit_in_bytes", atomically: true, encoding: .utf8)
+        #expect(MemoryLimit.cgroup(root: root) == nil)
+        try "max\n".write(toFile: root + "/memory.max", atomically: true, encoding: .utf8)
+        #expect(MemoryLimit.cgroup(root: root) == nil)
+        try "1073741824\n".write(toFile: root + "/memory.max", atomically: true, encoding: .utf8)
+        #expect(MemoryLimit.cgroup(root: root) == 1 << 30)
+        #expect(MemoryLimit.defaultIngesterCeiling == (MemoryLimit.cgroup() ?? MemoryLimit.physical) / 2)
+        #expect(MemoryLimit.defaultIngesterCeiling > 0)
     }
 
     @Test func walDirectoryFollowsThePathPrefix() throws {

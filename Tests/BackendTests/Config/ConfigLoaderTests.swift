@@ -123,6 +123,7 @@ func configError(_ text: String, expandEnv: Bool = false, environment: [String: 
           flush_check_period: 500ms
           concurrent_flushes: 4
           chunk_retain_period: 15s
+          memory_ceiling: 256MB
           wal:
             enabled: false
             dir: /srv/wal
@@ -177,6 +178,7 @@ func configError(_ text: String, expandEnv: Bool = false, environment: [String: 
         expected.ingester.flushCheckPeriod = .milliseconds(500)
         expected.ingester.concurrentFlushes = 4
         expected.ingester.chunkRetainPeriod = .seconds(15)
+        expected.ingester.memoryCeiling = 256 << 20
         expected.ingester.wal.enabled = false
         expected.ingester.wal.dir = "/srv/wal"
         expected.ingester.wal.checkpointDuration = .seconds(60)

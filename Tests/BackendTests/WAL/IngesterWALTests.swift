@@ -289,3 +289,41 @@ import Wire
         #expect(IngesterWALTests.value(engine, "loki_ingester_wal_disk_full_failures_total") == 1)
     }
 }
+
+/// `ingester.memory_ceiling`: at the ceiling whole pushes are refused (503, nothing of them taken), and the flush
+/// loop writes the largest streams out so that pushes go through again.
+@Suite struct MemoryCeilingTests {
+    @Test func atTheCeilingPushesAreRefusedWholeUntilTheLargestStreamsAreFlushed() async throws {
+        var settings = IngesterSettings()
+        settings.wal.enabled = false
+        settings.memoryCeiling = 64 << 10
+        let store = InMemoryObjectStore()
+        let engine = EngineTests.Engine(store: store, settings: settings)
+        let t = engine.clock.now
+        var acknowledged: [String] = []
+        var refused: Ingester.Unavailable?
+        for batch in 0..<1000 where refused == nil {
+            let lines = (0..<20).map { (t - 1_000_000 + Int64(batch * 20 + $0), "b\(batch) l\($0) " + String(repeating: "m", count: 200)) }
+            do {
+                #expect(try await engine.push(batch % 5 == 0 ? #"{job="small"}"# : #"{job="big"}"#, lines).status == 204)
+                acknowledged += lines.map(\.1)
+            } catch {
+                refused = error as? Ingester.Unavailable
+            }
+        }
+        let refusal = try #require(refused)
+        #expect(refusal.reason == "memory_ceiling")
+        #expect(refusal.message.contains("ingester.memory_ceiling"))
+        let held = engine.ingester.memoryBytes.load(ordering: .relaxed)
+        #expect(held >= 64 << 10)
+        // The flush loop's next cycle closes and writes the largest stream first.
+        await engine.ingester.flushCycle(force: false)
+        #expect(engine.ingester.memoryBytes.load(ordering: .relaxed) < held / 2)
+        #expect(!store.keys.isEmpty)
+        #expect(try await engine.push(#"{job="big"}"#, [(t, "after the flush")]).status == 204)
+        acknowledged.append("after the flush")
+        // Nothing of the refused push was taken; everything acknowledged is there.
+        let got = try await engine.select(#"{job=~"big|small"}"#, limit: 100_000).map(\.1)
+        #expect(got.sorted() == acknowledged.sorted())
+    }
+}
