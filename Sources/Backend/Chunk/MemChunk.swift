@@ -18,6 +18,9 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
         var mint: Int64
         var maxt: Int64
         var uncompressedSize: Int
+        /// Whether `data` still holds the serialised entries uncompressed: cut by an append of a chunk that defers
+        /// compression, waiting for `install(compressed:)`.
+        var raw = false
     }
 
     /// Longest line a chunk accepts (Loki's `maxLineLength`).
@@ -26,6 +29,9 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
     public let encoding: ChunkEncoding
     let blockSize: Int
     let targetSize: Int
+    /// When set, a block cut by `append` is kept uncompressed (`Block.raw`) for its owner to compress without
+    /// holding the lock that guards the chunk: see `rawBlocks()` and `install(compressed:)`.
+    var defersCompression = false
     private(set) var blocks: [Block] = []
     /// Compressed bytes of all cut blocks.
     private var cutBlockSize = 0
@@ -122,7 +128,7 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
         firstTime = min(firstTime, timestamp)
         lastTime = max(lastTime, timestamp)
         if headSize >= blockSize {
-            cut()
+            cut(compressing: !defersCompression)
             return true
         }
         return false
@@ -152,12 +158,13 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
     /// Oldest and newest entry timestamps (nanoseconds); (.max, .min) when empty.
     public var bounds: (from: Int64, through: Int64) { (firstTime, lastTime) }
 
-    /// Compresses the head into a block.
-    func cut() {
+    /// Turns the head into a block, compressed unless `compressing` is false.
+    func cut(compressing: Bool = true) {
         guard headEntries > 0 else { return }
         if !headOrdered { sortHead() }
-        let data = head.bytes.withUnsafeBytes { encoding.compress($0) }
-        blocks.append(Block(data: data, entries: headEntries, mint: headMin, maxt: headMax, uncompressedSize: headSize))
+        let data = compressing ? head.bytes.withUnsafeBytes { encoding.compress($0) } : head.bytes
+        blocks.append(Block(data: data, entries: headEntries, mint: headMin, maxt: headMax, uncompressedSize: headSize,
+                            raw: !compressing))
         cutBlockSize += data.count
         head = ByteWriter(capacity: min(head.bytes.capacity, blockSize + blockSize / 4))
         headEntries = 0
@@ -167,10 +174,32 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
         headOrdered = true
     }
 
-    /// Cuts the head so every entry is in a block. Blocks may overlap in time when entries arrived out of order;
-    /// readers merge them (as Loki's iterators do), so closing never recompresses the chunk.
+    /// Cuts the head so every entry is in a block, and compresses blocks still raw. Blocks may overlap in time when
+    /// entries arrived out of order; readers merge them (as Loki's iterators do), so closing never recompresses the
+    /// chunk.
     func close() {
         cut()
+        for (index, data) in rawBlocks() {
+            install(compressed: data.withUnsafeBytes { encoding.compress($0) }, at: index, rawSize: data.count)
+        }
+    }
+
+    /// Whether the newest block is still uncompressed (an append just cut it).
+    var newestBlockIsRaw: Bool { blocks.last?.raw ?? false }
+
+    /// The blocks still uncompressed, by position. Taken under the owner's lock; the arrays are copy-on-write, so
+    /// they can be compressed after the lock is let go.
+    func rawBlocks() -> [(index: Int, data: [UInt8])] {
+        blocks.indices.filter { blocks[$0].raw }.map { ($0, blocks[$0].data) }
+    }
+
+    /// Puts the compressed form of the raw block at `index` in its place (under the owner's lock). Blocks are only
+    /// ever appended, so the index still names the block; one already compressed meanwhile is left alone.
+    func install(compressed: [UInt8], at index: Int, rawSize: Int) {
+        guard index < blocks.count, blocks[index].raw, blocks[index].data.count == rawSize else { return }
+        blocks[index].data = compressed
+        blocks[index].raw = false
+        cutBlockSize += compressed.count - rawSize
     }
 
     /// Rewrites the head with its entries in time order (stable for equal timestamps).
@@ -250,6 +279,10 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
     /// Decompresses a block into `buffer` from `offset` on (growing it as needed, never shrinking) and returns its
     /// size.
     private func decompress(_ block: Block, into buffer: inout [UInt8], at offset: Int = 0) throws -> Int {
+        if block.raw {
+            buffer.replaceSubrange(min(offset, buffer.count)..., with: block.data)
+            return block.data.count
+        }
         let limit = block.uncompressedSize + block.entries * 24 + 64
         do {
             return try block.data.withUnsafeBytes { raw throws(CodecError) in

@@ -140,15 +140,18 @@ public final class Ingester: Sendable {
         let wallNow = now()
         var needFlush = false
         var groups: [WALSegments.Group] = []
+        var cut: [(chunk: MemChunk, shard: Int)] = []
         for incoming in streams {
             let key = StreamKey(tenant: tenant, fingerprint: incoming.fingerprint)
-            let result = shards[shard(key)].withLock { shard -> (RejectedEntries, Bool, WALSegments.Group?) in
+            let index = shard(key)
+            let result = shards[index].withLock { shard -> (RejectedEntries, Bool, WALSegments.Group?) in
                 var local = RejectedEntries()
                 guard let stream = stream(for: key, incoming: incoming, in: &shard, limits: limits,
                                           now: wallNow, rejected: &local)
                 else { return (local, false, nil) }
                 let appended = append(incoming.entries, to: stream, limits: limits, now: wallNow, rejected: &local,
                                       keepAccepted: wal != nil)
+                if let head = stream.head, head.newestBlockIsRaw { cut.append((head, index)) }
                 guard let wal, appended.count > 0 else { return (local, appended.closed, nil) }
                 var frames = ByteWriter(capacity: 64 + incoming.entries.count * 32)
                 var records = 1
@@ -167,6 +170,7 @@ public final class Ingester: Sendable {
             if let group = result.2, groups.last !== group { groups.append(group) }
         }
         if needFlush { wake.yield() }
+        for (chunk, index) in cut { compressCutBlocks(chunk, shard: index) }
         return groups
     }
 
@@ -346,7 +350,11 @@ public final class Ingester: Sendable {
     /// Appends one entry that passed the checks, with its counter, cutting the head chunk first when it is full or
     /// would span more than `max_chunk_age`. Returns whether a chunk was closed; throws when the chunk refuses the
     /// entry. Used by pushes and by replay.
-    func place(_ entry: PushEntry, counter: Int64, in stream: MemoryStream, now: Int64) throws -> Bool {
+    ///
+    /// `compressLater`: blocks the head cuts stay raw for the pusher to compress after it let go of the shard lock.
+    func place(
+        _ entry: PushEntry, counter: Int64, in stream: MemoryStream, now: Int64, compressLater: Bool = true
+    ) throws -> Bool {
         var closed = false
         if let head = stream.head, !head.spaceFor(lineBytes: entry.line.count) {
             close(stream, reason: .full)
@@ -363,6 +371,7 @@ public final class Ingester: Sendable {
         } else {
             head = MemChunk(encoding: settings.chunkEncoding, blockSize: settings.blockSize,
                             targetSize: settings.targetSize)
+            head.defersCompression = compressLater
             stream.head = head
             stream.headCreated = now
             stream.headFirstCounter = counter
@@ -388,25 +397,66 @@ public final class Ingester: Sendable {
         max(bounds.through, timestamp).saturatingSubtracting(min(bounds.from, timestamp))
     }
 
-    /// Closes the stream's head chunk: encodes it into its stored form and queues it for flushing.
+    /// Closes the stream's head chunk: seals it for the flush loop, which encodes it without the shard lock.
     func close(_ stream: MemoryStream, reason: FlushReason) {
         guard let head = stream.head else { return }
         stream.head = nil
-        memoryBytes.wrappingSubtract(stream.headBytes, ordering: .relaxed)
+        let held = stream.headBytes
         stream.headBytes = 0
         guard head.entryCount > 0 else {
+            memoryBytes.wrappingSubtract(held, ordering: .relaxed)
             metrics.memoryChunks.decrement()
             return
         }
-        do {
-            let (ref, bytes) = try ChunkObject.encode(tenant: stream.tenant, labels: stream.labels, chunk: head)
-            stream.closed.append(ClosedChunk(ref: ref, bytes: bytes, reason: reason,
-                                             counters: stream.headFirstCounter...stream.lastCounter, flushedAt: nil))
-            memoryBytes.wrappingAdd(bytes.count, ordering: .relaxed)
-        } catch {
-            // Encoding a chunk we built ourselves cannot fail unless memory is corrupt; say so loudly.
-            logger.error("could not encode chunk", metadata: ["stream": "\(stream.labelsText)", "error": "\(error)"])
-            metrics.memoryChunks.decrement()
+        stream.sealed.append(SealedChunk(chunk: head, reason: reason,
+                                         counters: stream.headFirstCounter...stream.lastCounter, heldBytes: held))
+    }
+
+    /// Encodes every sealed chunk into its stored form. The chunks are copied under their shard's lock (copy-on-write)
+    /// and encoded without it, so pushes never wait on the compression; the encoded chunk then takes the sealed one's
+    /// place.
+    func encodeSealed() {
+        for index in shards.indices {
+            let sealed = shards[index].withLock { shard in
+                shard.streams.flatMap { key, stream in
+                    stream.sealed.map { (key: key, labels: stream.labels, sealed: $0, copy: $0.chunk.readCopy()) }
+                }
+            }
+            guard !sealed.isEmpty else { continue }
+            let encoded = sealed.map { item in
+                Result { try ChunkObject.encode(tenant: item.key.tenant, labels: item.labels, chunk: item.copy) }
+            }
+            shards[index].withLock { shard in
+                for (item, result) in zip(sealed, encoded) {
+                    guard let stream = shard.streams[item.key],
+                          let position = stream.sealed.firstIndex(where: { $0.chunk === item.sealed.chunk })
+                    else { continue }
+                    stream.sealed.remove(at: position)
+                    memoryBytes.wrappingSubtract(item.sealed.heldBytes, ordering: .relaxed)
+                    switch result {
+                    case .success(let (ref, bytes)):
+                        stream.closed.append(ClosedChunk(ref: ref, bytes: bytes, reason: item.sealed.reason,
+                                                         counters: item.sealed.counters, flushedAt: nil))
+                        memoryBytes.wrappingAdd(bytes.count, ordering: .relaxed)
+                    case .failure(let error):
+                        // Encoding a chunk we built ourselves cannot fail unless memory is corrupt; say so loudly.
+                        logger.error("could not encode chunk", metadata: ["stream": "\(stream.labelsText)", "error": "\(error)"])
+                        metrics.memoryChunks.decrement()
+                    }
+                }
+            }
+        }
+    }
+
+    /// Compresses the blocks an append cut in `chunk` (kept raw under the shard lock), without holding the lock.
+    private func compressCutBlocks(_ chunk: MemChunk, shard index: Int) {
+        let raw = shards[index].withLock { _ in chunk.rawBlocks() }
+        guard !raw.isEmpty else { return }
+        let compressed = raw.map { block in block.data.withUnsafeBytes { chunk.encoding.compress($0) } }
+        shards[index].withLock { _ in
+            for (block, data) in zip(raw, compressed) {
+                chunk.install(compressed: data, at: block.index, rawSize: block.data.count)
+            }
         }
     }
 
@@ -486,19 +536,25 @@ public final class Ingester: Sendable {
     func flushCycle(force: Bool) async {
         if !force { relieveMemory() }
         let wallNow = now()
+        for index in shards.indices {
+            shards[index].withLock { shard in
+                for stream in shard.streams.values {
+                    guard let head = stream.head, head.entryCount > 0 else { continue }
+                    if force {
+                        close(stream, reason: .forced)
+                    } else if wallNow - stream.headCreated >= settings.maxChunkAge {
+                        close(stream, reason: .maxAge)
+                    } else if wallNow - stream.lastAppend >= settings.idlePeriod {
+                        close(stream, reason: .idle)
+                    }
+                }
+            }
+        }
+        encodeSealed()
         var jobs: [FlushJob] = []
         for index in shards.indices {
             shards[index].withLock { shard in
                 for (key, stream) in shard.streams {
-                    if let head = stream.head, head.entryCount > 0 {
-                        if force {
-                            close(stream, reason: .forced)
-                        } else if wallNow - stream.headCreated >= settings.maxChunkAge {
-                            close(stream, reason: .maxAge)
-                        } else if wallNow - stream.lastAppend >= settings.idlePeriod {
-                            close(stream, reason: .idle)
-                        }
-                    }
                     let pending = stream.closed.filter { $0.flushedAt == nil }
                     if !pending.isEmpty {
                         jobs.append(FlushJob(key: key, labels: stream.labels, chunks: pending))
@@ -662,30 +718,35 @@ public final class Ingester: Sendable {
         let throughMs = through / 1_000_000
         for candidate in candidates where matches(candidate.labels) {
             try Task.checkCancellation()
-            let held = shards[candidate.shard].withLock { shard -> (UInt64, [(ref: ChunkRef, bytes: [UInt8])], MemChunk?)? in
+            let held = shards[candidate.shard].withLock { shard -> (UInt64, [(ref: ChunkRef, bytes: [UInt8])], [MemChunk])? in
                 guard let stream = shard.streams[candidate.key] else { return nil }
                 let closed = stream.closed
                     .filter { $0.ref.through >= fromMs && $0.ref.from <= throughMs }
                     .map { (ref: $0.ref, bytes: $0.bytes) }
-                var head: MemChunk? = nil
-                if let current = stream.head, current.entryCount > 0 {
-                    let bounds = current.bounds
-                    if bounds.through >= from && bounds.from < through { head = current.readCopy() }
-                }
-                return (stream.fingerprint, closed, head)
+                // Sealed chunks (closed, not yet encoded) and the head are read from copies, as entries.
+                let open = stream.sealed.map(\.chunk) + (stream.head.map { [$0] } ?? [])
+                let copies = open.filter { chunk in
+                    let bounds = chunk.bounds
+                    return chunk.entryCount > 0 && bounds.through >= from && bounds.from < through
+                }.map { $0.readCopy() }
+                return (stream.fingerprint, closed, copies)
             }
-            guard let (fingerprint, closed, head) = held else { continue }
+            guard let (fingerprint, closed, open) = held else { continue }
             var entries: [QueryEntry] = []
             var bytes = 0
             var lines = 0
-            try? head?.forEachEntry(from: from, through: through, direction: direction) { ts, line, metadata in
-                bytes += line.count
-                lines += 1
-                if lineFilter(line) {
-                    entries.append(QueryEntry(timestamp: ts, line: Array(line),
-                                              structuredMetadata: try metadata.resolve()))
+            for chunk in open {
+                var taken = 0
+                try? chunk.forEachEntry(from: from, through: through, direction: direction) { ts, line, metadata in
+                    bytes += line.count
+                    lines += 1
+                    if lineFilter(line) {
+                        entries.append(QueryEntry(timestamp: ts, line: Array(line),
+                                                  structuredMetadata: try metadata.resolve()))
+                        taken += 1
+                    }
+                    return taken < limit
                 }
-                return entries.count < limit
             }
             // Streams scanned without a match still count in the query's stats, as in Loki.
             if !closed.isEmpty || !entries.isEmpty || lines > 0 {
@@ -713,8 +774,8 @@ public final class Ingester: Sendable {
 
 extension MemoryStream {
     func overlaps(from: Int64, through: Int64) -> Bool {
-        if let head, head.entryCount > 0 {
-            let bounds = head.bounds
+        for chunk in sealed.map(\.chunk) + (head.map { [$0] } ?? []) where chunk.entryCount > 0 {
+            let bounds = chunk.bounds
             if bounds.through >= from && bounds.from < through { return true }
         }
         let fromMs = from / 1_000_000

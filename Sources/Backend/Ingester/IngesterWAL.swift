@@ -159,7 +159,7 @@ extension Ingester {
                         continue
                     }
                     do {
-                        _ = try place(entry, counter: counter, in: stream, now: wallNow)
+                        _ = try place(entry, counter: counter, in: stream, now: wallNow, compressLater: false)
                         replay.entries += 1
                     } catch {
                         replay.unusable += 1
@@ -196,9 +196,12 @@ extension Ingester {
     private struct StreamImage {
         let key: StreamKey
         let labels: String
+        let labelSet: LabelSet
         let last: Int64
         let headFirst: Int64
         let head: MemChunk?
+        /// Sealed chunks, copied: encoded while the checkpoint is written.
+        let sealed: [(chunk: MemChunk, seal: SealedChunk)]
         let closed: [ClosedChunk]
     }
 
@@ -217,9 +220,10 @@ extension Ingester {
             for index in shards.indices {
                 let images = shards[index].withLock { shard in
                     shard.streams.map { key, stream in
-                        StreamImage(key: key, labels: stream.labelsText, last: stream.lastCounter,
+                        StreamImage(key: key, labels: stream.labelsText, labelSet: stream.labels, last: stream.lastCounter,
                                     headFirst: stream.headFirstCounter,
                                     head: stream.head.flatMap { $0.entryCount > 0 ? $0.readCopy() : nil },
+                                    sealed: stream.sealed.map { ($0.chunk.readCopy(), $0) },
                                     closed: stream.closed.filter { $0.flushedAt == nil })
                     }
                 }
@@ -244,6 +248,10 @@ extension Ingester {
                                   last: image.last))
         for chunk in image.closed {
             try writer.append(.chunk(ref: chunk.ref, counters: chunk.counters, reason: chunk.reason, bytes: chunk.bytes))
+        }
+        for (copy, seal) in image.sealed {
+            let (ref, bytes) = try ChunkObject.encode(tenant: key.tenant, labels: image.labelSet, chunk: copy)
+            try writer.append(.chunk(ref: ref, counters: seal.counters, reason: seal.reason, bytes: bytes))
         }
         guard let head = image.head else { return }
         var entries: [PushEntry] = []

@@ -17,6 +17,8 @@ final class MemoryStream: @unchecked Sendable {  // invariant: touched only unde
     /// Wall-clock time the head chunk was created and last appended to (nanoseconds).
     var headCreated: Int64 = 0
     var lastAppend: Int64 = 0
+    /// Chunks no longer appended to but not yet encoded: the flush loop encodes them without the shard lock.
+    var sealed: [SealedChunk] = []
     /// Closed chunks, encoded, waiting for (or recently done with) their flush.
     var closed: [ClosedChunk] = []
     /// The newest entry timestamp ever accepted (Loki's out-of-order window is measured from it).
@@ -38,7 +40,16 @@ final class MemoryStream: @unchecked Sendable {  // invariant: touched only unde
         self.rate = rate
     }
 
-    var isEmpty: Bool { head == nil && closed.isEmpty }
+    var isEmpty: Bool { head == nil && sealed.isEmpty && closed.isEmpty }
+}
+
+/// A head chunk that was closed and waits to be encoded. Queries read it like a head chunk.
+struct SealedChunk: Sendable {
+    let chunk: MemChunk
+    let reason: FlushReason
+    let counters: ClosedRange<Int64>
+    /// What it counts for in the ingester's memory figure (its head bytes) until its encoded form replaces it.
+    let heldBytes: Int
 }
 
 /// A chunk that is no longer appended to: its stored object bytes, ready to be written.
