@@ -26,6 +26,14 @@ import Wire
         return engine
     }
 
+    /// A WAL directory (removed by `remove()`), a store and a clock that engines restarted on them share.
+    struct Fixture {
+        let dir = WALSegmentsTests.directory()
+        let store = InMemoryObjectStore()
+        let clock = EngineTests.TestClock()
+        func remove() { try? FileManager.default.removeItem(atPath: dir) }
+    }
+
     static func value(_ engine: EngineTests.Engine, _ name: String) -> Double {
         let text = String(decoding: engine.metrics.render(), as: UTF8.self)
         for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {
@@ -39,11 +47,9 @@ import Wire
     }
 
     @Test func acknowledgedEntriesSurviveACrash() async throws {
-        let dir = WALSegmentsTests.directory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = InMemoryObjectStore()
-        let clock = EngineTests.TestClock()
-        let t = clock.now
+        let fixture = Fixture()
+        defer { fixture.remove() }
+        let (dir, store, clock, t) = (fixture.dir, fixture.store, fixture.clock, fixture.clock.now)
         let first = try await Self.engine(dir, store: store, clock: clock)
         #expect(first.ingester.isReady)
         let lines = Self.lines(0..<300, at: t)
@@ -70,11 +76,9 @@ import Wire
     }
 
     @Test func aCheckpointReplacesItsSegmentsAndReplayHoldsEachEntryOnce() async throws {
-        let dir = WALSegmentsTests.directory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = InMemoryObjectStore()
-        let clock = EngineTests.TestClock()
-        let t = clock.now
+        let fixture = Fixture()
+        defer { fixture.remove() }
+        let (dir, store, clock, t) = (fixture.dir, fixture.store, fixture.clock, fixture.clock.now)
         let first = try await Self.engine(dir, store: store, clock: clock)
         let before = Self.lines(0..<200, at: t)
         for batch in stride(from: 0, to: before.count, by: 20) {
@@ -99,11 +103,9 @@ import Wire
     }
 
     @Test func flushedEntriesAreNotReplayed() async throws {
-        let dir = WALSegmentsTests.directory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = InMemoryObjectStore()
-        let clock = EngineTests.TestClock()
-        let t = clock.now
+        let fixture = Fixture()
+        defer { fixture.remove() }
+        let (dir, store, clock, t) = (fixture.dir, fixture.store, fixture.clock, fixture.clock.now)
         let first = try await Self.engine(dir, store: store, clock: clock)
         let flushed = Self.lines(0..<100, at: t)
         #expect(try await first.push(#"{job="a"}"#, flushed).status == 204)
@@ -126,11 +128,9 @@ import Wire
     }
 
     @Test func aDamagedTailIsCutCountedAndStartUpGoesOn() async throws {
-        let dir = WALSegmentsTests.directory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = InMemoryObjectStore()
-        let clock = EngineTests.TestClock()
-        let t = clock.now
+        let fixture = Fixture()
+        defer { fixture.remove() }
+        let (dir, store, clock, t) = (fixture.dir, fixture.store, fixture.clock, fixture.clock.now)
         let first = try await Self.engine(dir, store: store, clock: clock) { $0.wal.segmentSize = 1 << 20 }
         let lines = Self.lines(0..<50, at: t)
         #expect(try await first.push(#"{job="a"}"#, lines).status == 204)
@@ -160,11 +160,9 @@ import Wire
     }
 
     @Test func replayPastTheMemoryCeilingFlushesToTheStore() async throws {
-        let dir = WALSegmentsTests.directory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = InMemoryObjectStore()
-        let clock = EngineTests.TestClock()
-        let t = clock.now
+        let fixture = Fixture()
+        defer { fixture.remove() }
+        let (dir, store, clock, t) = (fixture.dir, fixture.store, fixture.clock, fixture.clock.now)
         let first = try await Self.engine(dir, store: store, clock: clock)
         let lines = Self.lines(0..<400, at: t)
         for stream in 0..<4 {
@@ -180,11 +178,9 @@ import Wire
 
     /// Entries refused by a limit are not logged: replay brings back exactly what was acknowledged.
     @Test func onlyAcceptedEntriesAreLogged() async throws {
-        let dir = WALSegmentsTests.directory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = InMemoryObjectStore()
-        let clock = EngineTests.TestClock()
-        let t = clock.now
+        let fixture = Fixture()
+        defer { fixture.remove() }
+        let (dir, store, clock, t) = (fixture.dir, fixture.store, fixture.clock, fixture.clock.now)
         let first = try await Self.engine(dir, store: store, clock: clock)
         // The second entry is more than max_chunk_age / 2 behind the first: refused as too far behind.
         let outcome = try await first.push(#"{job="a"}"#, [(t - 1, "kept"), (t - 2 * 3_600_000_000_000, "behind"), (t, "also kept")])
