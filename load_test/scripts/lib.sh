@@ -29,10 +29,12 @@ make_work() {
 }
 
 # backend_config PORT: writes $WORK/loki.yaml, the throw-away backend config (scripts/bench-backend.yaml) listening
-# on PORT with its data in $WORK/data; WAL_ENABLED=false turns the ingester's WAL off.
+# on PORT with its data in $WORK/data; WAL_ENABLED=false turns the ingester's WAL off, MEMORY_CEILING sets
+# ingester.memory_ceiling.
 backend_config() {
     mkdir -p "$WORK/data"
     sed -e "s|@PORT@|$1|" -e "s|@DATA@|$WORK/data|" -e "s|@WAL@|${WAL_ENABLED:-true}|" \
+        -e "s|@MEMORY_CEILING@|${MEMORY_CEILING:-0}|" \
         "$LOAD_TEST/scripts/bench-backend.yaml" > "$WORK/loki.yaml"
 }
 
