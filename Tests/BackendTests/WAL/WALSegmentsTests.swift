@@ -176,9 +176,19 @@ import Wire
         var writer = ByteWriter()
         var original: [String] = []
         for index in 0..<20 {
-            let record: WALRecord = index % 4 == 0
-                ? .series(tenant: "tenant-\(index)", fingerprint: UInt64(index), labels: "{i=\"\(index)\"}", last: 0)
-                : .entries(tenant: "tenant-\(index)", fingerprint: UInt64(index), counter: 1, entries: Self.entries(["l\(index)", "m\(index)"]))
+            let tenant = "tenant-\(index)"
+            let record: WALRecord
+            switch index % 4 {
+            case 0: record = .series(tenant: tenant, fingerprint: UInt64(index), labels: "{i=\"\(index)\"}", last: Int64(index))
+            case 1: record = .flushed(tenant: tenant, fingerprint: UInt64(index), counters: Int64(index)...Int64(index * 3))
+            case 2:
+                let ref = ChunkRef(tenant: tenant, fingerprint: UInt64(index), from: 1, through: 2, checksum: 3, size: 3,
+                                   entries: 2, uncompressedSize: 9)
+                record = .chunk(ref: ref, counters: 5...9, reason: .idle, bytes: [1, 2, 3])
+            default:
+                record = .entries(tenant: tenant, fingerprint: UInt64(index), counter: Int64(index),
+                                  entries: Self.entries(["l\(index)", "m\(index)"]))
+            }
             WALFrame.append(record, to: &writer)
             original.append(Self.describe(record))
         }
