@@ -19,7 +19,8 @@ enum BackendRunner {
         }
         let settings = try BackendSettings(config)
         return try BackendModules.services(settings, logger: logger) { host, port in
-            // One stable line on stdout: scripts and tests read the bound port from it.
+            // One stable line on stdout, once the server listens and the WAL is replayed: scripts and tests read the
+            // bound port from it and may send at once.
             let line = "estuary backend listening on \(host.isEmpty ? "0.0.0.0" : host):\(port)\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }

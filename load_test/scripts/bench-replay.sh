@@ -22,7 +22,8 @@ backend_config "$PORT"
 start_backend "$URL"
 echo "== loadgen push for ${PUSH_SECONDS}s"
 "$LOADGEN" push --url "$URL" --duration "${PUSH_SECONDS}s" --concurrency "$CONCURRENCY" --streams "$STREAMS" \
-    --progress 0s | grep -E '^(lines|RESULT)' || true
+    --progress 0s > "$WORK/push.out"
+echo "acknowledged $(result_field "$WORK/push.out" records_acknowledged) lines"
 kill -9 "$BACKEND_PID"
 wait "$BACKEND_PID" 2>/dev/null || true
 WAL_BYTES=$(du -sb "$WORK/data/wal" | cut -f1)
