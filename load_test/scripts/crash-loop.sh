@@ -22,7 +22,7 @@ MIN_UP=${MIN_UP:-0.5}
 MAX_UP=${MAX_UP:-3}
 CONCURRENCY=${CONCURRENCY:-2}
 LINES_PER_REQUEST=${LINES_PER_REQUEST:-200}
-PORT=${PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+PORT=${PORT:-$(free_port)}
 URL="http://127.0.0.1:$PORT"
 
 if [[ -n "${ESTUARY:-}" && -n "${LOADGEN:-}" ]]; then SKIP_BUILD=1; fi

@@ -109,6 +109,11 @@ result_field() {
     grep '^RESULT ' "$1" | tail -1 | python3 -c "import json, sys; print(json.loads(sys.stdin.read()[7:])['$2'])"
 }
 
+# free_port: a loopback TCP port nothing listens on now.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # results_file NAME: sets RESULTS to RESULTS_FILE, or load_test/.build/NAME-<time>.txt.
 results_file() {
     mkdir -p "$LOAD_TEST/.build"

@@ -18,7 +18,7 @@ ALLOWANCE=${ALLOWANCE:-512MB}
 PUSH_SECONDS=${PUSH_SECONDS:-60}
 STREAMS=${STREAMS:-1000}
 CONCURRENCY=${CONCURRENCY:-8}
-PORT=${PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+PORT=${PORT:-$(free_port)}
 URL="http://127.0.0.1:$PORT"
 
 if [[ -n "${ESTUARY:-}" && -n "${LOADGEN:-}" ]]; then SKIP_BUILD=1; fi
