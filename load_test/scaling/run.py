@@ -107,7 +107,11 @@ SPLIT_TARGETS = ["ingester", "distributor", "querier", "query-frontend"]
 
 
 def backend_config(template, port, data, extra=""):
-    return template.replace("@PORT@", str(port)).replace("@DATA@", str(data)) + extra
+    """bench-backend.yaml filled in as scripts/lib.sh fills it (WAL_ENABLED and MEMORY_CEILING from the environment)."""
+    filled = (template.replace("@PORT@", str(port)).replace("@DATA@", str(data))
+              .replace("@WAL@", os.environ.get("WAL_ENABLED", "true"))
+              .replace("@MEMORY_CEILING@", os.environ.get("MEMORY_CEILING", "0")))
+    return filled + extra
 
 
 def split_config(target, ports):

@@ -153,7 +153,9 @@ public final class Ingester: Sendable {
                                       keepAccepted: wal != nil)
                 if let head = stream.head, head.newestBlockIsRaw { cut.append((head, index)) }
                 guard let wal, appended.count > 0 else { return (local, appended.closed, nil) }
-                var frames = ByteWriter(capacity: 64 + incoming.entries.count * 32)
+                // Sized for the whole record at once: a frame that grows by doubling copies its lines again and again.
+                var frames = ByteWriter(capacity: 128 + stream.labelsText.utf8.count + appended.lineBytes
+                                            + appended.count * 16)
                 var records = 1
                 if !stream.seriesLogged {
                     WALFrame.append(.series(tenant: tenant, fingerprint: key.fingerprint, labels: stream.labelsText,
@@ -289,6 +291,8 @@ public final class Ingester: Sendable {
     /// themselves when some were refused (nil when all were taken, or when the caller did not ask).
     struct Appended {
         var count = 0
+        /// Line bytes of the entries offered (an upper bound of what was taken).
+        var lineBytes = 0
         var firstCounter: Int64 = 0
         var accepted: [PushEntry]? = nil
         /// Whether a chunk was closed (flush wanted).
@@ -302,6 +306,7 @@ public final class Ingester: Sendable {
     ) -> Appended {
         var appended = Appended()
         let bytes = entries.reduce(0) { $0 + $1.line.count }
+        appended.lineBytes = bytes
         guard stream.rate.allow(Double(bytes), now: now) else {
             rejected.add(.perStreamRateLimit, entries: entries.count, bytes: bytes, message:
                 "Per stream rate limit exceeded (limit: \(ByteCount.format(limits.perStreamRateBytes))/sec) while attempting to ingest for stream '\(stream.labelsText)' totaling \(ByteCount.format(Double(bytes))), consider splitting a stream via additional labels or contact your Loki administrator to see if the limit can be increased")
