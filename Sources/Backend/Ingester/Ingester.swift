@@ -729,8 +729,7 @@ public final class Ingester: Sendable {
                     .filter { $0.ref.through >= fromMs && $0.ref.from <= throughMs }
                     .map { (ref: $0.ref, bytes: $0.bytes) }
                 // Sealed chunks (closed, not yet encoded) and the head are read from copies, as entries.
-                let open = stream.sealed.map(\.chunk) + (stream.head.map { [$0] } ?? [])
-                let copies = open.filter { chunk in
+                let copies = stream.openChunks.filter { chunk in
                     let bounds = chunk.bounds
                     return chunk.entryCount > 0 && bounds.through >= from && bounds.from < through
                 }.map { $0.readCopy() }
@@ -779,7 +778,7 @@ public final class Ingester: Sendable {
 
 extension MemoryStream {
     func overlaps(from: Int64, through: Int64) -> Bool {
-        for chunk in sealed.map(\.chunk) + (head.map { [$0] } ?? []) where chunk.entryCount > 0 {
+        for chunk in openChunks where chunk.entryCount > 0 {
             let bounds = chunk.bounds
             if bounds.through >= from && bounds.from < through { return true }
         }

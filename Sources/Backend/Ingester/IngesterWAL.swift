@@ -20,8 +20,8 @@ extension Ingester {
         /// Records that name a stream no series record introduced, or whose labels or entries cannot be read.
         var unusable = 0
 
-        func isFlushed(_ key: StreamKey, _ counter: Int64) -> Bool {
-            flushed[key]?.contains { $0.contains(counter) } ?? false
+        func isFlushed(_ counter: Int64, in ranges: [ClosedRange<Int64>]) -> Bool {
+            ranges.contains { $0.contains(counter) }
         }
     }
 
@@ -127,7 +127,7 @@ extension Ingester {
         case .chunk(let ref, let counters, let reason, let bytes):
             let key = StreamKey(tenant: ref.tenant, fingerprint: ref.fingerprint)
             replay.maxCounter = max(replay.maxCounter, counters.upperBound)
-            guard !replay.isFlushed(key, counters.lowerBound) else { return }
+            guard !replay.isFlushed(counters.lowerBound, in: replay.flushed[key] ?? []) else { return }
             shards[shard(key)].withLock { shard in
                 guard let stream = replayedStream(key, &shard, replay) else {
                     replay.unusable += 1
@@ -154,7 +154,7 @@ extension Ingester {
                 for (index, entry) in entries.enumerated() {
                     // A checkpoint's head chunk shares one range of counters, starting at `first`.
                     let counter = checkpoint ? first : first &+ Int64(index)
-                    if counter <= floor || flushed.contains(where: { $0.contains(counter) }) {
+                    if counter <= floor || replay.isFlushed(counter, in: flushed) {
                         replay.skipped += 1
                         continue
                     }

@@ -41,6 +41,9 @@ final class MemoryStream: @unchecked Sendable {  // invariant: touched only unde
     }
 
     var isEmpty: Bool { head == nil && sealed.isEmpty && closed.isEmpty }
+
+    /// The chunks not yet encoded, which queries read entry by entry: the sealed ones, then the head.
+    var openChunks: [MemChunk] { sealed.map(\.chunk) + (head.map { [$0] } ?? []) }
 }
 
 /// A head chunk that was closed and waits to be encoded. Queries read it like a head chunk.
