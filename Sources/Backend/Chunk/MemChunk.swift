@@ -103,6 +103,15 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
     public func append(timestamp: Int64, line: ArraySlice<UInt8>, structuredMetadata: [LabelPair]) throws -> Bool {
         guard line.count <= Self.maxLineLength else { throw AppendError.lineTooLong(line.count) }
         if headEntries > 0 && timestamp < headMax { headOrdered = false }
+        // The head grows by doubling, but stops at what a full block of typical lines takes (the lines and their
+        // framing) before doubling again: doubling a 256 KiB block's buffer to 512 KiB for its last few lines
+        // would hold twice the memory the block needs.
+        let needed = head.count + line.count + 24 + structuredMetadata.count * 10
+        let capacity = head.bytes.capacity
+        if needed > capacity {
+            let full = blockSize + blockSize / 4
+            head.bytes.reserveCapacity(max(needed, capacity < full ? min(capacity * 2, full) : capacity * 2))
+        }
         head.varint(timestamp)
         head.uvarint(line.count)
         head.append(line)
@@ -151,6 +160,10 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
     }
 
     public var entryCount: Int { blocks.reduce(headEntries) { $0 + $1.entries } }
+
+    /// The memory the chunk's data takes: the head buffer as allocated (not only the part in use) and the cut
+    /// blocks as they are now (raw until compressed). What the ingester's memory ceiling counts for a head chunk.
+    var heldBytes: Int { head.bytes.capacity + cutBlockSize }
 
     /// Raw line and metadata bytes held, compressed blocks counted at their uncompressed size.
     public var uncompressedSize: Int { blocks.reduce(headSize) { $0 + $1.uncompressedSize } }

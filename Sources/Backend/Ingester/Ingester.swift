@@ -140,7 +140,7 @@ public final class Ingester: Sendable {
         let wallNow = now()
         var needFlush = false
         var groups: [WALSegments.Group] = []
-        var cut: [(chunk: MemChunk, shard: Int)] = []
+        var cut: [(chunk: MemChunk, key: StreamKey, shard: Int)] = []
         for incoming in streams {
             let key = StreamKey(tenant: tenant, fingerprint: incoming.fingerprint)
             let index = shard(key)
@@ -151,7 +151,7 @@ public final class Ingester: Sendable {
                 else { return (local, false, nil) }
                 let appended = append(incoming.entries, to: stream, limits: limits, now: wallNow, rejected: &local,
                                       keepAccepted: wal != nil)
-                if let head = stream.head, head.newestBlockIsRaw { cut.append((head, index)) }
+                if let head = stream.head, head.newestBlockIsRaw { cut.append((head, key, index)) }
                 guard let wal, appended.count > 0 else { return (local, appended.closed, nil) }
                 // Sized for the whole record at once: a frame that grows by doubling copies its lines again and again.
                 var frames = ByteWriter(capacity: 128 + stream.labelsText.utf8.count + appended.lineBytes
@@ -172,7 +172,7 @@ public final class Ingester: Sendable {
             if let group = result.2, groups.last !== group { groups.append(group) }
         }
         if needFlush { wake.yield() }
-        for (chunk, index) in cut { compressCutBlocks(chunk, shard: index) }
+        for (chunk, key, index) in cut { compressCutBlocks(chunk, of: key, shard: index) }
         return groups
     }
 
@@ -385,16 +385,20 @@ public final class Ingester: Sendable {
             metrics.memoryChunks.increment()
         }
         _ = try head.append(timestamp: entry.timestamp, line: entry.line, structuredMetadata: entry.structuredMetadata)
-        let size = entry.line.count + Self.entryOverhead
-        stream.headBytes += size
-        memoryBytes.wrappingAdd(size, ordering: .relaxed)
+        recount(stream)
         stream.lastCounter = counter
         if entry.timestamp > stream.newest { stream.newest = entry.timestamp }
         return closed
     }
 
-    /// What an entry costs in a head chunk beyond its line: timestamp, lengths, metadata references.
-    static let entryOverhead = 24
+    /// Brings the memory figure up to date with what the stream's head chunk takes now (under the shard lock).
+    private func recount(_ stream: MemoryStream) {
+        guard let head = stream.head else { return }
+        let held = head.heldBytes
+        guard held != stream.headBytes else { return }
+        memoryBytes.wrappingAdd(held &- stream.headBytes, ordering: .relaxed)
+        stream.headBytes = held
+    }
 
     /// The time a chunk with `bounds` would cover after taking an entry at `timestamp` (0 for an empty chunk, whose
     /// bounds are (.max, .min)). O(1): called for every entry.
@@ -453,15 +457,18 @@ public final class Ingester: Sendable {
         }
     }
 
-    /// Compresses the blocks an append cut in `chunk` (kept raw under the shard lock), without holding the lock.
-    private func compressCutBlocks(_ chunk: MemChunk, shard index: Int) {
+    /// Compresses the blocks an append cut in `chunk`, the head of `key` (kept raw under the shard lock), without
+    /// holding the lock.
+    private func compressCutBlocks(_ chunk: MemChunk, of key: StreamKey, shard index: Int) {
         let raw = shards[index].withLock { _ in chunk.rawBlocks() }
         guard !raw.isEmpty else { return }
         let compressed = raw.map { block in block.data.withUnsafeBytes { chunk.encoding.compress($0) } }
-        shards[index].withLock { _ in
+        shards[index].withLock { shard in
             for (block, data) in zip(raw, compressed) {
                 chunk.install(compressed: data, at: block.index, rawSize: block.data.count)
             }
+            // A chunk closed meanwhile stays counted as it was until its encoded form replaces it.
+            if let stream = shard.streams[key], stream.head === chunk { recount(stream) }
         }
     }
 

@@ -27,7 +27,8 @@ final class MemoryStream: @unchecked Sendable {  // invariant: touched only unde
     /// The counter of the newest entry appended (see ``WALRecord``), and of the head chunk's first entry.
     var lastCounter: Int64 = 0
     var headFirstCounter: Int64 = 0
-    /// What the head chunk holds, as counted in the ingester's memory figure.
+    /// What the head chunk takes (``MemChunk/heldBytes`` when last counted), as counted in the ingester's memory
+    /// figure.
     var headBytes = 0
     /// Whether the WAL holds this stream's series record since the stream was created in memory.
     var seriesLogged = false

@@ -198,3 +198,44 @@ import Wire
         #expect(a.bytes == b.bytes)
     }
 }
+
+/// What a head chunk is counted for in the ingester's memory ceiling: its buffers as allocated.
+@Suite struct HeldBytesTests {
+    @Test func theHeadBufferStopsAtAFullBlockAndHeldBytesFollowsWhatIsAllocated() throws {
+        let blockSize = 256 << 10
+        let chunk = MemChunk(encoding: .snappy, blockSize: blockSize, targetSize: 0)
+        chunk.defersCompression = true
+        let line = Array(String(repeating: "l", count: 180).utf8)[...]
+        var peakBeforeCut = 0
+        var t: Int64 = 1
+        while true {
+            let cut = try chunk.append(timestamp: t, line: line, structuredMetadata: [])
+            t += 1
+            if cut { break }
+            peakBeforeCut = max(peakBeforeCut, chunk.heldBytes)
+        }
+        // A block of 180-byte lines takes a little more than the block size with its framing: the buffer holding it
+        // is at most a quarter bigger (and the allocator's rounding), not doubled to 512 KiB.
+        #expect(peakBeforeCut > blockSize)
+        #expect(peakBeforeCut <= blockSize + blockSize / 4 + 64)
+        // The cut block is counted raw until its compressed form is installed, then compressed.
+        let raw = try #require(chunk.rawBlocks().first)
+        let rawHeld = chunk.heldBytes
+        #expect(rawHeld >= raw.data.count)
+        let compressed = raw.data.withUnsafeBytes { ChunkEncoding.snappy.compress($0) }
+        chunk.install(compressed: compressed, at: raw.index, rawSize: raw.data.count)
+        #expect(chunk.heldBytes == rawHeld - raw.data.count + compressed.count)
+    }
+
+    @Test func tinyLinesStillGrowTheBufferGeometrically() throws {
+        // Lines far smaller than their framing overrun the quarter's headroom; the buffer must keep doubling past
+        // it, not grow by one entry at a time.
+        let chunk = MemChunk(encoding: .none, blockSize: 4096, targetSize: 0)
+        var capacities: Set<Int> = []
+        for t in 0..<2000 {
+            try chunk.append(timestamp: Int64(t), line: [0x61][...], structuredMetadata: [])
+            capacities.insert(chunk.heldBytes)
+        }
+        #expect(capacities.count < 40)
+    }
+}
