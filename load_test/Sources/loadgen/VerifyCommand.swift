@@ -49,11 +49,20 @@ struct VerifyCommand: AsyncParsableCommand {
     @Option(help: "Between polls with --follow.")
     var pollInterval: DurationArgument = DurationArgument(.milliseconds(500))
 
+    @Option(help: ArgumentHelp("Read the run's N generator streams one at a time, stream=\"0\" ... added to the selector "
+                  + "(0: all at once). A page across many streams decompresses a block of each stream for a few "
+                  + "entries of each; one stream at a time reads every block once."))
+    var streams: Int = 0
+
     @Flag(help: "Print every stream, not only those with findings.")
     var allStreams = false
 
     func validate() throws {
         guard limit > 0 else { throw ValidationError("--limit must be positive, got \(limit)") }
+        guard streams >= 0 else { throw ValidationError("--streams must not be negative, got \(streams)") }
+        guard streams == 0 || follow.duration == .zero else {
+            throw ValidationError("--streams reads the run once, after it: it cannot be used with --follow")
+        }
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
             throw ValidationError("--url must start with http:// or https://, got '\(url)'")
         }
@@ -105,11 +114,16 @@ struct VerifyCommand: AsyncParsableCommand {
         }
         let manifest = try early ?? manifest()
         let end = self.end ?? (manifest.endNanos > 0 ? manifest.endNanos : wallClockNanos() + 1)
-        try await pager.read(end: end, fetch: fetch) { tally.add(line: $0.line.utf8, observedNanos: nil) }
-        let outcome = Outcome(query: query, tally: tally,
+        let outcome: Outcome
+        if follow.duration > .zero {
+            try await pager.read(end: end, fetch: fetch) { tally.add(line: $0.line.utf8, observedNanos: nil) }
+            outcome = Outcome(query: query, tally: tally,
                               reports: tally.reports(expected: manifest.acknowledged, rangeLimit: ranges),
-                              pages: pager.pages, crowdedTimestamps: pager.crowdedTimestamps,
-                              latencyMeasured: follow.duration > .zero)
+                              pages: pager.pages, crowdedTimestamps: pager.crowdedTimestamps, latencyMeasured: true)
+        } else {
+            outcome = try await Self.verify(manifest: manifest, selector: selector, start: start, end: end, limit: limit,
+                                            fetch: fetch, rangeLimit: ranges, streams: streams)
+        }
         Self.report(outcome, manifest: manifest, rangeLimit: ranges, allStreams: allStreams)
         if !outcome.passed { throw ExitCode(1) }
     }
@@ -149,17 +163,34 @@ struct VerifyCommand: AsyncParsableCommand {
         var passed: Bool { missing == 0 && duplicated == 0 && crowdedTimestamps == 0 }
     }
 
-    /// Reads the run's entries in `[start, end)` once (after the run) and tallies them against `manifest`.
+    /// Reads the run's entries in `[start, end)` once (after the run) and tallies them against `manifest`; with
+    /// `streams`, one generator stream at a time (see ``selectors(_:streams:)``).
     static func verify(
         manifest: RunManifest, selector: String, start: Int64, end: Int64, limit: Int,
-        fetch: QueryRangePager.Fetch, rangeLimit: Int = 5
+        fetch: QueryRangePager.Fetch, rangeLimit: Int = 5, streams: Int = 0
     ) async throws -> Outcome {
-        let query = "\(selector) |= \" run=\(manifest.runID) \""
-        var pager = QueryRangePager(query: query, start: start, limit: limit)
+        let filter = " |= \" run=\(manifest.runID) \""
         var tally = VerifyTally(runID: manifest.runID)
-        try await pager.read(end: end, fetch: fetch) { entry in tally.add(line: entry.line.utf8, observedNanos: nil) }
-        return Outcome(query: query, tally: tally, reports: tally.reports(expected: manifest.acknowledged, rangeLimit: rangeLimit),
-                       pages: pager.pages, crowdedTimestamps: pager.crowdedTimestamps, latencyMeasured: false)
+        var pages = 0, crowded = 0
+        for selector in selectors(selector, streams: streams) {
+            var pager = QueryRangePager(query: selector + filter, start: start, limit: limit)
+            try await pager.read(end: end, fetch: fetch) { entry in tally.add(line: entry.line.utf8, observedNanos: nil) }
+            pages += pager.pages
+            crowded += pager.crowdedTimestamps
+        }
+        return Outcome(query: selector + filter, tally: tally,
+                       reports: tally.reports(expected: manifest.acknowledged, rangeLimit: rangeLimit),
+                       pages: pages, crowdedTimestamps: crowded, latencyMeasured: false)
+    }
+
+    /// `selector` itself, or with `streams` > 0 one selector per generator stream: `{job="gen"}` becomes
+    /// `{job="gen", stream="0"}`, `{job="gen", stream="1"}`, ... (the label `loadgen push` gives its streams).
+    static func selectors(_ selector: String, streams: Int) -> [String] {
+        let trimmed = selector.trimmingCharacters(in: .whitespaces)
+        guard streams > 0, trimmed.hasSuffix("}") else { return [selector] }
+        let open = trimmed.dropLast().trimmingCharacters(in: .whitespaces)
+        let separator = open.hasSuffix("{") ? "" : ", "
+        return (0..<streams).map { "\(open)\(separator)stream=\"\($0)\"}" }
     }
 
     static func get(_ url: String, tenant: String) async throws -> [UInt8] {

@@ -5,7 +5,8 @@ import NIOPosix
 
 /// A tiny real HTTP server on 127.0.0.1 (port 0) answering `GET /loki/api/v1/query_range` as Loki does for a log
 /// query over a fixed set of entries: entries with `start <= ts < end` whose line contains the query's `|= "…"`
-/// string, oldest first, at most `limit`, grouped by stream. Counts the queries it answered.
+/// string (and the selector's `stream="N"`, if any), oldest first, at most `limit`, grouped by stream. Counts the
+/// queries it answered.
 final class FakeQueryRangeServer: Sendable {
     struct Entry: Sendable {
         var labels: [String: String]
@@ -55,8 +56,15 @@ final class FakeQueryRangeServer: Sendable {
         if let filter = query.range(of: "|= \"") {
             needle = String(query[filter.upperBound...].dropLast())
         }
-        let selected = entries.filter { $0.timestamp >= start && $0.timestamp < end && (needle.isEmpty || $0.line.contains(needle)) }
-            .prefix(limit)
+        // The one matcher besides job="gen" that loadgen sends: stream="N" (verify --streams).
+        var stream: String?
+        if let matcher = query.range(of: #"stream="[^"]*""#, options: .regularExpression) {
+            stream = String(query[matcher].dropFirst("stream=\"".count).dropLast())
+        }
+        let selected = entries.filter {
+            $0.timestamp >= start && $0.timestamp < end && (needle.isEmpty || $0.line.contains(needle))
+                && (stream == nil || $0.labels["stream"] == stream)
+        }.prefix(limit)
         var streams: [[String: String]: [[String]]] = [:]
         var order: [[String: String]] = []
         for entry in selected {

@@ -17,7 +17,7 @@ import Wire
     /// Verifies `manifest` against `entries` served by a fresh ``FakeQueryRangeServer`` (also used by
     /// ``FileRunVerifyTests``).
     static func verify(
-        _ entries: [FakeQueryRangeServer.Entry], manifest: RunManifest, limit: Int
+        _ entries: [FakeQueryRangeServer.Entry], manifest: RunManifest, limit: Int, streams: Int = 0
     ) async throws -> VerifyCommand.Outcome {
         let server = try await FakeQueryRangeServer(entries: entries)
         let base = server.baseURL
@@ -25,7 +25,8 @@ import Wire
             let outcome = try await VerifyCommand.verify(
                 manifest: manifest, selector: #"{job="gen"}"#, start: manifest.startNanos, end: manifest.endNanos,
                 limit: limit,
-                fetch: { try await VerifyCommand.get(base + "/loki/api/v1/query_range?" + $0, tenant: "fake") })
+                fetch: { try await VerifyCommand.get(base + "/loki/api/v1/query_range?" + $0, tenant: "fake") },
+                streams: streams)
             try await server.shutdown()
             return outcome
         } catch {
@@ -58,6 +59,11 @@ import Wire
         let outcome = try await Self.verify(entries, manifest: manifest, limit: 17)
         #expect(outcome.missing == 3 && outcome.duplicated == 1)
         #expect(outcome.expected == 180 && outcome.received == 178)
+        // Stream by stream (verify --streams) finds the same, reading each stream's entries on their own.
+        let split = try await Self.verify(entries, manifest: manifest, limit: 17, streams: 4)
+        #expect(split.missing == 3 && split.duplicated == 1)
+        #expect(split.expected == 180 && split.received == 178)
+        #expect(split.reports.map(\.missing) == outcome.reports.map(\.missing))
         #expect(outcome.outOfOrder == 0 && outcome.unacknowledged == 0 && outcome.tally.foreignEntries == 0)
         #expect(!outcome.passed)
         #expect(outcome.pages > 10, "paged: \(outcome.pages)")
@@ -146,5 +152,12 @@ import Wire
         #expect(try RunManifest(resultLine: line) == manifest)
         #expect(throws: LoadGenError.self) { try RunManifest(resultLine: #"RESULT {"command":"query"}"#) }
         #expect(throws: LoadGenError.self) { try RunManifest(resultLine: "garbage") }
+    }
+
+    @Test func streamsSplitsTheSelectorByTheGeneratorsStreamLabel() {
+        #expect(VerifyCommand.selectors(#"{job="gen"}"#, streams: 0) == [#"{job="gen"}"#])
+        #expect(VerifyCommand.selectors(#"{job="gen"}"#, streams: 2) == [#"{job="gen", stream="0"}"#, #"{job="gen", stream="1"}"#])
+        #expect(VerifyCommand.selectors(#" {job="gen", service="a"} "#, streams: 1) == [#"{job="gen", service="a", stream="0"}"#])
+        #expect(VerifyCommand.selectors("{}", streams: 1) == [#"{stream="0"}"#])
     }
 }
