@@ -197,3 +197,32 @@ struct WALMetrics: Sendable {
             "loki_ingester_checkpoint_deletions_total", help: "Total number of checkpoint deletions attempted."))
     }
 }
+
+/// The S3 client's requests, with Loki's names: `loki_s3_request_duration_seconds{operation, status_code}` (status 0:
+/// no answer, the connection failed or timed out) and `estuary_s3_request_retries_total{operation}`.
+public struct S3Metrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+
+    public init(_ registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+    }
+
+    func observe(operation: String, status: String, since start: ContinuousClock.Instant) {
+        registry.makeDurationHistogram(
+            descriptor: .init("loki_s3_request_duration_seconds", help: "Time spent doing S3 requests."),
+            labels: [("operation", operation), ("status_code", status)],
+            buckets: Self.buckets).recordNanoseconds((ContinuousClock.now - start).nanoseconds)
+    }
+
+    func retried(operation: String) {
+        registry.makeCounter(
+            descriptor: .init("estuary_s3_request_retries_total", help: "S3 requests sent again after a failure."),
+            labels: [("operation", operation)]).increment()
+    }
+
+    private static let buckets: [Duration] = [
+        .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(400),
+        .milliseconds(800), .milliseconds(1600), .milliseconds(3200), .milliseconds(6400), .milliseconds(12800),
+        .milliseconds(25600), .milliseconds(51200),
+    ]
+}

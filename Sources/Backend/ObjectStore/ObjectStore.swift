@@ -1,4 +1,5 @@
-/// A flat key → bytes store. The local filesystem is the one implementation today; an S3 one is planned.
+/// A flat key → bytes store: the local filesystem (`FilesystemObjectStore`) or S3 (`S3ObjectStore`, not yet
+/// selectable from the configuration).
 ///
 /// Contract: called from any task, many calls at once. `put` is atomic — a reader sees the whole old object, the
 /// whole new one, or none; never a partial write. Keys are `/`-separated relative paths without `.` or `..`

@@ -1,6 +1,6 @@
 import TestSupport
 import Testing
-@testable import Pipeline
+@testable import Wire
 
 /// The waits between attempts of `loki.write` (dskit) and `otelcol.exporter.otlphttp` (cenkalti/backoff).
 @Suite struct RetryBackoffTests {

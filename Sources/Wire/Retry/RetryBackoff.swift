@@ -1,9 +1,8 @@
-import Wire
-
-/// The waits between attempts to send one batch, for both of the agent's senders: each with the policy of the Go
-/// component it replaces, and both honouring the server's `Retry-After` when it asks for a longer wait.
-struct RetryBackoff: Sendable {
-    enum Policy: Sendable, Equatable {
+/// The waits between attempts to send one batch, for the agent's senders and the backend's S3 client: each with the
+/// policy of the Go component it replaces, and all honouring the server's `Retry-After` when it asks for a longer
+/// wait.
+public struct RetryBackoff: Sendable {
+    public enum Policy: Sendable, Equatable {
         /// dskit's backoff, as Alloy's `loki.write` client uses it: the n-th wait is drawn uniformly from
         /// `[min·2ⁿ⁻¹, min·2ⁿ)`, both ends capped at `max`, so that many agents retrying against one Loki spread
         /// out. `maxAttempts` counts every send of the batch; 0 is unlimited. A `Retry-After` is honoured up to `max`.
@@ -16,7 +15,7 @@ struct RetryBackoff: Sendable {
                          maxElapsed: Duration)
     }
 
-    enum Decision: Equatable {
+    public enum Decision: Sendable, Equatable {
         case wait(Duration)
         /// `dskit`: the batch has had all its `maxAttempts`.
         case attemptsExhausted
@@ -24,14 +23,14 @@ struct RetryBackoff: Sendable {
         case pastMaxElapsed(wait: Duration)
     }
 
-    let policy: Policy
+    public let policy: Policy
     /// Failed attempts so far.
-    private(set) var attempts = 0
+    public private(set) var attempts = 0
     /// The next wait's range (`dskit`), or its interval in `low` (`exponential`).
     private(set) var low: Duration
     private var high: Duration
 
-    init(_ policy: Policy) {
+    public init(_ policy: Policy) {
         self.policy = policy
         switch policy {
         case .dskit(let min, let max, _):
@@ -45,7 +44,7 @@ struct RetryBackoff: Sendable {
 
     /// Records a failed attempt, `elapsed` after the first one, whose answer asked for `retryAfter`: how long to
     /// wait before the next attempt, or why there is none.
-    mutating func failed(retryAfter: Duration? = nil, elapsed: Duration = .zero,
+    public mutating func failed(retryAfter: Duration? = nil, elapsed: Duration = .zero,
                          using random: inout some RandomNumberGenerator) -> Decision {
         attempts += 1
         switch policy {
@@ -85,13 +84,14 @@ struct RetryBackoff: Sendable {
     }
 }
 
-/// The one retry loop of the agent's senders (`loki.write` and `otelcol.exporter.otlphttp`): attempt, and on a
+/// The one retry loop of the agent's senders (`loki.write` and `otelcol.exporter.otlphttp`) and the backend's S3
+/// client: attempt, and on a
 /// failure the sender calls retryable, wait as `RetryBackoff` says, until an attempt succeeds, one fails for good,
 /// the backoff gives up or the task is cancelled (the drain deadline). Each sender classifies its own answers
 /// (`Failure` carries what it needs to count and log a drop); the loop decides nothing else.
-enum RetryingSend<Failure: Sendable> {
+public enum RetryingSend<Failure: Sendable> {
     /// How one attempt went, as the sender judges it.
-    enum Attempt: Sendable {
+    public enum Attempt: Sendable {
         case succeeded
         /// Worth another attempt; `retryAfter` is the server's `Retry-After`, when it sent one.
         case retryable(Failure, retryAfter: Duration?)
@@ -100,7 +100,7 @@ enum RetryingSend<Failure: Sendable> {
     }
 
     /// How the batch ended.
-    enum Outcome: Sendable {
+    public enum Outcome: Sendable {
         case sent
         /// An attempt failed for good.
         case refused(Failure)
@@ -112,7 +112,7 @@ enum RetryingSend<Failure: Sendable> {
     }
 
     /// Runs the loop. `willRetry` is told each failure that will be retried, the wait and the attempts so far.
-    static func run(
+    public static func run(
         _ policy: RetryBackoff.Policy,
         attempt: () async -> Attempt,
         willRetry: (Failure, Duration, Int) -> Void

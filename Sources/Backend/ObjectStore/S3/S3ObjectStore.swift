@@ -1,0 +1,247 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Wire
+
+/// Objects in S3 or an S3-compatible server, signed with SigV4, under Loki's `storage_config.aws` settings.
+///
+/// Keys are the same relative paths the filesystem store uses. With several buckets an object's bucket is chosen
+/// by a hash of its key, so every process finds it in the same one. Requests that fail for a reason worth another
+/// try (5xx, 429, `SlowDown`, connection errors, timeouts) are retried with dskit's jittered exponential backoff
+/// (`backoff_config`); other answers (403, 404, other 4xx) fail at once with the bucket, key and S3's error code.
+public final class S3ObjectStore: ObjectStore {
+    public struct Settings: Sendable, Equatable {
+        /// `http` or `https`.
+        public var scheme = "https"
+        /// Host and optional port of the endpoint, without a bucket (`s3.eu-west-1.amazonaws.com`, `127.0.0.1:9000`).
+        public var endpoint = "s3.amazonaws.com"
+        public var region = "us-east-1"
+        public var buckets: [String] = []
+        /// Path style (`endpoint/bucket/key`) rather than virtual-host style (`bucket.endpoint/key`).
+        public var forcePathStyle = false
+        public var credentials = SigV4Signer.Credentials(accessKeyID: "", secretAccessKey: "")
+        /// `x-amz-storage-class` of written objects; empty: the bucket's default.
+        public var storageClass = ""
+        /// Server-side encryption asked for on writes.
+        public var encryption: Encryption?
+        /// dskit's backoff between attempts; `maxRetries` counts every attempt, 0 is unlimited.
+        public var backoff = RetryBackoff.Policy.dskit(min: .milliseconds(100), max: .seconds(3), maxAttempts: 5)
+        /// Each request's time limit.
+        public var requestTimeout: Duration = .seconds(60)
+        /// Objects per `ListObjectsV2` page (`max-keys`; S3 answers at most 1,000).
+        public var listPageSize = 1000
+
+        public init() {}
+    }
+
+    /// `sse.type` and its keys.
+    public enum Encryption: Sendable, Equatable {
+        /// `SSE-S3`: keys managed by S3.
+        case s3
+        /// `SSE-KMS` with a KMS key and an optional encryption context (JSON, sent base64 encoded).
+        case kms(keyID: String, context: String?)
+    }
+
+    public let settings: Settings
+    private let client: HTTPClient
+    private let signer: SigV4Signer
+    private let metrics: S3Metrics?
+    private let now: @Sendable () -> Int64
+
+    /// - `now`: seconds since 1970, for signatures (the wall clock unless a test fixes it).
+    public init(
+        _ settings: Settings, client: HTTPClient = .shared, metrics: S3Metrics? = nil,
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+    ) throws {
+        guard !settings.buckets.isEmpty else {
+            throw ObjectStoreError(.io, key: "", "no S3 bucket configured: set storage_config.aws.bucketnames")
+        }
+        self.settings = settings
+        self.client = client
+        self.signer = SigV4Signer(region: settings.region, service: "s3")
+        self.metrics = metrics
+        self.now = now
+    }
+
+    /// The bucket holding `key`: one of `buckets` by a hash of the key (FNV-1a, stable across processes).
+    func bucket(for key: String) -> String {
+        guard settings.buckets.count > 1 else { return settings.buckets[0] }
+        var hash: UInt32 = 2_166_136_261
+        for byte in key.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        return settings.buckets[Int(hash % UInt32(settings.buckets.count))]
+    }
+
+    // MARK: ObjectStore
+
+    public func put(_ key: String, _ bytes: [UInt8]) async throws {
+        try ObjectStoreError.validate(key)
+        var headers: [(name: String, value: String)] = [("Content-Length", "\(bytes.count)")]
+        if !settings.storageClass.isEmpty { headers.append(("x-amz-storage-class", settings.storageClass)) }
+        switch settings.encryption {
+        case nil: break
+        case .s3: headers.append(("x-amz-server-side-encryption", "AES256"))
+        case .kms(let keyID, let context):
+            headers.append(("x-amz-server-side-encryption", "aws:kms"))
+            if !keyID.isEmpty { headers.append(("x-amz-server-side-encryption-aws-kms-key-id", keyID)) }
+            if let context, !context.isEmpty {
+                headers.append(("x-amz-server-side-encryption-context", Data(context.utf8).base64EncodedString()))
+            }
+        }
+        _ = try await send(.PUT, operation: "PutObject", bucket: bucket(for: key), key: key, headers: headers,
+                           body: bytes)
+    }
+
+    public func get(_ key: String) async throws -> [UInt8] {
+        try ObjectStoreError.validate(key)
+        return try await send(.GET, operation: "GetObject", bucket: bucket(for: key), key: key).body
+    }
+
+    public func getRange(_ key: String, offset: Int, length: Int) async throws -> [UInt8] {
+        try ObjectStoreError.validate(key)
+        guard length > 0, offset >= 0 else { return [] }
+        // 416: the range starts past the end; that is fewer bytes (none), as the protocol says.
+        let answer = try await send(.GET, operation: "GetObject", bucket: bucket(for: key), key: key,
+                                    headers: [("Range", "bytes=\(offset)-\(offset + length - 1)")], alsoAccept: [416])
+        return answer.status == 416 ? [] : Array(answer.body.prefix(length))
+    }
+
+    public func list(prefix: String) async throws -> [ObjectInfo] {
+        var objects: [ObjectInfo] = []
+        for bucket in Set(settings.buckets).sorted() {
+            var token: String?
+            repeat {
+                var query: [(name: String, value: String)] = [
+                    ("list-type", "2"), ("prefix", prefix), ("max-keys", "\(settings.listPageSize)"),
+                ]
+                if let token { query.append(("continuation-token", token)) }
+                let answer = try await send(.GET, operation: "ListObjectsV2", bucket: bucket, key: nil, query: query)
+                let page: S3XML.ListPage
+                do {
+                    page = try S3XML.listPage(answer.body)
+                } catch {
+                    throw ObjectStoreError(.io, key: prefix, "listing bucket \(bucket): \(error)")
+                }
+                objects += page.objects
+                token = page.nextToken
+            } while token != nil
+        }
+        return objects.sorted { $0.key < $1.key }
+    }
+
+    public func delete(_ key: String) async throws {
+        try ObjectStoreError.validate(key)
+        _ = try await send(.DELETE, operation: "DeleteObject", bucket: bucket(for: key), key: key, alsoAccept: [404])
+    }
+
+    // MARK: Requests
+
+    /// An answer S3 gave that is not a success, or a transport failure (`status` 0).
+    struct S3Failure: Error, CustomStringConvertible {
+        var operation: String
+        var bucket: String
+        var key: String
+        var status: Int
+        var code: String
+        var message: String
+        var retryAfter: Duration?
+
+        var retryable: Bool {
+            status == 0 || status >= 500 || status == 429 || code == "SlowDown" || code == "RequestTimeout"
+                || code == "InternalError"
+        }
+
+        var description: String {
+            let object = key.isEmpty ? "bucket \(bucket)" : "s3://\(bucket)/\(key)"
+            if status == 0 { return "S3 \(operation) of \(object): \(message)" }
+            return "S3 \(operation) of \(object): \(status) \(code.isEmpty ? "" : code + ": ")\(message)"
+        }
+    }
+
+    struct Answer {
+        var status: Int
+        var body: [UInt8]
+    }
+
+    /// Sends one request, retrying as `backoff` says; returns a 2xx answer (or one with a status in `alsoAccept`)
+    /// or throws `ObjectStoreError`.
+    private func send(
+        _ method: HTTPMethod, operation: String, bucket: String, key: String?,
+        query: [(name: String, value: String)] = [], headers: [(name: String, value: String)] = [],
+        body: [UInt8] = [], alsoAccept: Set<Int> = []
+    ) async throws -> Answer {
+        var answer: Answer?
+        let outcome = await RetryingSend<S3Failure>.run(settings.backoff) {
+            do throws(S3Failure) {
+                answer = try await attempt(method, operation: operation, bucket: bucket, key: key, query: query,
+                                           headers: headers, body: body, alsoAccept: alsoAccept)
+                return .succeeded
+            } catch {
+                return error.retryable ? .retryable(error, retryAfter: error.retryAfter) : .permanent(error)
+            }
+        } willRetry: { [metrics] failure, _, _ in
+            metrics?.retried(operation: operation)
+        }
+        switch outcome {
+        case .sent:
+            return answer!
+        case .refused(let failure), .gaveUp(let failure, _, _), .cancelled(let failure, _):
+            let kind: ObjectStoreError.Kind = failure.status == 404 ? .notFound : .io
+            throw ObjectStoreError(kind, key: key ?? "", failure.description)
+        }
+    }
+
+    /// One signed request.
+    private func attempt(
+        _ method: HTTPMethod, operation: String, bucket: String, key: String?,
+        query: [(name: String, value: String)], headers: [(name: String, value: String)], body: [UInt8],
+        alsoAccept: Set<Int>
+    ) async throws(S3Failure) -> Answer {
+        let host = settings.forcePathStyle ? settings.endpoint : "\(bucket).\(settings.endpoint)"
+        var path = settings.forcePathStyle ? "/\(bucket)" : ""
+        if let key { path += "/" + key } else if path.isEmpty { path = "/" }
+        let signed = signer.sign(
+            method: method.rawValue, path: path, query: query, headers: [("Host", host)] + headers,
+            payloadHash: body.isEmpty ? SigV4Signer.emptyPayloadHash : SigV4Signer.payloadHash(body),
+            credentials: settings.credentials, time: now())
+        var url = "\(settings.scheme)://\(host)\(SigV4Signer.encode(path, keepSlash: true))"
+        if !query.isEmpty {
+            url += "?" + query.map { pair in
+                SigV4Signer.encode(pair.name, keepSlash: false) + "=" + SigV4Signer.encode(pair.value, keepSlash: false)
+            }.joined(separator: "&")
+        }
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (name, value) in headers + signed where name.lowercased() != "content-length" {
+            request.headers.add(name: name, value: value)
+        }
+        if !body.isEmpty || method == .PUT { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let failure = { (status: Int, message: String) in
+            S3Failure(operation: operation, bucket: bucket, key: key ?? "", status: status, code: "", message: message)
+        }
+        let started = ContinuousClock.now
+        let response: HTTPClientResponse
+        let received: [UInt8]
+        do {
+            response = try await client.execute(request, timeout: .nanoseconds(Int64(settings.requestTimeout.nanoseconds)))
+            received = Array(buffer: try await response.body.collect(upTo: 1 << 30))
+        } catch {
+            metrics?.observe(operation: operation, status: "0", since: started)
+            throw failure(0, "\(error)")
+        }
+        let status = Int(response.status.code)
+        metrics?.observe(operation: operation, status: "\(status)", since: started)
+        guard (200..<300).contains(status) || alsoAccept.contains(status) else {
+            var error = failure(status, response.status.reasonPhrase)
+            if let (code, message) = S3XML.error(received) {
+                error.code = code
+                if !message.isEmpty { error.message = message }
+            }
+            if let seconds = response.headers.first(name: "Retry-After").flatMap({ Int($0) }), seconds > 0 {
+                error.retryAfter = .seconds(seconds)
+            }
+            throw error
+        }
+        return Answer(status: status, body: received)
+    }
+}
