@@ -1,7 +1,8 @@
 import Wire
 extension BackendConfig {
     /// The effective configuration as YAML with Loki's key names and Loki's spelling of values (`256KB`, `1w`,
-    /// `30m0s`), as `/config` shows it. `ConfigLoader.parse` reads it back to an equal configuration.
+    /// `30m0s`), as `/config` shows it. `ConfigLoader.parse` reads it back to an equal configuration, but for
+    /// secrets (S3's secret access key and session token), which are shown as Loki shows them: `********`.
     public func renderYAML() -> String {
         var out = YAMLWriter()
         out.scalar("target", target.rawValue)
@@ -18,6 +19,7 @@ extension BackendConfig {
                     out.scalar("chunks_directory", YAMLWriter.string(common.storage.filesystem.chunksDirectory))
                     out.scalar("rules_directory", YAMLWriter.string(common.storage.filesystem.rulesDirectory))
                 }
+                if common.storage.s3 != S3Config() { Self.render(common.storage.s3, as: "s3", to: &out) }
             }
             out.scalar("replication_factor", String(common.replicationFactor))
         }
@@ -41,6 +43,7 @@ extension BackendConfig {
             out.section("filesystem") { out in
                 out.scalar("directory", YAMLWriter.string(storageConfig.filesystem.directory))
             }
+            if storageConfig.aws != S3Config() { Self.render(storageConfig.aws, as: "aws", to: &out) }
         }
         let limits = limitsConfig
         out.section("limits_config") { out in
@@ -93,6 +96,34 @@ extension BackendConfig {
     /// ... and ingester settings as Go `time.Duration` (`30m0s`).
     private static func go(_ duration: Duration) -> String {
         DurationText.goString(DurationText.nanoseconds(duration))
+    }
+
+    /// The mask Loki's `/config` shows for a secret that is set.
+    static let secretMask = "********"
+
+    private static func render(_ s3: S3Config, as name: String, to out: inout YAMLWriter) {
+        func secret(_ value: String) -> String { value.isEmpty ? YAMLWriter.string("") : YAMLWriter.string(secretMask) }
+        out.section(name) { out in
+            out.scalar("endpoint", YAMLWriter.string(s3.endpoint))
+            out.scalar("region", YAMLWriter.string(s3.region))
+            out.scalar("bucketnames", YAMLWriter.string(s3.bucketNames))
+            out.scalar("access_key_id", YAMLWriter.string(s3.accessKeyID))
+            out.scalar("secret_access_key", secret(s3.secretAccessKey))
+            out.scalar("session_token", secret(s3.sessionToken))
+            out.scalar("s3forcepathstyle", String(s3.forcePathStyle))
+            out.scalar("insecure", String(s3.insecure))
+            out.scalar("storage_class", YAMLWriter.string(s3.storageClass))
+            out.section("sse") { out in
+                out.scalar("type", YAMLWriter.string(s3.sseType))
+                out.scalar("kms_key_id", YAMLWriter.string(s3.kmsKeyID))
+                out.scalar("kms_encryption_context", YAMLWriter.string(s3.kmsEncryptionContext))
+            }
+            out.section("backoff_config") { out in
+                out.scalar("min_period", prometheus(s3.backoffMinPeriod))
+                out.scalar("max_period", prometheus(s3.backoffMaxPeriod))
+                out.scalar("max_retries", String(s3.maxRetries))
+            }
+        }
     }
 }
 

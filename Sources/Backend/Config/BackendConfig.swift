@@ -58,6 +58,8 @@ public struct BackendConfig: Sendable, Equatable {
         /// `common.storage`.
         public struct Storage: Sendable, Equatable {
             public var filesystem = Filesystem()
+            /// `common.storage.s3`: used when `storage_config.aws` sets no bucket.
+            public var s3 = S3Config()
 
             public init() {}
         }
@@ -87,7 +89,7 @@ public struct BackendConfig: Sendable, Equatable {
         public var from: CalendarDay
         /// `store`: the index type (`tsdb` in current Loki configs).
         public var store: String = ""
-        /// `object_store`: where chunks and index live; this version stores on the local `filesystem`.
+        /// `object_store`: where chunks and index live: `filesystem`, or `s3` / `aws`.
         public var objectStore: String = ""
         /// `schema`: only `v13` is accepted.
         public var schema: String = "v13"
@@ -119,6 +121,8 @@ public struct BackendConfig: Sendable, Equatable {
     /// `storage_config`.
     public struct StorageConfig: Sendable, Equatable {
         public var filesystem = Filesystem()
+        /// `storage_config.aws`.
+        public var aws = S3Config()
 
         public init() {}
 
@@ -129,6 +133,38 @@ public struct BackendConfig: Sendable, Equatable {
 
             public init() {}
         }
+    }
+
+    /// `storage_config.aws` and `common.storage.s3`: Loki's S3 client keys, with Loki's defaults.
+    public struct S3Config: Sendable, Equatable {
+        /// `endpoint`: host and optional port (`s3.eu-west-1.amazonaws.com`, `127.0.0.1:9000`); empty: AWS's
+        /// endpoint of `region`.
+        public var endpoint = ""
+        public var region = ""
+        /// `bucketnames`: comma-separated; objects are spread over them by a hash of their key.
+        public var bucketNames = ""
+        public var accessKeyID = ""
+        public var secretAccessKey = ""
+        public var sessionToken = ""
+        /// `s3forcepathstyle`.
+        public var forcePathStyle = false
+        /// `insecure`: plain HTTP.
+        public var insecure = false
+        /// `storage_class`.
+        public var storageClass = "STANDARD"
+        /// `sse.type` (`SSE-S3`, `SSE-KMS`, or empty), `sse.kms_key_id`, `sse.kms_encryption_context`.
+        public var sseType = ""
+        public var kmsKeyID = ""
+        public var kmsEncryptionContext = ""
+        /// `backoff_config.{min_period, max_period, max_retries}`.
+        public var backoffMinPeriod: Duration = .milliseconds(100)
+        public var backoffMaxPeriod: Duration = .seconds(3)
+        public var maxRetries = 5
+
+        public init() {}
+
+        /// Whether any bucket is set: the section is in use.
+        public var isSet: Bool { !bucketNames.isEmpty }
     }
 
     /// `limits_config`: the limits every tenant gets.

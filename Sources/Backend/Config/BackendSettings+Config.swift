@@ -1,25 +1,37 @@
+import Foundation
 import Wire
 extension BackendSettings {
     /// Resolves a configuration into the settings the modules run with: limits and ingester settings in bytes and
-    /// nanoseconds, the storage directory, the index prefix of the schema period in force today, and the
-    /// configuration as YAML for `/config`.
+    /// nanoseconds, the object store (the filesystem directory, or S3), the index prefix of the schema period in
+    /// force today, and the configuration as YAML for `/config`.
     ///
-    /// Throws a `ConfigError` when no storage directory is configured or a schema period names an object store
-    /// other than the filesystem (the only one this version has).
+    /// Throws a `ConfigError` when the object store cannot be set up from the configuration: no storage directory
+    /// for the filesystem, no bucket or no credentials for S3, an object store other than those two, or periods
+    /// naming different object stores.
     public init(_ config: BackendConfig) throws {
-        try self.init(config, now: WallClock.nanoseconds())
+        try self.init(config, now: WallClock.nanoseconds(), environment: ProcessInfo.processInfo.environment)
     }
 
-    /// `now` (Unix nanoseconds) picks the schema period in force.
-    init(_ config: BackendConfig, now: Int64) throws(ConfigError) {
-        let directory = try Self.storageDirectory(config)
-        for (index, period) in config.schemaConfig.configs.enumerated()
-        where !period.objectStore.isEmpty && period.objectStore != "filesystem" {
-            throw ConfigError(
-                file: "", path: "schema_config.configs[\(index)].object_store",
-                message: "object store \"\(period.objectStore)\" is not supported yet; this version stores chunks "
-                    + "and index on the local filesystem (object_store: filesystem)")
+    /// `now` (Unix nanoseconds) picks the schema period in force; `environment` may hold S3 credentials.
+    init(_ config: BackendConfig, now: Int64, environment: [String: String] = [:]) throws(ConfigError) {
+        var stores: Set<String> = []
+        for (index, period) in config.schemaConfig.configs.enumerated() {
+            let store = period.objectStore.isEmpty ? "filesystem" : period.objectStore
+            guard ["filesystem", "s3", "aws"].contains(store) else {
+                throw ConfigError(
+                    file: "", path: "schema_config.configs[\(index)].object_store",
+                    message: "object store \"\(period.objectStore)\" is not supported; this version stores chunks "
+                        + "and index on the local filesystem (object_store: filesystem) or in S3 (s3 or aws)")
+            }
+            stores.insert(store == "aws" ? "s3" : store)
         }
+        guard stores.count <= 1 else {
+            throw ConfigError(
+                file: "", path: "schema_config.configs",
+                message: "periods on different object stores (\(stores.sorted().joined(separator: ", "))) are not "
+                    + "supported yet: every period must name the same object store")
+        }
+        let s3 = stores.contains("s3") ? try Self.s3(config, environment: environment) : nil
         self.init(
             // Loki's "" listens on every interface; the listener needs an address.
             host: config.server.httpListenAddress.isEmpty ? "0.0.0.0" : config.server.httpListenAddress,
@@ -28,9 +40,66 @@ extension BackendSettings {
             maxRequestBytes: config.server.grpcServerMaxRecvMsgSize,
             limits: Limits(config.limitsConfig),
             ingester: IngesterSettings(config.ingester, walDirectory: Self.walDirectory(config)),
-            storageDirectory: directory,
+            storageDirectory: s3 == nil ? try Self.storageDirectory(config) : "",
+            s3: s3,
             indexPrefix: Self.activePeriod(config.schemaConfig, now: now)?.index.prefix ?? "index_",
             configYAML: config.renderYAML())
+    }
+
+    /// The S3 store of `storage_config.aws`, else `common.storage.s3`. Credentials come from the configuration,
+    /// else from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`.
+    static func s3(_ config: BackendConfig, environment: [String: String]) throws(ConfigError) -> S3ObjectStore.Settings {
+        let (aws, path) = config.storageConfig.aws.isSet
+            ? (config.storageConfig.aws, "storage_config.aws") : (config.common.storage.s3, "common.storage.s3")
+        guard aws.isSet else {
+            throw ConfigError(file: "", path: "storage_config.aws.bucketnames",
+                              message: "object_store is s3, but no bucket is configured: set "
+                                + "storage_config.aws.bucketnames or common.storage.s3.bucketnames")
+        }
+        var settings = S3ObjectStore.Settings()
+        settings.region = aws.region.isEmpty ? "us-east-1" : aws.region
+        var endpoint = aws.endpoint
+        settings.scheme = aws.insecure ? "http" : "https"
+        for scheme in ["http", "https"] where endpoint.hasPrefix(scheme + "://") {
+            settings.scheme = scheme
+            endpoint.removeFirst(scheme.count + 3)
+        }
+        while endpoint.hasSuffix("/") { endpoint.removeLast() }
+        settings.endpoint = endpoint.isEmpty
+            ? (aws.region.isEmpty ? "s3.amazonaws.com" : "s3.\(aws.region).amazonaws.com") : endpoint
+        settings.buckets = aws.bucketNames.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        settings.forcePathStyle = aws.forcePathStyle
+        settings.storageClass = aws.storageClass == "STANDARD" ? "" : aws.storageClass
+        switch aws.sseType {
+        case "SSE-S3": settings.encryption = .s3
+        case "SSE-KMS":
+            guard !aws.kmsKeyID.isEmpty else {
+                throw ConfigError(file: "", path: "\(path).sse.kms_key_id", message: "SSE-KMS needs a kms_key_id")
+            }
+            settings.encryption = .kms(keyID: aws.kmsKeyID,
+                                       context: aws.kmsEncryptionContext.isEmpty ? nil : aws.kmsEncryptionContext)
+        default: settings.encryption = nil
+        }
+        settings.backoff = .dskit(min: aws.backoffMinPeriod, max: aws.backoffMaxPeriod, maxAttempts: aws.maxRetries)
+        if !aws.accessKeyID.isEmpty || !aws.secretAccessKey.isEmpty {
+            guard !aws.accessKeyID.isEmpty, !aws.secretAccessKey.isEmpty else {
+                throw ConfigError(file: "", path: "\(path).access_key_id",
+                                  message: "set both access_key_id and secret_access_key, or neither")
+            }
+            settings.credentials = .init(accessKeyID: aws.accessKeyID, secretAccessKey: aws.secretAccessKey,
+                                         sessionToken: aws.sessionToken.isEmpty ? nil : aws.sessionToken)
+        } else if let id = environment["AWS_ACCESS_KEY_ID"], let secret = environment["AWS_SECRET_ACCESS_KEY"],
+                  !id.isEmpty, !secret.isEmpty {
+            let token = environment["AWS_SESSION_TOKEN"] ?? ""
+            settings.credentials = .init(accessKeyID: id, secretAccessKey: secret, sessionToken: token.isEmpty ? nil : token)
+        } else {
+            throw ConfigError(
+                file: "", path: "\(path).access_key_id",
+                message: "no S3 credentials: set \(path).access_key_id and secret_access_key, or the environment's "
+                    + "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (web identity is not supported yet)")
+        }
+        return settings
     }
 
     /// `storage_config.filesystem.directory`, else `common.storage.filesystem.chunks_directory`, else

@@ -76,7 +76,8 @@ struct ConfigDecoder {
                             default: ignore(key, read: ["chunks_directory", "rules_directory"], loki: [])
                             }
                         }
-                    default: ignore(storage, read: ["filesystem"], loki: LokiKeys.objectStores)
+                    case "s3": try decodeS3(storage, into: &common.storage.s3)
+                    default: ignore(storage, read: ["filesystem", "s3"], loki: LokiKeys.objectStores)
                     }
                 }
             default: ignore(entry, read: LokiKeys.common, loki: LokiKeys.commonIgnored)
@@ -177,7 +178,52 @@ struct ConfigDecoder {
                     default: ignore(key, read: ["directory"], loki: [])
                     }
                 }
-            default: ignore(entry, read: ["filesystem"], loki: LokiKeys.storageConfigIgnored)
+            case "aws": try decodeS3(entry, into: &storage.aws)
+            default: ignore(entry, read: ["filesystem", "aws"], loki: LokiKeys.storageConfigIgnored)
+            }
+        }
+    }
+
+    /// `storage_config.aws` or `common.storage.s3`.
+    private mutating func decodeS3(_ section: Entry, into s3: inout BackendConfig.S3Config) throws(ConfigError) {
+        for entry in try entries(of: section) {
+            switch entry.key {
+            case "endpoint": try readString(entry, into: &s3.endpoint)
+            case "region": try readString(entry, into: &s3.region)
+            case "bucketnames": try readString(entry, into: &s3.bucketNames)
+            case "access_key_id": try readString(entry, into: &s3.accessKeyID)
+            case "secret_access_key": try readString(entry, into: &s3.secretAccessKey)
+            case "session_token": try readString(entry, into: &s3.sessionToken)
+            case "s3forcepathstyle": try readBool(entry, into: &s3.forcePathStyle)
+            case "insecure": try readBool(entry, into: &s3.insecure)
+            case "storage_class": try readString(entry, into: &s3.storageClass)
+            case "sse":
+                for key in try entries(of: entry) {
+                    switch key.key {
+                    case "type":
+                        try readString(key, into: &s3.sseType)
+                        guard ["", "SSE-S3", "SSE-KMS"].contains(s3.sseType) else {
+                            throw error(at: key, "expected SSE-S3 or SSE-KMS, got \(quote(s3.sseType))")
+                        }
+                    case "kms_key_id": try readString(key, into: &s3.kmsKeyID)
+                    case "kms_encryption_context": try readString(key, into: &s3.kmsEncryptionContext)
+                    default: ignore(key, read: ["type", "kms_key_id", "kms_encryption_context"], loki: [])
+                    }
+                }
+            case "backoff_config":
+                for key in try entries(of: entry) {
+                    switch key.key {
+                    case "min_period": try readDuration(key, into: &s3.backoffMinPeriod)
+                    case "max_period": try readDuration(key, into: &s3.backoffMaxPeriod)
+                    case "max_retries": try readInt(key, into: &s3.maxRetries)
+                    default: ignore(key, read: ["min_period", "max_period", "max_retries"], loki: [])
+                    }
+                }
+            case "s3", "s3_url":
+                // The URL form carries bucket and credentials; taking it as ignored would write somewhere else.
+                throw error(at: entry, "the URL form of the S3 settings is not supported yet: set endpoint, region, "
+                            + "bucketnames, access_key_id and secret_access_key instead")
+            default: ignore(entry, read: LokiKeys.s3, loki: LokiKeys.s3Ignored)
             }
         }
     }

@@ -12,15 +12,18 @@ public struct BackendSettings: Sendable {
     public var maxRequestBytes: Int
     public var limits: Limits
     public var ingester: IngesterSettings
-    /// Root directory of the filesystem object store.
+    /// Root directory of the filesystem object store (empty with S3).
     public var storageDirectory: String
+    /// The S3 object store, when the schema's periods name `s3` or `aws`; chunks and index then live there.
+    public var s3: S3ObjectStore.Settings?
     /// `schema_config` index prefix (`index_`).
     public var indexPrefix: String
     public var configYAML: String
 
     public init(
         host: String, port: Int, authEnabled: Bool, maxRequestBytes: Int, limits: Limits,
-        ingester: IngesterSettings, storageDirectory: String, indexPrefix: String, configYAML: String
+        ingester: IngesterSettings, storageDirectory: String, s3: S3ObjectStore.Settings? = nil, indexPrefix: String,
+        configYAML: String
     ) {
         self.host = host
         self.port = port
@@ -29,6 +32,7 @@ public struct BackendSettings: Sendable {
         self.limits = limits
         self.ingester = ingester
         self.storageDirectory = storageDirectory
+        self.s3 = s3
         self.indexPrefix = indexPrefix
         self.configYAML = configYAML
     }
@@ -45,8 +49,13 @@ public enum BackendModules {
         _ settings: BackendSettings, logger: Logger, onReady: @escaping @Sendable (String, Int) -> Void = { _, _ in }
     ) throws -> [any Service] {
         let metrics = BackendMetrics()
-        let objects = try FilesystemObjectStore(root: settings.storageDirectory)
-        let chunks = ChunkStore(objects: objects, keyStyle: .filesystem)
+        let objects: any ObjectStore = if let s3 = settings.s3 {
+            try S3ObjectStore(s3, metrics: S3Metrics(metrics.registry))
+        } else {
+            try FilesystemObjectStore(root: settings.storageDirectory)
+        }
+        // Loki's keys: base64 file names on the filesystem, `from:through:checksum` in an object store.
+        let chunks = ChunkStore(objects: objects, keyStyle: settings.s3 == nil ? .filesystem : .objectStore)
         let index = ObjectStoreIndex(store: objects, prefix: settings.indexPrefix)
         let ingester = Ingester(settings: settings.ingester, chunks: chunks, index: index, metrics: metrics,
                                 logger: logger)

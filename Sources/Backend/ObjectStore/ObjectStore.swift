@@ -1,5 +1,4 @@
-/// A flat key → bytes store: the local filesystem (`FilesystemObjectStore`) or S3 (`S3ObjectStore`, not yet
-/// selectable from the configuration).
+/// A flat key → bytes store: the local filesystem (`FilesystemObjectStore`) or S3 (`S3ObjectStore`).
 ///
 /// Contract: called from any task, many calls at once. `put` is atomic — a reader sees the whole old object, the
 /// whole new one, or none; never a partial write. Keys are `/`-separated relative paths without `.` or `..`

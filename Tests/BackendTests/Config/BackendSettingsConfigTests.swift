@@ -133,12 +133,12 @@ import Testing
 
     @Test func otherObjectStoresAreRefused() {
         var config = BackendConfig.quickstart
-        config.schemaConfig.configs[0].objectStore = "s3"
+        config.schemaConfig.configs[0].objectStore = "gcs"
         do {
             _ = try BackendSettings(config, now: Self.now)
             Issue.record("expected an error")
         } catch {
-            #expect(error.description == #"schema_config.configs[0].object_store: object store "s3" is not supported yet; this version stores chunks and index on the local filesystem (object_store: filesystem)"#)
+            #expect(error.description == #"schema_config.configs[0].object_store: object store "gcs" is not supported; this version stores chunks and index on the local filesystem (object_store: filesystem) or in S3 (s3 or aws)"#)
         }
     }
 
@@ -162,5 +162,100 @@ import Testing
         #expect(settings.port == 0)
         #expect(settings.storageDirectory == "/tmp/x/chunks")
         #expect(settings.configYAML.contains("chunk_encoding: snappy"))
+    }
+}
+
+/// `object_store: s3` with Loki's `storage_config.aws` / `common.storage.s3` keys.
+@Suite struct S3SettingsConfigTests {
+    static let yaml = """
+        schema_config:
+          configs:
+            - from: 2024-01-01
+              store: tsdb
+              object_store: s3
+              schema: v13
+              index: {prefix: index_, period: 24h}
+        storage_config:
+          aws:
+            endpoint: https://minio.example:9000/
+            region: eu-west-1
+            bucketnames: " a, b ,c"
+            access_key_id: AKIA1
+            secret_access_key: s3cr3t
+            session_token: t0k3n
+            s3forcepathstyle: true
+            storage_class: STANDARD_IA
+            sse: {type: SSE-KMS, kms_key_id: alias/loki, kms_encryption_context: '{"k":"v"}'}
+            backoff_config: {min_period: 50ms, max_period: 2s, max_retries: 7}
+            http_config: {idle_conn_timeout: 90s}
+        """
+
+    @Test func everyKeyMapsToTheStore() throws {
+        let (config, warnings) = try parseConfig(Self.yaml)
+        #expect(warnings.map(\.message) == ["storage_config.aws.http_config is a Loki setting this version does not use (ignored)"])
+        let settings = try BackendSettings(config, now: BackendSettingsConfigTests.now)
+        let s3 = try #require(settings.s3)
+        #expect(s3.scheme == "https" && s3.endpoint == "minio.example:9000" && s3.region == "eu-west-1")
+        #expect(s3.buckets == ["a", "b", "c"])
+        #expect(s3.credentials == .init(accessKeyID: "AKIA1", secretAccessKey: "s3cr3t", sessionToken: "t0k3n"))
+        #expect(s3.forcePathStyle && s3.storageClass == "STANDARD_IA")
+        #expect(s3.encryption == .kms(keyID: "alias/loki", context: #"{"k":"v"}"#))
+        #expect(s3.backoff == .dskit(min: .milliseconds(50), max: .seconds(2), maxAttempts: 7))
+        #expect(settings.storageDirectory == "")
+        // /config masks the secrets and reads back to the same store.
+        #expect(!settings.configYAML.contains("s3cr3t") && !settings.configYAML.contains("t0k3n"))
+        var again = try parseConfig(settings.configYAML).config
+        again.storageConfig.aws.secretAccessKey = "s3cr3t"
+        again.storageConfig.aws.sessionToken = "t0k3n"
+        #expect(again == config)
+    }
+
+    @Test func credentialsComeFromTheEnvironmentWhenTheConfigHasNone() throws {
+        var config = try parseConfig(Self.yaml).config
+        config.storageConfig.aws.accessKeyID = ""
+        config.storageConfig.aws.secretAccessKey = ""
+        config.storageConfig.aws.sessionToken = ""
+        let settings = try BackendSettings(config, now: BackendSettingsConfigTests.now,
+                                           environment: ["AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "e"])
+        #expect(settings.s3?.credentials == .init(accessKeyID: "AKIAENV", secretAccessKey: "e"))
+        do {
+            _ = try BackendSettings(config, now: BackendSettingsConfigTests.now, environment: [:])
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.hasPrefix("storage_config.aws.access_key_id: no S3 credentials"))
+        }
+    }
+
+    @Test func commonStorageS3IsUsedWhenStorageConfigAWSIsEmpty() throws {
+        let yaml = """
+            schema_config:
+              configs:
+                - {from: 2024-01-01, store: tsdb, object_store: aws, schema: v13, index: {prefix: index_, period: 24h}}
+            common:
+              storage:
+                s3:
+                  bucketnames: " a, b ,c"
+                  access_key_id: AKIA1
+                  secret_access_key: s3cr3t
+            """
+        let (config, _) = try parseConfig(yaml)
+        #expect(config.common.storage.s3.bucketNames == " a, b ,c")
+        #expect(try BackendSettings(config, now: BackendSettingsConfigTests.now).s3?.buckets == ["a", "b", "c"])
+    }
+
+    @Test func theURLFormAndMixedStoresAreRefused() throws {
+        #expect(throws: ConfigError.self) {
+            try parseConfig("storage_config:\n  aws:\n    s3: s3://key:secret@us-east-1/bucket\n")
+        }
+        var config = try parseConfig(Self.yaml).config
+        config.schemaConfig.configs.append(.init(from: CalendarDay(year: 2025, month: 1, day: 1), store: "tsdb",
+                                                 objectStore: "filesystem"))
+        config.common.pathPrefix = "/p"
+        do {
+            _ = try BackendSettings(config, now: BackendSettingsConfigTests.now)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.contains("periods on different object stores (filesystem, s3)"))
+        }
     }
 }
