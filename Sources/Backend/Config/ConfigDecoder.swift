@@ -192,8 +192,8 @@ struct ConfigDecoder {
             case "region": try readString(entry, into: &s3.region)
             case "bucketnames": try readString(entry, into: &s3.bucketNames)
             case "access_key_id": try readString(entry, into: &s3.accessKeyID)
-            case "secret_access_key": try readString(entry, into: &s3.secretAccessKey)
-            case "session_token": try readString(entry, into: &s3.sessionToken)
+            case "secret_access_key": try readString(entry, into: &s3.secretAccessKey, secret: true)
+            case "session_token": try readString(entry, into: &s3.sessionToken, secret: true)
             case "s3forcepathstyle": try readBool(entry, into: &s3.forcePathStyle)
             case "insecure": try readBool(entry, into: &s3.insecure)
             case "storage_class": try readString(entry, into: &s3.storageClass)
@@ -304,10 +304,11 @@ struct ConfigDecoder {
 
     // MARK: Values
 
-    private mutating func readString(_ entry: Entry, into target: inout String) throws(ConfigError) {
+    /// `secret`: the value never appears in a warning (S3's secret access key and session token).
+    private mutating func readString(_ entry: Entry, into target: inout String, secret: Bool = false) throws(ConfigError) {
         guard case .text(let text, _) = try scalar(entry, expected: "a string") else { return }
         if !expandEnv, text.contains("${") {
-            warn(entry, "\(entry.path) is \(quote(text)), taken as written: "
+            warn(entry, "\(entry.path) is \(secret ? "a secret holding ${" : quote(text)), taken as written: "
                     + "pass -config.expand-env=true to expand environment variables")
         }
         target = text

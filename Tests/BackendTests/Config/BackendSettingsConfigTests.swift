@@ -243,6 +243,15 @@ import Testing
         #expect(try BackendSettings(config, now: BackendSettingsConfigTests.now).s3?.buckets == ["a", "b", "c"])
     }
 
+    @Test func aSecretIsNeverQuotedInAWarning() throws {
+        let (config, warnings) = try parseConfig(
+            "storage_config:\n  aws:\n    secret_access_key: p${ss}zq9\n    session_token: t${o}xv7\n")
+        #expect(config.storageConfig.aws.secretAccessKey == "p${ss}zq9")
+        #expect(warnings.count == 2)
+        #expect(warnings.allSatisfy { !$0.message.contains("zq9") && !$0.message.contains("xv7") })
+        #expect(warnings.first?.message.hasPrefix("storage_config.aws.secret_access_key is a secret holding ${, taken as written") == true)
+    }
+
     @Test func theURLFormAndMixedStoresAreRefused() throws {
         #expect(throws: ConfigError.self) {
             try parseConfig("storage_config:\n  aws:\n    s3: s3://key:secret@us-east-1/bucket\n")
