@@ -10,8 +10,7 @@ import Wire
 /// moto checks signatures only after its first `INITIAL_NO_AUTH_ACTION_COUNT` requests; those make an IAM user
 /// allowed everything, its access key, and the buckets. Every later request must be signed with that key: a wrong
 /// signature gets 403 `SignatureDoesNotMatch`.
-// @unchecked Sendable invariant: `process` is set in init and only stopped (idempotently) afterwards.
-public final class MotoServer: @unchecked Sendable {
+public final class MotoServer: @unchecked Sendable {  // invariant: every property is set once in init, never again
     public let port: Int
     public let credentials: SigV4Signer.Credentials
     private let process: Process

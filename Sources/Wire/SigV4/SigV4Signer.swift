@@ -68,9 +68,9 @@ public struct SigV4Signer: Sendable {
         for (name, value) in headers + added {
             values[name.lowercased(), default: []].append(Self.trimAll(value))
         }
-        let names = values.keys.sorted()
-        let signedHeaders = names.joined(separator: ";")
-        let canonicalHeaders = names.map { "\($0):\(values[$0]!.joined(separator: ","))\n" }.joined()
+        let sortedValues = values.sorted { $0.key < $1.key }
+        let signedHeaders = sortedValues.map(\.key).joined(separator: ";")
+        let canonicalHeaders = sortedValues.map { "\($0.key):\($0.value.joined(separator: ","))\n" }.joined()
 
         let pairs: [(name: String, value: String)] = query.map { pair in
             (Self.encode(pair.name, keepSlash: false), Self.encode(pair.value, keepSlash: false))

@@ -184,7 +184,8 @@ public final class S3ObjectStore: ObjectStore {
         }
         switch outcome {
         case .sent:
-            return answer!
+            if let answer { return answer }
+            throw ObjectStoreError(.io, key: key ?? "", "S3 \(operation): no answer recorded")
         case .refused(let failure), .gaveUp(let failure, _, _), .cancelled(let failure, _):
             let kind: ObjectStoreError.Kind = failure.status == 404 ? .notFound : .io
             throw ObjectStoreError(kind, key: key ?? "", failure.description)
