@@ -18,6 +18,11 @@ enum BackendRunner {
             throw BackendRunnerError.targetNotAvailable(config.target.rawValue)
         }
         let settings = try BackendSettings(config)
+        if let s3 = settings.s3 {
+            let buckets = s3.buckets.joined(separator: ",")
+            let note = s3.credentialsNote.isEmpty ? "" : " (\(s3.credentialsNote))"
+            logger.info("S3 object store \(s3.scheme)://\(s3.endpoint) bucket(s) \(buckets); credentials: \(s3.credentials)\(note)")
+        }
         return try BackendModules.services(settings, logger: logger) { host, port in
             // One stable line on stdout, once the server listens and the WAL is replayed: scripts and tests read the
             // bound port from it and may send at once.

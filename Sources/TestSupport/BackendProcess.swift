@@ -34,10 +34,12 @@ public final class BackendProcess: @unchecked Sendable {  // invariant: start()/
             .write(to: configPath, atomically: true, encoding: .utf8)
     }
 
-    /// Starts the backend and returns once it listens (or throws with its stderr if it exits first).
-    public func start(extraArguments: [String] = []) throws {
+    /// Starts the backend and returns once it listens (or throws with its stderr if it exits first);
+    /// `environment` is added to the test's own.
+    public func start(extraArguments: [String] = [], environment: [String: String] = [:]) throws {
         let process = Process()
         process.executableURL = Self.binary
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         process.arguments = ["backend", "-config.file=\(configPath.path)", "-server.http-listen-port=0",
                              "-server.http-listen-address=127.0.0.1"] + extraArguments
         let pipe = Pipe()

@@ -22,52 +22,22 @@ public final class MotoServer: @unchecked Sendable {  // invariant: every proper
     /// `MOTO_SERVER`, else `.venv/bin/moto_server` of this checkout.
     public static var binary: URL {
         if let path = ProcessInfo.processInfo.environment["MOTO_SERVER"] { return URL(fileURLWithPath: path) }
-        var root = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { root.deleteLastPathComponent() }
-        return root.appendingPathComponent(".venv/bin/moto_server")
+        return LoopbackPeer.checkout.appendingPathComponent(".venv/bin/moto_server")
     }
 
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-    }
+    public typealias Failure = LoopbackPeer.Failure
 
     /// Starts moto with `buckets` created and signature checking on.
     public init(buckets: [String]) async throws {
         guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
             throw Failure(description: "\(Self.binary.path) is missing: run scripts/test, which installs moto[server] into .venv")
         }
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = ["-H", "127.0.0.1", "-p", "0"]
         var environment = ProcessInfo.processInfo.environment
         environment["INITIAL_NO_AUTH_ACTION_COUNT"] = "\(3 + buckets.count)"
-        process.environment = environment
-        // Its log goes to a file: werkzeug says there where it listens (" * Running on http://127.0.0.1:PORT").
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("moto-\(UUID().uuidString).log")
-        guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
-            throw Failure(description: "cannot create \(log.path)")
-        }
-        process.standardError = try FileHandle(forWritingTo: log)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        self.process = process
-        self.log = log
-        var port = 0
-        let deadline = ContinuousClock.now + .seconds(60)
-        while port == 0 {
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            if let range = text.range(of: "Running on http://127.0.0.1:"),
-               let end = text[range.upperBound...].firstIndex(where: { !$0.isNumber }) {
-                port = Int(text[range.upperBound..<end]) ?? 0
-            } else if !process.isRunning || ContinuousClock.now > deadline {
-                process.terminate()
-                throw Failure(description: "moto_server did not start listening: \(text)")
-            } else {
-                try await Task.sleep(for: .milliseconds(20))   // its start-up, about 0.4 s
-            }
-        }
-        self.port = port
+        let peer = try await LoopbackPeer(Self.binary, ["-H", "127.0.0.1", "-p", "0"], environment: environment)
+        self.process = peer.process
+        self.log = peer.log
+        self.port = peer.port
 
         // The unchecked requests. moto picks the service from the signature's scope, so they are signed too, with
         // a key that does not exist yet.
@@ -86,11 +56,25 @@ public final class MotoServer: @unchecked Sendable {  // invariant: every proper
         }
     }
 
+    /// Makes an IAM role that a web identity may assume and that may do anything; returns its ARN.
+    public func createRole(_ name: String) async throws -> String {
+        let trust = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"#
+            + #""arn:aws:iam::123456789012:oidc-provider/oidc.eks.example"},"Action":"sts:AssumeRoleWithWebIdentity"}]}"#
+        let policy = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
+        let created = try await Self.iam(port, credentials, ["Action": "CreateRole", "RoleName": name,
+                                                            "AssumeRolePolicyDocument": trust])
+        _ = try await Self.iam(port, credentials, ["Action": "PutRolePolicy", "RoleName": name, "PolicyName": "all",
+                                                  "PolicyDocument": policy])
+        guard let arn = Self.element("Arn", in: created) else {
+            throw Failure(description: "CreateRole answered without an Arn: \(created)")
+        }
+        return arn
+    }
+
     /// Kills moto (it keeps nothing worth a clean stop). Does not wait: `waitUntilExit` spins a run loop that a
     /// test's task never gets back from.
     public func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        try? FileManager.default.removeItem(at: log)
+        LoopbackPeer.stop(process, log: log)
     }
 
     deinit { stop() }

@@ -113,6 +113,14 @@ extension BackendConfig {
             out.scalar("s3forcepathstyle", String(s3.forcePathStyle))
             out.scalar("insecure", String(s3.insecure))
             out.scalar("storage_class", YAMLWriter.string(s3.storageClass))
+            out.scalar("s3", YAMLWriter.string(S3URL.masked(s3.url, mask: secretMask)))
+            out.scalar("sts_endpoint", YAMLWriter.string(s3.stsEndpoint))
+            out.section("http_config") { out in
+                out.scalar("idle_conn_timeout", prometheus(s3.idleConnTimeout))
+                out.scalar("response_header_timeout", prometheus(s3.responseHeaderTimeout))
+                out.scalar("insecure_skip_verify", String(s3.insecureSkipVerify))
+                out.scalar("ca_file", YAMLWriter.string(s3.caFile))
+            }
             out.section("sse") { out in
                 out.scalar("type", YAMLWriter.string(s3.sseType))
                 out.scalar("kms_key_id", YAMLWriter.string(s3.kmsKeyID))

@@ -160,11 +160,21 @@ public struct BackendConfig: Sendable, Equatable {
         public var backoffMinPeriod: Duration = .milliseconds(100)
         public var backoffMaxPeriod: Duration = .seconds(3)
         public var maxRetries = 5
+        /// `s3`: the URL form, `s3://key:secret@endpoint/bucket` or `s3://region/bucket`; the other keys, when
+        /// set, take precedence over what it says.
+        public var url = ""
+        /// `sts_endpoint`: where web identity credentials are asked for; empty: AWS's STS of the region.
+        public var stsEndpoint = ""
+        /// `http_config.{idle_conn_timeout, response_header_timeout, insecure_skip_verify, ca_file}`.
+        public var idleConnTimeout: Duration = .seconds(90)
+        public var responseHeaderTimeout: Duration = .zero
+        public var insecureSkipVerify = false
+        public var caFile = ""
 
         public init() {}
 
         /// Whether any bucket is set: the section is in use.
-        public var isSet: Bool { !bucketNames.isEmpty }
+        public var isSet: Bool { !bucketNames.isEmpty || !url.isEmpty }
     }
 
     /// `limits_config`: the limits every tenant gets.

@@ -46,8 +46,10 @@ extension BackendSettings {
             configYAML: config.renderYAML())
     }
 
-    /// The S3 store of `storage_config.aws`, else `common.storage.s3`. Credentials come from the configuration,
-    /// else from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`.
+    /// The S3 store of `storage_config.aws`, else `common.storage.s3`. The URL form (`s3`) fills in what the
+    /// other keys leave empty. Credentials come, in this order, from the configuration; from `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`; from web identity (`AWS_ROLE_ARN` and
+    /// `AWS_WEB_IDENTITY_TOKEN_FILE`, IRSA on EKS).
     static func s3(_ config: BackendConfig, environment: [String: String]) throws(ConfigError) -> S3ObjectStore.Settings {
         let (aws, path) = config.storageConfig.aws.isSet
             ? (config.storageConfig.aws, "storage_config.aws") : (config.common.storage.s3, "common.storage.s3")
@@ -56,20 +58,29 @@ extension BackendSettings {
                               message: "object_store is s3, but no bucket is configured: set "
                                 + "storage_config.aws.bucketnames or common.storage.s3.bucketnames")
         }
+        let url = aws.url.isEmpty ? nil : S3URL(aws.url)
         var settings = S3ObjectStore.Settings()
-        settings.region = aws.region.isEmpty ? "us-east-1" : aws.region
+        let region = !aws.region.isEmpty ? aws.region
+            : !(url?.region ?? "").isEmpty ? url?.region ?? "" : environment["AWS_REGION"] ?? ""
+        settings.region = region.isEmpty ? "us-east-1" : region
         var endpoint = aws.endpoint
         settings.scheme = aws.insecure ? "http" : "https"
+        if endpoint.isEmpty, let url, !url.endpoint.isEmpty {
+            // Loki reaches an endpoint named in the URL over plain HTTP.
+            endpoint = url.endpoint
+            settings.scheme = "http"
+        }
         for scheme in ["http", "https"] where endpoint.hasPrefix(scheme + "://") {
             settings.scheme = scheme
             endpoint.removeFirst(scheme.count + 3)
         }
         while endpoint.hasSuffix("/") { endpoint.removeLast() }
         settings.endpoint = endpoint.isEmpty
-            ? (aws.region.isEmpty ? "s3.amazonaws.com" : "s3.\(aws.region).amazonaws.com") : endpoint
-        settings.buckets = aws.bucketNames.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty }
-        settings.forcePathStyle = aws.forcePathStyle
+            ? (region.isEmpty ? "s3.amazonaws.com" : "s3.\(region).amazonaws.com") : endpoint
+        settings.buckets = (aws.bucketNames.isEmpty ? url?.bucket ?? "" : aws.bucketNames).split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        // Loki's URL form is always path style.
+        settings.forcePathStyle = aws.forcePathStyle || url != nil
         settings.storageClass = aws.storageClass == "STANDARD" ? "" : aws.storageClass
         switch aws.sseType {
         case "SSE-S3": settings.encryption = .s3
@@ -82,24 +93,57 @@ extension BackendSettings {
         default: settings.encryption = nil
         }
         settings.backoff = .dskit(min: aws.backoffMinPeriod, max: aws.backoffMaxPeriod, maxAttempts: aws.maxRetries)
-        if !aws.accessKeyID.isEmpty || !aws.secretAccessKey.isEmpty {
-            guard !aws.accessKeyID.isEmpty, !aws.secretAccessKey.isEmpty else {
+        settings.http.idleConnectionTimeout = aws.idleConnTimeout
+        settings.http.responseHeaderTimeout = aws.responseHeaderTimeout == .zero ? nil : aws.responseHeaderTimeout
+        settings.http.insecureSkipVerify = aws.insecureSkipVerify
+        settings.http.caFile = aws.caFile
+        (settings.credentials, settings.credentialsNote) = try credentials(
+            aws, url: url, path: path, region: region, environment: environment)
+        return settings
+    }
+
+    /// The first source of credentials that has them, and why the ones before it had none.
+    private static func credentials(
+        _ aws: BackendConfig.S3Config, url: S3URL?, path: String, region: String, environment: [String: String]
+    ) throws(ConfigError) -> (S3CredentialSource, String) {
+        let key = aws.accessKeyID.isEmpty ? url?.accessKeyID ?? "" : aws.accessKeyID
+        let secret = aws.secretAccessKey.isEmpty ? url?.secretAccessKey ?? "" : aws.secretAccessKey
+        if !key.isEmpty || !secret.isEmpty {
+            guard !key.isEmpty, !secret.isEmpty else {
                 throw ConfigError(file: "", path: "\(path).access_key_id",
                                   message: "set both access_key_id and secret_access_key, or neither")
             }
-            settings.credentials = .init(accessKeyID: aws.accessKeyID, secretAccessKey: aws.secretAccessKey,
-                                         sessionToken: aws.sessionToken.isEmpty ? nil : aws.sessionToken)
-        } else if let id = environment["AWS_ACCESS_KEY_ID"], let secret = environment["AWS_SECRET_ACCESS_KEY"],
-                  !id.isEmpty, !secret.isEmpty {
-            let token = environment["AWS_SESSION_TOKEN"] ?? ""
-            settings.credentials = .init(accessKeyID: id, secretAccessKey: secret, sessionToken: token.isEmpty ? nil : token)
-        } else {
-            throw ConfigError(
-                file: "", path: "\(path).access_key_id",
-                message: "no S3 credentials: set \(path).access_key_id and secret_access_key, or the environment's "
-                    + "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (web identity is not supported yet)")
+            let keys = SigV4Signer.Credentials(accessKeyID: key, secretAccessKey: secret,
+                                               sessionToken: aws.sessionToken.isEmpty ? nil : aws.sessionToken)
+            return (.fixed(keys, origin: path), "")
         }
-        return settings
+        var passed = ["\(path) has no access_key_id and secret_access_key"]
+        let id = environment["AWS_ACCESS_KEY_ID"] ?? "", envSecret = environment["AWS_SECRET_ACCESS_KEY"] ?? ""
+        if !id.isEmpty, !envSecret.isEmpty {
+            let token = environment["AWS_SESSION_TOKEN"] ?? ""
+            let keys = SigV4Signer.Credentials(accessKeyID: id, secretAccessKey: envSecret,
+                                               sessionToken: token.isEmpty ? nil : token)
+            return (.fixed(keys, origin: "the environment (AWS_ACCESS_KEY_ID)"), passed.joined(separator: "; "))
+        }
+        passed.append(id.isEmpty && envSecret.isEmpty
+            ? "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set"
+            : "only one of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY is set")
+        let role = environment["AWS_ROLE_ARN"] ?? "", tokenFile = environment["AWS_WEB_IDENTITY_TOKEN_FILE"] ?? ""
+        if !role.isEmpty, !tokenFile.isEmpty {
+            var sts = aws.stsEndpoint.isEmpty ? environment["AWS_ENDPOINT_URL_STS"] ?? "" : aws.stsEndpoint
+            if sts.isEmpty { sts = region.isEmpty ? "https://sts.amazonaws.com" : "https://sts.\(region).amazonaws.com" }
+            if !sts.contains("://") { sts = "https://" + sts }
+            let session = environment["AWS_ROLE_SESSION_NAME"].flatMap { $0.isEmpty ? nil : $0 }
+                ?? "estuary-\(WallClock.nanoseconds() / 1_000_000)"
+            let identity = S3CredentialSource.WebIdentity(roleARN: role, tokenFile: tokenFile, sessionName: session,
+                                                          stsEndpoint: sts)
+            return (.webIdentity(identity), passed.joined(separator: "; "))
+        }
+        passed.append(role.isEmpty && tokenFile.isEmpty
+            ? "AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE are not set (no web identity)"
+            : "only one of AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE is set")
+        throw ConfigError(file: "", path: "\(path).access_key_id",
+                          message: "no S3 credentials: " + passed.joined(separator: "; "))
     }
 
     /// `storage_config.filesystem.directory`, else `common.storage.filesystem.chunks_directory`, else

@@ -219,10 +219,24 @@ struct ConfigDecoder {
                     default: ignore(key, read: ["min_period", "max_period", "max_retries"], loki: [])
                     }
                 }
-            case "s3", "s3_url":
-                // The URL form carries bucket and credentials; taking it as ignored would write somewhere else.
-                throw error(at: entry, "the URL form of the S3 settings is not supported yet: set endpoint, region, "
-                            + "bucketnames, access_key_id and secret_access_key instead")
+            case "s3":
+                try readString(entry, into: &s3.url, secret: true)
+                guard s3.url.isEmpty || S3URL(s3.url) != nil else {
+                    throw error(at: entry, "expected s3://[access_key:secret_key@]endpoint-or-region/bucket")
+                }
+            case "sts_endpoint": try readString(entry, into: &s3.stsEndpoint)
+            case "http_config":
+                let keys = ["idle_conn_timeout", "response_header_timeout", "insecure_skip_verify", "ca_file"]
+                for key in try entries(of: entry) {
+                    switch key.key {
+                    case "idle_conn_timeout": try readDuration(key, into: &s3.idleConnTimeout)
+                    case "response_header_timeout": try readDuration(key, into: &s3.responseHeaderTimeout)
+                    case "insecure_skip_verify": try readBool(key, into: &s3.insecureSkipVerify)
+                    case "ca_file": try readString(key, into: &s3.caFile)
+                    default: ignore(key, read: keys, loki: ["timeout", "max_idle_connections",
+                                                             "max_idle_connections_per_host", "max_connections_per_host"])
+                    }
+                }
             default: ignore(entry, read: LokiKeys.s3, loki: LokiKeys.s3Ignored)
             }
         }

@@ -48,12 +48,12 @@ enum LokiKeys {
 
     static let s3 = [
         "endpoint", "region", "bucketnames", "access_key_id", "secret_access_key", "session_token", "s3forcepathstyle",
-        "insecure", "storage_class", "sse", "backoff_config", "s3",
+        "insecure", "storage_class", "sse", "backoff_config", "s3", "sts_endpoint", "http_config",
     ]
     /// Loki's S3 keys this version leaves at their defaults (connection tuning, signature version, checksums).
     static let s3Ignored: Set<String> = [
-        "http_config", "signature_version", "disable_dualstack", "native_aws_auth_enabled", "list_objects_version",
-        "chunk_delimiter", "max_connections", "part_size", "send_content_md5", "sts_endpoint", "bucket_lookup_type",
+        "signature_version", "disable_dualstack", "native_aws_auth_enabled", "list_objects_version",
+        "chunk_delimiter", "max_connections", "part_size", "send_content_md5", "bucket_lookup_type",
         "trace", "dualstack_enabled",
     ]
 

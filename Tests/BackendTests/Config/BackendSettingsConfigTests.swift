@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Backend
 
 @Suite struct BackendSettingsConfigTests {
@@ -187,17 +188,22 @@ import Testing
             storage_class: STANDARD_IA
             sse: {type: SSE-KMS, kms_key_id: alias/loki, kms_encryption_context: '{"k":"v"}'}
             backoff_config: {min_period: 50ms, max_period: 2s, max_retries: 7}
-            http_config: {idle_conn_timeout: 90s}
+            http_config: {idle_conn_timeout: 45s, response_header_timeout: 10s, insecure_skip_verify: true, ca_file: /ca.pem}
+            sts_endpoint: https://sts.example
+            signature_version: v4
         """
 
     @Test func everyKeyMapsToTheStore() throws {
         let (config, warnings) = try parseConfig(Self.yaml)
-        #expect(warnings.map(\.message) == ["storage_config.aws.http_config is a Loki setting this version does not use (ignored)"])
+        #expect(warnings.map(\.message) == ["storage_config.aws.signature_version is a Loki setting this version does not use (ignored)"])
         let settings = try BackendSettings(config, now: BackendSettingsConfigTests.now)
         let s3 = try #require(settings.s3)
         #expect(s3.scheme == "https" && s3.endpoint == "minio.example:9000" && s3.region == "eu-west-1")
         #expect(s3.buckets == ["a", "b", "c"])
-        #expect(s3.credentials == .init(accessKeyID: "AKIA1", secretAccessKey: "s3cr3t", sessionToken: "t0k3n"))
+        #expect(s3.credentials == .fixed(.init(accessKeyID: "AKIA1", secretAccessKey: "s3cr3t", sessionToken: "t0k3n"),
+                                         origin: "storage_config.aws"))
+        #expect(s3.http.idleConnectionTimeout == .seconds(45) && s3.http.responseHeaderTimeout == .seconds(10))
+        #expect(s3.http.insecureSkipVerify && s3.http.caFile == "/ca.pem")
         #expect(s3.forcePathStyle && s3.storageClass == "STANDARD_IA")
         #expect(s3.encryption == .kms(keyID: "alias/loki", context: #"{"k":"v"}"#))
         #expect(s3.backoff == .dskit(min: .milliseconds(50), max: .seconds(2), maxAttempts: 7))
@@ -217,12 +223,86 @@ import Testing
         config.storageConfig.aws.sessionToken = ""
         let settings = try BackendSettings(config, now: BackendSettingsConfigTests.now,
                                            environment: ["AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "e"])
-        #expect(settings.s3?.credentials == .init(accessKeyID: "AKIAENV", secretAccessKey: "e"))
+        #expect(settings.s3?.credentials == .fixed(.init(accessKeyID: "AKIAENV", secretAccessKey: "e"),
+                                                   origin: "the environment (AWS_ACCESS_KEY_ID)"))
+        #expect(settings.s3?.credentialsNote == "storage_config.aws has no access_key_id and secret_access_key")
         do {
-            _ = try BackendSettings(config, now: BackendSettingsConfigTests.now, environment: [:])
+            _ = try BackendSettings(config, now: BackendSettingsConfigTests.now,
+                                    environment: ["AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_ROLE_ARN": "arn:aws:iam::1:role/r"])
             Issue.record("expected an error")
         } catch {
-            #expect(error.description.hasPrefix("storage_config.aws.access_key_id: no S3 credentials"))
+            // Every source is named with the reason it had nothing.
+            #expect(error.description == "storage_config.aws.access_key_id: no S3 credentials: storage_config.aws has "
+                    + "no access_key_id and secret_access_key; only one of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                    + "is set; only one of AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE is set")
+        }
+    }
+
+    @Test func webIdentityComesLastAndAsksTheConfiguredSTS() throws {
+        var config = try parseConfig(Self.yaml).config
+        config.storageConfig.aws.accessKeyID = ""
+        config.storageConfig.aws.secretAccessKey = ""
+        let environment = ["AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/loki", "AWS_WEB_IDENTITY_TOKEN_FILE": "/t",
+                           "AWS_ROLE_SESSION_NAME": "pod-1"]
+        let settings = try BackendSettings(config, now: BackendSettingsConfigTests.now, environment: environment)
+        #expect(settings.s3?.credentials == .webIdentity(.init(
+            roleARN: "arn:aws:iam::123456789012:role/loki", tokenFile: "/t", sessionName: "pod-1",
+            stsEndpoint: "https://sts.example")))
+        #expect(settings.s3?.credentialsNote.hasSuffix("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set") == true)
+        // Without sts_endpoint: the region's STS.
+        config.storageConfig.aws.stsEndpoint = ""
+        let regional = try BackendSettings(config, now: BackendSettingsConfigTests.now, environment: environment)
+        guard case .webIdentity(let identity)? = regional.s3?.credentials else {
+            Issue.record("expected web identity")
+            return
+        }
+        #expect(identity.stsEndpoint == "https://sts.eu-west-1.amazonaws.com")
+    }
+
+    @Test func theURLFormFillsInWhatTheOtherKeysLeaveOut() throws {
+        let yaml = """
+            schema_config:
+              configs:
+                - {from: 2024-01-01, store: tsdb, object_store: s3, schema: v13, index: {prefix: index_, period: 24h}}
+            storage_config:
+              aws:
+                s3: s3://AKIA9:se%2Fcr%40et@minio.local:9000/loki-chunks
+            """
+        let (config, _) = try parseConfig(yaml)
+        let s3 = try #require(try BackendSettings(config, now: BackendSettingsConfigTests.now).s3)
+        #expect(s3.scheme == "http" && s3.endpoint == "minio.local:9000" && s3.buckets == ["loki-chunks"])
+        #expect(s3.forcePathStyle)
+        #expect(s3.credentials == .fixed(.init(accessKeyID: "AKIA9", secretAccessKey: "se/cr@et"),
+                                         origin: "storage_config.aws"))
+        let rendered = try BackendSettings(config, now: BackendSettingsConfigTests.now).configYAML
+        #expect(rendered.contains(#"s3: "s3://AKIA9:********@minio.local:9000/loki-chunks""#))
+        #expect(!rendered.contains("se%2Fcr"))
+        // A region as the host; bucketnames given beside the URL wins.
+        var regional = config
+        regional.storageConfig.aws.url = "s3://eu-central-1/ignored"
+        regional.storageConfig.aws.bucketNames = "b1,b2"
+        let s3r = try #require(try BackendSettings(regional, now: BackendSettingsConfigTests.now,
+                                                   environment: ["AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "B"]).s3)
+        #expect(s3r.scheme == "https" && s3r.endpoint == "s3.eu-central-1.amazonaws.com" && s3r.region == "eu-central-1")
+        #expect(s3r.buckets == ["b1", "b2"])
+    }
+
+    @Test func s3URLsParseAnyTextWithoutATrap() {
+        #expect(S3URL("s3://k:s@h.x/b") == S3URL("s3://k:s@h.x/b/"))
+        for bad in ["", "s3://", "s3:///b", "http://h.x/b", "s3://h.x", "s3://h.x/a/b", "s3://k:%zz@h.x/b", "s3://h x/b"] {
+            #expect(S3URL(bad) == nil, "\(bad)")
+        }
+        var random = SeededRandom(seed: FuzzBudget.seed(15))
+        let alphabet = Array("s3:/@%.aZ9-_ ?#é\u{0}").map(String.init)
+        for _ in 0..<FuzzBudget.scaled(20_000) {
+            let text = "s3://" + (0..<random.int(0...24)).map { _ in alphabet[random.int(0...alphabet.count - 1)] }.joined()
+            if let url = S3URL(text) {
+                #expect(!url.bucket.isEmpty && (url.endpoint.isEmpty != url.region.isEmpty))
+            }
+            let masked = S3URL.masked(text, mask: "***")
+            if let url = S3URL(text), !url.secretAccessKey.isEmpty, !url.secretAccessKey.contains("***") {
+                #expect(!masked.contains(":" + url.secretAccessKey + "@"))
+            }
         }
     }
 
@@ -252,9 +332,9 @@ import Testing
         #expect(warnings.first?.message.hasPrefix("storage_config.aws.secret_access_key is a secret holding ${, taken as written") == true)
     }
 
-    @Test func theURLFormAndMixedStoresAreRefused() throws {
+    @Test func aBrokenURLFormAndMixedStoresAreRefused() throws {
         #expect(throws: ConfigError.self) {
-            try parseConfig("storage_config:\n  aws:\n    s3: s3://key:secret@us-east-1/bucket\n")
+            try parseConfig("storage_config:\n  aws:\n    s3: s3://key:secret@us-east-1\n")
         }
         var config = try parseConfig(Self.yaml).config
         config.schemaConfig.configs.append(.init(from: CalendarDay(year: 2025, month: 1, day: 1), store: "tsdb",

@@ -15,7 +15,7 @@ import Wire
         settings.endpoint = moto.endpoint
         settings.forcePathStyle = true
         settings.buckets = buckets
-        settings.credentials = credentials ?? moto.credentials
+        settings.credentials = .fixed(credentials ?? moto.credentials, origin: "test")
         settings.listPageSize = pageSize
         settings.backoff = .dskit(min: .milliseconds(10), max: .milliseconds(50), maxAttempts: 3)
         return try S3ObjectStore(settings, metrics: metrics)
@@ -99,13 +99,89 @@ import Wire
         settings.forcePathStyle = true
         settings.buckets = ["chunks"]
         settings.backoff = .dskit(min: .milliseconds(1), max: .milliseconds(5), maxAttempts: 3)
-        // The HTTP client keeps trying to connect until the request's deadline: that is what fails each attempt.
-        settings.requestTimeout = .milliseconds(300)
+        // A refused connection fails the attempt at once; the store's backoff, not the HTTP client, retries it.
         let store = try S3ObjectStore(settings, metrics: S3Metrics(registry))
         await #expect(throws: ObjectStoreError.self) { try await store.get("fake/k") }
         let text = String(decoding: registry.emitToBuffer(), as: UTF8.self)
         #expect(text.contains(#"estuary_s3_request_retries_total{operation="GetObject"} 2"#))
         #expect(text.contains(#"loki_s3_request_duration_seconds_count{operation="GetObject",status_code="0"} 3"#))
+    }
+}
+
+/// The store through a proxy that injects S3's faults, and with keys from web identity (STS).
+@Suite(.serialized) struct S3FaultTests {
+    @Test func transientFaultsAreRetriedUntilTheObjectIsWritten() async throws {
+        let moto = try await MotoServer(buckets: ["chunks"])
+        defer { moto.stop() }
+        let proxy = try await S3FaultProxy(upstream: moto.endpoint)
+        defer { proxy.stop() }
+        let registry = PrometheusCollectorRegistry()
+        var settings = S3ObjectStore.Settings()
+        settings.scheme = "http"
+        settings.endpoint = proxy.endpoint
+        settings.forcePathStyle = true
+        settings.buckets = ["chunks"]
+        settings.credentials = .fixed(moto.credentials, origin: "test")
+        settings.backoff = .dskit(min: .milliseconds(5), max: .milliseconds(20), maxAttempts: 8)
+        settings.http.responseHeaderTimeout = .milliseconds(300)
+        let store = try S3ObjectStore(settings, metrics: S3Metrics(registry))
+
+        // Every kind of fault, one after another, before the write gets through; "reset-after" means S3 stored
+        // the object and the answer was lost, so the retry writes it again.
+        try await proxy.setFaults(["500", "503", "slowdown", "429", "reset", "reset-after", "slow"],
+                                  delay: .seconds(2))
+        try await store.put("fake/one", Array("first".utf8))
+        #expect(try await store.get("fake/one") == Array("first".utf8))
+        let stats = try await proxy.stats()
+        #expect(stats.applied.filter { $0.key != "pass" }.values.reduce(0, +) == 7)
+        let text = String(decoding: registry.emitToBuffer(), as: UTF8.self)
+        #expect(text.contains(#"estuary_s3_request_retries_total{operation="PutObject"} 7"#))
+        #expect(text.contains(#"loki_s3_request_duration_seconds_count{operation="PutObject",status_code="503"} 2"#))
+
+        // More faults in a row than attempts: the caller hears why.
+        try await proxy.setFaults(Array(repeating: "slowdown", count: 8))
+        do {
+            try await store.put("fake/two", [1])
+            Issue.record("expected a failure after 8 attempts")
+        } catch let error as ObjectStoreError {
+            #expect(error.description.contains("503 SlowDown"))
+        }
+    }
+
+    @Test func webIdentityKeysFromSTSSignRequests() async throws {
+        let moto = try await MotoServer(buckets: ["chunks"])
+        defer { moto.stop() }
+        let role = try await moto.createRole("loki-s3")
+        let proxy = try await S3FaultProxy(upstream: moto.endpoint,
+                                           stsCredentials: (moto.credentials.accessKeyID, moto.credentials.secretAccessKey))
+        defer { proxy.stop() }
+        let tokenFile = FileManager.default.temporaryDirectory.appendingPathComponent("token-\(UUID().uuidString)")
+        try "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJsb2tpIn0.c2ln\n".write(to: tokenFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: tokenFile) }
+        var settings = S3ObjectStore.Settings()
+        settings.scheme = "http"
+        settings.endpoint = moto.endpoint
+        settings.forcePathStyle = true
+        settings.buckets = ["chunks"]
+        settings.backoff = .dskit(min: .milliseconds(5), max: .milliseconds(20), maxAttempts: 2)
+        settings.credentials = .webIdentity(.init(roleARN: role, tokenFile: tokenFile.path, sessionName: "test",
+                                                  stsEndpoint: "http://\(proxy.endpoint)"))
+        let store = try S3ObjectStore(settings)
+        // moto checks these requests against the assumed role's keys and session token.
+        try await store.put("fake/assumed", [1, 2, 3])
+        #expect(try await store.get("fake/assumed") == [1, 2, 3])
+
+        // A role that does not exist: STS's refusal is the error, naming the call.
+        var wrong = settings
+        wrong.credentials = .webIdentity(.init(roleARN: "arn:aws:iam::123456789012:role/nobody",
+                                               tokenFile: tokenFile.path + ".missing", sessionName: "test",
+                                               stsEndpoint: "http://\(proxy.endpoint)"))
+        do {
+            try await S3ObjectStore(wrong).put("fake/x", [1])
+            Issue.record("expected a failure")
+        } catch let error as ObjectStoreError {
+            #expect(error.description.contains("AssumeRoleWithWebIdentity: cannot read the web identity token file"))
+        }
     }
 }
 

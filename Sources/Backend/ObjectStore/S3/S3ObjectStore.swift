@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import Wire
 
 /// Objects in S3 or an S3-compatible server, signed with SigV4, under Loki's `storage_config.aws` settings.
@@ -20,7 +21,10 @@ public final class S3ObjectStore: ObjectStore {
         public var buckets: [String] = []
         /// Path style (`endpoint/bucket/key`) rather than virtual-host style (`bucket.endpoint/key`).
         public var forcePathStyle = false
-        public var credentials = SigV4Signer.Credentials(accessKeyID: "", secretAccessKey: "")
+        public var credentials = S3CredentialSource.fixed(.init(accessKeyID: "", secretAccessKey: ""), origin: "nowhere")
+        /// Why the sources of credentials tried before `credentials` had none, for the start-up log.
+        public var credentialsNote = ""
+        public var http = HTTP()
         /// `x-amz-storage-class` of written objects; empty: the bucket's default.
         public var storageClass = ""
         /// Server-side encryption asked for on writes.
@@ -31,6 +35,25 @@ public final class S3ObjectStore: ObjectStore {
         public var requestTimeout: Duration = .seconds(60)
         /// Objects per `ListObjectsV2` page (`max-keys`; S3 answers at most 1,000).
         public var listPageSize = 1000
+
+        public init() {}
+    }
+
+    /// `http_config`: how connections are made and kept.
+    public struct HTTP: Sendable, Equatable {
+        /// `idle_conn_timeout`: an idle pooled connection is closed after this long.
+        public var idleConnectionTimeout: Duration = .seconds(90)
+        /// `response_header_timeout`: the longest wait for an answer's first bytes; nil waits for the request's
+        /// time limit.
+        public var responseHeaderTimeout: Duration?
+        /// How long establishing a connection may take (Go's dialer default, which Loki keeps).
+        public var connectTimeout: Duration = .seconds(30)
+        /// `insecure_skip_verify`: accept any server certificate.
+        public var insecureSkipVerify = false
+        /// `ca_file`: PEM certificates to trust instead of the system's.
+        public var caFile = ""
+        /// Connections kept per host.
+        public var maxConnectionsPerHost = 100
 
         public init() {}
     }
@@ -46,22 +69,59 @@ public final class S3ObjectStore: ObjectStore {
     public let settings: Settings
     private let client: HTTPClient
     private let signer: SigV4Signer
+    private let credentials: S3CredentialProvider
     private let metrics: S3Metrics?
     private let now: @Sendable () -> Int64
 
     /// - `now`: seconds since 1970, for signatures (the wall clock unless a test fixes it).
     public init(
-        _ settings: Settings, client: HTTPClient = .shared, metrics: S3Metrics? = nil,
+        _ settings: Settings, metrics: S3Metrics? = nil,
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) throws {
         guard !settings.buckets.isEmpty else {
             throw ObjectStoreError(.io, key: "", "no S3 bucket configured: set storage_config.aws.bucketnames")
         }
         self.settings = settings
+        let client = try HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.configuration(settings.http))
         self.client = client
         self.signer = SigV4Signer(region: settings.region, service: "s3")
+        switch settings.credentials {
+        case .fixed(let keys, _): credentials = S3CredentialProvider(fixed: keys)
+        case .webIdentity(let identity):
+            let timeout = settings.requestTimeout
+            credentials = S3CredentialProvider { () async throws(S3Failure) in
+                try await identity.assumeRole(client: client, timeout: timeout)
+            }
+        }
         self.metrics = metrics
         self.now = now
+    }
+
+    deinit {
+        client.shutdown { _ in }
+    }
+
+    /// The HTTP client's settings from `http_config`. Connection failures are not retried inside the client:
+    /// `send` retries them with `backoff_config`, and counts them.
+    static func configuration(_ http: HTTP) throws -> HTTPClient.Configuration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if http.insecureSkipVerify { tls.certificateVerification = .none }
+        if !http.caFile.isEmpty {
+            do {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(http.caFile))
+            } catch {
+                throw ObjectStoreError(.io, key: "", "cannot read http_config.ca_file \(http.caFile): \(error)")
+            }
+        }
+        var configuration = HTTPClient.Configuration(
+            tlsConfiguration: tls,
+            timeout: .init(connect: .nanoseconds(Int64(http.connectTimeout.nanoseconds)),
+                           read: http.responseHeaderTimeout.map { .nanoseconds(Int64($0.nanoseconds)) }))
+        configuration.connectionPool = .init(idleTimeout: .nanoseconds(Int64(http.idleConnectionTimeout.nanoseconds)),
+                                             concurrentHTTP1ConnectionsPerHostSoftLimit: http.maxConnectionsPerHost)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.decompression = .disabled
+        return configuration
     }
 
     /// The bucket holding `key`: one of `buckets` by a hash of the key (FNV-1a, stable across processes).
@@ -136,28 +196,6 @@ public final class S3ObjectStore: ObjectStore {
 
     // MARK: Requests
 
-    /// An answer S3 gave that is not a success, or a transport failure (`status` 0).
-    struct S3Failure: Error, CustomStringConvertible {
-        var operation: String
-        var bucket: String
-        var key: String
-        var status: Int
-        var code: String
-        var message: String
-        var retryAfter: Duration?
-
-        var retryable: Bool {
-            status == 0 || status >= 500 || status == 429 || code == "SlowDown" || code == "RequestTimeout"
-                || code == "InternalError"
-        }
-
-        var description: String {
-            let object = key.isEmpty ? "bucket \(bucket)" : "s3://\(bucket)/\(key)"
-            if status == 0 { return "S3 \(operation) of \(object): \(message)" }
-            return "S3 \(operation) of \(object): \(status) \(code.isEmpty ? "" : code + ": ")\(message)"
-        }
-    }
-
     struct Answer {
         var status: Int
         var body: [UInt8]
@@ -201,10 +239,11 @@ public final class S3ObjectStore: ObjectStore {
         let host = settings.forcePathStyle ? settings.endpoint : "\(bucket).\(settings.endpoint)"
         var path = settings.forcePathStyle ? "/\(bucket)" : ""
         if let key { path += "/" + key } else if path.isEmpty { path = "/" }
+        let keys = try await credentials.credentials(now: now())
         let signed = signer.sign(
             method: method.rawValue, path: path, query: query, headers: [("Host", host)] + headers,
             payloadHash: body.isEmpty ? SigV4Signer.emptyPayloadHash : SigV4Signer.payloadHash(body),
-            credentials: settings.credentials, time: now())
+            credentials: keys, time: now())
         var url = "\(settings.scheme)://\(host)\(SigV4Signer.encode(path, keepSlash: true))"
         if !query.isEmpty {
             url += "?" + query.map { pair in
@@ -244,5 +283,29 @@ public final class S3ObjectStore: ObjectStore {
             throw error
         }
         return Answer(status: status, body: received)
+    }
+}
+
+/// An answer S3 gave that is not a success, or a transport failure (`status` 0).
+struct S3Failure: Error, CustomStringConvertible {
+    var operation: String
+    var bucket: String
+    var key: String
+    var status: Int
+    var code: String
+    var message: String
+    var retryAfter: Duration?
+
+    var retryable: Bool {
+        status == 0 || status >= 500 || status == 429 || code == "SlowDown" || code == "RequestTimeout"
+            || code == "InternalError"
+    }
+
+    /// `S3 PutObject of s3://bucket/key: …`; a failure to get credentials names only the operation.
+    var description: String {
+        let subject = bucket.isEmpty ? operation
+            : "S3 \(operation) of " + (key.isEmpty ? "bucket \(bucket)" : "s3://\(bucket)/\(key)")
+        if status == 0 { return "\(subject): \(message)" }
+        return "\(subject): \(status) \(code.isEmpty ? "" : code + ": ")\(message)"
     }
 }
