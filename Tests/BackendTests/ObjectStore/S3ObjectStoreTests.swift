@@ -148,6 +148,40 @@ import Wire
         }
     }
 
+    @Test func largeObjectsAreUploadedInPartsThroughFaults() async throws {
+        let moto = try await MotoServer(buckets: ["chunks"])
+        defer { moto.stop() }
+        let proxy = try await S3FaultProxy(upstream: moto.endpoint)
+        defer { proxy.stop() }
+        let registry = PrometheusCollectorRegistry()
+        var settings = S3ObjectStore.Settings()
+        settings.scheme = "http"
+        settings.endpoint = proxy.endpoint
+        settings.forcePathStyle = true
+        settings.buckets = ["chunks"]
+        settings.credentials = .fixed(moto.credentials, origin: "test")
+        settings.backoff = .dskit(min: .milliseconds(5), max: .milliseconds(20), maxAttempts: 4)
+        settings.multipartThreshold = 6 << 20
+        settings.partSize = 5 << 20
+        let store = try S3ObjectStore(settings, metrics: S3Metrics(registry))
+        var random = SeededRandom(seed: 7)
+        let object = random.bytes((11 << 20) + 7)
+        // The second request (the first part) fails once, and the completion's answer is lost once.
+        try await proxy.setFaults(["pass", "503", "pass", "pass", "pass", "reset-after"])
+        try await store.put("index/big", object)
+        #expect(try await store.get("index/big") == object)
+        #expect(try await store.getRange("index/big", offset: (5 << 20) - 2, length: 4)
+                == Array(object[((5 << 20) - 2)..<((5 << 20) + 2)]))
+        let text = String(decoding: registry.emitToBuffer(), as: UTF8.self)
+        #expect(text.contains(#"loki_s3_request_duration_seconds_count{operation="UploadPart",status_code="200"} 3"#))
+        #expect(text.contains(#"loki_s3_request_duration_seconds_count{operation="CreateMultipartUpload",status_code="200"} 1"#))
+        #expect(!text.contains(#"operation="PutObject""#))
+        // Small objects still go in one request.
+        try await store.put("index/small", [1, 2, 3])
+        #expect(String(decoding: registry.emitToBuffer(), as: UTF8.self)
+            .contains(#"loki_s3_request_duration_seconds_count{operation="PutObject",status_code="200"} 1"#))
+    }
+
     @Test func webIdentityKeysFromSTSSignRequests() async throws {
         let moto = try await MotoServer(buckets: ["chunks"])
         defer { moto.stop() }

@@ -35,6 +35,9 @@ public final class S3ObjectStore: ObjectStore {
         public var requestTimeout: Duration = .seconds(60)
         /// Objects per `ListObjectsV2` page (`max-keys`; S3 answers at most 1,000).
         public var listPageSize = 1000
+        /// Objects larger than this are uploaded in parts of `partSize` (S3's smallest part is 5 MiB).
+        public var multipartThreshold = 32 << 20
+        public var partSize = 16 << 20
 
         public init() {}
     }
@@ -136,7 +139,57 @@ public final class S3ObjectStore: ObjectStore {
 
     public func put(_ key: String, _ bytes: [UInt8]) async throws {
         try ObjectStoreError.validate(key)
-        var headers: [(name: String, value: String)] = [("Content-Length", "\(bytes.count)")]
+        if bytes.count > settings.multipartThreshold {
+            return try await putInParts(key, bytes)
+        }
+        _ = try await send(.PUT, operation: "PutObject", bucket: bucket(for: key), key: key,
+                           headers: [("Content-Length", "\(bytes.count)")] + writeHeaders(), body: bytes)
+    }
+
+    /// A multipart upload: parts one after another, each retried on its own; on failure the upload is aborted so
+    /// S3 keeps no orphaned parts. The object appears whole when the upload completes, or not at all.
+    private func putInParts(_ key: String, _ bytes: [UInt8]) async throws {
+        let bucket = bucket(for: key)
+        let started = try await send(.POST, operation: "CreateMultipartUpload", bucket: bucket, key: key,
+                                     query: [("uploads", "")], headers: writeHeaders())
+        guard let uploadID = try? S3XML.first("UploadId", in: String(decoding: started.body, as: UTF8.self)),
+              !uploadID.isEmpty
+        else {
+            throw ObjectStoreError(.io, key: key, "S3 CreateMultipartUpload of s3://\(bucket)/\(key): no UploadId")
+        }
+        do {
+            var parts: [(number: Int, etag: String)] = []
+            let size = max(settings.partSize, 5 << 20)
+            for (index, offset) in stride(from: 0, to: bytes.count, by: size).enumerated() {
+                let part = Array(bytes[offset..<min(offset + size, bytes.count)])
+                let answer = try await send(
+                    .PUT, operation: "UploadPart", bucket: bucket, key: key,
+                    query: [("partNumber", "\(index + 1)"), ("uploadId", uploadID)],
+                    headers: [("Content-Length", "\(part.count)")], body: part)
+                guard let etag = answer.etag else {
+                    throw ObjectStoreError(.io, key: key, "S3 UploadPart \(index + 1) of s3://\(bucket)/\(key): no ETag")
+                }
+                parts.append((index + 1, etag))
+            }
+            let list = parts.map { "<Part><PartNumber>\($0.number)</PartNumber><ETag>\(S3XML.escape($0.etag))</ETag></Part>" }
+            let body = Array("<CompleteMultipartUpload>\(list.joined())</CompleteMultipartUpload>".utf8)
+            let completed = try await send(.POST, operation: "CompleteMultipartUpload", bucket: bucket, key: key,
+                                           query: [("uploadId", uploadID)],
+                                           headers: [("Content-Length", "\(body.count)")], body: body)
+            // S3 may answer 200 and report the failure in the body.
+            if let (code, message) = S3XML.error(completed.body) {
+                throw ObjectStoreError(.io, key: key, "S3 CompleteMultipartUpload of s3://\(bucket)/\(key): \(code): \(message)")
+            }
+        } catch {
+            _ = try? await send(.DELETE, operation: "AbortMultipartUpload", bucket: bucket, key: key,
+                            query: [("uploadId", uploadID)], alsoAccept: [404])
+            throw error
+        }
+    }
+
+    /// Storage class and server-side encryption headers of a new object.
+    private func writeHeaders() -> [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = []
         if !settings.storageClass.isEmpty { headers.append(("x-amz-storage-class", settings.storageClass)) }
         switch settings.encryption {
         case nil: break
@@ -148,8 +201,7 @@ public final class S3ObjectStore: ObjectStore {
                 headers.append(("x-amz-server-side-encryption-context", Data(context.utf8).base64EncodedString()))
             }
         }
-        _ = try await send(.PUT, operation: "PutObject", bucket: bucket(for: key), key: key, headers: headers,
-                           body: bytes)
+        return headers
     }
 
     public func get(_ key: String) async throws -> [UInt8] {
@@ -199,6 +251,7 @@ public final class S3ObjectStore: ObjectStore {
     struct Answer {
         var status: Int
         var body: [UInt8]
+        var etag: String?
     }
 
     /// Sends one request, retrying as `backoff` says; returns a 2xx answer (or one with a status in `alsoAccept`)
@@ -282,7 +335,7 @@ public final class S3ObjectStore: ObjectStore {
             }
             throw error
         }
-        return Answer(status: status, body: received)
+        return Answer(status: status, body: received, etag: response.headers.first(name: "ETag"))
     }
 }
 
