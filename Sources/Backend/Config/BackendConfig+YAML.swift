@@ -44,6 +44,10 @@ extension BackendConfig {
                 out.scalar("directory", YAMLWriter.string(storageConfig.filesystem.directory))
             }
             if storageConfig.aws != S3Config() { Self.render(storageConfig.aws, as: "aws", to: &out) }
+            out.section("disk_cache") { out in
+                out.scalar("directory", YAMLWriter.string(storageConfig.diskCache.directory))
+                out.scalar("max_size_mb", String(storageConfig.diskCache.maxSizeMB))
+            }
         }
         let limits = limitsConfig
         out.section("limits_config") { out in

@@ -123,8 +123,20 @@ public struct BackendConfig: Sendable, Equatable {
         public var filesystem = Filesystem()
         /// `storage_config.aws`.
         public var aws = S3Config()
+        /// `storage_config.disk_cache` (Estuary's own): the local read cache in front of S3.
+        public var diskCache = DiskCache()
 
         public init() {}
+
+        /// `storage_config.disk_cache.{directory, max_size_mb}`.
+        public struct DiskCache: Sendable, Equatable {
+            /// Empty: `common.path_prefix` + `/cache`.
+            public var directory = ""
+            /// MiB; 0 turns the cache off.
+            public var maxSizeMB = 1024
+
+            public init() {}
+        }
 
         /// `storage_config.filesystem`.
         public struct Filesystem: Sendable, Equatable {

@@ -42,6 +42,7 @@ extension BackendSettings {
             ingester: IngesterSettings(config.ingester, walDirectory: Self.walDirectory(config)),
             storageDirectory: s3 == nil ? try Self.storageDirectory(config) : "",
             s3: s3,
+            diskCache: s3 == nil ? nil : Self.diskCache(config),
             indexPrefix: Self.activePeriod(config.schemaConfig, now: now)?.index.prefix ?? "index_",
             configYAML: config.renderYAML())
     }
@@ -161,6 +162,20 @@ extension BackendSettings {
             file: "", path: "storage_config.filesystem.directory",
             message: "no storage directory configured: set storage_config.filesystem.directory, "
                 + "common.storage.filesystem.chunks_directory or common.path_prefix")
+    }
+
+    /// The read cache in front of S3: `storage_config.disk_cache.directory`, else `common.path_prefix` + `/cache`;
+    /// none when neither is set or `max_size_mb` is 0.
+    private static func diskCache(_ config: BackendConfig) -> BackendSettings.DiskCache? {
+        let cache = config.storageConfig.diskCache
+        guard cache.maxSizeMB > 0 else { return nil }
+        var directory = cache.directory
+        if directory.isEmpty {
+            let prefix = config.common.pathPrefix
+            guard !prefix.isEmpty else { return nil }
+            directory = prefix.hasSuffix("/") ? prefix + "cache" : prefix + "/cache"
+        }
+        return .init(directory: directory, maxBytes: cache.maxSizeMB << 20)
     }
 
     /// `ingester.wal.dir`, else `common.path_prefix` + `/wal`, else Loki's `wal`.

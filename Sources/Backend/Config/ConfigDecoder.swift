@@ -179,7 +179,15 @@ struct ConfigDecoder {
                     }
                 }
             case "aws": try decodeS3(entry, into: &storage.aws)
-            default: ignore(entry, read: ["filesystem", "aws"], loki: LokiKeys.storageConfigIgnored)
+            case "disk_cache":
+                for key in try entries(of: entry) {
+                    switch key.key {
+                    case "directory": try readString(key, into: &storage.diskCache.directory)
+                    case "max_size_mb": try readInt(key, into: &storage.diskCache.maxSizeMB)
+                    default: ignore(key, read: ["directory", "max_size_mb"], loki: [])
+                    }
+                }
+            default: ignore(entry, read: ["filesystem", "aws", "disk_cache"], loki: LokiKeys.storageConfigIgnored)
             }
         }
     }

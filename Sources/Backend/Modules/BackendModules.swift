@@ -16,15 +16,18 @@ public struct BackendSettings: Sendable {
     public var storageDirectory: String
     /// The S3 object store, when the schema's periods name `s3` or `aws`; chunks and index then live there.
     public var s3: S3ObjectStore.Settings?
+    /// The local read cache in front of S3.
+    public var diskCache: DiskCache?
     /// `schema_config` index prefix (`index_`).
     public var indexPrefix: String
     public var configYAML: String
 
     public init(
         host: String, port: Int, authEnabled: Bool, maxRequestBytes: Int, limits: Limits,
-        ingester: IngesterSettings, storageDirectory: String, s3: S3ObjectStore.Settings? = nil, indexPrefix: String,
-        configYAML: String
+        ingester: IngesterSettings, storageDirectory: String, s3: S3ObjectStore.Settings? = nil,
+        diskCache: DiskCache? = nil, indexPrefix: String, configYAML: String
     ) {
+        self.diskCache = diskCache
         self.host = host
         self.port = port
         self.authEnabled = authEnabled
@@ -35,6 +38,16 @@ public struct BackendSettings: Sendable {
         self.s3 = s3
         self.indexPrefix = indexPrefix
         self.configYAML = configYAML
+    }
+
+    public struct DiskCache: Sendable, Equatable {
+        public var directory: String
+        public var maxBytes: Int
+
+        public init(directory: String, maxBytes: Int) {
+            self.directory = directory
+            self.maxBytes = maxBytes
+        }
     }
 }
 
@@ -50,7 +63,12 @@ public enum BackendModules {
     ) throws -> [any Service] {
         let metrics = BackendMetrics()
         let objects: any ObjectStore = if let s3 = settings.s3 {
-            try S3ObjectStore(s3, metrics: S3Metrics(metrics.registry))
+            if let cache = settings.diskCache {
+                try DiskCachedObjectStore(S3ObjectStore(s3, metrics: S3Metrics(metrics.registry)),
+                                          directory: cache.directory, maxBytes: cache.maxBytes)
+            } else {
+                try S3ObjectStore(s3, metrics: S3Metrics(metrics.registry))
+            }
         } else {
             try FilesystemObjectStore(root: settings.storageDirectory)
         }

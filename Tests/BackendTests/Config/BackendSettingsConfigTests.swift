@@ -238,6 +238,19 @@ import TestSupport
         }
     }
 
+    @Test func theDiskCacheSitsUnderThePathPrefixUnlessSetOrTurnedOff() throws {
+        var config = try parseConfig(Self.yaml).config
+        #expect(try BackendSettings(config, now: BackendSettingsConfigTests.now).diskCache == nil)
+        config.common.pathPrefix = "/var/loki"
+        #expect(try BackendSettings(config, now: BackendSettingsConfigTests.now).diskCache
+                == .init(directory: "/var/loki/cache", maxBytes: 1024 << 20))
+        let (set, _) = try parseConfig(Self.yaml + "\n  disk_cache: {directory: /cache, max_size_mb: 10}\n")
+        #expect(try BackendSettings(set, now: BackendSettingsConfigTests.now).diskCache
+                == .init(directory: "/cache", maxBytes: 10 << 20))
+        config.storageConfig.diskCache.maxSizeMB = 0
+        #expect(try BackendSettings(config, now: BackendSettingsConfigTests.now).diskCache == nil)
+    }
+
     @Test func webIdentityComesLastAndAsksTheConfiguredSTS() throws {
         var config = try parseConfig(Self.yaml).config
         config.storageConfig.aws.accessKeyID = ""
