@@ -69,6 +69,13 @@ extension BackendConfig {
             out.scalar("query_timeout", Self.prometheus(limits.queryTimeout))
             out.scalar("allow_structured_metadata", String(limits.allowStructuredMetadata))
         }
+        out.section("compactor") { out in
+            out.scalar("working_directory", YAMLWriter.string(compactor.workingDirectory))
+            out.scalar("compaction_interval", Self.prometheus(compactor.compactionInterval))
+            out.scalar("retention_enabled", String(compactor.retentionEnabled))
+            out.scalar("retention_delete_delay", Self.prometheus(compactor.retentionDeleteDelay))
+            out.scalar("retention_delete_worker_count", String(compactor.retentionDeleteWorkerCount))
+        }
         out.section("ingester") { out in
             out.scalar("chunk_encoding", ingester.chunkEncoding.rawValue)
             out.scalar("chunk_block_size", String(ingester.chunkBlockSize))

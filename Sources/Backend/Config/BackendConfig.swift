@@ -29,9 +29,22 @@ public struct BackendConfig: Sendable, Equatable {
     public var storageConfig = StorageConfig()
     public var limitsConfig = LimitsConfig()
     public var ingester = IngesterConfig()
+    public var compactor = CompactorConfig()
 
     /// Loki's defaults for every key.
     public init() {}
+
+    /// `compactor`.
+    public struct CompactorConfig: Sendable, Equatable {
+        /// `working_directory`: read for compatibility; markers live in the object store.
+        public var workingDirectory = ""
+        public var compactionInterval: Duration = .seconds(600)
+        public var retentionEnabled = false
+        public var retentionDeleteDelay: Duration = .seconds(7200)
+        public var retentionDeleteWorkerCount = 150
+
+        public init() {}
+    }
 
     /// `server`.
     public struct Server: Sendable, Equatable {

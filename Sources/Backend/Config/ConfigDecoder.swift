@@ -38,6 +38,7 @@ struct ConfigDecoder {
             case "storage_config": try decodeStorageConfig(entry, into: &config.storageConfig)
             case "limits_config": try decodeLimits(entry, into: &config.limitsConfig)
             case "ingester": try decodeIngester(entry, into: &config.ingester)
+            case "compactor": try decodeCompactor(entry, into: &config.compactor)
             default: ignore(entry, read: LokiKeys.topLevel, loki: LokiKeys.topLevelIgnored)
             }
         }
@@ -188,6 +189,23 @@ struct ConfigDecoder {
                     }
                 }
             default: ignore(entry, read: ["filesystem", "aws", "disk_cache"], loki: LokiKeys.storageConfigIgnored)
+            }
+        }
+    }
+
+    private mutating func decodeCompactor(
+        _ section: Entry, into compactor: inout BackendConfig.CompactorConfig
+    ) throws(ConfigError) {
+        for entry in try entries(of: section) {
+            switch entry.key {
+            case "working_directory": try readString(entry, into: &compactor.workingDirectory)
+            case "compaction_interval":
+                try readDuration(entry, into: &compactor.compactionInterval, minimum: .nanoseconds(1))
+            case "retention_enabled": try readBool(entry, into: &compactor.retentionEnabled)
+            case "retention_delete_delay": try readDuration(entry, into: &compactor.retentionDeleteDelay)
+            case "retention_delete_worker_count":
+                try readInt(entry, into: &compactor.retentionDeleteWorkerCount, range: 1...Int.max)
+            default: ignore(entry, read: LokiKeys.compactor, loki: LokiKeys.compactorIgnored)
             }
         }
     }

@@ -6,11 +6,12 @@
 enum LokiKeys {
     static let topLevel = [
         "target", "auth_enabled", "server", "common", "schema_config", "storage_config", "limits_config", "ingester",
+        "compactor",
     ]
     static let topLevelIgnored: Set<String> = [
         "distributor", "querier", "query_scheduler", "frontend", "frontend_worker", "query_range", "ruler",
         "ruler_storage", "ingester_client", "pattern_ingester", "index_gateway", "bloom_build", "bloom_gateway",
-        "block_builder", "block_scheduler", "compactor", "compactor_grpc_client", "compactor_http_client",
+        "block_builder", "block_scheduler", "compactor_grpc_client", "compactor_http_client",
         "chunk_store_config", "table_manager", "runtime_config", "memberlist", "kafka_config", "ingest_limits",
         "ingest_limits_frontend", "ingest_limits_frontend_client", "tracing", "analytics", "operational_config",
         "ballast_bytes", "use_buffered_logger", "use_sync_logger", "shutdown_delay", "metrics_namespace",
@@ -110,6 +111,19 @@ enum LokiKeys {
         "sync_period", "sync_min_utilization", "max_returned_stream_errors", "query_store_max_look_back_period",
         "index_shards", "max_dropped_streams", "shutdown_marker_path", "owned_streams_check_interval",
         "kafka_ingestion",
+    ]
+
+    static let compactor = [
+        "working_directory", "compaction_interval", "retention_enabled", "retention_delete_delay",
+        "retention_delete_worker_count",
+    ]
+    /// Loki's compactor keys this version leaves at their defaults; delete requests come later.
+    static let compactorIgnored: Set<String> = [
+        "delete_request_store", "delete_request_store_key_prefix", "delete_request_cancel_period", "delete_batch_size",
+        "delete_max_interval", "max_compaction_parallelism", "upload_parallelism", "compactor_ring",
+        "run_once", "tables_to_compact", "skip_latest_n_tables", "apply_retention_interval", "shared_store",
+        "shared_store_key_prefix", "compaction_interval_jitter", "retention_table_timeout",
+        "retain_delete_requests_for_duration", "horizontal_scaling_mode", "worker_config", "jobs_config",
     ]
 
     /// Chunk encodings Loki has that this version cannot write yet.

@@ -5,8 +5,9 @@ import Wire
 /// Loki's schema: `<prefix><days since epoch>`), one immutable segment object per flush.
 ///
 /// Readers list a table's segments and load the ones they have not seen yet, so a querier (in this or another
-/// process, or after a restart) sees every flushed chunk. Loaded tables stay in memory: segments never change, so
-/// the cache needs no invalidation, only new segments to pick up.
+/// process, or after a restart) sees every flushed chunk. Loaded tables stay in memory: a segment never changes,
+/// so the cache needs only new segments to pick up, and a fresh load when a loaded segment is gone (the compactor
+/// replaced it).
 public actor ObjectStoreIndex: IndexWriter, IndexReader {
     static let periodMs: Int64 = 86_400_000
 
@@ -96,6 +97,11 @@ public actor ObjectStoreIndex: IndexWriter, IndexReader {
         let directory = tableDirectory(tenant: tenant, day: day)
         let listed = try await store.list(prefix: directory)
         var table = tables[directory] ?? Table()
+        // Segments were replaced (the compactor merged them, or dropped expired chunks): load what is there now.
+        if !table.loaded.isSubset(of: listed.lazy.map(\.key)) {
+            table = Table()
+            tables[directory] = nil
+        }
         for object in listed where !table.loaded.contains(object.key) && object.key.hasSuffix(".eidx") {
             let bytes = try await store.get(object.key)
             let entries = try IndexSegment.decode(bytes, tenant: tenant, key: object.key)

@@ -1,0 +1,258 @@
+import Logging
+import Prometheus
+import Wire
+
+/// `compactor.*`: how often the compactor runs and whether it applies retention.
+public struct CompactorSettings: Sendable, Equatable {
+    /// `compaction_interval`.
+    public var interval: Duration = .seconds(600)
+    /// `retention_enabled`: delete chunks older than their stream's retention period.
+    public var retentionEnabled = false
+    /// `retention_delete_delay`: how long after a chunk leaves the index its object is deleted, so that queries
+    /// that read the index before can still read it.
+    public var deleteDelay: Duration = .seconds(2 * 3600)
+    /// `retention_delete_worker_count`: chunk objects deleted at once.
+    public var deleteWorkers = 150
+
+    public init() {}
+}
+
+/// Compacts the index and applies retention, as Loki's compactor does, on the object store every process shares.
+///
+/// Each run, for every tenant's table (one 24h index period):
+/// 1. its segments are merged into one new segment object, dropping duplicate references, so a reader loads one
+///    object per table however many flushes wrote to it;
+/// 2. with retention on, references to chunks whose newest entry is older than the stream's retention period are
+///    left out, and the chunk keys are written to a marker object (`compactor/markers/<delete-after>-<id>`) first;
+/// 3. the old segments are deleted.
+/// Then the sweeper deletes the chunk objects of every marker whose delay has passed, and the marker.
+///
+/// A run cut short is harmless: a marker written without its index change is written again by the next run, a
+/// new segment written beside the old ones holds the same references (readers drop duplicates), and deleting a
+/// deleted object is not an error. Only one compactor may act on a store (see docs/backend.md).
+public actor Compactor {
+    static let markerPrefix = "compactor/markers/"
+
+    private let store: any ObjectStore
+    private let chunks: ChunkStore
+    private let settings: CompactorSettings
+    /// A stream's retention period in nanoseconds (0: kept forever), by tenant and labels.
+    private let retention: @Sendable (String, LabelSet) -> Int64
+    private let metrics: CompactorMetrics
+    private let logger: Logger
+    private let now: @Sendable () -> Int64
+
+    /// What one run did.
+    public struct Report: Sendable, Equatable {
+        public var tablesCompacted = 0
+        public var chunksMarked = 0
+        public var chunksDeleted = 0
+    }
+
+    /// - `now`: Unix nanoseconds.
+    public init(
+        store: any ObjectStore, chunks: ChunkStore, settings: CompactorSettings,
+        retention: @escaping @Sendable (String, LabelSet) -> Int64, metrics: CompactorMetrics, logger: Logger,
+        now: @escaping @Sendable () -> Int64 = { WallClock.nanoseconds() }
+    ) {
+        self.store = store
+        self.chunks = chunks
+        self.settings = settings
+        self.retention = retention
+        self.metrics = metrics
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Runs every `interval` until the task is cancelled, the first run at once.
+    public func run() async {
+        while !Task.isCancelled {
+            _ = await runOnce()
+            try? await Task.sleep(for: settings.interval)
+        }
+    }
+
+    /// One compaction and sweep; failures are logged and counted, and the next run tries again.
+    @discardableResult
+    public func runOnce() async -> Report {
+        let started = ContinuousClock.now
+        var report = Report()
+        do {
+            try await compactTables(&report)
+            try await sweep(&report)
+            metrics.succeeded(after: ContinuousClock.now - started, at: now())
+        } catch {
+            metrics.failed()
+            logger.error("compaction failed; the next run tries again", metadata: ["error": "\(error)"])
+        }
+        return report
+    }
+
+    // MARK: Compaction and retention
+
+    private func compactTables(_ report: inout Report) async throws {
+        let segments = try await store.list(prefix: "index/").filter { $0.key.hasSuffix(".eidx") }
+        let tables = Dictionary(grouping: segments) { segment in
+            String(segment.key[...(segment.key.lastIndex(of: "/") ?? segment.key.startIndex)])
+        }
+        for (directory, objects) in tables.sorted(by: { $0.key < $1.key }) {
+            // index/<table>/<tenant>/
+            let parts = directory.split(separator: "/")
+            guard parts.count == 3 else { continue }
+            try await compact(table: directory, tenant: String(parts[2]), segments: objects.map(\.key).sorted(),
+                              report: &report)
+        }
+    }
+
+    private struct ChunkID: Hashable {
+        let from: Int64
+        let through: Int64
+        let checksum: UInt32
+    }
+
+    private func compact(table: String, tenant: String, segments: [String], report: inout Report) async throws {
+        var series: [[LabelPair]: SeriesChunks] = [:]
+        var seen: [[LabelPair]: Set<ChunkID>] = [:]
+        var duplicates = 0
+        for key in segments {
+            for entry in try IndexSegment.decode(try await store.get(key), tenant: tenant, key: key) {
+                var merged = series[entry.labels] ?? SeriesChunks(labels: entry.labels, fingerprint: entry.fingerprint,
+                                                                  chunks: [])
+                for ref in entry.chunks {
+                    if seen[entry.labels, default: []].insert(ChunkID(from: ref.from, through: ref.through,
+                                                                       checksum: ref.checksum)).inserted {
+                        merged.chunks.append(ref)
+                    } else {
+                        duplicates += 1
+                    }
+                }
+                series[entry.labels] = merged
+            }
+        }
+        var expired: [String] = []
+        if settings.retentionEnabled {
+            let nowMs = now() / 1_000_000
+            for (labels, entry) in series {
+                let period = retention(tenant, LabelSet(labels))
+                guard period > 0 else { continue }
+                let cutoff = nowMs - period / 1_000_000
+                let (keep, drop) = (entry.chunks.filter { $0.through >= cutoff }, entry.chunks.filter { $0.through < cutoff })
+                guard !drop.isEmpty else { continue }
+                expired += drop.map { chunks.key(for: $0) }
+                if keep.isEmpty { series[labels] = nil } else { series[labels]?.chunks = keep }
+            }
+        }
+        guard segments.count > 1 || !expired.isEmpty || duplicates > 0 else { return }
+        if !expired.isEmpty {
+            let deleteAfter = (now() + Int64(settings.deleteDelay.nanoseconds)) / 1_000_000_000
+            let marker = "\(Self.markerPrefix)\(deleteAfter)-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
+            try await store.put(marker, Array(expired.joined(separator: "\n").utf8))
+            metrics.marked(expired.count)
+            report.chunksMarked += expired.count
+        }
+        let kept = series.values.sorted { $0.fingerprint < $1.fingerprint }
+        if !kept.isEmpty {
+            let name = "\(table)\(now())-compacted-\(String(UInt32.random(in: 0...UInt32.max), radix: 16)).eidx"
+            try await store.put(name, IndexSegment.encode(tenant: tenant, kept))
+        }
+        for key in segments { try await store.delete(key) }
+        report.tablesCompacted += 1
+        logger.debug("compacted index table", metadata: [
+            "table": "\(table)", "segments": "\(segments.count)", "expired_chunks": "\(expired.count)",
+        ])
+    }
+
+    // MARK: Sweeper
+
+    private func sweep(_ report: inout Report) async throws {
+        let markers = try await store.list(prefix: Self.markerPrefix)
+        let nowSeconds = now() / 1_000_000_000
+        for marker in markers {
+            let name = marker.key.dropFirst(Self.markerPrefix.count)
+            guard let due = Int64(name.prefix { $0 != "-" }), due <= nowSeconds else { continue }
+            let keys = String(decoding: try await store.get(marker.key), as: UTF8.self)
+                .split(separator: "\n").map(String.init)
+            try await deleteChunks(keys)
+            try await store.delete(marker.key)
+            report.chunksDeleted += keys.count
+        }
+        metrics.markerFiles.set(Int64(try await store.list(prefix: Self.markerPrefix).count))
+    }
+
+    /// Deletes `keys`, `deleteWorkers` at a time.
+    private func deleteChunks(_ keys: [String]) async throws {
+        let store = self.store
+        let metrics = self.metrics
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = 0
+            func start() {
+                guard next < keys.count else { return }
+                let key = keys[next]
+                next += 1
+                group.addTask {
+                    let started = ContinuousClock.now
+                    do {
+                        try await store.delete(key)
+                        metrics.deleted(after: ContinuousClock.now - started, ok: true)
+                    } catch {
+                        metrics.deleted(after: ContinuousClock.now - started, ok: false)
+                        throw error
+                    }
+                }
+            }
+            for _ in 0..<max(1, settings.deleteWorkers) { start() }
+            while try await group.next() != nil { start() }
+        }
+    }
+}
+
+/// Loki's compactor metrics (the `loki_compactor_` names of Loki 3).
+public struct CompactorMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    let markerFiles: Gauge
+
+    public init(_ registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+        markerFiles = registry.makeGauge(descriptor: .init(
+            "loki_compactor_retention_sweeper_marker_files_current",
+            help: "The current total of marker files valid for deletion."))
+        // Present from the start, so a dashboard shows 0 rather than no data.
+        for status in ["success", "failure"] { operations(status) }
+        _ = registry.makeCounter(descriptor: .init("loki_compactor_retention_marker_count_total",
+                                                   help: "Total count of markers created"))
+    }
+
+    @discardableResult
+    private func operations(_ status: String) -> Counter {
+        registry.makeCounter(
+            descriptor: .init("loki_compactor_compact_tables_operation_total",
+                              help: "Total number of tables compaction done by status"),
+            labels: [("status", status)])
+    }
+
+    func succeeded(after elapsed: Duration, at now: Int64) {
+        operations("success").increment()
+        registry.makeGauge(descriptor: .init("loki_compactor_compact_tables_operation_duration_seconds",
+                                             help: "Time (in seconds) spent in compacting all the tables"))
+            .set(Double(elapsed.nanoseconds) / 1e9)
+        registry.makeGauge(descriptor: .init(
+            "loki_compactor_compact_tables_operation_last_successful_run_timestamp_seconds",
+            help: "Unix timestamp of the last successful compaction run")).set(Double(now) / 1e9)
+    }
+
+    func failed() { operations("failure").increment() }
+
+    func marked(_ count: Int) {
+        registry.makeCounter(descriptor: .init("loki_compactor_retention_marker_count_total",
+                                               help: "Total count of markers created")).increment(by: Int64(count))
+    }
+
+    func deleted(after elapsed: Duration, ok: Bool) {
+        registry.makeDurationHistogram(
+            descriptor: .init("loki_compactor_retention_sweeper_chunk_deleted_duration_seconds",
+                              help: "Time (in seconds) spent in deleting chunk"),
+            labels: [("status", ok ? "success" : "failure")],
+            buckets: [.milliseconds(10), .milliseconds(50), .milliseconds(250), .seconds(1), .seconds(5)])
+            .recordNanoseconds(elapsed.nanoseconds)
+    }
+}
