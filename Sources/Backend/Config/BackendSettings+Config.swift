@@ -43,7 +43,8 @@ extension BackendSettings {
             storageDirectory: s3 == nil ? try Self.storageDirectory(config) : "",
             s3: s3,
             indexPrefix: Self.activePeriod(config.schemaConfig, now: now)?.index.prefix ?? "index_",
-            configYAML: config.renderYAML())
+            configYAML: config.renderYAML(),
+            runtimeConfig: RuntimeOverrides.Settings(config))
     }
 
     /// The S3 store of `storage_config.aws`, else `common.storage.s3`. Credentials come from the configuration,
@@ -136,7 +137,7 @@ extension BackendSettings {
 
 extension Limits {
     /// `limits_config` in the units the write and read paths use.
-    init(_ config: BackendConfig.LimitsConfig) {
+    public init(_ config: BackendConfig.LimitsConfig) {
         self.init()
         ingestionRateBytes = config.ingestionRateMB * 1_048_576
         ingestionBurstBytes = config.ingestionBurstSizeMB * 1_048_576
@@ -155,6 +156,8 @@ extension Limits {
         maxQueryLength = DurationText.nanoseconds(config.maxQueryLength)
         queryTimeout = DurationText.nanoseconds(config.queryTimeout)
         allowStructuredMetadata = config.allowStructuredMetadata
+        retentionPeriod = DurationText.nanoseconds(config.retentionPeriod)
+        retentionStreams = config.retentionStream
     }
 }
 

@@ -19,11 +19,13 @@ public struct BackendSettings: Sendable {
     /// `schema_config` index prefix (`index_`).
     public var indexPrefix: String
     public var configYAML: String
+    /// The runtime configuration files with per-tenant overrides (`runtime_config`), if any.
+    public var runtimeConfig: RuntimeOverrides.Settings?
 
     public init(
         host: String, port: Int, authEnabled: Bool, maxRequestBytes: Int, limits: Limits,
         ingester: IngesterSettings, storageDirectory: String, s3: S3ObjectStore.Settings? = nil, indexPrefix: String,
-        configYAML: String
+        configYAML: String, runtimeConfig: RuntimeOverrides.Settings? = nil
     ) {
         self.host = host
         self.port = port
@@ -35,11 +37,13 @@ public struct BackendSettings: Sendable {
         self.s3 = s3
         self.indexPrefix = indexPrefix
         self.configYAML = configYAML
+        self.runtimeConfig = runtimeConfig
     }
 }
 
 /// Builds the backend's modules (`-target=all`: distributor, ingester, querier and the HTTP API in one
-/// process) and returns them as services for one `ServiceGroup`.
+/// process) and returns them as services for one `ServiceGroup`; with a runtime configuration, also the loop
+/// that re-reads it.
 ///
 /// Service order matters for a clean stop: the group shuts services down in reverse order, so the HTTP server
 /// stops taking requests first and the ingester then flushes everything it holds.
