@@ -63,8 +63,13 @@ public enum BackendModules {
         let index = ObjectStoreIndex(store: objects, prefix: settings.indexPrefix)
         let ingester = Ingester(settings: settings.ingester, chunks: chunks, index: index, metrics: metrics,
                                 logger: logger)
-        let limits = settings.limits
-        let limitsFor: @Sendable (String) -> Limits = { _ in limits }
+        // A runtime configuration that cannot be read or parsed stops the start-up with its file and line.
+        let overrides = if let runtime = settings.runtimeConfig {
+            try RuntimeOverrides(runtime, registry: metrics.registry, logger: logger)
+        } else {
+            RuntimeOverrides(limits: settings.limits)
+        }
+        let limitsFor: @Sendable (String) -> Limits = { overrides.limits($0) }
         let distributor = Distributor(ingester: ingester, limits: limitsFor, metrics: metrics)
         let querier = Querier(ingester: ingester, index: index, chunks: chunks)
         let readyBox = ReadyFlag()
@@ -72,7 +77,8 @@ public enum BackendModules {
         let api = LokiAPI(
             settings: .init(authEnabled: settings.authEnabled, maxRequestBytes: settings.maxRequestBytes,
                             limits: limitsFor, configYAML: settings.configYAML,
-                            services: ["server", "distributor", "ingester", "querier", "store"]),
+                            services: ["server", "distributor", "ingester", "querier", "store"],
+                            runtimeConfigYAML: { overrides.renderYAML(diff: $0) }),
             distributor: distributor, querier: querier, ingester: ingester, metrics: metrics,
             readiness: { readyBox.isReady && ingester.isReady })
         let app = Application(
@@ -83,7 +89,11 @@ public enum BackendModules {
                 startup.listening(host: settings.host, port: channel.localAddress?.port ?? settings.port)
             },
             logger: logger)
-        return [IngesterService(ingester: ingester, replayed: { startup.replayed() }), app]
+        var services: [any Service] = []
+        if let runtime = settings.runtimeConfig {
+            services.append(RuntimeOverridesService(overrides: overrides, period: runtime.period))
+        }
+        return services + [IngesterService(ingester: ingester, replayed: { startup.replayed() }), app]
     }
 }
 
