@@ -108,6 +108,8 @@ import Wire
                     .contains(#"loki_runtime_config_last_reload_successful{config="loki"} 1"#))
         #expect(try await client.get("\(backend.baseURL)/runtime_config?mode=diff").text
                     == "overrides:\n  small:\n    ingestion_burst_size_mb: 1\n")
+        // The reload loop stops with the rest at SIGTERM.
+        #expect(backend.stop() == 0)
     }
 
     @Test func aBadRuntimeFileStopsTheStartUpNamingFileAndLine() throws {
