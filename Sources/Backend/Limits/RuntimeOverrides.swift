@@ -15,8 +15,8 @@ import Wire
 /// Each tenant's limits: `limits_config`, with the tenant's keys from the runtime configuration files
 /// (`runtime_config.file`, Loki's `overrides:`) applied on top, re-read every `runtime_config.period`.
 ///
-/// `limits(_:)` is called by the distributor, the ingester and the query API on every request, from any thread:
-/// it takes one lock around a dictionary lookup and allocates nothing. `reload()` is called by
+/// `limits(_:)` is called on every push (by the distributor, which hands the limits to the ingester) and every
+/// query, from any thread: it takes one lock around a dictionary lookup and allocates nothing. `reload()` is called by
 /// `RuntimeOverridesService` once a period (and by tests); it re-parses only when the files' bytes changed, and a
 /// file that does not parse leaves the last good overrides in force. Metrics are dskit's, with Loki's prefix:
 /// `loki_runtime_config_last_reload_successful{config="loki"}` and `loki_runtime_config_hash{config="loki",sha256}`.
@@ -158,8 +158,9 @@ public final class RuntimeOverrides: Sendable {
             return refused(error, digests: digests)
         }
         for warning in parsed.warnings { logger.warning("\(warning)") }
-        let next = Snapshot(parsed.tenants)
-        snapshot.withLock { $0 = next }
+        var next = Snapshot(parsed.tenants)
+        // Swap under the lock; the old snapshot is freed after it, off the pushes' path.
+        snapshot.withLock { swap(&$0, &next) }
         let hash = Self.hash(digests)
         reloadState.withLock { state in
             state.applied = digests
