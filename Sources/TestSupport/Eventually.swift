@@ -15,6 +15,16 @@ public func eventually(within timeout: Duration = .seconds(120), _ condition: ()
     return condition()
 }
 
+/// `eventually` for a condition that must be awaited (a metric read over HTTP, a peer's counters).
+public func eventually(within timeout: Duration = .seconds(120), _ condition: () async throws -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if (try? await condition()) == true { return true }
+        try? await Task.sleep(for: .milliseconds(5))  // not-a-wait: poll interval of a deadline-bounded condition wait
+    }
+    return (try? await condition()) == true
+}
+
 /// Whether a listener stopped accepting: a fresh request to `url` fails to connect (or is cut off) within 50
 /// attempts of at most 200 ms each. Any answer, whatever its status, means it still accepts.
 public func refusesConnections(_ url: String) async -> Bool {

@@ -22,14 +22,18 @@ public struct LokiAPI: Sendable {
         public var configYAML: String
         /// The modules this process runs, listed at `/services`.
         public var services: [String]
+        /// `/runtime_config` (the argument: `?mode=diff`); nil when no runtime configuration is set.
+        public var runtimeConfigYAML: @Sendable (_ diff: Bool) -> String?
 
         public init(authEnabled: Bool, maxRequestBytes: Int, limits: @escaping @Sendable (String) -> Limits,
-                    configYAML: String, services: [String]) {
+                    configYAML: String, services: [String],
+                    runtimeConfigYAML: @escaping @Sendable (_ diff: Bool) -> String? = { _ in nil }) {
             self.authEnabled = authEnabled
             self.maxRequestBytes = maxRequestBytes
             self.limits = limits
             self.configYAML = configYAML
             self.services = services
+            self.runtimeConfigYAML = runtimeConfigYAML
         }
     }
 
@@ -89,6 +93,11 @@ public struct LokiAPI: Sendable {
         }
         router.get("/config") { _, _ in
             text(200, settings.configYAML, contentType: "text/plain; charset=utf-8")
+        }
+        router.get("/runtime_config") { request, _ in
+            let diff = QueryParameters(query: request.uri.query, formBody: nil)["mode"] == "diff"
+            return text(200, settings.runtimeConfigYAML(diff) ?? RuntimeOverrides.noRuntimeConfig,
+                        contentType: "text/plain; charset=utf-8")
         }
         router.get("/services") { _, _ in
             text(200, settings.services.map { "\($0) => Running" }.joined(separator: "\n") + "\n")

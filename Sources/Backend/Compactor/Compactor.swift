@@ -1,5 +1,6 @@
 import Logging
 import Prometheus
+import ServiceLifecycle
 import Wire
 
 /// `compactor.*`: how often the compactor runs and whether it applies retention.
@@ -254,5 +255,14 @@ public struct CompactorMetrics: Sendable {
             labels: [("status", ok ? "success" : "failure")],
             buckets: [.milliseconds(10), .milliseconds(50), .milliseconds(250), .seconds(1), .seconds(5)])
             .recordNanoseconds(elapsed.nanoseconds)
+    }
+}
+
+/// Runs the compactor every `compaction_interval` until the process shuts down.
+struct CompactorService: Service {
+    let compactor: Compactor
+
+    func run() async {
+        try? await cancelWhenGracefulShutdown { await compactor.run() }
     }
 }

@@ -49,26 +49,7 @@ extension BackendConfig {
                 out.scalar("max_size_mb", String(storageConfig.diskCache.maxSizeMB))
             }
         }
-        let limits = limitsConfig
-        out.section("limits_config") { out in
-            out.scalar("ingestion_rate_mb", YAMLWriter.number(limits.ingestionRateMB))
-            out.scalar("ingestion_burst_size_mb", YAMLWriter.number(limits.ingestionBurstSizeMB))
-            out.scalar("per_stream_rate_limit", ByteSizeText.format(limits.perStreamRateLimit))
-            out.scalar("per_stream_rate_limit_burst", ByteSizeText.format(limits.perStreamRateLimitBurst))
-            out.scalar("max_line_size", ByteSizeText.format(limits.maxLineSize))
-            out.scalar("max_line_size_truncate", String(limits.maxLineSizeTruncate))
-            out.scalar("max_label_names_per_series", String(limits.maxLabelNamesPerSeries))
-            out.scalar("max_label_name_length", String(limits.maxLabelNameLength))
-            out.scalar("max_label_value_length", String(limits.maxLabelValueLength))
-            out.scalar("reject_old_samples", String(limits.rejectOldSamples))
-            out.scalar("reject_old_samples_max_age", Self.prometheus(limits.rejectOldSamplesMaxAge))
-            out.scalar("creation_grace_period", Self.prometheus(limits.creationGracePeriod))
-            out.scalar("max_global_streams_per_user", String(limits.maxGlobalStreamsPerUser))
-            out.scalar("max_entries_limit_per_query", String(limits.maxEntriesLimitPerQuery))
-            out.scalar("max_query_length", Self.prometheus(limits.maxQueryLength))
-            out.scalar("query_timeout", Self.prometheus(limits.queryTimeout))
-            out.scalar("allow_structured_metadata", String(limits.allowStructuredMetadata))
-        }
+        out.section("limits_config") { out in Self.render(limitsConfig, to: &out) }
         out.section("compactor") { out in
             out.scalar("working_directory", YAMLWriter.string(compactor.workingDirectory))
             out.scalar("compaction_interval", Self.prometheus(compactor.compactionInterval))
@@ -96,7 +77,45 @@ extension BackendConfig {
                 out.scalar("sync_policy", ingester.wal.syncPolicy.rawValue)
             }
         }
+        out.section("runtime_config") { out in
+            out.scalar("file", YAMLWriter.string(runtimeConfig.file))
+            out.scalar("period", Self.go(runtimeConfig.period))
+        }
         return out.text
+    }
+
+    /// `limits_config`'s keys, also each tenant's limits in `/runtime_config`.
+    static func render(_ limits: LimitsConfig, to out: inout YAMLWriter) {
+        out.scalar("ingestion_rate_mb", YAMLWriter.number(limits.ingestionRateMB))
+        out.scalar("ingestion_burst_size_mb", YAMLWriter.number(limits.ingestionBurstSizeMB))
+        out.scalar("per_stream_rate_limit", ByteSizeText.format(limits.perStreamRateLimit))
+        out.scalar("per_stream_rate_limit_burst", ByteSizeText.format(limits.perStreamRateLimitBurst))
+        out.scalar("max_line_size", ByteSizeText.format(limits.maxLineSize))
+        out.scalar("max_line_size_truncate", String(limits.maxLineSizeTruncate))
+        out.scalar("max_label_names_per_series", String(limits.maxLabelNamesPerSeries))
+        out.scalar("max_label_name_length", String(limits.maxLabelNameLength))
+        out.scalar("max_label_value_length", String(limits.maxLabelValueLength))
+        out.scalar("reject_old_samples", String(limits.rejectOldSamples))
+        out.scalar("reject_old_samples_max_age", prometheus(limits.rejectOldSamplesMaxAge))
+        out.scalar("creation_grace_period", prometheus(limits.creationGracePeriod))
+        out.scalar("max_global_streams_per_user", String(limits.maxGlobalStreamsPerUser))
+        out.scalar("max_entries_limit_per_query", String(limits.maxEntriesLimitPerQuery))
+        out.scalar("max_query_length", prometheus(limits.maxQueryLength))
+        out.scalar("query_timeout", prometheus(limits.queryTimeout))
+        out.scalar("allow_structured_metadata", String(limits.allowStructuredMetadata))
+        out.scalar("retention_period", prometheus(limits.retentionPeriod))
+        if limits.retentionStream.isEmpty {
+            out.scalar("retention_stream", "[]")
+        } else {
+            // Loki's field order: period, priority, selector.
+            out.list("retention_stream", limits.retentionStream) { out, rule in
+                out.scalar("period", DurationText.prometheusString(rule.period))
+                out.scalar("priority", String(rule.priority))
+                out.scalar("selector", YAMLWriter.string(rule.selector))
+            }
+        }
+        out.scalar("per_tenant_override_config", YAMLWriter.string(limits.perTenantOverrideConfig))
+        out.scalar("per_tenant_override_period", prometheus(limits.perTenantOverridePeriod))
     }
 
     /// Loki keeps limits as Prometheus `model.Duration` (`1w`) ...
@@ -147,7 +166,7 @@ extension BackendConfig {
 }
 
 /// Writes block-style YAML, two spaces per level.
-private struct YAMLWriter {
+struct YAMLWriter {
     private(set) var text = ""
     private var indent = ""
     /// The prefix of the next line, replacing its indentation (`- ` for the first key of a list item).

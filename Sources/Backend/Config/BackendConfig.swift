@@ -30,6 +30,7 @@ public struct BackendConfig: Sendable, Equatable {
     public var limitsConfig = LimitsConfig()
     public var ingester = IngesterConfig()
     public var compactor = CompactorConfig()
+    public var runtimeConfig = RuntimeConfig()
 
     /// Loki's defaults for every key.
     public init() {}
@@ -238,6 +239,16 @@ public struct BackendConfig: Sendable, Equatable {
         public var queryTimeout: Duration = .seconds(60)
         /// `allow_structured_metadata`.
         public var allowStructuredMetadata: Bool = true
+        /// `retention_period`: how long the compactor keeps a tenant's streams; 0 keeps them forever.
+        public var retentionPeriod: Duration = .zero
+        /// `retention_stream`: retention per stream selector, each period at least 24h.
+        public var retentionStream: [RetentionStreamRule] = []
+        /// `per_tenant_override_config` (deprecated in Loki): the runtime configuration file, used when
+        /// `runtime_config.file` is empty.
+        public var perTenantOverrideConfig: String = ""
+        /// `per_tenant_override_period` (deprecated in Loki): the reload period, used when `runtime_config.file`
+        /// is empty.
+        public var perTenantOverridePeriod: Duration = .seconds(10)
 
         public init() {}
     }

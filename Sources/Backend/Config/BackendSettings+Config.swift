@@ -44,7 +44,9 @@ extension BackendSettings {
             s3: s3,
             diskCache: s3 == nil ? nil : Self.diskCache(config),
             indexPrefix: Self.activePeriod(config.schemaConfig, now: now)?.index.prefix ?? "index_",
-            configYAML: config.renderYAML())
+            configYAML: config.renderYAML(),
+            runtimeConfig: RuntimeOverrides.Settings(config),
+            compactor: CompactorSettings(config.compactor))
     }
 
     /// The S3 store of `storage_config.aws`, else `common.storage.s3`. The URL form (`s3`) fills in what the
@@ -195,7 +197,7 @@ extension BackendSettings {
 
 extension Limits {
     /// `limits_config` in the units the write and read paths use.
-    init(_ config: BackendConfig.LimitsConfig) {
+    public init(_ config: BackendConfig.LimitsConfig) {
         self.init()
         ingestionRateBytes = config.ingestionRateMB * 1_048_576
         ingestionBurstBytes = config.ingestionBurstSizeMB * 1_048_576
@@ -214,6 +216,8 @@ extension Limits {
         maxQueryLength = DurationText.nanoseconds(config.maxQueryLength)
         queryTimeout = DurationText.nanoseconds(config.queryTimeout)
         allowStructuredMetadata = config.allowStructuredMetadata
+        retentionPeriod = DurationText.nanoseconds(config.retentionPeriod)
+        retentionStreams = config.retentionStream
     }
 }
 
@@ -237,5 +241,16 @@ extension IngesterSettings {
         flushCheckPeriod = config.flushCheckPeriod
         concurrentFlushes = config.concurrentFlushes
         retainPeriod = DurationText.nanoseconds(config.chunkRetainPeriod)
+    }
+}
+
+extension CompactorSettings {
+    /// `compactor.*` in the units the compactor uses.
+    init(_ config: BackendConfig.CompactorConfig) {
+        self.init()
+        interval = config.compactionInterval
+        retentionEnabled = config.retentionEnabled
+        deleteDelay = config.retentionDeleteDelay
+        deleteWorkers = config.retentionDeleteWorkerCount
     }
 }

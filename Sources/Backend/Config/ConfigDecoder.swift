@@ -39,6 +39,7 @@ struct ConfigDecoder {
             case "limits_config": try decodeLimits(entry, into: &config.limitsConfig)
             case "ingester": try decodeIngester(entry, into: &config.ingester)
             case "compactor": try decodeCompactor(entry, into: &config.compactor)
+            case "runtime_config": try decodeRuntimeConfig(entry, into: &config.runtimeConfig)
             default: ignore(entry, read: LokiKeys.topLevel, loki: LokiKeys.topLevelIgnored)
             }
         }
@@ -268,7 +269,7 @@ struct ConfigDecoder {
         }
     }
 
-    private mutating func decodeLimits(
+    mutating func decodeLimits(
         _ section: Entry, into limits: inout BackendConfig.LimitsConfig
     ) throws(ConfigError) {
         for entry in try entries(of: section) {
@@ -290,6 +291,11 @@ struct ConfigDecoder {
             case "max_query_length": try readDuration(entry, into: &limits.maxQueryLength)
             case "query_timeout": try readDuration(entry, into: &limits.queryTimeout)
             case "allow_structured_metadata": try readBool(entry, into: &limits.allowStructuredMetadata)
+            case "retention_period": try readDuration(entry, into: &limits.retentionPeriod)
+            case "retention_stream": limits.retentionStream = try readRetentionStream(entry)
+            case "per_tenant_override_config": try readString(entry, into: &limits.perTenantOverrideConfig)
+            case "per_tenant_override_period":
+                try readDuration(entry, into: &limits.perTenantOverridePeriod, minimum: .nanoseconds(1))
             default: ignore(entry, read: LokiKeys.limits, loki: LokiKeys.limitsIgnored)
             }
         }
@@ -345,7 +351,7 @@ struct ConfigDecoder {
     // MARK: Values
 
     /// `secret`: the value never appears in a warning (S3's secret access key and session token).
-    private mutating func readString(_ entry: Entry, into target: inout String, secret: Bool = false) throws(ConfigError) {
+    mutating func readString(_ entry: Entry, into target: inout String, secret: Bool = false) throws(ConfigError) {
         guard case .text(let text, _) = try scalar(entry, expected: "a string") else { return }
         if !expandEnv, text.contains("${") {
             warn(entry, "\(entry.path) is \(secret ? "a secret holding ${" : quote(text)), taken as written: "
@@ -354,7 +360,7 @@ struct ConfigDecoder {
         target = text
     }
 
-    private func readInt(_ entry: Entry, into target: inout Int, range: ClosedRange<Int> = 0...Int.max) throws(ConfigError) {
+    func readInt(_ entry: Entry, into target: inout Int, range: ClosedRange<Int> = 0...Int.max) throws(ConfigError) {
         guard case .text(let text, let plain) = try scalar(entry, expected: "an integer") else { return }
         guard plain else {
             throw error(at: entry, "expected an integer, got the string \(quote(text)) (write the number without quotes)")
@@ -406,7 +412,7 @@ struct ConfigDecoder {
         }
     }
 
-    private func readDuration(
+    func readDuration(
         _ entry: Entry, into target: inout Duration, minimum: Duration = .zero
     ) throws(ConfigError) {
         guard case .text(let text, _) = try scalar(entry, expected: "a duration such as 30s, 5m or 1h") else { return }
@@ -472,18 +478,18 @@ struct ConfigDecoder {
         let value: Node
     }
 
-    private enum ScalarValue {
+    enum ScalarValue {
         case null
         /// `plain` is false for quoted and block scalars, and for `!!str`.
         case text(String, plain: Bool)
     }
 
-    private mutating func entries(of section: Entry) throws(ConfigError) -> [Entry] {
+    mutating func entries(of section: Entry) throws(ConfigError) -> [Entry] {
         try entries(of: section.value, path: section.path)
     }
 
     /// The keys of a mapping, with YAML merge keys (`<<: *defaults`) resolved; a null value has no keys.
-    private mutating func entries(of node: Node, path: String) throws(ConfigError) -> [Entry] {
+    mutating func entries(of node: Node, path: String) throws(ConfigError) -> [Entry] {
         if isNull(node) { return [] }
         guard case .mapping(let mapping) = node else {
             throw error(at: node, path: path, "expected a mapping, got \(found(node))")
@@ -537,7 +543,7 @@ struct ConfigDecoder {
         return result
     }
 
-    private func elements(of entry: Entry) throws(ConfigError) -> [Node] {
+    func elements(of entry: Entry) throws(ConfigError) -> [Node] {
         if isNull(entry.value) { return [] }
         guard case .sequence(let sequence) = entry.value else {
             throw error(at: entry, "expected a list, got \(found(entry.value))")
@@ -545,7 +551,7 @@ struct ConfigDecoder {
         return Array(sequence)
     }
 
-    private func scalar(_ entry: Entry, expected: String) throws(ConfigError) -> ScalarValue {
+    func scalar(_ entry: Entry, expected: String) throws(ConfigError) -> ScalarValue {
         switch entry.value {
         case .scalar(let scalar):
             if isNull(entry.value) { return .null }
@@ -557,7 +563,7 @@ struct ConfigDecoder {
         }
     }
 
-    private func isNull(_ node: Node) -> Bool {
+    func isNull(_ node: Node) -> Bool {
         guard case .scalar(let scalar) = node, scalar.style == .plain || scalar.style == .any else { return false }
         if scalar.tag.description == Tag.Name.str.rawValue { return false }
         return ["", "~", "null", "Null", "NULL"].contains(scalar.string)
@@ -565,7 +571,7 @@ struct ConfigDecoder {
 
     // MARK: Warnings and errors
 
-    private mutating func ignore(_ entry: Entry, read: [String], loki: Set<String>) {
+    mutating func ignore(_ entry: Entry, read: [String], loki: Set<String>) {
         if loki.contains(entry.key) {
             warn(entry, "\(entry.path) is a Loki setting this version does not use (ignored)")
             return
@@ -587,11 +593,11 @@ struct ConfigDecoder {
                                       message: message))
     }
 
-    private func error(at entry: Entry, _ message: String) -> ConfigError {
+    func error(at entry: Entry, _ message: String) -> ConfigError {
         error(at: entry.value, path: entry.path, message, fallback: entry.keyNode)
     }
 
-    private func error(at node: Node, path: String, _ message: String, fallback: Node? = nil) -> ConfigError {
+    func error(at node: Node, path: String, _ message: String, fallback: Node? = nil) -> ConfigError {
         let mark = node.mark ?? fallback?.mark
         var text = message
         if !expandEnv, case .scalar(let scalar) = node, scalar.string.contains("${") {
@@ -601,7 +607,7 @@ struct ConfigDecoder {
     }
 
     /// How a value reads in a message: scalars quoted, collections by kind.
-    private func found(_ node: Node) -> String {
+    func found(_ node: Node) -> String {
         switch node {
         case .scalar(let scalar): quote(scalar.string)
         case .mapping: "a mapping"
@@ -611,7 +617,7 @@ struct ConfigDecoder {
     }
 
     /// Go's `%q` quoting, shortened past 60 characters (`"…"` before the closing quote).
-    private func quote(_ text: String) -> String {
+    func quote(_ text: String) -> String {
         let scalars = text.unicodeScalars
         guard scalars.count > 60 else { return GoQuote.quote(text) }
         let quoted = GoQuote.quote(String(String.UnicodeScalarView(scalars.prefix(60))))

@@ -50,7 +50,7 @@ public enum ConfigLoader {
     }
 
     /// A YAML syntax error with its position.
-    private static func syntaxError(_ error: any Error, text: String, file: String) -> ConfigError {
+    static func syntaxError(_ error: any Error, text: String, file: String) -> ConfigError {
         guard let yamlError = error as? YamlError else {
             return ConfigError(file: file, message: "invalid YAML: \(error)")
         }
@@ -148,7 +148,7 @@ public enum ConfigLoader {
     }
 
     /// Line and column of the first byte that is not valid UTF-8.
-    private static func invalidUTF8Position(_ bytes: [UInt8]) -> (Int, Int) {
+    static func invalidUTF8Position(_ bytes: [UInt8]) -> (Int, Int) {
         var line = 1
         var column = 1
         var decoder = UTF8()

@@ -6,13 +6,13 @@
 enum LokiKeys {
     static let topLevel = [
         "target", "auth_enabled", "server", "common", "schema_config", "storage_config", "limits_config", "ingester",
-        "compactor",
+        "compactor", "runtime_config",
     ]
     static let topLevelIgnored: Set<String> = [
         "distributor", "querier", "query_scheduler", "frontend", "frontend_worker", "query_range", "ruler",
         "ruler_storage", "ingester_client", "pattern_ingester", "index_gateway", "bloom_build", "bloom_gateway",
         "block_builder", "block_scheduler", "compactor_grpc_client", "compactor_http_client",
-        "chunk_store_config", "table_manager", "runtime_config", "memberlist", "kafka_config", "ingest_limits",
+        "chunk_store_config", "table_manager", "memberlist", "kafka_config", "ingest_limits",
         "ingest_limits_frontend", "ingest_limits_frontend_client", "tracing", "analytics", "operational_config",
         "ballast_bytes", "use_buffered_logger", "use_sync_logger", "shutdown_delay", "metrics_namespace",
         "profiling", "ui", "dataobj", "legacy_read_target", "overrides_exporter", "partition_ring",
@@ -73,6 +73,7 @@ enum LokiKeys {
         "max_label_value_length", "reject_old_samples", "reject_old_samples_max_age", "creation_grace_period",
         "max_global_streams_per_user", "max_entries_limit_per_query", "max_query_length",
         "query_timeout", "allow_structured_metadata",
+        "retention_period", "retention_stream", "per_tenant_override_config", "per_tenant_override_period",
     ]
     static let limitsIgnored: Set<String> = [
         "ingestion_rate_strategy", "increment_duplicate_timestamp", "discover_service_name", "discover_log_levels",
@@ -89,7 +90,6 @@ enum LokiKeys {
         "ruler_max_rules_per_rule_group", "ruler_max_rule_groups_per_tenant", "ruler_alertmanager_config",
         "ruler_tenant_shard_size", "ruler_remote_write_disabled", "ruler_remote_write_config",
         "ruler_remote_evaluation_timeout", "ruler_remote_evaluation_max_response_size", "deletion_mode",
-        "retention_period", "retention_stream", "per_tenant_override_config", "per_tenant_override_period",
         "allow_deletes", "shard_streams", "blocked_queries", "required_labels", "minimum_labels_number",
         "index_gateway_shard_size", "bloom_gateway_shard_size", "bloom_gateway_enable_filtering",
         "bloom_creation_enabled", "max_structured_metadata_size", "max_structured_metadata_entries_count",

@@ -92,8 +92,20 @@ public actor ObjectStoreIndex: IndexWriter, IndexReader {
 
     // MARK: IndexReader
 
-    /// Loads any segments of the table not seen yet.
+    /// Loads any segments of the table not seen yet. A listed segment that is gone when read was replaced by the
+    /// compactor meanwhile: the table is listed again.
     private func table(tenant: String, day: Int64) async throws -> Table {
+        var attempt = 0
+        while true {
+            do {
+                return try await loadTable(tenant: tenant, day: day)
+            } catch let error as ObjectStoreError where error.kind == .notFound && attempt < 3 {
+                attempt += 1
+            }
+        }
+    }
+
+    private func loadTable(tenant: String, day: Int64) async throws -> Table {
         let directory = tableDirectory(tenant: tenant, day: day)
         let listed = try await store.list(prefix: directory)
         var table = tables[directory] ?? Table()

@@ -1,7 +1,7 @@
 /// Per-tenant limits the write and read paths enforce, in the units the code uses (bytes, nanoseconds).
 ///
-/// Built from `limits_config` (`Limits(config)`); one value applies to every tenant until per-tenant
-/// overrides (`runtime_config`) arrive.
+/// Built from `limits_config` (`Limits(config)`); a tenant named in the runtime configuration's `overrides` gets
+/// `limits_config` with its own keys applied on top (`RuntimeOverrides`).
 public struct Limits: Sendable, Equatable {
     /// `ingestion_rate_mb`, as bytes per second of raw line bytes for the whole tenant.
     public var ingestionRateBytes: Double = 4 * 1_048_576
@@ -31,6 +31,11 @@ public struct Limits: Sendable, Equatable {
     /// `query_timeout`, nanoseconds; 0 disables the limit.
     public var queryTimeout: Int64 = 60 * 1_000_000_000
     public var allowStructuredMetadata: Bool = true
+    /// `retention_period`, nanoseconds: how long the compactor keeps a stream no `retention_stream` rule matches;
+    /// 0 keeps it forever.
+    public var retentionPeriod: Int64 = 0
+    /// `retention_stream`: per-selector retention; `RetentionStreamRule.period(for:in:default:)` picks a stream's.
+    public var retentionStreams: [RetentionStreamRule] = []
 
     public init() {}
 }

@@ -21,13 +21,19 @@ public struct BackendSettings: Sendable {
     /// `schema_config` index prefix (`index_`).
     public var indexPrefix: String
     public var configYAML: String
+    /// The runtime configuration files with per-tenant overrides (`runtime_config`), if any.
+    public var runtimeConfig: RuntimeOverrides.Settings?
+    /// `compactor`: index compaction and retention.
+    public var compactor: CompactorSettings
 
     public init(
         host: String, port: Int, authEnabled: Bool, maxRequestBytes: Int, limits: Limits,
         ingester: IngesterSettings, storageDirectory: String, s3: S3ObjectStore.Settings? = nil,
-        diskCache: DiskCache? = nil, indexPrefix: String, configYAML: String
+        diskCache: DiskCache? = nil, indexPrefix: String, configYAML: String,
+        runtimeConfig: RuntimeOverrides.Settings? = nil, compactor: CompactorSettings = CompactorSettings()
     ) {
         self.diskCache = diskCache
+        self.compactor = compactor
         self.host = host
         self.port = port
         self.authEnabled = authEnabled
@@ -38,6 +44,7 @@ public struct BackendSettings: Sendable {
         self.s3 = s3
         self.indexPrefix = indexPrefix
         self.configYAML = configYAML
+        self.runtimeConfig = runtimeConfig
     }
 
     public struct DiskCache: Sendable, Equatable {
@@ -52,7 +59,8 @@ public struct BackendSettings: Sendable {
 }
 
 /// Builds the backend's modules (`-target=all`: distributor, ingester, querier and the HTTP API in one
-/// process) and returns them as services for one `ServiceGroup`.
+/// process) and returns them as services for one `ServiceGroup`; with a runtime configuration, also the loop
+/// that re-reads it.
 ///
 /// Service order matters for a clean stop: the group shuts services down in reverse order, so the HTTP server
 /// stops taking requests first and the ingester then flushes everything it holds.
@@ -77,8 +85,13 @@ public enum BackendModules {
         let index = ObjectStoreIndex(store: objects, prefix: settings.indexPrefix)
         let ingester = Ingester(settings: settings.ingester, chunks: chunks, index: index, metrics: metrics,
                                 logger: logger)
-        let limits = settings.limits
-        let limitsFor: @Sendable (String) -> Limits = { _ in limits }
+        // A runtime configuration that cannot be read or parsed stops the start-up with its file and line.
+        let overrides = if let runtime = settings.runtimeConfig {
+            try RuntimeOverrides(runtime, registry: metrics.registry, logger: logger)
+        } else {
+            RuntimeOverrides(limits: settings.limits)
+        }
+        let limitsFor: @Sendable (String) -> Limits = { overrides.limits($0) }
         let distributor = Distributor(ingester: ingester, limits: limitsFor, metrics: metrics)
         let querier = Querier(ingester: ingester, index: index, chunks: chunks)
         let readyBox = ReadyFlag()
@@ -86,7 +99,8 @@ public enum BackendModules {
         let api = LokiAPI(
             settings: .init(authEnabled: settings.authEnabled, maxRequestBytes: settings.maxRequestBytes,
                             limits: limitsFor, configYAML: settings.configYAML,
-                            services: ["server", "distributor", "ingester", "querier", "store"]),
+                            services: ["server", "distributor", "ingester", "querier", "store"],
+                            runtimeConfigYAML: { overrides.renderYAML(diff: $0) }),
             distributor: distributor, querier: querier, ingester: ingester, metrics: metrics,
             readiness: { readyBox.isReady && ingester.isReady })
         let app = Application(
@@ -97,7 +111,19 @@ public enum BackendModules {
                 startup.listening(host: settings.host, port: channel.localAddress?.port ?? settings.port)
             },
             logger: logger)
-        return [IngesterService(ingester: ingester, replayed: { startup.replayed() }), app]
+        // The only compactor on this store: one process runs every module.
+        let compactor = Compactor(
+            store: objects, chunks: chunks, settings: settings.compactor,
+            retention: { tenant, labels in
+                let limits = limitsFor(tenant)
+                return RetentionStreamRule.period(for: labels, in: limits.retentionStreams, default: limits.retentionPeriod)
+            },
+            metrics: CompactorMetrics(metrics.registry), logger: logger)
+        var services: [any Service] = [CompactorService(compactor: compactor)]
+        if let runtime = settings.runtimeConfig {
+            services.append(RuntimeOverridesService(overrides: overrides, period: runtime.period))
+        }
+        return services + [IngesterService(ingester: ingester, replayed: { startup.replayed() }), app]
     }
 }
 
