@@ -47,16 +47,6 @@ import Wire
                                      body: Snappy.compress(PushProtobufEncoder.encode(request)))
     }
 
-    /// Polls `condition` until it holds, for at most `timeout`; whether it came to hold.
-    func within(_ timeout: Duration, _ condition: () async throws -> Bool) async rethrows -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(20))  // not-a-wait: poll interval of a deadline-bounded wait
-        }
-        return try await condition()
-    }
-
     @Test func eachTenantGetsItsOwnLimitsAndARewrittenFileAppliesWithinItsPeriod() async throws {
         let backend = try BackendProcess(config: Self.config)
         let runtimePath = backend.dataDirectory.path + "-runtime.yaml"
@@ -93,7 +83,7 @@ import Wire
 
         // A broken file keeps the limits in force and reports the failure.
         try "overrides:\n  small: {ingestion_rate_mb: fast}\n".write(toFile: runtimePath, atomically: true, encoding: .utf8)
-        #expect(try await within(.seconds(60)) {
+        #expect(await eventually(within: .seconds(60)) {
             try await client.get("\(backend.baseURL)/metrics").text
                 .contains(#"loki_runtime_config_last_reload_successful{config="loki"} 0"#)
         })
@@ -103,7 +93,7 @@ import Wire
 
         // The fixed file lifts small's limit within the reload period.
         try "overrides:\n  small: {ingestion_burst_size_mb: 1}\n".write(toFile: runtimePath, atomically: true, encoding: .utf8)
-        #expect(try await within(.seconds(60)) { try await push(backend, tenant: "small").status == 204 })
+        #expect(await eventually(within: .seconds(60)) { try await push(backend, tenant: "small").status == 204 })
         #expect(try await client.get("\(backend.baseURL)/metrics").text
                     .contains(#"loki_runtime_config_last_reload_successful{config="loki"} 1"#))
         #expect(try await client.get("\(backend.baseURL)/runtime_config?mode=diff").text

@@ -120,11 +120,21 @@ public enum ConfigLoader {
 
     /// The whole file as UTF-8 text.
     private static func readFile(_ path: String) throws(ConfigError) -> String {
-        let descriptor = open(path, O_RDONLY)
+        let bytes = try readBytes(path, what: "the configuration file",
+                                  hint: "set -config.file to the path of a Loki YAML file")
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            let (line, column) = invalidUTF8Position(bytes)
+            throw ConfigError(file: path, line: line, column: column,
+                              message: "the configuration file is not valid UTF-8 text")
+        }
+        return text
+    }
+
+    /// The whole file; an error names `what` could not be read, why, and (when it cannot be opened) `hint`.
+    static func readBytes(_ path: String, what: String, hint: String) throws(ConfigError) -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
-            let reason = String(cString: strerror(errno))
-            throw ConfigError(file: path, message: "cannot read the configuration file: \(reason); "
-                                + "set -config.file to the path of a Loki YAML file")
+            throw ConfigError(file: path, message: "cannot read \(what): \(String(cString: strerror(errno))); \(hint)")
         }
         defer { close(descriptor) }
         var bytes: [UInt8] = []
@@ -133,18 +143,12 @@ public enum ConfigLoader {
             let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                throw ConfigError(file: path, message: "cannot read the configuration file: \(reason)")
+                throw ConfigError(file: path, message: "cannot read \(what): \(String(cString: strerror(errno)))")
             }
             if count == 0 { break }
             bytes.append(contentsOf: chunk[0..<count])
         }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            let (line, column) = invalidUTF8Position(bytes)
-            throw ConfigError(file: path, line: line, column: column,
-                              message: "the configuration file is not valid UTF-8 text")
-        }
-        return text
+        return bytes
     }
 
     /// Line and column of the first byte that is not valid UTF-8.

@@ -221,25 +221,7 @@ public final class RuntimeOverrides: Sendable {
     }
 
     private static func readFile(_ path: String) throws(ConfigError) -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw ConfigError(file: path, message: "cannot read the runtime configuration file: "
-                                + String(cString: strerror(errno)) + "; check runtime_config.file")
-        }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ConfigError(file: path, message: "cannot read the runtime configuration file: "
-                                    + String(cString: strerror(errno)))
-            }
-            if count == 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
-        }
-        return bytes
+        try ConfigLoader.readBytes(path, what: "the runtime configuration file", hint: "check runtime_config.file")
     }
 }
 

@@ -110,19 +110,25 @@ import Wire
 
 /// The store through a proxy that injects S3's faults, and with keys from web identity (STS).
 @Suite(.serialized) struct S3FaultTests {
-    @Test func transientFaultsAreRetriedUntilTheObjectIsWritten() async throws {
-        let moto = try await MotoServer(buckets: ["chunks"])
-        defer { moto.stop() }
-        let proxy = try await S3FaultProxy(upstream: moto.endpoint)
-        defer { proxy.stop() }
-        let registry = PrometheusCollectorRegistry()
+    /// Bucket `chunks` of `moto`, reached through `proxy`, with a short backoff of `attempts` tries.
+    static func settings(through proxy: S3FaultProxy, to moto: MotoServer, attempts: Int) -> S3ObjectStore.Settings {
         var settings = S3ObjectStore.Settings()
         settings.scheme = "http"
         settings.endpoint = proxy.endpoint
         settings.forcePathStyle = true
         settings.buckets = ["chunks"]
         settings.credentials = .fixed(moto.credentials, origin: "test")
-        settings.backoff = .dskit(min: .milliseconds(5), max: .milliseconds(20), maxAttempts: 8)
+        settings.backoff = .dskit(min: .milliseconds(5), max: .milliseconds(20), maxAttempts: attempts)
+        return settings
+    }
+
+    @Test func transientFaultsAreRetriedUntilTheObjectIsWritten() async throws {
+        let moto = try await MotoServer(buckets: ["chunks"])
+        defer { moto.stop() }
+        let proxy = try await S3FaultProxy(upstream: moto.endpoint)
+        defer { proxy.stop() }
+        let registry = PrometheusCollectorRegistry()
+        var settings = Self.settings(through: proxy, to: moto, attempts: 8)
         settings.http.responseHeaderTimeout = .milliseconds(300)
         let store = try S3ObjectStore(settings, metrics: S3Metrics(registry))
 
@@ -154,13 +160,7 @@ import Wire
         let proxy = try await S3FaultProxy(upstream: moto.endpoint)
         defer { proxy.stop() }
         let registry = PrometheusCollectorRegistry()
-        var settings = S3ObjectStore.Settings()
-        settings.scheme = "http"
-        settings.endpoint = proxy.endpoint
-        settings.forcePathStyle = true
-        settings.buckets = ["chunks"]
-        settings.credentials = .fixed(moto.credentials, origin: "test")
-        settings.backoff = .dskit(min: .milliseconds(5), max: .milliseconds(20), maxAttempts: 4)
+        var settings = Self.settings(through: proxy, to: moto, attempts: 4)
         settings.multipartThreshold = 6 << 20
         settings.partSize = 5 << 20
         let store = try S3ObjectStore(settings, metrics: S3Metrics(registry))
