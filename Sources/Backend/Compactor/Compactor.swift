@@ -39,6 +39,9 @@ public actor Compactor {
     private let settings: CompactorSettings
     /// A stream's retention period in nanoseconds (0: kept forever), by tenant and labels.
     private let retention: @Sendable (String, LabelSet) -> Int64
+    /// The shortest retention period any of a tenant's streams can have (0: all are kept forever): a table newer
+    /// than that holds nothing to expire, and one made of a single segment is then left as it is, unread.
+    private let shortestRetention: @Sendable (String) -> Int64
     private let metrics: CompactorMetrics
     private let logger: Logger
     private let now: @Sendable () -> Int64
@@ -53,9 +56,12 @@ public actor Compactor {
     /// - `now`: Unix nanoseconds.
     public init(
         store: any ObjectStore, chunks: ChunkStore, settings: CompactorSettings,
-        retention: @escaping @Sendable (String, LabelSet) -> Int64, metrics: CompactorMetrics, logger: Logger,
+        retention: @escaping @Sendable (String, LabelSet) -> Int64,
+        shortestRetention: @escaping @Sendable (String) -> Int64 = { _ in 1 },
+        metrics: CompactorMetrics, logger: Logger,
         now: @escaping @Sendable () -> Int64 = { WallClock.nanoseconds() }
     ) {
+        self.shortestRetention = shortestRetention
         self.store = store
         self.chunks = chunks
         self.settings = settings
@@ -100,9 +106,23 @@ public actor Compactor {
             // index/<table>/<tenant>/
             let parts = directory.split(separator: "/")
             guard parts.count == 3 else { continue }
-            try await compact(table: directory, tenant: String(parts[2]), segments: objects.map(\.key).sorted(),
+            let tenant = String(parts[2])
+            if objects.count == 1, !mayExpire(table: parts[1], tenant: tenant) { continue }
+            try await compact(table: directory, tenant: tenant, segments: objects.map(\.key).sorted(),
                               report: &report)
         }
+    }
+
+    /// Whether `table` (`<prefix><day number>`) may hold chunks past the tenant's shortest retention: every chunk
+    /// in it ends on or after the table's day.
+    private func mayExpire(table: Substring, tenant: String) -> Bool {
+        guard settings.retentionEnabled else { return false }
+        let shortest = shortestRetention(tenant)
+        guard shortest > 0 else { return false }
+        guard let day = Int64(table.reversed().prefix(while: \.isNumber).reversed().map(String.init).joined()) else {
+            return true
+        }
+        return day * 86_400_000_000_000 < now() - shortest
     }
 
     private struct ChunkID: Hashable {

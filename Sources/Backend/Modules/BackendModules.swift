@@ -118,6 +118,10 @@ public enum BackendModules {
                 let limits = limitsFor(tenant)
                 return RetentionStreamRule.period(for: labels, in: limits.retentionStreams, default: limits.retentionPeriod)
             },
+            shortestRetention: { tenant in
+                let limits = limitsFor(tenant)
+                return ([limits.retentionPeriod] + limits.retentionStreams.map(\.period)).filter { $0 > 0 }.min() ?? 0
+            },
             metrics: CompactorMetrics(metrics.registry), logger: logger)
         var services: [any Service] = [CompactorService(compactor: compactor)]
         if let runtime = settings.runtimeConfig {

@@ -72,6 +72,30 @@ import Wire
         #expect(text.contains("loki_compactor_retention_sweeper_marker_files_current 0"))
     }
 
+    @Test func aSingleSegmentTableIsReadOnlyWhenItMayHoldExpiredChunks() async throws {
+        let store = InMemoryObjectStore()
+        let chunks = ChunkStore(objects: store, keyStyle: .objectStore)
+        let index = ObjectStoreIndex(store: store, prefix: "index_")
+        let labels = [LabelPair(name: "app", value: "a")]
+        // Day 100 (ten days before "now") and day 109 (today), one segment each.
+        let old = Self.ref(1, through: 100 * Self.day + 10, 1), fresh = Self.ref(1, through: 109 * Self.day + 10, 2)
+        for ref in [old, fresh] {
+            try await index.add(tenant: "t", entries: [SeriesChunks(labels: labels, fingerprint: 1, chunks: [ref])])
+        }
+        let todays = store.keys.filter { $0.hasPrefix("index/index_109/") }
+        var settings = CompactorSettings()
+        settings.retentionEnabled = true
+        let compactor = Compactor(
+            store: store, chunks: chunks, settings: settings, retention: { _, _ in 48 * Self.hour },
+            shortestRetention: { _ in 48 * Self.hour },
+            metrics: CompactorMetrics(PrometheusCollectorRegistry()), logger: Logger(label: "test"),
+            now: { (109 * Self.day + 20) * 1_000_000 })
+        // Only the old table is read (and its chunk expires); today's single segment is left untouched.
+        #expect(await compactor.runOnce() == .init(tablesCompacted: 1, chunksMarked: 1, chunksDeleted: 0))
+        #expect(store.keys.filter { $0.hasPrefix("index/index_109/") } == todays)
+        #expect(store.keys.filter { $0.hasPrefix("index/index_100/") }.isEmpty)
+    }
+
     @Test func withoutRetentionOnlyMergesAndAReaderSeesTheSameChunks() async throws {
         let store = InMemoryObjectStore()
         let chunks = ChunkStore(objects: store, keyStyle: .objectStore)
