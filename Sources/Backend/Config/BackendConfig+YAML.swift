@@ -117,9 +117,10 @@ extension BackendConfig {
                 out.scalar("selector", YAMLWriter.string(rule.selector))
             }
         }
-        out.scalar("deletion_mode", limits.deletionMode.rawValue)
         out.scalar("per_tenant_override_config", YAMLWriter.string(limits.perTenantOverrideConfig))
         out.scalar("per_tenant_override_period", prometheus(limits.perTenantOverridePeriod))
+        // After the override keys, as in Loki's `validation.Limits`.
+        out.scalar("deletion_mode", limits.deletionMode.rawValue)
     }
 
     /// Loki keeps limits as Prometheus `model.Duration` (`1w`) ...
