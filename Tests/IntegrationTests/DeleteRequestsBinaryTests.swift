@@ -143,5 +143,14 @@ import Wire
         let metrics = try await client.get("\(backend.baseURL)/metrics").text
         #expect(metrics.contains(#"loki_compactor_delete_requests_received_total{user="a"} 2"#))
         #expect(metrics.contains(#"loki_compactor_delete_requests_processed_total{user="a"} 1"#))
+
+        // The requests are in the store: a restarted backend lists them and goes on hiding their lines.
+        #expect(backend.stop() == 0)
+        try backend.start()
+        let restarted = try await requests(backend, tenant: "a")
+        #expect(restarted.map { $0["request_id"] as? String } == [id])
+        #expect(restarted.map { $0["status"] as? String } == ["processed"])
+        #expect(try await count(backend, tenant: "a", #"{app="gone"}"#, from: t) == 0)
+        #expect(try await count(backend, tenant: "a", #"{app="kept"}"#, from: t) == 20)
     }
 }

@@ -45,12 +45,7 @@ extension Compactor {
         pendingDeletes = [:]
         rewrites = [:]
         guard let deletes else { return }
-        let nowMs = now() / 1_000_000
-        let cancelPeriod = DurationText.nanoseconds(deletes.cancelPeriod) / 1_000_000
-        let due = try await deletes.store.all().filter { request in
-            request.status == .received && nowMs >= request.createdAt.saturatingAdding(cancelPeriod)
-                && deletes.mode(request.tenant) == .filterAndDelete
-        }
+        let due = try await dueDeleteRequests(deletes)
         for request in due {
             do {
                 pendingDeletes[request.tenant, default: []].append(try request.compiled())
@@ -60,32 +55,43 @@ extension Compactor {
                 ])
             }
         }
-        updatePendingMetrics(due, nowMs: nowMs, cancelPeriod: cancelPeriod)
+        updatePendingMetrics(due, deletes)
+    }
+
+    /// Requests still `received` whose cancel period is over, of tenants in `filter-and-delete` mode.
+    private func dueDeleteRequests(_ deletes: CompactorDeletes) async throws -> [DeleteRequest] {
+        let nowMs = now() / 1_000_000
+        let cancelPeriod = DurationText.nanoseconds(deletes.cancelPeriod) / 1_000_000
+        return try await deletes.store.all().filter { request in
+            request.status == .received && nowMs >= request.createdAt.saturatingAdding(cancelPeriod)
+                && deletes.mode(request.tenant) == .filterAndDelete
+        }
     }
 
     /// Marks every request of this run processed, once all tables are done.
     func finishDeleteRequests(_ report: inout Report) async throws {
         guard let deletes else { return }
-        var remaining = pendingDeletes.values.flatMap { $0 }.map(\.request)
-        for request in remaining.sorted(by: { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }) {
+        let done = pendingDeletes.values.flatMap { $0 }.map(\.request)
+        for request in done.sorted(by: { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }) {
             try await deletes.store.markProcessed(request)
             deletes.metrics.processed(tenant: request.tenant)
             report.deleteRequestsProcessed += 1
-            remaining.removeAll { $0.id == request.id && $0.tenant == request.tenant }
             logger.info("delete request processed", metadata: [
                 "delete_request_id": "\(request.id)", "user": "\(request.tenant)",
             ])
         }
         pendingDeletes = [:]
         rewrites = [:]
-        let cancelPeriod = DurationText.nanoseconds(deletes.cancelPeriod) / 1_000_000
-        updatePendingMetrics(remaining, nowMs: now() / 1_000_000, cancelPeriod: cancelPeriod)
+        // What is left: requests taken during the run, or whose query no longer parses.
+        updatePendingMetrics(try await dueDeleteRequests(deletes), deletes)
     }
 
-    private func updatePendingMetrics(_ pending: [DeleteRequest], nowMs: Int64, cancelPeriod: Int64) {
+    private func updatePendingMetrics(_ pending: [DeleteRequest], _ deletes: CompactorDeletes) {
+        let nowMs = now() / 1_000_000
+        let cancelPeriod = DurationText.nanoseconds(deletes.cancelPeriod) / 1_000_000
         let oldest = pending.map(\.createdAt).min()
         let age = oldest.map { max(0, nowMs - $0.saturatingAdding(cancelPeriod)) / 1000 } ?? 0
-        deletes?.metrics.pending(count: pending.count, oldestAgeSeconds: age)
+        deletes.metrics.pending(count: pending.count, oldestAgeSeconds: age)
     }
 
     /// Applies this run's requests of `tenant` to one table's merged series: drops or replaces chunk references in
