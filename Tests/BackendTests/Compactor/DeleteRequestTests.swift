@@ -170,4 +170,25 @@ import Wire
         #expect(throws: DeleteRequestFormatError.self) { try DeleteRequest.decode(Array(#"{"request_id":"x"}"#.utf8)) }
         #expect(throws: DeleteRequestFormatError.self) { try DeleteRequest.decode(Array("[]".utf8)) }
     }
+
+    /// A damaged or foreign object never traps the reader: it is read back or refused with an error.
+    @Test func damagedStoredObjectsAreRefusedNotTrappedOn() {
+        var random = SeededRandom(seed: FuzzBudget.seed(0x0B1EC7))
+        let valid = DeleteRequest(id: "0a1b2c3d", tenant: "t", query: #"{a="b"} |= "c""#, start: 1, end: 2,
+                                  createdAt: 3).encoded()
+        for _ in 0..<FuzzBudget.scaled(3000) {
+            var bytes = valid
+            for _ in 0..<random.int(1...4) {
+                switch random.int(0...2) {
+                case 0 where !bytes.isEmpty: bytes[random.int(0...(bytes.count - 1))] = random.bytes(1)[0]
+                case 1 where !bytes.isEmpty: bytes.removeSubrange(random.int(0...(bytes.count - 1))...)
+                default: bytes.insert(contentsOf: random.bytes(random.int(1...3)), at: random.int(0...bytes.count))
+                }
+            }
+            if let decoded = try? DeleteRequest.decode(bytes) {
+                // Whatever was read back writes out and reads back the same.
+                #expect((try? DeleteRequest.decode(decoded.encoded())) == decoded)
+            }
+        }
+    }
 }
