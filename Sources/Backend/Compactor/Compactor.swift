@@ -118,7 +118,10 @@ public actor Compactor {
             // index/<table>/<tenant>/
             let parts = directory.split(separator: "/")
             guard parts.count == 3 else { continue }
-            try await compact(table: directory, tenant: String(parts[2]), segments: objects.map(\.key).sorted(),
+            let tenant = String(parts[2])
+            // A tenant with delete requests to carry out has every table read, however few its segments: a
+            // shortcut that skips single-segment tables must also check `pendingDeletes[tenant] == nil`.
+            try await compact(table: directory, tenant: tenant, segments: objects.map(\.key).sorted(),
                               report: &report)
         }
     }
