@@ -21,7 +21,7 @@ import Wire
           retention_enabled: true
           retention_delete_delay: 0s
           delete_request_store: filesystem
-          delete_request_cancel_period: 1s
+          delete_request_cancel_period: 2s
         runtime_config:
           file: ${DATA}-runtime.yaml
         ingester:
@@ -118,7 +118,7 @@ import Wire
         let foreign = try await delete(backend, "DELETE", tenant: "b", "request_id=\(id)")
         #expect(foreign.status == 404 && foreign.text == "could not find delete request with given id\n")
 
-        // A second request, cancelled at once (its cancel period is a second), is never carried out.
+        // A second request, cancelled at once (within its two-second cancel period), is never carried out.
         let second = try await delete(backend, "POST", tenant: "a",
                                       "query=\(HTTPTestClient.encode(#"{app="kept"}"#))&start=\(start)")
         #expect(second.status == 204)
