@@ -46,11 +46,15 @@ public struct LokiAPI: Sendable {
     let now: @Sendable () -> Int64
     /// Push bodies held at once, across requests: `maxInflightPushBytes`.
     let inflightPushBytes: ByteBudget
+    /// The delete API and query-time filtering of deleted lines; nil when deletion is off.
+    let deletes: DeleteRequestsAPI?
 
     public init(
         settings: Settings, distributor: Distributor, querier: Querier, ingester: Ingester, metrics: BackendMetrics,
-        readiness: @escaping @Sendable () -> Bool, now: @escaping @Sendable () -> Int64 = WallClock.nanoseconds
+        readiness: @escaping @Sendable () -> Bool, deletes: DeleteRequestsAPI? = nil,
+        now: @escaping @Sendable () -> Int64 = WallClock.nanoseconds
     ) {
+        self.deletes = deletes
         self.settings = settings
         self.distributor = distributor
         self.querier = querier
@@ -85,6 +89,7 @@ public struct LokiAPI: Sendable {
         route(router, "/loki/api/v1/series") { request, _ in
             try await handle { try await series(request) }
         }
+        if let deletes { addDeleteRoutes(router, deletes) }
         router.get("/ready") { _, _ in
             readiness() ? text(200, "ready") : text(503, "Ingester not ready: waiting for the backend to start")
         }
@@ -129,7 +134,7 @@ public struct LokiAPI: Sendable {
         router.on(path, method: .post, use: handler)
     }
 
-    private func handle(_ work: () async throws -> Response) async throws -> Response {
+    func handle(_ work: () async throws -> Response) async throws -> Response {
         do {
             return try await work()
         } catch let error as APIError {
@@ -146,7 +151,7 @@ public struct LokiAPI: Sendable {
 
     // MARK: Tenant and body
 
-    private func tenant(_ request: Request) throws -> String {
+    func tenant(_ request: Request) throws -> String {
         guard settings.authEnabled else { return "fake" }
         guard let id = request.headers[HTTPField.Name.scopeOrgID], !id.isEmpty else {
             throw APIError(status: 401, message: "no org id")
@@ -306,9 +311,11 @@ public struct LokiAPI: Sendable {
         let selection = try LogSelection.parse(text)
         let (start, end) = try timeRange(params, limits: limits)
         let (limit, direction) = try limitAndDirection(params, limits: limits)
-        let query = LogQuery(tenant: tenant, matchers: selection.matchers, lineFilters: selection.lineFilters,
+        var query = LogQuery(tenant: tenant, matchers: selection.matchers, lineFilters: selection.lineFilters,
                              start: start, end: end, limit: limit, direction: direction)
-        let (streams, stats) = try await Self.withQueryTimeout(limits) { try await querier.selectLogs(query) }
+        query.deletes = try await deleteFilter(tenant: tenant, limits: limits, start: start, end: end)
+        let filtered = query
+        let (streams, stats) = try await Self.withQueryTimeout(limits) { try await querier.selectLogs(filtered) }
         return body(200, LokiJSON.streams(streams, stats: stats), contentType: "application/json")
     }
 
@@ -390,11 +397,11 @@ public struct LokiAPI: Sendable {
 
     // MARK: Responses
 
-    private func text(_ status: Int, _ message: String, contentType: String = "text/plain; charset=utf-8") -> Response {
+    func text(_ status: Int, _ message: String, contentType: String = "text/plain; charset=utf-8") -> Response {
         body(status, Array((message.hasSuffix("\n") ? message : message + "\n").utf8), contentType: contentType)
     }
 
-    private func body(_ status: Int, _ bytes: [UInt8], contentType: String) -> Response {
+    func body(_ status: Int, _ bytes: [UInt8], contentType: String) -> Response {
         Response(
             status: HTTPResponse.Status(code: status),
             headers: [.contentType: contentType],

@@ -14,6 +14,11 @@ public struct CompactorSettings: Sendable, Equatable {
     public var deleteDelay: Duration = .seconds(2 * 3600)
     /// `retention_delete_worker_count`: chunk objects deleted at once.
     public var deleteWorkers = 150
+    /// `delete_request_cancel_period`: how long after it is received a delete request can still be cancelled;
+    /// the compactor carries it out only after that.
+    public var deleteRequestCancelPeriod: Duration = .seconds(24 * 3600)
+    /// `delete_max_interval`: the largest `max_interval` a delete request may name.
+    public var deleteMaxInterval: Duration = .seconds(24 * 3600)
 
     public init() {}
 }
@@ -26,7 +31,8 @@ public struct CompactorSettings: Sendable, Equatable {
 /// 2. with retention on, references to chunks whose newest entry is older than the stream's retention period are
 ///    left out, and the chunk keys are written to a marker object (`compactor/markers/<delete-after>-<id>`) first;
 /// 3. the old segments are deleted.
-/// Then the sweeper deletes the chunk objects of every marker whose delay has passed, and the marker.
+/// Delete requests are carried out in step 2 as well (Compactor+Deletes.swift). Then the sweeper deletes the chunk
+/// objects of every marker whose delay has passed, and the marker.
 ///
 /// A run cut short is harmless: a marker written without its index change is written again by the next run, a
 /// new segment written beside the old ones holds the same references (readers drop duplicates), and deleting a
@@ -35,7 +41,7 @@ public actor Compactor {
     static let markerPrefix = "compactor/markers/"
 
     private let store: any ObjectStore
-    private let chunks: ChunkStore
+    let chunks: ChunkStore
     private let settings: CompactorSettings
     /// A stream's retention period in nanoseconds (0: kept forever), by tenant and labels.
     private let retention: @Sendable (String, LabelSet) -> Int64
@@ -43,14 +49,23 @@ public actor Compactor {
     /// than that holds nothing to expire, and one made of a single segment is then left as it is, unread.
     private let shortestRetention: @Sendable (String) -> Int64
     private let metrics: CompactorMetrics
-    private let logger: Logger
-    private let now: @Sendable () -> Int64
+    let logger: Logger
+    let now: @Sendable () -> Int64
+    /// Delete requests to carry out (see Compactor+Deletes.swift); nil when deletion is off.
+    let deletes: CompactorDeletes?
+    /// This run's delete requests by tenant, and the chunks it rewrote by key.
+    var pendingDeletes: [String: [CompiledDeleteRequest]] = [:]
+    var rewrites: [String: Rewrite] = [:]
 
     /// What one run did.
     public struct Report: Sendable, Equatable {
         public var tablesCompacted = 0
         public var chunksMarked = 0
         public var chunksDeleted = 0
+        public var deleteRequestsProcessed = 0
+        /// Chunks written again without the lines of a delete request.
+        public var chunksRewritten = 0
+        public var linesDeleted = 0
     }
 
     /// - `now`: Unix nanoseconds.
@@ -59,9 +74,10 @@ public actor Compactor {
         retention: @escaping @Sendable (String, LabelSet) -> Int64,
         shortestRetention: @escaping @Sendable (String) -> Int64 = { _ in 1 },
         metrics: CompactorMetrics, logger: Logger,
-        now: @escaping @Sendable () -> Int64 = { WallClock.nanoseconds() }
+        deletes: CompactorDeletes? = nil, now: @escaping @Sendable () -> Int64 = { WallClock.nanoseconds() }
     ) {
         self.shortestRetention = shortestRetention
+        self.deletes = deletes
         self.store = store
         self.chunks = chunks
         self.settings = settings
@@ -85,7 +101,9 @@ public actor Compactor {
         let started = ContinuousClock.now
         var report = Report()
         do {
+            try await loadDeleteRequests()
             try await compactTables(&report)
+            try await finishDeleteRequests(&report)
             try await sweep(&report)
             metrics.succeeded(after: ContinuousClock.now - started, at: now())
         } catch {
@@ -107,7 +125,11 @@ public actor Compactor {
             let parts = directory.split(separator: "/")
             guard parts.count == 3 else { continue }
             let tenant = String(parts[2])
-            if objects.count == 1, !mayExpire(table: parts[1], tenant: tenant) { continue }
+            // A single segment is left unread unless it may hold expired chunks or the tenant has delete requests
+            // to carry out.
+            if objects.count == 1, pendingDeletes[tenant] == nil, !mayExpire(table: parts[1], tenant: tenant) {
+                continue
+            }
             try await compact(table: directory, tenant: tenant, segments: objects.map(\.key).sorted(),
                               report: &report)
         }
@@ -163,7 +185,9 @@ public actor Compactor {
                 if keep.isEmpty { series[labels] = nil } else { series[labels]?.chunks = keep }
             }
         }
-        guard segments.count > 1 || !expired.isEmpty || duplicates > 0 else { return }
+        let deleted = try await applyDeleteRequests(tenant: tenant, series: &series, dropped: &expired,
+                                                    report: &report)
+        guard segments.count > 1 || !expired.isEmpty || duplicates > 0 || deleted else { return }
         if !expired.isEmpty {
             let deleteAfter = (now() + Int64(settings.deleteDelay.nanoseconds)) / 1_000_000_000
             let marker = "\(Self.markerPrefix)\(deleteAfter)-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"

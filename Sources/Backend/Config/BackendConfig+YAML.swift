@@ -56,6 +56,9 @@ extension BackendConfig {
             out.scalar("retention_enabled", String(compactor.retentionEnabled))
             out.scalar("retention_delete_delay", Self.prometheus(compactor.retentionDeleteDelay))
             out.scalar("retention_delete_worker_count", String(compactor.retentionDeleteWorkerCount))
+            out.scalar("delete_request_store", YAMLWriter.string(compactor.deleteRequestStore))
+            out.scalar("delete_request_cancel_period", Self.go(compactor.deleteRequestCancelPeriod))
+            out.scalar("delete_max_interval", Self.go(compactor.deleteMaxInterval))
         }
         out.section("ingester") { out in
             out.scalar("chunk_encoding", ingester.chunkEncoding.rawValue)
@@ -116,6 +119,8 @@ extension BackendConfig {
         }
         out.scalar("per_tenant_override_config", YAMLWriter.string(limits.perTenantOverrideConfig))
         out.scalar("per_tenant_override_period", prometheus(limits.perTenantOverridePeriod))
+        // After the override keys, as in Loki's `validation.Limits`.
+        out.scalar("deletion_mode", limits.deletionMode.rawValue)
     }
 
     /// Loki keeps limits as Prometheus `model.Duration` (`1w`) ...

@@ -43,6 +43,13 @@ public struct BackendConfig: Sendable, Equatable {
         public var retentionEnabled = false
         public var retentionDeleteDelay: Duration = .seconds(7200)
         public var retentionDeleteWorkerCount = 150
+        /// `delete_request_store`: where delete requests are kept; empty or the object store in use (they are
+        /// always kept there, under `compactor/delete_requests/`).
+        public var deleteRequestStore = ""
+        /// `delete_request_cancel_period`: how long a delete request can be cancelled before it is carried out.
+        public var deleteRequestCancelPeriod: Duration = .seconds(24 * 3600)
+        /// `delete_max_interval`: the largest `max_interval` a delete request with line filters may name.
+        public var deleteMaxInterval: Duration = .seconds(24 * 3600)
 
         public init() {}
     }
@@ -243,6 +250,8 @@ public struct BackendConfig: Sendable, Equatable {
         public var retentionPeriod: Duration = .zero
         /// `retention_stream`: retention per stream selector, each period at least 24h.
         public var retentionStream: [RetentionStreamRule] = []
+        /// `deletion_mode`: `disabled`, `filter-only` or `filter-and-delete` (Loki's default).
+        public var deletionMode: DeletionMode = .filterAndDelete
         /// `per_tenant_override_config` (deprecated in Loki): the runtime configuration file, used when
         /// `runtime_config.file` is empty.
         public var perTenantOverrideConfig: String = ""

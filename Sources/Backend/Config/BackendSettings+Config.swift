@@ -32,6 +32,7 @@ extension BackendSettings {
                     + "supported yet: every period must name the same object store")
         }
         let s3 = stores.contains("s3") ? try Self.s3(config, environment: environment) : nil
+        try Self.checkDeleteRequestStore(config.compactor.deleteRequestStore, inUse: stores.first ?? "filesystem")
         self.init(
             // Loki's "" listens on every interface; the listener needs an address.
             host: config.server.httpListenAddress.isEmpty ? "0.0.0.0" : config.server.httpListenAddress,
@@ -47,6 +48,17 @@ extension BackendSettings {
             configYAML: config.renderYAML(),
             runtimeConfig: RuntimeOverrides.Settings(config),
             compactor: CompactorSettings(config.compactor))
+    }
+
+    /// `compactor.delete_request_store` must be empty or name the object store the chunks are in: delete
+    /// requests are kept beside them (`compactor/delete_requests/`), and Estuary has no other store for them.
+    static func checkDeleteRequestStore(_ name: String, inUse: String) throws(ConfigError) {
+        let named = name == "aws" ? "s3" : name
+        guard !named.isEmpty, named != inUse else { return }
+        throw ConfigError(
+            file: "", path: "compactor.delete_request_store",
+            message: "\"\(name)\" is not the object store in use (\(inUse)); delete requests are kept in the object "
+                + "store that holds the chunks: set delete_request_store to \(inUse) or leave it out")
     }
 
     /// The S3 store of `storage_config.aws`, else `common.storage.s3`. The URL form (`s3`) fills in what the
@@ -218,6 +230,7 @@ extension Limits {
         allowStructuredMetadata = config.allowStructuredMetadata
         retentionPeriod = DurationText.nanoseconds(config.retentionPeriod)
         retentionStreams = config.retentionStream
+        deletionMode = config.deletionMode
     }
 }
 
@@ -252,5 +265,7 @@ extension CompactorSettings {
         retentionEnabled = config.retentionEnabled
         deleteDelay = config.retentionDeleteDelay
         deleteWorkers = config.retentionDeleteWorkerCount
+        deleteRequestCancelPeriod = config.deleteRequestCancelPeriod
+        deleteMaxInterval = config.deleteMaxInterval
     }
 }

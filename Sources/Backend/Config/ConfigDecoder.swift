@@ -206,6 +206,9 @@ struct ConfigDecoder {
             case "retention_delete_delay": try readDuration(entry, into: &compactor.retentionDeleteDelay)
             case "retention_delete_worker_count":
                 try readInt(entry, into: &compactor.retentionDeleteWorkerCount, range: 1...Int.max)
+            case "delete_request_store": try readString(entry, into: &compactor.deleteRequestStore)
+            case "delete_request_cancel_period": try readDuration(entry, into: &compactor.deleteRequestCancelPeriod)
+            case "delete_max_interval": try readDuration(entry, into: &compactor.deleteMaxInterval)
             default: ignore(entry, read: LokiKeys.compactor, loki: LokiKeys.compactorIgnored)
             }
         }
@@ -293,6 +296,14 @@ struct ConfigDecoder {
             case "allow_structured_metadata": try readBool(entry, into: &limits.allowStructuredMetadata)
             case "retention_period": try readDuration(entry, into: &limits.retentionPeriod)
             case "retention_stream": limits.retentionStream = try readRetentionStream(entry)
+            case "deletion_mode":
+                var text = ""
+                try readString(entry, into: &text)
+                guard let mode = DeletionMode(rawValue: text) else {
+                    throw error(at: entry, "unknown deletion mode \"\(text)\": expected disabled, filter-only or "
+                        + "filter-and-delete")
+                }
+                limits.deletionMode = mode
             case "per_tenant_override_config": try readString(entry, into: &limits.perTenantOverrideConfig)
             case "per_tenant_override_period":
                 try readDuration(entry, into: &limits.perTenantOverridePeriod, minimum: .nanoseconds(1))

@@ -74,6 +74,7 @@ enum LokiKeys {
         "max_global_streams_per_user", "max_entries_limit_per_query", "max_query_length",
         "query_timeout", "allow_structured_metadata",
         "retention_period", "retention_stream", "per_tenant_override_config", "per_tenant_override_period",
+        "deletion_mode",
     ]
     static let limitsIgnored: Set<String> = [
         "ingestion_rate_strategy", "increment_duplicate_timestamp", "discover_service_name", "discover_log_levels",
@@ -89,8 +90,7 @@ enum LokiKeys {
         "max_query_bytes_read", "max_querier_bytes_read", "volume_enabled", "volume_max_series",
         "ruler_max_rules_per_rule_group", "ruler_max_rule_groups_per_tenant", "ruler_alertmanager_config",
         "ruler_tenant_shard_size", "ruler_remote_write_disabled", "ruler_remote_write_config",
-        "ruler_remote_evaluation_timeout", "ruler_remote_evaluation_max_response_size", "deletion_mode",
-        "allow_deletes", "shard_streams", "blocked_queries", "required_labels", "minimum_labels_number",
+        "ruler_remote_evaluation_timeout", "ruler_remote_evaluation_max_response_size", "allow_deletes", "shard_streams", "blocked_queries", "required_labels", "minimum_labels_number",
         "index_gateway_shard_size", "bloom_gateway_shard_size", "bloom_gateway_enable_filtering",
         "bloom_creation_enabled", "max_structured_metadata_size", "max_structured_metadata_entries_count",
         "otlp_config", "block_ingestion_until", "block_ingestion_status_code", "enforce_metric_name",
@@ -115,12 +115,13 @@ enum LokiKeys {
 
     static let compactor = [
         "working_directory", "compaction_interval", "retention_enabled", "retention_delete_delay",
-        "retention_delete_worker_count",
+        "retention_delete_worker_count", "delete_request_store", "delete_request_cancel_period",
+        "delete_max_interval",
     ]
-    /// Loki's compactor keys this version leaves at their defaults; delete requests come later.
+    /// Loki's compactor keys this version leaves at their defaults.
     static let compactorIgnored: Set<String> = [
-        "delete_request_store", "delete_request_store_key_prefix", "delete_request_cancel_period", "delete_batch_size",
-        "delete_max_interval", "max_compaction_parallelism", "upload_parallelism", "compactor_ring",
+        "delete_request_store_key_prefix", "delete_batch_size", "max_compaction_parallelism", "upload_parallelism",
+        "compactor_ring",
         "run_once", "tables_to_compact", "skip_latest_n_tables", "apply_retention_interval", "shared_store",
         "shared_store_key_prefix", "compaction_interval_jitter", "retention_table_timeout",
         "retain_delete_requests_for_duration", "horizontal_scaling_mode", "worker_config", "jobs_config",

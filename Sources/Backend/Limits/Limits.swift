@@ -36,6 +36,8 @@ public struct Limits: Sendable, Equatable {
     public var retentionPeriod: Int64 = 0
     /// `retention_stream`: per-selector retention; `RetentionStreamRule.period(for:in:default:)` picks a stream's.
     public var retentionStreams: [RetentionStreamRule] = []
+    /// `deletion_mode`: what the delete API does for the tenant, and whether queries hide deleted lines.
+    public var deletionMode: DeletionMode = .filterAndDelete
 
     public init() {}
 }

@@ -8,6 +8,8 @@ public struct LogQuery: Sendable {
     public var end: Int64
     public var limit: Int
     public var direction: Direction
+    /// Lines of the tenant's delete requests, left out of the result.
+    public var deletes: DeleteFilter = .none
 
     public init(
         tenant: String, matchers: [LabelMatcher], lineFilters: LineFilterChain, start: Int64, end: Int64,

@@ -25,6 +25,8 @@ public struct Querier: Sendable {
         let stream: Int
         let ref: ChunkRef
         let bytes: [UInt8]?
+        /// Delete requests that hide some of the stream's lines.
+        let deletes: StreamDeletes?
     }
 
     /// An entry found by the scan, tagged with its stream.
@@ -56,12 +58,14 @@ public struct Querier: Sendable {
             lineFilter: { filters.matches($0) })
         for snapshot in snapshots {
             let s = slot(snapshot.labels, snapshot.fingerprint)
+            let deletes = query.deletes.forStream(snapshot.labels)
             stats.ingesterBytes += snapshot.headBytesScanned
             stats.ingesterLines += snapshot.headLinesScanned
-            stats.postFilterLines += snapshot.headEntries.count
-            found.append(contentsOf: snapshot.headEntries.map { Found(stream: s, entry: $0) })
+            let head = snapshot.headEntries.filter { deletes?.deletes($0) != true }
+            stats.postFilterLines += head.count
+            found.append(contentsOf: head.map { Found(stream: s, entry: $0) })
             for chunk in snapshot.closedChunks where seen.insert(ChunkIdentity(chunk.ref)).inserted {
-                sources.append(ChunkSource(stream: s, ref: chunk.ref, bytes: chunk.bytes))
+                sources.append(ChunkSource(stream: s, ref: chunk.ref, bytes: chunk.bytes, deletes: deletes))
                 stats.ingesterChunks += 1
             }
         }
@@ -69,9 +73,11 @@ public struct Querier: Sendable {
             tenant: query.tenant, from: query.start / 1_000_000, through: query.end.saturatingSubtracting(1) / 1_000_000,
             matching: { pairs in Self.matches(matchers, pairs) })
         for series in stored {
-            let s = slot(LabelSet(series.labels), series.fingerprint)
+            let labels = LabelSet(series.labels)
+            let s = slot(labels, series.fingerprint)
+            let deletes = query.deletes.forStream(labels)
             for ref in series.chunks where seen.insert(ChunkIdentity(ref)).inserted {
-                sources.append(ChunkSource(stream: s, ref: ref, bytes: nil))
+                sources.append(ChunkSource(stream: s, ref: ref, bytes: nil, deletes: deletes))
                 stats.chunksRefs += 1
             }
         }
@@ -142,6 +148,7 @@ public struct Querier: Sendable {
         var scannedBytes = 0
         var scannedLines = 0
         let filters = query.lineFilters
+        let deletes = source.deletes
         let limit = query.limit
         var scratch = buffers.take()
         defer { buffers.give(scratch) }
@@ -149,7 +156,7 @@ public struct Querier: Sendable {
             ts, line, metadata in
             scannedBytes += line.count
             scannedLines += 1
-            if filters.matches(line) {
+            if filters.matches(line), deletes?.deletes(timestamp: ts, line: line) != true {
                 found.append(Found(stream: source.stream,
                                    entry: QueryEntry(timestamp: ts, line: Array(line),
                                                      structuredMetadata: try metadata.resolve())))
