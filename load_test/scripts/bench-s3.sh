@@ -6,7 +6,8 @@
 # stays low) on a free loopback port with one bucket, then:
 #   1. a backend on the filesystem store: loadgen push, protobuf+snappy, PUSH_SECONDS (30)
 #   2. a backend on S3 (same config, object_store: s3): the same push
-#   3. on the S3 backend: loadgen fill FILL_BYTES (1GB), then POST /flush, timed: flush MB/s to S3
+#   3. a fresh S3 backend whose chunks do not fill (chunk_target_size 1 GiB): loadgen fill FILL_BYTES (1GB), then
+#      POST /flush, timed: flush MB/s to S3
 #   4. the S3 backend restarted with its local cache and WAL removed: loadgen query '{job="gen"} |= "needle"' x3
 #      over the filled range; run 1 reads every chunk from S3 (cold), runs 2 and 3 from the local cache (warm)
 # and prints the figures. Processes are stopped on exit.
@@ -72,7 +73,15 @@ backend_config "$PORT"
 s3_config
 start_backend "$URL"
 run push --encoding protobuf --duration "${PUSH_SECONDS}s" --concurrency "$CONCURRENCY" --streams "$STREAMS"
-run fill --bytes "$FILL_BYTES" --concurrency "$CONCURRENCY" --streams "$STREAMS" --needle-every 10000
+stop "$BACKEND_PID"
+
+# Chunks too large to fill during the fill, so that every byte is still in memory when /flush is timed.
+rm -rf "$WORK/data"
+backend_config "$PORT"
+s3_config
+sed -i -e 's|^ingester:|ingester:\n  chunk_target_size: 1073741824\n  chunk_idle_period: 1h\n  max_chunk_age: 2h|' "$WORK/loki.yaml"
+start_backend "$URL"
+run fill --bytes "$FILL_BYTES" --concurrency "$CONCURRENCY" --streams "$STREAMS" --needle-every 10000 --no-flush
 FILL_RANGE=$(result_field "$WORK/last.out" first_timestamp_ns)" "$(( $(result_field "$WORK/last.out" last_timestamp_ns) + 1 ))
 echo
 echo "== POST /flush to S3"
@@ -81,7 +90,7 @@ FLUSH_START=$(date +%s.%N)
 curl -sf -X POST "$URL/flush" > /dev/null
 FLUSH_SECONDS=$(python3 -c "import time; print(f'{time.time() - $FLUSH_START:.3f}')")
 STORED=$(( $(metric "$URL" loki_ingester_chunk_stored_bytes_total 0) - STORED_BEFORE ))
-echo "flushed $STORED bytes in $FLUSH_SECONDS s"
+echo "flushed $STORED bytes of chunks in $FLUSH_SECONDS s ($(metric "$URL" loki_ingester_chunks_flushed_total 0) chunks)"
 echo "RESULT {\"store\":\"s3\",\"command\":\"flush\",\"bytes\":$STORED,\"seconds\":$FLUSH_SECONDS}" >> "$WORK/loadgen.out"
 stop "$BACKEND_PID"
 
