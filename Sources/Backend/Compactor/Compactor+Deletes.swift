@@ -68,12 +68,14 @@ extension Compactor {
         }
     }
 
-    /// Marks every request of this run processed, once all tables are done.
-    func finishDeleteRequests(_ report: inout Report) async throws {
+    /// Marks every request of this run processed, once all tables are done; not those of `failedTenants`, one of
+    /// whose tables could not be compacted (the next run does them again).
+    func finishDeleteRequests(_ report: inout Report, except failedTenants: Set<String> = []) async throws {
         guard let deletes else { return }
-        let done = pendingDeletes.values.flatMap { $0 }.map(\.request)
+        let done = pendingDeletes.filter { !failedTenants.contains($0.key) }.values.flatMap { $0 }.map(\.request)
         for request in done.sorted(by: { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }) {
-            try await deletes.store.markProcessed(request)
+            // Cancelled with `force` during the run: its lines may be gone, but it is not recorded as processed.
+            guard try await deletes.store.markProcessed(request) else { continue }
             deletes.metrics.processed(tenant: request.tenant)
             report.deleteRequestsProcessed += 1
             logger.info("delete request processed", metadata: [
@@ -97,8 +99,11 @@ extension Compactor {
     /// Applies this run's requests of `tenant` to one table's merged series: drops or replaces chunk references in
     /// `series` and adds the keys of the chunk objects no longer referenced to `dropped`. Returns whether anything
     /// changed.
+    /// `table`: the table's day in milliseconds (nil when its name holds none); a rewritten chunk that no longer
+    /// overlaps it is left out of this table.
     func applyDeleteRequests(
-        tenant: String, series: inout [[LabelPair]: SeriesChunks], dropped: inout [String], report: inout Report
+        tenant: String, table: ClosedRange<Int64>?, series: inout [[LabelPair]: SeriesChunks],
+        dropped: inout [String], report: inout Report
     ) async throws -> Bool {
         guard let requests = pendingDeletes[tenant], !requests.isEmpty else { return false }
         var changed = false
@@ -121,7 +126,10 @@ extension Compactor {
                     kept.append(ref)
                 case .replaced(let replacement):
                     dropped.append(chunks.key(for: ref))
-                    if let replacement { kept.append(replacement) }
+                    if let replacement,
+                       table.map({ replacement.through >= $0.lowerBound && replacement.from <= $0.upperBound }) ?? true {
+                        kept.append(replacement)
+                    }
                     changed = true
                 }
             }
@@ -137,16 +145,9 @@ extension Compactor {
     ) async throws -> Rewrite {
         let key = chunks.key(for: ref)
         if let done = rewrites[key] { return done }
-        let bytes: [UInt8]
-        do {
-            bytes = try await chunks.get(ref)
-        } catch let error as ObjectStoreError where error.kind == .notFound {
-            // Only a sweep after an earlier, interrupted rewrite deletes a chunk an index still names.
-            logger.warning("chunk named by the index is gone; leaving it out of the index",
-                           metadata: ["chunk": "\(key)"])
-            rewrites[key] = .replaced(nil)
-            return .replaced(nil)
-        }
+        // Any failure to read it (a 404 too: it may be a wrong bucket as well as a missing chunk) fails the table, so
+        // the chunk stays in the index and the request waits for the next run.
+        let bytes = try await chunks.get(ref)
         let original = try ChunkObject.decode(bytes).chunk
         let rebuilt = MemChunk(encoding: original.encoding, blockSize: Self.rewriteBlockSize, targetSize: 0)
         var deleted = 0

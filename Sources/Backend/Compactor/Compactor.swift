@@ -39,6 +39,7 @@ public struct CompactorSettings: Sendable, Equatable {
 /// deleted object is not an error. Only one compactor may act on a store (see docs/backend.md).
 public actor Compactor {
     static let markerPrefix = "compactor/markers/"
+    static let dayMs: Int64 = 86_400_000
 
     private let store: any ObjectStore
     let chunks: ChunkStore
@@ -95,31 +96,49 @@ public actor Compactor {
         }
     }
 
-    /// One compaction and sweep; failures are logged and counted, and the next run tries again.
+    /// One compaction and sweep. A failure is logged and counted, and the next run tries again; it stops only its
+    /// own part: a table that cannot be compacted leaves the other tables, and the sweep, to go on (the tenant's
+    /// delete requests then wait for the next run).
     @discardableResult
     public func runOnce() async -> Report {
         let started = ContinuousClock.now
         var report = Report()
-        do {
-            try await loadDeleteRequests()
-            try await compactTables(&report)
-            try await finishDeleteRequests(&report)
-            try await sweep(&report)
-            metrics.succeeded(after: ContinuousClock.now - started, at: now())
-        } catch {
+        var ok = await attempt("loading delete requests") { try await loadDeleteRequests() }
+        var failedTenants = Set<String>()
+        ok = await attempt("listing the index") { failedTenants = try await compactTables(&report) } && ok
+        ok = await attempt("marking delete requests processed") {
+            try await finishDeleteRequests(&report, except: failedTenants)
+        } && ok
+        ok = await attempt("sweeping expired chunks") { try await sweep(&report) } && ok
+        let failed = !ok || !failedTenants.isEmpty
+        if failed {
             metrics.failed()
-            logger.error("compaction failed; the next run tries again", metadata: ["error": "\(error)"])
+        } else {
+            metrics.succeeded(after: ContinuousClock.now - started, at: now())
         }
         return report
     }
 
+    /// Runs one part of a run; whether it succeeded (a failure is logged).
+    private func attempt(_ what: String, _ body: () async throws -> Void) async -> Bool {
+        do {
+            try await body()
+            return true
+        } catch {
+            logger.error("compactor: \(what) failed; the next run tries again", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
     // MARK: Compaction and retention
 
-    private func compactTables(_ report: inout Report) async throws {
+    /// Compacts every table; returns the tenants one of whose tables failed (logged).
+    private func compactTables(_ report: inout Report) async throws -> Set<String> {
         let segments = try await store.list(prefix: "index/").filter { $0.key.hasSuffix(".eidx") }
         let tables = Dictionary(grouping: segments) { segment in
             String(segment.key[...(segment.key.lastIndex(of: "/") ?? segment.key.startIndex)])
         }
+        var failedTenants = Set<String>()
         for (directory, objects) in tables.sorted(by: { $0.key < $1.key }) {
             // index/<table>/<tenant>/
             let parts = directory.split(separator: "/")
@@ -130,9 +149,22 @@ public actor Compactor {
             if objects.count == 1, pendingDeletes[tenant] == nil, !mayExpire(table: parts[1], tenant: tenant) {
                 continue
             }
-            try await compact(table: directory, tenant: tenant, segments: objects.map(\.key).sorted(),
-                              report: &report)
+            do {
+                try await compact(table: directory, day: Self.day(of: parts[1]), tenant: tenant,
+                                  segments: objects.map(\.key).sorted(), report: &report)
+            } catch {
+                failedTenants.insert(tenant)
+                logger.error("compactor: table failed; the other tables go on", metadata: [
+                    "table": "\(directory)", "error": "\(error)",
+                ])
+            }
         }
+        return failedTenants
+    }
+
+    /// The day number (days since 1970) a table name (`<prefix><day number>`) ends with.
+    static func day(of table: Substring) -> Int64? {
+        Int64(String(table.reversed().prefix(while: \.isNumber).reversed()))
     }
 
     /// Whether `table` (`<prefix><day number>`) may hold chunks past the tenant's shortest retention: every chunk
@@ -141,9 +173,7 @@ public actor Compactor {
         guard settings.retentionEnabled else { return false }
         let shortest = shortestRetention(tenant)
         guard shortest > 0 else { return false }
-        guard let day = Int64(table.reversed().prefix(while: \.isNumber).reversed().map(String.init).joined()) else {
-            return true
-        }
+        guard let day = Self.day(of: table) else { return true }
         return day * 86_400_000_000_000 < now() - shortest
     }
 
@@ -153,7 +183,9 @@ public actor Compactor {
         let checksum: UInt32
     }
 
-    private func compact(table: String, tenant: String, segments: [String], report: inout Report) async throws {
+    private func compact(
+        table: String, day: Int64?, tenant: String, segments: [String], report: inout Report
+    ) async throws {
         var series: [[LabelPair]: SeriesChunks] = [:]
         var seen: [[LabelPair]: Set<ChunkID>] = [:]
         var duplicates = 0
@@ -185,20 +217,24 @@ public actor Compactor {
                 if keep.isEmpty { series[labels] = nil } else { series[labels]?.chunks = keep }
             }
         }
-        let deleted = try await applyDeleteRequests(tenant: tenant, series: &series, dropped: &expired,
-                                                    report: &report)
+        // The table's day, in milliseconds: a rewritten chunk stays in this table only if it still overlaps it.
+        let span = day.map { $0 * Self.dayMs...($0 + 1) * Self.dayMs - 1 }
+        let deleted = try await applyDeleteRequests(tenant: tenant, table: span, series: &series,
+                                                    dropped: &expired, report: &report)
         guard segments.count > 1 || !expired.isEmpty || duplicates > 0 || deleted else { return }
-        if !expired.isEmpty {
-            let deleteAfter = (now() + Int64(settings.deleteDelay.nanoseconds)) / 1_000_000_000
-            let marker = "\(Self.markerPrefix)\(deleteAfter)-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
-            try await store.put(marker, Array(expired.joined(separator: "\n").utf8))
-            metrics.marked(expired.count)
-            report.chunksMarked += expired.count
-        }
+        // The new segment first, then the marker, then the old segments go: a run cut short leaves the old segments
+        // (which the next run merges again) or an extra marker, never a marker whose chunks the index still names.
         let kept = series.values.sorted { $0.fingerprint < $1.fingerprint }
         if !kept.isEmpty {
             let name = "\(table)\(now())-compacted-\(String(UInt32.random(in: 0...UInt32.max), radix: 16)).eidx"
             try await store.put(name, IndexSegment.encode(tenant: tenant, kept))
+        }
+        if !expired.isEmpty {
+            let deleteAfter = now().saturatingAdding(DurationText.nanoseconds(settings.deleteDelay)) / 1_000_000_000
+            let marker = "\(Self.markerPrefix)\(deleteAfter)-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
+            try await store.put(marker, Array(expired.joined(separator: "\n").utf8))
+            metrics.marked(expired.count)
+            report.chunksMarked += expired.count
         }
         for key in segments { try await store.delete(key) }
         report.tablesCompacted += 1

@@ -1,3 +1,4 @@
+import Logging
 /// Every tenant's delete requests, one object each in the object store the chunks live in
 /// (`compactor/delete_requests/<tenant>/<request id>`), so that a restarted backend, or a fresh one on the same
 /// bucket, carries on with them.
@@ -11,11 +12,19 @@ public actor DeleteRequestStore {
 
     private let store: any ObjectStore
     private let refreshAfter: Duration
+    private let logger: Logger
     private var cached: [String: (loaded: ContinuousClock.Instant, requests: [DeleteRequest])] = [:]
+    /// Bumped by every change made through this store, per tenant: a listing that began before a change is not
+    /// kept as the tenant's copy (it may miss the change).
+    private var generation: [String: Int] = [:]
+    /// Objects that could not be read as requests, logged once each.
+    private var unreadable: Set<String> = []
 
-    public init(store: any ObjectStore, refreshAfter: Duration = .seconds(60)) {
+    public init(store: any ObjectStore, refreshAfter: Duration = .seconds(60),
+                logger: Logger = Logger(label: "estuary.delete-requests")) {
         self.store = store
         self.refreshAfter = refreshAfter
+        self.logger = logger
     }
 
     static func key(tenant: String, id: String) -> String { "\(prefix)\(tenant)/\(id)" }
@@ -34,8 +43,9 @@ public actor DeleteRequestStore {
 
     /// The tenant's requests, oldest first, read from the store.
     func list(tenant: String) async throws -> [DeleteRequest] {
+        let before = generation[tenant, default: 0]
         let requests = try await load(prefix: "\(Self.prefix)\(tenant)/").filter { $0.tenant == tenant }
-        cached[tenant] = (ContinuousClock.now, requests)
+        if generation[tenant, default: 0] == before { cached[tenant] = (ContinuousClock.now, requests) }
         return requests
     }
 
@@ -45,9 +55,17 @@ public actor DeleteRequestStore {
     }
 
     /// The tenant's requests as queries see them: the copy read at most `refreshAfter` ago.
+    /// When the store cannot be read, the last copy is used (and the failure logged) rather than failing queries.
     func forQueries(tenant: String) async throws -> [DeleteRequest] {
         if let entry = cached[tenant], ContinuousClock.now - entry.loaded < refreshAfter { return entry.requests }
-        return try await list(tenant: tenant)
+        do {
+            return try await list(tenant: tenant)
+        } catch let error where !(error is CancellationError) {
+            guard let stale = cached[tenant] else { throw error }
+            logger.warning("delete requests could not be read again; queries use the last copy",
+                           metadata: ["user": "\(tenant)", "error": "\(error)"])
+            return stale.requests
+        }
     }
 
     /// The request, or nil when the tenant has none with that id. Ids are only ever hex digits, so anything else
@@ -79,19 +97,25 @@ public actor DeleteRequestStore {
         guard request.status == .received else { return .tooLate }
         if !force && now >= request.createdAt.saturatingAdding(cancelPeriod) { return .tooLate }
         try await store.delete(Self.key(tenant: tenant, id: id))
+        generation[tenant, default: 0] += 1
         cached[tenant]?.requests.removeAll { $0.id == id }
         return .cancelled
     }
 
-    /// Records that the compactor has carried the request out.
-    func markProcessed(_ request: DeleteRequest) async throws {
-        var processed = request
+    /// Records that the compactor has carried the request out; returns false, writing nothing, when the request
+    /// is gone (cancelled with `force` meanwhile) or no longer `received`.
+    @discardableResult
+    func markProcessed(_ request: DeleteRequest) async throws -> Bool {
+        guard var processed = try await find(tenant: request.tenant, id: request.id), processed.status == .received
+        else { return false }
         processed.status = .processed
         try await write(processed)
+        return true
     }
 
     private func write(_ request: DeleteRequest) async throws {
         try await store.put(Self.key(tenant: request.tenant, id: request.id), request.encoded())
+        generation[request.tenant, default: 0] += 1
         if var entry = cached[request.tenant] {
             entry.requests.removeAll { $0.id == request.id }
             entry.requests.append(request)
@@ -100,7 +124,8 @@ public actor DeleteRequestStore {
         }
     }
 
-    /// Reads every request under `prefix`; a request cancelled between the listing and its read is left out.
+    /// Reads every request under `prefix`; a request cancelled between the listing and its read is left out, and so
+    /// is an object that is not a request (logged once), so that one damaged object stops nothing.
     private func load(prefix: String) async throws -> [DeleteRequest] {
         var requests: [DeleteRequest] = []
         for object in try await store.list(prefix: prefix) {
@@ -113,7 +138,10 @@ public actor DeleteRequestStore {
             do {
                 requests.append(try DeleteRequest.decode(bytes))
             } catch {
-                throw ObjectStoreError(.io, key: object.key, "cannot be read as a delete request: \(error)")
+                if unreadable.insert(object.key).inserted {
+                    logger.error("object cannot be read as a delete request; it is left out",
+                                 metadata: ["key": "\(object.key)", "error": "\(error)"])
+                }
             }
         }
         return requests.sorted(by: Self.order)

@@ -43,7 +43,7 @@ extension BackendSettings {
             ingester: IngesterSettings(config.ingester, walDirectory: Self.walDirectory(config)),
             storageDirectory: s3 == nil ? try Self.storageDirectory(config) : "",
             s3: s3,
-            diskCache: s3 == nil ? nil : Self.diskCache(config),
+            diskCache: s3 == nil ? nil : try Self.diskCache(config),
             indexPrefix: Self.activePeriod(config.schemaConfig, now: now)?.index.prefix ?? "index_",
             configYAML: config.renderYAML(),
             runtimeConfig: RuntimeOverrides.Settings(config),
@@ -180,7 +180,9 @@ extension BackendSettings {
 
     /// The read cache in front of S3: `storage_config.disk_cache.directory`, else `common.path_prefix` + `/cache`;
     /// none when neither is set or `max_size_mb` is 0.
-    private static func diskCache(_ config: BackendConfig) -> BackendSettings.DiskCache? {
+    /// The cache deletes whatever files its directory holds past its size, so a directory that holds or lies within
+    /// the WAL is refused.
+    private static func diskCache(_ config: BackendConfig) throws(ConfigError) -> BackendSettings.DiskCache? {
         let cache = config.storageConfig.diskCache
         guard cache.maxSizeMB > 0 else { return nil }
         var directory = cache.directory
@@ -188,6 +190,14 @@ extension BackendSettings {
             let prefix = config.common.pathPrefix
             guard !prefix.isEmpty else { return nil }
             directory = prefix.hasSuffix("/") ? prefix + "cache" : prefix + "/cache"
+        }
+        let cachePath = URL(fileURLWithPath: directory).standardizedFileURL.path
+        let walPath = URL(fileURLWithPath: walDirectory(config)).standardizedFileURL.path
+        if cachePath == walPath || walPath.hasPrefix(cachePath + "/") || cachePath.hasPrefix(walPath + "/") {
+            throw ConfigError(
+                file: "", path: "storage_config.disk_cache.directory",
+                message: "the read cache directory \(cachePath) overlaps the WAL directory \(walPath): the cache "
+                    + "deletes files in its directory, so give it one of its own")
         }
         return .init(directory: directory, maxBytes: cache.maxSizeMB << 20)
     }

@@ -94,9 +94,10 @@ public enum BackendModules {
         let limitsFor: @Sendable (String) -> Limits = { overrides.limits($0) }
         let distributor = Distributor(ingester: ingester, limits: limitsFor, metrics: metrics)
         let querier = Querier(ingester: ingester, index: index, chunks: chunks)
-        // Delete requests live beside the chunks; like Loki, the API and their processing come with retention.
+        // Delete requests live beside the chunks. Queries always honour them (another process on the same store may
+        // have taken them); like Loki, the API and their processing come with retention.
         let deleteMetrics = DeleteRequestMetrics(metrics.registry)
-        let deleteStore = settings.compactor.retentionEnabled ? DeleteRequestStore(store: objects) : nil
+        let deleteStore = DeleteRequestStore(store: objects, logger: logger)
         let readyBox = ReadyFlag()
         let startup = StartupGate(onReady: onReady)
         let api = LokiAPI(
@@ -106,11 +107,10 @@ public enum BackendModules {
                             runtimeConfigYAML: { overrides.renderYAML(diff: $0) }),
             distributor: distributor, querier: querier, ingester: ingester, metrics: metrics,
             readiness: { readyBox.isReady && ingester.isReady },
-            deletes: deleteStore.map {
-                DeleteRequestsAPI(store: $0, cancelPeriod: settings.compactor.deleteRequestCancelPeriod,
-                                  maxInterval: settings.compactor.deleteMaxInterval, metrics: deleteMetrics,
-                                  logger: logger)
-            })
+            deletes: DeleteRequestsAPI(
+                store: deleteStore, serveEndpoints: settings.compactor.retentionEnabled,
+                cancelPeriod: settings.compactor.deleteRequestCancelPeriod,
+                maxInterval: settings.compactor.deleteMaxInterval, metrics: deleteMetrics, logger: logger))
         let app = Application(
             router: api.router(),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
@@ -131,10 +131,10 @@ public enum BackendModules {
                 return ([limits.retentionPeriod] + limits.retentionStreams.map(\.period)).filter { $0 > 0 }.min() ?? 0
             },
             metrics: CompactorMetrics(metrics.registry), logger: logger,
-            deletes: deleteStore.map {
-                CompactorDeletes(store: $0, cancelPeriod: settings.compactor.deleteRequestCancelPeriod,
-                                 mode: { limitsFor($0).deletionMode }, metrics: deleteMetrics)
-            })
+            deletes: settings.compactor.retentionEnabled
+                ? CompactorDeletes(store: deleteStore, cancelPeriod: settings.compactor.deleteRequestCancelPeriod,
+                                   mode: { limitsFor($0).deletionMode }, metrics: deleteMetrics)
+                : nil)
         var services: [any Service] = [CompactorService(compactor: compactor)]
         if let runtime = settings.runtimeConfig {
             services.append(RuntimeOverridesService(overrides: overrides, period: runtime.period))

@@ -3,11 +3,13 @@ import Synchronization
 
 /// A remote object store (S3) with a local directory as a read cache of at most `maxBytes`.
 ///
-/// Objects are written through (to the store first, then to the cache) and cached when read; the least recently
-/// used ones are dropped from the cache past `maxBytes`. This is correct because every object this backend writes
-/// is immutable under its key (chunk keys carry a checksum, index segments are new objects): a cached copy is
-/// never stale. Listing always asks the store, so objects deleted elsewhere disappear from listings at once. The
-/// cache survives restarts (its files are counted again at start-up); losing it loses nothing.
+/// Chunks and index segments are written through (to the store first, then to the cache) and cached when read;
+/// the least recently used ones are dropped from the cache past `maxBytes`. This is correct because those objects
+/// are immutable under their keys (chunk keys carry a checksum, index segments are new objects): a cached copy is
+/// never stale. The compactor's own objects (`compactor/`: markers, delete requests, which change) always go to the
+/// store. Listing always asks the store, so objects deleted elsewhere disappear from listings at once. Files are
+/// synced before they are renamed into place, so a crash leaves none half written; the cache survives restarts
+/// (its files are counted again at start-up) and losing it loses nothing.
 public final class DiskCachedObjectStore: ObjectStore {
     private let store: any ObjectStore
     private let cache: FilesystemObjectStore
@@ -29,7 +31,7 @@ public final class DiskCachedObjectStore: ObjectStore {
     /// Opens the cache in `directory` (creating it), counting what an earlier run left there.
     public init(_ store: any ObjectStore, directory: String, maxBytes: Int) throws {
         self.store = store
-        cache = try FilesystemObjectStore(root: directory, durable: false)
+        cache = try FilesystemObjectStore(root: directory)
         self.maxBytes = maxBytes
         var entries: [String: Entry] = [:]
         var bytes = 0
@@ -62,7 +64,13 @@ public final class DiskCachedObjectStore: ObjectStore {
         await remember(key, bytes)
     }
 
+    /// Whether `key` names an object that never changes once written.
+    private static func cacheable(_ key: String) -> Bool {
+        !key.hasPrefix("compactor/")
+    }
+
     public func get(_ key: String) async throws -> [UInt8] {
+        guard Self.cacheable(key) else { return try await store.get(key) }
         if touch(key), let bytes = try? await cache.get(key) { return bytes }
         let bytes = try await store.get(key)
         await remember(key, bytes)
@@ -98,7 +106,12 @@ public final class DiskCachedObjectStore: ObjectStore {
     /// Caches `bytes` under `key` unless they alone exceed the cache. A cache that cannot be written only costs
     /// speed, so failures are swallowed.
     private func remember(_ key: String, _ bytes: [UInt8]) async {
-        guard bytes.count <= maxBytes, (try? await cache.put(key, bytes)) != nil else { return }
+        guard Self.cacheable(key) else { return }
+        guard bytes.count <= maxBytes, (try? await cache.put(key, bytes)) != nil else {
+            // Whatever the cache held under this key is not what the store holds now.
+            await forget(key)
+            return
+        }
         state.withLock { state in
             state.clock += 1
             state.bytes += bytes.count - (state.entries[key]?.size ?? 0)

@@ -9,11 +9,9 @@ import NIOPosix
 public struct FilesystemObjectStore: ObjectStore {
     public let root: String
     private let pool: NIOThreadPool
-    /// Whether a write is fsynced before it is renamed into place; a cache skips it.
-    private let durable: Bool
 
     /// Opens (creating if needed) the store at `root`.
-    public init(root: String, durable: Bool = true, pool: NIOThreadPool = .singleton) throws {
+    public init(root: String, pool: NIOThreadPool = .singleton) throws {
         let absolute = URL(fileURLWithPath: root).standardizedFileURL.path
         do {
             try FileManager.default.createDirectory(atPath: absolute, withIntermediateDirectories: true)
@@ -22,7 +20,6 @@ public struct FilesystemObjectStore: ObjectStore {
         }
         self.root = absolute
         self.pool = pool
-        self.durable = durable
     }
 
     private func path(_ key: String) throws -> String {
@@ -32,7 +29,6 @@ public struct FilesystemObjectStore: ObjectStore {
 
     public func put(_ key: String, _ bytes: [UInt8]) async throws {
         let target = try path(key)
-        let durable = self.durable
         try await pool.runIfActive {
             let directory = (target as NSString).deletingLastPathComponent
             try Self.io(key) { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
@@ -55,7 +51,7 @@ public struct FilesystemObjectStore: ObjectStore {
                     written += n
                 }
             }
-            guard !durable || fsync(fd) == 0 else { throw Self.errno(key, "fsync") }
+            guard fsync(fd) == 0 else { throw Self.errno(key, "fsync") }
             guard rename(temporary, target) == 0 else { throw Self.errno(key, "rename into place") }
             ok = true
         }

@@ -96,6 +96,28 @@ import Wire
         #expect(store.keys.filter { $0.hasPrefix("index/index_100/") }.isEmpty)
     }
 
+    @Test func aDamagedTableFailsAloneAndTheOthersAreStillCompacted() async throws {
+        let store = InMemoryObjectStore()
+        let chunks = ChunkStore(objects: store, keyStyle: .objectStore)
+        let index = ObjectStoreIndex(store: store, prefix: "index_")
+        let labels = [LabelPair(name: "app", value: "a")]
+        for n in 0..<2 {
+            try await index.add(tenant: "good", entries: [SeriesChunks(labels: labels, fingerprint: 1, chunks: [
+                Self.ref(1, through: 100 * Self.day + 10 + Int64(n), UInt32(n))])])
+        }
+        try await store.put("index/index_100/bad/1-a.eidx", Array("not a segment".utf8))
+        try await store.put("index/index_100/bad/2-b.eidx", Array("nor this".utf8))
+        let registry = PrometheusCollectorRegistry()
+        let compactor = Compactor(
+            store: store, chunks: chunks, settings: CompactorSettings(), retention: { _, _ in 0 },
+            metrics: CompactorMetrics(registry), logger: Logger(label: "test"), now: { 200 * Self.day * 1_000_000 })
+        #expect(await compactor.runOnce().tablesCompacted == 1)
+        #expect(store.keys.filter { $0.hasPrefix("index/index_100/good/") }.count == 1)
+        #expect(store.keys.filter { $0.hasPrefix("index/index_100/bad/") }.count == 2)
+        let text = String(decoding: registry.emitToBuffer(), as: UTF8.self)
+        #expect(text.contains(#"loki_compactor_compact_tables_operation_total{status="failure"} 1"#))
+    }
+
     @Test func withoutRetentionOnlyMergesAndAReaderSeesTheSameChunks() async throws {
         let store = InMemoryObjectStore()
         let chunks = ChunkStore(objects: store, keyStyle: .objectStore)

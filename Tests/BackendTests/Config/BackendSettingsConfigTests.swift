@@ -247,6 +247,10 @@ import TestSupport
         let (set, _) = try parseConfig(Self.yaml + "\n  disk_cache: {directory: /cache, max_size_mb: 10}\n")
         #expect(try BackendSettings(set, now: BackendSettingsConfigTests.now).diskCache
                 == .init(directory: "/cache", maxBytes: 10 << 20))
+        // A cache directory holding the WAL (it would delete WAL segments) is refused.
+        var overlapping = config
+        overlapping.storageConfig.diskCache.directory = "/var/loki/"
+        #expect(throws: ConfigError.self) { try BackendSettings(overlapping, now: BackendSettingsConfigTests.now) }
         config.storageConfig.diskCache.maxSizeMB = 0
         #expect(try BackendSettings(config, now: BackendSettingsConfigTests.now).diskCache == nil)
     }

@@ -97,11 +97,13 @@ final class S3CredentialProvider: Sendable {
                 let fresh = try await task.value
                 state.withLock { state in
                     if state.current.map({ $0.expires < fresh.expires }) ?? true { state.current = fresh }
-                    state.refreshing = nil
+                    if state.refreshing == task { state.refreshing = nil }
                 }
                 return fresh.credentials
             } catch {
-                state.withLock { $0.refreshing = nil }
+                state.withLock { state in
+                    if state.refreshing == task { state.refreshing = nil }
+                }
                 if let stillValid { return stillValid.credentials }
                 throw error as? S3Failure
                     ?? S3Failure(operation: "AssumeRoleWithWebIdentity", bucket: "", key: "", status: 0, code: "",

@@ -71,6 +71,7 @@ public final class S3ObjectStore: ObjectStore {
 
     public let settings: Settings
     private let client: HTTPClient
+    private let stsClient: HTTPClient?
     private let signer: SigV4Signer
     private let credentials: S3CredentialProvider
     private let metrics: S3Metrics?
@@ -89,11 +90,17 @@ public final class S3ObjectStore: ObjectStore {
         self.client = client
         self.signer = SigV4Signer(region: settings.region, service: "s3")
         switch settings.credentials {
-        case .fixed(let keys, _): credentials = S3CredentialProvider(fixed: keys)
+        case .fixed(let keys, _):
+            credentials = S3CredentialProvider(fixed: keys)
+            stsClient = nil
         case .webIdentity(let identity):
+            // STS gets a client of its own with default TLS: `http_config` (a CA file, skipping verification) is
+            // S3's, as in Loki, and the web identity token must not go to an unverified endpoint.
+            let sts = try HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.configuration(HTTP()))
+            stsClient = sts
             let timeout = settings.requestTimeout
             credentials = S3CredentialProvider { () async throws(S3Failure) in
-                try await identity.assumeRole(client: client, timeout: timeout)
+                try await identity.assumeRole(client: sts, timeout: timeout)
             }
         }
         self.metrics = metrics
@@ -102,6 +109,7 @@ public final class S3ObjectStore: ObjectStore {
 
     deinit {
         client.shutdown { _ in }
+        stsClient?.shutdown { _ in }
     }
 
     /// The HTTP client's settings from `http_config`. Connection failures are not retried inside the client:
