@@ -126,6 +126,11 @@ def test_labels_values_and_series(backend):
     assert values["data"] == ["dev", "prod"]
     series = requests.get(f"{backend.url}/loki/api/v1/series", params={"match[]": '{env="prod"}'}).json()
     assert series["data"] == [{"env": "prod", "job": "a"}]
+    # `query` narrows label names to the streams it selects.
+    body = protobuf_body([('{job="c", team="x"}', [(t, "3")])])
+    assert requests.post(f"{backend.url}/loki/api/v1/push", data=body).status_code == 204
+    narrowed = requests.get(f"{backend.url}/loki/api/v1/labels", params={"query": '{job="c"}'}).json()
+    assert narrowed["data"] == ["job", "team"]
 
 
 def test_tenants_are_walls(make_backend):
@@ -210,3 +215,31 @@ def test_per_stream_rate_limit_answers_429(make_backend):
     other = protobuf_body([('{job="cold"}', [(t, "fine")])])
     assert requests.post(f"{b.url}/loki/api/v1/push", data=other).status_code == 204
     assert 'reason="per_stream_rate_limit"' in requests.get(f"{b.url}/metrics").text
+
+
+def test_a_range_with_start_equal_to_end_is_empty_and_end_before_start_is_400(backend):
+    # Loki reads [start, end): start == end selects nothing (200, no streams); end < start is refused.
+    t = now_ns()
+    body = protobuf_body([('{job="edge"}', [(t, "at t")])])
+    assert requests.post(f"{backend.url}/loki/api/v1/push", data=body).status_code == 204
+    same = requests.get(f"{backend.url}/loki/api/v1/query_range",
+                        params={"query": '{job="edge"}', "start": t, "end": t})
+    assert same.status_code == 200, same.text
+    assert same.json()["data"]["result"] == []
+    after = requests.get(f"{backend.url}/loki/api/v1/query_range",
+                         params={"query": '{job="edge"}', "start": t, "end": t + 1})
+    assert [v[1] for s in after.json()["data"]["result"] for v in s["values"]] == ["at t"]
+    before = requests.get(f"{backend.url}/loki/api/v1/query_range",
+                          params={"query": '{job="edge"}', "start": t, "end": t - 1})
+    assert before.status_code == 400
+    assert before.text == "end timestamp must not be before or equal to start time\n"
+
+
+def test_label_and_series_selectors_take_matchers_only(backend):
+    # Loki parses these with syntax.ParseMatchers: anything but a selector is 400 "only label matchers are supported".
+    for path, params in [("/loki/api/v1/series", {"match[]": '{job="a"} |= "x"'}),
+                         ("/loki/api/v1/labels", {"query": '{job="a"} |= "x"'}),
+                         ("/loki/api/v1/label/job/values", {"query": '{job="a"} |= "x"'})]:
+        r = requests.get(f"{backend.url}{path}", params=params)
+        assert r.status_code == 400, (path, r.status_code, r.text)
+        assert r.text == "only label matchers are supported\n", (path, r.text)

@@ -244,7 +244,9 @@ public struct LokiAPI: Sendable {
     /// `start`/`end`/`since` into [start, end) nanoseconds, with Loki's defaults: `end` now, `start` `since`
     /// (an hour) before the earlier of `end` and now. Arithmetic saturates: a window reaching past what 64 bits
     /// of nanoseconds hold is cut at that bound, never wrapped.
-    private func timeRange(_ params: QueryParameters, limits: Limits) throws -> (Int64, Int64) {
+    /// `start` and `end` (or `since`), checked against `max_query_length`. A log query reads [start, end), so
+    /// `start == end` selects nothing, as in Loki; metadata queries (`inclusiveEnd`) read the instant `end` too.
+    private func timeRange(_ params: QueryParameters, limits: Limits, inclusiveEnd: Bool = false) throws -> (Int64, Int64) {
         let now = now()
         var end = now
         if let value = params["end"] {
@@ -275,7 +277,7 @@ public struct LokiAPI: Sendable {
             throw APIError.badRequest(
                 "the query time range exceeds the limit (query length: \(LokiDurationText.format(length)), limit: \(LokiDurationText.format(limits.maxQueryLength)))")
         }
-        return (start, end == start ? end.saturatingAdding(1) : end)
+        return (start, inclusiveEnd ? end.saturatingAdding(1) : end)
     }
 
     private func limitAndDirection(_ params: QueryParameters, limits: Limits) throws -> (Int, Direction) {
@@ -334,9 +336,10 @@ public struct LokiAPI: Sendable {
         let tenant = try tenant(request)
         let params = try await parameters(request)
         let limits = settings.limits(tenant)
-        let (start, end) = try timeRange(params, limits: limits)
+        let (start, end) = try timeRange(params, limits: limits, inclusiveEnd: true)
+        let matchers = try params["query"].flatMap { $0.isEmpty ? nil : try Self.matchersOnly($0) }
         let names = try await Self.withQueryTimeout(limits) {
-            try await querier.labelNames(tenant: tenant, start: start, end: end)
+            try await querier.labelNames(tenant: tenant, start: start, end: end, matchers: matchers)
         }
         return body(200, LokiJSON.strings(names), contentType: "application/json")
     }
@@ -345,12 +348,8 @@ public struct LokiAPI: Sendable {
         let tenant = try tenant(request)
         let params = try await parameters(request)
         let limits = settings.limits(tenant)
-        let (start, end) = try timeRange(params, limits: limits)
-        var matchers: [LabelMatcher]? = nil
-        if let text = params["query"], !text.isEmpty {
-            matchers = try LogSelection.parse(text).matchers
-        }
-        let selected = matchers
+        let (start, end) = try timeRange(params, limits: limits, inclusiveEnd: true)
+        let selected = try params["query"].flatMap { $0.isEmpty ? nil : try Self.matchersOnly($0) }
         let values = try await Self.withQueryTimeout(limits) {
             try await querier.labelValues(tenant: tenant, name: name, start: start, end: end, matchers: selected)
         }
@@ -361,12 +360,20 @@ public struct LokiAPI: Sendable {
         let tenant = try tenant(request)
         let params = try await parameters(request)
         let limits = settings.limits(tenant)
-        let (start, end) = try timeRange(params, limits: limits)
-        let selectors = try (params.all("match[]") + params.all("match")).map { try LogSelection.parse($0).matchers }
+        let (start, end) = try timeRange(params, limits: limits, inclusiveEnd: true)
+        let selectors = try (params.all("match[]") + params.all("match")).map { try Self.matchersOnly($0) }
         let found = try await Self.withQueryTimeout(limits) {
             try await querier.series(tenant: tenant, selectors: selectors, start: start, end: end)
         }
         return body(200, LokiJSON.series(found), contentType: "application/json")
+    }
+
+    /// The matchers of a selector that is nothing more, as Loki's `syntax.ParseMatchers` reads the `query` of label
+    /// queries and the `match[]` of series queries: a pipeline is 400 `only label matchers are supported`.
+    static func matchersOnly(_ text: String) throws -> [LabelMatcher] {
+        let selection = try LogSelection.parse(text)
+        guard selection.lineFilters.isEmpty else { throw APIError.badRequest("only label matchers are supported") }
+        return selection.matchers
     }
 
     /// Runs a query's work under the tenant's `query_timeout`: past it the work is cancelled (the scans check

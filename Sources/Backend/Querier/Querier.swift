@@ -206,8 +206,15 @@ public struct Querier: Sendable {
 
     // MARK: Labels and series
 
-    /// Label names of the tenant's streams with data in [start, end) nanoseconds, sorted.
-    public func labelNames(tenant: String, start: Int64, end: Int64) async throws -> [String] {
+    /// Label names of the tenant's streams with data in [start, end) nanoseconds, optionally only of streams that
+    /// match `matchers`; sorted.
+    public func labelNames(
+        tenant: String, start: Int64, end: Int64, matchers: [LabelMatcher]? = nil
+    ) async throws -> [String] {
+        if let matchers {
+            let found = try await series(tenant: tenant, selectors: [matchers], start: start, end: end)
+            return Set(found.flatMap { $0.pairs.map(\.name) }).sorted()
+        }
         var names = Set(try await index.labelNames(tenant: tenant, from: start / 1_000_000,
                                                    through: end.saturatingSubtracting(1) / 1_000_000))
         for labels in ingester.series(tenant: tenant, from: start, through: end) {
