@@ -7,12 +7,21 @@ import Wire
 /// substring search, `(?i)literal` a case-insensitive one, `a|b` several searches, `.*` and `""` match every line,
 /// `.+` every non-empty line. Other regexes first check, with a substring search, a literal every match must
 /// contain.
-public struct LineFilter: Sendable {
+public struct LineFilter: Sendable, Equatable {
     public enum Kind: String, Sendable, Equatable {
         case contains = "|="
         case notContains = "!="
         case regex = "|~"
         case notRegex = "!~"
+        /// `|> "<_> error <_>"`: Loki's pattern filter.
+        case pattern = "|>"
+        case notPattern = "!>"
+    }
+
+    /// An operand as written: a string (its exact bytes, which may be invalid UTF-8) or `ip("…")`.
+    public enum Operand: Sendable, Equatable {
+        case text([UInt8])
+        case ip(String)
     }
 
     public let kind: Kind
@@ -41,10 +50,34 @@ public struct LineFilter: Sendable {
         LineFilter(kind: .notContains, patterns: [needle], test: .search(Array(needle.utf8)))
     }
 
+    /// A filter from the parser: each operand is a string or `ip("…")`. Throws `LogQLError` for a bad regex,
+    /// pattern or IP.
+    public init(_ kind: Kind, operands: [Operand]) throws(LogQLError) {
+        var patterns: [String] = []
+        var bytes: [[UInt8]] = []
+        for operand in operands {
+            switch operand {
+            case .text(let value):
+                patterns.append(String(decoding: value, as: UTF8.self))
+                bytes.append(value)
+            case .ip:
+                throw LogQLError(line: 0, column: 0, message: "ip(\"...\") line filters are not supported yet",
+                                 kind: .unsupported)
+            }
+        }
+        try self.init(kind, patterns: patterns, bytes: bytes)
+    }
+
+    public static func == (lhs: LineFilter, rhs: LineFilter) -> Bool {
+        lhs.kind == rhs.kind && lhs.patterns == rhs.patterns
+    }
+
     /// `bytes` are the operands' exact bytes, which for substring filters may be invalid UTF-8 (`"\xff"`).
     init(_ kind: Kind, patterns: [String], bytes: [[UInt8]]) throws(LogQLError) {
         let tests: [LineTest]
         switch kind {
+        case .pattern, .notPattern:
+            throw LogQLError(line: 0, column: 0, message: "pattern line filters are not supported yet", kind: .unsupported)
         case .contains, .notContains:
             tests = bytes.map { LineTest.search($0) }
         case .regex, .notRegex:
@@ -64,7 +97,7 @@ public struct LineFilter: Sendable {
     private init(kind: Kind, patterns: [String], test: LineTest) {
         self.kind = kind
         self.patterns = patterns
-        self.negated = kind == .notContains || kind == .notRegex
+        self.negated = kind == .notContains || kind == .notRegex || kind == .notPattern
         // An empty needle is contained in every line: `|= ""` keeps everything and `!= ""` nothing, as in Loki.
         self.test = test
     }
