@@ -9,6 +9,11 @@ package struct AnchoredRegex: Sendable {
         regex = try RE2Regex(source, dotMatchesNewline: false)
     }
 
+    /// PromQL's `label_replace` lets `.` match a newline (`^(?s:re)$`).
+    package init(_ source: String, dotMatchesNewline: Bool) throws(RE2Error) {
+        regex = try RE2Regex(source, dotMatchesNewline: dotMatchesNewline)
+    }
+
     package func matches(_ value: String) -> Bool {
         regex.wholeMatch(value)
     }

@@ -27,6 +27,7 @@ public struct LineFilter: Sendable, Equatable {
     public let kind: Kind
     /// The operands as written: one, or several joined by `or`.
     public let patterns: [String]
+    public let operands: [Operand]
     let test: LineTest
     private let negated: Bool
 
@@ -69,7 +70,17 @@ public struct LineFilter: Sendable, Equatable {
     }
 
     public static func == (lhs: LineFilter, rhs: LineFilter) -> Bool {
-        lhs.kind == rhs.kind && lhs.patterns == rhs.patterns
+        lhs.kind == rhs.kind && lhs.operands == rhs.operands
+    }
+
+    /// The operands as LogQL text: Go-quoted strings (byte-exact) and `ip("…")`.
+    var operandTexts: [String] {
+        operands.map { operand in
+            switch operand {
+            case .text(let bytes): bytes.withUnsafeBufferPointer { GoQuote.quote(utf8: $0) }
+            case .ip(let pattern): "ip(" + GoQuote.quote(pattern) + ")"
+            }
+        }
     }
 
     /// `bytes` are the operands' exact bytes, which for substring filters may be invalid UTF-8 (`"\xff"`).
@@ -91,12 +102,13 @@ public struct LineFilter: Sendable, Equatable {
             }
             tests = compiled
         }
-        self.init(kind: kind, patterns: patterns, test: LineTest.any(of: tests))
+        self.init(kind: kind, patterns: patterns, operands: bytes.map(Operand.text), test: LineTest.any(of: tests))
     }
 
-    private init(kind: Kind, patterns: [String], test: LineTest) {
+    private init(kind: Kind, patterns: [String], operands: [Operand]? = nil, test: LineTest) {
         self.kind = kind
         self.patterns = patterns
+        self.operands = operands ?? patterns.map { .text(Array($0.utf8)) }
         self.negated = kind == .notContains || kind == .notRegex || kind == .notPattern
         // An empty needle is contained in every line: `|= ""` keeps everything and `!= ""` nothing, as in Loki.
         self.test = test

@@ -1,10 +1,10 @@
-/// A LogQL query that cannot run: a syntax error in Loki's wording, or valid LogQL that Estuary does not run yet.
+/// A LogQL query that cannot run: a syntax error in Loki's wording, or valid LogQL that Estuary does not run (here).
 /// The HTTP API answers both with 400 and `description` as the body.
 public struct LogQLError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
         /// Loki would reject the query too; `description` is Loki's text.
         case parse
-        /// Loki runs the query; this version of Estuary does not.
+        /// Loki runs the query; Estuary does not, or not in this place (a delete request's selector).
         case unsupported
     }
 
@@ -24,6 +24,7 @@ public struct LogQLError: Error, Sendable, Equatable, CustomStringConvertible {
             if line == 0 && column == 0 { return "parse error : \(message)" }
             return "parse error at line \(line), col \(column): \(message)"
         case .unsupported:
+            if line == 0 && column == 0 { return "unsupported query: \(message)" }
             return "unsupported query at line \(line), col \(column): \(message)"
         }
     }
