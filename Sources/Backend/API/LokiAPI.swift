@@ -232,7 +232,7 @@ public struct LokiAPI: Sendable {
 
     // MARK: Queries
 
-    private func parameters(_ request: Request) async throws -> QueryParameters {
+    func parameters(_ request: Request) async throws -> QueryParameters {
         var form: [UInt8]? = nil
         if request.method == .post,
            request.headers[.contentType]?.hasPrefix("application/x-www-form-urlencoded") == true {
@@ -246,7 +246,7 @@ public struct LokiAPI: Sendable {
     /// of nanoseconds hold is cut at that bound, never wrapped.
     /// `start` and `end` (or `since`), checked against `max_query_length`. A log query reads [start, end), so
     /// `start == end` selects nothing, as in Loki; metadata queries (`inclusiveEnd`) read the instant `end` too.
-    private func timeRange(_ params: QueryParameters, limits: Limits, inclusiveEnd: Bool = false) throws -> (Int64, Int64) {
+    func timeRange(_ params: QueryParameters, limits: Limits, inclusiveEnd: Bool = false) throws -> (Int64, Int64) {
         let now = now()
         var end = now
         if let value = params["end"] {
@@ -276,6 +276,14 @@ public struct LokiAPI: Sendable {
         if limits.maxQueryLength > 0 && length > limits.maxQueryLength {
             throw APIError.badRequest(
                 "the query time range exceeds the limit (query length: \(LokiDurationText.format(length)), limit: \(LokiDurationText.format(limits.maxQueryLength)))")
+        }
+        // `max_query_lookback`: what lies before it is not read; a range wholly before it reads nothing.
+        if limits.maxQueryLookback > 0 {
+            let earliest = now.saturatingSubtracting(limits.maxQueryLookback)
+            if start < earliest {
+                start = earliest
+                if end < start { return (start, start) }
+            }
         }
         return (start, inclusiveEnd ? end.saturatingAdding(1) : end)
     }
@@ -310,6 +318,10 @@ public struct LokiAPI: Sendable {
         guard let text = params["query"], !text.isEmpty else {
             throw APIError.badRequest("query must not be empty")
         }
+        let expression = try LogQLParser.parse(text)
+        if case .sample(let sample) = expression {
+            return try await metricRangeQuery(sample, tenant: tenant, params: params, limits: limits)
+        }
         let selection = try LogSelection.parse(text)
         let (start, end) = try timeRange(params, limits: limits)
         let (limit, direction) = try limitAndDirection(params, limits: limits)
@@ -322,12 +334,14 @@ public struct LokiAPI: Sendable {
     }
 
     private func instantQuery(_ request: Request) async throws -> Response {
-        _ = try tenant(request)
+        let tenant = try tenant(request)
         let params = try await parameters(request)
         guard let text = params["query"], !text.isEmpty else {
             throw APIError.badRequest("query must not be empty")
         }
-        _ = try LogSelection.parse(text)
+        if case .sample(let sample) = try LogQLParser.parse(text) {
+            return try await metricInstantQuery(sample, tenant: tenant, params: params, limits: settings.limits(tenant))
+        }
         throw APIError.badRequest(
             "log queries are not supported as an instant query type, please change your query to a range query type")
     }

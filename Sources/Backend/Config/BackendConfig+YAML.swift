@@ -105,6 +105,10 @@ extension BackendConfig {
         out.scalar("max_entries_limit_per_query", String(limits.maxEntriesLimitPerQuery))
         out.scalar("max_query_length", prometheus(limits.maxQueryLength))
         out.scalar("query_timeout", prometheus(limits.queryTimeout))
+        out.scalar("max_query_series", String(limits.maxQuerySeries))
+        out.scalar("max_query_lookback", prometheus(limits.maxQueryLookback))
+        out.scalar("max_query_parallelism", String(limits.maxQueryParallelism))
+        out.scalar("split_queries_by_interval", prometheus(limits.splitQueriesByInterval))
         out.scalar("allow_structured_metadata", String(limits.allowStructuredMetadata))
         out.scalar("retention_period", prometheus(limits.retentionPeriod))
         if limits.retentionStream.isEmpty {

@@ -244,6 +244,15 @@ public struct BackendConfig: Sendable, Equatable {
         public var maxQueryLength: Duration = .seconds(721 * 3600)
         /// `query_timeout`: how long a query may run before it is stopped with a 504; 0 disables the limit.
         public var queryTimeout: Duration = .seconds(60)
+        /// `max_query_series`: the most series a metric query may answer with; 0 disables the limit.
+        public var maxQuerySeries: Int = 500
+        /// `max_query_lookback`: how far back queries may read; older parts of a query's range are left out.
+        /// 0 disables the limit.
+        public var maxQueryLookback: Duration = .zero
+        /// `max_query_parallelism`: pieces of one query the frontend runs at once.
+        public var maxQueryParallelism: Int = 32
+        /// `split_queries_by_interval`: the frontend splits range queries into pieces this long; 0 disables it.
+        public var splitQueriesByInterval: Duration = .seconds(3600)
         /// `allow_structured_metadata`.
         public var allowStructuredMetadata: Bool = true
         /// `retention_period`: how long the compactor keeps a tenant's streams; 0 keeps them forever.

@@ -237,6 +237,10 @@ extension Limits {
         maxEntriesLimitPerQuery = config.maxEntriesLimitPerQuery
         maxQueryLength = DurationText.nanoseconds(config.maxQueryLength)
         queryTimeout = DurationText.nanoseconds(config.queryTimeout)
+        maxQuerySeries = config.maxQuerySeries
+        maxQueryLookback = DurationText.nanoseconds(config.maxQueryLookback)
+        maxQueryParallelism = config.maxQueryParallelism
+        splitQueriesByInterval = DurationText.nanoseconds(config.splitQueriesByInterval)
         allowStructuredMetadata = config.allowStructuredMetadata
         retentionPeriod = DurationText.nanoseconds(config.retentionPeriod)
         retentionStreams = config.retentionStream

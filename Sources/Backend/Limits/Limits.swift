@@ -30,6 +30,14 @@ public struct Limits: Sendable, Equatable {
     public var maxQueryLength: Int64 = 721 * 3600 * 1_000_000_000
     /// `query_timeout`, nanoseconds; 0 disables the limit.
     public var queryTimeout: Int64 = 60 * 1_000_000_000
+    /// `max_query_series`; 0 disables the limit.
+    public var maxQuerySeries: Int = 500
+    /// `max_query_lookback`, nanoseconds; 0 disables the limit.
+    public var maxQueryLookback: Int64 = 0
+    /// `max_query_parallelism`.
+    public var maxQueryParallelism: Int = 32
+    /// `split_queries_by_interval`, nanoseconds; 0 disables splitting.
+    public var splitQueriesByInterval: Int64 = 3_600_000_000_000
     public var allowStructuredMetadata: Bool = true
     /// `retention_period`, nanoseconds: how long the compactor keeps a stream no `retention_stream` rule matches;
     /// 0 keeps it forever.

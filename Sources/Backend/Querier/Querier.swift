@@ -6,11 +6,11 @@ import Wire
 /// Chunks are read newest-first (or oldest-first, by direction) a few at a time; once `limit` entries are in
 /// hand, chunks that cannot hold anything nearer are skipped, so a `limit`ed query reads only what it needs.
 public struct Querier: Sendable {
-    private let ingester: Ingester
-    private let index: any IndexReader
-    private let chunks: ChunkStore
-    private let parallelism: Int
-    private let buffers: ScanBufferPool
+    let ingester: Ingester
+    let index: any IndexReader
+    let chunks: ChunkStore
+    let parallelism: Int
+    let buffers: ScanBufferPool
 
     public init(ingester: Ingester, index: any IndexReader, chunks: ChunkStore, parallelism: Int = 4) {
         self.ingester = ingester
@@ -257,7 +257,7 @@ public struct Querier: Sendable {
 }
 
 /// A chunk's identity for de-duplication: the same chunk may be both in memory and already in the index.
-private struct ChunkIdentity: Hashable {
+struct ChunkIdentity: Hashable {
     let fingerprint: UInt64
     let from: Int64
     let through: Int64

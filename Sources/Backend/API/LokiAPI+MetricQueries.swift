@@ -1,0 +1,77 @@
+import Hummingbird
+
+extension LokiAPI {
+    /// `query_range` of a metric query: a matrix over `start`, `start + step`, ... up to `end`.
+    func metricRangeQuery(
+        _ expression: SampleExpression, tenant: String, params: QueryParameters, limits: Limits
+    ) async throws -> Response {
+        let (start, end) = try timeRange(params, limits: limits)
+        var step = Self.defaultStep(start: start, end: end)
+        if let value = params["step"] {
+            guard let parsed = Self.parseStep(value) else {
+                throw APIError.badRequest("invalid step parameter: cannot parse \"\(value)\" to a valid duration")
+            }
+            step = parsed
+        }
+        guard step > 0 else {
+            throw APIError.badRequest("zero or negative query resolution step widths are not accepted. Try a positive integer")
+        }
+        guard end.saturatingSubtracting(start) / step <= 11_000 else {
+            throw APIError.badRequest("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
+        }
+        let steps = EvaluationSteps(start: start, end: end, step: step, isInstant: false)
+        return try await runMetricQuery(expression, tenant: tenant, steps: steps, limits: limits)
+    }
+
+    /// `query` of a metric query: a vector (or scalar) at `time`, by default now.
+    func metricInstantQuery(
+        _ expression: SampleExpression, tenant: String, params: QueryParameters, limits: Limits
+    ) async throws -> Response {
+        var time = now()
+        if let value = params["time"] {
+            guard let parsed = QueryParameters.parseTime(value) else {
+                throw APIError.badRequest("invalid time parameter: cannot parse \"\(value)\" to a valid timestamp")
+            }
+            time = parsed
+        }
+        var steps = EvaluationSteps(start: time, end: time, step: 1, isInstant: true)
+        if limits.maxQueryLookback > 0, time < now().saturatingSubtracting(limits.maxQueryLookback) {
+            // Before the lookback: nothing is read, and the answer is empty.
+            steps.end = time - 1
+        }
+        return try await runMetricQuery(expression, tenant: tenant, steps: steps, limits: limits)
+    }
+
+    private func runMetricQuery(
+        _ expression: SampleExpression, tenant: String, steps: EvaluationSteps, limits: Limits
+    ) async throws -> Response {
+        let evaluator = MetricEvaluator(expression: expression, steps: steps)
+        var earliest = steps.start
+        for leaf in evaluator.leaves { earliest = min(earliest, evaluator.sampleSpan(leaf).from) }
+        let deletes = try await deleteFilter(tenant: tenant, limits: limits, start: earliest, end: steps.end.saturatingAdding(1))
+        do {
+            let (result, stats) = try await Self.withQueryTimeout(limits) {
+                try await querier.evaluate(expression, tenant: tenant, steps: steps, maxSeries: limits.maxQuerySeries,
+                                           deletes: deletes)
+            }
+            return body(200, LokiJSON.metric(result, stats: stats), contentType: "application/json")
+        } catch let error as MetricQueryError {
+            throw APIError.badRequest(error.description)
+        }
+    }
+
+    /// Loki's `defaultQueryRangeStep`: about 250 points over the range, at least a second.
+    static func defaultStep(start: Int64, end: Int64) -> Int64 {
+        max((end - start) / 1_000_000_000 / 250, 1) * 1_000_000_000
+    }
+
+    /// Loki's `parseSecondsOrDuration`: a float number of seconds, or a Prometheus duration.
+    static func parseStep(_ value: String) -> Int64? {
+        if let seconds = Double(value) {
+            let nanoseconds = seconds * 1e9
+            guard nanoseconds.isFinite, abs(nanoseconds) < 9.2e18 else { return nil }
+            return Int64(nanoseconds)
+        }
+        return LogQLDurations.prometheusNanoseconds(value)
+    }
+}

@@ -1,0 +1,34 @@
+extension Querier {
+    /// Evaluates a metric query: the samples of its range aggregations are read in parallel, then the evaluator
+    /// computes every step.
+    public func evaluate(
+        _ expression: SampleExpression, tenant: String, steps: EvaluationSteps, maxSeries: Int,
+        deletes: DeleteFilter = .none
+    ) async throws -> (result: MetricResult, stats: QueryStats) {
+        let started = ContinuousClock.now
+        let evaluator = MetricEvaluator(expression: expression, steps: steps, maxSeries: maxSeries)
+        let leaves = evaluator.leaves
+        let fetched = try await withThrowingTaskGroup(of: (Int, [SeriesSamples], QueryStats).self) { group in
+            for (index, leaf) in leaves.enumerated() {
+                let span = evaluator.sampleSpan(leaf)
+                var query = SampleQuery(tenant: tenant, aggregation: leaf, from: span.from, through: span.through)
+                query.deletes = deletes
+                group.addTask {
+                    let (series, stats) = try await selectSamples(query)
+                    return (index, series, stats)
+                }
+            }
+            var samples = Array(repeating: [SeriesSamples](), count: leaves.count)
+            var stats = QueryStats()
+            for try await (index, series, leafStats) in group {
+                samples[index] = series
+                stats.add(leafStats)
+            }
+            return (samples, stats)
+        }
+        var stats = fetched.1
+        let result = try evaluator.evaluate(fetched.0)
+        stats.execTime = ContinuousClock.now - started
+        return (result, stats)
+    }
+}

@@ -1,0 +1,236 @@
+import Wire
+
+/// The entries a range aggregation reads, and what it makes of each.
+public struct SampleQuery: Sendable {
+    public var tenant: String
+    public var aggregation: RangeAggregation
+    /// Entries with `from < timestamp <= through` nanoseconds, as Loki's range windows are left-open.
+    public var from: Int64
+    public var through: Int64
+    public var deletes: DeleteFilter = .none
+
+    public init(tenant: String, aggregation: RangeAggregation, from: Int64, through: Int64) {
+        self.tenant = tenant
+        self.aggregation = aggregation
+        self.from = from
+        self.through = through
+    }
+}
+
+extension Querier {
+    /// The samples of one range aggregation: for every entry of the matching streams in the span that the
+    /// pipeline keeps, its series (stream labels, structured metadata and extracted labels) and value (1 for
+    /// counting, the line's bytes, or the unwrapped value), series sorted by time.
+    public func selectSamples(_ query: SampleQuery) async throws -> (series: [SeriesSamples], stats: QueryStats) {
+        let started = ContinuousClock.now
+        let extractor = try SampleExtractor(query.aggregation)
+        let matchers = query.aggregation.log.matchers
+        var stats = QueryStats()
+        var collected = SampleCollector()
+        let start = query.from.saturatingAdding(1)
+        let end = query.through.saturatingAdding(1)
+
+        var sources: [(labels: LabelSet, ref: ChunkRef, bytes: [UInt8]?, deletes: StreamDeletes?)] = []
+        var seen = Set<ChunkIdentity>()
+        let snapshots = try ingester.snapshot(
+            tenant: query.tenant, from: start, through: end, direction: .forward, limit: .max,
+            matches: { labels in matchers.allSatisfy { $0.matches(labels[$0.name] ?? "") } },
+            lineFilter: { extractor.lineFilters.matches($0) })
+        for snapshot in snapshots {
+            let deletes = query.deletes.forStream(snapshot.labels)
+            stats.ingesterBytes += snapshot.headBytesScanned
+            stats.ingesterLines += snapshot.headLinesScanned
+            var stream = extractor.stream(snapshot.labels)
+            for entry in snapshot.headEntries where deletes?.deletes(entry) != true {
+                entry.line.withUnsafeBytes { line in
+                    stream.add(entry.timestamp, line, metadata: { entry.structuredMetadata }, into: &collected)
+                }
+            }
+            for chunk in snapshot.closedChunks where seen.insert(ChunkIdentity(chunk.ref)).inserted {
+                sources.append((snapshot.labels, chunk.ref, chunk.bytes, deletes))
+                stats.ingesterChunks += 1
+            }
+        }
+        let stored = try await index.series(
+            tenant: query.tenant, from: start / 1_000_000, through: end.saturatingSubtracting(1) / 1_000_000,
+            matching: { pairs in Self.matches(matchers, pairs) })
+        for series in stored {
+            let labels = LabelSet(series.labels)
+            let deletes = query.deletes.forStream(labels)
+            for ref in series.chunks where seen.insert(ChunkIdentity(ref)).inserted {
+                sources.append((labels, ref, nil, deletes))
+                stats.chunksRefs += 1
+            }
+        }
+
+        var position = 0
+        while position < sources.count {
+            try Task.checkCancellation()
+            let batch = sources[position..<min(sources.count, position + parallelism)]
+            position += batch.count
+            let results = try await withThrowingTaskGroup(of: (SampleCollector, QueryStats).self) { group in
+                for source in batch {
+                    group.addTask {
+                        var chunkStats = QueryStats()
+                        let bytes: [UInt8]
+                        if let held = source.bytes {
+                            bytes = held
+                        } else {
+                            bytes = try await chunks.get(source.ref)
+                            chunkStats.chunksDownloaded = 1
+                            chunkStats.compressedBytes = bytes.count
+                        }
+                        let chunk = try ChunkObject.decode(bytes).chunk
+                        var partial = SampleCollector()
+                        var stream = extractor.stream(source.labels)
+                        var scannedBytes = 0
+                        var scannedLines = 0
+                        var scratch = buffers.take()
+                        defer { buffers.give(scratch) }
+                        try chunk.forEachEntry(from: start, through: end, direction: .forward, scratch: &scratch) {
+                            timestamp, line, metadata in
+                            scannedBytes += line.count
+                            scannedLines += 1
+                            guard extractor.lineFilters.matches(line),
+                                  source.deletes?.deletes(timestamp: timestamp, line: line) != true
+                            else { return true }
+                            try stream.add(timestamp, line, metadata: { try metadata.resolve() }, into: &partial)
+                            return true
+                        }
+                        if source.bytes == nil {
+                            chunkStats.bytesProcessed = scannedBytes
+                            chunkStats.linesProcessed = scannedLines
+                            chunkStats.decompressedBytes = scannedBytes
+                        } else {
+                            chunkStats.ingesterBytes = scannedBytes
+                            chunkStats.ingesterLines = scannedLines
+                        }
+                        return (partial, chunkStats)
+                    }
+                }
+                var all: [(SampleCollector, QueryStats)] = []
+                for try await result in group { all.append(result) }
+                return all
+            }
+            for (partial, chunkStats) in results {
+                collected.merge(partial)
+                stats.add(chunkStats)
+            }
+        }
+        let series = collected.series()
+        stats.postFilterLines = series.reduce(0) { $0 + $1.timestamps.count }
+        stats.bytesProcessed += stats.ingesterBytes
+        stats.linesProcessed += stats.ingesterLines
+        stats.execTime = ContinuousClock.now - started
+        return (series, stats)
+    }
+}
+
+/// What a range aggregation makes of one entry: whether it is kept, its series and its value.
+struct SampleExtractor: Sendable {
+    let lineFilters: LineFilterChain
+    let operation: RangeAggregation.Operation
+
+    init(_ aggregation: RangeAggregation) throws(LogQLError) {
+        var filters: [LineFilter] = []
+        for stage in aggregation.log.stages {
+            guard case .lineFilters(let chain) = stage else {
+                throw LogQLError(line: 0, column: 0, message: "log pipeline stages in metric queries are not supported yet",
+                                 kind: .unsupported)
+            }
+            filters.append(contentsOf: chain)
+        }
+        guard aggregation.unwrap == nil else {
+            throw LogQLError(line: 0, column: 0, message: "unwrap is not supported yet", kind: .unsupported)
+        }
+        lineFilters = LineFilterChain(filters)
+        operation = aggregation.operation
+    }
+
+    func stream(_ labels: LabelSet) -> StreamSampler {
+        StreamSampler(labels: labels, byBytes: operation == .bytesOverTime || operation == .bytesRate)
+    }
+}
+
+/// One stream's part of an extraction, used by one task at a time.
+struct StreamSampler {
+    let labels: LabelSet
+    let byBytes: Bool
+    /// Series of this stream with structured metadata, by the metadata pairs.
+    private var withMetadata: [[LabelPair]: LabelSet] = [:]
+
+    init(labels: LabelSet, byBytes: Bool) {
+        self.labels = labels
+        self.byBytes = byBytes
+    }
+
+    mutating func add(
+        _ timestamp: Int64, _ line: UnsafeRawBufferPointer, metadata: () throws -> [LabelPair],
+        into collector: inout SampleCollector
+    ) rethrows {
+        let value = byBytes ? Double(line.count) : 1
+        let pairs = try metadata()
+        guard !pairs.isEmpty else {
+            collector.add(labels, timestamp, value)
+            return
+        }
+        let series: LabelSet
+        if let known = withMetadata[pairs] {
+            series = known
+        } else {
+            var merged = labels.pairs
+            for pair in pairs where labels[pair.name] == nil { merged.append(pair) }
+            series = LabelSet(merged)
+            withMetadata[pairs] = series
+        }
+        collector.add(series, timestamp, value)
+    }
+}
+
+/// Samples gathered by series; parts from parallel scans merge, and series come out sorted by time.
+struct SampleCollector: Sendable {
+    private var slots: [LabelSet: Int] = [:]
+    private var collected: [SeriesSamples] = []
+
+    mutating func add(_ labels: LabelSet, _ timestamp: Int64, _ value: Double) {
+        let slot: Int
+        if let found = slots[labels] {
+            slot = found
+        } else {
+            slot = collected.count
+            slots[labels] = slot
+            collected.append(SeriesSamples(labels: labels))
+        }
+        collected[slot].timestamps.append(timestamp)
+        collected[slot].values.append(value)
+    }
+
+    mutating func merge(_ other: SampleCollector) {
+        for series in other.collected {
+            if let slot = slots[series.labels] {
+                collected[slot].timestamps.append(contentsOf: series.timestamps)
+                collected[slot].values.append(contentsOf: series.values)
+            } else {
+                slots[series.labels] = collected.count
+                collected.append(series)
+            }
+        }
+    }
+
+    /// Each series in time order (a stable sort: entries with one timestamp keep their order).
+    func series() -> [SeriesSamples] {
+        collected.map { series in
+            var ordered = true
+            for index in series.timestamps.indices.dropFirst() where series.timestamps[index] < series.timestamps[index - 1] {
+                ordered = false
+                break
+            }
+            if ordered { return series }
+            let order = series.timestamps.indices.sorted {
+                (series.timestamps[$0], $0) < (series.timestamps[$1], $1)
+            }
+            return SeriesSamples(labels: series.labels, timestamps: order.map { series.timestamps[$0] },
+                                 values: order.map { series.values[$0] })
+        }
+    }
+}
