@@ -59,7 +59,7 @@ import Testing
 
             limits_config:
               metric_aggregation_enabled: true
-              split_queries_by_interval: 15m
+              split_metadata_queries_by_interval: 15m
 
             schema_config:
               configs:
@@ -90,7 +90,7 @@ import Testing
             "loki.yaml:17:3: common.ring is a Loki setting this version does not use (ignored)",
             "loki.yaml:21:1: query_range is a Loki setting this version does not use (ignored)",
             "loki.yaml:29:3: limits_config.metric_aggregation_enabled is a Loki setting this version does not use (ignored)",
-            "loki.yaml:30:3: limits_config.split_queries_by_interval is a Loki setting this version does not use (ignored)",
+            "loki.yaml:30:3: limits_config.split_metadata_queries_by_interval is a Loki setting this version does not use (ignored)",
             "loki.yaml:42:1: pattern_ingester is a Loki setting this version does not use (ignored)",
             "loki.yaml:45:1: ruler is a Loki setting this version does not use (ignored)",
             "loki.yaml:48:1: frontend is a Loki setting this version does not use (ignored)",

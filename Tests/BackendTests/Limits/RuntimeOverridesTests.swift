@@ -74,7 +74,7 @@ import Wire
             overrides:
               t:
                 ingestion_rate_mbb: 3
-                max_query_parallelism: 32
+                max_chunks_per_query: 32
             configs:
               t: {log_push_request: true}
             multi_kv_config: {primary: consul}
@@ -83,7 +83,7 @@ import Wire
         let text = warnings.map(\.description)
         #expect(text == [
             "r.yaml:3:5: unknown key overrides.t.ingestion_rate_mbb (ignored; did you mean ingestion_rate_mb?)",
-            "r.yaml:4:5: overrides.t.max_query_parallelism is a Loki setting this version does not use (ignored)",
+            "r.yaml:4:5: overrides.t.max_chunks_per_query is a Loki setting this version does not use (ignored)",
             "r.yaml:5:1: configs is a Loki setting this version does not use (ignored)",
             "r.yaml:7:1: multi_kv_config is a Loki setting this version does not use (ignored)",
             "r.yaml:8:1: unknown key overides (ignored; did you mean overrides?)",
