@@ -1,4 +1,5 @@
 import Hummingbird
+import Wire
 
 extension LokiAPI {
     /// `query_range` of a metric query: a matrix over `start`, `start + step`, ... up to `end`.
@@ -58,6 +59,17 @@ extension LokiAPI {
         } catch let error as MetricQueryError {
             throw APIError.badRequest(error.description)
         }
+    }
+
+    /// `format_query`: the query as LogQL text from its syntax tree (`{"status":"success","data":"…"}`).
+    func formatQuery(_ request: Request) async throws -> Response {
+        let params = try await parameters(request)
+        let expression = try LogQLParser.parse(params["query"] ?? "")
+        var json = JSONWriter()
+        json.raw("{\"status\":\"success\",\"data\":")
+        json.string(expression.description)
+        json.raw("}")
+        return body(200, json.bytes, contentType: "application/json")
     }
 
     /// Loki's `defaultQueryRangeStep`: about 250 points over the range, at least a second.

@@ -89,6 +89,9 @@ public struct LokiAPI: Sendable {
         route(router, "/loki/api/v1/series") { request, _ in
             try await handle { try await series(request) }
         }
+        route(router, "/loki/api/v1/format_query") { request, _ in
+            try await handle { try await formatQuery(request) }
+        }
         if let deletes, deletes.serveEndpoints { addDeleteRoutes(router, deletes) }
         router.get("/ready") { _, _ in
             readiness() ? text(200, "ready") : text(503, "Ingester not ready: waiting for the backend to start")

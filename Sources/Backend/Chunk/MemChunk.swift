@@ -240,8 +240,13 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
     /// Blocks are decompressed into `scratch`, which a caller reading many chunks passes again and again so that
     /// the scan allocates nothing. Blocks in time order (the common case) are decompressed one at a time, so the
     /// entries being filtered are still in the CPU cache.
+    ///
+    /// `takesWholeBlock`, when given, is offered each compressed block of a chunk whose blocks are in time order
+    /// before it is decompressed; when it returns true the caller has accounted for the whole block from its
+    /// summary (a count needs no line bytes) and the block is not read.
     public func forEachEntry(
         from: Int64, through: Int64, direction: Direction, scratch: inout [UInt8],
+        takesWholeBlock: ((BlockSummary) -> Bool)? = nil,
         _ body: (Int64, UnsafeRawBufferPointer, EntryMetadata) throws -> Bool
     ) throws {
         let selected = blocks.indices.filter { blocks[$0].maxt >= from && blocks[$0].mint < through }
@@ -270,7 +275,14 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
                     try visit(raw, from: from, through: through, direction: direction, spans: &spans, body)
                 }
             } else {
-                let size = try decompress(blocks[selected[source]], into: &scratch)
+                let block = blocks[selected[source]]
+                if let takesWholeBlock, !block.raw,
+                   takesWholeBlock(BlockSummary(mint: block.mint, maxt: block.maxt, entries: block.entries,
+                                                uncompressedSize: block.uncompressedSize, hasMetadata: !symbols.isEmpty))
+                {
+                    continue
+                }
+                let size = try decompress(block, into: &scratch)
                 keepGoing = try scratch.withUnsafeBytes { raw in
                     try visit(UnsafeRawBufferPointer(rebasing: raw[..<size]), from: from, through: through,
                               direction: direction, spans: &spans, body)
@@ -396,6 +408,17 @@ struct EntrySpan {
         try body(timestamp, UnsafeRawBufferPointer(rebasing: raw[lineStart..<lineEnd]),
                  EntryMetadata(section: UnsafeRawBufferPointer(rebasing: raw[metadataStart..<end]), chunk: chunk))
     }
+}
+
+/// What a block's meta says without reading the block: its time span, entry count and size.
+public struct BlockSummary: Sendable {
+    public var mint: Int64
+    public var maxt: Int64
+    public var entries: Int
+    /// The block's bytes before compression: lines plus per-entry timestamps, lengths and metadata references.
+    public var uncompressedSize: Int
+    /// Whether any entry of the chunk may carry structured metadata (the chunk has symbols).
+    public var hasMetadata: Bool
 }
 
 /// An entry's structured metadata as its block stores it: references into the chunk's symbol table, resolved only

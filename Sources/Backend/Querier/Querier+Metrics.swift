@@ -13,6 +13,7 @@ extension Querier {
                 let span = evaluator.sampleSpan(leaf)
                 var query = SampleQuery(tenant: tenant, aggregation: leaf, from: span.from, through: span.through)
                 query.deletes = deletes
+                query.steps = steps
                 group.addTask {
                     let (series, stats) = try await selectSamples(query)
                     return (index, series, stats)

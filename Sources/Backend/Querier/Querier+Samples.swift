@@ -8,6 +8,9 @@ public struct SampleQuery: Sendable {
     public var from: Int64
     public var through: Int64
     public var deletes: DeleteFilter = .none
+    /// The evaluation steps the samples feed, when known: a block no window edge cuts through is counted from its
+    /// summary without being decompressed.
+    public var steps: EvaluationSteps?
 
     public init(tenant: String, aggregation: RangeAggregation, from: Int64, through: Int64) {
         self.tenant = tenant
@@ -85,9 +88,26 @@ extension Querier {
                         var stream = extractor.stream(source.labels)
                         var scannedBytes = 0
                         var scannedLines = 0
+                        var summarisedBytes = 0
                         var scratch = buffers.take()
                         defer { buffers.give(scratch) }
-                        try chunk.forEachEntry(from: start, through: end, direction: .forward, scratch: &scratch) {
+                        var takesWholeBlock: ((BlockSummary) -> Bool)?
+                        if let grid = extractor.countGrid(query), source.deletes == nil {
+                            let series = source.labels
+                            takesWholeBlock = { block in
+                                guard !block.hasMetadata, block.mint >= start, block.maxt < end,
+                                      grid.keepsWhole(from: block.mint, through: block.maxt)
+                                else { return false }
+                                // Every window holds all of the block or none of it: one sample of its count.
+                                partial.add(series, block.maxt, Double(block.entries))
+                                scannedBytes += block.uncompressedSize
+                                summarisedBytes += block.uncompressedSize
+                                scannedLines += block.entries
+                                return true
+                            }
+                        }
+                        try chunk.forEachEntry(from: start, through: end, direction: .forward, scratch: &scratch,
+                                               takesWholeBlock: takesWholeBlock) {
                             timestamp, line, metadata in
                             scannedBytes += line.count
                             scannedLines += 1
@@ -100,7 +120,7 @@ extension Querier {
                         if source.bytes == nil {
                             chunkStats.bytesProcessed = scannedBytes
                             chunkStats.linesProcessed = scannedLines
-                            chunkStats.decompressedBytes = scannedBytes
+                            chunkStats.decompressedBytes = scannedBytes - summarisedBytes
                         } else {
                             chunkStats.ingesterBytes = scannedBytes
                             chunkStats.ingesterLines = scannedLines
@@ -145,6 +165,13 @@ struct SampleExtractor: Sendable {
         }
         lineFilters = LineFilterChain(filters)
         operation = aggregation.operation
+    }
+
+    /// The window edges of a count or rate over entries that need no line (no stages), for counting whole blocks.
+    func countGrid(_ query: SampleQuery) -> WindowGrid? {
+        guard operation == .countOverTime || operation == .rate, lineFilters.filters.isEmpty,
+              let steps = query.steps, steps.count > 0 else { return nil }
+        return WindowGrid(steps: steps, range: query.aggregation.range, offset: query.aggregation.offset)
     }
 
     func stream(_ labels: LabelSet) -> StreamSampler {
@@ -232,5 +259,35 @@ struct SampleCollector: Sendable {
             return SeriesSamples(labels: series.labels, timestamps: order.map { series.timestamps[$0] },
                                  values: order.map { series.values[$0] })
         }
+    }
+}
+
+/// The edges of a range aggregation's windows `(t - offset - range, t - offset]` over all steps.
+struct WindowGrid: Sendable {
+    let firstLeft: Int64
+    let firstRight: Int64
+    let step: Int64
+    let count: Int
+
+    init(steps: EvaluationSteps, range: Int64, offset: Int64) {
+        firstRight = steps.start - offset
+        firstLeft = firstRight - range
+        step = steps.step
+        count = steps.count
+    }
+
+    /// True when no window edge falls in `[from, through)`, so that each window holds every entry of that span
+    /// (the latest at `through`) or none.
+    func keepsWhole(from: Int64, through: Int64) -> Bool {
+        !hasEdge(firstLeft, in: from, through) && !hasEdge(firstRight, in: from, through)
+    }
+
+    private func hasEdge(_ first: Int64, in from: Int64, _ through: Int64) -> Bool {
+        guard through > from else { return false }
+        // The first edge at or after `from`.
+        var k: Int64 = 0
+        if from > first { k = (from - first + step - 1) / step }
+        guard k < Int64(count) else { return false }
+        return first + k * step < through
     }
 }

@@ -30,7 +30,8 @@ enum RangeFunctions {
         let slice = values[window]
         switch operation {
         case .countOverTime:
-            return Double(window.count)
+            // Values are counts: 1 per entry, or a whole block's entries counted from its summary.
+            return slice.reduce(0, +)
         case .absentOverTime:
             return nil
         case .bytesOverTime, .sumOverTime:
