@@ -52,8 +52,7 @@ extension LokiAPI {
         let deletes = try await deleteFilter(tenant: tenant, limits: limits, start: earliest, end: steps.end.saturatingAdding(1))
         do {
             let (result, stats) = try await Self.withQueryTimeout(limits) {
-                try await querier.evaluate(expression, tenant: tenant, steps: steps, maxSeries: limits.maxQuerySeries,
-                                           deletes: deletes)
+                try await frontend.evaluate(expression, tenant: tenant, steps: steps, limits: limits, deletes: deletes)
             }
             return body(200, LokiJSON.metric(result, stats: stats), contentType: "application/json")
         } catch let error as MetricQueryError {

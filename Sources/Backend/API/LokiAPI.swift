@@ -40,6 +40,8 @@ public struct LokiAPI: Sendable {
     let settings: Settings
     let distributor: Distributor
     let querier: Querier
+    /// Log and metric queries go through the frontend: its fair queue, splitting and results cache.
+    let frontend: QueryFrontend
     let ingester: Ingester
     let metrics: BackendMetrics
     let readiness: @Sendable () -> Bool
@@ -52,8 +54,9 @@ public struct LokiAPI: Sendable {
     public init(
         settings: Settings, distributor: Distributor, querier: Querier, ingester: Ingester, metrics: BackendMetrics,
         readiness: @escaping @Sendable () -> Bool, deletes: DeleteRequestsAPI? = nil,
-        now: @escaping @Sendable () -> Int64 = WallClock.nanoseconds
+        frontend: QueryFrontend? = nil, now: @escaping @Sendable () -> Int64 = WallClock.nanoseconds
     ) {
+        self.frontend = frontend ?? QueryFrontend(querier: querier, settings: QueryFrontend.Settings(), now: now)
         self.deletes = deletes
         self.settings = settings
         self.distributor = distributor
@@ -332,7 +335,7 @@ public struct LokiAPI: Sendable {
                              start: start, end: end, limit: limit, direction: direction)
         query.deletes = try await deleteFilter(tenant: tenant, limits: limits, start: start, end: end)
         let filtered = query
-        let (streams, stats) = try await Self.withQueryTimeout(limits) { try await querier.selectLogs(filtered) }
+        let (streams, stats) = try await Self.withQueryTimeout(limits) { try await frontend.selectLogs(filtered) }
         return body(200, LokiJSON.streams(streams, stats: stats), contentType: "application/json")
     }
 

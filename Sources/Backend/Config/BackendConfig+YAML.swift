@@ -50,6 +50,7 @@ extension BackendConfig {
             }
         }
         out.section("limits_config") { out in Self.render(limitsConfig, to: &out) }
+        renderQuerySections(to: &out)
         out.section("compactor") { out in
             out.scalar("working_directory", YAMLWriter.string(compactor.workingDirectory))
             out.scalar("compaction_interval", Self.prometheus(compactor.compactionInterval))
@@ -109,6 +110,7 @@ extension BackendConfig {
         out.scalar("max_query_lookback", prometheus(limits.maxQueryLookback))
         out.scalar("max_query_parallelism", String(limits.maxQueryParallelism))
         out.scalar("split_queries_by_interval", prometheus(limits.splitQueriesByInterval))
+        out.scalar("max_cache_freshness_per_query", prometheus(limits.maxCacheFreshnessPerQuery))
         out.scalar("allow_structured_metadata", String(limits.allowStructuredMetadata))
         out.scalar("retention_period", prometheus(limits.retentionPeriod))
         if limits.retentionStream.isEmpty {
@@ -128,7 +130,7 @@ extension BackendConfig {
     }
 
     /// Loki keeps limits as Prometheus `model.Duration` (`1w`) ...
-    private static func prometheus(_ duration: Duration) -> String {
+    static func prometheus(_ duration: Duration) -> String {
         DurationText.prometheusString(DurationText.nanoseconds(duration))
     }
 

@@ -31,6 +31,8 @@ public struct BackendConfig: Sendable, Equatable {
     public var ingester = IngesterConfig()
     public var compactor = CompactorConfig()
     public var runtimeConfig = RuntimeConfig()
+    /// `querier`, `frontend` and `query_range`.
+    public var query = QueryConfig()
 
     /// Loki's defaults for every key.
     public init() {}
@@ -253,6 +255,8 @@ public struct BackendConfig: Sendable, Equatable {
         public var maxQueryParallelism: Int = 32
         /// `split_queries_by_interval`: the frontend splits range queries into pieces this long; 0 disables it.
         public var splitQueriesByInterval: Duration = .seconds(3600)
+        /// `max_cache_freshness_per_query`: pieces of a query newer than this are never cached.
+        public var maxCacheFreshnessPerQuery: Duration = .seconds(600)
         /// `allow_structured_metadata`.
         public var allowStructuredMetadata: Bool = true
         /// `retention_period`: how long the compactor keeps a tenant's streams; 0 keeps them forever.

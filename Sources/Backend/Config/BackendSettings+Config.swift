@@ -48,6 +48,7 @@ extension BackendSettings {
             configYAML: config.renderYAML(),
             runtimeConfig: RuntimeOverrides.Settings(config),
             compactor: CompactorSettings(config.compactor))
+        frontend = QueryFrontend.Settings(config.query)
     }
 
     /// `compactor.delete_request_store` must be empty or name the object store the chunks are in: delete
@@ -241,6 +242,7 @@ extension Limits {
         maxQueryLookback = DurationText.nanoseconds(config.maxQueryLookback)
         maxQueryParallelism = config.maxQueryParallelism
         splitQueriesByInterval = DurationText.nanoseconds(config.splitQueriesByInterval)
+        maxCacheFreshness = DurationText.nanoseconds(config.maxCacheFreshnessPerQuery)
         allowStructuredMetadata = config.allowStructuredMetadata
         retentionPeriod = DurationText.nanoseconds(config.retentionPeriod)
         retentionStreams = config.retentionStream

@@ -40,6 +40,9 @@ struct ConfigDecoder {
             case "ingester": try decodeIngester(entry, into: &config.ingester)
             case "compactor": try decodeCompactor(entry, into: &config.compactor)
             case "runtime_config": try decodeRuntimeConfig(entry, into: &config.runtimeConfig)
+            case "querier": try decodeQuerier(entry, into: &config.query)
+            case "frontend": try decodeFrontend(entry, into: &config.query)
+            case "query_range": try decodeQueryRange(entry, into: &config.query)
             default: ignore(entry, read: LokiKeys.topLevel, loki: LokiKeys.topLevelIgnored)
             }
         }
@@ -297,6 +300,7 @@ struct ConfigDecoder {
             case "max_query_lookback": try readDuration(entry, into: &limits.maxQueryLookback)
             case "max_query_parallelism": try readInt(entry, into: &limits.maxQueryParallelism, range: 1...Int.max)
             case "split_queries_by_interval": try readDuration(entry, into: &limits.splitQueriesByInterval)
+            case "max_cache_freshness_per_query": try readDuration(entry, into: &limits.maxCacheFreshnessPerQuery)
             case "allow_structured_metadata": try readBool(entry, into: &limits.allowStructuredMetadata)
             case "retention_period": try readDuration(entry, into: &limits.retentionPeriod)
             case "retention_stream": limits.retentionStream = try readRetentionStream(entry)
@@ -395,7 +399,7 @@ struct ConfigDecoder {
         }
     }
 
-    private func readBool(_ entry: Entry, into target: inout Bool) throws(ConfigError) {
+    func readBool(_ entry: Entry, into target: inout Bool) throws(ConfigError) {
         guard case .text(let text, _) = try scalar(entry, expected: "true or false") else { return }
         switch text {
         case "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", "y", "Y": target = true

@@ -6,10 +6,10 @@
 enum LokiKeys {
     static let topLevel = [
         "target", "auth_enabled", "server", "common", "schema_config", "storage_config", "limits_config", "ingester",
-        "compactor", "runtime_config",
+        "compactor", "runtime_config", "querier", "frontend", "query_range",
     ]
     static let topLevelIgnored: Set<String> = [
-        "distributor", "querier", "query_scheduler", "frontend", "frontend_worker", "query_range", "ruler",
+        "distributor", "query_scheduler", "frontend_worker", "ruler",
         "ruler_storage", "ingester_client", "pattern_ingester", "index_gateway", "bloom_build", "bloom_gateway",
         "block_builder", "block_scheduler", "compactor_grpc_client", "compactor_http_client",
         "chunk_store_config", "table_manager", "memberlist", "kafka_config", "ingest_limits",
@@ -73,7 +73,7 @@ enum LokiKeys {
         "max_label_value_length", "reject_old_samples", "reject_old_samples_max_age", "creation_grace_period",
         "max_global_streams_per_user", "max_entries_limit_per_query", "max_query_length",
         "query_timeout", "allow_structured_metadata", "max_query_series", "max_query_lookback", "max_query_parallelism",
-        "split_queries_by_interval", "retention_period", "retention_stream", "per_tenant_override_config", "per_tenant_override_period",
+        "split_queries_by_interval", "max_cache_freshness_per_query", "retention_period", "retention_stream", "per_tenant_override_config", "per_tenant_override_period",
         "deletion_mode",
     ]
     static let limitsIgnored: Set<String> = [
@@ -81,7 +81,7 @@ enum LokiKeys {
         "log_level_fields", "use_owned_stream_count", "max_streams_per_user", "unordered_writes",
         "max_chunks_per_query", "max_query_range", "tsdb_max_query_parallelism", "tsdb_max_bytes_per_shard",
         "tsdb_sharding_strategy", "tsdb_precompute_chunks", "cardinality_limit", "max_streams_matchers_per_query",
-        "max_concurrent_tail_requests", "max_cache_freshness_per_query", "max_metadata_cache_freshness",
+        "max_concurrent_tail_requests", "max_metadata_cache_freshness",
         "max_stats_cache_freshness", "max_queriers_per_tenant", "max_query_capacity", "query_ready_index_num_days",
         "split_metadata_queries_by_interval",
         "split_recent_metadata_queries_by_interval", "recent_metadata_query_window",

@@ -38,6 +38,8 @@ public struct Limits: Sendable, Equatable {
     public var maxQueryParallelism: Int = 32
     /// `split_queries_by_interval`, nanoseconds; 0 disables splitting.
     public var splitQueriesByInterval: Int64 = 3_600_000_000_000
+    /// `max_cache_freshness_per_query`, nanoseconds.
+    public var maxCacheFreshness: Int64 = 600_000_000_000
     public var allowStructuredMetadata: Bool = true
     /// `retention_period`, nanoseconds: how long the compactor keeps a stream no `retention_stream` rule matches;
     /// 0 keeps it forever.

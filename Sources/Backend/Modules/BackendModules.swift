@@ -25,6 +25,8 @@ public struct BackendSettings: Sendable {
     public var runtimeConfig: RuntimeOverrides.Settings?
     /// `compactor`: index compaction and retention.
     public var compactor: CompactorSettings
+    /// `querier`, `frontend`, `query_range`: query scheduling, splitting and caching.
+    public var frontend = QueryFrontend.Settings()
 
     public init(
         host: String, port: Int, authEnabled: Bool, maxRequestBytes: Int, limits: Limits,
@@ -110,7 +112,8 @@ public enum BackendModules {
             deletes: DeleteRequestsAPI(
                 store: deleteStore, serveEndpoints: settings.compactor.retentionEnabled,
                 cancelPeriod: settings.compactor.deleteRequestCancelPeriod,
-                maxInterval: settings.compactor.deleteMaxInterval, metrics: deleteMetrics, logger: logger))
+                maxInterval: settings.compactor.deleteMaxInterval, metrics: deleteMetrics, logger: logger),
+            frontend: QueryFrontend(querier: querier, settings: settings.frontend))
         let app = Application(
             router: api.router(),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),

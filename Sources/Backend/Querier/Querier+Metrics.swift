@@ -3,7 +3,7 @@ extension Querier {
     /// computes every step.
     public func evaluate(
         _ expression: SampleExpression, tenant: String, steps: EvaluationSteps, maxSeries: Int,
-        deletes: DeleteFilter = .none
+        deletes: DeleteFilter = .none, budget: QueryMemoryBudget? = nil
     ) async throws -> (result: MetricResult, stats: QueryStats) {
         let started = ContinuousClock.now
         let evaluator = MetricEvaluator(expression: expression, steps: steps, maxSeries: maxSeries)
@@ -14,6 +14,7 @@ extension Querier {
                 var query = SampleQuery(tenant: tenant, aggregation: leaf, from: span.from, through: span.through)
                 query.deletes = deletes
                 query.steps = steps
+                query.budget = budget
                 group.addTask {
                     let (series, stats) = try await selectSamples(query)
                     return (index, series, stats)
@@ -28,6 +29,8 @@ extension Querier {
             return (samples, stats)
         }
         var stats = fetched.1
+        let held = QueryMemoryBudget.bytes(samples: fetched.0.reduce(0) { $0 + $1.reduce(0) { $0 + $1.timestamps.count } })
+        defer { budget?.release(held) }
         let result = try evaluator.evaluate(fetched.0)
         stats.execTime = ContinuousClock.now - started
         return (result, stats)

@@ -11,6 +11,8 @@ public struct SampleQuery: Sendable {
     /// The evaluation steps the samples feed, when known: a block no window edge cuts through is counted from its
     /// summary without being decompressed.
     public var steps: EvaluationSteps?
+    /// The query's memory budget, which the samples are taken from.
+    public var budget: QueryMemoryBudget?
 
     public init(tenant: String, aggregation: RangeAggregation, from: Int64, through: Int64) {
         self.tenant = tenant
@@ -44,11 +46,14 @@ extension Querier {
             stats.ingesterBytes += snapshot.headBytesScanned
             stats.ingesterLines += snapshot.headLinesScanned
             var stream = extractor.stream(snapshot.labels)
+            var head = SampleCollector()
             for entry in snapshot.headEntries where deletes?.deletes(entry) != true {
                 entry.line.withUnsafeBytes { line in
-                    stream.add(entry.timestamp, line, metadata: { entry.structuredMetadata }, into: &collected)
+                    stream.add(entry.timestamp, line, metadata: { entry.structuredMetadata }, into: &head)
                 }
             }
+            try query.budget?.reserve(QueryMemoryBudget.bytes(samples: head.sampleCount))
+            collected.merge(head)
             for chunk in snapshot.closedChunks where seen.insert(ChunkIdentity(chunk.ref)).inserted {
                 sources.append((snapshot.labels, chunk.ref, chunk.bytes, deletes))
                 stats.ingesterChunks += 1
@@ -133,6 +138,7 @@ extension Querier {
                 return all
             }
             for (partial, chunkStats) in results {
+                try query.budget?.reserve(QueryMemoryBudget.bytes(samples: partial.sampleCount))
                 collected.merge(partial)
                 stats.add(chunkStats)
             }
@@ -231,6 +237,9 @@ struct SampleCollector: Sendable {
         collected[slot].timestamps.append(timestamp)
         collected[slot].values.append(value)
     }
+
+    /// Samples held, over all series.
+    var sampleCount: Int { collected.reduce(0) { $0 + $1.timestamps.count } }
 
     mutating func merge(_ other: SampleCollector) {
         for series in other.collected {

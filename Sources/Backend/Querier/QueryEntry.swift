@@ -33,6 +33,8 @@ public struct QueryStats: Sendable {
     public var ingesterLines = 0
     public var ingesterChunks = 0
     public var entriesReturned = 0
+    /// Pieces the frontend split the query into.
+    public var splits = 0
     public var execTime: Duration = .zero
 
     public init() {}

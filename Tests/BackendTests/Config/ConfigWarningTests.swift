@@ -88,12 +88,11 @@ import Testing
             "loki.yaml:7:3: server.grpc_server_max_concurrent_streams is a Loki setting this version does not use (ignored)",
             "loki.yaml:10:3: common.instance_addr is a Loki setting this version does not use (ignored)",
             "loki.yaml:17:3: common.ring is a Loki setting this version does not use (ignored)",
-            "loki.yaml:21:1: query_range is a Loki setting this version does not use (ignored)",
             "loki.yaml:29:3: limits_config.metric_aggregation_enabled is a Loki setting this version does not use (ignored)",
             "loki.yaml:30:3: limits_config.split_metadata_queries_by_interval is a Loki setting this version does not use (ignored)",
             "loki.yaml:42:1: pattern_ingester is a Loki setting this version does not use (ignored)",
             "loki.yaml:45:1: ruler is a Loki setting this version does not use (ignored)",
-            "loki.yaml:48:1: frontend is a Loki setting this version does not use (ignored)",
+            "loki.yaml:49:3: frontend.encoding is a Loki setting this version does not use (ignored)",
         ])
     }
 
