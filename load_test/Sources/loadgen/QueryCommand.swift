@@ -38,6 +38,13 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(help: "Backend process id: report CPU cores used and GB/s per core from /proc.")
     var backendPid: Int?
 
+    @Option(help: "Step of a metric query (sent as step=); omitted for log queries.")
+    var step: String?
+
+    @Option(help: "Raw line bytes the query's range holds (fill's figure): GB/s is then this over the query's time, "
+                + "not the answer's totalBytesProcessed (a count reads block summaries, not lines).")
+    var dataBytes: ByteCountArgument?
+
     static func encodeComponent(_ text: String) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
@@ -63,6 +70,7 @@ struct QueryCommand: AsyncParsableCommand {
         let target = base + "/loki/api/v1/query_range?query=\(Self.encodeComponent(query))"
             + "&start=\(Self.encodeComponent(startParameter))&end=\(Self.encodeComponent(endParameter))"
             + "&limit=\(limit)&direction=\(Self.encodeComponent(direction))"
+            + (step.map { "&step=\(Self.encodeComponent($0))" } ?? "")
         Report.say("query: \(query)  start=\(startParameter) end=\(endParameter) limit=\(limit) repeat=\(repeatCount)")
         let monitor = BackendMonitor(pid: backendPid)
         var runs: [Run] = []
@@ -83,6 +91,7 @@ struct QueryCommand: AsyncParsableCommand {
             }
             var run = try Self.parse(bytes, url: target)
             run.wallSeconds = wall
+            if let dataBytes { run.bytesProcessed = Double(dataBytes.bytes) }
             if let before, let after { run.backendCPUSeconds = after.cpuSeconds - before.cpuSeconds }
             runs.append(run)
             var line = "#\(index)  wall=\(String(format2: wall))s exec=\(String(format2: run.execSeconds))s  "
