@@ -41,8 +41,7 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(help: "Step of a metric query (sent as step=); omitted for log queries.")
     var step: String?
 
-    @Option(help: "Raw line bytes the query's range holds (fill's figure): GB/s is then this over the query's time, "
-                + "not the answer's totalBytesProcessed (a count reads block summaries, not lines).")
+    @Option(help: "Raw line bytes the query's range holds (fill's figure): GB/s is then this over the query's time, not the answer's totalBytesProcessed (a count reads block summaries, not lines).")
     var dataBytes: ByteCountArgument?
 
     static func encodeComponent(_ text: String) -> String {
