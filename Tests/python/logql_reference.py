@@ -80,10 +80,10 @@ class Ctx:
         return self.labels.get("__error__", "") != ""
 
     def set_err(self, err, details=None):
-        if not self.has_err():
-            self.labels["__error__"] = err
-            if details is not None:
-                self.labels["__error_details__"] = details
+        """A later error replaces an earlier one (LabelsBuilder.SetErr)."""
+        self.labels["__error__"] = err
+        if details is not None:
+            self.labels["__error_details__"] = details
 
 
 def line_contains(*needles):
@@ -207,15 +207,57 @@ def _json_scalar(value):
     return None
 
 
+_DECODER = json.JSONDecoder(parse_float=_Raw, parse_int=_Raw, parse_constant=_Raw)
+
+
+def _object_each(text, pos, callback):
+    """jsonparser.ObjectEach: calls callback(key, value) member by member, so the members before a syntax error
+    have been seen when it raises ValueError."""
+    ws = re.compile(r"[ \t\n\r]*")
+    pos = ws.match(text, pos).end()
+    if pos >= len(text) or text[pos] != "{":
+        raise ValueError("Value looks like object, but can't find closing '}' symbol")
+    pos = ws.match(text, pos + 1).end()
+    if pos < len(text) and text[pos] == "}":
+        return pos + 1
+    while True:
+        k, pos = _DECODER.raw_decode(text, pos)
+        if not isinstance(k, str):
+            raise ValueError("key is not a string")
+        pos = ws.match(text, pos).end()
+        if pos >= len(text) or text[pos] != ":":
+            raise ValueError("missing ':'")
+        pos = ws.match(text, pos + 1).end()
+        if pos < len(text) and text[pos] == "{":
+            collected = []
+            pos = _object_each(text, pos, lambda kk, vv: collected.append((kk, vv)))
+            v = dict(collected)
+            callback(k, v)
+        else:
+            v, pos = _DECODER.raw_decode(text, pos)
+            callback(k, v)
+        pos = ws.match(text, pos).end()
+        if pos < len(text) and text[pos] == ",":
+            pos = ws.match(text, pos + 1).end()
+            continue
+        if pos < len(text) and text[pos] == "}":
+            return pos + 1
+        raise ValueError("Value looks like object, but can't find closing '}' symbol")
+
+
 def _flatten(prefix, obj, ctx):
     for k, v in obj.items():
-        name = sanitize(k) if not prefix else prefix + "_" + sanitize(k)
-        if isinstance(v, dict):
-            _flatten(name, v, ctx)
-        elif isinstance(v, list):
-            continue  # arrays are not extracted by the plain json parser
-        else:
-            ctx.set_parsed(name, _json_scalar(v))
+        _flatten_one(prefix, k, v, ctx)
+
+
+def _flatten_one(prefix, k, v, ctx):
+    name = sanitize(k) if not prefix else prefix + "_" + sanitize(k)
+    if isinstance(v, dict):
+        _flatten(name, v, ctx)
+    elif isinstance(v, list) or v is None:
+        return  # the plain json parser extracts neither arrays nor nulls
+    else:
+        ctx.set_parsed(name, _json_scalar(v))
 
 
 def _json_path(path):
@@ -236,17 +278,20 @@ def json_parser(**params):
     paths = {k: _json_path(v) for k, v in params.items()}
 
     def stage(ctx):
-        if ctx.has_err():
+        if not paths:
+            # Members before a syntax error are extracted, then the error is set.
+            try:
+                _object_each(ctx.line, 0, lambda k, v: _flatten_one("", k, v, ctx))
+            except ValueError as e:
+                ctx.set_err("JSONParserErr", str(e))
+            return True
+        if not ctx.line or ctx.line[0] not in '"{[':
+            ctx.set_err("JSONParserErr")
             return True
         try:
             doc = _loads(ctx.line)
-            if not isinstance(doc, dict):
-                raise ValueError("not an object")
         except ValueError as e:
             ctx.set_err("JSONParserErr", str(e))
-            return True
-        if not paths:
-            _flatten("", doc, ctx)
             return True
         for name, path in paths.items():
             cur = doc
@@ -269,23 +314,29 @@ def json_parser(**params):
 
 
 def unpack_parser():
+    """Top-level string members become labels, `_entry` the line; only a packed line (one with `_entry`) gets
+    labels."""
     def stage(ctx):
-        if ctx.has_err():
+        if not ctx.line:
+            return True
+        if ctx.line[0] != "{":
+            ctx.set_err("JSONParserErr", "expecting json object(3), but it is not")
             return True
         try:
             doc = _loads(ctx.line)
-            if not isinstance(doc, dict):
-                raise ValueError("not an object")
         except ValueError as e:
             ctx.set_err("JSONParserErr", str(e))
             return True
-        entry = None
+        entry, found = None, []
         for k, v in doc.items():
             if k == "_entry" and isinstance(v, str):
                 entry = v
             elif isinstance(v, str):
-                ctx.set_parsed(sanitize(k), v)
+                found.append((k, v))
         if entry is not None:
+            for k, v in found:
+                name = k + "_extracted" if k in ctx.stream else k
+                ctx.labels[sanitize(name)] = v
             ctx.line = entry
         return True
 
@@ -341,27 +392,19 @@ def _logfmt_pairs(line):
 
 def logfmt_parser(strict=False, keep_empty=False, **params):
     def stage(ctx):
-        if ctx.has_err():
-            return True
         pairs, err = _logfmt_pairs(ctx.line)
         if params:
-            found = {}
-            for k, v in pairs:
-                found.setdefault(k, v)
+            # Every named label is set, empty when the line lacks its key; the last pair of a key wins.
+            found = dict(pairs)
             for name, src in params.items():
-                v = found.get(src)
-                if v is not None or (keep_empty and src in found):
-                    ctx.set_parsed(name, v or "")
+                ctx.set_parsed(name, found.get(src) or "")
+            if strict and err:
+                ctx.set_err("LogfmtParserErr", err)
             return True
-        seen = set()
         for k, v in pairs:
-            name = sanitize(k)
-            if name in seen:
-                continue
             if (v is None or v == "") and not keep_empty:
                 continue
-            seen.add(name)
-            ctx.set_parsed(name, v or "")
+            ctx.set_parsed(sanitize(k), v or "")
         if strict and err:
             # Loki sets each pair as it reads it, then the error.
             ctx.set_err("LogfmtParserErr", err)
@@ -375,8 +418,6 @@ def regexp_parser(regex):
     names = list(r.groupindex)
 
     def stage(ctx):
-        if ctx.has_err():
-            return True
         m = r.search(ctx.line)
         if m:
             for n in names:
@@ -391,8 +432,6 @@ def pattern_parser(pattern):
     parts = _pattern_parts(pattern)
 
     def stage(ctx):
-        if ctx.has_err():
-            return True
         captures = _pattern_match(parts, ctx.line)
         for name, value in captures or []:
             if name != "_":
@@ -459,7 +498,8 @@ def _numeric(name, op, value, convert):
         try:
             v = convert(ctx.labels[name])
         except ValueError as e:
-            ctx.set_err("LabelFilterErr", str(e))
+            if not ctx.has_err():  # an earlier, more useful error stays
+                ctx.set_err("LabelFilterErr", str(e))
             return True
         return CMP[op](v, value)
 
@@ -600,6 +640,9 @@ def log_query(log, entries, start, end, limit, direction):
     kept = kept[:limit]
     streams = {}
     for ts, line, labels in kept:
+        # The stream labels of a log result go through syntax.ParseLabels, which drops empty values
+        # (loki#7355: an empty label is an absent label).
+        labels = {k: v for k, v in labels.items() if v != ""}
         streams.setdefault(key(labels), []).append((ts, line))
     return streams
 

@@ -537,6 +537,9 @@ PIPELINE_CASES = [
     log('{app="api"} | logfmt | level!~"info|debug" | latency <= 20ms | status == 503',
         sel(eq("app", "api"), stages=[R.logfmt_parser(), R.label_str("level", "!~", "info|debug"),
                                       R.label_duration("latency", "<=", "20ms"), R.label_num("status", "==", 503)])),
+    # A number filter on a value that is no number keeps the line with Go's error as details.
+    log('{pod="api-1"} | logfmt | latency > 10 | keep level',
+        sel(*API1, stages=[R.logfmt_parser(), R.label_num("latency", ">", 10), R.keep("level")])),
     log('{app="api"} | logfmt level, code="status"',
         sel(eq("app", "api"), stages=[R.logfmt_parser(level="level", code="status")]), limit=300),
     log('{pod="api-dev"} | logfmt --strict | drop __error_details__',
@@ -585,9 +588,9 @@ PIPELINE_CASES = [
     log('{pod="api-1"} | logfmt | line_format "{{.level | upper}} {{.path | replace \\"/\\" \\"_\\"}} '
         '{{ if eq .status \\"500\\" }}boom{{ else }}ok{{ end }} {{ __line__ | trunc 10 }}"',
         sel(*API1, stages=[R.logfmt_parser(), R.line_format(_line_fmt_funcs)])),
-    log('{pod="api-1"} | logfmt | label_format code=status, summary="{{.level}}:{{.status}}" | keep app, code, summary',
+    log('{pod="api-1"} | logfmt | label_format code=status, summary="{{.level}}:{{.path}}" | keep app, code, summary',
         sel(*API1, stages=[R.logfmt_parser(), R.label_format(code=("rename", "status"), summary=(
-            "template", lambda l, line: f"{l['level']}:{l['status']}")), R.keep("app", "code", "summary")])),
+            "template", lambda l, line: f"{l['level']}:{l['path']}")), R.keep("app", "code", "summary")])),
     log('{pod="api-1"} | logfmt | drop latency, bytes, counter, msg, path, trace_id',
         sel(*API1, stages=[R.logfmt_parser(), R.drop("latency", "bytes", "counter", "msg", "path", "trace_id")])),
     log('{pod="api-1"} | logfmt | keep level, status | drop level="debug"',
