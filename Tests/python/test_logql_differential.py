@@ -233,7 +233,7 @@ def run_range(url, case):
     p = case.params
     start, end, step = p.get("start", T0 + 5 * MIN), p.get("end", T0 + SPAN), p.get("step", MIN)
     r = _get(url, "/loki/api/v1/query_range",
-             {"query": case.query, "start": start, "end": end, "step": f"{step / NS}"})
+             {"query": case.query, "start": start, "end": end, "step": p.get("step_text", f"{step / NS}")})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["data"]["resultType"] == "matrix", body["data"]["resultType"]
@@ -369,6 +369,12 @@ LOG_CASES = [
     log('{app="web"} |= "\\"user_agent\\": \\"curl"', sel(eq("app", "web"), stages=[R.line_contains('"user_agent": "curl')])),
     log('{app="edge"} |= "\\x1b[31m"', sel(eq("app", "edge"), stages=[R.line_contains("\x1b[31m")])),
     log('{app="nothing"}', sel(eq("app", "nothing")), empty_ok=True),
+    # Limits across the flush: the first half is read from the store, the second from the ingester.
+    log('{env="prod"}', ALL_PROD_LOG := sel(eq("env", "prod")), start=T0 + 14 * MIN, end=T0 + 16 * MIN, limit=60,
+        direction="forward"),
+    log('{env="prod"}', ALL_PROD_LOG, start=T0 + 14 * MIN, end=T0 + 16 * MIN, limit=60),
+    log('{env=~"prod|dev"} |~ "api/(users|login)"', sel(re_("env", "prod|dev"), stages=[R.line_regex("api/(users|login)")]),
+        start=T0 + 14 * MIN + 30 * SEC, end=T0 + 15 * MIN + 30 * SEC),
 ]
 
 ALL_PROD = sel(eq("env", "prod"))
@@ -470,7 +476,21 @@ METRIC_CASES = [
     *both('sum by (pod, env) (count_over_time({env=~".+"}[5m])) unless on (env) sum by (env) (count_over_time({env="dev"}[5m]))',
           R.Bin("unless", sum_by(cot(ANY, 5 * MIN), "pod", "env"), sum_by(cot(sel(eq("env", "dev")), 5 * MIN), "env"),
                 on=["env"])),
+    *both('sum by (trace_id) (count_over_time({app="api"}[5m]))', sum_by(cot(API, 5 * MIN), "trace_id")),
+    *both('sum(count_over_time({env=~".+"}[5m])) by (env)', sum_by(cot(ANY, 5 * MIN), "env")),
+    *both('avg(bytes_over_time({env=~".+"}[5m])) without (pod, trace_id, user)',
+          R.Agg("avg", R.Range("bytes_over_time", ANY, 5 * MIN), without=["pod", "trace_id", "user"])),
+    *both('max(sum by (pod) (rate({env=~".+"}[2m])))', R.Agg("max", sum_by(R.Range("rate", ANY, 2 * MIN), "pod"))),
+    rng('absent_over_time({pod="edge-1"}[1s])', R.Range("absent_over_time", sel(eq("pod", "edge-1")), SEC),
+        start=T0 + 10 * MIN, end=T0 + 11 * MIN, step=SEC),
+    rng('count_over_time({app="web"}[1m])', cot(WEB, MIN), step=MIN, step_text="1m"),
+    rng('sum by (env) (bytes_rate({env=~".+"}[45s]))', sum_by(R.Range("bytes_rate", ANY, 45 * SEC), "env"),
+        start=T0 + 2 * MIN + 7_000_000, end=T0 + 29 * MIN - 1, step=23 * SEC),
     # Scalars and vector().
+    inst("1 + -2 / 1", R.Num(-1)),
+    inst("1 + 1 - -1", R.Num(3)),
+    *both("vector(3) > bool 2", R.Bin(">", R.VectorLit(3), R.Num(2), bool=True)),
+    *both("vector(3) < 2", R.Bin("<", R.VectorLit(3), R.Num(2)), empty_ok=True),
     inst("1 + 2 * 3", R.Num(7)),
     inst("2 ^ 10 / 4", R.Num(256)),
     *both("vector(5)", R.VectorLit(5)),
@@ -534,6 +554,14 @@ PIPELINE_CASES = [
         sel(eq("app", "api"), stages=[R.logfmt_parser(), R.label_or(
             R.label_and(R.label_str("level", "=~", "warn|error"), R.label_num("status", "!=", 200)),
             R.label_str("path", "=", "/health"))])),
+    # `and` binds tighter than `or`; a space or a comma between filters is `and`.
+    log('{app="api"} | logfmt | level="error" or status >= 500 and latency > 1s',
+        sel(eq("app", "api"), stages=[R.logfmt_parser(), R.label_or(
+            R.label_str("level", "=", "error"),
+            R.label_and(R.label_num("status", ">=", 500), R.label_duration("latency", ">", "1s")))])),
+    log('{app="api"} | logfmt | level="warn" path="/health", status!=200',
+        sel(eq("app", "api"), stages=[R.logfmt_parser(), R.label_and(
+            R.label_str("level", "=", "warn"), R.label_str("path", "=", "/health"), R.label_num("status", "!=", 200))])),
     log('{app="api"} | logfmt | level!~"info|debug" | latency <= 20ms | status == 503',
         sel(eq("app", "api"), stages=[R.logfmt_parser(), R.label_str("level", "!~", "info|debug"),
                                       R.label_duration("latency", "<=", "20ms"), R.label_num("status", "==", 503)])),
@@ -633,6 +661,9 @@ PIPELINE_CASES = [
           R.Range("quantile_over_time", sel(eq("app", "web"), stages=[R.json_parser(),
                                                                         R.label_str("__error__", "=", "")]), 3 * MIN,
                   unwrap=_unwrap("latency_ms", "", R.label_str("__error__", "=", "")), param=0.25, by=["env"])),
+    *both('quantile_over_time(1.5, {app="api"} | logfmt | unwrap counter [5m]) by (pod)',
+          R.Range("quantile_over_time", sel(eq("app", "api"), stages=[R.logfmt_parser()]), 5 * MIN,
+                  unwrap=_unwrap("counter"), param=1.5, by=["pod"])),
     *both('first_over_time({app="api"} | logfmt | unwrap counter [2m]) by (pod)',
           R.Range("first_over_time", sel(eq("app", "api"), stages=[R.logfmt_parser()]), 2 * MIN,
                   unwrap=_unwrap("counter"), by=["pod"])),
@@ -673,6 +704,7 @@ EMPTY_COMPATIBLE = ('parse error : queries require at least one regexp or equali
 
 ERROR_CASES = [
     # (endpoint, query, extra params, exact body)
+    ("range", '{foo="bar"} foo', {}, "parse error at line 1, col 13: syntax error: unexpected IDENTIFIER"),
     ("range", '{foo="bar"', {}, "parse error at line 1, col 11: syntax error: unexpected $end, expecting } or ,"),
     ("range", '{foo="bar"} |~', {}, "parse error at line 1, col 15: syntax error: unexpected $end, expecting STRING or ip"),
     ("range", '{foo="bar"} "foo"', {}, "parse error at line 1, col 13: syntax error: unexpected STRING"),
