@@ -112,33 +112,57 @@ def _pattern_parts(pattern):
     return parts
 
 
-def _pattern_match(parts, line):
-    """Loki's pattern matcher: a literal must come next; a capture takes everything up to the next literal's first
-    occurrence (or the rest of the line). Returns the captures, or None when the line does not match."""
+def _pattern_captures(parts, line):
+    """Loki's pattern.Matcher.Matches (the `| pattern` parser): a leading literal must start the line; each capture
+    takes everything up to the next literal's first occurrence; when that literal is missing, the capture takes
+    the rest of the line and matching stops there. Returns [(name, value)] for the named captures."""
+    if not line or not parts:
+        return []
     pos, captures = 0, []
-    for i, (kind, value) in enumerate(parts):
-        if kind == "literal":
-            if i == 0:
-                if not line.startswith(value):
-                    return None
-                pos = len(value)
-            continue
-        nxt = parts[i + 1][1] if i + 1 < len(parts) else None
-        if nxt is None:
-            captures.append((value, line[pos:]))
-            pos = len(line)
-        else:
-            j = line.find(nxt, pos)
-            if j < 0:
-                return None
-            captures.append((value, line[pos:j]))
-            pos = j + len(nxt)
+    if parts[0][0] == "literal":
+        if not line.startswith(parts[0][1]):
+            return []
+        pos = len(parts[0][1])
+        parts = parts[1:]
+    while parts:
+        name = parts[0][1]
+        if len(parts) == 1:
+            if name != "_":
+                captures.append((name, line[pos:]))
+            return captures
+        literal = parts[1][1]
+        parts = parts[2:]
+        j = line.find(literal, pos)
+        if j < 0:
+            if name != "_":
+                captures.append((name, line[pos:]))
+            return captures
+        if name != "_":
+            captures.append((name, line[pos:j]))
+        pos = j + len(literal)
     return captures
+
+
+def _pattern_test(parts, line):
+    """Loki's pattern.Matcher.Test (the `|>` filter): the literals in order, each after a non-empty capture; a
+    pattern ending on a literal must end the line, one ending on a capture must leave something for it."""
+    if not line or not parts:
+        return not line and not parts
+    off = 0
+    for i, (kind, value) in enumerate(parts):
+        if kind != "literal":
+            continue
+        j = line.find(value, off)
+        if j < 0 or (i != 0 and j == off):
+            return False
+        off = j + len(value)
+    ends_on_capture = parts[-1][0] == "capture"
+    return ends_on_capture == (off != len(line))
 
 
 def line_pattern(*patterns):
     compiled = [_pattern_parts(p) for p in patterns]
-    return lambda ctx: any(_pattern_match(c, ctx.line) is not None for c in compiled)
+    return lambda ctx: any(_pattern_test(c, ctx.line) for c in compiled)
 
 
 def line_not_pattern(*patterns):
@@ -432,10 +456,8 @@ def pattern_parser(pattern):
     parts = _pattern_parts(pattern)
 
     def stage(ctx):
-        captures = _pattern_match(parts, ctx.line)
-        for name, value in captures or []:
-            if name != "_":
-                ctx.set_parsed(name, value)
+        for name, value in _pattern_captures(parts, ctx.line):
+            ctx.set_parsed(name, value)
         return True
 
     return stage

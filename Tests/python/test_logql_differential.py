@@ -600,6 +600,9 @@ PIPELINE_CASES = [
     log('{app="edge"} |= "HTTP" | pattern "<ip> - - \\"<method> <path> <_>\\" <status> <size> <duration>"',
         sel(eq("app", "edge"), stages=[R.line_contains("HTTP"), R.pattern_parser(
             '<ip> - - "<method> <path> <_>" <status> <size> <duration>')])),
+    # Lines the pattern does not fit: the capture before the missing literal takes the rest of the line.
+    log('{app="edge"} | pattern "<ip> - - \\"<method> <_>"',
+        sel(eq("app", "edge"), stages=[R.pattern_parser('<ip> - - "<method> <_>')])),
     log('{app="edge"} | decolorize', sel(eq("app", "edge"), stages=[R.decolorize()])),
     log('{app="edge"} | decolorize |= "ERROR upstream"',
         sel(eq("app", "edge"), stages=[R.decolorize(), R.line_contains("ERROR upstream")])),
