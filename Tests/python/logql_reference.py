@@ -544,8 +544,12 @@ def label_ip(name, op, spec):
     test = _ip_test(spec)
 
     def f(ctx):
+        if ctx.has_err():
+            return True
+        if name not in ctx.labels:
+            return False  # a missing label matches neither = nor !=
         try:
-            ok = test(ipaddress.ip_address(ctx.labels.get(name, "")))
+            ok = test(ipaddress.ip_address(ctx.labels[name]))
         except ValueError:
             ok = False
         return ok if op == "=" else not ok

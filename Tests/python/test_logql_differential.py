@@ -254,8 +254,12 @@ def _label_diff(got, want):
 def run_range(url, case):
     p = case.params
     start, end, step = p.get("start", T0 + 5 * MIN), p.get("end", T0 + SPAN), p.get("step", MIN)
-    r = _get(url, "/loki/api/v1/query_range",
-             {"query": case.query, "start": start, "end": end, "step": p.get("step_text", f"{step / NS}")})
+    params = {"query": case.query, "start": start, "end": end, "step": p.get("step_text", f"{step / NS}")}
+    if p.get("no_step"):
+        # Loki's defaultQueryRangeStep: about 250 points, whole seconds, at least one.
+        del params["step"]
+        step = max((end - start) // NS // 250, 1) * NS
+    r = _get(url, "/loki/api/v1/query_range", params)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["data"]["resultType"] == "matrix", body["data"]["resultType"]
@@ -506,6 +510,9 @@ METRIC_CASES = [
     rng('absent_over_time({pod="edge-1"}[1s])', R.Range("absent_over_time", sel(eq("pod", "edge-1")), SEC),
         start=T0 + 10 * MIN, end=T0 + 11 * MIN, step=SEC),
     rng('count_over_time({app="web"}[1m])', cot(WEB, MIN), step=MIN, step_text="1m"),
+    rng('sum by (pod) (count_over_time({app="web"}[30s]))', sum_by(cot(WEB, 30 * SEC), "pod"), no_step=True),
+    *both('sum by (env) (count_over_time({app="api"} |= "level=error" or "level=warn" [5m]))',
+          sum_by(cot(sel(eq("app", "api"), stages=[R.line_contains("level=error", "level=warn")]), 5 * MIN), "env")),
     rng('sum by (env) (bytes_rate({env=~".+"}[45s]))', sum_by(R.Range("bytes_rate", ANY, 45 * SEC), "env"),
         start=T0 + 2 * MIN + 7_000_000, end=T0 + 29 * MIN - 1, step=23 * SEC),
     # Without aggregation: series keep every label, structured metadata included.
