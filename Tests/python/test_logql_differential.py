@@ -396,14 +396,16 @@ LOG_CASES = [
     log('{pod="api-1"}', sel(eq("pod", "api-1")), start=WINDOW_START, end=WINDOW_END, direction="forward"),
     log('{app!="api", env="prod"}', sel(ne("app", "api"), eq("env", "prod")), limit=50),
     log('{app!="api", env="prod"}', sel(ne("app", "api"), eq("env", "prod")), limit=50, direction="forward"),
-    log('{app="web"} |= "\\"user_agent\\": \\"curl"', sel(eq("app", "web"), stages=[R.line_contains('"user_agent": "curl')])),
+    log('{app="web"} |= "\\"user_agent\\": \\"curl"',
+        sel(eq("app", "web"), stages=[R.line_contains('"user_agent": "curl')])),
     log('{app="edge"} |= "\\x1b[31m"', sel(eq("app", "edge"), stages=[R.line_contains("\x1b[31m")])),
     log('{app="nothing"}', sel(eq("app", "nothing")), empty_ok=True),
     # Limits across the flush: the first half is read from the store, the second from the ingester.
     log('{env="prod"}', ALL_PROD_LOG := sel(eq("env", "prod")), start=T0 + 14 * MIN, end=T0 + 16 * MIN, limit=60,
         direction="forward"),
     log('{env="prod"}', ALL_PROD_LOG, start=T0 + 14 * MIN, end=T0 + 16 * MIN, limit=60),
-    log('{env=~"prod|dev"} |~ "api/(users|login)"', sel(re_("env", "prod|dev"), stages=[R.line_regex("api/(users|login)")]),
+    log('{env=~"prod|dev"} |~ "api/(users|login)"',
+        sel(re_("env", "prod|dev"), stages=[R.line_regex("api/(users|login)")]),
         start=T0 + 14 * MIN + 30 * SEC, end=T0 + 15 * MIN + 30 * SEC),
 ]
 
@@ -459,10 +461,12 @@ METRIC_CASES = [
     # Binary operators with scalars.
     *both('sum(count_over_time({app="api"}[1m])) * 2 + 1',
           R.Bin("+", R.Bin("*", R.Agg("sum", cot(API, MIN)), R.Num(2)), R.Num(1))),
-    *both('1 - sum by (env) (rate({app="api"}[5m]))', R.Bin("-", R.Num(1), sum_by(R.Range("rate", API, 5 * MIN), "env"))),
+    *both('1 - sum by (env) (rate({app="api"}[5m]))',
+          R.Bin("-", R.Num(1), sum_by(R.Range("rate", API, 5 * MIN), "env"))),
     *both('sum by (env) (count_over_time({app="api"}[5m])) ^ 2 % 7',
           R.Bin("%", R.Bin("^", sum_by(cot(API, 5 * MIN), "env"), R.Num(2)), R.Num(7))),
-    *both('sum by (env) (count_over_time({app="api"}[5m])) / 0', R.Bin("/", sum_by(cot(API, 5 * MIN), "env"), R.Num(0))),
+    *both('sum by (env) (count_over_time({app="api"}[5m])) / 0',
+          R.Bin("/", sum_by(cot(API, 5 * MIN), "env"), R.Num(0))),
     *both('(sum(count_over_time({app="api"}[5m])) - sum(count_over_time({app="api"}[5m]))) / 0',
           R.Bin("/", R.Bin("-", R.Agg("sum", cot(API, 5 * MIN)), R.Agg("sum", cot(API, 5 * MIN))), R.Num(0))),
     *both('sum by (pod) (count_over_time({app="api"}[5m])) > 40',
@@ -496,14 +500,16 @@ METRIC_CASES = [
           'sum by (env) (count_over_time({app="web"}[5m]))',
           R.Bin("-", sum_by(cot(ANY, 5 * MIN), "env", "app"), sum_by(cot(WEB, 5 * MIN), "env"), ignoring=["app"],
                 group_left=[])),
-    *both('sum by (env, app) (count_over_time({env=~".+"}[5m])) + on (env, app) sum by (env, app) (rate({env=~".+"}[1m]))',
+    *both('sum by (env, app) (count_over_time({env=~".+"}[5m])) + on (env, app) '
+          'sum by (env, app) (rate({env=~".+"}[1m]))',
           R.Bin("+", sum_by(cot(ANY, 5 * MIN), "env", "app"), sum_by(R.Range("rate", ANY, MIN), "env", "app"),
                 on=["env", "app"])),
     *both('sum by (pod) (count_over_time({env=~".+"}[5m])) and sum by (pod) (count_over_time({app="web"}[5m]))',
           R.Bin("and", sum_by(cot(ANY, 5 * MIN), "pod"), sum_by(cot(WEB, 5 * MIN), "pod"))),
     *both('sum by (pod) (count_over_time({app="api"}[5m])) or sum by (pod) (count_over_time({env="dev"}[5m]))',
           R.Bin("or", sum_by(cot(API, 5 * MIN), "pod"), sum_by(cot(sel(eq("env", "dev")), 5 * MIN), "pod"))),
-    *both('sum by (pod, env) (count_over_time({env=~".+"}[5m])) unless on (env) sum by (env) (count_over_time({env="dev"}[5m]))',
+    *both('sum by (pod, env) (count_over_time({env=~".+"}[5m])) unless on (env) '
+          'sum by (env) (count_over_time({env="dev"}[5m]))',
           R.Bin("unless", sum_by(cot(ANY, 5 * MIN), "pod", "env"), sum_by(cot(sel(eq("env", "dev")), 5 * MIN), "env"),
                 on=["env"])),
     *both('sum by (trace_id) (count_over_time({app="api"}[5m]))', sum_by(cot(API, 5 * MIN), "trace_id")),
@@ -534,7 +540,8 @@ METRIC_CASES = [
     *both('sum(rate({app="api"}[5m])) * 100 / sum(rate({app=~".+"}[5m]))',
           R.Bin("/", R.Bin("*", R.Agg("sum", R.Range("rate", API, 5 * MIN)), R.Num(100)),
                 R.Agg("sum", R.Range("rate", sel(re_("app", ".+")), 5 * MIN)))),
-    *both('sum by (env) (count_over_time({app="api"}[5m])) or on (env) sum by (env, app) (count_over_time({app="web"}[5m]))',
+    *both('sum by (env) (count_over_time({app="api"}[5m])) or on (env) '
+          'sum by (env, app) (count_over_time({app="web"}[5m]))',
           R.Bin("or", sum_by(cot(API, 5 * MIN), "env"), sum_by(cot(WEB, 5 * MIN), "env", "app"), on=["env"])),
     *both('sum by (pod) (count_over_time({env="dev"}[5m])) and on () vector(1)',
           R.Bin("and", sum_by(cot(sel(eq("env", "dev")), 5 * MIN), "pod"), R.VectorLit(1), on=[])),
@@ -634,7 +641,8 @@ PIPELINE_CASES = [
             R.label_and(R.label_num("status", ">=", 500), R.label_duration("latency", ">", "1s")))])),
     log('{app="api"} | logfmt | level="warn" path="/health", status!=200',
         sel(eq("app", "api"), stages=[R.logfmt_parser(), R.label_and(
-            R.label_str("level", "=", "warn"), R.label_str("path", "=", "/health"), R.label_num("status", "!=", 200))])),
+            R.label_str("level", "=", "warn"), R.label_str("path", "=", "/health"),
+            R.label_num("status", "!=", 200))])),
     log('{app="api"} | logfmt | level!~"info|debug" | latency <= 20ms | status == 503',
         sel(eq("app", "api"), stages=[R.logfmt_parser(), R.label_str("level", "!~", "info|debug"),
                                       R.label_duration("latency", "<=", "20ms"), R.label_num("status", "==", 503)])),
@@ -667,7 +675,8 @@ PIPELINE_CASES = [
     log('{pod="web-1"} |= "_entry" | unpack | logfmt | level="info"',
         sel(eq("pod", "web-1"), stages=[R.line_contains("_entry"), R.unpack_parser(), R.logfmt_parser(),
                                         R.label_str("level", "=", "info")])),
-    log('{app="edge"} | regexp "^(?P<ip>\\\\S+) .* \\"(?P<method>\\\\w+) (?P<path>\\\\S+) [^\\"]*\\" (?P<status>\\\\d+)"',
+    log('{app="edge"} | regexp '
+        '"^(?P<ip>\\\\S+) .* \\"(?P<method>\\\\w+) (?P<path>\\\\S+) [^\\"]*\\" (?P<status>\\\\d+)"',
         sel(eq("app", "edge"), stages=[R.regexp_parser(
             r'^(?P<ip>\S+) .* "(?P<method>\w+) (?P<path>\S+) [^"]*" (?P<status>\d+)')])),
     log('{app="edge"} |= "HTTP" | pattern "<ip> - - \\"<method> <path> <_>\\" <status> <size> <duration>"',
@@ -680,7 +689,8 @@ PIPELINE_CASES = [
     log('{app="edge"} | decolorize |= "ERROR upstream"',
         sel(eq("app", "edge"), stages=[R.decolorize(), R.line_contains("ERROR upstream")])),
     log('{app="edge"} | regexp "^(?P<addr>[0-9.]+) " | addr = ip("10.0.0.0/8")',
-        sel(eq("app", "edge"), stages=[R.regexp_parser(r"^(?P<addr>[0-9.]+) "), R.label_ip("addr", "=", "10.0.0.0/8")])),
+        sel(eq("app", "edge"), stages=[R.regexp_parser(r"^(?P<addr>[0-9.]+) "),
+                                       R.label_ip("addr", "=", "10.0.0.0/8")])),
     log('{app="edge"} | regexp "^(?P<addr>[0-9.]+) " | addr != ip("172.16.0.0-172.31.255.255")',
         sel(eq("app", "edge"), stages=[R.regexp_parser(r"^(?P<addr>[0-9.]+) "),
                                        R.label_ip("addr", "!=", "172.16.0.0-172.31.255.255")])),
@@ -729,9 +739,11 @@ PIPELINE_CASES = [
     *both('stdvar_over_time({app="api"} | logfmt | unwrap counter [5m]) by (pod)',
           R.Range("stdvar_over_time", sel(eq("app", "api"), stages=[R.logfmt_parser()]), 5 * MIN,
                   unwrap=_unwrap("counter"), by=["pod"])),
-    *both('stddev_over_time({app="api"} | logfmt | unwrap counter [5m]) without (trace_id, level, status, path, msg, latency, bytes)',
+    *both('stddev_over_time({app="api"} | logfmt | unwrap counter [5m]) '
+          'without (trace_id, level, status, path, msg, latency, bytes)',
           R.Range("stddev_over_time", sel(eq("app", "api"), stages=[R.logfmt_parser()]), 5 * MIN,
-                  unwrap=_unwrap("counter"), without=["trace_id", "level", "status", "path", "msg", "latency", "bytes"])),
+                  unwrap=_unwrap("counter"),
+                  without=["trace_id", "level", "status", "path", "msg", "latency", "bytes"])),
     *both('quantile_over_time(0.9, {app="api"} | logfmt | unwrap duration(latency) [5m]) by (app)',
           R.Range("quantile_over_time", sel(eq("app", "api"), stages=[R.logfmt_parser()]), 5 * MIN,
                   unwrap=_unwrap("latency", "duration"), param=0.9, by=["app"])),
@@ -758,7 +770,8 @@ PIPELINE_CASES = [
           sum_by(cot(sel(eq("pod", "web-1"), stages=[R.line_contains("shadow"), R.json_parser(),
                                                      R.keep("app_extracted")]), 5 * MIN), "app_extracted")),
     *both('sum by (method) (count_over_time({app="edge"} |= "HTTP" | pattern "<_> - - \\"<method> <_>" [5m]))',
-          sum_by(cot(sel(eq("app", "edge"), stages=[R.line_contains("HTTP"), R.pattern_parser('<_> - - "<method> <_>')]),
+          sum_by(cot(sel(eq("app", "edge"),
+                         stages=[R.line_contains("HTTP"), R.pattern_parser('<_> - - "<method> <_>')]),
                      5 * MIN), "method")),
 ]
 
@@ -797,13 +810,15 @@ def test_line_filter_query(backend, case):
 # ---------------------------------------------------------------------------------------------------------------
 
 EMPTY_COMPATIBLE = ('parse error : queries require at least one regexp or equality matcher that does not have an '
-                    'empty-compatible value. For instance, app=~".*" does not meet this requirement, but app=~".+" will')
+                    'empty-compatible value. For instance, app=~".*" does not meet this requirement, '
+                    'but app=~".+" will')
 
 ERROR_CASES = [
     # (endpoint, query, extra params, exact body)
     ("range", '{foo="bar"} foo', {}, "parse error at line 1, col 13: syntax error: unexpected IDENTIFIER"),
     ("range", '{foo="bar"', {}, "parse error at line 1, col 11: syntax error: unexpected $end, expecting } or ,"),
-    ("range", '{foo="bar"} |~', {}, "parse error at line 1, col 15: syntax error: unexpected $end, expecting STRING or ip"),
+    ("range", '{foo="bar"} |~', {},
+     "parse error at line 1, col 15: syntax error: unexpected $end, expecting STRING or ip"),
     ("range", '{foo="bar"} "foo"', {}, "parse error at line 1, col 13: syntax error: unexpected STRING"),
     ("range", '{foo="bar}', {}, "parse error at line 1, col 6: literal not terminated"),
     ("range", '{app=~".*"}', {}, EMPTY_COMPATIBLE),
@@ -811,7 +826,8 @@ ERROR_CASES = [
     ("range", 'sum_over_time({app="api"}[5m])', {}, "parse error : invalid aggregation sum_over_time without unwrap"),
     ("instant", 'count_over_time({app="api"}[5m]) by (pod)', {},
      "parse error : grouping not allowed for count_over_time aggregation"),
-    ("instant", 'bytes_rate({app="api"}[5m]) by (pod)', {}, "parse error : grouping not allowed for bytes_rate aggregation"),
+    ("instant", 'bytes_rate({app="api"}[5m]) by (pod)', {},
+     "parse error : grouping not allowed for bytes_rate aggregation"),
     ("range", 'absent_over_time({app="api"}[5m]) by (pod)', {},
      "parse error : grouping not allowed for absent_over_time aggregation"),
     ("range", 'count_over_time({app="api"}[5m])', {"start": T0 + 10 * MIN, "end": T0 + 5 * MIN},
@@ -834,7 +850,8 @@ ERROR_CASES = [
 
 PIPELINE_ERROR_CASES = [
     # Metric queries over lines a parser cannot read fail as a whole unless the error is filtered.
-    ("instant", 'sum(count_over_time({pod="web-dev"} | json [5m]))', {}, "pipeline error: 'JSONParserErr' for series: "),
+    ("instant", 'sum(count_over_time({pod="web-dev"} | json [5m]))', {},
+     "pipeline error: 'JSONParserErr' for series: "),
     ("instant", 'sum(sum_over_time({app="api"} | logfmt | keep pod, bytes | unwrap bytes [30m]))', {},
      "pipeline error: 'SampleExtractionErr' for series: "),
 ]

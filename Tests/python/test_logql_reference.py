@@ -83,7 +83,8 @@ def test_range_functions():
 
 def test_binary_operator_matching(monkeypatch):
     evaluate = R.evaluate
-    monkeypatch.setattr(R, "evaluate", lambda e, entries, t: e.vector if isinstance(e, _Const) else evaluate(e, entries, t))
+    monkeypatch.setattr(R, "evaluate",
+                        lambda e, entries, t: e.vector if isinstance(e, _Const) else evaluate(e, entries, t))
     lhs = {(("a", "1"), ("b", "x")): 10.0, (("a", "1"), ("b", "y")): 20.0, (("a", "2"), ("b", "x")): 30.0}
     rhs = {(("a", "1"), ("c", "k")): 2.0, (("a", "2"), ("c", "j")): 3.0}
     expr = R.Bin("/", R.VectorLit(0), R.VectorLit(0), on=["a"], group_left=["c"])
