@@ -915,9 +915,10 @@ def test_max_query_series_within_the_limit(small_backend):
     assert len(r.json()["data"]["result"]) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="Estuary answers Loki 2's wording `maximum of series (2) reached for a single "
-                                       "query`; Loki 3 says `maximum number of series (2) reached for a single "
-                                       "query; consider reducing query cardinality by …`")
+@pytest.mark.xfail(strict=True, reason="Estuary answers the older wording `maximum of series (2) reached for a single "
+                                       "query` (Loki 2.x to 3.4); current Loki 3 (logqlmodel.NewSeriesLimitError) says "
+                                       "`maximum number of series (2) reached for a single query; consider reducing "
+                                       "query cardinality by …`")
 @pytest.mark.parametrize("endpoint", ["range", "instant"])
 def test_max_query_series_exceeded(small_backend, endpoint):
     r = _error(small_backend.url, endpoint, 'count_over_time({app="api"}[5m])', {})
