@@ -916,7 +916,7 @@ def test_max_query_series_within_the_limit(small_backend):
 
 
 @pytest.mark.xfail(strict=True, reason="Estuary answers the older wording `maximum of series (2) reached for a single "
-                                       "query` (Loki 2.x to 3.4); current Loki 3 (logqlmodel.NewSeriesLimitError) says "
+                                       "query` (Loki 2.x and early 3.x); current Loki 3 (logqlmodel.NewSeriesLimitError) says "
                                        "`maximum number of series (2) reached for a single query; consider reducing "
                                        "query cardinality by …`")
 @pytest.mark.parametrize("endpoint", ["range", "instant"])
