@@ -400,6 +400,9 @@ LOG_CASES = [
         sel(eq("app", "web"), stages=[R.line_contains('"user_agent": "curl')])),
     log('{app="edge"} |= "\\x1b[31m"', sel(eq("app", "edge"), stages=[R.line_contains("\x1b[31m")])),
     log('{app="nothing"}', sel(eq("app", "nothing")), empty_ok=True),
+    # Label matcher regexes are anchored, line filter regexes are not.
+    log('{pod=~"api-."} |~ "level=err"', sel(re_("pod", "api-."), stages=[R.line_regex("level=err")])),
+    log('{pod=~"web"}', sel(re_("pod", "web")), empty_ok=True),
     # Limits across the flush: the first half is read from the store, the second from the ingester.
     log('{env="prod"}', ALL_PROD_LOG := sel(eq("env", "prod")), start=T0 + 14 * MIN, end=T0 + 16 * MIN, limit=60,
         direction="forward"),
@@ -915,10 +918,10 @@ def test_max_query_series_within_the_limit(small_backend):
     assert len(r.json()["data"]["result"]) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="Estuary answers the older wording `maximum of series (2) reached for a single "
-                                       "query` (Loki 2.x and early 3.x); current Loki 3 (logqlmodel.NewSeriesLimitError) says "
-                                       "`maximum number of series (2) reached for a single query; consider reducing "
-                                       "query cardinality by …`")
+@pytest.mark.xfail(strict=True, reason=(
+    "Estuary answers the older wording `maximum of series (2) reached for a single query` (Loki 2.x and early 3.x); "
+    "current Loki 3 (logqlmodel.NewSeriesLimitError) says `maximum number of series (2) reached for a single query; "
+    "consider reducing query cardinality by …`"))
 @pytest.mark.parametrize("endpoint", ["range", "instant"])
 def test_max_query_series_exceeded(small_backend, endpoint):
     r = _error(small_backend.url, endpoint, 'count_over_time({app="api"}[5m])', {})
