@@ -68,7 +68,8 @@ class Ctx:
         self.stream = dict(entry.stream)
         self.labels = dict(entry.stream)  # what LabelsResult() would give: stream + metadata + parsed
         for k, v in entry.meta.items():
-            self.labels[k] = v
+            # LabelsBuilder.Add: structured metadata named like a stream label gets `_extracted`.
+            self.labels[k + "_extracted" if k in self.stream else k] = v
 
     def set_parsed(self, name, value):
         """A parser's label: a name the stream already has gets `_extracted` (Loki's duplicateSuffix)."""
