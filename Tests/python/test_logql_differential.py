@@ -10,6 +10,7 @@ Marks (one place each, so they are easy to lift):
   and the pattern/ip line filters); today they answer 400 `unsupported query …`.
 - WRONG: cases where we believe Estuary's answer differs from Loki's; the reason says how.
 """
+import json
 import math
 import random
 import re
@@ -79,7 +80,6 @@ def _json_line(rng):
            "tags": ["a", "b"][: rng.randint(1, 2)], "ok": rng.random() < 0.8}
     if rng.random() < 0.1:
         doc["app"] = "shadow"
-    import json
     return json.dumps(doc, ensure_ascii=False)
 
 
@@ -377,6 +377,7 @@ def sum_by(inner, *by):
 API = sel(eq("app", "api"))
 WEB = sel(eq("app", "web"))
 EDGE = sel(eq("app", "edge"))
+PROD = sel(eq("env", "prod"))
 ANY = sel(re_("env", ".+"))
 
 
@@ -415,15 +416,14 @@ LOG_CASES = [
     log('{pod=~"api-."} |~ "level=err"', sel(re_("pod", "api-."), stages=[R.line_regex("level=err")])),
     log('{pod=~"web"}', sel(re_("pod", "web")), empty_ok=True),
     # Limits across the flush: the first half is read from the store, the second from the ingester.
-    log('{env="prod"}', ALL_PROD_LOG := sel(eq("env", "prod")), start=T0 + 14 * MIN, end=T0 + 16 * MIN, limit=60,
+    log('{env="prod"}', PROD, start=T0 + 14 * MIN, end=T0 + 16 * MIN, limit=60,
         direction="forward"),
-    log('{env="prod"}', ALL_PROD_LOG, start=T0 + 14 * MIN, end=T0 + 16 * MIN, limit=60),
+    log('{env="prod"}', PROD, start=T0 + 14 * MIN, end=T0 + 16 * MIN, limit=60),
     log('{env=~"prod|dev"} |~ "api/(users|login)"',
         sel(re_("env", "prod|dev"), stages=[R.line_regex("api/(users|login)")]),
         start=T0 + 14 * MIN + 30 * SEC, end=T0 + 15 * MIN + 30 * SEC),
 ]
 
-ALL_PROD = sel(eq("env", "prod"))
 
 METRIC_CASES = [
     *both('count_over_time({app="api"}[5m])', cot(API, 5 * MIN)),
@@ -619,10 +619,6 @@ for _copy in ("stored", "memory"):
 # ---------------------------------------------------------------------------------------------------------------
 # Cases that need the pipeline runtime (all PENDING)
 # ---------------------------------------------------------------------------------------------------------------
-
-def lf(*stages):
-    return list(stages)
-
 
 API1 = [eq("pod", "api-1")]
 
