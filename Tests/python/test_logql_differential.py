@@ -560,6 +560,10 @@ METRIC_CASES = [
     *both('sum by (pod) (count_over_time({env="dev"}[5m])) and on () vector(1)',
           R.Bin("and", sum_by(cot(sel(eq("env", "dev")), 5 * MIN), "pod"), R.VectorLit(1), on=[])),
     *both("vector(1) + vector(2)", R.Bin("+", R.VectorLit(1), R.VectorLit(2))),
+    *both('sum by (app) (count_over_time({env=~".+"}[5m])) / on () group_left sum(count_over_time({env=~".+"}[5m]))',
+          R.Bin("/", sum_by(cot(ANY, 5 * MIN), "app"), R.Agg("sum", cot(ANY, 5 * MIN)), on=[], group_left=[])),
+    # One step when start == end.
+    rng('count_over_time({app="api"}[5m])', cot(API, 5 * MIN), start=T0 + 10 * MIN, end=T0 + 10 * MIN),
     inst('count_over_time({app="api"}[5m])', cot(API, 5 * MIN), time=T0 - MIN, empty_ok=True),
     # Scalars and vector().
     inst("1 + -2 / 1", R.Num(-1)),
