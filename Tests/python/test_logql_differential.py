@@ -860,6 +860,8 @@ ERROR_CASES = [
      "parse error : bool modifier can only be used on comparison operators"),
     ("range", 'topk(0, count_over_time({app="api"}[5m]))', {},
      "parse error : invalid parameter (must be greater than 0) topk(0"),
+    ("range", '{app="api"} | label_format x="a",', {},
+     "parse error at line 1, col 34: syntax error: unexpected $end, expecting IDENTIFIER"),
     ("instant", '{app="api"}', {},
      "log queries are not supported as an instant query type, please change your query to a range query type"),
     ("instant", '{app="api"} |= "x"', {},
@@ -868,6 +870,17 @@ ERROR_CASES = [
      "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"),
     ("range", 'count_over_time({app="api"}[5m])', {"step": "0"},
      "zero or negative query resolution step widths are not accepted. Try a positive integer"),
+]
+
+# Stages Loki cannot build are parse errors naming the stage (logqlmodel.NewStageError).
+PIPELINE_PARSE_ERROR_CASES = [
+    ("range", '{app="api"} | line_format "{{ .pod"', {},
+     "parse error : stage '| line_format \"{{ .pod\"' : invalid line template: template: line:1: unclosed action"),
+    ("instant", 'count_over_time({app="api"} | label_format x="{{" [5m])', {},
+     "parse error : stage '| label_format x=\"{{\"' : invalid template for label 'x': template: label:1: "
+     "unclosed action"),
+    ("range", '{app="api"} | regexp "nocapture"', {},
+     "parse error : stage '| regexp \"nocapture\"' : at least one named capture must be supplied"),
 ]
 
 PIPELINE_ERROR_CASES = [
@@ -907,6 +920,12 @@ _PIPELINE_ERROR_TREES = {
 def test_reference_fails_the_pipeline_error_cases(query, prefix):
     with pytest.raises(R.QueryError, match="^" + re.escape(prefix.split(" for series")[0])):
         R.instant_query(_PIPELINE_ERROR_TREES[query], ENTRIES, T0 + 20 * MIN)
+
+
+@pytest.mark.parametrize("endpoint,query,params,message", [
+    pytest.param(*c, id=f"{c[0]}:{c[1]}", marks=PENDING) for c in PIPELINE_PARSE_ERROR_CASES])
+def test_pipeline_parse_error(backend, endpoint, query, params, message):
+    test_error(backend, endpoint, query, params, message)
 
 
 @pytest.mark.parametrize("endpoint,query,params,prefix", [
