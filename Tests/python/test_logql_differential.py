@@ -236,8 +236,12 @@ def run_log(url, case):
     p = case.params
     start, end = p.get("start", T0), p.get("end", T0 + SPAN + MIN)
     limit, direction = p.get("limit", 5000), p.get("direction", "backward")
-    r = _get(url, "/loki/api/v1/query_range",
-             {"query": case.query, "start": start, "end": end, "limit": limit, "direction": direction})
+    params = {"query": case.query, "start": start, "end": end, "limit": limit, "direction": direction}
+    if p.get("defaults"):
+        # Loki's defaults: the 100 newest entries.
+        del params["limit"], params["direction"]
+        limit, direction = 100, "backward"
+    r = _get(url, "/loki/api/v1/query_range", params)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["data"]["resultType"] == "streams"
@@ -286,6 +290,7 @@ def run_range(url, case):
     want = R.range_query(case.ref, ENTRIES, start, end, step)
     assert want or case.empty_ok, "the case has no samples: make it select something"
     assert sorted(got) == sorted(want), _label_diff(got, want)
+    assert list(got) == sorted(got), "the series are not ordered by labels, as Loki's matrix is"
     for k, points in want.items():
         g = got[k]
         assert [_ms(t) for t, _ in g] == [t // 1_000_000 for t, _ in points], f"timestamps of {dict(k)} differ"
@@ -307,12 +312,13 @@ def run_instant(url, case):
         return
     got = [(R.key(s["metric"]), s["value"]) for s in data["result"]]
     assert want or case.empty_ok, "the case has no samples: make it select something"
-    if not case.ordered:
-        got.sort()
-    assert [k for k, _ in got] == [k for k, _ in want], _label_diff(dict(got), dict(want))
-    for (k, (ts, text)), (_, value) in zip(got, want):
+    assert sorted(k for k, _ in got) == sorted(k for k, _ in want), _label_diff(dict(got), dict(want))
+    values = dict(want)
+    for k, (ts, text) in got:
         assert _ms(ts) == t // 1_000_000
-        assert _same_value(text, value), f"{dict(k)}: got {text}, want {value!r}"
+        assert _same_value(text, values[k]), f"{dict(k)}: got {text}, want {values[k]!r}"
+    # Loki orders an instant vector by labels, or by value for sort and sort_desc (engine.go, Sortable).
+    assert [k for k, _ in got] == [k for k, _ in want], "the samples are not in Loki's order"
 
 
 class Case:
@@ -336,9 +342,19 @@ def inst(query, ref, **kw):
     return Case("instant", query, ref, **kw)
 
 
-def both(query, ref, **kw):
-    """The same sample expression as a range query and as an instant query."""
-    return [rng(query, ref, **kw), inst(query, ref, **kw)]
+def both(query, ref, marks=(), **kw):
+    """The same sample expression as a range query and as an instant query; `marks` apply to both, or give
+    (range marks, instant marks)."""
+    if isinstance(marks, tuple) and len(marks) == 2 and all(isinstance(m, (tuple, list)) for m in marks):
+        range_marks, instant_marks = marks
+    else:
+        range_marks = instant_marks = marks
+    return [rng(query, ref, marks=range_marks, **kw), inst(query, ref, marks=instant_marks, **kw)]
+
+
+_ORDER_WRONG = ((), [pytest.mark.xfail(strict=True, reason=(
+    "an instant topk/bottomk with grouping answers its samples in group order; Loki sorts every instant vector "
+    "by labels unless the query has sort or sort_desc (engine.go, Sortable)"))])
 
 
 # Shorthands for the reference trees.
@@ -412,6 +428,7 @@ LOG_CASES = [
         sel(eq("app", "web"), stages=[R.line_contains('"user_agent": "curl')])),
     log('{app="edge"} |= "\\x1b[31m"', sel(eq("app", "edge"), stages=[R.line_contains("\x1b[31m")])),
     log('{app="nothing"}', sel(eq("app", "nothing")), empty_ok=True),
+    log('{env="dev"}', sel(eq("env", "dev")), defaults=True),
     # Label matcher regexes are anchored, line filter regexes are not.
     log('{pod=~"api-."} |~ "level=err"', sel(re_("pod", "api-."), stages=[R.line_regex("level=err")])),
     log('{pod=~"web"}', sel(re_("pod", "web")), empty_ok=True),
@@ -465,9 +482,11 @@ METRIC_CASES = [
     *both('topk(2, sum by (pod) (bytes_over_time({env=~".+"}[5m])))',
           R.Agg("topk", sum_by(R.Range("bytes_over_time", ANY, 5 * MIN), "pod"), param=2)),
     *both('bottomk(1, sum by (pod, env) (bytes_over_time({env=~".+"}[5m]))) by (env)',
-          R.Agg("bottomk", sum_by(R.Range("bytes_over_time", ANY, 5 * MIN), "pod", "env"), by=["env"], param=1)),
+          R.Agg("bottomk", sum_by(R.Range("bytes_over_time", ANY, 5 * MIN), "pod", "env"), by=["env"], param=1),
+          marks=_ORDER_WRONG),
     *both('topk by (app) (1, sum by (app, pod) (bytes_over_time({env=~".+"}[5m])))',
-          R.Agg("topk", sum_by(R.Range("bytes_over_time", ANY, 5 * MIN), "app", "pod"), by=["app"], param=1)),
+          R.Agg("topk", sum_by(R.Range("bytes_over_time", ANY, 5 * MIN), "app", "pod"), by=["app"], param=1),
+          marks=_ORDER_WRONG),
     inst('sort(sum by (pod) (bytes_over_time({env=~".+"}[5m])))',
          R.Agg("sort", sum_by(R.Range("bytes_over_time", ANY, 5 * MIN), "pod")), ordered=True),
     inst('sort_desc(sum by (pod) (bytes_over_time({env=~".+"}[5m])))',
