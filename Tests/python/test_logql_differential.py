@@ -589,6 +589,10 @@ METRIC_CASES = [
     # Scalars and vector().
     inst("1 + -2 / 1", R.Num(-1)),
     inst("1 + 1 - -1", R.Num(3)),
+    inst("2 ^ 3 ^ 2", R.Num(512)),  # ^ is right-associative
+    *both('sum(count_over_time({app="api"}[5m])) + sum(count_over_time({app="web"}[5m])) * 2 ^ 2',
+          R.Bin("+", R.Agg("sum", cot(API, 5 * MIN)),
+                R.Bin("*", R.Agg("sum", cot(WEB, 5 * MIN)), R.Bin("^", R.Num(2), R.Num(2))))),
     *both("vector(3) > bool 2", R.Bin(">", R.VectorLit(3), R.Num(2), bool=True)),
     *both("vector(3) < 2", R.Bin("<", R.VectorLit(3), R.Num(2)), empty_ok=True),
     inst("1 + 2 * 3", R.Num(7)),
@@ -865,6 +869,7 @@ ERROR_CASES = [
     ("range", '{foo="bar"} "foo"', {}, "parse error at line 1, col 13: syntax error: unexpected STRING"),
     ("range", '{foo="bar}', {}, "parse error at line 1, col 6: literal not terminated"),
     ("range", '{app=~".*"}', {}, EMPTY_COMPATIBLE),
+    ("range", '{}', {}, EMPTY_COMPATIBLE),
     ("instant", 'count_over_time({app=~".*"}[5m])', {}, EMPTY_COMPATIBLE),
     ("range", 'sum_over_time({app="api"}[5m])', {}, "parse error : invalid aggregation sum_over_time without unwrap"),
     ("instant", 'count_over_time({app="api"}[5m]) by (pod)', {},
