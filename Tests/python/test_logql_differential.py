@@ -9,8 +9,8 @@ Marks (each defined once, so it is easy to lift):
 - PENDING (PIPELINE_CASES, PIPELINE_PARSE_ERROR_CASES, PIPELINE_ERROR_CASES): pipeline stages (parsers,
   formatters, label filters, unwrap) the engine does not run yet; today they answer 400 `unsupported query …`.
 - PENDING_LINE_FILTERS (LINE_FILTER_CASES): the `|>`/`!>` pattern and `ip()` line filters, same answer today.
-- strict xfails whose reason says what we believe Estuary answers differently from Loki (_DEDUP_WRONG,
-  _SHADOW_WRONG, _ORDER_WRONG, the series limit's wording): they fail loudly once fixed, so the mark goes then.
+- a difference from Loki found by this suite is written as the correct expectation with a strict xfail naming
+  what Estuary answers instead, so that it fails loudly once fixed and the mark goes then (none today).
 """
 import json
 import math
@@ -354,9 +354,6 @@ def both(query, ref, marks=(), **kw):
     return [rng(query, ref, marks=range_marks, **kw), inst(query, ref, marks=instant_marks, **kw)]
 
 
-_ORDER_WRONG = ((), [pytest.mark.xfail(strict=True, reason=(
-    "an instant topk/bottomk with grouping answers its samples in group order; Loki sorts every instant vector "
-    "by labels unless the query has sort or sort_desc (engine.go, Sortable)"))])
 
 
 # Shorthands for the reference trees.
@@ -484,11 +481,9 @@ METRIC_CASES = [
     *both('topk(2, sum by (pod) (bytes_over_time({env=~".+"}[5m])))',
           R.Agg("topk", sum_by(R.Range("bytes_over_time", ANY, 5 * MIN), "pod"), param=2)),
     *both('bottomk(1, sum by (pod, env) (bytes_over_time({env=~".+"}[5m]))) by (env)',
-          R.Agg("bottomk", sum_by(R.Range("bytes_over_time", ANY, 5 * MIN), "pod", "env"), by=["env"], param=1),
-          marks=_ORDER_WRONG),
+          R.Agg("bottomk", sum_by(R.Range("bytes_over_time", ANY, 5 * MIN), "pod", "env"), by=["env"], param=1)),
     *both('topk by (app) (1, sum by (app, pod) (bytes_over_time({env=~".+"}[5m])))',
-          R.Agg("topk", sum_by(R.Range("bytes_over_time", ANY, 5 * MIN), "app", "pod"), by=["app"], param=1),
-          marks=_ORDER_WRONG),
+          R.Agg("topk", sum_by(R.Range("bytes_over_time", ANY, 5 * MIN), "app", "pod"), by=["app"], param=1)),
     inst('sort(sum by (pod) (bytes_over_time({env=~".+"}[5m])))',
          R.Agg("sort", sum_by(R.Range("bytes_over_time", ANY, 5 * MIN), "pod")), ordered=True),
     inst('sort_desc(sum by (pod) (bytes_over_time({env=~".+"}[5m])))',
@@ -626,22 +621,16 @@ DUPLICATE_CASES = [
                                                           stages=[R.line_contains("level=info")]), limit=10),
 ]
 # Structured metadata named like a stream label is returned as `<name>_extracted` (LabelsBuilder.Add).
-_SHADOW_WRONG = pytest.mark.xfail(strict=True, reason=(
-    "structured metadata named like a stream label is dropped (StreamSampler.add and the log path skip a pair "
-    "whose name the stream has); Loki 3 returns it as `<name>_extracted`"))
 DUPLICATE_CASES += [
-    log('{job="meta"}', sel(eq("job", "meta")), marks=_SHADOW_WRONG),
-    *both('count_over_time({job="meta"}[5m])', cot(sel(eq("job", "meta")), 5 * MIN), marks=_SHADOW_WRONG),
+    log('{job="meta"}', sel(eq("job", "meta"))),
+    *both('count_over_time({job="meta"}[5m])', cot(sel(eq("job", "meta")), 5 * MIN)),
 ]
-_DEDUP_WRONG = pytest.mark.xfail(strict=True, reason=(
-    "metric queries count an exact duplicate entry twice (Querier+Samples collects samples from head entries "
-    "and chunks without Loki's merge-iterator dedupe by time and line hash); log queries return it once"))
 for _copy in ("stored", "memory"):
     _sel = sel(eq("job", "dup"), eq("copy", _copy))
     DUPLICATE_CASES += [
-        *both(f'count_over_time({{job="dup", copy="{_copy}"}}[5m])', cot(_sel, 5 * MIN), marks=_DEDUP_WRONG),
+        *both(f'count_over_time({{job="dup", copy="{_copy}"}}[5m])', cot(_sel, 5 * MIN)),
         *both(f'sum(bytes_over_time({{job="dup", copy="{_copy}"}}[10m]))',
-              R.Agg("sum", R.Range("bytes_over_time", _sel, 10 * MIN)), marks=_DEDUP_WRONG),
+              R.Agg("sum", R.Range("bytes_over_time", _sel, 10 * MIN))),
     ]
 
 
@@ -982,10 +971,6 @@ def test_max_query_series_within_the_limit(small_backend):
     assert len(r.json()["data"]["result"]) == 2
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Estuary answers the older wording `maximum of series (2) reached for a single query` (Loki 2.x and early 3.x); "
-    "current Loki 3 (logqlmodel.NewSeriesLimitError) says `maximum number of series (2) reached for a single query; "
-    "consider reducing query cardinality by …`"))
 @pytest.mark.parametrize("endpoint", ["range", "instant"])
 def test_max_query_series_exceeded(small_backend, endpoint):
     r = _error(small_backend.url, endpoint, 'count_over_time({app="api"}[5m])', {})

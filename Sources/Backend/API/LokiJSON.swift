@@ -40,11 +40,7 @@ enum LokiJSON {
         var order: [LabelSet] = []
         var groups: [LabelSet: [QueryEntry]] = [:]
         for entry in stream.entries {
-            var pairs = stream.labels.pairs
-            for meta in entry.structuredMetadata where !pairs.contains(where: { $0.name == meta.name }) {
-                pairs.append(meta)
-            }
-            let labels = LabelSet(pairs)
+            let labels = stream.labels.adding(metadata: entry.structuredMetadata)
             if groups[labels] == nil { order.append(labels) }
             groups[labels, default: []].append(entry)
         }

@@ -144,7 +144,7 @@ public final class QueryFrontend: Sendable {
                     slots[series.labels] = merged.count
                     merged.append(series)
                     if maxSeries > 0, merged.count > maxSeries {
-                        throw MetricQueryError("maximum of series (\(maxSeries)) reached for a single query")
+                        throw MetricQueryError.seriesLimit(maxSeries)
                     }
                 }
             }

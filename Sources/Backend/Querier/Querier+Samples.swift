@@ -45,15 +45,6 @@ extension Querier {
             let deletes = query.deletes.forStream(snapshot.labels)
             stats.ingesterBytes += snapshot.headBytesScanned
             stats.ingesterLines += snapshot.headLinesScanned
-            var stream = extractor.stream(snapshot.labels)
-            var head = SampleCollector()
-            for entry in snapshot.headEntries where deletes?.deletes(entry) != true {
-                entry.line.withUnsafeBytes { line in
-                    stream.add(entry.timestamp, line, metadata: { entry.structuredMetadata }, into: &head)
-                }
-            }
-            try query.budget?.reserve(QueryMemoryBudget.bytes(samples: head.sampleCount))
-            collected.merge(head)
             for chunk in snapshot.closedChunks where seen.insert(ChunkIdentity(chunk.ref)).inserted {
                 sources.append((snapshot.labels, chunk.ref, chunk.bytes, deletes))
                 stats.ingesterChunks += 1
@@ -71,13 +62,36 @@ extension Querier {
             }
         }
 
+        // Entries are counted once even when a stream's chunks overlap in time (a line pushed again after its
+        // chunk was flushed, replicas): sources that overlap another source of their stream keep line hashes, and
+        // samples with the same series, time and line hash are merged, as Loki's heap iterators do.
+        let overlapping = Self.overlappingSources(sources.map { ($0.labels, $0.ref.from, $0.ref.through) },
+                                                  heads: snapshots.map { ($0.labels, $0.headEntries) })
+        for snapshot in snapshots where !snapshot.headEntries.isEmpty {
+            let deletes = query.deletes.forStream(snapshot.labels)
+            var stream = extractor.stream(snapshot.labels)
+            var head = SampleCollector(deduplicates: overlapping.heads.contains(snapshot.labels))
+            var previous: QueryEntry?
+            for entry in snapshot.headEntries where deletes?.deletes(entry) != true {
+                // The same line pushed twice at the same time is one entry, as Loki's ingester keeps it.
+                defer { previous = entry }
+                if let previous, previous.timestamp == entry.timestamp, previous.line == entry.line { continue }
+                entry.line.withUnsafeBytes { line in
+                    stream.add(entry.timestamp, line, metadata: { entry.structuredMetadata }, into: &head)
+                }
+            }
+            try query.budget?.reserve(QueryMemoryBudget.bytes(samples: head.sampleCount))
+            collected.merge(head)
+        }
+
         var position = 0
         while position < sources.count {
             try Task.checkCancellation()
             let batch = sources[position..<min(sources.count, position + parallelism)]
             position += batch.count
             let results = try await withThrowingTaskGroup(of: (SampleCollector, QueryStats).self) { group in
-                for source in batch {
+                for (offset, source) in batch.enumerated() {
+                    let deduplicates = overlapping.chunks.contains(position - batch.count + offset)
                     group.addTask {
                         var chunkStats = QueryStats()
                         let bytes: [UInt8]
@@ -89,7 +103,7 @@ extension Querier {
                             chunkStats.compressedBytes = bytes.count
                         }
                         let chunk = try ChunkObject.decode(bytes).chunk
-                        var partial = SampleCollector()
+                        var partial = SampleCollector(deduplicates: deduplicates)
                         var stream = extractor.stream(source.labels)
                         var scannedBytes = 0
                         var scannedLines = 0
@@ -97,7 +111,7 @@ extension Querier {
                         var scratch = buffers.take()
                         defer { buffers.give(scratch) }
                         var takesWholeBlock: ((BlockSummary) -> Bool)?
-                        if let grid = extractor.countGrid(query), source.deletes == nil {
+                        if let grid = extractor.countGrid(query), source.deletes == nil, !deduplicates {
                             let series = source.labels
                             takesWholeBlock = { block in
                                 guard !block.hasMetadata, block.mint >= start, block.maxt < end,
@@ -202,21 +216,20 @@ struct StreamSampler {
         into collector: inout SampleCollector
     ) rethrows {
         let value = byBytes ? Double(line.count) : 1
+        let hash = collector.deduplicates ? XXHash64.hash(line) : 0
         let pairs = try metadata()
         guard !pairs.isEmpty else {
-            collector.add(labels, timestamp, value)
+            collector.add(labels, timestamp, value, hash: hash)
             return
         }
         let series: LabelSet
         if let known = withMetadata[pairs] {
             series = known
         } else {
-            var merged = labels.pairs
-            for pair in pairs where labels[pair.name] == nil { merged.append(pair) }
-            series = LabelSet(merged)
+            series = labels.adding(metadata: pairs)
             withMetadata[pairs] = series
         }
-        collector.add(series, timestamp, value)
+        collector.add(series, timestamp, value, hash: hash)
     }
 }
 
@@ -224,8 +237,15 @@ struct StreamSampler {
 struct SampleCollector: Sendable {
     private var slots: [LabelSet: Int] = [:]
     private var collected: [SeriesSamples] = []
+    /// Per series, the line hash of each sample, kept only by a collector that `deduplicates`.
+    private var hashes: [[UInt64]] = []
+    let deduplicates: Bool
 
-    mutating func add(_ labels: LabelSet, _ timestamp: Int64, _ value: Double) {
+    init(deduplicates: Bool = false) {
+        self.deduplicates = deduplicates
+    }
+
+    mutating func add(_ labels: LabelSet, _ timestamp: Int64, _ value: Double, hash: UInt64 = 0) {
         let slot: Int
         if let found = slots[labels] {
             slot = found
@@ -233,16 +253,28 @@ struct SampleCollector: Sendable {
             slot = collected.count
             slots[labels] = slot
             collected.append(SeriesSamples(labels: labels))
+            if deduplicates { hashes.append([]) }
         }
         collected[slot].timestamps.append(timestamp)
         collected[slot].values.append(value)
+        if deduplicates { hashes[slot].append(hash) }
     }
 
     /// Samples held, over all series.
     var sampleCount: Int { collected.reduce(0) { $0 + $1.timestamps.count } }
 
+    /// Adds `other`'s samples; samples of deduplicating collectors that share series, time and line hash with a
+    /// sample merged before count once.
     mutating func merge(_ other: SampleCollector) {
-        for series in other.collected {
+        for (index, series) in other.collected.enumerated() {
+            if other.deduplicates {
+                for (position, timestamp) in series.timestamps.enumerated() {
+                    let key = SampleIdentity(labels: series.labels, timestamp: timestamp, hash: other.hashes[index][position])
+                    guard seen.insert(key).inserted else { continue }
+                    add(series.labels, timestamp, series.values[position])
+                }
+                continue
+            }
             if let slot = slots[series.labels] {
                 collected[slot].timestamps.append(contentsOf: series.timestamps)
                 collected[slot].values.append(contentsOf: series.values)
@@ -251,6 +283,15 @@ struct SampleCollector: Sendable {
                 collected.append(series)
             }
         }
+    }
+
+    /// Samples of overlapping sources merged so far.
+    private var seen = Set<SampleIdentity>()
+
+    private struct SampleIdentity: Hashable {
+        let labels: LabelSet
+        let timestamp: Int64
+        let hash: UInt64
     }
 
     /// Each series in time order (a stable sort: entries with one timestamp keep their order).
@@ -298,5 +339,44 @@ struct WindowGrid: Sendable {
         if from > first { k = (from - first + step - 1) / step }
         guard k < Int64(count) else { return false }
         return first + k * step < through
+    }
+}
+
+extension Querier {
+    /// The chunk sources (by position) and the streams' head entries that overlap in time another source of the
+    /// same stream.
+    static func overlappingSources(
+        _ chunks: [(labels: LabelSet, from: Int64, through: Int64)], heads: [(labels: LabelSet, entries: [QueryEntry])]
+    ) -> (chunks: Set<Int>, heads: Set<LabelSet>) {
+        // Spans in nanoseconds, inclusive; chunk refs are in milliseconds. Index -1 stands for the head.
+        var spans: [LabelSet: [(from: Int64, through: Int64, index: Int)]] = [:]
+        for (index, chunk) in chunks.enumerated() {
+            spans[chunk.labels, default: []].append((chunk.from.saturatingMultiplied(by: 1_000_000),
+                                                    chunk.through.saturatingMultiplied(by: 1_000_000).saturatingAdding(999_999),
+                                                    index))
+        }
+        for head in heads where !head.entries.isEmpty {
+            let times = head.entries.map(\.timestamp)
+            spans[head.labels, default: []].append((times.min() ?? 0, times.max() ?? 0, -1))
+        }
+        var overlappingChunks = Set<Int>()
+        var overlappingHeads = Set<LabelSet>()
+        for (labels, list) in spans where list.count > 1 {
+            let sorted = list.sorted { $0.from < $1.from }
+            var reach = Int64.min
+            var reachIndex = 0
+            for (position, span) in sorted.enumerated() {
+                if position > 0, span.from <= reach {
+                    for overlapping in [span.index, sorted[reachIndex].index] {
+                        if overlapping < 0 { overlappingHeads.insert(labels) } else { overlappingChunks.insert(overlapping) }
+                    }
+                }
+                if span.through > reach {
+                    reach = span.through
+                    reachIndex = position
+                }
+            }
+        }
+        return (overlappingChunks, overlappingHeads)
     }
 }

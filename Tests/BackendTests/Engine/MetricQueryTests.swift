@@ -102,7 +102,7 @@ import Wire
         try await fill(engine, count: 10, t0: t0)
         guard case .sample(let expression) = try LogQLParser.parse(#"count_over_time({app="a"}[1m])"#) else { return }
         let steps = EvaluationSteps(start: t0 + 20 * Self.second, end: t0 + 20 * Self.second, step: 1, isInstant: false)
-        await #expect(throws: MetricQueryError("maximum of series (1) reached for a single query")) {
+        await #expect(throws: MetricQueryError.seriesLimit(1)) {
             _ = try await engine.querier.evaluate(expression, tenant: "t", steps: steps, maxSeries: 1)
         }
     }

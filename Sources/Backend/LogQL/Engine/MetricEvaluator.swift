@@ -38,6 +38,13 @@ public struct MetricQueryError: Error, Sendable, Equatable, CustomStringConverti
     public init(_ description: String) {
         self.description = description
     }
+
+    /// Loki 3's `NewSeriesLimitError`.
+    public static func seriesLimit(_ limit: Int) -> MetricQueryError {
+        MetricQueryError("maximum number of series (\(limit)) reached for a single query; consider reducing query "
+            + "cardinality by adding more specific stream selectors, reducing the time range, or aggregating results "
+            + "with functions like sum(), count() or topk()")
+    }
 }
 
 /// The evaluation times of a query: `start`, `start + step`, ... up to `end`, all nanoseconds. An instant
@@ -126,7 +133,7 @@ public struct MetricEvaluator: Sendable {
             case .vector(let samples): vector = samples
             }
             if maxSeries > 0, vector.count > maxSeries {
-                throw MetricQueryError("maximum of series (\(maxSeries)) reached for a single query")
+                throw MetricQueryError.seriesLimit(maxSeries)
             }
             if steps.isInstant {
                 instant = vector
@@ -142,7 +149,7 @@ public struct MetricEvaluator: Sendable {
                     series[sample.labels] = slot
                     matrix.append(MatrixSeries(labels: sample.labels))
                     if maxSeries > 0, matrix.count > maxSeries {
-                        throw MetricQueryError("maximum of series (\(maxSeries)) reached for a single query")
+                        throw MetricQueryError.seriesLimit(maxSeries)
                     }
                 }
                 matrix[slot].timestamps.append(time)
@@ -161,8 +168,6 @@ public struct MetricEvaluator: Sendable {
         switch sort {
         case .sort?: samples.sorted { $0.value < $1.value }
         case .sortDesc?: samples.sorted { $0.value > $1.value }
-        case .topk?: samples.sorted { $0.value > $1.value }
-        case .bottomk?: samples.sorted { $0.value < $1.value }
         default: samples.sorted { VectorOperations.less($0.labels, $1.labels) }
         }
     }
@@ -204,11 +209,12 @@ public struct MetricEvaluator: Sendable {
 }
 
 extension SampleExpression {
-    /// The operation of a top-level `sort`, `sort_desc`, `topk` or `bottomk`, which orders an instant result.
+    /// The operation of a top-level `sort` or `sort_desc`, which orders an instant result by value; every other
+    /// instant vector is ordered by labels, as Loki answers.
     var instantOrder: VectorAggregation.Operation? {
         guard case .vector(let aggregation) = self else { return nil }
         switch aggregation.operation {
-        case .sort, .sortDesc, .topk, .bottomk: return aggregation.operation
+        case .sort, .sortDesc: return aggregation.operation
         default: return nil
         }
     }
