@@ -17,6 +17,16 @@ enum GoConversions {
     /// Go's float syntax (decimal, exponent, `inf`, `nan`, hex floats, `_` between digits) mostly coincides with
     /// Swift's; differences are rejected here so both agree on what parses.
     static func goFloat(_ text: String) -> Double? {
+        // The common case, plain decimals (`200`, `-1.5`, `2e3`), needs none of the checks below.
+        var plain = true
+        for byte in text.utf8 {
+            switch byte {
+            case 48...57, UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "e"), UInt8(ascii: "E"): continue
+            default: plain = false
+            }
+            if !plain { break }
+        }
+        if plain, !text.isEmpty { return Double(text) }
         guard !text.isEmpty, let first = text.utf8.first, first != UInt8(ascii: " "), text.utf8.last != UInt8(ascii: " ")
         else { return nil }
         if text.contains("_") { return nil }

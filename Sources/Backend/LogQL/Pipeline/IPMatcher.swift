@@ -59,29 +59,52 @@ struct IPMatcher: Sendable, Equatable {
         }
     }
 
-    /// Whether some address written in `line` is covered (Loki's `ip()` line filter).
-    func matchesAnywhere(_ line: UnsafeRawBufferPointer) -> Bool {
+    /// Whether some address written in `text` is covered: Loki's `ipFilter.filter`, used by both the line filter
+    /// and the label filter. Candidates start where a digit is followed by a `.` within three bytes (IPv4) or where
+    /// up to four hex digits or `::` precede a `:` (IPv6), and extend over the address characters; a candidate that
+    /// does not parse is skipped whole (so `10.0.0.1.` at the end of a sentence is not an address, as in Loki).
+    func matchesAnywhere(_ text: UnsafeRawBufferPointer) -> Bool {
+        let count = text.count
         var index = 0
-        while index < line.count {
-            guard Self.isAddressByte(line[index]) else {
-                index += 1
-                continue
+        while index < count {
+            var charset: ((UInt8) -> Bool)?
+            if index + 3 < count, Self.isDigit(text[index]),
+               text[index + 1] == 46 || text[index + 2] == 46 || text[index + 3] == 46 {
+                charset = { Self.isDigit($0) || $0 == 46 }
+            } else if index + 4 < count, Self.ipv6Hint(text, index) {
+                charset = { Self.isHex($0) || $0 == 58 || $0 == 46 }
             }
-            var end = index
-            while end < line.count, Self.isAddressByte(line[end]) { end += 1 }
-            if end - index >= 2, end - index <= 45 {
-                let text = String(decoding: UnsafeRawBufferPointer(rebasing: line[index..<end]), as: UTF8.self)
-                if matches(text) { return true }
-                // A trailing `.` or `:` (end of a sentence) is not part of the address.
-                if let last = text.last, last == "." || last == ":", matches(String(text.dropLast())) { return true }
+            if let charset {
+                var end = index
+                while end < count, charset(text[end]) { end += 1 }
+                let candidate = String(decoding: UnsafeRawBufferPointer(rebasing: text[index..<end]), as: UTF8.self)
+                if matches(candidate) { return true }
+                index = end
             }
-            index = end
+            index += 1
         }
         return false
     }
 
-    private static func isAddressByte(_ byte: UInt8) -> Bool {
-        (byte >= 48 && byte <= 57) || (byte >= 97 && byte <= 102) || (byte >= 65 && byte <= 70) || byte == 46 || byte == 58
+    func matchesAnywhere(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { matchesAnywhere(UnsafeRawBufferPointer($0)) }
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool { byte >= 48 && byte <= 57 }
+
+    private static func isHex(_ byte: UInt8) -> Bool {
+        isDigit(byte) || (byte >= 97 && byte <= 102) || (byte >= 65 && byte <= 70)
+    }
+
+    private static func ipv6Hint(_ text: UnsafeRawBufferPointer, _ at: Int) -> Bool {
+        if text[at] == 58 && text[at + 1] == 58 && isHex(text[at + 2]) { return true }
+        var hexCount = 0
+        while hexCount < 4, isHex(text[at + hexCount]) {
+            hexCount += 1
+            if text[at + hexCount] == 58 { return true }
+        }
+        return false
     }
 
     /// 4 bytes for IPv4, 16 for IPv6; nil when `text` is not an address.

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Reading JSON the way Loki's parsers do, through `github.com/buger/jsonparser`: lenient about what it skips
 /// (numbers are not validated, text after the closing brace is ignored), with that library's error texts, which
 /// Loki puts in `__error_details__`.
@@ -35,6 +43,11 @@ enum JSONFields {
     /// backslash. jsonparser's `stringEnd`.
     @inline(__always)
     static func stringEnd(_ data: UnsafeRawBufferPointer, _ from: Int) -> (end: Int, escaped: Bool)? {
+        // Fast path: the next quote, with no backslash before it.
+        guard from < data.count, let base = data.baseAddress else { return nil }
+        guard let quote = memchr(base + from, 34, data.count - from) else { return nil }
+        let quoteOffset = UnsafeRawPointer(quote) - base
+        if memchr(base + from, 92, quoteOffset - from) == nil { return (quoteOffset + 1, false) }
         var escaped = false
         var index = from
         while index < data.count {

@@ -10,9 +10,10 @@ final class KeyCache {
     }
 
     static let limit = 1024
-    private var slots = [Int32](repeating: -1, count: 4096)
-    private var bytes: [UInt8] = []
-    private var entries: [Entry] = []
+    // Only the owning StreamPipeline's task touches these; skipping the runtime exclusivity checks matters here.
+    @exclusivity(unchecked) private var slots = [Int32](repeating: -1, count: 4096)
+    @exclusivity(unchecked) private var bytes: [UInt8] = []
+    @exclusivity(unchecked) private var entries: [Entry] = []
 
     init() {
         entries.reserveCapacity(64)
@@ -26,8 +27,9 @@ final class KeyCache {
         while true {
             let index = Int(slots[slot])
             if index < 0 { break }
-            let entry = entries[index]
-            if entry.hash == hash, entry.count == key.count, equal(entry, key) { return entry.label }
+            if entries[index].hash == hash, entries[index].count == key.count, equal(entries[index], key) {
+                return entries[index].label
+            }
             slot = (slot + 1) & (slots.count - 1)
         }
         let label = compute(key)

@@ -72,9 +72,11 @@ indirect enum LabelFilter: Sendable {
             case .failure(let failure): return Self.conversionError(failure, &builder)
             }
         case .ip(let name, let equal, let matcher):
-            // Loki's IPLabelFilter: an absent label or a value that is not an address does not match `=`.
-            guard let text = builder.get(name) else { return !equal }
-            return matcher.matches(text) == equal
+            // Loki's IPLabelFilter: entries with an error pass, entries without the label fail (`=` and `!=`), and the
+            // value is searched for addresses as a line is.
+            if builder.hasError { return true }
+            guard let text = builder.get(name) else { return false }
+            return matcher.matchesAnywhere(text) == equal
         }
     }
 

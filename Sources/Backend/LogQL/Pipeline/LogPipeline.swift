@@ -87,8 +87,10 @@ struct ParserHints: Sendable {
             names.insert(unwrap.label)
             for filter in unwrap.filters { names.formUnion(filter.names) }
         }
-        names.remove(LogPipeline.errorLabel)
-        names.remove(LogPipeline.errorDetailsLabel)
+        // A filter on `__error__` needs the parsers to run (to see their errors) but names no label to extract.
+        let readsError = names.remove(LogPipeline.errorLabel) != nil
+        let readsErrorDetails = names.remove(LogPipeline.errorDetailsLabel) != nil
+        let readsErrors = readsError || readsErrorDetails
         if everything {
             required = nil
             noLabels = false
@@ -96,7 +98,7 @@ struct ParserHints: Sendable {
             // Names are checked after the `_extracted` renaming, so `sum by (app_extracted)` extracts `app` from a
             // line whose stream has `app`, and `sum by (app)` does not.
             required = names
-            noLabels = names.isEmpty && needed.isEmpty
+            noLabels = names.isEmpty && !readsErrors
         }
     }
 
@@ -183,16 +185,16 @@ public final class StreamPipeline {
     let pipeline: LogPipeline
     /// The stream's labels.
     public let streamLabels: LabelSet
-    var builder: LabelsBuilder
+    // Used by one task at a time (the type's contract), so the runtime exclusivity checks are skipped.
+    @exclusivity(unchecked) var builder: LabelsBuilder
     /// Per-stage state (key caches), by stage index.
-    var states: [StageState]
+    let states: [StageState]
     /// Every distinct label set returned so far, by `labelsID`.
     public private(set) var labelSets: [LabelSet]
-    private var idsByDelta: [LabelsDelta: Int] = [:]
     private var idsByLabels: [LabelSet: Int] = [:]
     private var labelBuffer: [LabelPair] = []
-    var scratch: [UInt8] = []
-    var keyScratch: [UInt8] = []
+    @exclusivity(unchecked) var scratch: [UInt8] = []
+    @exclusivity(unchecked) var keyScratch: [UInt8] = []
 
     init(pipeline: LogPipeline, labels: LabelSet) {
         self.pipeline = pipeline
@@ -253,12 +255,22 @@ public final class StreamPipeline {
                       keyScratch: &keyScratch, hints: pipeline.hints)
     }
 
-    /// The label set the builder holds now, interned: the builder's changes are looked up first (cheap: usually a
-    /// few parsed labels), the sorted set only for changes not seen before.
+    /// The label set the builder holds now, interned: the builder's changes (usually a few parsed labels) are
+    /// hashed and looked up first; only changes not seen before build and sort the whole set.
     private func internedLabels() -> (LabelSet, Int) {
         if builder.isUnchanged { return (streamLabels, 0) }
-        let delta = LabelsDelta(builder)
-        if let id = idsByDelta[delta] { return (labelSets[id], id) }
+        let hash = builder.deltaHash()
+        let mask = deltaSlots.count - 1
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let index = Int(deltaSlots[slot])
+            if index < 0 { break }
+            if deltaEntries[index].hash == hash, builder.matches(deltaEntries[index].delta) {
+                let id = deltaEntries[index].id
+                return (labelSets[id], id)
+            }
+            slot = (slot + 1) & mask
+        }
         labelBuffer.removeAll(keepingCapacity: true)
         builder.appendLabels(to: &labelBuffer)
         let labels = LabelSet(labelBuffer)
@@ -270,15 +282,24 @@ public final class StreamPipeline {
             labelSets.append(labels)
             idsByLabels[labels] = id
         }
-        // Bounded: a stream whose every line has a distinct value would otherwise grow this without end.
-        if idsByDelta.count >= 16_384 { idsByDelta.removeAll(keepingCapacity: true) }
-        idsByDelta[delta] = id
+        // Bounded: a stream whose every line has distinct values would otherwise grow this without end.
+        if deltaEntries.count >= Self.deltaLimit {
+            deltaEntries.removeAll(keepingCapacity: true)
+            for index in deltaSlots.indices { deltaSlots[index] = -1 }
+            slot = Int(truncatingIfNeeded: hash) & mask
+        }
+        deltaSlots[slot] = Int32(deltaEntries.count)
+        deltaEntries.append((hash, LabelsDelta(builder), id))
         return (labels, id)
     }
+
+    private static let deltaLimit = 8192
+    @exclusivity(unchecked) private var deltaSlots = [Int32](repeating: -1, count: 16_384)
+    @exclusivity(unchecked) private var deltaEntries: [(hash: UInt64, delta: LabelsDelta, id: Int)] = []
 }
 
 /// What a builder changed relative to the stream labels: equal deltas give equal label sets.
-struct LabelsDelta: Hashable {
+struct LabelsDelta {
     var stream: [LabelPair]
     var metadata: [LabelPair]
     var parsed: [LabelPair]
@@ -293,6 +314,44 @@ struct LabelsDelta: Hashable {
         deleted = builder.deleted
         error = builder.error
         errorDetails = builder.errorDetails
+    }
+
+}
+
+extension LabelsBuilder {
+    // `mutating` only so that calls on a class's stored builder work in place instead of on a copy (which costs
+    // a retain and release of every array per line); neither changes anything.
+
+    /// Whether the builder's changes are `delta`.
+    @inline(__always)
+    mutating func matches(_ delta: LabelsDelta) -> Bool {
+        delta.parsed == added[2] && delta.metadata == added[1] && delta.stream == added[0] && delta.deleted == deleted
+            && delta.error == error && delta.errorDetails == errorDetails
+    }
+
+    /// FNV-1a over every string of the builder's changes, with separators: much cheaper than `Hasher` per line.
+    @inline(__always)
+    mutating func deltaHash() -> UInt64 {
+        var hash: UInt64 = 14_695_981_039_346_656_037
+        @inline(__always)
+        func mix(_ string: String) {
+            var string = string
+            string.withUTF8 { bytes in
+                for byte in bytes { hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211 }
+            }
+            hash = (hash ^ 0xFF) &* 1_099_511_628_211
+        }
+        for category in 0..<3 {
+            for pair in added[category] {
+                mix(pair.name)
+                mix(pair.value)
+            }
+            hash = (hash ^ 0xFE) &* 1_099_511_628_211
+        }
+        for name in deleted { mix(name) }
+        mix(error)
+        mix(errorDetails)
+        return hash
     }
 }
 
