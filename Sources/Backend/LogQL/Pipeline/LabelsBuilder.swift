@@ -11,7 +11,7 @@ public enum LabelCategory: Int, Sendable {
 /// The labels of one log entry while a pipeline runs: Loki's `LabelsBuilder`.
 ///
 /// The stream labels (`base`) stay as they are; stages add labels per category, delete labels and set
-/// `__error__` / `__error__details__`. `reset()` readies it for the next entry without freeing its buffers, so
+/// `__error__` / `__error_details__`. `reset()` readies it for the next entry without freeing its buffers, so
 /// one builder serves every entry of a stream.
 public struct LabelsBuilder: Sendable {
     /// The stream's labels, sorted by name.
@@ -165,12 +165,5 @@ public struct LabelsBuilder: Sendable {
         appendLabels(to: &buffer)
         buffer.sort { $0.name < $1.name }
         return buffer
-    }
-
-    /// Calls `body` with each current label (as `appendLabels` lists them, plus nothing else).
-    func forEachLabel(_ body: (LabelPair) -> Void) {
-        var buffer: [LabelPair] = []
-        appendLabels(to: &buffer)
-        for pair in buffer { body(pair) }
     }
 }
