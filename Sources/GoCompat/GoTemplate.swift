@@ -15,6 +15,8 @@ package struct GoTemplate: Sendable, Equatable {
         case string(String)
         case number(Double)
         case bool(Bool)
+        /// A Go `time.Time` (nanoseconds since the epoch, UTC), from functions such as Loki's `__timestamp__`.
+        case time(Int64)
         case missing
 
         var text: String {
@@ -22,6 +24,7 @@ package struct GoTemplate: Sendable, Equatable {
             case .string(let text): text
             case .number(let number): GoFloatFormat.fixed(number)
             case .bool(let flag): flag ? "true" : "false"
+            case .time(let nanoseconds): GoTemplate.goTimeString(nanoseconds)
             case .missing: "<no value>"
             }
         }
@@ -32,6 +35,7 @@ package struct GoTemplate: Sendable, Equatable {
             case .string(let text): !text.isEmpty
             case .number(let number): number != 0
             case .bool(let flag): flag
+            case .time: true
             case .missing: false
             }
         }
@@ -45,6 +49,10 @@ package struct GoTemplate: Sendable, Equatable {
 
     package struct TemplateError: Error, Sendable, Equatable, CustomStringConvertible {
         package let description: String
+
+        package init(description: String) {
+            self.description = description
+        }
     }
 
     indirect enum Node: Sendable, Equatable {
@@ -76,6 +84,13 @@ package struct GoTemplate: Sendable, Equatable {
 
     let source: String
     let nodes: [Node]
+    /// Functions the caller provides at render time (Loki's `line_format` set), besides the built-in ones.
+    let extraFunctionNames: Set<String>
+    /// Built-in functions this dialect does not have (parsing a call to one fails as an undefined function).
+    let excludedFunctionNames: Set<String>
+
+    /// Functions a caller adds: called with the function's name and arguments; nil means "not mine".
+    package typealias ExtraFunctions = (String, [Value]) throws(TemplateError) -> Value?
 
     static let functionNames: Set<String> = [
         "ToLower", "ToUpper", "Replace", "Trim", "TrimLeft", "TrimRight", "TrimPrefix", "TrimSuffix", "TrimSpace",
@@ -85,8 +100,18 @@ package struct GoTemplate: Sendable, Equatable {
     ]
 
     package init(_ source: String) throws(TemplateError) {
+        try self.init(source, extraFunctions: [], excluding: [])
+    }
+
+    /// A template for a dialect with other functions: `extraFunctions` are resolved at render time by the
+    /// caller's `ExtraFunctions`; `excluding` built-ins are unknown in this dialect.
+    package init(_ source: String, extraFunctions: Set<String>, excluding: Set<String>) throws(TemplateError) {
         self.source = source
-        var parser = Parser(Array(source.unicodeScalars))
+        self.extraFunctionNames = extraFunctions
+        self.excludedFunctionNames = excluding
+        var known = GoTemplate.functionNames.subtracting(excluding)
+        known.formUnion(extraFunctions)
+        var parser = Parser(Array(source.unicodeScalars), functions: known)
         let (nodes, end) = try parser.parseNodes()
         if let end { throw TemplateError(description: "unexpected {{\(end)}}") }
         self.nodes = nodes
@@ -95,53 +120,105 @@ package struct GoTemplate: Sendable, Equatable {
     /// Renders with `fields` for `.Name` (and `dot` for `.`).
     package func render(_ fields: (String) -> Value, dot: Value) throws(TemplateError) -> String {
         var out = ""
-        try Self.render(nodes, fields, dot, into: &out)
+        try Self.render(nodes, fields, dot, { _, _ throws(TemplateError) in nil }, into: &out)
         return out
     }
 
-    private static func render(_ nodes: [Node], _ fields: (String) -> Value, _ dot: Value, into out: inout String) throws(TemplateError) {
+    /// Renders with `extra` answering calls to the functions given as `extraFunctions` at init.
+    package func render(_ fields: (String) -> Value, dot: Value, extra: ExtraFunctions) throws(TemplateError) -> String {
+        var out = ""
+        try Self.render(nodes, fields, dot, extra, into: &out)
+        return out
+    }
+
+    /// The single field a template that is only `{{ .name }}` prints, else nil (callers copy the value directly).
+    package var singleField: String? {
+        guard nodes.count == 1, case .action(let pipeline) = nodes[0], pipeline.commands.count == 1,
+              pipeline.commands[0].count == 1, case .field(let name) = pipeline.commands[0][0], !name.isEmpty
+        else { return nil }
+        return name
+    }
+
+    /// Every `.name` the template reads.
+    package var fieldNames: Set<String> {
+        var names = Set<String>()
+        func visit(_ pipeline: Pipeline) {
+            for command in pipeline.commands {
+                for term in command {
+                    switch term {
+                    case .field(let name): if !name.isEmpty { names.insert(name) }
+                    case .group(let inner): visit(inner)
+                    case .literal, .function: break
+                    }
+                }
+            }
+        }
+        func visit(_ nodes: [Node]) {
+            for node in nodes {
+                switch node {
+                case .text: break
+                case .action(let pipeline): visit(pipeline)
+                case .conditional(let branches, let otherwise):
+                    for branch in branches {
+                        visit(branch.condition)
+                        visit(branch.body)
+                    }
+                    visit(otherwise)
+                }
+            }
+        }
+        visit(nodes)
+        return names
+    }
+
+    private static func render(_ nodes: [Node], _ fields: (String) -> Value, _ dot: Value, _ extra: ExtraFunctions, into out: inout String) throws(TemplateError) {
         for node in nodes {
             switch node {
             case .text(let text): out += text
-            case .action(let pipeline): out += try evaluate(pipeline, fields, dot).text
+            case .action(let pipeline): out += try evaluate(pipeline, fields, dot, extra).text
             case .conditional(let branches, let otherwise):
                 var taken = false
-                for branch in branches where try evaluate(branch.condition, fields, dot).isTrue {
-                    try render(branch.body, fields, dot, into: &out)
+                for branch in branches where try evaluate(branch.condition, fields, dot, extra).isTrue {
+                    try render(branch.body, fields, dot, extra, into: &out)
                     taken = true
                     break
                 }
-                if !taken { try render(otherwise, fields, dot, into: &out) }
+                if !taken { try render(otherwise, fields, dot, extra, into: &out) }
             }
         }
     }
 
-    private static func evaluate(_ pipeline: Pipeline, _ fields: (String) -> Value, _ dot: Value) throws(TemplateError) -> Value {
+    private static func evaluate(_ pipeline: Pipeline, _ fields: (String) -> Value, _ dot: Value, _ extra: ExtraFunctions) throws(TemplateError) -> Value {
         var piped: Value?
         for command in pipeline.commands {
             guard let head = command.first else { throw TemplateError(description: "empty command") }
             if case .function(let name) = head {
                 var arguments: [Value] = []
-                for term in command.dropFirst() { arguments.append(try value(term, fields, dot)) }
+                for term in command.dropFirst() { arguments.append(try value(term, fields, dot, extra)) }
                 if let piped { arguments.append(piped) }
-                piped = try call(name, arguments)
+                piped = try call(name, arguments, extra)
             } else {
                 guard command.count == 1, piped == nil else {
                     throw TemplateError(description: "can't give argument to non-function \(command)")
                 }
-                piped = try value(head, fields, dot)
+                piped = try value(head, fields, dot, extra)
             }
         }
         return piped ?? .missing
     }
 
-    private static func value(_ term: Term, _ fields: (String) -> Value, _ dot: Value) throws(TemplateError) -> Value {
+    private static func value(_ term: Term, _ fields: (String) -> Value, _ dot: Value, _ extra: ExtraFunctions) throws(TemplateError) -> Value {
         switch term {
         case .field(let name): return name.isEmpty ? dot : fields(name)
         case .literal(let value): return value
-        case .function(let name): return try call(name, [])
-        case .group(let pipeline): return try evaluate(pipeline, fields, dot)
+        case .function(let name): return try call(name, [], extra)
+        case .group(let pipeline): return try evaluate(pipeline, fields, dot, extra)
         }
+    }
+
+    private static func call(_ name: String, _ args: [Value], _ extra: ExtraFunctions) throws(TemplateError) -> Value {
+        if let answer = try extra(name, args) { return answer }
+        return try call(name, args)
     }
 
     private static func call(_ name: String, _ args: [Value]) throws(TemplateError) -> Value {
@@ -154,7 +231,7 @@ package struct GoTemplate: Sendable, Equatable {
             switch value {
             case .number(let number): number
             case .string(let text): Double(text)
-            case .bool, .missing: nil
+            case .bool, .time, .missing: nil
             }
         }
         func compare(_ a: Value, _ b: Value) throws(TemplateError) -> Int {
@@ -319,10 +396,12 @@ package struct GoTemplate: Sendable, Equatable {
 
     private struct Parser {
         let scalars: [Unicode.Scalar]
+        let functions: Set<String>
         var index = 0
 
-        init(_ scalars: [Unicode.Scalar]) {
+        init(_ scalars: [Unicode.Scalar], functions: Set<String>) {
             self.scalars = scalars
+            self.functions = functions
         }
 
         func starts(_ text: String, at position: Int) -> Bool {
@@ -365,7 +444,7 @@ package struct GoTemplate: Sendable, Equatable {
                 } else if words.hasPrefix("/*") {
                     continue
                 } else {
-                    nodes.append(.action(try Self.pipeline(words)))
+                    nodes.append(.action(try Self.pipeline(words, functions)))
                 }
             }
             if !text.isEmpty { nodes.append(.text(text)) }
@@ -374,7 +453,7 @@ package struct GoTemplate: Sendable, Equatable {
 
         private mutating func parseConditional(_ condition: String) throws(TemplateError) -> Node {
             var branches: [(condition: Pipeline, body: [Node])] = []
-            var pending = try Self.pipeline(condition)
+            var pending = try Self.pipeline(condition, functions)
             while true {
                 let (body, end) = try parseNodes()
                 guard let end else { throw TemplateError(description: "unexpected EOF: missing {{end}}") }
@@ -388,7 +467,7 @@ package struct GoTemplate: Sendable, Equatable {
                 // else if ...
                 let rest = end.dropFirst(5).trimmingCharacters(in: .whitespaces)
                 guard rest.hasPrefix("if ") else { throw TemplateError(description: "unexpected {{\(end)}}") }
-                pending = try Self.pipeline(String(rest.dropFirst(3)))
+                pending = try Self.pipeline(String(rest.dropFirst(3)), functions)
             }
         }
 
@@ -415,15 +494,15 @@ package struct GoTemplate: Sendable, Equatable {
         }
 
         /// A pipeline: commands separated by `|`, each a list of terms.
-        static func pipeline(_ text: String) throws(TemplateError) -> Pipeline {
+        static func pipeline(_ text: String, _ functions: Set<String>) throws(TemplateError) -> Pipeline {
             var tokens = try tokenize(text)
             tokens.reverse()
-            let pipeline = try parsePipeline(&tokens)
+            let pipeline = try parsePipeline(&tokens, functions)
             guard tokens.isEmpty else { throw TemplateError(description: "unexpected \(tokens.last ?? "") in \(text)") }
             return pipeline
         }
 
-        private static func parsePipeline(_ tokens: inout [String]) throws(TemplateError) -> Pipeline {
+        private static func parsePipeline(_ tokens: inout [String], _ functions: Set<String>) throws(TemplateError) -> Pipeline {
             var commands: [[Term]] = [[]]
             while let token = tokens.last, token != ")" {
                 tokens.removeLast()
@@ -432,15 +511,15 @@ package struct GoTemplate: Sendable, Equatable {
                     commands.append([])
                     continue
                 }
-                commands[commands.count - 1].append(try term(token, &tokens))
+                commands[commands.count - 1].append(try term(token, &tokens, functions))
             }
             guard commands.allSatisfy({ !$0.isEmpty }) else { throw TemplateError(description: "missing value for command") }
             return Pipeline(commands: commands)
         }
 
-        private static func term(_ token: String, _ tokens: inout [String]) throws(TemplateError) -> Term {
+        private static func term(_ token: String, _ tokens: inout [String], _ functions: Set<String>) throws(TemplateError) -> Term {
             if token == "(" {
-                let inner = try parsePipeline(&tokens)
+                let inner = try parsePipeline(&tokens, functions)
                 guard tokens.popLast() == ")" else { throw TemplateError(description: "unclosed (") }
                 return .group(inner)
             }
@@ -456,7 +535,7 @@ package struct GoTemplate: Sendable, Equatable {
             }
             if token == "true" || token == "false" { return .literal(.bool(token == "true")) }
             if let number = Double(token) { return .literal(.number(number)) }
-            guard GoTemplate.functionNames.contains(token) else {
+            guard functions.contains(token) else {
                 throw TemplateError(description: "function \(GoQuote.quote(token)) not defined")
             }
             return .function(token)
@@ -494,6 +573,41 @@ package struct GoTemplate: Sendable, Equatable {
             }
             return tokens
         }
+    }
+}
+
+extension GoTemplate {
+    /// Go's `time.Time.String()` for a UTC instant: `2006-01-02 15:04:05.999999999 +0000 UTC`.
+    package static func goTimeString(_ nanoseconds: Int64) -> String {
+        let (seconds, fraction) = nanoseconds.quotientAndRemainder(dividingBy: 1_000_000_000)
+        let wholeSeconds = fraction < 0 ? seconds - 1 : seconds
+        let nanos = fraction < 0 ? fraction + 1_000_000_000 : fraction
+        let days = wholeSeconds >= 0 ? wholeSeconds / 86_400 : (wholeSeconds - 86_399) / 86_400
+        let secondOfDay = wholeSeconds - days * 86_400
+        let (year, month, day) = civil(days)
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        var text = "\(year)-\(two(month))-\(two(day)) \(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))"
+        if nanos != 0 {
+            var digits = String(nanos)
+            digits = String(repeating: "0", count: 9 - digits.count) + digits
+            while digits.hasSuffix("0") { digits.removeLast() }
+            text += "." + digits
+        }
+        return text + " +0000 UTC"
+    }
+
+    /// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    package static func civil(_ days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (m <= 2 ? y + 1 : y, m, d)
     }
 }
 

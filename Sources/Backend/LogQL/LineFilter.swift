@@ -56,17 +56,27 @@ public struct LineFilter: Sendable, Equatable {
     public init(_ kind: Kind, operands: [Operand]) throws(LogQLError) {
         var patterns: [String] = []
         var bytes: [[UInt8]] = []
+        var addresses: [LineTest] = []
         for operand in operands {
             switch operand {
             case .text(let value):
                 patterns.append(String(decoding: value, as: UTF8.self))
                 bytes.append(value)
-            case .ip:
-                throw LogQLError(line: 0, column: 0, message: "ip(\"...\") line filters are not supported yet",
-                                 kind: .unsupported)
+            case .ip(let text):
+                guard kind == .contains || kind == .notContains else {
+                    throw LogQLError(line: 0, column: 0,
+                                     message: "ip(\"\(text)\") is only allowed with |= and != line filters")
+                }
+                addresses.append(.ip(try IPMatcher(text)))
+                patterns.append("ip(\(GoQuote.quote(text)))")
             }
         }
-        try self.init(kind, patterns: patterns, bytes: bytes)
+        if addresses.isEmpty {
+            try self.init(kind, patterns: patterns, bytes: bytes)
+        } else {
+            let tests = bytes.map { LineTest.search($0) } + addresses
+            self.init(kind: kind, patterns: patterns, test: LineTest.any(of: tests))
+        }
     }
 
     public static func == (lhs: LineFilter, rhs: LineFilter) -> Bool {
@@ -88,7 +98,11 @@ public struct LineFilter: Sendable, Equatable {
         let tests: [LineTest]
         switch kind {
         case .pattern, .notPattern:
-            throw LogQLError(line: 0, column: 0, message: "pattern line filters are not supported yet", kind: .unsupported)
+            var compiled: [LineTest] = []
+            for pattern in patterns {
+                compiled.append(.pattern(try PatternMatcher(pattern, requireNamedCapture: false)))
+            }
+            tests = compiled
         case .contains, .notContains:
             tests = bytes.map { LineTest.search($0) }
         case .regex, .notRegex:

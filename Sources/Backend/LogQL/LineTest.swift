@@ -9,6 +9,10 @@ enum LineTest: Sendable {
     case anyOf([LineTest])
     /// `required` literals must all be in the line before the regex is worth running.
     case regex(RE2Regex, required: [[UInt8]])
+    /// `|> "<_> error <_>"`: Loki's pattern test.
+    case pattern(PatternMatcher)
+    /// `|= ip("10.0.0.0/8")`: some address in the line is covered.
+    case ip(IPMatcher)
 
     /// A substring search; an empty needle is in every line.
     static func search(_ needle: [UInt8]) -> LineTest {
@@ -68,6 +72,10 @@ enum LineTest: Sendable {
                 return false
             }
             return regex.firstMatch(line)
+        case .pattern(let matcher):
+            return matcher.test(line)
+        case .ip(let matcher):
+            return matcher.matchesAnywhere(line)
         }
     }
 
@@ -78,6 +86,8 @@ enum LineTest: Sendable {
         case .substringIgnoringASCIICase: 2
         case .anyOf(let tests): tests.map(\.cost).max() ?? 0
         case .regex: 10
+        case .pattern: 3
+        case .ip: 5
         }
     }
 }
