@@ -28,7 +28,8 @@ import TestSupport
     static let everyConstruct = [
         #"{app="api"}"#,
         #"{app="api", env=~"prod|staging", team!="x", zone!~"eu-.*"} |= "error" != "timeout" |~ "5.." !~ "debug""#,
-        #"{app="api"} |= "a" or "b" != "c""#,
+        #"{app="api"} |= "a" or "b" != "c" |> "<_> error <_>" !> "<_> ok""#,
+        #"{app="api"} |= ip("10.0.0.0/8") != ip("192.168.0.1")"#,
         #"{app="api"} | json"#,
         #"{app="api"} | json status="response.status", first="items[0]", nested=`a["b.c"]`"#,
         #"{app="api"} | logfmt"#,
