@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "Backend",
             dependencies: [
-                "BuildStamp", "Wire",
+                "BuildStamp", "GoCompat", "Wire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
