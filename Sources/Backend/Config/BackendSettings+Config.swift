@@ -238,6 +238,9 @@ extension Limits {
         maxQueryLength = DurationText.nanoseconds(config.maxQueryLength)
         queryTimeout = DurationText.nanoseconds(config.queryTimeout)
         allowStructuredMetadata = config.allowStructuredMetadata
+        discoverServiceName = config.discoverServiceName
+        discoverLogLevels = config.discoverLogLevels
+        otlpConfig = config.otlpConfig
         retentionPeriod = DurationText.nanoseconds(config.retentionPeriod)
         retentionStreams = config.retentionStream
         deletionMode = config.deletionMode

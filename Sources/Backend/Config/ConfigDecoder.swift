@@ -28,9 +28,11 @@ struct ConfigDecoder {
                         "expected a mapping of configuration sections (server:, limits_config:, ...) at the top level, "
                             + "got \(found(root))")
         }
+        var defaultIndexLabels: [String]?
         for entry in try entries(of: root, path: "") {
             switch entry.key {
             case "target": try readTarget(entry, into: &config.target)
+            case "distributor": try decodeDistributor(entry, defaultIndexLabels: &defaultIndexLabels)
             case "auth_enabled": try readBool(entry, into: &config.authEnabled)
             case "server": try decodeServer(entry, into: &config.server)
             case "common": try decodeCommon(entry, into: &config.common)
@@ -43,6 +45,8 @@ struct ConfigDecoder {
             default: ignore(entry, read: LokiKeys.topLevel, loki: LokiKeys.topLevelIgnored)
             }
         }
+        // A global key every tenant's OTLP mapping uses, overrides included: it travels inside limits_config.
+        if let defaultIndexLabels { config.limitsConfig.otlpConfig.defaultIndexLabels = defaultIndexLabels }
         return config
     }
 
@@ -294,6 +298,9 @@ struct ConfigDecoder {
             case "max_query_length": try readDuration(entry, into: &limits.maxQueryLength)
             case "query_timeout": try readDuration(entry, into: &limits.queryTimeout)
             case "allow_structured_metadata": try readBool(entry, into: &limits.allowStructuredMetadata)
+            case "discover_service_name": limits.discoverServiceName = try readStringList(entry)
+            case "discover_log_levels": try readBool(entry, into: &limits.discoverLogLevels)
+            case "otlp_config": try decodeOTLPConfig(entry, into: &limits.otlpConfig)
             case "retention_period": try readDuration(entry, into: &limits.retentionPeriod)
             case "retention_stream": limits.retentionStream = try readRetentionStream(entry)
             case "deletion_mode":
@@ -391,7 +398,7 @@ struct ConfigDecoder {
         }
     }
 
-    private func readBool(_ entry: Entry, into target: inout Bool) throws(ConfigError) {
+    func readBool(_ entry: Entry, into target: inout Bool) throws(ConfigError) {
         guard case .text(let text, _) = try scalar(entry, expected: "true or false") else { return }
         switch text {
         case "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", "y", "Y": target = true
