@@ -20,11 +20,16 @@ def query(url, q, tenant=None, **params):
     return r.json()
 
 
-def entries_of(result):
+# What the backend adds to every push, as Loki 3 does (discover_service_name, discover_log_levels): checked by
+# test_service_name_and_detected_level_are_discovered; left out of the round-trip comparisons.
+DISCOVERED = {"service_name", "detected_level"}
+
+
+def entries_of(result, keep_discovered=False):
     """{labels-tuple: [(ns, line)]} from a streams result."""
     out = {}
     for s in result["data"]["result"]:
-        key = tuple(sorted(s["stream"].items()))
+        key = tuple(sorted((k, v) for k, v in s["stream"].items() if keep_discovered or k not in DISCOVERED))
         out.setdefault(key, []).extend((int(ts), line) for ts, line in s["values"])
     return out
 
@@ -110,6 +115,31 @@ def test_malformed_bodies_are_400_and_harm_nothing(backend):
     assert got == {(("job", "keep"),): [(t, "kept"), (t + 1, "x")]}
 
 
+def test_service_name_and_detected_level_are_discovered(make_backend):
+    b = make_backend().start()
+    t = now_ns()
+    body = protobuf_body([('{app="shop", env="prod"}', [(t, '{"level":"WARNING","msg":"low stock"}'),
+                                                        (t + 1, "ts=1 lvl=err msg=boom"), (t + 2, "hello")]),
+                          ('{team="x"}', [(t, "[DEBUG] starting", {"detected_level": "INFO"})])])
+    assert requests.post(f"{b.url}/loki/api/v1/push", data=body).status_code == 204
+    got = entries_of(query(b.url, '{service_name="shop"}'), keep_discovered=True)
+    shop = lambda level: tuple(sorted({"app": "shop", "env": "prod", "service_name": "shop",
+                                       "detected_level": level}.items()))
+    assert got == {shop("warn"): [(t, '{"level":"WARNING","msg":"low stock"}')],
+                   shop("error"): [(t + 1, "ts=1 lvl=err msg=boom")],
+                   shop("unknown"): [(t + 2, "hello")]}
+    # No label from the list: unknown_service; a detected_level sent along is kept, only normalised.
+    got = entries_of(query(b.url, '{team="x"}'), keep_discovered=True)
+    assert got == {(("detected_level", "info"), ("service_name", "unknown_service"), ("team", "x")):
+                   [(t, "[DEBUG] starting")]}
+    # Both can be turned off per tenant.
+    off = make_backend(limits="  discover_service_name: []\n  discover_log_levels: false\n").start()
+    assert requests.post(f"{off.url}/loki/api/v1/push", data=body).status_code == 204
+    assert entries_of(query(off.url, '{app="shop"}'), keep_discovered=True) == {
+        (("app", "shop"), ("env", "prod")): [(t, '{"level":"WARNING","msg":"low stock"}'),
+                                             (t + 1, "ts=1 lvl=err msg=boom"), (t + 2, "hello")]}
+
+
 def test_logql_syntax_error_uses_lokis_wording(backend):
     r = requests.get(f"{backend.url}/loki/api/v1/query_range", params={"query": '{job="x"'})
     assert r.status_code == 400
@@ -121,16 +151,16 @@ def test_labels_values_and_series(backend):
     body = protobuf_body([('{job="a", env="prod"}', [(t, "1")]), ('{job="b", env="dev"}', [(t, "2")])])
     assert requests.post(f"{backend.url}/loki/api/v1/push", data=body).status_code == 204
     names = requests.get(f"{backend.url}/loki/api/v1/labels").json()
-    assert names == {"status": "success", "data": ["env", "job"]}
+    assert names == {"status": "success", "data": ["env", "job", "service_name"]}
     values = requests.get(f"{backend.url}/loki/api/v1/label/env/values").json()
     assert values["data"] == ["dev", "prod"]
     series = requests.get(f"{backend.url}/loki/api/v1/series", params={"match[]": '{env="prod"}'}).json()
-    assert series["data"] == [{"env": "prod", "job": "a"}]
+    assert series["data"] == [{"env": "prod", "job": "a", "service_name": "a"}]
     # `query` narrows label names to the streams it selects.
     body = protobuf_body([('{job="c", team="x"}', [(t, "3")])])
     assert requests.post(f"{backend.url}/loki/api/v1/push", data=body).status_code == 204
     narrowed = requests.get(f"{backend.url}/loki/api/v1/labels", params={"query": '{job="c"}'}).json()
-    assert narrowed["data"] == ["job", "team"]
+    assert narrowed["data"] == ["job", "service_name", "team"]
 
 
 def test_tenants_are_walls(make_backend):
@@ -150,7 +180,7 @@ def test_tenants_are_walls(make_backend):
         assert "a-only" not in str(r)
     s = requests.get(f"{b.url}/loki/api/v1/series", params={"match[]": '{job=~".+"}'},
                      headers={"X-Scope-OrgID": "team-b"}).json()
-    assert s["data"] == [{"job": "b-only"}]
+    assert s["data"] == [{"job": "b-only", "service_name": "b-only"}]
 
 
 def test_rate_limits_answer_429_and_are_counted(make_backend):

@@ -30,11 +30,11 @@ make_work() {
 
 # backend_config PORT: writes $WORK/loki.yaml, the throw-away backend config (scripts/bench-backend.yaml) listening
 # on PORT with its data in $WORK/data; WAL_ENABLED=false turns the ingester's WAL off, MEMORY_CEILING sets
-# ingester.memory_ceiling.
+# ingester.memory_ceiling, DISCOVER_LOG_LEVELS=false turns limits_config.discover_log_levels off.
 backend_config() {
     mkdir -p "$WORK/data"
     sed -e "s|@PORT@|$1|" -e "s|@DATA@|$WORK/data|" -e "s|@WAL@|${WAL_ENABLED:-true}|" \
-        -e "s|@MEMORY_CEILING@|${MEMORY_CEILING:-0}|" \
+        -e "s|@MEMORY_CEILING@|${MEMORY_CEILING:-0}|" -e "s|@DISCOVER_LOG_LEVELS@|${DISCOVER_LOG_LEVELS:-true}|" \
         "$LOAD_TEST/scripts/bench-backend.yaml" > "$WORK/loki.yaml"
 }
 

@@ -75,6 +75,7 @@ public struct LokiAPI: Sendable {
         for path in ["/loki/api/v1/push", "/api/prom/push"] {
             router.post(RouterPath(path)) { request, _ in try await handle { try await push(request) } }
         }
+        router.post("/otlp/v1/logs") { request, _ in try await handleOTLP { try await otlpPush(request) } }
         route(router, "/loki/api/v1/query_range") { request, _ in
             try await handle { try await queryRange(request) }
         }
@@ -202,6 +203,26 @@ public struct LokiAPI: Sendable {
     // MARK: Push
 
     private func push(_ request: Request) async throws -> Response {
+        try await receivePush(request) { tenant, body in
+            do {
+                return try PushBodyDecoder.decode(
+                    body: body, contentType: request.headers[.contentType],
+                    contentEncoding: request.headers[.contentEncoding], maxDecompressedSize: settings.maxRequestBytes)
+            } catch let error as PushDecodeError {
+                throw refuseBody(tenant: tenant, body: body, tooLarge: error.isBodyTooLarge, message: "\(error)")
+            }
+        }
+    }
+
+    /// What every push endpoint shares: the tenant, the body read under `max_recv_msg_size` and the in-flight
+    /// budget, then `decode` (which throws an `APIError` for a body it cannot read, counted by `refuseBody`),
+    /// then the distributor and Loki's answer: 204, or the status and summary of what was rejected (as plain
+    /// text, or as `rejection` writes it).
+    func receivePush(
+        _ request: Request, discoverServiceName: Bool = true,
+        rejection: (_ status: Int, _ message: String) -> Response? = { _, _ in nil },
+        decode: (_ tenant: String, _ body: [UInt8]) throws -> PushRequest
+    ) async throws -> Response {
         let tenant = try tenant(request)
         let body: [UInt8]
         var reserved = 0
@@ -214,26 +235,25 @@ public struct LokiAPI: Sendable {
             metrics.discarded(tenant: tenant, reason: .requestBodyTooLarge, entries: 0, bytes: declared)
             throw error
         }
-        let decoded: PushRequest
-        do {
-            decoded = try PushBodyDecoder.decode(
-                body: body, contentType: request.headers[.contentType],
-                contentEncoding: request.headers[.contentEncoding], maxDecompressedSize: settings.maxRequestBytes)
-        } catch {
-            let tooLarge = error.isBodyTooLarge
-            metrics.discarded(tenant: tenant, reason: tooLarge ? .requestBodyTooLarge : .invalidRequest,
-                              entries: 0, bytes: body.count)
-            throw APIError(status: tooLarge ? 413 : 400, message: "\(error)")
-        }
+        let decoded = try decode(tenant, body)
         let outcome: Distributor.Outcome
         do {
-            outcome = try await distributor.push(tenant: tenant, request: decoded)
+            outcome = try await distributor.push(tenant: tenant, request: decoded,
+                                                 discoverServiceName: discoverServiceName)
         } catch {
             metrics.pushRefused(reason: error.reason)
             throw APIError(status: 503, message: error.message, retryAfterSeconds: 1)
         }
         if outcome.status == 204 { return Response(status: .noContent) }
-        return text(outcome.status, outcome.rejected.summary)
+        return rejection(outcome.status, outcome.rejected.summary) ?? text(outcome.status, outcome.rejected.summary)
+    }
+
+    /// A push body that cannot be decoded: counted as discarded (`request_body_too_large` or `invalid_request`)
+    /// and answered 413 or 400 with `message`.
+    func refuseBody(tenant: String, body: [UInt8], tooLarge: Bool, message: String) -> APIError {
+        metrics.discarded(tenant: tenant, reason: tooLarge ? .requestBodyTooLarge : .invalidRequest,
+                          entries: 0, bytes: body.count)
+        return APIError(status: tooLarge ? 413 : 400, message: message)
     }
 
     // MARK: Queries

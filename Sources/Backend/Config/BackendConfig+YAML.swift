@@ -49,6 +49,12 @@ extension BackendConfig {
                 out.scalar("max_size_mb", String(storageConfig.diskCache.maxSizeMB))
             }
         }
+        out.section("distributor") { out in
+            out.section("otlp_config") { out in
+                out.scalar("default_resource_attributes_as_index_labels",
+                           YAMLWriter.flowList(limitsConfig.otlpConfig.defaultIndexLabels))
+            }
+        }
         out.section("limits_config") { out in Self.render(limitsConfig, to: &out) }
         renderQuerySections(to: &out)
         out.section("compactor") { out in
@@ -112,6 +118,9 @@ extension BackendConfig {
         out.scalar("split_queries_by_interval", prometheus(limits.splitQueriesByInterval))
         out.scalar("max_cache_freshness_per_query", prometheus(limits.maxCacheFreshnessPerQuery))
         out.scalar("allow_structured_metadata", String(limits.allowStructuredMetadata))
+        out.scalar("discover_service_name", YAMLWriter.flowList(limits.discoverServiceName))
+        out.scalar("discover_log_levels", String(limits.discoverLogLevels))
+        out.section("otlp_config") { out in render(limits.otlpConfig, to: &out) }
         out.scalar("retention_period", prometheus(limits.retentionPeriod))
         if limits.retentionStream.isEmpty {
             out.scalar("retention_stream", "[]")
@@ -127,6 +136,32 @@ extension BackendConfig {
         out.scalar("per_tenant_override_period", prometheus(limits.perTenantOverridePeriod))
         // After the override keys, as in Loki's `validation.Limits`.
         out.scalar("deletion_mode", limits.deletionMode.rawValue)
+    }
+
+    /// `otlp_config`, as written (the default index labels come from `distributor`, shown there).
+    private static func render(_ otlp: OTLPConfig, to out: inout YAMLWriter) {
+        out.section("resource_attributes") { out in
+            out.scalar("ignore_defaults", String(otlp.ignoreDefaults))
+            renderRules("attributes_config", otlp.resourceAttributes, to: &out)
+        }
+        renderRules("scope_attributes", otlp.scopeAttributes, to: &out)
+        renderRules("log_attributes", otlp.logAttributes, to: &out)
+        out.scalar("severity_text_as_label", String(otlp.severityTextAsLabel))
+    }
+
+    private static func renderRules(_ key: String, _ rules: [OTLPAttributeRule], to out: inout YAMLWriter) {
+        guard !rules.isEmpty else {
+            out.scalar(key, "[]")
+            return
+        }
+        out.list(key, rules) { out, rule in
+            out.scalar("action", rule.action.rawValue)
+            if let regex = rule.regex {
+                out.scalar("regex", YAMLWriter.string(regex.pattern))
+            } else {
+                out.scalar("attributes", YAMLWriter.flowList(rule.attributes))
+            }
+        }
     }
 
     /// Loki keeps limits as Prometheus `model.Duration` (`1w`) ...
@@ -214,6 +249,11 @@ struct YAMLWriter {
     /// A string as a plain scalar when it cannot be read as anything else, otherwise double-quoted.
     static func string(_ value: String) -> String {
         isSafePlain(value) ? value : doubleQuoted(value)
+    }
+
+    /// A list of strings in flow style: `[a, "b c"]`.
+    static func flowList(_ values: [String]) -> String {
+        "[" + values.map(string).joined(separator: ", ") + "]"
     }
 
     /// Whole numbers without a fraction (`4`), others in Swift's shortest exact form (`1.5`).

@@ -259,6 +259,13 @@ public struct BackendConfig: Sendable, Equatable {
         public var maxCacheFreshnessPerQuery: Duration = .seconds(600)
         /// `allow_structured_metadata`.
         public var allowStructuredMetadata: Bool = true
+        /// `discover_service_name`: labels whose value becomes `service_name` when a stream has none, first found
+        /// wins; empty turns the discovery off.
+        public var discoverServiceName: [String] = Limits.lokiDiscoverServiceName
+        /// `discover_log_levels`: add `detected_level` structured metadata to every entry that has none.
+        public var discoverLogLevels: Bool = true
+        /// `otlp_config`: how OTLP attributes become labels and structured metadata.
+        public var otlpConfig = OTLPConfig()
         /// `retention_period`: how long the compactor keeps a tenant's streams; 0 keeps them forever.
         public var retentionPeriod: Duration = .zero
         /// `retention_stream`: retention per stream selector, each period at least 24h.

@@ -244,6 +244,9 @@ extension Limits {
         splitQueriesByInterval = DurationText.nanoseconds(config.splitQueriesByInterval)
         maxCacheFreshness = DurationText.nanoseconds(config.maxCacheFreshnessPerQuery)
         allowStructuredMetadata = config.allowStructuredMetadata
+        discoverServiceName = config.discoverServiceName
+        discoverLogLevels = config.discoverLogLevels
+        otlpConfig = config.otlpConfig
         retentionPeriod = DurationText.nanoseconds(config.retentionPeriod)
         retentionStreams = config.retentionStream
         deletionMode = config.deletionMode

@@ -28,9 +28,11 @@ struct ConfigDecoder {
                         "expected a mapping of configuration sections (server:, limits_config:, ...) at the top level, "
                             + "got \(found(root))")
         }
+        var defaultIndexLabels: [String]?
         for entry in try entries(of: root, path: "") {
             switch entry.key {
             case "target": try readTarget(entry, into: &config.target)
+            case "distributor": try decodeDistributor(entry, defaultIndexLabels: &defaultIndexLabels)
             case "auth_enabled": try readBool(entry, into: &config.authEnabled)
             case "server": try decodeServer(entry, into: &config.server)
             case "common": try decodeCommon(entry, into: &config.common)
@@ -46,6 +48,8 @@ struct ConfigDecoder {
             default: ignore(entry, read: LokiKeys.topLevel, loki: LokiKeys.topLevelIgnored)
             }
         }
+        // A global key every tenant's OTLP mapping uses, overrides included: it travels inside limits_config.
+        if let defaultIndexLabels { config.limitsConfig.otlpConfig.defaultIndexLabels = defaultIndexLabels }
         return config
     }
 
@@ -302,6 +306,9 @@ struct ConfigDecoder {
             case "split_queries_by_interval": try readDuration(entry, into: &limits.splitQueriesByInterval)
             case "max_cache_freshness_per_query": try readDuration(entry, into: &limits.maxCacheFreshnessPerQuery)
             case "allow_structured_metadata": try readBool(entry, into: &limits.allowStructuredMetadata)
+            case "discover_service_name": limits.discoverServiceName = try readStringList(entry)
+            case "discover_log_levels": try readBool(entry, into: &limits.discoverLogLevels)
+            case "otlp_config": try decodeOTLPConfig(entry, into: &limits.otlpConfig)
             case "retention_period": try readDuration(entry, into: &limits.retentionPeriod)
             case "retention_stream": limits.retentionStream = try readRetentionStream(entry)
             case "deletion_mode":

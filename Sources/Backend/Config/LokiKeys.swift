@@ -6,10 +6,10 @@
 enum LokiKeys {
     static let topLevel = [
         "target", "auth_enabled", "server", "common", "schema_config", "storage_config", "limits_config", "ingester",
-        "compactor", "runtime_config", "querier", "frontend", "query_range",
+        "compactor", "runtime_config", "querier", "frontend", "query_range", "distributor",
     ]
     static let topLevelIgnored: Set<String> = [
-        "distributor", "query_scheduler", "frontend_worker", "ruler",
+        "query_scheduler", "frontend_worker", "ruler",
         "ruler_storage", "ingester_client", "pattern_ingester", "index_gateway", "bloom_build", "bloom_gateway",
         "block_builder", "block_scheduler", "compactor_grpc_client", "compactor_http_client",
         "chunk_store_config", "table_manager", "memberlist", "kafka_config", "ingest_limits",
@@ -73,12 +73,13 @@ enum LokiKeys {
         "max_label_value_length", "reject_old_samples", "reject_old_samples_max_age", "creation_grace_period",
         "max_global_streams_per_user", "max_entries_limit_per_query", "max_query_length",
         "query_timeout", "allow_structured_metadata", "max_query_series", "max_query_lookback", "max_query_parallelism",
-        "split_queries_by_interval", "max_cache_freshness_per_query", "retention_period", "retention_stream", "per_tenant_override_config", "per_tenant_override_period",
-        "deletion_mode",
+        "split_queries_by_interval", "max_cache_freshness_per_query", "discover_service_name", "discover_log_levels",
+        "otlp_config", "retention_period", "retention_stream", "per_tenant_override_config",
+        "per_tenant_override_period", "deletion_mode",
     ]
     static let limitsIgnored: Set<String> = [
-        "ingestion_rate_strategy", "increment_duplicate_timestamp", "discover_service_name", "discover_log_levels",
-        "log_level_fields", "use_owned_stream_count", "max_streams_per_user", "unordered_writes",
+        "ingestion_rate_strategy", "increment_duplicate_timestamp", "log_level_fields", "log_level_from_json_max_depth",
+        "use_owned_stream_count", "max_streams_per_user", "unordered_writes",
         "max_chunks_per_query", "max_query_range", "tsdb_max_query_parallelism", "tsdb_max_bytes_per_shard",
         "tsdb_sharding_strategy", "tsdb_precompute_chunks", "cardinality_limit", "max_streams_matchers_per_query",
         "max_concurrent_tail_requests", "max_metadata_cache_freshness",
@@ -92,9 +93,18 @@ enum LokiKeys {
         "ruler_remote_evaluation_timeout", "ruler_remote_evaluation_max_response_size", "allow_deletes", "shard_streams", "blocked_queries", "required_labels", "minimum_labels_number",
         "index_gateway_shard_size", "bloom_gateway_shard_size", "bloom_gateway_enable_filtering",
         "bloom_creation_enabled", "max_structured_metadata_size", "max_structured_metadata_entries_count",
-        "otlp_config", "block_ingestion_until", "block_ingestion_status_code", "enforce_metric_name",
+        "discover_generic_fields", "block_ingestion_until", "block_ingestion_status_code", "enforce_metric_name",
         "metric_aggregation_enabled", "pattern_persistence_enabled", "ingestion_partitions_tenant_shard_size",
         "max_label_names_per_series_truncate", "query_sharding_enabled",
+    ]
+
+    /// `limits_config.otlp_config`.
+    static let otlpConfig = ["resource_attributes", "scope_attributes", "log_attributes", "severity_text_as_label"]
+    /// Loki's `distributor` keys besides `otlp_config` (ring, rate store, Kafka and limits-service settings).
+    static let distributorIgnored: Set<String> = [
+        "ring", "push_worker_count", "rate_store", "write_failures_logging", "tenant_topic", "kafka_writes_enabled",
+        "ingester_writes_enabled", "ingest_limits_enabled", "ingest_limits_dry_run_enabled", "max_recv_msg_size",
+        "max_decompressed_size", "data_obj_tee", "default_policy_stream_mappings",
     ]
 
     static let ingester = [

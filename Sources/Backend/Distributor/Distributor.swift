@@ -37,7 +37,13 @@ public final class Distributor: Sendable {
 
     /// Validates and stores a push. Throws, with nothing stored or acknowledged, when the ingester cannot take
     /// pushes now (its WAL is replaying or cannot be written).
-    public func push(tenant: String, request: PushRequest) async throws(Ingester.Unavailable) -> Outcome {
+    ///
+    /// Applies the tenant's `discover_service_name` to the streams' labels unless `discoverServiceName` is false
+    /// (OTLP pushes, whose mapping already did it from the resource), and `discover_log_levels` to every entry
+    /// that passes validation.
+    public func push(
+        tenant: String, request: PushRequest, discoverServiceName: Bool = true
+    ) async throws(Ingester.Unavailable) -> Outcome {
         let limits = limits(tenant)
         let wallNow = now()
         var outcome = Outcome()
@@ -54,7 +60,7 @@ public final class Distributor: Sendable {
             receivedBytes += streamBytes
             guard !stream.entries.isEmpty else { continue }
             let parsed: LabelCache.Parsed
-            switch labelCache.parse(stream.labels, limits: limits) {
+            switch labelCache.parse(stream.labels, limits: limits, discoverServiceName: discoverServiceName) {
             case .success(let found):
                 parsed = found
             case .failure(let failure):
@@ -64,8 +70,8 @@ public final class Distributor: Sendable {
                                   bytes: streamBytes)
                 continue
             }
-            let entries = validate(stream.entries, labels: parsed.text, tenant: tenant, limits: limits,
-                                   now: wallNow, rejected: &outcome.rejected)
+            let entries = validate(stream.entries, labels: parsed.text, level: parsed.level, tenant: tenant,
+                                   limits: limits, now: wallNow, rejected: &outcome.rejected)
             guard !entries.isEmpty else { continue }
             validLines += entries.count
             validBytes += entries.reduce(0) { $0 + $1.line.count }
@@ -96,12 +102,15 @@ public final class Distributor: Sendable {
         return outcome
     }
 
-    /// The entries of one stream that pass the per-entry checks; the others are recorded in `rejected`.
-    /// Returns the input unchanged (no copy) when every entry is valid.
+    /// The entries of one stream that pass the per-entry checks, with `detected_level` added when the tenant
+    /// discovers log levels (`level` is the stream's level label); the others are recorded in `rejected`.
+    /// Returns the input unchanged (no copy) when every entry is valid and none changed.
     private func validate(
-        _ entries: [PushEntry], labels: String, tenant: String, limits: Limits, now: Int64,
+        _ entries: [PushEntry], labels: String, level: String?, tenant: String, limits: Limits, now: Int64,
         rejected: inout RejectedEntries
     ) -> [PushEntry] {
+        // As Loki's `shouldDiscoverLogLevels`: levels are structured metadata, so only where that is allowed.
+        let discoverLevels = limits.discoverLogLevels && limits.allowStructuredMetadata
         let oldest = limits.rejectOldSamples ? now.saturatingSubtracting(limits.rejectOldSamplesMaxAge) : .min
         let newest = now.saturatingAdding(limits.creationGracePeriod)
         let maxLine = limits.maxLineSize > 0 ? limits.maxLineSize : .max
@@ -129,14 +138,26 @@ public final class Distributor: Sendable {
             if let (reason, message) = failure {
                 rejected.add(reason, entries: 1, bytes: entry.line.count, message: message)
                 metrics.discarded(tenant: tenant, reason: reason, entries: 1, bytes: entry.line.count)
-                if kept == nil { kept = Array(entries[..<i]) }
-            } else if kept != nil {
+                if kept == nil { kept = Self.prefix(entries, upTo: i) }
+                continue
+            }
+            var changed = entry.line.count != entries[i].line.count
+            if discoverLevels && LogLevelDetector.apply(to: &entry, streamLevel: level) { changed = true }
+            if kept != nil {
                 kept?.append(entry)
-            } else if entry.line.count != entries[i].line.count {
-                kept = Array(entries[..<i])
+            } else if changed {
+                kept = Self.prefix(entries, upTo: i)
                 kept?.append(entry)
             }
         }
         return kept ?? entries
+    }
+
+    /// The entries before `index`, in an array with room for the rest.
+    private static func prefix(_ entries: [PushEntry], upTo index: Int) -> [PushEntry] {
+        var kept: [PushEntry] = []
+        kept.reserveCapacity(entries.count)
+        kept.append(contentsOf: entries[..<index])
+        return kept
     }
 }

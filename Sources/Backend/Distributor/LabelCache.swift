@@ -11,6 +11,8 @@ final class LabelCache: Sendable {
         let fingerprint: UInt64
         /// The canonical text (`{a="b", c="d"}`) used in messages.
         let text: String
+        /// The normalised value of the stream's level label (`level`, `severity`, …), for `detected_level`.
+        let level: String?
     }
 
     struct Failure: Error, Sendable {
@@ -23,11 +25,13 @@ final class LabelCache: Sendable {
         let limitsID: LimitsKey
     }
 
-    /// The limits that change whether a label set is valid.
+    /// The limits that change whether a label set is valid, or what it becomes.
     private struct LimitsKey: Hashable {
         let names: Int
         let nameLength: Int
         let valueLength: Int
+        /// `discover_service_name`, or empty when the caller discovers none (OTLP pushes name their service).
+        let discoverServiceName: [String]
     }
 
     private let entries = Mutex<[Key: Result<Parsed, Failure>]>([:])
@@ -37,12 +41,14 @@ final class LabelCache: Sendable {
         self.capacity = capacity
     }
 
-    func parse(_ text: String, limits: Limits) -> Result<Parsed, Failure> {
+    /// `text` parsed and checked; with `discoverServiceName`, a stream without `service_name` gets one first.
+    func parse(_ text: String, limits: Limits, discoverServiceName: Bool = true) -> Result<Parsed, Failure> {
+        let discover = discoverServiceName ? limits.discoverServiceName : []
         let key = Key(text: text, limitsID: LimitsKey(
             names: limits.maxLabelNamesPerSeries, nameLength: limits.maxLabelNameLength,
-            valueLength: limits.maxLabelValueLength))
+            valueLength: limits.maxLabelValueLength, discoverServiceName: discover))
         if let hit = entries.withLock({ $0[key] }) { return hit }
-        let result = Self.validate(text, limits: limits)
+        let result = Self.validate(text, limits: limits, discoverServiceName: discover)
         entries.withLock { cache in
             if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
             cache[key] = result
@@ -50,9 +56,11 @@ final class LabelCache: Sendable {
         return result
     }
 
-    /// Loki's label checks (`validation.ValidateLabels`), with its messages.
-    static func validate(_ text: String, limits: Limits) -> Result<Parsed, Failure> {
-        let pairs: [LabelPair]
+    /// Loki's label checks (`validation.ValidateLabels`), with its messages, after Loki's service name discovery
+    /// (`push.ParseLokiRequest`): a stream with no `service_name` label takes the value of the first label in
+    /// `discoverServiceName` it has, else `unknown_service`. Aggregated-metric streams are left alone.
+    static func validate(_ text: String, limits: Limits, discoverServiceName: [String] = []) -> Result<Parsed, Failure> {
+        var pairs: [LabelPair]
         do {
             pairs = try LabelParser.parse(text)
         } catch {
@@ -62,6 +70,13 @@ final class LabelCache: Sendable {
         guard !pairs.isEmpty else {
             return .failure(Failure(reason: .missingLabels,
                                     message: "error at least one label pair is required per stream"))
+        }
+        if !discoverServiceName.isEmpty,
+           !pairs.contains(where: { $0.name == OTLPPushMapper.serviceName || $0.name == "__aggregated_metric__" }) {
+            let found = discoverServiceName.lazy.compactMap { name in
+                pairs.first { $0.name == name && !$0.value.isEmpty }?.value
+            }.first
+            pairs.append(LabelPair(name: OTLPPushMapper.serviceName, value: found ?? OTLPPushMapper.unknownService))
         }
         let labels = LabelSet(pairs)
         let canonical = labels.description
@@ -85,6 +100,7 @@ final class LabelCache: Sendable {
             }
             previous = pair.name
         }
-        return .success(Parsed(labels: labels, fingerprint: labels.fingerprint, text: canonical))
+        return .success(Parsed(labels: labels, fingerprint: labels.fingerprint, text: canonical,
+                               level: LogLevelDetector.level(of: labels)))
     }
 }

@@ -41,6 +41,12 @@ public struct Limits: Sendable, Equatable {
     /// `max_cache_freshness_per_query`, nanoseconds.
     public var maxCacheFreshness: Int64 = 600_000_000_000
     public var allowStructuredMetadata: Bool = true
+    /// `discover_service_name`; empty turns service name discovery off.
+    public var discoverServiceName: [String] = Limits.lokiDiscoverServiceName
+    /// `discover_log_levels`.
+    public var discoverLogLevels: Bool = true
+    /// `otlp_config`.
+    public var otlpConfig = OTLPConfig()
     /// `retention_period`, nanoseconds: how long the compactor keeps a stream no `retention_stream` rule matches;
     /// 0 keeps it forever.
     public var retentionPeriod: Int64 = 0
@@ -50,4 +56,10 @@ public struct Limits: Sendable, Equatable {
     public var deletionMode: DeletionMode = .filterAndDelete
 
     public init() {}
+
+    /// Loki 3's default `discover_service_name`.
+    public static let lokiDiscoverServiceName = [
+        "service", "app", "application", "name", "app_kubernetes_io_name", "container", "container_name",
+        "k8s_container_name", "component", "workload", "job", "k8s_job_name",
+    ]
 }
