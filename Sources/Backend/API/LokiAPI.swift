@@ -90,6 +90,7 @@ public struct LokiAPI: Sendable {
             try await handle { try await series(request) }
         }
         if let deletes, deletes.serveEndpoints { addDeleteRoutes(router, deletes) }
+        addIndexRoutes(router)
         router.get("/ready") { _, _ in
             readiness() ? text(200, "ready") : text(503, "Ingester not ready: waiting for the backend to start")
         }
@@ -126,7 +127,7 @@ public struct LokiAPI: Sendable {
     }
 
     /// Registers `handler` for GET and POST, as Loki serves its read endpoints.
-    private func route(
+    func route(
         _ router: Router<BasicRequestContext>, _ path: RouterPath,
         _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response
     ) {
@@ -152,8 +153,12 @@ public struct LokiAPI: Sendable {
     // MARK: Tenant and body
 
     func tenant(_ request: Request) throws -> String {
+        try tenant(headers: request.headers)
+    }
+
+    func tenant(headers: HTTPFields) throws -> String {
         guard settings.authEnabled else { return "fake" }
-        guard let id = request.headers[HTTPField.Name.scopeOrgID], !id.isEmpty else {
+        guard let id = headers[HTTPField.Name.scopeOrgID], !id.isEmpty else {
             throw APIError(status: 401, message: "no org id")
         }
         if let problem = TenantID.problem(id) { throw APIError(status: 401, message: problem) }
@@ -232,7 +237,7 @@ public struct LokiAPI: Sendable {
 
     // MARK: Queries
 
-    private func parameters(_ request: Request) async throws -> QueryParameters {
+    func parameters(_ request: Request) async throws -> QueryParameters {
         var form: [UInt8]? = nil
         if request.method == .post,
            request.headers[.contentType]?.hasPrefix("application/x-www-form-urlencoded") == true {
@@ -246,7 +251,7 @@ public struct LokiAPI: Sendable {
     /// of nanoseconds hold is cut at that bound, never wrapped.
     /// `start` and `end` (or `since`), checked against `max_query_length`. A log query reads [start, end), so
     /// `start == end` selects nothing, as in Loki; metadata queries (`inclusiveEnd`) read the instant `end` too.
-    private func timeRange(_ params: QueryParameters, limits: Limits, inclusiveEnd: Bool = false) throws -> (Int64, Int64) {
+    func timeRange(_ params: QueryParameters, limits: Limits, inclusiveEnd: Bool = false) throws -> (Int64, Int64) {
         let now = now()
         var end = now
         if let value = params["end"] {
@@ -280,7 +285,7 @@ public struct LokiAPI: Sendable {
         return (start, inclusiveEnd ? end.saturatingAdding(1) : end)
     }
 
-    private func limitAndDirection(_ params: QueryParameters, limits: Limits) throws -> (Int, Direction) {
+    func limitAndDirection(_ params: QueryParameters, limits: Limits) throws -> (Int, Direction) {
         var limit = 100
         if let value = params["limit"] {
             guard let parsed = Int(value) else {

@@ -6,8 +6,8 @@ import Wire
 /// Chunks are read newest-first (or oldest-first, by direction) a few at a time; once `limit` entries are in
 /// hand, chunks that cannot hold anything nearer are skipped, so a `limit`ed query reads only what it needs.
 public struct Querier: Sendable {
-    private let ingester: Ingester
-    private let index: any IndexReader
+    let ingester: Ingester
+    let index: any IndexReader
     private let chunks: ChunkStore
     private let parallelism: Int
     private let buffers: ScanBufferPool
