@@ -90,6 +90,7 @@ public struct LokiAPI: Sendable {
             try await handle { try await series(request) }
         }
         if let deletes, deletes.serveEndpoints { addDeleteRoutes(router, deletes) }
+        addTailRoute(router)
         addIndexRoutes(router)
         router.get("/ready") { _, _ in
             readiness() ? text(200, "ready") : text(503, "Ingester not ready: waiting for the backend to start")

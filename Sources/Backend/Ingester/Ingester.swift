@@ -76,6 +76,8 @@ public final class Ingester: Sendable {
     /// Bytes held in memory: head chunks (raw lines, approximately) and closed chunks (encoded).
     let memoryBytes = Atomic<Int>(0)
     let disk: WALDiskGuard
+    /// Live tails (`/loki/api/v1/tail`): what a push appends is offered to them.
+    let tails = TailRegistry()
     private let wake: AsyncStream<Void>.Continuation
     private let wakeups: AsyncStream<Void>
     /// Whether the flush loop (`run()`) is running: `flush()` hands its work to a running loop, and flushes by
@@ -141,6 +143,9 @@ public final class Ingester: Sendable {
         var needFlush = false
         var groups: [WALSegments.Group] = []
         var cut: [(chunk: MemChunk, key: StreamKey, shard: Int)] = []
+        // One atomic load when no tail is open; otherwise the entries taken are handed to the tails below.
+        let tailing = !tails.isEmpty
+        var tailed: [(labels: LabelSet, entries: [PushEntry])] = []
         for incoming in streams {
             let key = StreamKey(tenant: tenant, fingerprint: incoming.fingerprint)
             let index = shard(key)
@@ -150,8 +155,11 @@ public final class Ingester: Sendable {
                                           now: wallNow, rejected: &local)
                 else { return (local, false, nil) }
                 let appended = append(incoming.entries, to: stream, limits: limits, now: wallNow, rejected: &local,
-                                      keepAccepted: wal != nil)
+                                      keepAccepted: wal != nil || tailing)
                 if let head = stream.head, head.newestBlockIsRaw { cut.append((head, key, index)) }
+                if tailing && appended.count > 0 {
+                    tailed.append((stream.labels, appended.accepted ?? incoming.entries))
+                }
                 guard let wal, appended.count > 0 else { return (local, appended.closed, nil) }
                 // Sized for the whole record at once: a frame that grows by doubling copies its lines again and again.
                 var frames = ByteWriter(capacity: 128 + stream.labelsText.utf8.count + appended.lineBytes
@@ -173,6 +181,7 @@ public final class Ingester: Sendable {
         }
         if needFlush { wake.yield() }
         for (chunk, key, index) in cut { compressCutBlocks(chunk, of: key, shard: index) }
+        if !tailed.isEmpty { feedTails(tenant: tenant, appended: tailed) }
         return groups
     }
 

@@ -111,8 +111,10 @@ public enum BackendModules {
                 store: deleteStore, serveEndpoints: settings.compactor.retentionEnabled,
                 cancelPeriod: settings.compactor.deleteRequestCancelPeriod,
                 maxInterval: settings.compactor.deleteMaxInterval, metrics: deleteMetrics, logger: logger))
+        // Plain HTTP/1.1, plus the websocket upgrade of `/loki/api/v1/tail`.
         let app = Application(
             router: api.router(),
+            server: WebSocketUpgradeChannel.builder(upgrade: { api.webSocketUpgrade(target: $0, headers: $1) }),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
             onServerRunning: { channel in
                 readyBox.set()
