@@ -143,8 +143,9 @@ public final class Ingester: Sendable {
         var needFlush = false
         var groups: [WALSegments.Group] = []
         var cut: [(chunk: MemChunk, key: StreamKey, shard: Int)] = []
-        // One atomic load when no tail is open; otherwise the entries taken are handed to the tails below.
-        let tailing = !tails.isEmpty
+        // What the tails get, handed over after the locks are let go. Whether a tail is open is one atomic load, done
+        // under the shard lock after the append: a tail that subscribes later runs its history query later, and
+        // that query reads the stream under the same lock, so it finds these entries.
         var tailed: [(labels: LabelSet, entries: [PushEntry])] = []
         for incoming in streams {
             let key = StreamKey(tenant: tenant, fingerprint: incoming.fingerprint)
@@ -155,10 +156,16 @@ public final class Ingester: Sendable {
                                           now: wallNow, rejected: &local)
                 else { return (local, false, nil) }
                 let appended = append(incoming.entries, to: stream, limits: limits, now: wallNow, rejected: &local,
-                                      keepAccepted: wal != nil || tailing)
+                                      keepAccepted: wal != nil || !tails.isEmpty)
                 if let head = stream.head, head.newestBlockIsRaw { cut.append((head, key, index)) }
-                if tailing && appended.count > 0 {
-                    tailed.append((stream.labels, appended.accepted ?? incoming.entries))
+                if appended.count > 0 && !tails.isEmpty {
+                    if let accepted = appended.accepted {
+                        tailed.append((stream.labels, accepted))
+                    } else if appended.count == incoming.entries.count {
+                        tailed.append((stream.labels, incoming.entries))
+                    }
+                    // Otherwise a tail opened during this append, which did not keep the entries it refused: the
+                    // tail's history query finds what was taken.
                 }
                 guard let wal, appended.count > 0 else { return (local, appended.closed, nil) }
                 // Sized for the whole record at once: a frame that grows by doubling copies its lines again and again.
