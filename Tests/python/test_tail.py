@@ -205,6 +205,10 @@ def test_slow_reader_gets_dropped_entries(make_backend):
         assert set(dropped) <= pushed and not set(dropped) & set(received)
         assert all(d["labels"] == {"job": "slow"} for d in reader.dropped)
         assert len(received) + len(dropped) <= total
+        metrics = requests.get(f"{b.url}/metrics").text
+        assert "loki_querier_tail_active 1.0\n" in metrics
+        counted = [float(l.split()[1]) for l in metrics.splitlines() if l.startswith("estuary_tail_dropped_entries_total ")]
+        assert counted and counted[0] >= len(dropped)
     finally:
         ws.close()
 

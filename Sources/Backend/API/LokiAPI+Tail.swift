@@ -190,7 +190,7 @@ extension LokiAPI {
             let sent = Set(history.map(SentEntry.init))
             for first in stride(from: 0, to: history.count, by: Self.tailEntriesPerMessage) {
                 let batch = Array(history[first..<min(history.count, first + Self.tailEntriesPerMessage)])
-                try await Self.send(batch, dropped: [], categorize: parameters.categorize, to: outbound)
+                try await send(batch, dropped: [], categorize: parameters.categorize, to: outbound)
             }
             var lastPing = ContinuousClock.now
             for await _ in subscription.wakeups {
@@ -205,7 +205,7 @@ extension LokiAPI {
                     if entries.isEmpty { break }
                     let fresh = sent.isEmpty ? entries : entries.filter { !sent.contains(SentEntry($0)) }
                     if fresh.isEmpty && dropped.isEmpty { continue }
-                    try await Self.send(fresh, dropped: dropped, categorize: parameters.categorize, to: outbound)
+                    try await send(fresh, dropped: dropped, categorize: parameters.categorize, to: outbound)
                 }
                 if ContinuousClock.now - lastPing >= Self.tailPingPeriod - .milliseconds(100) {
                     try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer())))
@@ -221,11 +221,12 @@ extension LokiAPI {
         }
     }
 
-    private static func send(
+    private func send(
         _ entries: [TailEntry], dropped: [DroppedTailEntry], categorize: Bool, to outbound: WebSocketOutboundWriter
     ) async throws {
         let message = LokiJSON.tail(entries, dropped: dropped, categorize: categorize)
         try await outbound.write(.text(String(decoding: message, as: UTF8.self)))
+        ingester.tails.metrics.bytes.increment(by: Int64(entries.reduce(0) { $0 + $1.line.count }))
     }
 
     /// Closes with 1011 and Loki's message, cut to what a close frame holds (123 bytes).

@@ -18,7 +18,7 @@ extension Ingester {
     public func subscribeTail(
         tenant: String, limit: Int, filter: @escaping TailFilter
     ) throws(TailLimitReached) -> TailSubscription {
-        let subscription = TailSubscription(tenant: tenant, filter: filter)
+        let subscription = TailSubscription(tenant: tenant, filter: filter, dropped: tails.metrics.dropped)
         let (added, held) = tails.add(subscription, limit: limit)
         guard added else { throw TailLimitReached(held: held, limit: limit) }
         return subscription
@@ -44,8 +44,13 @@ extension Ingester {
 /// The ingester's live tails, per tenant. Pushes look at `isEmpty` (one atomic load) and do nothing more when no
 /// tail is open.
 final class TailRegistry: Sendable {
+    let metrics: TailMetrics
     private let count = Atomic<Int>(0)
     private let tenants = Mutex<[String: [TailSubscription]]>([:])
+
+    init(metrics: TailMetrics) {
+        self.metrics = metrics
+    }
 
     var isEmpty: Bool { count.load(ordering: .relaxed) == 0 }
 
@@ -56,6 +61,7 @@ final class TailRegistry: Sendable {
             guard limit <= 0 || held < limit else { return (false, held) }
             tenants[subscription.tenant, default: []].append(subscription)
             count.wrappingAdd(1, ordering: .relaxed)
+            metrics.active.increment()
             return (true, held)
         }
     }
@@ -67,6 +73,7 @@ final class TailRegistry: Sendable {
             list.remove(at: index)
             tenants[subscription.tenant] = list.isEmpty ? nil : list
             count.wrappingSubtract(1, ordering: .relaxed)
+            metrics.active.decrement()
             return true
         }
         if removed { subscription.finish() }

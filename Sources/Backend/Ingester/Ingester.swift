@@ -77,7 +77,7 @@ public final class Ingester: Sendable {
     let memoryBytes = Atomic<Int>(0)
     let disk: WALDiskGuard
     /// Live tails (`/loki/api/v1/tail`): what a push appends is offered to them.
-    let tails = TailRegistry()
+    let tails: TailRegistry
     private let wake: AsyncStream<Void>.Continuation
     private let wakeups: AsyncStream<Void>
     /// Whether the flush loop (`run()`) is running: `flush()` hands its work to a running loop, and flushes by
@@ -100,6 +100,7 @@ public final class Ingester: Sendable {
         self.walState = Mutex(settings.wal.enabled ? .replaying : .disabled)
         self.disk = WALDiskGuard(directory: settings.wal.directory, threshold: settings.wal.diskFullThreshold)
         metrics.memoryCeiling.set(Int64(settings.memoryCeiling))
+        tails = TailRegistry(metrics: TailMetrics(metrics.registry))
         (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 

@@ -1,3 +1,4 @@
+import Prometheus
 import Synchronization
 import Wire
 
@@ -55,10 +56,13 @@ public final class TailSubscription: Sendable {
     }
 
     private let buffer = Mutex(Buffer())
+    /// `estuary_tail_dropped_entries_total`.
+    private let droppedCounter: Counter
 
-    init(tenant: String, filter: @escaping TailFilter) {
+    init(tenant: String, filter: @escaping TailFilter, dropped: Counter) {
         self.tenant = tenant
         self.filter = filter
+        self.droppedCounter = dropped
         (wakeups, signal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -76,16 +80,22 @@ public final class TailSubscription: Sendable {
                                     structuredMetadata: entry.structuredMetadata))
         }
         guard !wanted.isEmpty else { return }
-        buffer.withLock { buffer in
+        let dropped = buffer.withLock { buffer -> Int in
+            var dropped = 0
             for entry in wanted {
                 if buffer.entries.count < Self.maxEntries && buffer.bytes + entry.line.count <= Self.maxBytes {
                     buffer.bytes += entry.line.count
                     buffer.entries.append(entry)
-                } else if buffer.dropped.count < Self.maxDropped {
-                    buffer.dropped.append(DroppedTailEntry(labels: entry.labels, timestamp: entry.timestamp))
+                } else {
+                    dropped += 1
+                    if buffer.dropped.count < Self.maxDropped {
+                        buffer.dropped.append(DroppedTailEntry(labels: entry.labels, timestamp: entry.timestamp))
+                    }
                 }
             }
+            return dropped
         }
+        if dropped > 0 { droppedCounter.increment(by: Int64(dropped)) }
         signal.yield()
     }
 

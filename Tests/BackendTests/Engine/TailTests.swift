@@ -56,6 +56,9 @@ import Wire
             rest += next.entries.count
         }
         #expect(100 + rest == TailSubscription.maxEntries)
+        let metrics = String(decoding: engine.metrics.render(), as: UTF8.self)
+        #expect(metrics.contains("estuary_tail_dropped_entries_total 5\n"))
+        #expect(metrics.contains("loki_querier_tail_active 1.0\n"))
     }
 
     @Test func theTenantLimitCountsOpenTails() throws {
