@@ -97,6 +97,8 @@ public struct LokiAPI: Sendable {
             try await handle { try await formatQuery(request) }
         }
         if let deletes, deletes.serveEndpoints { addDeleteRoutes(router, deletes) }
+        addTailRoute(router)
+        addIndexRoutes(router)
         router.get("/ready") { _, _ in
             readiness() ? text(200, "ready") : text(503, "Ingester not ready: waiting for the backend to start")
         }
@@ -133,7 +135,7 @@ public struct LokiAPI: Sendable {
     }
 
     /// Registers `handler` for GET and POST, as Loki serves its read endpoints.
-    private func route(
+    func route(
         _ router: Router<BasicRequestContext>, _ path: RouterPath,
         _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response
     ) {
@@ -159,8 +161,12 @@ public struct LokiAPI: Sendable {
     // MARK: Tenant and body
 
     func tenant(_ request: Request) throws -> String {
+        try tenant(headers: request.headers)
+    }
+
+    func tenant(headers: HTTPFields) throws -> String {
         guard settings.authEnabled else { return "fake" }
-        guard let id = request.headers[HTTPField.Name.scopeOrgID], !id.isEmpty else {
+        guard let id = headers[HTTPField.Name.scopeOrgID], !id.isEmpty else {
             throw APIError(status: 401, message: "no org id")
         }
         if let problem = TenantID.problem(id) { throw APIError(status: 401, message: problem) }
@@ -314,7 +320,7 @@ public struct LokiAPI: Sendable {
         return (start, inclusiveEnd ? end.saturatingAdding(1) : end)
     }
 
-    private func limitAndDirection(_ params: QueryParameters, limits: Limits) throws -> (Int, Direction) {
+    func limitAndDirection(_ params: QueryParameters, limits: Limits) throws -> (Int, Direction) {
         var limit = 100
         if let value = params["limit"] {
             guard let parsed = Int(value) else {

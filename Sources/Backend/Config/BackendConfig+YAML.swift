@@ -109,6 +109,7 @@ extension BackendConfig {
         out.scalar("reject_old_samples_max_age", prometheus(limits.rejectOldSamplesMaxAge))
         out.scalar("creation_grace_period", prometheus(limits.creationGracePeriod))
         out.scalar("max_global_streams_per_user", String(limits.maxGlobalStreamsPerUser))
+        out.scalar("max_concurrent_tail_requests", String(limits.maxConcurrentTailRequests))
         out.scalar("max_entries_limit_per_query", String(limits.maxEntriesLimitPerQuery))
         out.scalar("max_query_length", prometheus(limits.maxQueryLength))
         out.scalar("query_timeout", prometheus(limits.queryTimeout))

@@ -242,6 +242,8 @@ public struct BackendConfig: Sendable, Equatable {
         public var maxGlobalStreamsPerUser: Int = 5000
         /// `max_entries_limit_per_query`.
         public var maxEntriesLimitPerQuery: Int = 5000
+        /// `max_concurrent_tail_requests`: live tails the tenant may hold open at once.
+        public var maxConcurrentTailRequests: Int = 10
         /// `max_query_length`: the longest time range a query may cover; 0 disables the check.
         public var maxQueryLength: Duration = .seconds(721 * 3600)
         /// `query_timeout`: how long a query may run before it is stopped with a 504; 0 disables the limit.

@@ -236,6 +236,7 @@ extension Limits {
         creationGracePeriod = DurationText.nanoseconds(config.creationGracePeriod)
         maxStreamsPerUser = config.maxGlobalStreamsPerUser
         maxEntriesLimitPerQuery = config.maxEntriesLimitPerQuery
+        maxConcurrentTailRequests = config.maxConcurrentTailRequests
         maxQueryLength = DurationText.nanoseconds(config.maxQueryLength)
         queryTimeout = DurationText.nanoseconds(config.queryTimeout)
         maxQuerySeries = config.maxQuerySeries

@@ -298,6 +298,8 @@ struct ConfigDecoder {
             case "creation_grace_period": try readDuration(entry, into: &limits.creationGracePeriod)
             case "max_global_streams_per_user": try readInt(entry, into: &limits.maxGlobalStreamsPerUser)
             case "max_entries_limit_per_query": try readInt(entry, into: &limits.maxEntriesLimitPerQuery)
+            case "max_concurrent_tail_requests":
+                try readInt(entry, into: &limits.maxConcurrentTailRequests, range: 0...Int.max)
             case "max_query_length": try readDuration(entry, into: &limits.maxQueryLength)
             case "query_timeout": try readDuration(entry, into: &limits.queryTimeout)
             case "max_query_series": try readInt(entry, into: &limits.maxQuerySeries, range: 0...Int.max)

@@ -76,6 +76,8 @@ public final class Ingester: Sendable {
     /// Bytes held in memory: head chunks (raw lines, approximately) and closed chunks (encoded).
     let memoryBytes = Atomic<Int>(0)
     let disk: WALDiskGuard
+    /// Live tails (`/loki/api/v1/tail`): what a push appends is offered to them.
+    let tails: TailRegistry
     private let wake: AsyncStream<Void>.Continuation
     private let wakeups: AsyncStream<Void>
     /// Whether the flush loop (`run()`) is running: `flush()` hands its work to a running loop, and flushes by
@@ -98,6 +100,7 @@ public final class Ingester: Sendable {
         self.walState = Mutex(settings.wal.enabled ? .replaying : .disabled)
         self.disk = WALDiskGuard(directory: settings.wal.directory, threshold: settings.wal.diskFullThreshold)
         metrics.memoryCeiling.set(Int64(settings.memoryCeiling))
+        tails = TailRegistry(metrics: TailMetrics(metrics.registry))
         (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -141,6 +144,10 @@ public final class Ingester: Sendable {
         var needFlush = false
         var groups: [WALSegments.Group] = []
         var cut: [(chunk: MemChunk, key: StreamKey, shard: Int)] = []
+        // What the tails get, handed over after the locks are let go. Whether a tail is open is one atomic load, done
+        // under the shard lock after the append: a tail that subscribes later runs its history query later, and
+        // that query reads the stream under the same lock, so it finds these entries.
+        var tailed: [(labels: LabelSet, entries: [PushEntry])] = []
         for incoming in streams {
             let key = StreamKey(tenant: tenant, fingerprint: incoming.fingerprint)
             let index = shard(key)
@@ -150,8 +157,17 @@ public final class Ingester: Sendable {
                                           now: wallNow, rejected: &local)
                 else { return (local, false, nil) }
                 let appended = append(incoming.entries, to: stream, limits: limits, now: wallNow, rejected: &local,
-                                      keepAccepted: wal != nil)
+                                      keepAccepted: wal != nil || !tails.isEmpty)
                 if let head = stream.head, head.newestBlockIsRaw { cut.append((head, key, index)) }
+                if appended.count > 0 && !tails.isEmpty {
+                    if let accepted = appended.accepted {
+                        tailed.append((stream.labels, accepted))
+                    } else if appended.count == incoming.entries.count {
+                        tailed.append((stream.labels, incoming.entries))
+                    }
+                    // Otherwise a tail opened during this append, which did not keep the entries it refused: the
+                    // tail's history query finds what was taken.
+                }
                 guard let wal, appended.count > 0 else { return (local, appended.closed, nil) }
                 // Sized for the whole record at once: a frame that grows by doubling copies its lines again and again.
                 var frames = ByteWriter(capacity: 128 + stream.labelsText.utf8.count + appended.lineBytes
@@ -173,6 +189,7 @@ public final class Ingester: Sendable {
         }
         if needFlush { wake.yield() }
         for (chunk, key, index) in cut { compressCutBlocks(chunk, of: key, shard: index) }
+        if !tailed.isEmpty { feedTails(tenant: tenant, appended: tailed) }
         return groups
     }
 

@@ -26,6 +26,8 @@ public struct Limits: Sendable, Equatable {
     /// `max_global_streams_per_user`; 0 disables the limit.
     public var maxStreamsPerUser: Int = 5000
     public var maxEntriesLimitPerQuery: Int = 5000
+    /// `max_concurrent_tail_requests`: live tails (`/loki/api/v1/tail`) the tenant may hold open at once.
+    public var maxConcurrentTailRequests: Int = 10
     /// `max_query_length`, nanoseconds; 0 disables the check.
     public var maxQueryLength: Int64 = 721 * 3600 * 1_000_000_000
     /// `query_timeout`, nanoseconds; 0 disables the limit.

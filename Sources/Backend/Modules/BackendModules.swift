@@ -114,8 +114,10 @@ public enum BackendModules {
                 cancelPeriod: settings.compactor.deleteRequestCancelPeriod,
                 maxInterval: settings.compactor.deleteMaxInterval, metrics: deleteMetrics, logger: logger),
             frontend: QueryFrontend(querier: querier, settings: settings.frontend))
+        // Plain HTTP/1.1, plus the websocket upgrade of `/loki/api/v1/tail`.
         let app = Application(
             router: api.router(),
+            server: WebSocketUpgradeChannel.builder(upgrade: { api.webSocketUpgrade(target: $0, headers: $1) }),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
             onServerRunning: { channel in
                 readyBox.set()

@@ -150,3 +150,14 @@ import Wire
         #expect(try await engine.select(#"{job="v"}"#).map(\.1) == ["ok"])
     }
 }
+
+extension EngineTests.Engine {
+    /// An engine whose pushes keep their labels as given (no `service_name`, no `detected_level`), so that the
+    /// series and streams a query answers are exactly the pushed ones.
+    static func keepingLabels(settings: IngesterSettings = IngesterSettings()) -> EngineTests.Engine {
+        var limits = Limits()
+        limits.discoverServiceName = []
+        limits.discoverLogLevels = false
+        return EngineTests.Engine(settings: settings, limits: limits)
+    }
+}

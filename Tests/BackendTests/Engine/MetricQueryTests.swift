@@ -8,15 +8,6 @@ import Wire
     typealias Engine = EngineTests.Engine
     static let second: Int64 = 1_000_000_000
 
-    /// An engine whose pushes keep their labels as given (no `service_name`, no `detected_level`), so that series
-    /// are exactly the pushed streams.
-    static func engine(settings: IngesterSettings = IngesterSettings()) -> Engine {
-        var limits = Limits()
-        limits.discoverServiceName = []
-        limits.discoverLogLevels = false
-        return Engine(settings: settings, limits: limits)
-    }
-
     private func evaluate(
         _ engine: Engine, _ query: String, start: Int64, end: Int64, step: Int64, instant: Bool = false
     ) async throws -> MetricResult {
@@ -45,7 +36,7 @@ import Wire
     }
 
     @Test func countsRatesAndBytesOverLeftOpenWindows() async throws {
-        let engine = Self.engine()
+        let engine = Engine.keepingLabels()
         let t0 = engine.clock.now - 3600 * Self.second
         try await fill(engine, count: 120, t0: t0)
         // Windows (t - 60 s, t]: at t0 + 60 s the entries 1...60; at t0 + 120 s the entries 61...120.
@@ -63,7 +54,7 @@ import Wire
     }
 
     @Test func aggregationsAndBinaryOperationsPerStep() async throws {
-        let engine = Self.engine()
+        let engine = Engine.keepingLabels()
         let t0 = engine.clock.now - 3600 * Self.second
         try await fill(engine, count: 120, t0: t0)
         let at = t0 + 120 * Self.second
@@ -97,7 +88,7 @@ import Wire
     }
 
     @Test func offsetShiftsTheWindow() async throws {
-        let engine = Self.engine()
+        let engine = Engine.keepingLabels()
         let t0 = engine.clock.now - 3600 * Self.second
         try await fill(engine, count: 120, t0: t0)
         let shifted = matrix(try await evaluate(engine, #"count_over_time({pod="p2"}[1m] offset 1m)"#,
@@ -106,7 +97,7 @@ import Wire
     }
 
     @Test func tooManySeriesStopTheQuery() async throws {
-        let engine = Self.engine()
+        let engine = Engine.keepingLabels()
         let t0 = engine.clock.now - 3600 * Self.second
         try await fill(engine, count: 10, t0: t0)
         guard case .sample(let expression) = try LogQLParser.parse(#"count_over_time({app="a"}[1m])"#) else { return }
@@ -121,7 +112,7 @@ import Wire
     @Test func countingWholeBlocksEqualsReadingEveryEntry() async throws {
         var settings = IngesterSettings()
         settings.blockSize = 512
-        let engine = Self.engine(settings: settings)
+        let engine = Engine.keepingLabels(settings: settings)
         let t0 = engine.clock.now - 3600 * Self.second
         var generator = SeededRandom(seed: FuzzBudget.seed(0x16_0_1))
         var time = t0

@@ -7,15 +7,6 @@ import Wire
     typealias Engine = EngineTests.Engine
     static let second: Int64 = 1_000_000_000
 
-    /// An engine whose pushes keep their labels as given (no `service_name`, no `detected_level`), so that series
-    /// are exactly the pushed streams.
-    static func engine(settings: IngesterSettings = IngesterSettings()) -> Engine {
-        var limits = Limits()
-        limits.discoverServiceName = []
-        limits.discoverLogLevels = false
-        return Engine(settings: settings, limits: limits)
-    }
-
     private func sample(_ query: String) throws -> SampleExpression {
         guard case .sample(let expression) = try LogQLParser.parse(query) else {
             throw MetricQueryError("\(query) is not a metric query")
@@ -43,7 +34,7 @@ import Wire
 
     /// Splitting by any interval and merging gives the unsplit answer, and a cached answer is the same answer.
     @Test func splitMergeAndCacheNeverChangeAnAnswer() async throws {
-        let engine = Self.engine()
+        let engine = Engine.keepingLabels()
         let (start, end) = try await fill(engine, seed: 0x16_0_2)
         var settings = QueryFrontend.Settings()
         settings.cacheResults = true
@@ -84,7 +75,7 @@ import Wire
     }
 
     @Test func aQueryOverItsMemoryBudgetStopsWithAClearError() async throws {
-        let engine = Self.engine()
+        let engine = Engine.keepingLabels()
         _ = try await fill(engine, seed: 0x16_0_4)
         var settings = QueryFrontend.Settings()
         settings.maxQueryMemoryBytes = 1024
