@@ -8,7 +8,6 @@ for the reference (`R.*` constructors).
 Marks (each defined once, so it is easy to lift):
 - PENDING (PIPELINE_CASES, PIPELINE_PARSE_ERROR_CASES, PIPELINE_ERROR_CASES): pipeline stages (parsers,
   formatters, label filters, unwrap) the engine does not run yet; today they answer 400 `unsupported query …`.
-- PENDING_LINE_FILTERS (LINE_FILTER_CASES): the `|>`/`!>` pattern and `ip()` line filters, same answer today.
 - a difference from Loki found by this suite is written as the correct expectation with a strict xfail naming
   what Estuary answers instead, so that it fails loudly once fixed and the mark goes then (none today).
 """
@@ -31,8 +30,11 @@ SEC = NS
 
 # Set either to () to lift it.
 PENDING = pytest.mark.xfail(strict=False, reason="pipeline stages land with the pipeline runtime")
-PENDING_LINE_FILTERS = pytest.mark.xfail(strict=False, reason="pattern (|>, !>) and ip() line filters are not "
-                                                              "supported yet")
+PENDING_LINE_FILTERS = ()
+
+# The data set's streams and entries keep exactly the labels and metadata pushed: service name and log level
+# discovery (on by default, as in Loki 3) are tested on their own in test_otlp.py and DistributorDiscoveryTests.
+PLAIN_LABELS = "  discover_service_name: []\n  discover_log_levels: false"
 
 # ---------------------------------------------------------------------------------------------------------------
 # The data set
@@ -194,7 +196,7 @@ def _push(url, entries):
 
 @pytest.fixture(scope="module")
 def backend():
-    b = Backend().start()
+    b = Backend(limits=PLAIN_LABELS).start()
     half = T0 + SPAN // 2
     _push(b.url, [e for e in ENTRIES if e.ts < half])
     r = requests.post(f"{b.url}/flush")
@@ -958,7 +960,7 @@ SERIES_LIMIT = ("maximum number of series (2) reached for a single query; consid
 
 @pytest.fixture(scope="module")
 def small_backend():
-    b = Backend(limits="  max_query_series: 2").start()
+    b = Backend(limits=PLAIN_LABELS + "\n  max_query_series: 2").start()
     _push(b.url, ENTRIES)
     yield b
     b.stop()
