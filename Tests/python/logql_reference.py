@@ -354,9 +354,10 @@ def unpack_parser():
             return True
         entry, found = None, []
         for k, v in doc.items():
-            if k == "_entry" and isinstance(v, str):
+            # _Raw numbers subclass str here; only JSON strings count (jsonparser.String).
+            if k == "_entry" and isinstance(v, str) and not isinstance(v, _Raw):
                 entry = v
-            elif isinstance(v, str):
+            elif isinstance(v, str) and not isinstance(v, _Raw):
                 found.append((k, v))
         if entry is not None:
             for k, v in found:
@@ -516,6 +517,10 @@ def label_str(name, op, value):
 
 def _numeric(name, op, value, convert):
     def f(ctx):
+        # Loki's numeric, duration and bytes filters let an entry with an error through: "if there's an error only
+        # the string matchers can filter it out" (NumericLabelFilter.Process and friends).
+        if ctx.has_err():
+            return True
         if name not in ctx.labels:
             return False
         try:
@@ -813,23 +818,25 @@ def _stdvar(values):
     return sum((v - mean) ** 2 for v in values) / len(values)
 
 
-def _rate_counter(points, rng):
-    """Loki's extrapolatedRate(isCounter, isRate) as it stands in range_vector.go: point times are nanoseconds
-    while the range is subtracted in milliseconds (so the start is never extrapolated from the range)."""
+def _rate_counter(points, rng, end):
+    """Prometheus' extrapolatedRate(isCounter, isRate) over the window (end - range, end]. Loki's copy
+    (range_vector.go) mixes nanosecond sample times with a millisecond range and takes the last sample as the
+    window's end, so it never extrapolates to the window's edges; Estuary does what Prometheus does (see
+    docs/backend.md), and so does this reference. Fewer than two samples give no sample."""
     if len(points) < 2:
-        return 0.0
-    range_ms = rng // 1_000_000
-    range_start = points[0][0] - range_ms
-    range_end = points[-1][0]
+        return None
+    range_start = end - rng
     result = points[-1][1] - points[0][1]
-    last = 0.0
-    for _, v in points:
+    last = points[0][1]
+    for _, v in points[1:]:
         if v < last:
             result += last
         last = v
-    to_start = (points[0][0] - range_start) / 1000
-    to_end = (range_end - points[-1][0]) / 1000
-    sampled = (points[-1][0] - points[0][0]) / 1000
+    to_start = (points[0][0] - range_start) / NS
+    to_end = (end - points[-1][0]) / NS
+    sampled = (points[-1][0] - points[0][0]) / NS
+    if sampled <= 0:
+        return None
     avg = sampled / (len(points) - 1)
     if result > 0 and points[0][1] >= 0:
         to_zero = sampled * (points[0][1] / result)
@@ -843,7 +850,7 @@ def _rate_counter(points, rng):
     return result / (rng / NS)
 
 
-def _range_value(op, points, r):
+def _range_value(op, points, r, end):
     values = [v for _, v in points]
     secs = r.range / NS
     if op == "count_over_time":
@@ -871,7 +878,7 @@ def _range_value(op, points, r):
     if op == "last_over_time":
         return values[-1]
     if op == "rate_counter":
-        return _rate_counter(points, r.range)
+        return _rate_counter(points, r.range, end)
     raise ValueError(op)
 
 
@@ -900,7 +907,8 @@ def _eval_range(r, entries, t):
         if dict(lk).get("__error__"):
             raise QueryError(f"pipeline error: '{dict(lk)['__error__']}'")
         series.setdefault(lk, []).append((ts, v))
-    return {lk: _range_value(r.op, pts, r) for lk, pts in series.items()}
+    values = {lk: _range_value(r.op, pts, r, hi_t) for lk, pts in series.items()}
+    return {lk: v for lk, v in values.items() if v is not None}
 
 
 def _group_key(lk, by, without):

@@ -76,7 +76,7 @@ def test_units():
 def test_range_functions():
     r = R.Range("quantile_over_time", None, 60 * NS, param=0.9)
     # Prometheus' quantile: rank q*(n-1) interpolated.
-    assert R._range_value("quantile_over_time", [(0, v) for v in [1, 2, 3, 4, 10]], r) == pytest.approx(7.6)
+    assert R._range_value("quantile_over_time", [(0, v) for v in [1, 2, 3, 4, 10]], r, 0) == pytest.approx(7.6)
     assert R._quantile(1.5, [1.0]) == math.inf and R._quantile(-1, [1.0]) == -math.inf
     assert R._stdvar([2, 4, 4, 4, 5, 5, 7, 9]) == 4.0
 

@@ -350,15 +350,19 @@ public struct LokiAPI: Sendable {
         guard let text = params["query"], !text.isEmpty else {
             throw APIError.badRequest("query must not be empty")
         }
-        let expression = try LogQLParser.parse(text)
-        if case .sample(let sample) = expression {
+        let log: LogExpression
+        switch try LogQLParser.parse(text) {
+        case .sample(let sample):
             return try await metricRangeQuery(sample, tenant: tenant, params: params, limits: limits)
+        case .log(let parsed):
+            log = parsed
         }
-        let selection = try LogSelection.parse(text)
         let (start, end) = try timeRange(params, limits: limits)
         let (limit, direction) = try limitAndDirection(params, limits: limits)
-        var query = LogQuery(tenant: tenant, matchers: selection.matchers, lineFilters: selection.lineFilters,
+        let (leading, pipeline) = try LogPipeline.split(log.stages)
+        var query = LogQuery(tenant: tenant, matchers: log.matchers, lineFilters: leading,
                              start: start, end: end, limit: limit, direction: direction)
+        query.pipeline = pipeline
         query.deletes = try await deleteFilter(tenant: tenant, limits: limits, start: start, end: end)
         let filtered = query
         let (streams, stats) = try await Self.withQueryTimeout(limits) { try await frontend.selectLogs(filtered) }

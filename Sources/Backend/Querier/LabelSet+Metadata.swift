@@ -17,3 +17,11 @@ extension LabelSet {
         return LabelSet(merged)
     }
 }
+
+extension LabelSet {
+    /// The labels without those whose value is empty: a query's answer names no label with an empty value, as
+    /// Loki's (labels a parser set to "" with `--keep-empty` are filtered on, not returned).
+    var withoutEmptyValues: LabelSet {
+        pairs.contains { $0.value.isEmpty } ? LabelSet(pairs.filter { !$0.value.isEmpty }) : self
+    }
+}

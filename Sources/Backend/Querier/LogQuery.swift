@@ -10,6 +10,9 @@ public struct LogQuery: Sendable {
     public var direction: Direction
     /// Lines of the tenant's delete requests, left out of the result.
     public var deletes: DeleteFilter = .none
+    /// The pipeline after `lineFilters`, when the query has stages beyond line filters: entries it drops are
+    /// left out, and kept ones carry its labels and line.
+    public var pipeline: LogPipeline?
 
     public init(
         tenant: String, matchers: [LabelMatcher], lineFilters: LineFilterChain, start: Int64, end: Int64,

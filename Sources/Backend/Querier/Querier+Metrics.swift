@@ -8,6 +8,7 @@ extension Querier {
         let started = ContinuousClock.now
         let evaluator = MetricEvaluator(expression: expression, steps: steps, maxSeries: maxSeries)
         let leaves = evaluator.leaves
+        let kept = evaluator.keptLabels
         let fetched = try await withThrowingTaskGroup(of: (Int, [SeriesSamples], QueryStats).self) { group in
             for (index, leaf) in leaves.enumerated() {
                 let span = evaluator.sampleSpan(leaf)
@@ -15,6 +16,7 @@ extension Querier {
                 query.deletes = deletes
                 query.steps = steps
                 query.budget = budget
+                query.keepLabels = kept[index]
                 group.addTask {
                     let (series, stats) = try await selectSamples(query)
                     return (index, series, stats)

@@ -14,6 +14,9 @@ public struct SampleQuery: Sendable {
     /// The query's memory budget, which the samples are taken from.
     public var budget: QueryMemoryBudget?
 
+    /// The only labels the query reads from the samples (see `MetricEvaluator.keptLabels`), or nil for all.
+    public var keepLabels: Set<String>?
+
     public init(tenant: String, aggregation: RangeAggregation, from: Int64, through: Int64) {
         self.tenant = tenant
         self.aggregation = aggregation
@@ -28,7 +31,7 @@ extension Querier {
     /// counting, the line's bytes, or the unwrapped value), series sorted by time.
     public func selectSamples(_ query: SampleQuery) async throws -> (series: [SeriesSamples], stats: QueryStats) {
         let started = ContinuousClock.now
-        let extractor = try SampleExtractor(query.aggregation)
+        let extractor = try SampleExtractor(query.aggregation, keepLabels: query.keepLabels)
         let matchers = query.aggregation.log.matchers
         var stats = QueryStats()
         var collected = SampleCollector()
@@ -76,8 +79,8 @@ extension Querier {
                 // The same line pushed twice at the same time is one entry, as Loki's ingester keeps it.
                 defer { previous = entry }
                 if let previous, previous.timestamp == entry.timestamp, previous.line == entry.line { continue }
-                entry.line.withUnsafeBytes { line in
-                    stream.add(entry.timestamp, line, metadata: { entry.structuredMetadata }, into: &head)
+                try entry.line.withUnsafeBytes { line in
+                    try stream.add(entry.timestamp, line, metadata: { entry.structuredMetadata }, into: &head)
                 }
             }
             try query.budget?.reserve(QueryMemoryBudget.bytes(samples: head.sampleCount))
@@ -111,10 +114,11 @@ extension Querier {
                         var scratch = buffers.take()
                         defer { buffers.give(scratch) }
                         var takesWholeBlock: ((BlockSummary) -> Bool)?
-                        if let grid = extractor.countGrid(query), source.deletes == nil, !deduplicates {
-                            let series = source.labels
+                        if let (grid, ignoresMetadata) = extractor.countGrid(query, streamLabels: source.labels),
+                           source.deletes == nil, !deduplicates {
+                            let series = stream.kept
                             takesWholeBlock = { block in
-                                guard !block.hasMetadata, block.mint >= start, block.maxt < end,
+                                guard !block.hasMetadata || ignoresMetadata, block.mint >= start, block.maxt < end,
                                       grid.keepsWhole(from: block.mint, through: block.maxt)
                                 else { return false }
                                 // Every window holds all of the block or none of it: one sample of its count.
@@ -168,34 +172,39 @@ extension Querier {
 
 /// What a range aggregation makes of one entry: whether it is kept, its series and its value.
 struct SampleExtractor: Sendable {
+    /// The line filters before any other stage, tested on the raw line first.
     let lineFilters: LineFilterChain
+    /// The rest of the pipeline, with the unwrap; nil when there is nothing after the leading line filters.
+    let pipeline: LogPipeline?
     let operation: RangeAggregation.Operation
+    /// The only labels the query reads from these samples (`sum by (level)` over a count), or nil for all.
+    let keepLabels: Set<String>?
+    /// Samples are the unwrapped values (`rate(… | unwrap x [1m])` too), not counts or bytes.
+    let unwraps: Bool
 
-    init(_ aggregation: RangeAggregation) throws(LogQLError) {
-        var filters: [LineFilter] = []
-        for stage in aggregation.log.stages {
-            guard case .lineFilters(let chain) = stage else {
-                throw LogQLError(line: 0, column: 0, message: "log pipeline stages in metric queries are not supported yet",
-                                 kind: .unsupported)
-            }
-            filters.append(contentsOf: chain)
-        }
-        guard aggregation.unwrap == nil else {
-            throw LogQLError(line: 0, column: 0, message: "unwrap is not supported yet", kind: .unsupported)
-        }
-        lineFilters = LineFilterChain(filters)
+    init(_ aggregation: RangeAggregation, keepLabels: Set<String>? = nil) throws(LogQLError) {
+        unwraps = aggregation.unwrap != nil
+        var needed = keepLabels
+        if needed == nil, let grouping = aggregation.grouping, !grouping.without { needed = Set(grouping.labels) }
+        (lineFilters, pipeline) = try LogPipeline.split(aggregation.log.stages, unwrap: aggregation.unwrap,
+                                                        neededLabels: needed)
         operation = aggregation.operation
+        self.keepLabels = keepLabels
     }
 
-    /// The window edges of a count or rate over entries that need no line (no stages), for counting whole blocks.
-    func countGrid(_ query: SampleQuery) -> WindowGrid? {
-        guard operation == .countOverTime || operation == .rate, lineFilters.filters.isEmpty,
+    /// The window edges of a count or rate that needs no line (no stages) and no metadata (the chunk has none, or
+    /// only labels of the stream are kept), for counting whole blocks.
+    func countGrid(_ query: SampleQuery, streamLabels: LabelSet) -> (grid: WindowGrid, ignoresMetadata: Bool)? {
+        guard operation == .countOverTime || operation == .rate, lineFilters.filters.isEmpty, pipeline == nil,
               let steps = query.steps, steps.count > 0 else { return nil }
-        return WindowGrid(steps: steps, range: query.aggregation.range, offset: query.aggregation.offset)
+        let ignoresMetadata = keepLabels.map { $0.allSatisfy { streamLabels[$0] != nil } } ?? false
+        return (WindowGrid(steps: steps, range: query.aggregation.range, offset: query.aggregation.offset), ignoresMetadata)
     }
 
     func stream(_ labels: LabelSet) -> StreamSampler {
-        StreamSampler(labels: labels, byBytes: operation == .bytesOverTime || operation == .bytesRate)
+        StreamSampler(labels: labels, byBytes: operation == .bytesOverTime || operation == .bytesRate,
+                      unwraps: unwraps, keepLabels: keepLabels,
+                      pipeline: pipeline?.stream(labels: labels))
     }
 }
 
@@ -203,30 +212,74 @@ struct SampleExtractor: Sendable {
 struct StreamSampler {
     let labels: LabelSet
     let byBytes: Bool
+    let unwraps: Bool
+    let keepLabels: Set<String>?
+    let pipeline: StreamPipeline?
+    /// The stream's labels as the query keeps them.
+    let kept: LabelSet
     /// Series of this stream with structured metadata, by the metadata pairs.
     private var withMetadata: [[LabelPair]: LabelSet] = [:]
+    /// Series by the pipeline's label-set id.
+    private var byLabelsID: [Int: LabelSet] = [:]
 
-    init(labels: LabelSet, byBytes: Bool) {
+    init(labels: LabelSet, byBytes: Bool, unwraps: Bool, keepLabels: Set<String>?, pipeline: StreamPipeline?) {
         self.labels = labels
         self.byBytes = byBytes
+        self.unwraps = unwraps
+        self.keepLabels = keepLabels
+        self.pipeline = pipeline
+        kept = keepLabels.map { keep in LabelSet(labels.pairs.filter { keep.contains($0.name) }) } ?? labels
+    }
+
+    /// The series labels as the query keeps them; a label with an empty value is no label (Prometheus').
+    func reduced(_ labels: LabelSet) -> LabelSet {
+        LabelSet(labels.pairs.filter { !$0.value.isEmpty && keepLabels?.contains($0.name) != false })
     }
 
     mutating func add(
         _ timestamp: Int64, _ line: UnsafeRawBufferPointer, metadata: () throws -> [LabelPair],
         into collector: inout SampleCollector
-    ) rethrows {
-        let value = byBytes ? Double(line.count) : 1
+    ) throws {
         let hash = collector.deduplicates ? XXHash64.hash(line) : 0
+        if let pipeline {
+            guard let result = pipeline.process(timestamp: timestamp, line: line, metadata: try metadata()) else { return }
+            if let error = result.labels[LogPipeline.errorLabel] {
+                throw MetricQueryError.pipelineError(error, series: result.labels)
+            }
+            let value: Double
+            if unwraps {
+                value = result.value
+            } else if byBytes {
+                value = Double(result.rewrittenLine?.count ?? line.count)
+            } else {
+                value = 1
+            }
+            let series: LabelSet
+            if let known = byLabelsID[result.labelsID] {
+                series = known
+            } else {
+                series = reduced(result.labels)
+                byLabelsID[result.labelsID] = series
+            }
+            collector.add(series, timestamp, value, hash: hash)
+            return
+        }
+        let value = byBytes ? Double(line.count) : 1
+        if keepLabels != nil, keepLabels?.allSatisfy({ labels[$0] != nil }) == true {
+            // Only stream labels are kept: metadata cannot change the series.
+            collector.add(kept, timestamp, value, hash: hash)
+            return
+        }
         let pairs = try metadata()
         guard !pairs.isEmpty else {
-            collector.add(labels, timestamp, value, hash: hash)
+            collector.add(kept, timestamp, value, hash: hash)
             return
         }
         let series: LabelSet
         if let known = withMetadata[pairs] {
             series = known
         } else {
-            series = labels.adding(metadata: pairs)
+            series = reduced(labels.adding(metadata: pairs))
             withMetadata[pairs] = series
         }
         collector.add(series, timestamp, value, hash: hash)

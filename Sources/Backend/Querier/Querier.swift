@@ -23,6 +23,7 @@ public struct Querier: Sendable {
     /// A chunk to read: held in memory (the ingester's closed chunks) or in the store.
     private struct ChunkSource: Sendable {
         let stream: Int
+        let labels: LabelSet
         let ref: ChunkRef
         let bytes: [UInt8]?
         /// Delete requests that hide some of the stream's lines.
@@ -33,6 +34,8 @@ public struct Querier: Sendable {
     private struct Found: Sendable {
         let stream: Int
         let entry: QueryEntry
+        /// The labels the query's pipeline gave the entry; nil without a pipeline (the stream's, plus metadata).
+        var labels: LabelSet? = nil
     }
 
     public func selectLogs(_ query: LogQuery) async throws -> (streams: [ResultStream], stats: QueryStats) {
@@ -52,9 +55,11 @@ public struct Querier: Sendable {
         var found: [Found] = []
         var sources: [ChunkSource] = []
         var seen = Set<ChunkIdentity>()
+        // With a pipeline, the limit applies to what it keeps: the head is read whole.
         let snapshots = try ingester.snapshot(
             tenant: query.tenant, from: query.start, through: query.end, direction: query.direction,
-            limit: query.limit, matches: { labels in matchers.allSatisfy { $0.matches(labels[$0.name] ?? "") } },
+            limit: query.pipeline == nil ? query.limit : .max,
+            matches: { labels in matchers.allSatisfy { $0.matches(labels[$0.name] ?? "") } },
             lineFilter: { filters.matches($0) })
         for snapshot in snapshots {
             let s = slot(snapshot.labels, snapshot.fingerprint)
@@ -62,10 +67,24 @@ public struct Querier: Sendable {
             stats.ingesterBytes += snapshot.headBytesScanned
             stats.ingesterLines += snapshot.headLinesScanned
             let head = snapshot.headEntries.filter { deletes?.deletes($0) != true }
-            stats.postFilterLines += head.count
-            found.append(contentsOf: head.map { Found(stream: s, entry: $0) })
+            if let pipeline = query.pipeline {
+                let stream = pipeline.stream(labels: snapshot.labels)
+                for entry in head {
+                    guard let kept = entry.line.withUnsafeBytes({
+                        stream.process(timestamp: entry.timestamp, line: $0, metadata: entry.structuredMetadata)
+                    }) else { continue }
+                    found.append(Found(stream: s, entry: QueryEntry(timestamp: entry.timestamp,
+                                                                    line: kept.rewrittenLine ?? entry.line),
+                                       labels: kept.labels.withoutEmptyValues))
+                    stats.postFilterLines += 1
+                }
+            } else {
+                stats.postFilterLines += head.count
+                found.append(contentsOf: head.map { Found(stream: s, entry: $0) })
+            }
             for chunk in snapshot.closedChunks where seen.insert(ChunkIdentity(chunk.ref)).inserted {
-                sources.append(ChunkSource(stream: s, ref: chunk.ref, bytes: chunk.bytes, deletes: deletes))
+                sources.append(ChunkSource(stream: s, labels: snapshot.labels, ref: chunk.ref, bytes: chunk.bytes,
+                                       deletes: deletes))
                 stats.ingesterChunks += 1
             }
         }
@@ -77,7 +96,7 @@ public struct Querier: Sendable {
             let s = slot(labels, series.fingerprint)
             let deletes = query.deletes.forStream(labels)
             for ref in series.chunks where seen.insert(ChunkIdentity(ref)).inserted {
-                sources.append(ChunkSource(stream: s, ref: ref, bytes: nil, deletes: deletes))
+                sources.append(ChunkSource(stream: s, labels: labels, ref: ref, bytes: nil, deletes: deletes))
                 stats.chunksRefs += 1
             }
         }
@@ -121,9 +140,9 @@ public struct Querier: Sendable {
         }
         found = Self.best(found, limit: query.limit, direction: query.direction)
 
-        var grouped: [Int: [QueryEntry]] = [:]
-        for item in found { grouped[item.stream, default: []].append(item.entry) }
-        var result = grouped.map { ResultStream(labels: streams[$0.key], entries: $0.value) }
+        var grouped: [LabelSet: [QueryEntry]] = [:]
+        for item in found { grouped[item.labels ?? streams[item.stream], default: []].append(item.entry) }
+        var result = grouped.map { ResultStream(labels: $0.key, entries: $0.value) }
         result.sort { $0.labels.description < $1.labels.description }
         stats.bytesProcessed += stats.ingesterBytes
         stats.linesProcessed += stats.ingesterLines
@@ -152,11 +171,19 @@ public struct Querier: Sendable {
         let limit = query.limit
         var scratch = buffers.take()
         defer { buffers.give(scratch) }
+        let pipeline = query.pipeline.map { $0.stream(labels: source.labels) }
         try chunk.forEachEntry(from: query.start, through: query.end, direction: query.direction, scratch: &scratch) {
             ts, line, metadata in
             scannedBytes += line.count
             scannedLines += 1
-            if filters.matches(line), deletes?.deletes(timestamp: ts, line: line) != true {
+            if let pipeline {
+                guard filters.matches(line), deletes?.deletes(timestamp: ts, line: line) != true,
+                      let kept = pipeline.process(timestamp: ts, line: line, metadata: try metadata.resolve())
+                else { return true }
+                found.append(Found(stream: source.stream,
+                                   entry: QueryEntry(timestamp: ts, line: kept.rewrittenLine ?? Array(line)),
+                                   labels: kept.labels.withoutEmptyValues))
+            } else if filters.matches(line), deletes?.deletes(timestamp: ts, line: line) != true {
                 found.append(Found(stream: source.stream,
                                    entry: QueryEntry(timestamp: ts, line: Array(line),
                                                      structuredMetadata: try metadata.resolve())))
@@ -188,7 +215,8 @@ public struct Querier: Sendable {
         var result: [Found] = []
         result.reserveCapacity(min(limit, sorted.count))
         for item in sorted {
-            if let last = result.last, last.stream == item.stream, last.entry.timestamp == item.entry.timestamp,
+            if let last = result.last, last.stream == item.stream, last.labels == item.labels,
+               last.entry.timestamp == item.entry.timestamp,
                last.entry.line == item.entry.line {
                 continue
             }

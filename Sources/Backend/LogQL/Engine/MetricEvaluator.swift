@@ -39,6 +39,14 @@ public struct MetricQueryError: Error, Sendable, Equatable, CustomStringConverti
         self.description = description
     }
 
+    /// Loki's `PipelineError`: a sample whose labels carry `__error__` stops a metric query.
+    public static func pipelineError(_ error: String, series: LabelSet) -> MetricQueryError {
+        MetricQueryError("pipeline error: '\(error)' for series: '\(series)'.\n"
+            + "Use a label filter to intentionally skip this error. (e.g | __error__!=\"\(error)\").\n"
+            + "To skip all potential errors you can match empty errors.(e.g __error__=\"\")\n"
+            + "The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__=\"\" )\n")
+    }
+
     /// Loki 3's `NewSeriesLimitError`.
     public static func seriesLimit(_ limit: Int) -> MetricQueryError {
         MetricQueryError("maximum number of series (\(limit)) reached for a single query; consider reducing query "
@@ -90,6 +98,38 @@ public struct MetricEvaluator: Sendable {
         var found: [RangeAggregation] = []
         Self.collect(expression, into: &found)
         return found
+    }
+
+    /// For each leaf, the only labels the rest of the query reads from its series, or nil for all: a `sum`
+    /// (optionally `by (…)`) directly over an additive range aggregation (count, rate, bytes, sum) without its own
+    /// grouping sums the same whether the leaf's series are split finely or only by those labels. Reading fewer
+    /// labels lets parsers extract less and counts use block summaries even when entries carry metadata.
+    public var keptLabels: [Set<String>?] {
+        var found: [Set<String>?] = []
+        Self.collectKept(expression, parent: nil, into: &found)
+        return found
+    }
+
+    private static func collectKept(_ expression: SampleExpression, parent: VectorAggregation?, into found: inout [Set<String>?]) {
+        switch expression {
+        case .range(let range):
+            var kept: Set<String>?
+            if let parent, parent.operation == .sum, parent.grouping?.without != true, range.grouping == nil {
+                switch range.operation {
+                case .countOverTime, .rate, .bytesOverTime, .bytesRate, .sumOverTime:
+                    kept = Set(parent.grouping?.labels ?? [])
+                default:
+                    break
+                }
+            }
+            found.append(kept)
+        case .vector(let vector): collectKept(vector.inner, parent: vector, into: &found)
+        case .binary(let binary):
+            collectKept(binary.lhs, parent: nil, into: &found)
+            collectKept(binary.rhs, parent: nil, into: &found)
+        case .labelReplace(let replace): collectKept(replace.inner, parent: nil, into: &found)
+        case .literal, .vectorLiteral: break
+        }
     }
 
     /// The time span of samples a leaf needs: entries with `from < timestamp <= through`.

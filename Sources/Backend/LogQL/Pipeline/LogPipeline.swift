@@ -36,7 +36,12 @@ public final class LogPipeline: Sendable {
     /// exactly these labels' values; the other parsed labels are left out. An empty set with no stage reading a
     /// label makes `json`, `logfmt`, `regexp` and `pattern` not run at all (Loki's `NoLabels`): they then set no
     /// `__error__` either. `unpack` always runs, since it rewrites the line.
-    public init(_ stages: [PipelineStage], unwrap: Unwrap? = nil, neededLabels: Set<String>? = nil) throws(LogQLError) {
+    ///
+    /// `namingStages`: a stage that does not compile is named in the error (`stage '| regexp "x"' : …`), as Loki's
+    /// query parser reports it.
+    public init(
+        _ stages: [PipelineStage], unwrap: Unwrap? = nil, neededLabels: Set<String>? = nil, namingStages: Bool = false
+    ) throws(LogQLError) {
         var compiled: [Stage] = []
         var filters: [LineFilter] = []
         var onlyFilters = true
@@ -46,13 +51,36 @@ public final class LogPipeline: Sendable {
             } else {
                 onlyFilters = false
             }
-            compiled.append(try Stage(stage))
+            do throws(LogQLError) {
+                compiled.append(try Stage(stage))
+            } catch {
+                guard namingStages else { throw error }
+                throw LogQLError(line: error.line, column: error.column,
+                                 message: "stage '\(stage.description)' : \(error.message)", kind: error.kind)
+            }
         }
         self.stages = compiled
         self.unwrap = try unwrap.map { (unwrap) throws(LogQLError) in try CompiledUnwrap(unwrap) }
         isLineFilterOnly = onlyFilters && unwrap == nil
         lineFilters = onlyFilters ? LineFilterChain(filters) : LineFilterChain()
         hints = ParserHints(needed: neededLabels, stages: compiled, unwrap: self.unwrap)
+    }
+
+    /// A query's stages as the scan runs them: the line filters before any other stage as one chain, tested on
+    /// the raw line before anything else is read, and a pipeline of the rest (nil when nothing is left).
+    public static func split(
+        _ stages: [PipelineStage], unwrap: Unwrap? = nil, neededLabels: Set<String>? = nil
+    ) throws(LogQLError) -> (leading: LineFilterChain, rest: LogPipeline?) {
+        var leading: [LineFilter] = []
+        var index = stages.startIndex
+        while index < stages.endIndex, case .lineFilters(let filters) = stages[index] {
+            leading.append(contentsOf: filters)
+            index += 1
+        }
+        let rest = Array(stages[index...])
+        guard !rest.isEmpty || unwrap != nil else { return (LineFilterChain(leading), nil) }
+        return (LineFilterChain(leading),
+                try LogPipeline(rest, unwrap: unwrap, neededLabels: neededLabels, namingStages: true))
     }
 
     /// The pipeline for one stream's entries. Cheap; the returned object caches per-stream work and must be used by

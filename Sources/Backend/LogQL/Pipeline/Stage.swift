@@ -95,7 +95,7 @@ enum Stage: Sendable {
             do throws(GoTemplate.TemplateError) {
                 self = .lineFormat(try LokiTemplate(source))
             } catch {
-                throw LogQLError(line: 0, column: 0, message: "invalid line template: \(error.description)")
+                throw LogQLError(line: 0, column: 0, message: "invalid line template: template: line:1: \(error.description)")
             }
         case .labelFormat(let operations):
             var seen = Set<String>()
@@ -117,7 +117,7 @@ enum Stage: Sendable {
                         steps.append((destination, .template(try LokiTemplate(source))))
                     } catch {
                         throw LogQLError(line: 0, column: 0,
-                                         message: "invalid template for label '\(destination)': \(error.description)")
+                                         message: "invalid template for label '\(destination)': template: label:1: \(error.description)")
                     }
                 }
             }
