@@ -8,6 +8,24 @@ import requests
 
 from lokipush import protobuf_body
 
+
+# Streams keep exactly the labels pushed: service name and level discovery (on by default, as in Loki 3) have their
+# own tests in test_otlp.py.
+PLAIN_LABELS = "  discover_service_name: []\n  discover_log_levels: false"
+
+
+@pytest.fixture
+def make_backend(make_backend):
+    def make(limits="", **kwargs):
+        return make_backend(limits=PLAIN_LABELS + ("\n" + limits if limits else ""), **kwargs)
+    return make
+
+
+@pytest.fixture
+def backend(make_backend):
+    return make_backend().start()
+
+
 MINUTE = 60 * 10**9
 
 
@@ -17,8 +35,9 @@ def get(url, path, tenant=None, **params):
 
 
 @pytest.fixture
-def loaded(backend):
+def loaded(make_backend):
     """Three streams at known times, two minutes apart, 20 minutes ago; returns (url, base seconds, figures)."""
+    backend = make_backend().start()
     base = (time.time_ns() // MINUTE - 20) * MINUTE
     streams = [
         ('{app="api", env="prod"}', [(base + i, "a" * 10) for i in range(3)]),                 # 30 bytes

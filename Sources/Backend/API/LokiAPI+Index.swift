@@ -46,7 +46,7 @@ extension LokiAPI {
             throw APIError.badRequest("zero or negative query resolution step widths are not accepted. Try a positive integer")
         }
         if end.saturatingSubtracting(start) / parsed > 11_000 {
-            throw APIError.badRequest("exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter")
+            throw APIError.badRequest("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
         }
         return parsed
     }

@@ -7,19 +7,7 @@ extension LokiAPI {
         _ expression: SampleExpression, tenant: String, params: QueryParameters, limits: Limits
     ) async throws -> Response {
         let (start, end) = try timeRange(params, limits: limits)
-        var step = Self.defaultStep(start: start, end: end)
-        if let value = params["step"] {
-            guard let parsed = Self.parseStep(value) else {
-                throw APIError.badRequest("invalid step parameter: cannot parse \"\(value)\" to a valid duration")
-            }
-            step = parsed
-        }
-        guard step > 0 else {
-            throw APIError.badRequest("zero or negative query resolution step widths are not accepted. Try a positive integer")
-        }
-        guard end.saturatingSubtracting(start) / step <= 11_000 else {
-            throw APIError.badRequest("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
-        }
+        let step = try step(params, start: start, end: end)
         let steps = EvaluationSteps(start: start, end: end, step: step, isInstant: false)
         return try await runMetricQuery(expression, tenant: tenant, steps: steps, limits: limits)
     }
@@ -69,20 +57,5 @@ extension LokiAPI {
         json.string(expression.description)
         json.raw("}")
         return body(200, json.bytes, contentType: "application/json")
-    }
-
-    /// Loki's `defaultQueryRangeStep`: about 250 points over the range, at least a second.
-    static func defaultStep(start: Int64, end: Int64) -> Int64 {
-        max((end - start) / 1_000_000_000 / 250, 1) * 1_000_000_000
-    }
-
-    /// Loki's `parseSecondsOrDuration`: a float number of seconds, or a Prometheus duration.
-    static func parseStep(_ value: String) -> Int64? {
-        if let seconds = Double(value) {
-            let nanoseconds = seconds * 1e9
-            guard nanoseconds.isFinite, abs(nanoseconds) < 9.2e18 else { return nil }
-            return Int64(nanoseconds)
-        }
-        return LogQLDurations.prometheusNanoseconds(value)
     }
 }

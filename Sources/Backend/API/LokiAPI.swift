@@ -99,6 +99,7 @@ public struct LokiAPI: Sendable {
         if let deletes, deletes.serveEndpoints { addDeleteRoutes(router, deletes) }
         addTailRoute(router)
         addIndexRoutes(router)
+        addDetectedFieldsRoute(router)
         router.get("/ready") { _, _ in
             readiness() ? text(200, "ready") : text(503, "Ingester not ready: waiting for the backend to start")
         }
