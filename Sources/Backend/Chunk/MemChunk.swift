@@ -241,15 +241,25 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
     /// the scan allocates nothing. Blocks in time order (the common case) are decompressed one at a time, so the
     /// entries being filtered are still in the CPU cache.
     ///
-    /// `takesWholeBlock`, when given, is offered each compressed block of a chunk whose blocks are in time order
-    /// before it is decompressed; when it returns true the caller has accounted for the whole block from its
-    /// summary (a count needs no line bytes) and the block is not read.
+    /// `takesWholeBlock`, when given, is offered each compressed block in the range before anything is read; when it
+    /// returns true the caller has accounted for the whole block from its summary (a count needs no line bytes)
+    /// and the block is not read.
     public func forEachEntry(
         from: Int64, through: Int64, direction: Direction, scratch: inout [UInt8],
         takesWholeBlock: ((BlockSummary) -> Bool)? = nil,
         _ body: (Int64, UnsafeRawBufferPointer, EntryMetadata) throws -> Bool
     ) throws {
-        let selected = blocks.indices.filter { blocks[$0].maxt >= from && blocks[$0].mint < through }
+        var selected = blocks.indices.filter { blocks[$0].maxt >= from && blocks[$0].mint < through }
+        if let takesWholeBlock {
+            // Offered before anything is read, and whatever the blocks' order: a summary needs neither.
+            let hasMetadata = !symbols.isEmpty
+            selected.removeAll { index in
+                let block = blocks[index]
+                return !block.raw && takesWholeBlock(BlockSummary(
+                    mint: block.mint, maxt: block.maxt, entries: block.entries,
+                    uncompressedSize: block.uncompressedSize, hasMetadata: hasMetadata))
+            }
+        }
         let readsHead = headEntries > 0 && headMax >= from && headMin < through
         var lastMax = Int64.min
         var ordered = true
@@ -275,14 +285,7 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
                     try visit(raw, from: from, through: through, direction: direction, spans: &spans, body)
                 }
             } else {
-                let block = blocks[selected[source]]
-                if let takesWholeBlock, !block.raw,
-                   takesWholeBlock(BlockSummary(mint: block.mint, maxt: block.maxt, entries: block.entries,
-                                                uncompressedSize: block.uncompressedSize, hasMetadata: !symbols.isEmpty))
-                {
-                    continue
-                }
-                let size = try decompress(block, into: &scratch)
+                let size = try decompress(blocks[selected[source]], into: &scratch)
                 keepGoing = try scratch.withUnsafeBytes { raw in
                     try visit(UnsafeRawBufferPointer(rebasing: raw[..<size]), from: from, through: through,
                               direction: direction, spans: &spans, body)

@@ -66,25 +66,33 @@ extension Querier {
         }
 
         // Entries are counted once even when a stream's chunks overlap in time (a line pushed again after its
-        // chunk was flushed, replicas): sources that overlap another source of their stream keep line hashes, and
-        // samples with the same series, time and line hash are merged, as Loki's heap iterators do.
+        // chunk was flushed, replicas): entries in the time spans a source shares with another source of its stream
+        // keep line hashes, and samples with the same series, time and line hash are merged, as Loki's heap
+        // iterators do. Entries outside those spans cannot have a copy elsewhere and are taken as they are.
         let overlapping = Self.overlappingSources(sources.map { ($0.labels, $0.ref.from, $0.ref.through) },
                                                   heads: snapshots.map { ($0.labels, $0.headEntries) })
         for snapshot in snapshots where !snapshot.headEntries.isEmpty {
             let deletes = query.deletes.forStream(snapshot.labels)
             var stream = extractor.stream(snapshot.labels)
-            var head = SampleCollector(deduplicates: overlapping.heads.contains(snapshot.labels))
+            let overlaps = overlapping.heads[snapshot.labels]
+            var head = SampleCollector()
+            var shared = SampleCollector(deduplicates: true)
             var previous: QueryEntry?
             for entry in snapshot.headEntries where deletes?.deletes(entry) != true {
                 // The same line pushed twice at the same time is one entry, as Loki's ingester keeps it.
                 defer { previous = entry }
                 if let previous, previous.timestamp == entry.timestamp, previous.line == entry.line { continue }
                 try entry.line.withUnsafeBytes { line in
-                    try stream.add(entry.timestamp, line, metadata: { entry.structuredMetadata }, into: &head)
+                    if overlaps?.contains(entry.timestamp) == true {
+                        try stream.add(entry.timestamp, line, metadata: { entry.structuredMetadata }, into: &shared)
+                    } else {
+                        try stream.add(entry.timestamp, line, metadata: { entry.structuredMetadata }, into: &head)
+                    }
                 }
             }
-            try query.budget?.reserve(QueryMemoryBudget.bytes(samples: head.sampleCount))
+            try query.budget?.reserve(QueryMemoryBudget.bytes(samples: head.sampleCount + shared.sampleCount))
             collected.merge(head)
+            collected.merge(shared)
         }
 
         var position = 0
@@ -92,9 +100,10 @@ extension Querier {
             try Task.checkCancellation()
             let batch = sources[position..<min(sources.count, position + parallelism)]
             position += batch.count
-            let results = try await withThrowingTaskGroup(of: (SampleCollector, QueryStats).self) { group in
+            let results = try await withThrowingTaskGroup(of: (SampleCollector, SampleCollector, QueryStats).self) {
+                group in
                 for (offset, source) in batch.enumerated() {
-                    let deduplicates = overlapping.chunks.contains(position - batch.count + offset)
+                    let overlaps = overlapping.chunks[position - batch.count + offset]
                     group.addTask {
                         var chunkStats = QueryStats()
                         let bytes: [UInt8]
@@ -106,7 +115,8 @@ extension Querier {
                             chunkStats.compressedBytes = bytes.count
                         }
                         let chunk = try ChunkObject.decode(bytes).chunk
-                        var partial = SampleCollector(deduplicates: deduplicates)
+                        var partial = SampleCollector()
+                        var shared = SampleCollector(deduplicates: true)
                         var stream = extractor.stream(source.labels)
                         var scannedBytes = 0
                         var scannedLines = 0
@@ -115,10 +125,11 @@ extension Querier {
                         defer { buffers.give(scratch) }
                         var takesWholeBlock: ((BlockSummary) -> Bool)?
                         if let (grid, ignoresMetadata) = extractor.countGrid(query, streamLabels: source.labels),
-                           source.deletes == nil, !deduplicates {
+                           source.deletes == nil {
                             let series = stream.kept
                             takesWholeBlock = { block in
                                 guard !block.hasMetadata || ignoresMetadata, block.mint >= start, block.maxt < end,
+                                      overlaps?.intersects(from: block.mint, through: block.maxt) != true,
                                       grid.keepsWhole(from: block.mint, through: block.maxt)
                                 else { return false }
                                 // Every window holds all of the block or none of it: one sample of its count.
@@ -137,7 +148,11 @@ extension Querier {
                             guard extractor.lineFilters.matches(line),
                                   source.deletes?.deletes(timestamp: timestamp, line: line) != true
                             else { return true }
-                            try stream.add(timestamp, line, metadata: { try metadata.resolve() }, into: &partial)
+                            if overlaps?.contains(timestamp) == true {
+                                try stream.add(timestamp, line, metadata: { try metadata.resolve() }, into: &shared)
+                            } else {
+                                try stream.add(timestamp, line, metadata: { try metadata.resolve() }, into: &partial)
+                            }
                             return true
                         }
                         if source.bytes == nil {
@@ -148,16 +163,17 @@ extension Querier {
                             chunkStats.ingesterBytes = scannedBytes
                             chunkStats.ingesterLines = scannedLines
                         }
-                        return (partial, chunkStats)
+                        return (partial, shared, chunkStats)
                     }
                 }
-                var all: [(SampleCollector, QueryStats)] = []
+                var all: [(SampleCollector, SampleCollector, QueryStats)] = []
                 for try await result in group { all.append(result) }
                 return all
             }
-            for (partial, chunkStats) in results {
-                try query.budget?.reserve(QueryMemoryBudget.bytes(samples: partial.sampleCount))
+            for (partial, shared, chunkStats) in results {
+                try query.budget?.reserve(QueryMemoryBudget.bytes(samples: partial.sampleCount + shared.sampleCount))
                 collected.merge(partial)
+                collected.merge(shared)
                 stats.add(chunkStats)
             }
         }
@@ -395,12 +411,25 @@ struct WindowGrid: Sendable {
     }
 }
 
+/// The time spans one source shares with other sources of its stream (nanoseconds, both ends included).
+struct OverlapSpans: Sendable {
+    var spans: [(from: Int64, through: Int64)] = []
+
+    func contains(_ timestamp: Int64) -> Bool {
+        spans.contains { $0.from <= timestamp && timestamp <= $0.through }
+    }
+
+    func intersects(from: Int64, through: Int64) -> Bool {
+        spans.contains { $0.from <= through && from <= $0.through }
+    }
+}
+
 extension Querier {
-    /// The chunk sources (by position) and the streams' head entries that overlap in time another source of the
-    /// same stream.
+    /// For each chunk source (by position) and each stream's head entries, the spans they share with another source
+    /// of the same stream; sources that share nothing are absent.
     static func overlappingSources(
         _ chunks: [(labels: LabelSet, from: Int64, through: Int64)], heads: [(labels: LabelSet, entries: [QueryEntry])]
-    ) -> (chunks: Set<Int>, heads: Set<LabelSet>) {
+    ) -> (chunks: [Int: OverlapSpans], heads: [LabelSet: OverlapSpans]) {
         // Spans in nanoseconds, inclusive; chunk refs are in milliseconds. Index -1 stands for the head.
         var spans: [LabelSet: [(from: Int64, through: Int64, index: Int)]] = [:]
         for (index, chunk) in chunks.enumerated() {
@@ -412,24 +441,25 @@ extension Querier {
             let times = head.entries.map(\.timestamp)
             spans[head.labels, default: []].append((times.min() ?? 0, times.max() ?? 0, -1))
         }
-        var overlappingChunks = Set<Int>()
-        var overlappingHeads = Set<LabelSet>()
+        var chunkOverlaps: [Int: OverlapSpans] = [:]
+        var headOverlaps: [LabelSet: OverlapSpans] = [:]
         for (labels, list) in spans where list.count > 1 {
+            // By start time, so that each source is compared only with those starting before it ends.
             let sorted = list.sorted { $0.from < $1.from }
-            var reach = Int64.min
-            var reachIndex = 0
-            for (position, span) in sorted.enumerated() {
-                if position > 0, span.from <= reach {
-                    for overlapping in [span.index, sorted[reachIndex].index] {
-                        if overlapping < 0 { overlappingHeads.insert(labels) } else { overlappingChunks.insert(overlapping) }
+            for (i, a) in sorted.enumerated() {
+                for b in sorted[(i + 1)...] {
+                    guard b.from <= a.through else { break }
+                    let shared = (from: max(a.from, b.from), through: min(a.through, b.through))
+                    for index in [a.index, b.index] {
+                        if index < 0 {
+                            headOverlaps[labels, default: OverlapSpans()].spans.append(shared)
+                        } else {
+                            chunkOverlaps[index, default: OverlapSpans()].spans.append(shared)
+                        }
                     }
-                }
-                if span.through > reach {
-                    reach = span.through
-                    reachIndex = position
                 }
             }
         }
-        return (overlappingChunks, overlappingHeads)
+        return (chunkOverlaps, headOverlaps)
     }
 }
