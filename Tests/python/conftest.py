@@ -79,7 +79,8 @@ def backend():
 
 
 @pytest.fixture
-def make_backend():
+def backend_factory():
+    """Backends a test makes (not yet started), stopped after it."""
     made = []
 
     def make(**kwargs):
@@ -90,6 +91,24 @@ def make_backend():
     yield make
     for b in made:
         b.stop()
+
+
+@pytest.fixture
+def make_backend(backend_factory):
+    return backend_factory
+
+
+# Service name and level discovery are on by default, as in Loki 3; tests that compare streams and bytes with what
+# they pushed turn them off (discovery has its own tests in test_otlp.py).
+PLAIN_LABELS = "  discover_service_name: []\n  discover_log_levels: false"
+
+
+@pytest.fixture
+def make_plain_backend(backend_factory):
+    """make_backend with discovery off: streams keep exactly the labels pushed."""
+    def make(limits="", **kwargs):
+        return backend_factory(limits=PLAIN_LABELS + ("\n" + limits if limits else ""), **kwargs)
+    return make
 
 
 def free_port():

@@ -19,17 +19,12 @@ import pytest
 import requests
 
 import logql_reference as R
-from conftest import Backend
+from conftest import PLAIN_LABELS, Backend  # PLAIN_LABELS: streams keep exactly the labels pushed
 from lokipush import protobuf_body
 
 NS = R.NS
 MIN = 60 * NS
 SEC = NS
-
-
-# The data set's streams and entries keep exactly the labels and metadata pushed: service name and log level
-# discovery (on by default, as in Loki 3) are tested on their own in test_otlp.py and DistributorDiscoveryTests.
-PLAIN_LABELS = "  discover_service_name: []\n  discover_log_levels: false"
 
 # ---------------------------------------------------------------------------------------------------------------
 # The data set

@@ -6,7 +6,7 @@ import requests
 from conftest import Backend
 from lokipush import protobuf_body
 
-PLAIN = "  discover_service_name: []\n  discover_log_levels: false"
+from conftest import PLAIN_LABELS as PLAIN
 
 
 def test_grafana_health_check_is_a_metric_instant_query(backend):

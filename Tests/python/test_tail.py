@@ -15,21 +15,15 @@ from conftest import Backend
 from lokipush import protobuf_body
 
 
-# Streams keep exactly the labels pushed: service name and level discovery (on by default, as in Loki 3) have their
-# own tests in test_otlp.py.
-PLAIN_LABELS = "  discover_service_name: []\n  discover_log_levels: false"
+# Streams keep exactly the labels pushed (conftest.PLAIN_LABELS).
+@pytest.fixture
+def make_backend(make_plain_backend):
+    return make_plain_backend
 
 
 @pytest.fixture
-def make_backend(make_backend):
-    def make(limits="", **kwargs):
-        return make_backend(limits=PLAIN_LABELS + ("\n" + limits if limits else ""), **kwargs)
-    return make
-
-
-@pytest.fixture
-def backend(make_backend):
-    return make_backend().start()
+def backend(make_plain_backend):
+    return make_plain_backend().start()
 
 
 FAST_LIMITS = """  ingestion_rate_mb: 1024

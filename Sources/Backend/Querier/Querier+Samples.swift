@@ -106,15 +106,7 @@ extension Querier {
                     let overlaps = overlapping.chunks[position - batch.count + offset]
                     group.addTask {
                         var chunkStats = QueryStats()
-                        let bytes: [UInt8]
-                        if let held = source.bytes {
-                            bytes = held
-                        } else {
-                            bytes = try await chunks.get(source.ref)
-                            chunkStats.chunksDownloaded = 1
-                            chunkStats.compressedBytes = bytes.count
-                        }
-                        let chunk = try ChunkObject.decode(bytes).chunk
+                        let chunk = try await load(source.ref, held: source.bytes, stats: &chunkStats)
                         var partial = SampleCollector()
                         var shared = SampleCollector(deduplicates: true)
                         var stream = extractor.stream(source.labels)

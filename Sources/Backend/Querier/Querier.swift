@@ -154,15 +154,7 @@ public struct Querier: Sendable {
     /// Reads one chunk and returns its matching entries (at most `limit`, nearest first) and what it read.
     private func scan(_ source: ChunkSource, query: LogQuery) async throws -> ([Found], QueryStats) {
         var stats = QueryStats()
-        let bytes: [UInt8]
-        if let held = source.bytes {
-            bytes = held
-        } else {
-            bytes = try await chunks.get(source.ref)
-            stats.chunksDownloaded = 1
-            stats.compressedBytes = bytes.count
-        }
-        let chunk = try ChunkObject.decode(bytes).chunk
+        let chunk = try await load(source.ref, held: source.bytes, stats: &stats)
         var found: [Found] = []
         var scannedBytes = 0
         var scannedLines = 0
@@ -200,6 +192,20 @@ public struct Querier: Sendable {
         }
         stats.postFilterLines = found.count
         return (found, stats)
+    }
+
+    /// A chunk from the ingester's memory (`held`) or from the store, counted as downloaded in `stats` when it came
+    /// from the store.
+    func load(_ ref: ChunkRef, held: [UInt8]?, stats: inout QueryStats) async throws -> MemChunk {
+        let bytes: [UInt8]
+        if let held {
+            bytes = held
+        } else {
+            bytes = try await chunks.get(ref)
+            stats.chunksDownloaded = 1
+            stats.compressedBytes = bytes.count
+        }
+        return try ChunkObject.decode(bytes).chunk
     }
 
     /// The `limit` nearest entries in the query's order, exact duplicates (same stream, time and line) removed.
