@@ -269,7 +269,9 @@ def test_label_and_series_selectors_take_matchers_only(backend):
     # Loki parses these with syntax.ParseMatchers: anything but a selector is 400 "only label matchers are supported".
     for path, params in [("/loki/api/v1/series", {"match[]": '{job="a"} |= "x"'}),
                          ("/loki/api/v1/labels", {"query": '{job="a"} |= "x"'}),
-                         ("/loki/api/v1/label/job/values", {"query": '{job="a"} |= "x"'})]:
+                         ("/loki/api/v1/label/job/values", {"query": '{job="a"} |= "x"'}),
+                         ("/loki/api/v1/series", {"match[]": '{job="a"} | json'}),
+                         ("/loki/api/v1/labels", {"query": 'count_over_time({job="a"}[1m])'})]:
         r = requests.get(f"{backend.url}{path}", params=params)
         assert r.status_code == 400, (path, r.status_code, r.text)
         assert r.text == "only label matchers are supported\n", (path, r.text)

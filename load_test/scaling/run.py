@@ -107,9 +107,11 @@ SPLIT_TARGETS = ["ingester", "distributor", "querier", "query-frontend"]
 
 
 def backend_config(template, port, data, extra=""):
-    """bench-backend.yaml filled in as scripts/lib.sh fills it (WAL_ENABLED and MEMORY_CEILING from the environment)."""
+    """bench-backend.yaml filled in as scripts/lib.sh fills it (WAL_ENABLED, MEMORY_CEILING and DISCOVER_LOG_LEVELS from
+    the environment)."""
     filled = (template.replace("@PORT@", str(port)).replace("@DATA@", str(data))
               .replace("@WAL@", os.environ.get("WAL_ENABLED", "true"))
+              .replace("@DISCOVER_LOG_LEVELS@", os.environ.get("DISCOVER_LOG_LEVELS", "true"))
               .replace("@MEMORY_CEILING@", os.environ.get("MEMORY_CEILING", "0")))
     return filled + extra
 

@@ -422,9 +422,10 @@ public struct LokiAPI: Sendable {
     /// The matchers of a selector that is nothing more, as Loki's `syntax.ParseMatchers` reads the `query` of label
     /// queries and the `match[]` of series queries: a pipeline is 400 `only label matchers are supported`.
     static func matchersOnly(_ text: String) throws -> [LabelMatcher] {
-        let selection = try LogSelection.parse(text)
-        guard selection.lineFilters.isEmpty else { throw APIError.badRequest("only label matchers are supported") }
-        return selection.matchers
+        guard case .log(let log) = try LogQLParser.parse(text), log.stages.isEmpty else {
+            throw APIError.badRequest("only label matchers are supported")
+        }
+        return log.matchers
     }
 
     /// Runs a query's work under the tenant's `query_timeout`: past it the work is cancelled (the scans check

@@ -103,7 +103,10 @@ public struct WebSocketUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
                 })
             var pipeline = NIOUpgradableHTTPServerPipelineConfiguration<UpgradeResult>(upgradeConfiguration: configuration)
             pipeline.enablePipelining = false  // NIOAsyncChannel handles HTTP pipelining
-            pipeline.enableErrorHandling = false  // Hummingbird answers errors
+            // A request NIO cannot decode (a header list past its limits, a malformed request line) fails before the
+            // upgrade decision, where neither the upgrader nor Hummingbird would answer it: NIO's error handler
+            // answers 400 and closes, so the client is never left waiting.
+            pipeline.enableErrorHandling = true
             pipeline.enableResponseHeaderValidation = false  // HTTPTypes validates headers
             let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: pipeline)
             return Value(upgradeResult: result, channel: channel)
