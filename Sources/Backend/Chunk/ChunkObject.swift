@@ -179,6 +179,11 @@ public enum ChunkObject {
             out.append(block.data)
             out.be32(CRC32C.checksum(block.data))
         }
+        // Estuary's block sketches, between the blocks and the symbols: Loki finds every section by its offset, so
+        // it never reads these bytes.
+        if let sketches = BlockSketchSection.encode(chunk.blocks.map(\.sketch)) {
+            out.append(sketches)
+        }
 
         let symbolsOffset = out.count
         var symbolsSection = ByteWriter()
@@ -227,6 +232,7 @@ public enum ChunkObject {
 
         var metasRange: Range<Int>
         var symbols: [String] = []
+        var symbolsStart = 0
         if version == formatV4 {
             guard raw.count >= 6 + 32 else { throw ChunkFormatError.truncated("no section trailer") }
             var trailer = ByteReader(raw, from: raw.count - 32)
@@ -237,6 +243,7 @@ public enum ChunkObject {
             let symbolsRange = try checkedRange(symbolsOffset, symbolsLength, limit: raw.count - 32, "symbols")
             metasRange = try checkedRange(metasOffset, metasLength, limit: raw.count - 32, "metas")
             symbols = try decodeSymbols(raw, symbolsRange, encoding: encoding)
+            symbolsStart = symbolsOffset
         } else {
             guard raw.count >= 6 + 12 else { throw ChunkFormatError.truncated("no metas trailer") }
             var trailer = ByteReader(raw, from: raw.count - 8)
@@ -250,6 +257,7 @@ public enum ChunkObject {
         let count = try metas.length("block count", limit: raw.count)
         var blocks: [MemChunk.Block] = []
         blocks.reserveCapacity(count)
+        var blocksEnd = 6
         for _ in 0..<count {
             let entries = try metas.length("block entries", limit: Int(Int32.max))
             let mint = try metas.varint("block mint")
@@ -261,6 +269,14 @@ public enum ChunkObject {
             try verify(raw, range, "block at offset \(offset)")
             blocks.append(MemChunk.Block(data: Array(UnsafeRawBufferPointer(rebasing: raw[range])), entries: entries,
                                          mint: mint, maxt: maxt, uncompressedSize: uncompressed))
+            blocksEnd = max(blocksEnd, range.upperBound + 4)
+        }
+        // Sketches sit between the last block and the symbols section when Estuary wrote the chunk.
+        if symbolsStart > blocksEnd,
+           let sketches = BlockSketchSection.decode(UnsafeRawBufferPointer(rebasing: raw[blocksEnd..<symbolsStart]),
+                                                    blockCount: blocks.count)
+        {
+            for index in blocks.indices { blocks[index].sketch = sketches[index] }
         }
         return MemChunk(encoding: encoding, blocks: blocks, symbols: symbols)
     }

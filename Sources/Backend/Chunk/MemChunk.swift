@@ -21,6 +21,8 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
         /// Whether `data` still holds the serialised entries uncompressed: cut by an append of a chunk that defers
         /// compression, waiting for `install(compressed:)`.
         var raw = false
+        /// The trigrams of the block's lines, made when it was compressed (nil when raw, or too varied to help).
+        var sketch: BlockSketch?
     }
 
     /// Longest line a chunk accepts (Loki's `maxLineLength`).
@@ -35,6 +37,8 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
     private(set) var blocks: [Block] = []
     /// Compressed bytes of all cut blocks.
     private var cutBlockSize = 0
+    /// Bytes of the cut blocks' sketches.
+    private var sketchBytes = 0
 
     private var head = ByteWriter()
     private var headEntries = 0
@@ -64,6 +68,7 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
         self.blocks = blocks
         self.symbols = symbols
         self.cutBlockSize = blocks.reduce(0) { $0 + $1.data.count }
+        self.sketchBytes = blocks.reduce(0) { $0 + ($1.sketch?.byteCount ?? 0) }
         for block in blocks {
             firstTime = min(firstTime, block.mint)
             lastTime = max(lastTime, block.maxt)
@@ -163,7 +168,7 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
 
     /// The memory the chunk's data takes: the head buffer as allocated (not only the part in use) and the cut
     /// blocks as they are now (raw until compressed). What the ingester's memory ceiling counts for a head chunk.
-    var heldBytes: Int { head.bytes.capacity + cutBlockSize }
+    var heldBytes: Int { head.bytes.capacity + cutBlockSize + sketchBytes }
 
     /// Raw line and metadata bytes held, compressed blocks counted at their uncompressed size.
     public var uncompressedSize: Int { blocks.reduce(headSize) { $0 + $1.uncompressedSize } }
@@ -175,10 +180,15 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
     func cut(compressing: Bool = true) {
         guard headEntries > 0 else { return }
         if !headOrdered { sortHead() }
-        let data = compressing ? head.bytes.withUnsafeBytes { encoding.compress($0) } : head.bytes
-        blocks.append(Block(data: data, entries: headEntries, mint: headMin, maxt: headMax, uncompressedSize: headSize,
-                            raw: !compressing))
-        cutBlockSize += data.count
+        var block = Block(data: head.bytes, entries: headEntries, mint: headMin, maxt: headMax,
+                          uncompressedSize: headSize, raw: true)
+        if compressing {
+            (block.data, block.sketch) = seal(head.bytes)
+            block.raw = false
+            sketchBytes += block.sketch?.byteCount ?? 0
+        }
+        blocks.append(block)
+        cutBlockSize += block.data.count
         head = ByteWriter(capacity: min(head.bytes.capacity, blockSize + blockSize / 4))
         headEntries = 0
         headSize = 0
@@ -193,8 +203,13 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
     func close() {
         cut()
         for (index, data) in rawBlocks() {
-            install(compressed: data.withUnsafeBytes { encoding.compress($0) }, at: index, rawSize: data.count)
+            install(seal(data), at: index, rawSize: data.count)
         }
+    }
+
+    /// A raw block's compressed bytes and sketch. Needs no lock: it reads only the bytes it is given.
+    func seal(_ raw: [UInt8]) -> (data: [UInt8], sketch: BlockSketch?) {
+        raw.withUnsafeBytes { (encoding.compress($0), BlockSketch.build(entries: $0)) }
     }
 
     /// Whether the newest block is still uncompressed (an append just cut it).
@@ -206,13 +221,15 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
         blocks.indices.filter { blocks[$0].raw }.map { ($0, blocks[$0].data) }
     }
 
-    /// Puts the compressed form of the raw block at `index` in its place (under the owner's lock). Blocks are only
-    /// ever appended, so the index still names the block; one already compressed meanwhile is left alone.
-    func install(compressed: [UInt8], at index: Int, rawSize: Int) {
+    /// Puts the sealed form (`seal`) of the raw block at `index` in its place (under the owner's lock). Blocks are
+    /// only ever appended, so the index still names the block; one already compressed meanwhile is left alone.
+    func install(_ sealed: (data: [UInt8], sketch: BlockSketch?), at index: Int, rawSize: Int) {
         guard index < blocks.count, blocks[index].raw, blocks[index].data.count == rawSize else { return }
-        blocks[index].data = compressed
+        blocks[index].data = sealed.data
+        blocks[index].sketch = sealed.sketch
         blocks[index].raw = false
-        cutBlockSize += compressed.count - rawSize
+        cutBlockSize += sealed.data.count - rawSize
+        sketchBytes += sealed.sketch?.byteCount ?? 0
     }
 
     /// Rewrites the head with its entries in time order (stable for equal timestamps).
@@ -257,7 +274,7 @@ public final class MemChunk: @unchecked Sendable {  // invariant: one owner at a
                 let block = blocks[index]
                 return !block.raw && takesWholeBlock(BlockSummary(
                     mint: block.mint, maxt: block.maxt, entries: block.entries,
-                    uncompressedSize: block.uncompressedSize, hasMetadata: hasMetadata))
+                    uncompressedSize: block.uncompressedSize, hasMetadata: hasMetadata, sketch: block.sketch))
             }
         }
         let readsHead = headEntries > 0 && headMax >= from && headMin < through
@@ -422,6 +439,14 @@ public struct BlockSummary: Sendable {
     public var uncompressedSize: Int
     /// Whether any entry of the chunk may carry structured metadata (the chunk has symbols).
     public var hasMetadata: Bool
+    /// The trigrams of the block's lines, when it has a sketch.
+    public var sketch: BlockSketch?
+
+    /// Whether a line of the block may pass a filter chain that needs `literals`: false rules the block out.
+    public func mayMatch(_ literals: RequiredLiterals) -> Bool {
+        guard let sketch else { return true }
+        return literals.holds { sketch.mayContain($0) }
+    }
 }
 
 /// An entry's structured metadata as its block stores it: references into the chunk's symbol table, resolved only

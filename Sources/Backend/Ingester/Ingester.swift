@@ -479,10 +479,10 @@ public final class Ingester: Sendable {
     private func compressCutBlocks(_ chunk: MemChunk, of key: StreamKey, shard index: Int) {
         let raw = shards[index].withLock { _ in chunk.rawBlocks() }
         guard !raw.isEmpty else { return }
-        let compressed = raw.map { block in block.data.withUnsafeBytes { chunk.encoding.compress($0) } }
+        let sealed = raw.map { chunk.seal($0.data) }
         shards[index].withLock { shard in
-            for (block, data) in zip(raw, compressed) {
-                chunk.install(compressed: data, at: block.index, rawSize: block.data.count)
+            for (block, sealedBlock) in zip(raw, sealed) {
+                chunk.install(sealedBlock, at: block.index, rawSize: block.data.count)
             }
             // A chunk closed meanwhile stays counted as it was until its encoded form replaces it.
             if let stream = shard.streams[key], stream.head === chunk { recount(stream) }

@@ -147,6 +147,12 @@ public struct LineFilter: Sendable, Equatable {
         return nil
     }
 
+    /// For a positive filter, the literals a passing line must contain, as alternatives each of which lists
+    /// literals that must all occur; nil when the filter is negated or some alternative is not that simple.
+    var literalAlternatives: [[[UInt8]]]? {
+        negated ? nil : test.literalAlternatives
+    }
+
     /// Cost rank for ordering a chain: substring searches before regexes.
     var cost: Int { test.cost }
 }

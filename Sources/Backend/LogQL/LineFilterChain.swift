@@ -5,10 +5,13 @@
 public struct LineFilterChain: Sendable {
     /// The filters as given.
     public let filters: [LineFilter]
+    /// What a line must contain to pass, when the filters say: blocks whose sketches rule it out are not read.
+    public let requiredLiterals: RequiredLiterals?
     private let program: Program
 
     public init(_ filters: [LineFilter] = []) {
         self.filters = filters
+        requiredLiterals = RequiredLiterals(filters)
         let ordered = filters.filter { !$0.keepsEverything }.enumerated()
             .sorted { ($0.element.cost, $0.offset) < ($1.element.cost, $1.offset) }
             .map(\.element)
@@ -82,5 +85,29 @@ public struct LineFilterChain: Sendable {
             }
             return true
         }
+    }
+}
+
+/// Literals a line must contain to pass a chain of line filters, for ruling out whole blocks by their trigram
+/// sketches: every group must hold, and a group holds when all the literals of one of its alternatives may occur.
+/// Only positive filters give groups (`|= "a"`, `|= "a" or "b"`, a regex's required literals); a filter whose
+/// alternatives are not all plain literals of three bytes or more gives none.
+public struct RequiredLiterals: Sendable {
+    let groups: [[[[UInt8]]]]
+
+    init?(_ filters: [LineFilter]) {
+        let groups = filters.compactMap { filter -> [[[UInt8]]]? in
+            guard let alternatives = filter.literalAlternatives,
+                  alternatives.allSatisfy({ $0.contains { $0.count >= 3 } })
+            else { return nil }
+            return alternatives
+        }
+        guard !groups.isEmpty else { return nil }
+        self.groups = groups
+    }
+
+    /// Whether every group holds when `mayContain` says which literals may occur.
+    public func holds(_ mayContain: ([UInt8]) -> Bool) -> Bool {
+        groups.allSatisfy { alternatives in alternatives.contains { $0.allSatisfy(mayContain) } }
     }
 }

@@ -54,6 +54,23 @@ enum LineTest: Sendable {
         return nil
     }
 
+    /// Alternatives, each a list of literals that a line passing through it must all contain; nil when some way of
+    /// passing needs no literal.
+    var literalAlternatives: [[[UInt8]]]? {
+        switch self {
+        case .substring(let needle): return [[needle]]
+        case .regex(_, let required): return required.isEmpty ? nil : [required]
+        case .anyOf(let tests):
+            var all: [[[UInt8]]] = []
+            for test in tests {
+                guard let alternatives = test.literalAlternatives else { return nil }
+                all += alternatives
+            }
+            return all
+        case .always, .nonEmpty, .substringIgnoringASCIICase, .pattern, .ip: return nil
+        }
+    }
+
     func matches(_ line: UnsafeRawBufferPointer) -> Bool {
         switch self {
         case .substring(let needle):

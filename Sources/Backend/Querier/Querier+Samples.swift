@@ -132,6 +132,16 @@ extension Querier {
                                 return true
                             }
                         }
+                        if let literals = extractor.lineFilters.requiredLiterals {
+                            // A block whose sketch rules the filters' literals out holds no sample.
+                            takesWholeBlock = { [counts = takesWholeBlock] block in
+                                if block.mayMatch(literals) { return counts?(block) ?? false }
+                                scannedBytes += block.uncompressedSize
+                                summarisedBytes += block.uncompressedSize
+                                scannedLines += block.entries
+                                return true
+                            }
+                        }
                         try chunk.forEachEntry(from: start, through: end, direction: .forward, scratch: &scratch,
                                                takesWholeBlock: takesWholeBlock) {
                             timestamp, line, metadata in

@@ -164,7 +164,19 @@ public struct Querier: Sendable {
         var scratch = buffers.take()
         defer { buffers.give(scratch) }
         let pipeline = query.pipeline.map { $0.stream(labels: source.labels) }
-        try chunk.forEachEntry(from: query.start, through: query.end, direction: query.direction, scratch: &scratch) {
+        var skippedBytes = 0
+        var skippedLines = 0
+        // Blocks whose sketches rule out a literal the line filters need are not decompressed.
+        let ruledOut: ((BlockSummary) -> Bool)? = filters.requiredLiterals.map { literals in
+            { block in
+                guard !block.mayMatch(literals) else { return false }
+                skippedBytes += block.uncompressedSize
+                skippedLines += block.entries
+                return true
+            }
+        }
+        try chunk.forEachEntry(from: query.start, through: query.end, direction: query.direction, scratch: &scratch,
+                               takesWholeBlock: ruledOut) {
             ts, line, metadata in
             scannedBytes += line.count
             scannedLines += 1
@@ -183,12 +195,12 @@ public struct Querier: Sendable {
             return found.count < limit
         }
         if source.bytes == nil {
-            stats.bytesProcessed = scannedBytes
-            stats.linesProcessed = scannedLines
+            stats.bytesProcessed = scannedBytes + skippedBytes
+            stats.linesProcessed = scannedLines + skippedLines
             stats.decompressedBytes = scannedBytes
         } else {
-            stats.ingesterBytes = scannedBytes
-            stats.ingesterLines = scannedLines
+            stats.ingesterBytes = scannedBytes + skippedBytes
+            stats.ingesterLines = scannedLines + skippedLines
         }
         stats.postFilterLines = found.count
         return (found, stats)

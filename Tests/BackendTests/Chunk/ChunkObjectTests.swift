@@ -188,8 +188,7 @@ import Wire
         #expect(try ChunkObjectTests.read(deferred, direction: .backward) == expected.reversed())
         // Compress half of them, as a pusher that raced another one might have.
         for block in raw.prefix(raw.count / 2) {
-            deferred.install(compressed: block.data.withUnsafeBytes { ChunkEncoding.snappy.compress($0) },
-                             at: block.index, rawSize: block.data.count)
+            deferred.install(deferred.seal(block.data), at: block.index, rawSize: block.data.count)
         }
         #expect(try ChunkObjectTests.read(deferred) == expected)
         let a = try ChunkObject.encode(tenant: "t", labels: ChunkObjectTests.labels, chunk: eager)
@@ -222,9 +221,9 @@ import Wire
         let raw = try #require(chunk.rawBlocks().first)
         let rawHeld = chunk.heldBytes
         #expect(rawHeld >= raw.data.count)
-        let compressed = raw.data.withUnsafeBytes { ChunkEncoding.snappy.compress($0) }
-        chunk.install(compressed: compressed, at: raw.index, rawSize: raw.data.count)
-        #expect(chunk.heldBytes == rawHeld - raw.data.count + compressed.count)
+        let sealed = chunk.seal(raw.data)
+        chunk.install(sealed, at: raw.index, rawSize: raw.data.count)
+        #expect(chunk.heldBytes == rawHeld - raw.data.count + sealed.data.count + (sealed.sketch?.byteCount ?? 0))
     }
 
     @Test func tinyLinesStillGrowTheBufferGeometrically() throws {

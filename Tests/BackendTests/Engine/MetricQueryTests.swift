@@ -156,6 +156,42 @@ import Wire
         #expect(summarised)
     }
 
+    /// Blocks whose sketches rule out a needle are not decompressed, and the answers are those of a filter the
+    /// sketches cannot use (a case-insensitive one, over lines with no upper case), from the store and from memory.
+    @Test func blocksRuledOutBySketchesChangeNoAnswer() async throws {
+        var settings = IngesterSettings()
+        settings.blockSize = 1024
+        let engine = Engine.keepingLabels(settings: settings)
+        let t0 = engine.clock.now - 3600 * Self.second
+        let lines = (0..<4000).map { i in
+            (t0 + Int64(i) * 500_000_000, "level=info path=/api/\(i % 97) msg=\(i % 211 == 0 ? "needle found" : "served")")
+        }
+        #expect(try await engine.push(#"{app="s"}"#, Array(lines.prefix(3000))).status == 204)
+        await engine.ingester.flush()
+        #expect(try await engine.push(#"{app="s"}"#, Array(lines.suffix(1000))).status == 204)
+        let start = t0, end = t0 + 2000 * Self.second
+        for query in [#"count_over_time({app="s"} %@ [1m])"#, #"sum(bytes_over_time({app="s"} %@ [5m]))"#] {
+            let fast = try await evaluate(engine, query.replacingOccurrences(of: "%@", with: #"|= "needle""#),
+                                          start: start, end: end, step: 60 * Self.second)
+            let slow = try await evaluate(engine, query.replacingOccurrences(of: "%@", with: #"|~ "(?i)needle""#),
+                                          start: start, end: end, step: 60 * Self.second)
+            #expect(fast == slow && !matrix(fast).isEmpty, "\(query)")
+        }
+        var found: [[(Int64, String)]] = []
+        var decompressed: [Int] = []
+        for filter in [#"|= "needle""#, #"|~ "(?i)needle""#] {
+            let parsed = try LogSelection.parse(#"{app="s"} "# + filter)
+            let (streams, stats) = try await engine.querier.selectLogs(LogQuery(
+                tenant: "t", matchers: parsed.matchers, lineFilters: parsed.lineFilters,
+                start: start, end: end, limit: 1000, direction: .backward))
+            found.append(streams.flatMap { $0.entries.map { ($0.timestamp, String(decoding: $0.line, as: UTF8.self)) } })
+            decompressed.append(stats.decompressedBytes)
+        }
+        #expect(found[0].count == lines.filter { $0.1.contains("needle") }.count)
+        #expect(found[0].map(\.0) == found[1].map(\.0))
+        #expect(decompressed[0] * 3 < decompressed[1])
+    }
+
     // MARK: Functions on hand-made series
 
     private func over(_ operation: RangeAggregation.Operation, _ values: [Double], parameter: Double? = nil) -> Double? {
