@@ -142,6 +142,7 @@ extension Querier {
                                 return true
                             }
                         }
+                        let readsMetadata = extractor.pipeline == nil || extractor.metadataMatters(symbols: chunk.symbols)
                         try chunk.forEachEntry(from: start, through: end, direction: .forward, scratch: &scratch,
                                                takesWholeBlock: takesWholeBlock) {
                             timestamp, line, metadata in
@@ -150,10 +151,11 @@ extension Querier {
                             guard extractor.lineFilters.matches(line),
                                   source.deletes?.deletes(timestamp: timestamp, line: line) != true
                             else { return true }
+                            let resolve = { readsMetadata ? try metadata.resolve() : [] }
                             if overlaps?.contains(timestamp) == true {
-                                try stream.add(timestamp, line, metadata: { try metadata.resolve() }, into: &shared)
+                                try stream.add(timestamp, line, metadata: resolve, into: &shared)
                             } else {
-                                try stream.add(timestamp, line, metadata: { try metadata.resolve() }, into: &partial)
+                                try stream.add(timestamp, line, metadata: resolve, into: &partial)
                             }
                             return true
                         }
@@ -217,6 +219,19 @@ struct SampleExtractor: Sendable {
               let steps = query.steps, steps.count > 0 else { return nil }
         let ignoresMetadata = keepLabels.map { $0.allSatisfy { streamLabels[$0] != nil } } ?? false
         return (WindowGrid(steps: steps, range: query.aggregation.range, offset: query.aggregation.offset), ignoresMetadata)
+    }
+
+    /// Whether entries' structured metadata can change a sample, for a chunk whose metadata uses `symbols`: not
+    /// when the query keeps only some labels, every label the pipeline reads is known, and no symbol is one of
+    /// those labels (or a parsed label's `_extracted` form). Resolving metadata nobody reads is most of a
+    /// `detected_level` chunk's cost per entry.
+    func metadataMatters(symbols: [String]) -> Bool {
+        guard !symbols.isEmpty else { return false }
+        guard let keepLabels, let pipeline, let required = pipeline.hints.required else { return true }
+        return symbols.contains { symbol in
+            keepLabels.contains(symbol) || required.contains(symbol)
+                || required.contains(symbol + LogPipeline.duplicateSuffix)
+        }
     }
 
     func stream(_ labels: LabelSet) -> StreamSampler {

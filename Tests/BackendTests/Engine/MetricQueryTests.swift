@@ -192,6 +192,40 @@ import Wire
         #expect(decompressed[0] * 3 < decompressed[1])
     }
 
+    /// Chunks whose structured metadata cannot change a `sum by` are read without resolving it; chunks where it
+    /// can (metadata named like a label the query keeps or parses) still resolve it. Either way the answer from stored chunks is the answer from memory.
+    @Test func unreadMetadataIsNotResolvedAndChangesNoAnswer() async throws {
+        let engine = Engine.keepingLabels()
+        let t0 = engine.clock.now - 3600 * Self.second
+        func entries(_ stream: Int) -> [PushEntry] {
+            (0..<600).map { i in
+                let metadata = i % 3 == 0 ? [LabelPair(name: stream == 0 ? "detected_level" : "level", value: "meta\(i % 2)")] : []
+                return PushEntry(timestamp: t0 + Int64(i) * Self.second,
+                                 line: Array("level=\(["info", "error", "warn"][i % 3 == 0 ? 0 : i % 2 + 1]) n=\(i)".utf8)[...],
+                                 structuredMetadata: metadata)
+            }
+        }
+        let request = PushRequest(streams: [PushStream(labels: #"{app="m", s="0"}"#, entries: entries(0)),
+                                            PushStream(labels: #"{app="m", s="1"}"#, entries: entries(1))])
+        #expect(try await engine.distributor.push(tenant: "t", request: request).status == 204)
+        let queries = [#"sum by (level) (count_over_time({app="m"} | logfmt [1m]))"#,
+                       #"sum by (level_extracted) (count_over_time({app="m"} | logfmt [1m]))"#,
+                       #"sum by (detected_level, level) (count_over_time({app="m"} | logfmt [1m]))"#]
+        var fromMemory: [[String: [Double]]] = []
+        for query in queries {
+            fromMemory.append(matrix(try await evaluate(engine, query, start: t0, end: t0 + 600 * Self.second,
+                                                        step: 60 * Self.second)))
+        }
+        // Parsed labels override metadata of the same name; metadata the query keeps is in the series.
+        #expect(fromMemory[0].count == 3 && fromMemory[2].keys.contains(#"{detected_level="meta0", level="info"}"#))
+        await engine.ingester.flush()
+        for (query, expected) in zip(queries, fromMemory) {
+            let stored = matrix(try await evaluate(engine, query, start: t0, end: t0 + 600 * Self.second,
+                                                   step: 60 * Self.second))
+            #expect(stored == expected, "\(query)")
+        }
+    }
+
     // MARK: Functions on hand-made series
 
     private func over(_ operation: RangeAggregation.Operation, _ values: [Double], parameter: Double? = nil) -> Double? {

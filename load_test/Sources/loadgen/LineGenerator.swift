@@ -4,10 +4,15 @@ import Wire
 /// `ts=2026-11-24T14:00:00.123Z level=info caller=api.go:128 msg="request served" method=GET path=/api/v1/users/4821
 /// status=200 duration_ms=12.7 bytes=5123 user=alice trace_id=7f3a…`, with varying values. Deterministic for a seed.
 ///
+/// With `--line-format json` the same fields make a JSON object, `{"ts":"…","level":"info",…,"trace_id":"7f3a…",
+/// "marker":"` followed by the record marker and `"}` (the pool appends those two).
+///
 /// Used only while building request pools, before the clock starts, so it favours clarity over speed.
 struct LineGenerator {
-    /// Every line is exactly this many bytes (the trailing `trace_id` grows or the line is cut to fit).
+    /// Every line is exactly this many bytes (the trailing `trace_id` grows or the line is cut to fit; JSON lines
+    /// are never cut, so they are at least ``LineFormat/minimumJSONBytes`` long).
     let lineBytes: Int
+    let format: LineFormat
     private var random: SplitMix64
     private var clockMillis: Int64
 
@@ -23,8 +28,9 @@ struct LineGenerator {
     private static let users = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"]
     private static let hex = Array("0123456789abcdef".utf8)
 
-    init(lineBytes: Int, seed: UInt64, startMillis: Int64) {
+    init(lineBytes: Int, seed: UInt64, startMillis: Int64, format: LineFormat = .logfmt) {
         self.lineBytes = lineBytes
+        self.format = format
         self.random = SplitMix64(seed: seed)
         self.clockMillis = startMillis
     }
@@ -41,14 +47,29 @@ struct LineGenerator {
         let status = Self.statuses[random.next(below: Self.statuses.count)]
         let message = needle ? "needle found in haystack" : Self.messages[random.next(below: Self.messages.count)]
         let durationTenths = random.next(below: 30_000)
-        var line = "ts=\(Self.rfc3339(millis: clockMillis)) level=\(Self.levels[random.next(below: Self.levels.count)])"
-        line += " caller=\(Self.callers[random.next(below: Self.callers.count)]) msg=\"\(message)\""
-        line += " method=\(Self.methods[random.next(below: Self.methods.count)])"
-        line += " path=/api/v1/\(Self.resources[random.next(below: Self.resources.count)])/\(random.next(below: 100_000))"
-        line += " status=\(status) duration_ms=\(durationTenths / 10).\(durationTenths % 10)"
-        line += " bytes=\(random.next(below: 65_536)) user=\(Self.users[random.next(below: Self.users.count)])"
-        line += " trace_id="
+        let level = Self.levels[random.next(below: Self.levels.count)]
+        let caller = Self.callers[random.next(below: Self.callers.count)]
+        let method = Self.methods[random.next(below: Self.methods.count)]
+        let path = "/api/v1/\(Self.resources[random.next(below: Self.resources.count)])/\(random.next(below: 100_000))"
+        let duration = "\(durationTenths / 10).\(durationTenths % 10)"
+        let bytes = random.next(below: 65_536)
+        let user = Self.users[random.next(below: Self.users.count)]
         let start = arena.count
+        if format == .json {
+            var line = "{\"ts\":\"\(Self.rfc3339(millis: clockMillis))\",\"level\":\"\(level)\",\"caller\":\"\(caller)\""
+            line += ",\"msg\":\"\(message)\",\"method\":\"\(method)\",\"path\":\"\(path)\",\"status\":\(status)"
+            line += ",\"duration_ms\":\(duration),\"bytes\":\(bytes),\"user\":\"\(user)\",\"trace_id\":\""
+            arena.append(contentsOf: line.utf8)
+            let tail = Array(#"","marker":""#.utf8)
+            repeat {
+                arena.append(Self.hex[random.next(below: 16)])
+            } while arena.count - start + tail.count < lineBytes
+            arena.append(contentsOf: tail)
+            return
+        }
+        var line = "ts=\(Self.rfc3339(millis: clockMillis)) level=\(level) caller=\(caller) msg=\"\(message)\""
+        line += " method=\(method) path=\(path) status=\(status) duration_ms=\(duration) bytes=\(bytes) user=\(user)"
+        line += " trace_id="
         arena.append(contentsOf: line.utf8)
         if arena.count - start > lineBytes {
             arena.removeLast(arena.count - start - lineBytes)
@@ -72,4 +93,16 @@ struct LineGenerator {
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2))"
             + ".\(pad(ms, 3))Z"
     }
+}
+
+/// The shape of generated lines: logfmt (an access log, as most services write) or the same fields as JSON.
+enum LineFormat: String, Sendable, CaseIterable {
+    case logfmt
+    case json
+
+    /// Bytes that close a line after its record marker.
+    var suffix: [UInt8] { self == .json ? Array(#""}"#.utf8) : [] }
+
+    /// The shortest JSON line of all fields (with the longest values) and the marker: shorter sizes are raised to it.
+    static let minimumJSONBytes = 320
 }

@@ -47,6 +47,7 @@ struct LoadRunner<Mode: LoadMode>: Sendable {
         /// Line sizes (nil: every line `lineBytes`), drawn with `sizeSeed`.
         var lineSizes: LineSizeDistribution? = nil
         var sizeSeed: UInt64 = 1
+        var lineFormat: LineFormat = .logfmt
     }
 
     /// What a run measured.
@@ -99,7 +100,7 @@ struct LoadRunner<Mode: LoadMode>: Sendable {
                         mode: plan.mode, worker: worker, templateCount: plan.templatesPerWorker,
                         recordsPerRequest: plan.recordsPerRequest, lineBytes: plan.lineBytes,
                         needleEvery: plan.needleEvery, startMillis: startMillis, runID: plan.runID,
-                        lineSizes: plan.lineSizes, sizeSeed: plan.sizeSeed))
+                        lineSizes: plan.lineSizes, sizeSeed: plan.sizeSeed, lineFormat: plan.lineFormat))
                 }
             }
             var pools: [RequestPool<Mode>?] = Array(repeating: nil, count: plan.concurrency)

@@ -20,6 +20,9 @@ struct PushOptions: ParsableArguments {
     @Option(help: "Bytes per log line (logfmt, padded or cut to exactly this); --line-bytes-dist overrides it.")
     var lineBytes: Int = 215
 
+    @Option(help: "Line format: logfmt, or json (the same fields as a JSON object; at least \(LineFormat.minimumJSONBytes) bytes).")
+    var lineFormat: LineFormat = .logfmt
+
     @Option(help: ArgumentHelp(LineSizeDistribution.help, valueName: "dist"))
     var lineBytesDist: String?
 
@@ -43,6 +46,9 @@ struct PushOptions: ParsableArguments {
         try RecordMarker.validate(lineBytes: lineBytes, concurrency: concurrency, streams: streams,
                                   streamsOption: "--streams", runID: runID)
         do { _ = try lineSizes } catch { throw ValidationError(error.description) }
+        if lineFormat == .json, lineBytesDist == nil, lineBytes < LineFormat.minimumJSONBytes {
+            throw ValidationError("--line-format json needs --line-bytes of at least \(LineFormat.minimumJSONBytes), got \(lineBytes)")
+        }
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
             throw ValidationError("--url must start with http:// or https://, got '\(url)'")
         }
@@ -68,15 +74,18 @@ struct PushOptions: ParsableArguments {
         return LoadRunner.Plan(
             mode: mode, recordsPerRequest: linesPerRequest, lineBytes: lineBytes, concurrency: concurrency,
             templatesPerWorker: templates, stop: stop, needleEvery: needleEvery, progressEvery: progressEvery,
-            runID: runID ?? RecordMarker.newRunID(), lineSizes: (try? lineSizes) ?? .fixed(lineBytes), sizeSeed: seed)
+            runID: runID ?? RecordMarker.newRunID(), lineSizes: (try? lineSizes) ?? .fixed(lineBytes), sizeSeed: seed,
+            lineFormat: lineFormat)
     }
 
     /// A one-line summary of the load shape.
     var summary: String {
         "\(encoding.rawValue) \(baseURL) tenant=\(tenant.isEmpty ? "-" : tenant) streams=\(streams) "
-            + "lines/request=\(linesPerRequest) line=\(lineSizeText) concurrency=\(concurrency)"
+            + "lines/request=\(linesPerRequest) line=\(lineSizeText) \(lineFormat.rawValue) concurrency=\(concurrency)"
     }
 
     /// `215B`, or the distribution (`lognormal:200,0.6`).
     var lineSizeText: String { LineSizeDistribution.summary(lineBytesDist, lineBytes: lineBytes) }
 }
+
+extension LineFormat: ExpressibleByArgument {}

@@ -34,10 +34,11 @@ struct RequestPool<Mode: LoadMode>: Sendable {
     /// request. Lines are `lineBytes` long, or, with `lineSizes`, of sizes drawn from it (seeded by `sizeSeed` and
     /// the worker). Line `i` of all workers' pools contains `needle` when
     /// `needleEvery > 0 && i % needleEvery == needleEvery / 2`. Every line ends with a ``RecordMarker`` of `runID`
-    /// (so a line is at least ``RecordMarker/byteCount`` bytes).
+    /// (so a line is at least ``RecordMarker/byteCount`` bytes), followed in JSON lines by the closing `"}`.
     init(
         mode: Mode, worker: Int, templateCount: Int, recordsPerRequest: Int, lineBytes: Int, needleEvery: Int = 0,
-        startMillis: Int64, runID: String = "00000000", lineSizes: LineSizeDistribution? = nil, sizeSeed: UInt64 = 1
+        startMillis: Int64, runID: String = "00000000", lineSizes: LineSizeDistribution? = nil, sizeSeed: UInt64 = 1,
+        lineFormat: LineFormat = .logfmt
     ) {
         let distribution = lineSizes ?? .fixed(lineBytes)
         if case .fixed(let bytes) = distribution {
@@ -45,8 +46,10 @@ struct RequestPool<Mode: LoadMode>: Sendable {
         }
         let templateCount = max(1, templateCount)
         let placeholder = RecordMarker.placeholder(runID: runID)
-        var generator = LineGenerator(lineBytes: lineBytes - placeholder.count,
-                                      seed: UInt64(worker) &* 0x1234_5678_9ABC &+ 1, startMillis: startMillis)
+        let suffix = lineFormat.suffix
+        var generator = LineGenerator(lineBytes: lineBytes - placeholder.count - suffix.count,
+                                      seed: UInt64(worker) &* 0x1234_5678_9ABC &+ 1, startMillis: startMillis,
+                                      format: lineFormat)
         var sizes = LineSizeSampler(distribution, seed: LineSizeSampler.seed(sizeSeed, worker: worker))
         let lineCount = templateCount * recordsPerRequest
         var arena: [UInt8] = []
@@ -58,8 +61,9 @@ struct RequestPool<Mode: LoadMode>: Sendable {
         for index in 0..<lineCount {
             let lineIndex = firstLineIndex + index
             let needle = needleEvery > 0 && lineIndex % needleEvery == needleEvery / 2
-            generator.appendLine(to: &arena, needle: needle, bytes: sizes.next() - placeholder.count)
+            generator.appendLine(to: &arena, needle: needle, bytes: sizes.next() - placeholder.count - suffix.count)
             arena.append(contentsOf: placeholder)
+            arena.append(contentsOf: suffix)
             lineEnds.append(arena.count)
             needleFlags.append(needle)
         }

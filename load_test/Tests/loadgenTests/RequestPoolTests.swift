@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Wire
 
@@ -21,6 +22,26 @@ import Wire
             let distinct = Set((0..<200).map { arena[($0 * lineBytes)..<(($0 + 1) * lineBytes)] })
             #expect(distinct.count == 200)
         }
+    }
+
+    @Test(arguments: [LineFormat.minimumJSONBytes, 400])
+    func jsonLinesAreObjectsOfTheSameFieldsWithTheMarkerInside(lineBytes: Int) throws {
+        var pool = RequestPool(mode: PushMode.forTests(streams: 3), worker: 1, templateCount: 2, recordsPerRequest: 50,
+                               lineBytes: lineBytes, needleEvery: 10, startMillis: 1_795_000_000_000,
+                               runID: "0badcafe", lineFormat: .json)
+        let (request, _) = pool.withNextRequest(nowNanos: 1) { $0 }
+        let lines = request.streams.flatMap { $0.entries.map { Array($0.line) } }
+        #expect(lines.count == 50)
+        var needles = 0
+        for line in lines {
+            #expect(line.count == lineBytes)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
+            #expect(Set(object.keys) == ["ts", "level", "caller", "msg", "method", "path", "status", "duration_ms",
+                                         "bytes", "user", "trace_id", "marker"])
+            #expect(object["status"] is NSNumber && (object["marker"] as? String)?.hasPrefix(" run=0badcafe seq=") == true)
+            if (object["msg"] as? String)?.contains("needle") == true { needles += 1 }
+        }
+        #expect(needles == 5)
     }
 
     @Test func rfc3339MatchesKnownInstants() {

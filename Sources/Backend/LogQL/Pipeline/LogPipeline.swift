@@ -96,11 +96,16 @@ struct ParserHints: Sendable {
     let required: Set<String>?
     /// Parsers need not run at all.
     let noLabels: Bool
+    /// The needed names, when a logfmt parser may stop reading a line once it has set them all: every name is
+    /// letters and digits, starting with a letter, so the only key that gives it is the name itself (see
+    /// `LogfmtDecoder.mayHoldKey`). Nil when that does not hold, or every label is needed.
+    let stopKeys: [[UInt8]]?
 
     init(needed: Set<String>?, stages: [Stage], unwrap: CompiledUnwrap?) {
         guard let needed else {
             required = nil
             noLabels = false
+            stopKeys = nil
             return
         }
         var names = needed
@@ -128,6 +133,13 @@ struct ParserHints: Sendable {
             required = names
             noLabels = names.isEmpty && !readsErrors
         }
+        let plainNames = required.map { names in
+            !names.isEmpty && names.count <= 8 && names.allSatisfy { name in
+                guard let first = name.utf8.first, (first | 0x20) >= 97, (first | 0x20) <= 122 else { return false }
+                return name.utf8.allSatisfy { LabelKeys.isNameByte($0) && $0 != 95 }
+            }
+        } ?? false
+        stopKeys = plainNames ? required?.sorted().map { Array($0.utf8) } : nil
     }
 
     @inline(__always)

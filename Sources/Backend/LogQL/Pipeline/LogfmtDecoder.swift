@@ -128,6 +128,31 @@ struct LogfmtDecoder {
         return false
     }
 
+    /// Which of `keys` the last key scanned is, by its bytes.
+    func keyIndex(in keys: [[UInt8]]) -> Int? {
+        keys.firstIndex { candidate in
+            candidate.count == key.count && candidate.withUnsafeBytes { memcmpBytes($0, key, key.count) }
+        }
+    }
+
+    /// Whether the rest of the line, after the pair last scanned, may hold one of `keys` as a key. A key starts
+    /// after a space, a closing quote or the line's start and ends at `=`, a space or the line's end; this says yes
+    /// to every occurrence followed by one of those, wherever it starts, so it is never wrong when it says no.
+    func restMayHold(_ keys: [[UInt8]]) -> Bool {
+        let rest = UnsafeRawBufferPointer(rebasing: line[min(position, line.count)...])
+        for candidate in keys {
+            var offset = 0
+            while offset < rest.count {
+                let window = UnsafeRawBufferPointer(rebasing: rest[offset...])
+                guard let found = candidate.withUnsafeBytes({ ByteSearch.firstIndex(window, $0) }) else { break }
+                let after = offset + found + candidate.count
+                if after >= rest.count || rest[after] == UInt8(ascii: "=") || rest[after] <= 32 { return true }
+                offset += found + 1
+            }
+        }
+        return false
+    }
+
     private mutating func skipValue() -> Bool {
         while position < line.count, line[position] > 32 { position += 1 }
         return false

@@ -240,6 +240,11 @@ extension Stage {
         _ state: StageState, _ scratch: inout [UInt8], _ hints: ParserHints
     ) {
         var decoder = LogfmtDecoder(line)
+        // With every needed label set, the rest of the line matters only if it holds one of their keys again (the
+        // last value wins): without `--strict` (whose errors the rest could raise) that is checked with a search
+        // instead of decoding the rest.
+        let stopKeys = strict ? nil : hints.stopKeys
+        var found: UInt32 = 0
         while !decoder.atEnd {
             guard decoder.scan(unquoteInto: &scratch) else {
                 if strict { break }
@@ -255,6 +260,10 @@ extension Stage {
             let value = decoder.withValue(scratch) { LabelKeys.value($0) }
             if !keepEmpty && value.isEmpty { continue }
             builder.set(.parsed, label, value)
+            if let stopKeys {
+                found |= decoder.keyIndex(in: stopKeys).map { 1 << UInt32($0) } ?? 0
+                if found.nonzeroBitCount == stopKeys.count, !decoder.restMayHold(stopKeys) { break }
+            }
         }
         if strict, let error = decoder.error {
             builder.error = LogPipeline.logfmtParserError

@@ -23,6 +23,33 @@ import Wire
     static let jsonAlphabet = Array(#"{}[]":,\ abc019-.tuefnlr"#.utf8) + [0xC3, 0xA9, 0xFF, 0x0A]
     static let logfmtAlphabet = Array(#"= "\abc019-._"#.utf8) + [0xC3, 0xA9, 0xFF, 0x09]
 
+    /// A logfmt parser that stops once the needed labels are set (and the rest of the line cannot set them again)
+    /// gives those labels exactly the values a full parse gives, whatever keys repeat, quote or break the syntax.
+    @Test func logfmtStoppingEarlyGivesTheFullParsesValues() throws {
+        var generator = Generator(state: 0x16_16)
+        let keys = ["level", "lvl", "status", "level.x", "xlevel", "msg", "1level"]
+        let values = ["info", "error", "\"a level=x\"", "", "\"q\\\"level=warn\"", "level", "=", "\"unterminated", "200"]
+        for keepEmpty in [false, true] {
+            let stages: [PipelineStage] = [.logfmt(strict: false, keepEmpty: keepEmpty, [])]
+            let hinted = try LogPipeline(stages, neededLabels: ["level", "status"]).stream(labels: LabelSet([]))
+            let full = try LogPipeline(stages).stream(labels: LabelSet([]))
+            for _ in 0..<2000 {
+                var line = ""
+                for index in 0..<(1 + generator.below(7)) {
+                    if index > 0 { line += [" ", "  ", "\t", ""][generator.below(4)] }
+                    line += keys[generator.below(keys.count)]
+                    if generator.below(5) > 0 { line += "=" + values[generator.below(values.count)] }
+                }
+                let (a, b) = Array(line.utf8).withUnsafeBytes {
+                    (hinted.process(timestamp: 0, line: $0, metadata: []), full.process(timestamp: 0, line: $0, metadata: []))
+                }
+                for name in ["level", "status"] {
+                    #expect(labelsOf(a)[name] == labelsOf(b)[name], "\(line) keepEmpty=\(keepEmpty)")
+                }
+            }
+        }
+    }
+
     @Test func randomBytesNeverCrashAnyStage() throws {
         let pipelines: [LogPipeline] = try [
             LogPipeline([.json([])]),
