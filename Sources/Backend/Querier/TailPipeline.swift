@@ -11,7 +11,7 @@ import Wire
 /// and go: at most `maxStreams` streams are remembered (the least recently pushed quarter is forgotten when a new one
 /// would pass that), and a stream pipeline that has interned `maxLabelSetsPerStream` label sets (a parser pulling a
 /// request ID out of every line) is started afresh. Pushers of one tail's streams take its lock in turn while the
-/// pipeline runs, as Loki's tailer does.
+/// pipeline runs, as Loki's tailer does; a query without stages beyond line filters holds it only for the lookup.
 public final class TailPipeline: TailFilter {
     public static let maxStreams = 1024
     static let maxLabelSetsPerStream = 4096
@@ -54,36 +54,24 @@ public final class TailPipeline: TailFilter {
     }
 
     public func entries(labels: LabelSet, pushed: [PushEntry]) -> [TailEntry] {
-        state.withLock { state -> [TailEntry] in
-            state.clock &+= 1
-            var stream: Stream
-            if let known = state.streams[labels] {
-                stream = known
-                guard stream.selected else {
-                    state.streams[labels]?.lastUsed = state.clock
-                    return []
-                }
-            } else {
-                if state.streams.count >= Self.maxStreams { Self.forgetLeastRecent(&state.streams) }
-                let selected = matchers.allSatisfy { $0.matches(labels[$0.name] ?? "") }
-                stream = Stream(selected: selected, pipeline: selected ? pipeline?.stream(labels: labels) : nil,
-                                lastUsed: state.clock)
-                guard selected else {
-                    state.streams[labels] = stream
-                    return []
-                }
+        guard let pipeline else {
+            // Only the decision is kept per stream: the line filters run outside the lock.
+            guard state.withLock({ remember(labels, in: &$0).selected }) else { return [] }
+            var kept: [TailEntry] = []
+            for entry in pushed where entry.line.withUnsafeBytes({ lineFilters.matches($0) }) {
+                kept.append(TailEntry(labels: labels, timestamp: entry.timestamp, line: Array(entry.line),
+                                      structuredMetadata: entry.structuredMetadata))
             }
-            stream.lastUsed = state.clock
+            return kept
+        }
+        return state.withLock { state -> [TailEntry] in
+            guard let stream = remember(labels, in: &state).pipeline else { return [] }
             var kept: [TailEntry] = []
             for entry in pushed {
                 let tailed = entry.line.withUnsafeBytes { line -> TailEntry? in
-                    guard lineFilters.matches(line) else { return nil }
-                    guard let pipeline = stream.pipeline else {
-                        return TailEntry(labels: labels, timestamp: entry.timestamp, line: Array(entry.line),
-                                         structuredMetadata: entry.structuredMetadata)
-                    }
-                    guard let result = pipeline.logEntry(timestamp: entry.timestamp, line: line,
-                                                         metadata: entry.structuredMetadata, categorize: categorize)
+                    guard lineFilters.matches(line),
+                          let result = stream.logEntry(timestamp: entry.timestamp, line: line,
+                                                       metadata: entry.structuredMetadata, categorize: categorize)
                     else { return nil }
                     return TailEntry(labels: result.labels, timestamp: entry.timestamp,
                                      line: result.rewrittenLine ?? Array(entry.line),
@@ -91,12 +79,26 @@ public final class TailPipeline: TailFilter {
                 }
                 if let tailed { kept.append(tailed) }
             }
-            if let grown = stream.pipeline, grown.labelSets.count > Self.maxLabelSetsPerStream {
-                stream.pipeline = pipeline?.stream(labels: labels)
+            if stream.labelSets.count > Self.maxLabelSetsPerStream {
+                state.streams[labels]?.pipeline = pipeline.stream(labels: labels)
             }
-            state.streams[labels] = stream
             return kept
         }
+    }
+
+    /// The stream's decision (and pipeline), remembered or made now, marked as just used.
+    private func remember(_ labels: LabelSet, in state: inout State) -> Stream {
+        state.clock &+= 1
+        if let known = state.streams[labels] {
+            state.streams[labels]?.lastUsed = state.clock
+            return known
+        }
+        if state.streams.count >= Self.maxStreams { Self.forgetLeastRecent(&state.streams) }
+        let selected = matchers.allSatisfy { $0.matches(labels[$0.name] ?? "") }
+        let stream = Stream(selected: selected, pipeline: selected ? pipeline?.stream(labels: labels) : nil,
+                            lastUsed: state.clock)
+        state.streams[labels] = stream
+        return stream
     }
 
     /// Forgets the least recently used quarter of the streams.

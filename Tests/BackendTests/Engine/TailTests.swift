@@ -165,6 +165,13 @@ import Wire
             #expect(Self.lines(tail.entries(labels: steady, pushed: Self.push(["n=\(i)"]))) == ["\(i)"])
         }
         #expect(tail.rememberedStreams <= TailPipeline.maxStreams)
+        // Without stages beyond line filters only decisions are remembered, within the same bound.
+        let filtered = try Self.tail(#"{job="a"} |= "keep""#)
+        for i in 0..<(TailPipeline.maxStreams * 2) {
+            let kept = filtered.entries(labels: Self.labels(["job": "a", "pod": "p\(i)"]), pushed: Self.push(["keep", "drop"]))
+            #expect(Self.lines(kept) == ["keep"])
+        }
+        #expect(filtered.rememberedStreams <= TailPipeline.maxStreams)
     }
 
     @Test func aStreamPipelineWithTooManyLabelSetsStartsAfresh() throws {
