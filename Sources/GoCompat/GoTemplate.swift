@@ -17,6 +17,9 @@ package struct GoTemplate: Sendable, Equatable {
         case bool(Bool)
         /// A Go `time.Time` (nanoseconds since the epoch, UTC), from functions such as Loki's `__timestamp__`.
         case time(Int64)
+        /// A number, slice or map decoded from JSON (sprig's `fromJson`), printed as Go prints a float64, a
+        /// `[]interface{}` or a `map[string]interface{}`.
+        case json(GoJSONValue)
         case missing
 
         var text: String {
@@ -25,6 +28,7 @@ package struct GoTemplate: Sendable, Equatable {
             case .number(let number): GoFloatFormat.fixed(number)
             case .bool(let flag): flag ? "true" : "false"
             case .time(let nanoseconds): GoTemplate.goTimeString(nanoseconds)
+            case .json(let value): value.goText
             case .missing: "<no value>"
             }
         }
@@ -36,6 +40,10 @@ package struct GoTemplate: Sendable, Equatable {
             case .number(let number): number != 0
             case .bool(let flag): flag
             case .time: true
+            case .json(.number(let number)): number != 0
+            case .json(.array(let items)): !items.isEmpty
+            case .json(.object(let fields)): !fields.isEmpty
+            case .json: true
             case .missing: false
             }
         }
@@ -80,6 +88,8 @@ package struct GoTemplate: Sendable, Equatable {
         case literal(Value)
         case function(String)
         case group(Pipeline)
+        /// `(pipeline).key.sub`: map keys looked up in what the group gives.
+        case chain(Term, [String])
     }
 
     let source: String
@@ -96,7 +106,7 @@ package struct GoTemplate: Sendable, Equatable {
         "ToLower", "ToUpper", "Replace", "Trim", "TrimLeft", "TrimRight", "TrimPrefix", "TrimSuffix", "TrimSpace",
         "Hash", "Sha2Hash", "regexReplaceAll", "regexReplaceAllLiteral", "eq", "ne", "lt", "le", "gt", "ge", "and", "or",
         "not", "len", "print", "printf", "default", "upper", "lower", "trim", "contains", "hasPrefix", "hasSuffix",
-        "replace", "trunc", "quote", "repeat", "b64enc", "b64dec",
+        "replace", "trunc", "quote", "repeat", "b64enc", "b64dec", "index",
     ]
 
     package init(_ source: String) throws(TemplateError) {
@@ -142,15 +152,17 @@ package struct GoTemplate: Sendable, Equatable {
     /// Every `.name` the template reads.
     package var fieldNames: Set<String> {
         var names = Set<String>()
+        func visit(_ term: Term) {
+            switch term {
+            case .field(let name): if !name.isEmpty { names.insert(name) }
+            case .group(let inner): visit(inner)
+            case .chain(let base, _): visit(base)
+            case .literal, .function: break
+            }
+        }
         func visit(_ pipeline: Pipeline) {
             for command in pipeline.commands {
-                for term in command {
-                    switch term {
-                    case .field(let name): if !name.isEmpty { names.insert(name) }
-                    case .group(let inner): visit(inner)
-                    case .literal, .function: break
-                    }
-                }
+                for term in command { visit(term) }
             }
         }
         func visit(_ nodes: [Node]) {
@@ -213,7 +225,53 @@ package struct GoTemplate: Sendable, Equatable {
         case .literal(let value): return value
         case .function(let name): return try call(name, [], extra)
         case .group(let pipeline): return try evaluate(pipeline, fields, dot, extra)
+        case .chain(let base, let keys):
+            var current = try value(base, fields, dot, extra)
+            for key in keys { current = try Self.field(key, of: current) }
+            return current
         }
+    }
+
+    /// `.key` on a value: a map's entry (missing: Go's zero value, nil); anything else is Go's error.
+    private static func field(_ key: String, of value: Value) throws(TemplateError) -> Value {
+        switch value {
+        case .json(.object(let fields)): return fields[key]?.templateValue ?? .missing
+        case .missing: throw TemplateError(description: "nil pointer evaluating interface {}.\(key)")
+        default: throw TemplateError(description: "can't evaluate field \(key) in type \(value.goTypeName)")
+        }
+    }
+
+    /// Go's `index item keys...`: map entries by string key, slice elements by integer.
+    private static func index(_ args: [Value]) throws(TemplateError) -> Value {
+        guard var current = args.first else { throw TemplateError(description: "wrong number of args for index: want at least 1 got 0") }
+        for key in args.dropFirst() {
+            switch current {
+            case .json(.object(let fields)):
+                guard case .string(let name) = key else {
+                    throw TemplateError(description: "error calling index: value has type \(key.goTypeName); should be string")
+                }
+                current = fields[name]?.templateValue ?? .missing
+            case .json(.array(let items)):
+                let position: Int
+                switch key {
+                case .number(let number) where number == number.rounded(.towardZero) && number.magnitude < 1e15:
+                    position = Int(number)
+                case .json(.number(let number)) where number == number.rounded(.towardZero) && number.magnitude < 1e15:
+                    position = Int(number)
+                default:
+                    throw TemplateError(description: "error calling index: cannot index slice/array with type \(key.goTypeName)")
+                }
+                guard items.indices.contains(position) else {
+                    throw TemplateError(description: "error calling index: index out of range: \(position)")
+                }
+                current = items[position].templateValue
+            case .missing:
+                throw TemplateError(description: "error calling index: index of untyped nil")
+            default:
+                throw TemplateError(description: "error calling index: can't index item of type \(current.goTypeName)")
+            }
+        }
+        return current
     }
 
     private static func call(_ name: String, _ args: [Value], _ extra: ExtraFunctions) throws(TemplateError) -> Value {
@@ -229,9 +287,9 @@ package struct GoTemplate: Sendable, Equatable {
         }
         func number(_ value: Value) -> Double? {
             switch value {
-            case .number(let number): number
+            case .number(let number), .json(.number(let number)): number
             case .string(let text): Double(text)
-            case .bool, .time, .missing: nil
+            case .bool, .time, .json, .missing: nil
             }
         }
         func compare(_ a: Value, _ b: Value) throws(TemplateError) -> Int {
@@ -322,7 +380,14 @@ package struct GoTemplate: Sendable, Equatable {
             guard let first = args.first else { throw TemplateError(description: "or needs arguments") }
             return args.first { $0.isTrue } ?? args.last ?? first
         case "not": try need(1); return .bool(!args[0].isTrue)
-        case "len": try need(1); return .number(Double(args[0].argument.utf8.count))
+        case "len":
+            try need(1)
+            switch args[0] {
+            case .json(.array(let items)): return .number(Double(items.count))
+            case .json(.object(let fields)): return .number(Double(fields.count))
+            default: return .number(Double(args[0].argument.utf8.count))
+            }
+        case "index": return try index(args)
         case "print": return .string(args.map(\.text).joined())
         case "printf":
             guard let format = args.first else { throw TemplateError(description: "printf needs a format") }
@@ -521,7 +586,13 @@ package struct GoTemplate: Sendable, Equatable {
             if token == "(" {
                 let inner = try parsePipeline(&tokens, functions)
                 guard tokens.popLast() == ")" else { throw TemplateError(description: "unclosed (") }
-                return .group(inner)
+                guard let chained = tokens.last, chained.hasPrefix(chainMarker) else { return .group(inner) }
+                tokens.removeLast()
+                let keys = chained.dropFirst(chainMarker.count + 1).split(separator: ".", omittingEmptySubsequences: false)
+                guard keys.allSatisfy({ !$0.isEmpty }) else {
+                    throw TemplateError(description: "unsupported field \(chained.dropFirst(chainMarker.count))")
+                }
+                return .chain(.group(inner), keys.map(String.init))
             }
             if token == "." { return .field("") }
             if token.hasPrefix(".") {
@@ -552,6 +623,18 @@ package struct GoTemplate: Sendable, Equatable {
                 } else if scalar == "|" || scalar == "(" || scalar == ")" {
                     tokens.append(String(Character(scalar)))
                     index += 1
+                    // `(…).key`: the field right after the parenthesis applies to what it gives.
+                    if scalar == ")", index < scalars.count, scalars[index] == "." {
+                        let start = index
+                        while index < scalars.count, !scalars[index].properties.isWhitespace,
+                              !"|()".unicodeScalars.contains(scalars[index])
+                        {
+                            index += 1
+                        }
+                        var token = chainMarker
+                        token.unicodeScalars.append(contentsOf: scalars[start..<index])
+                        tokens.append(token)
+                    }
                 } else if scalar == "\"" || scalar == "`" {
                     let start = index
                     guard let end = GoQuote.literalEnd(scalars, from: start) else {
@@ -611,9 +694,24 @@ extension GoTemplate {
     }
 }
 
+/// Marks a `.key` token written right after a `)`: only the tokenizer makes it.
+private let chainMarker = "\u{0}"
+
 extension GoTemplate.Value {
     fileprivate var isString: Bool {
         if case .string = self { return true }
         return false
+    }
+
+    /// Go's name of the type the value has, for error messages.
+    var goTypeName: String {
+        switch self {
+        case .string: "string"
+        case .number: "int"
+        case .bool: "bool"
+        case .time: "time.Time"
+        case .json(let value): value.goTypeName
+        case .missing: "<nil>"
+        }
     }
 }

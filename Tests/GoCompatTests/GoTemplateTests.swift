@@ -62,4 +62,24 @@ extension GoTemplateTests {
             }
         }
     }
+
+    /// `fromJson` reads label values, so its decoder takes any text: random pieces of JSON decode or are refused,
+    /// never crash, and what decodes prints; nesting past the depth bound is refused rather than overflowing the stack.
+    @Test func randomJSONNeverCrashes() {
+        var random = SeededRandom(seed: 29)
+        let pieces = ["{", "}", "[", "]", ",", ":", "\"k\"", "\"\\u00e9\"", "\"\\ud83d\"", "\"\\x\"", "-", "0", "12",
+                      ".5", "e+3", "1e400", "true", "nul", "null", " ", "\"", "\u{1}"]
+        var decoded = 0
+        for _ in 0..<20_000 {
+            let text = (0..<Int(random.next() % 10)).map { _ in pieces[Int(random.next() % UInt64(pieces.count))] }.joined()
+            if let value = GoJSONValue.decode(text) {
+                decoded += 1
+                _ = value.goText
+            }
+        }
+        #expect(decoded > 100)
+        #expect(GoJSONValue.decode(String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)) == nil)
+        #expect(GoJSONValue.decode(String(repeating: "[", count: 500) + String(repeating: "]", count: 500)) != nil)
+        #expect(GoJSONValue.decode(#"{"a":1e400,"b":2}"#) == .object(["a": .null, "b": .number(2)]))
+    }
 }

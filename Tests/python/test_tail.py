@@ -1,6 +1,6 @@
 """Live tail (`/loki/api/v1/tail`) over a real websocket client (websocket-client, the protocol logcli and
-loki-canary speak): history first, then every pushed entry once, in order, with its labels; drops reported to a
-slow reader; tenants apart; bad parameters refused with Loki's 400 before the upgrade."""
+loki-canary speak): history first, then every pushed entry once, in order, with its labels; the query's log pipeline
+on both; drops reported to a slow reader; tenants apart; bad parameters refused with Loki's 400 before the upgrade."""
 import base64
 import json
 import os
@@ -184,6 +184,59 @@ def test_structured_metadata_in_labels_or_categorized(backend):
         ws_categorized.close()
 
 
+def test_log_pipeline_drops_rewrites_and_relabels_history_and_live(backend):
+    t = now_ns() - 10**9
+    push(backend.url, [('{job="pipe"}', [(t, 'level=error msg="old boom"'), (t + 1, "level=info msg=old")])])
+    query = '{job="pipe"} | logfmt | level="error" | line_format "{{.msg}}"'
+    ws = connect(backend.url, query, start=t - 10**9)
+    try:
+        # The history has come, so the tail is subscribed: what is pushed from now on arrives live.
+        reader = Reader(ws).read_until(has_line("old boom"))
+        t2 = now_ns()
+        push(backend.url, [('{job="pipe"}', [(t2, "level=info msg=quiet"), (t2 + 1, "level=error msg=boom code=500"),
+                                             (t2 + 2, "plain text"), (t2 + 3, "level=error msg=sentinel")])])
+        push(backend.url, [('{job="other"}', [(t2, "level=error msg=elsewhere")])])
+        reader.read_until(has_line("sentinel"))
+        stream = (("job", "pipe"), ("level", "error"))
+        assert reader.entries == [
+            (stream + (("msg", "old boom"),), t, "old boom"),
+            ((("code", "500"),) + stream + (("msg", "boom"),), t2 + 1, "boom"),
+            (stream + (("msg", "sentinel"),), t2 + 3, "sentinel"),
+        ]
+        # One pushed stream, two label sets: two streams in the message, as Loki's tailer groups them.
+        live = [m for m in reader.messages if any(v[1] == "boom" for s in m["streams"] for v in s["values"])]
+        assert [s["stream"]["msg"] for s in live[0]["streams"]] == ["boom", "sentinel"]
+    finally:
+        ws.close()
+
+
+def test_json_pipeline_with_categorized_labels(backend):
+    t = now_ns() - 10**9
+    line = '{"level":"warn","job":"x","empty":""}'
+    push(backend.url, [('{job="cat"}', [(t, line, {"trace_id": "old"})])])
+    ws = connect(backend.url, '{job="cat"} | json', start=t - 10**9,
+                 headers=["X-Loki-Response-Encoding-Flags: categorize-labels"])
+    try:
+        reader = Reader(ws).read_until(has_line(line))
+        parsed = {"job_extracted": "x", "level": "warn"}
+        assert reader.messages[-1] == {
+            "streams": [{"stream": {"job": "cat"},
+                         "values": [[str(t), line, {"structuredMetadata": {"trace_id": "old"}, "parsed": parsed}]]}],
+            "encodingFlags": ["categorize-labels"]}
+        reader.messages.clear()
+        t2 = now_ns()
+        push(backend.url, [('{job="cat"}', [(t2, line, {"trace_id": "new"}), (t2 + 1, "not json")])])
+        reader.read_until(has_line("not json"))
+        values = [v for m in reader.messages for s in m["streams"] for v in s["values"]]
+        assert values[0] == [str(t2), line, {"structuredMetadata": {"trace_id": "new"}, "parsed": parsed}]
+        assert values[1][:2] == [str(t2 + 1), "not json"]
+        assert values[1][2]["parsed"]["__error__"] == "JSONParserErr"
+        assert "structuredMetadata" not in values[1][2]
+        assert {tuple(sorted(s["stream"].items())) for m in reader.messages for s in m["streams"]} == {(("job", "cat"),)}
+    finally:
+        ws.close()
+
+
 def test_slow_reader_gets_dropped_entries(make_backend):
     b = make_backend(limits=FAST_LIMITS).start()
     ws = connect(b.url, '{job="slow"}')
@@ -260,6 +313,17 @@ def test_bad_parameters_are_refused_before_the_upgrade(backend, params, message)
     r = handshake(backend.url, '{job="x"}', **params)
     assert r.status_code == 400
     assert r.text.strip() == message
+
+
+@pytest.mark.parametrize("query,message", [
+    ('count_over_time({job="x"}[1m])', "only log selector is supported"),
+    ('sum(rate({job="x"} | json [5m]))', "only log selector is supported"),
+    ('{job="x"} | regexp "x"', "at least one named capture must be supplied"),
+])
+def test_metric_queries_and_bad_stages_are_refused_before_the_upgrade(backend, query, message):
+    r = handshake(backend.url, query)
+    assert r.status_code == 400
+    assert message in r.text
 
 
 def test_bad_query_and_missing_tenant_are_refused_before_the_upgrade(make_backend):

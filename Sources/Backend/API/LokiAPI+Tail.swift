@@ -9,7 +9,8 @@ import Wire
 /// Loki's live tail, `GET /loki/api/v1/tail` over a websocket (`pkg/querier/http.go` `TailHandler`,
 /// `pkg/querier/tail`): first the newest `limit` entries since `start`, oldest first, then every matching entry as
 /// it is pushed, in text messages of at most 100 entries; a ping every second; entries a slow client could not take
-/// in time reported as `dropped_entries`.
+/// in time reported as `dropped_entries`. The query's whole log pipeline runs on both (`TailPipeline` on the live
+/// feed, `selectLogs` on the history).
 ///
 /// Bad parameters are answered before the upgrade, with Loki's 400 and wording (`webSocketUpgrade` decides, and
 /// `WebSocketUpgradeChannel` writes the refusal). Refusals after the upgrade (too many tails, a failed
@@ -27,7 +28,10 @@ extension LokiAPI {
     /// A tail request's parameters, checked.
     struct TailParameters: Sendable {
         var matchers: [LabelMatcher]
+        /// The line filters before any other stage.
         var lineFilters: LineFilterChain
+        /// The rest of the query's log pipeline, nil when there is none.
+        var pipeline: LogPipeline?
         /// Nanoseconds: where the history starts.
         var start: Int64
         /// `delay_for`, seconds: entries are held back this long so that late ones can be put in order.
@@ -39,7 +43,12 @@ extension LokiAPI {
 
     func tailParameters(_ params: QueryParameters, headers: HTTPFields, limits: Limits) throws -> TailParameters {
         guard let text = params["query"], !text.isEmpty else { throw APIError.badRequest("query must not be empty") }
-        let selection = try LogSelection.parse(text)
+        // Loki finds out when the tail's history query asks for a log selector, and closes the socket after the
+        // upgrade; answered before it here, with that message.
+        guard case .log(let log) = try LogQLParser.parse(text) else {
+            throw APIError.badRequest("only log selector is supported")
+        }
+        let (leading, pipeline) = try LogPipeline.split(log.stages)
         let (limit, _) = try limitAndDirection(params, limits: limits)
         var start = now().saturatingSubtracting(3_600_000_000_000)
         if let value = params["start"], !value.isEmpty {
@@ -60,7 +69,7 @@ extension LokiAPI {
             delay = parsed
         }
         let flags = headers[.lokiEncodingFlags]?.split(separator: ",").map { $0.trimmingWhitespace() } ?? []
-        return TailParameters(matchers: selection.matchers, lineFilters: selection.lineFilters, start: start,
+        return TailParameters(matchers: log.matchers, lineFilters: leading, pipeline: pipeline, start: start,
                               delayFor: delay, limit: limit, categorize: flags.contains("categorize-labels"))
     }
 
@@ -108,12 +117,8 @@ extension LokiAPI {
         outbound: WebSocketOutboundWriter, logger: Logger
     ) async {
         let limits = settings.limits(tenant)
-        let matchers = parameters.matchers
-        let lineFilters = parameters.lineFilters
-        // Everything a tail decides per entry, in one place: the LogQL pipeline takes its place once it exists.
-        let filter: TailFilter = { labels, _, line, _ in
-            matchers.allSatisfy { $0.matches(labels[$0.name] ?? "") } && line.withUnsafeBytes { lineFilters.matches($0) }
-        }
+        let filter = TailPipeline(matchers: parameters.matchers, lineFilters: parameters.lineFilters,
+                                  pipeline: parameters.pipeline, categorize: parameters.categorize)
         let subscription: TailSubscription
         do {
             subscription = try ingester.subscribeTail(
@@ -176,6 +181,8 @@ extension LokiAPI {
             var query = LogQuery(
                 tenant: tenant, matchers: parameters.matchers, lineFilters: parameters.lineFilters,
                 start: parameters.start, end: historyEnd, limit: parameters.limit, direction: .backward)
+            query.pipeline = parameters.pipeline
+            query.categorizeLabels = parameters.categorize
             query.deletes = (try? await deleteFilter(tenant: tenant, limits: limits, start: parameters.start,
                                                      end: historyEnd)) ?? .none
             let historyQuery = query
@@ -183,7 +190,7 @@ extension LokiAPI {
             var history = streams.flatMap { stream in
                 stream.entries.map {
                     TailEntry(labels: stream.labels, timestamp: $0.timestamp, line: $0.line,
-                              structuredMetadata: $0.structuredMetadata)
+                              structuredMetadata: $0.structuredMetadata, parsed: $0.parsed)
                 }
             }
             history.sort { $0.timestamp < $1.timestamp }

@@ -6,9 +6,10 @@ extension LokiJSON {
     /// one stream sharing a stream object.
     ///
     /// Without `categorize` (what clients get unless they send `X-Loki-Response-Encoding-Flags: categorize-labels`)
-    /// structured metadata is folded into the stream labels, as Loki answers such clients. With it the stream holds
-    /// only the stream labels, each value carries a third element `{"structuredMetadata":{…}}` (`{}` when there is
-    /// none) and the message ends with `"encodingFlags":["categorize-labels"]`, as in Loki 3.
+    /// structured metadata is folded into the stream labels, as Loki answers such clients (a pipeline's labels are
+    /// in them already). With it the stream holds only the stream labels, each value carries a third element
+    /// `{"structuredMetadata":{…},"parsed":{…}}` (each only when there is some, `{}` when neither) and the message
+    /// ends with `"encodingFlags":["categorize-labels"]`, as in Loki 3.
     static func tail(_ entries: [TailEntry], dropped: [DroppedTailEntry], categorize: Bool) -> [UInt8] {
         var json = JSONWriter(capacity: 256 + entries.reduce(0) { $0 + $1.line.count + 48 })
         json.raw("{\"streams\":[")
@@ -33,6 +34,11 @@ extension LokiJSON {
                 if !entry.structuredMetadata.isEmpty {
                     json.raw("\"structuredMetadata\":")
                     json.object(entry.structuredMetadata)
+                }
+                if !entry.parsed.isEmpty {
+                    if !entry.structuredMetadata.isEmpty { json.raw(",") }
+                    json.raw("\"parsed\":")
+                    json.object(entry.parsed)
                 }
                 json.raw("}")
             }

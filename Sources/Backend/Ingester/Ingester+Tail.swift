@@ -12,11 +12,11 @@ extension Ingester {
         }
     }
 
-    /// Opens a live tail for `tenant`: from now on every entry pushed for the tenant that passes `filter` is offered
-    /// to the returned subscription. Refused when the tenant holds `limit` tails already (0: no limit). The caller
-    /// must `unsubscribeTail` when the tail ends.
+    /// Opens a live tail for `tenant`: from now on what `filter` keeps of every entry pushed for the tenant is
+    /// offered to the returned subscription. Refused when the tenant holds `limit` tails already (0: no limit). The
+    /// caller must `unsubscribeTail` when the tail ends.
     public func subscribeTail(
-        tenant: String, limit: Int, filter: @escaping TailFilter
+        tenant: String, limit: Int, filter: any TailFilter
     ) throws(TailLimitReached) -> TailSubscription {
         let subscription = TailSubscription(tenant: tenant, filter: filter, dropped: tails.metrics.dropped)
         let (added, held) = tails.add(subscription, limit: limit)

@@ -2,23 +2,37 @@ import Prometheus
 import Synchronization
 import Wire
 
-/// Decides, per entry, whether a live tail wants it: the stream's labels, the entry's timestamp (nanoseconds), its
-/// line and its structured metadata. Called by pushers (any task, many at once), never under a lock the push path
-/// needs; it must not block.
-public typealias TailFilter = @Sendable (LabelSet, Int64, ArraySlice<UInt8>, [LabelPair]) -> Bool
+/// What a live tail makes of the entries pushed to one stream: those its query keeps, as it answers them (lines
+/// rewritten, labels as its pipeline left them), in push order.
+///
+/// Called by pushers (any task, many at once) after their append, never under a lock the push path needs, for
+/// every stream a push appended to while the tenant has a tail open: it must not block, and should decide quickly
+/// for streams its selector does not match.
+public protocol TailFilter: Sendable {
+    func entries(labels: LabelSet, pushed: [PushEntry]) -> [TailEntry]
+}
 
 /// One entry handed to a live tail.
 public struct TailEntry: Sendable, Equatable {
+    /// The labels its stream is answered with: the pushed stream's, or those the query's pipeline left (only the
+    /// stream labels among them when labels are categorized).
     public var labels: LabelSet
     public var timestamp: Int64
+    /// The line as pushed, or as the pipeline rewrote it.
     public var line: [UInt8]
+    /// The entry's structured metadata, unless a pipeline already folded it into `labels`.
     public var structuredMetadata: [LabelPair]
+    /// Labels the pipeline parsed (with `__error__`), when labels are categorized.
+    public var parsed: [LabelPair]
 
-    public init(labels: LabelSet, timestamp: Int64, line: [UInt8], structuredMetadata: [LabelPair]) {
+    public init(
+        labels: LabelSet, timestamp: Int64, line: [UInt8], structuredMetadata: [LabelPair], parsed: [LabelPair] = []
+    ) {
         self.labels = labels
         self.timestamp = timestamp
         self.line = line
         self.structuredMetadata = structuredMetadata
+        self.parsed = parsed
     }
 }
 
@@ -44,7 +58,7 @@ public final class TailSubscription: Sendable {
     public static let maxDropped = 1000
 
     public let tenant: String
-    let filter: TailFilter
+    let filter: any TailFilter
     /// Signalled when entries arrive (and by the sender's own keepalive timer); holds at most one signal.
     public let wakeups: AsyncStream<Void>
     private let signal: AsyncStream<Void>.Continuation
@@ -59,7 +73,7 @@ public final class TailSubscription: Sendable {
     /// `estuary_tail_dropped_entries_total`.
     private let droppedCounter: Counter
 
-    init(tenant: String, filter: @escaping TailFilter, dropped: Counter) {
+    init(tenant: String, filter: any TailFilter, dropped: Counter) {
         self.tenant = tenant
         self.filter = filter
         self.droppedCounter = dropped
@@ -72,13 +86,9 @@ public final class TailSubscription: Sendable {
     /// Ends `wakeups`: the tail is over.
     func finish() { signal.finish() }
 
-    /// Adds the entries of one stream that pass the filter. Called by pushers after their append; never waits.
+    /// Adds what the filter keeps of one stream's entries. Called by pushers after their append; never waits.
     func offer(labels: LabelSet, entries: [PushEntry]) {
-        var wanted: [TailEntry] = []
-        for entry in entries where filter(labels, entry.timestamp, entry.line, entry.structuredMetadata) {
-            wanted.append(TailEntry(labels: labels, timestamp: entry.timestamp, line: Array(entry.line),
-                                    structuredMetadata: entry.structuredMetadata))
-        }
+        let wanted = filter.entries(labels: labels, pushed: entries)
         guard !wanted.isEmpty else { return }
         let dropped = buffer.withLock { buffer -> Int in
             var dropped = 0

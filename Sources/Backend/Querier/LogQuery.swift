@@ -13,6 +13,9 @@ public struct LogQuery: Sendable {
     /// The pipeline after `lineFilters`, when the query has stages beyond line filters: entries it drops are
     /// left out, and kept ones carry its labels and line.
     public var pipeline: LogPipeline?
+    /// Loki's `categorize-labels` encoding flag: with a pipeline, an entry's structured metadata and parsed labels
+    /// are kept in its `structuredMetadata` and `parsed` instead of in the result stream's labels.
+    public var categorizeLabels = false
 
     public init(
         tenant: String, matchers: [LabelMatcher], lineFilters: LineFilterChain, start: Int64, end: Int64,

@@ -71,11 +71,12 @@ public struct Querier: Sendable {
                 let stream = pipeline.stream(labels: snapshot.labels)
                 for entry in head {
                     guard let kept = entry.line.withUnsafeBytes({
-                        stream.process(timestamp: entry.timestamp, line: $0, metadata: entry.structuredMetadata)
+                        stream.logEntry(timestamp: entry.timestamp, line: $0, metadata: entry.structuredMetadata,
+                                        categorize: query.categorizeLabels)
                     }) else { continue }
-                    found.append(Found(stream: s, entry: QueryEntry(timestamp: entry.timestamp,
-                                                                    line: kept.rewrittenLine ?? entry.line),
-                                       labels: kept.labels.withoutEmptyValues))
+                    found.append(Found(stream: s, entry: QueryEntry(kept, timestamp: entry.timestamp,
+                                                                    line: entry.line),
+                                       labels: kept.labels))
                     stats.postFilterLines += 1
                 }
             } else {
@@ -182,11 +183,11 @@ public struct Querier: Sendable {
             scannedLines += 1
             if let pipeline {
                 guard filters.matches(line), deletes?.deletes(timestamp: ts, line: line) != true,
-                      let kept = pipeline.process(timestamp: ts, line: line, metadata: try metadata.resolve())
+                      let kept = pipeline.logEntry(timestamp: ts, line: line, metadata: try metadata.resolve(),
+                                                   categorize: query.categorizeLabels)
                 else { return true }
-                found.append(Found(stream: source.stream,
-                                   entry: QueryEntry(timestamp: ts, line: kept.rewrittenLine ?? Array(line)),
-                                   labels: kept.labels.withoutEmptyValues))
+                found.append(Found(stream: source.stream, entry: QueryEntry(kept, timestamp: ts, line: Array(line)),
+                                   labels: kept.labels))
             } else if filters.matches(line), deletes?.deletes(timestamp: ts, line: line) != true {
                 found.append(Found(stream: source.stream,
                                    entry: QueryEntry(timestamp: ts, line: Array(line),

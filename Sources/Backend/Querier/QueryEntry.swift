@@ -5,11 +5,20 @@ public struct QueryEntry: Sendable, Equatable {
     public var timestamp: Int64
     public var line: [UInt8]
     public var structuredMetadata: [LabelPair]
+    /// The labels a pipeline parsed, with `__error__`: only for a query that asks for categorized labels.
+    public var parsed: [LabelPair]
 
-    public init(timestamp: Int64, line: [UInt8], structuredMetadata: [LabelPair] = []) {
+    public init(timestamp: Int64, line: [UInt8], structuredMetadata: [LabelPair] = [], parsed: [LabelPair] = []) {
         self.timestamp = timestamp
         self.line = line
         self.structuredMetadata = structuredMetadata
+        self.parsed = parsed
+    }
+
+    /// An entry a pipeline kept: its rewritten line, or `line` as read.
+    init(_ kept: PipelineEntry, timestamp: Int64, line: @autoclosure () -> [UInt8]) {
+        self.init(timestamp: timestamp, line: kept.rewrittenLine ?? line(),
+                  structuredMetadata: kept.structuredMetadata, parsed: kept.parsed)
     }
 }
 

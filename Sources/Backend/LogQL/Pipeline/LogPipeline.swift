@@ -250,8 +250,8 @@ public final class StreamPipeline {
     public func process(timestamp: Int64, line: UnsafeRawBufferPointer, metadata: [LabelPair]) -> PipelineResult? {
         if pipeline.isLineFilterOnly {
             guard pipeline.lineFilters.matches(line) else { return nil }
-            if metadata.isEmpty { return PipelineResult(rewrittenLine: nil, labels: streamLabels, labelsID: 0, value: 0) }
             builder.reset()
+            if metadata.isEmpty { return PipelineResult(rewrittenLine: nil, labels: streamLabels, labelsID: 0, value: 0) }
             builder.add(.structuredMetadata, metadata)
             let (labels, id) = internedLabels()
             return PipelineResult(rewrittenLine: nil, labels: labels, labelsID: id, value: 0)
@@ -330,11 +330,23 @@ public final class StreamPipeline {
         }
         deltaSlots[slot] = Int32(deltaEntries.count)
         deltaEntries.append((hash, LabelsDelta(builder), id))
+        // The table starts small (live tails keep a pipeline per stream for long) and doubles at half full.
+        if deltaEntries.count * 2 >= deltaSlots.count && deltaSlots.count < Self.deltaLimit * 2 { growDeltaSlots() }
         return (labels, id)
     }
 
+    private func growDeltaSlots() {
+        deltaSlots = [Int32](repeating: -1, count: deltaSlots.count * 2)
+        let mask = deltaSlots.count - 1
+        for (index, entry) in deltaEntries.enumerated() {
+            var slot = Int(truncatingIfNeeded: entry.hash) & mask
+            while deltaSlots[slot] >= 0 { slot = (slot + 1) & mask }
+            deltaSlots[slot] = Int32(index)
+        }
+    }
+
     private static let deltaLimit = 8192
-    @exclusivity(unchecked) private var deltaSlots = [Int32](repeating: -1, count: 16_384)
+    @exclusivity(unchecked) private var deltaSlots = [Int32](repeating: -1, count: 64)
     @exclusivity(unchecked) private var deltaEntries: [(hash: UInt64, delta: LabelsDelta, id: Int)] = []
 }
 

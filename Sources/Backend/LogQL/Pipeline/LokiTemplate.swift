@@ -17,7 +17,7 @@ struct LokiTemplate: Sendable {
         "unixEpochMillis", "unixEpochNanos", "toDateInZone", "unixToTime", "alignLeft", "alignRight", "title",
         "substr", "indent", "nindent", "trimAll", "trimSuffix", "trimPrefix", "int", "float64", "add", "sub", "mul",
         "div", "mod", "addf", "subf", "mulf", "divf", "max", "min", "maxf", "minf", "ceil", "floor", "round", "date",
-        "toDate", "now", "unixEpoch",
+        "toDate", "now", "unixEpoch", "fromJson",
     ]
     /// GoTemplate functions Loki's templates do not have.
     static let excludedFunctions: Set<String> = ["Hash", "Sha2Hash", "quote"]
@@ -66,6 +66,10 @@ struct LokiTemplate: Sendable {
             return .time(timestamp)
         case "now":
             return .time(Int64(Date().timeIntervalSince1970 * 1e9))
+        case "fromJson":
+            // sprig's: decode errors are ignored and give nil, which prints as "<no value>".
+            try need(1)
+            return GoJSONValue.decode(text(args[0]))?.templateValue ?? .missing
         case "count":
             try need(2)
             let regex: RE2Regex
@@ -261,17 +265,17 @@ struct LokiTemplate: Sendable {
     /// spf13/cast's `ToFloat64`: numbers, numeric strings, booleans; 0 otherwise.
     private static func number(_ value: GoTemplate.Value) -> Double {
         switch value {
-        case .number(let number): return number
+        case .number(let number), .json(.number(let number)): return number
         case .string(let text): return GoConversions.goFloat(text) ?? 0
         case .bool(let flag): return flag ? 1 : 0
-        case .time, .missing: return 0
+        case .time, .json, .missing: return 0
         }
     }
 
     /// spf13/cast's `ToInt64`: floats truncated, strings parsed as integers (base prefixes allowed); 0 otherwise.
     private static func integer(_ value: GoTemplate.Value) -> Int64 {
         switch value {
-        case .number(let number): return Int64(clampingTruncating: number)
+        case .number(let number), .json(.number(let number)): return Int64(clampingTruncating: number)
         case .string(let text):
             var trimmed = text
             if let dot = trimmed.firstIndex(of: "."), trimmed[trimmed.index(after: dot)...].allSatisfy({ $0 == "0" }) {
@@ -284,7 +288,7 @@ struct LokiTemplate: Sendable {
             if lowered.hasPrefix("0o"), let parsed = Int64(lowered.dropFirst(2), radix: 8) { return parsed }
             return 0
         case .bool(let flag): return flag ? 1 : 0
-        case .time, .missing: return 0
+        case .time, .json, .missing: return 0
         }
     }
 
@@ -292,9 +296,9 @@ struct LokiTemplate: Sendable {
     private static func time(_ value: GoTemplate.Value) -> Int64 {
         switch value {
         case .time(let nanoseconds): return nanoseconds
-        case .number(let seconds): return Int64(clampingTruncating: seconds * 1e9)
+        case .number(let seconds), .json(.number(let seconds)): return Int64(clampingTruncating: seconds * 1e9)
         case .string(let text): return (Int64(text) ?? 0) &* 1_000_000_000
-        case .bool, .missing: return 0
+        case .bool, .json, .missing: return 0
         }
     }
 
@@ -345,6 +349,7 @@ extension GoTemplate.Value {
         case .number(let number): return GoFloatFormat.fixed(number)
         case .bool(let flag): return flag ? "true" : "false"
         case .time(let nanoseconds): return GoTemplate.goTimeString(nanoseconds)
+        case .json(let value): return value.goText
         case .missing: return ""
         }
     }

@@ -92,6 +92,45 @@ import Wire
         #expect(labelsOf(failing)["__error__"] == "TemplateFormatErr")
     }
 
+    /// sprig's `fromJson` as Loki's templates have it: the JSON becomes a map, a slice or a float64 to read with
+    /// `index` or `(…).key`, printed as Go prints them; text that does not decode gives nil (`<no value>`).
+    @Test(arguments: [
+        (#"{{ (fromJson .j).msg }}"#, #"{"msg":"hi","n":1000000}"#, "hi"),
+        (#"{{ index (fromJson .j) "n" }}"#, #"{"msg":"hi","n":1000000}"#, "1e+06"),
+        (#"{{ fromJson .j }}"#, #"{"b":[1,"x",null,true],"a":{"c":2.5},"b":[1,"x",null,true]}"#,
+         "map[a:map[c:2.5] b:[1 x <nil> true]]"),
+        (#"{{ index (fromJson .j) 1 }}"#, "[10, 20]", "20"),
+        (#"{{ (fromJson .j).a.b }}"#, #"{"a":{"b":"deep"}}"#, "deep"),
+        (#"{{ (fromJson .j).missing }}"#, #"{"msg":"hi"}"#, "<no value>"),
+        (#"{{ index (fromJson .j) "u" }}"#, #"{"u":"caf\u00e9 \ud83d\ude00 \n"}"#, "café 😀 \n"),
+        (#"{{ if (fromJson .j).ok }}yes{{ else }}no{{ end }}"#, #"{"ok":false}"#, "no"),
+        (#"{{ len (fromJson .j) }} {{ add (index (fromJson .j) 0) 1 }}"#, "[41,2,3]", "3 42"),
+        (#"{{ fromJson .j }}"#, " 7.5e-7 ", "7.5e-07"),
+        (#"{{ fromJson .j }}"#, "not json", "<no value>"),
+        (#"{{ fromJson .j }}"#, #"{"a":1} trailing"#, "<no value>"),
+        (#"{{ fromJson .j }}"#, "[1,]", "<no value>"),
+        (#"{{ fromJson .j }}"#, "", "<no value>"),
+        (#"{{ fromJson .j }}"#, "null", "<no value>"),
+    ])
+    func fromJson(template: String, json: String, expected: String) throws {
+        let result = try runPipeline([.lineFormat(template)], line: "x", stream: ["j": json])
+        #expect(lineOf(result, original: "x") == expected)
+        #expect(labelsOf(result)["__error__"] == nil)
+    }
+
+    @Test(arguments: [
+        (#"{{ (fromJson .j).a }}"#, "not json", "nil pointer evaluating interface {}.a"),
+        (#"{{ (fromJson .j).a }}"#, "[1]", "can't evaluate field a in type []interface {}"),
+        (#"{{ index (fromJson .j) 3 }}"#, "[1]", "error calling index: index out of range: 3"),
+        (#"{{ index (fromJson .j) "k" }}"#, "bad", "error calling index: index of untyped nil"),
+    ])
+    func fromJsonMisuseIsATemplateError(template: String, json: String, details: String) throws {
+        let result = try runPipeline([.lineFormat(template)], line: "x", stream: ["j": json])
+        #expect(lineOf(result, original: "x") == "x")
+        #expect(labelsOf(result)["__error__"] == "TemplateFormatErr")
+        #expect(labelsOf(result)["__error_details__"]?.contains(details) == true)
+    }
+
     @Test func labelFormat() throws {
         let stream = ["namespace": "prod", "app": "foo"]
         let rename = try runPipeline([.labelFormat([.rename(destination: "svc", source: "app")])], line: "x", stream: stream)
