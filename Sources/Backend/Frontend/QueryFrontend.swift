@@ -36,9 +36,38 @@ public final class QueryFrontend: Sendable {
         cache = settings.cacheResults ? ResultsCache(capacityBytes: settings.cacheBytes, ttl: settings.cacheTTL) : nil
     }
 
-    /// Runs a log query as one piece of work in the tenant's queue.
-    public func selectLogs(_ query: LogQuery) async throws -> (streams: [ResultStream], stats: QueryStats) {
-        try await scheduled(query.tenant) { try await querier.selectLogs(query) }
+    /// Runs a log query split at multiples of the tenant's `split_queries_by_interval`, as Loki's frontend does:
+    /// pieces run one after another in the query's direction (newest first for `backward`), each asked for the
+    /// entries still missing, until `limit` entries are found or the range is read. Pieces are disjoint in time, so
+    /// the answer is the unsplit one.
+    public func selectLogs(_ query: LogQuery, limits: Limits) async throws -> (streams: [ResultStream], stats: QueryStats) {
+        let started = ContinuousClock.now
+        let pieces = Self.split(logsFrom: query.start, to: query.end, interval: limits.splitQueriesByInterval)
+        guard pieces.count > 1, query.limit > 0 else {
+            return try await scheduled(query.tenant) { try await querier.selectLogs(query) }
+        }
+        var stats = QueryStats()
+        var grouped: [LabelSet: [QueryEntry]] = [:]
+        var found = 0
+        for range in query.direction == .backward ? Array(pieces.reversed()) : pieces {
+            guard found < query.limit else { break }
+            var piece = query
+            piece.start = range.start
+            piece.end = range.end
+            piece.limit = query.limit - found
+            let (streams, pieceStats) = try await scheduled(query.tenant) { try await querier.selectLogs(piece) }
+            stats.add(pieceStats)
+            stats.splits += 1
+            for stream in streams {
+                grouped[stream.labels, default: []].append(contentsOf: stream.entries)
+                found += stream.entries.count
+            }
+        }
+        var result = grouped.map { ResultStream(labels: $0.key, entries: $0.value) }
+        result.sort { $0.labels.description < $1.labels.description }
+        stats.entriesReturned = found
+        stats.execTime = ContinuousClock.now - started
+        return (result, stats)
     }
 
     /// Evaluates a metric query: range queries split by the tenant's interval, instant queries as one piece; each
@@ -310,5 +339,20 @@ public final class QueryFrontend: Sendable {
             }
             return divided
         }
+    }
+
+    /// `[start, end)` cut at multiples of `interval`, in time order, as Loki splits log queries.
+    static func split(logsFrom start: Int64, to end: Int64, interval: Int64) -> [(start: Int64, end: Int64)] {
+        guard interval > 0, end > start else { return [(start, end)] }
+        var pieces: [(start: Int64, end: Int64)] = []
+        var from = start
+        while from < end {
+            let boundary = Self.floor(from, interval).saturatingAdding(interval)
+            let to = min(end, boundary)
+            pieces.append((from, to))
+            guard to > from else { break }
+            from = to
+        }
+        return pieces
     }
 }

@@ -3,7 +3,7 @@ import TestSupport
 import Wire
 @testable import Backend
 
-/// Sharding metric queries by stream never changes an answer.
+/// Sharding metric queries by stream and splitting log queries by time never change an answer.
 @Suite struct QueryFrontendShardingTests {
     typealias Engine = EngineTests.Engine
     static let second: Int64 = 1_000_000_000
@@ -196,5 +196,64 @@ import Wire
         #expect(answer == whole)
         #expect(stats.splits == pieces)
         #expect(stats.shards == 5 * pieces)
+    }
+
+    // MARK: Log queries
+
+    private func entries(_ streams: [ResultStream]) -> [String] {
+        streams.flatMap { stream in
+            stream.entries.map { "\(stream.labels) \($0.timestamp) \(String(decoding: $0.line, as: UTF8.self))" }
+        }
+    }
+
+    @Test func splitLogQueriesAnswerAsUnsplitOnesInBothDirections() async throws {
+        let engine = Engine.keepingLabels()
+        let (start, end) = try await fill(engine, seed: 0x5A_0_4, streams: 6)
+        // Entries at the same time in several streams, some on piece boundaries.
+        let boundary = (start / (5 * Self.minute) + 2) * 5 * Self.minute
+        for pod in 0..<3 {
+            #expect(try await engine.push(#"{app="a", pod="p\#(pod)"}"#,
+                                          [(boundary, "level=info v=1"), (boundary + Self.minute, "level=warn v=2")]).status == 204)
+        }
+        let frontend = QueryFrontend(querier: engine.querier, settings: QueryFrontend.Settings(), now: { engine.clock.now })
+        var generator = SeededRandom(seed: FuzzBudget.seed(0x5A_0_5))
+        for _ in 0..<FuzzBudget.scaled(60) {
+            let selector = [#"{app="a"}"#, #"{pod=~"p.*"} |= "error""#, #"{app="b"} | logfmt | v > 500"#]
+                .randomElement(using: &generator) ?? "{}"
+            guard case .log(let log) = try LogQLParser.parse(selector) else { throw MetricQueryError("not a log query") }
+            let (filters, pipeline) = try LogPipeline.split(log.stages)
+            let from = Int64.random(in: (start - Self.minute)...boundary, using: &generator)
+            let to = Int64.random(in: boundary...(end + Self.minute), using: &generator)
+            var query = LogQuery(tenant: "t", matchers: log.matchers, lineFilters: filters, start: from, end: to,
+                                 limit: Int.random(in: 1...400, using: &generator),
+                                 direction: Bool.random(using: &generator) ? .forward : .backward)
+            query.pipeline = pipeline
+            var limits = Limits()
+            limits.splitQueriesByInterval = Int64.random(in: 1...15, using: &generator) * Self.minute
+            let whole = try await engine.querier.selectLogs(query)
+            let split = try await frontend.selectLogs(query, limits: limits)
+            #expect(entries(split.streams) == entries(whole.streams),
+                    "\(selector) \(query.direction) limit \(query.limit) by \(limits.splitQueriesByInterval / Self.minute)m")
+            #expect(split.stats.entriesReturned == whole.stats.entriesReturned)
+        }
+    }
+
+    @Test func anEntryOnAPieceBoundaryIsReadOnce() async throws {
+        let engine = Engine.keepingLabels()
+        let boundary = (engine.clock.now / Self.minute - 30) * Self.minute
+        #expect(try await engine.push(#"{app="a"}"#, [(boundary - 1, "before"), (boundary, "on"), (boundary + 1, "after")])
+            .status == 204)
+        let frontend = QueryFrontend(querier: engine.querier, settings: QueryFrontend.Settings(), now: { engine.clock.now })
+        var limits = Limits()
+        limits.splitQueriesByInterval = Self.minute
+        for direction in [Direction.forward, .backward] {
+            let query = LogQuery(tenant: "t", matchers: [try LabelMatcher(name: "app", kind: .equal, value: "a")],
+                                 lineFilters: LineFilterChain(), start: boundary - Self.minute, end: boundary + Self.minute,
+                                 limit: 100, direction: direction)
+            let (streams, stats) = try await frontend.selectLogs(query, limits: limits)
+            let lines = streams.flatMap { $0.entries.map { String(decoding: $0.line, as: UTF8.self) } }
+            #expect(lines == (direction == .forward ? ["before", "on", "after"] : ["after", "on", "before"]))
+            #expect(stats.splits == 2)
+        }
     }
 }
