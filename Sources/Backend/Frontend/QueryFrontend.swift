@@ -40,7 +40,9 @@ public final class QueryFrontend: Sendable {
     /// pieces run one after another in the query's direction (newest first for `backward`), each asked for the
     /// entries still missing, until `limit` entries are found or the range is read. Pieces are disjoint in time, so
     /// the answer is the unsplit one.
-    public func selectLogs(_ query: LogQuery, limits: Limits) async throws -> (streams: [ResultStream], stats: QueryStats) {
+    public func selectLogs(
+        _ query: LogQuery, limits: Limits
+    ) async throws -> (streams: [ResultStream], stats: QueryStats) {
         let started = ContinuousClock.now
         let pieces = Self.split(logsFrom: query.start, to: query.end, interval: limits.splitQueriesByInterval)
         guard pieces.count > 1, query.limit > 0 else {
@@ -89,7 +91,8 @@ public final class QueryFrontend: Sendable {
         // Each piece: its cached answer, or how many shards to run it as.
         let prepared = try await Self.bounded(pieces.count, parallelism: parallelism) { [self] index in
             let piece = pieces[index]
-            let key = ResultsCache.Key(tenant: tenant, query: text, start: piece.start, end: piece.end, step: piece.step)
+            let key = ResultsCache.Key(tenant: tenant, query: text, start: piece.start, end: piece.end,
+                                       step: piece.step)
             let cacheable = pieces.count > 1 && cache != nil && deletes.isEmpty && piece.end <= freshest
             if cacheable, let hit = cache?.get(key, now: now()) { return PieceWork.cached(hit) }
             return PieceWork.run(shards: try await shardCount(plan, piece: piece, tenant: tenant, limits: limits),
@@ -176,7 +179,9 @@ public final class QueryFrontend: Sendable {
     /// The shards a piece runs as: the bytes the index statistics give for the streams and time the plan's range
     /// aggregation reads, one shard per `tsdb_max_bytes_per_shard`, at least 1 and at most
     /// `max_query_parallelism`. 1 for a query that is not shardable.
-    private func shardCount(_ plan: ShardPlan, piece: EvaluationSteps, tenant: String, limits: Limits) async throws -> Int {
+    private func shardCount(
+        _ plan: ShardPlan, piece: EvaluationSteps, tenant: String, limits: Limits
+    ) async throws -> Int {
         guard let leaf = plan.leaf, limits.tsdbMaxBytesPerShard > 0, limits.maxQueryParallelism > 1 else { return 1 }
         let from = piece.start.saturatingSubtracting(leaf.offset).saturatingSubtracting(leaf.range)
         let through = piece.end.saturatingSubtracting(leaf.offset)
@@ -318,7 +323,8 @@ public final class QueryFrontend: Sendable {
         combined.reserveCapacity(labels.count)
         for (slot, labelSet) in labels.enumerated() {
             let ordered = points[slot].sorted { $0.key < $1.key }
-            combined.append(MatrixSeries(labels: labelSet, timestamps: ordered.map(\.key), values: ordered.map(\.value)))
+            combined.append(MatrixSeries(labels: labelSet, timestamps: ordered.map(\.key),
+                                         values: ordered.map(\.value)))
         }
         combined.sort { VectorOperations.less($0.labels, $1.labels) }
         return combined

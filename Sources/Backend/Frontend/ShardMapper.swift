@@ -27,8 +27,9 @@ enum ShardPlan: Equatable {
     /// - A range aggregation alone: its series pass through when only one shard can produce each; otherwise
     ///   (`by`/`without`, `drop`, `keep`, `label_format`, `unwrap`) counts, rates, bytes and sums are summed
     ///   and `max_over_time`/`min_over_time` keep the largest/smallest.
-    /// - Anything else (`topk`, `stddev`, `sort`, `quantile_over_time` with grouping, `absent_over_time`, binary
-    ///   operations, `label_replace`, literals) runs unsharded.
+    /// - Anything else runs unsharded: `topk`, `bottomk`, `stddev`, `stdvar`, `sort`, `absent_over_time`, the other
+    ///   range aggregations over `unwrap` (`quantile_over_time`, `avg_over_time`, …: the unwrapped label may be a
+    ///   stream label, so their series may mix streams), binary operations, `label_replace` and literals.
     static func plan(_ expression: SampleExpression) -> ShardPlan {
         switch expression {
         case .range(let range):
@@ -63,8 +64,8 @@ enum ShardPlan: Equatable {
         switch self {
         case .unsharded: return nil
         case .sharded(let expression, _), .average(let expression, _):
-            return MetricEvaluator(expression: expression, steps: EvaluationSteps(start: 0, end: 0, step: 1, isInstant: true))
-                .leaves.first
+            let steps = EvaluationSteps(start: 0, end: 0, step: 1, isInstant: true)
+            return MetricEvaluator(expression: expression, steps: steps).leaves.first
         }
     }
 

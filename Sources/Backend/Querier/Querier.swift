@@ -239,7 +239,8 @@ public struct Querier: Sendable {
     /// Each stream's position when the streams are ordered by their labels.
     private static func ranks(_ streams: [LabelSet]) -> [Int] {
         var rank = Array(repeating: 0, count: streams.count)
-        for (position, stream) in streams.indices.sorted(by: { VectorOperations.less(streams[$0], streams[$1]) }).enumerated() {
+        let ordered = streams.indices.sorted { VectorOperations.less(streams[$0], streams[$1]) }
+        for (position, stream) in ordered.enumerated() {
             rank[stream] = position
         }
         return rank
