@@ -275,3 +275,40 @@ def test_label_and_series_selectors_take_matchers_only(backend):
         r = requests.get(f"{backend.url}{path}", params=params)
         assert r.status_code == 400, (path, r.status_code, r.text)
         assert r.text == "only label matchers are supported\n", (path, r.text)
+
+
+def test_metric_queries_run_as_shards_and_log_queries_split_by_interval(make_plain_backend):
+    # One byte per shard: every shardable query runs as max_query_parallelism shards.
+    b = make_plain_backend(limits="  tsdb_max_bytes_per_shard: 1\n  max_query_parallelism: 4\n"
+                                  "  split_queries_by_interval: 10m").start()
+    t = (now_ns() // 10**9 - 1800) * 10**9
+    levels = ["info", "warn", "error"]
+    streams = [(f'{{job="shard", pod="p{p}"}}', [(t + (p * 37 + i * 61) * 10**9, f"level={levels[(p + i) % 3]} i={i}")
+                                                 for i in range(25)]) for p in range(8)]
+    assert requests.post(f"{b.url}/loki/api/v1/push", data=protobuf_body(streams)).status_code == 204
+    start, end = t, t + 1800 * 10**9
+    body = query(b.url, 'sum by (level) (count_over_time({job="shard"} | logfmt [30m]))',
+                 start=start, end=end, step="30m", direction="backward")
+    assert body["data"]["stats"]["summary"]["shards"] == 4
+    want = {}
+    for _, lines in streams:
+        for ts, line in lines:
+            if start < ts <= end:
+                level = line.split()[0].split("=")[1]
+                want[level] = want.get(level, 0) + 1
+    got = {s["metric"]["level"]: int(s["values"][-1][1]) for s in body["data"]["result"]}
+    assert got == want
+    # topk is not shardable: it runs whole.
+    body = query(b.url, 'topk(2, count_over_time({job="shard"}[30m]))', start=start, end=end, step="30m")
+    assert body["data"]["stats"]["summary"]["shards"] == 0
+
+    # A log query over 30 minutes reads 10-minute pieces, newest first, until the limit is reached.
+    every = sorted((ts, line) for _, lines in streams for ts, line in lines)
+    newest = query(b.url, '{job="shard"}', start=start, end=end, limit=7, direction="backward")
+    got = sorted((int(ts), line) for s in newest["data"]["result"] for ts, line in s["values"])
+    assert got == [e for e in every if start <= e[0] < end][-7:]
+    assert newest["data"]["stats"]["summary"]["splits"] >= 1
+    oldest = query(b.url, '{job="shard"}', start=start, end=end, limit=500, direction="forward")
+    got = sorted((int(ts), line) for s in oldest["data"]["result"] for ts, line in s["values"])
+    assert got == [e for e in every if start <= e[0] < end]
+    assert oldest["data"]["stats"]["summary"]["splits"] >= 3

@@ -36,7 +36,7 @@ extension LokiAPI {
         query.pipeline = pipeline
         query.deletes = try await deleteFilter(tenant: tenant, limits: limits, start: start, end: end)
         let selected = query
-        let (streams, _) = try await Self.withQueryTimeout(limits) { try await frontend.selectLogs(selected) }
+        let (streams, _) = try await Self.withQueryTimeout(limits) { try await frontend.selectLogs(selected, limits: limits) }
 
         let json = try LogPipeline([.json([])])
         let logfmt = try LogPipeline([.logfmt(strict: false, keepEmpty: false, [])])

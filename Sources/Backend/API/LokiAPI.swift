@@ -366,7 +366,7 @@ public struct LokiAPI: Sendable {
         query.pipeline = pipeline
         query.deletes = try await deleteFilter(tenant: tenant, limits: limits, start: start, end: end)
         let filtered = query
-        let (streams, stats) = try await Self.withQueryTimeout(limits) { try await frontend.selectLogs(filtered) }
+        let (streams, stats) = try await Self.withQueryTimeout(limits) { try await frontend.selectLogs(filtered, limits: limits) }
         return body(200, LokiJSON.streams(streams, stats: stats), contentType: "application/json")
     }
 

@@ -116,6 +116,7 @@ extension BackendConfig {
         out.scalar("max_query_series", String(limits.maxQuerySeries))
         out.scalar("max_query_lookback", prometheus(limits.maxQueryLookback))
         out.scalar("max_query_parallelism", String(limits.maxQueryParallelism))
+        out.scalar("tsdb_max_bytes_per_shard", ByteSizeText.format(limits.tsdbMaxBytesPerShard))
         out.scalar("split_queries_by_interval", prometheus(limits.splitQueriesByInterval))
         out.scalar("max_cache_freshness_per_query", prometheus(limits.maxCacheFreshnessPerQuery))
         out.scalar("allow_structured_metadata", String(limits.allowStructuredMetadata))

@@ -255,6 +255,9 @@ public struct BackendConfig: Sendable, Equatable {
         public var maxQueryLookback: Duration = .zero
         /// `max_query_parallelism`: pieces of one query the frontend runs at once.
         public var maxQueryParallelism: Int = 32
+        /// `tsdb_max_bytes_per_shard`: the frontend runs a shardable metric query as enough shards that each
+        /// reads about this many bytes by the index statistics (at most `max_query_parallelism` shards).
+        public var tsdbMaxBytesPerShard: Int = 600 << 20
         /// `split_queries_by_interval`: the frontend splits range queries into pieces this long; 0 disables it.
         public var splitQueriesByInterval: Duration = .seconds(3600)
         /// `max_cache_freshness_per_query`: pieces of a query newer than this are never cached.

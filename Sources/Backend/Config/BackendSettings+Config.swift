@@ -242,6 +242,7 @@ extension Limits {
         maxQuerySeries = config.maxQuerySeries
         maxQueryLookback = DurationText.nanoseconds(config.maxQueryLookback)
         maxQueryParallelism = config.maxQueryParallelism
+        tsdbMaxBytesPerShard = config.tsdbMaxBytesPerShard
         splitQueriesByInterval = DurationText.nanoseconds(config.splitQueriesByInterval)
         maxCacheFreshness = DurationText.nanoseconds(config.maxCacheFreshnessPerQuery)
         allowStructuredMetadata = config.allowStructuredMetadata

@@ -305,6 +305,7 @@ struct ConfigDecoder {
             case "max_query_series": try readInt(entry, into: &limits.maxQuerySeries, range: 0...Int.max)
             case "max_query_lookback": try readDuration(entry, into: &limits.maxQueryLookback)
             case "max_query_parallelism": try readInt(entry, into: &limits.maxQueryParallelism, range: 1...Int.max)
+            case "tsdb_max_bytes_per_shard": try readSize(entry, into: &limits.tsdbMaxBytesPerShard)
             case "split_queries_by_interval": try readDuration(entry, into: &limits.splitQueriesByInterval)
             case "max_cache_freshness_per_query": try readDuration(entry, into: &limits.maxCacheFreshnessPerQuery)
             case "allow_structured_metadata": try readBool(entry, into: &limits.allowStructuredMetadata)

@@ -73,14 +73,14 @@ enum LokiKeys {
         "max_label_value_length", "reject_old_samples", "reject_old_samples_max_age", "creation_grace_period",
         "max_global_streams_per_user", "max_entries_limit_per_query", "max_query_length",
         "max_concurrent_tail_requests", "query_timeout", "allow_structured_metadata", "max_query_series", "max_query_lookback", "max_query_parallelism",
-        "split_queries_by_interval", "max_cache_freshness_per_query", "discover_service_name", "discover_log_levels",
+        "tsdb_max_bytes_per_shard", "split_queries_by_interval", "max_cache_freshness_per_query", "discover_service_name", "discover_log_levels",
         "otlp_config", "retention_period", "retention_stream", "per_tenant_override_config",
         "per_tenant_override_period", "deletion_mode",
     ]
     static let limitsIgnored: Set<String> = [
         "ingestion_rate_strategy", "increment_duplicate_timestamp", "log_level_fields", "log_level_from_json_max_depth",
         "use_owned_stream_count", "max_streams_per_user", "unordered_writes",
-        "max_chunks_per_query", "max_query_range", "tsdb_max_query_parallelism", "tsdb_max_bytes_per_shard",
+        "max_chunks_per_query", "max_query_range", "tsdb_max_query_parallelism",
         "tsdb_sharding_strategy", "tsdb_precompute_chunks", "cardinality_limit", "max_streams_matchers_per_query",
         "max_metadata_cache_freshness",
         "max_stats_cache_freshness", "max_queriers_per_tenant", "max_query_capacity", "query_ready_index_num_days",

@@ -38,6 +38,8 @@ public struct Limits: Sendable, Equatable {
     public var maxQueryLookback: Int64 = 0
     /// `max_query_parallelism`.
     public var maxQueryParallelism: Int = 32
+    /// `tsdb_max_bytes_per_shard`: the bytes (from index statistics) one shard of a metric query should read.
+    public var tsdbMaxBytesPerShard: Int = 600 << 20
     /// `split_queries_by_interval`, nanoseconds; 0 disables splitting.
     public var splitQueriesByInterval: Int64 = 3_600_000_000_000
     /// `max_cache_freshness_per_query`, nanoseconds.

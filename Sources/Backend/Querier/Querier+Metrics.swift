@@ -1,9 +1,10 @@
 extension Querier {
     /// Evaluates a metric query: the samples of its range aggregations are read in parallel, then the evaluator
-    /// computes every step.
+    /// computes every step. With a `shard`, only the streams of that shard are read (the frontend combines the
+    /// shards' answers).
     public func evaluate(
         _ expression: SampleExpression, tenant: String, steps: EvaluationSteps, maxSeries: Int,
-        deletes: DeleteFilter = .none, budget: QueryMemoryBudget? = nil
+        deletes: DeleteFilter = .none, budget: QueryMemoryBudget? = nil, shard: StreamShard? = nil
     ) async throws -> (result: MetricResult, stats: QueryStats) {
         let started = ContinuousClock.now
         let evaluator = MetricEvaluator(expression: expression, steps: steps, maxSeries: maxSeries)
@@ -17,6 +18,7 @@ extension Querier {
                 query.steps = steps
                 query.budget = budget
                 query.keepLabels = kept[index]
+                query.shard = shard
                 group.addTask {
                     let (series, stats) = try await selectSamples(query)
                     return (index, series, stats)

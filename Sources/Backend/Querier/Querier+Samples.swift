@@ -16,6 +16,8 @@ public struct SampleQuery: Sendable {
 
     /// The only labels the query reads from the samples (see `MetricEvaluator.keptLabels`), or nil for all.
     public var keepLabels: Set<String>?
+    /// The part of the matching streams to read, when the frontend runs the query as shards; nil for all.
+    public var shard: StreamShard?
 
     public init(tenant: String, aggregation: RangeAggregation, from: Int64, through: Int64) {
         self.tenant = tenant
@@ -33,6 +35,7 @@ extension Querier {
         let started = ContinuousClock.now
         let extractor = try SampleExtractor(query.aggregation, keepLabels: query.keepLabels)
         let matchers = query.aggregation.log.matchers
+        let shard = query.shard
         var stats = QueryStats()
         var collected = SampleCollector()
         let start = query.from.saturatingAdding(1)
@@ -42,7 +45,9 @@ extension Querier {
         var seen = Set<ChunkIdentity>()
         let snapshots = try ingester.snapshot(
             tenant: query.tenant, from: start, through: end, direction: .forward, limit: .max,
-            matches: { labels in matchers.allSatisfy { $0.matches(labels[$0.name] ?? "") } },
+            matches: { labels in
+                matchers.allSatisfy { $0.matches(labels[$0.name] ?? "") } && shard?.contains(labels) != false
+            },
             lineFilter: { extractor.lineFilters.matches($0) })
         for snapshot in snapshots {
             let deletes = query.deletes.forStream(snapshot.labels)
@@ -55,7 +60,7 @@ extension Querier {
         }
         let stored = try await index.series(
             tenant: query.tenant, from: start / 1_000_000, through: end.saturatingSubtracting(1) / 1_000_000,
-            matching: { pairs in Self.matches(matchers, pairs) })
+            matching: { pairs in Self.matches(matchers, pairs) && shard?.contains(LabelSet(pairs)) != false })
         for series in stored {
             let labels = LabelSet(series.labels)
             let deletes = query.deletes.forStream(labels)

@@ -102,6 +102,10 @@ public struct Querier: Sendable {
             }
         }
 
+        // Entries at the same time are ordered by their stream's labels, so that the entries kept at the limit do
+        // not depend on the order streams were found in (the frontend's pieces find them in other orders).
+        let rank = Self.ranks(streams)
+
         // Nearest chunks first, so that the limit is reached early and the rest can be skipped.
         switch query.direction {
         case .backward: sources.sort { $0.ref.through > $1.ref.through }
@@ -110,7 +114,7 @@ public struct Querier: Sendable {
         var position = 0
         while position < sources.count {
             if found.count >= query.limit {
-                found = Self.best(found, limit: query.limit, direction: query.direction)
+                found = Self.best(found, limit: query.limit, direction: query.direction, rank: rank)
                 if let boundary = found.last?.entry.timestamp {
                     // Drop chunks that lie wholly beyond the farthest entry kept.
                     sources = Array(sources[position...]).filter { source in
@@ -139,7 +143,7 @@ public struct Querier: Sendable {
                 stats.add(chunkStats)
             }
         }
-        found = Self.best(found, limit: query.limit, direction: query.direction)
+        found = Self.best(found, limit: query.limit, direction: query.direction, rank: rank)
 
         var grouped: [LabelSet: [QueryEntry]] = [:]
         for item in found { grouped[item.labels ?? streams[item.stream], default: []].append(item.entry) }
@@ -222,13 +226,13 @@ public struct Querier: Sendable {
     }
 
     /// The `limit` nearest entries in the query's order, exact duplicates (same stream, time and line) removed.
-    private static func best(_ entries: [Found], limit: Int, direction: Direction) -> [Found] {
+    private static func best(_ entries: [Found], limit: Int, direction: Direction, rank: [Int]) -> [Found] {
         let sorted = entries.sorted { a, b in
             if a.entry.timestamp != b.entry.timestamp {
                 return direction == .backward ? a.entry.timestamp > b.entry.timestamp
                                               : a.entry.timestamp < b.entry.timestamp
             }
-            if a.stream != b.stream { return a.stream < b.stream }
+            if a.stream != b.stream { return rank[a.stream] < rank[b.stream] }
             return a.entry.line.lexicographicallyPrecedes(b.entry.line)
         }
         var result: [Found] = []
@@ -243,6 +247,16 @@ public struct Querier: Sendable {
             if result.count == limit { break }
         }
         return result
+    }
+
+    /// Each stream's position when the streams are ordered by their labels.
+    private static func ranks(_ streams: [LabelSet]) -> [Int] {
+        var rank = Array(repeating: 0, count: streams.count)
+        let ordered = streams.indices.sorted { VectorOperations.less(streams[$0], streams[$1]) }
+        for (position, stream) in ordered.enumerated() {
+            rank[stream] = position
+        }
+        return rank
     }
 
     static func matches(_ matchers: [LabelMatcher], _ pairs: [LabelPair]) -> Bool {

@@ -44,6 +44,8 @@ public struct QueryStats: Sendable {
     public var entriesReturned = 0
     /// Pieces the frontend split the query into.
     public var splits = 0
+    /// Shard queries the frontend ran, over all pieces (0 when no piece was sharded).
+    public var shards = 0
     public var execTime: Duration = .zero
 
     public init() {}

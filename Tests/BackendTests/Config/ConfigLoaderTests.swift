@@ -113,6 +113,7 @@ func configError(_ text: String, expandEnv: Bool = false, environment: [String: 
           max_global_streams_per_user: 0
           max_entries_limit_per_query: 10000
           max_query_length: 0
+          tsdb_max_bytes_per_shard: 1GB
           allow_structured_metadata: False
         ingester:
           chunk_encoding: FLATE
@@ -168,6 +169,7 @@ func configError(_ text: String, expandEnv: Bool = false, environment: [String: 
         expected.limitsConfig.creationGracePeriod = .seconds(5400)
         expected.limitsConfig.maxGlobalStreamsPerUser = 0
         expected.limitsConfig.maxEntriesLimitPerQuery = 10_000
+        expected.limitsConfig.tsdbMaxBytesPerShard = 1 << 30
         expected.limitsConfig.maxQueryLength = .zero
         expected.limitsConfig.allowStructuredMetadata = false
         expected.ingester.chunkEncoding = .flate

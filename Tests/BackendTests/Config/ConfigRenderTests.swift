@@ -101,6 +101,7 @@ extension SeededRandom {
         limits.maxGlobalStreamsPerUser = Int.random(in: 0...1_000_000, using: &self)
         limits.maxEntriesLimitPerQuery = Int.random(in: 0...1_000_000, using: &self)
         limits.maxQueryLength = duration()
+        limits.tsdbMaxBytesPerShard = Int.random(in: 0...64, using: &self) << Int.random(in: 0...40, using: &self)
         limits.allowStructuredMetadata = Bool.random(using: &self)
         config.limitsConfig = limits
         config.ingester.chunkEncoding = ChunkEncoding.allCases.randomElement(using: &self) ?? .gzip

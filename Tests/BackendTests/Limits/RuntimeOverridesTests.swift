@@ -34,6 +34,7 @@ import Wire
                 retention_period: 2w
               "42":
                 max_line_size: 2KB
+                tsdb_max_bytes_per_shard: 64MB
             """)], limits: global)
         #expect(warnings.isEmpty)
         #expect(tenants["tenant-a"]?.ingestionRateMB == 1)
@@ -41,6 +42,8 @@ import Wire
         #expect(tenants["tenant-a"]?.retentionPeriod == .seconds(14 * 24 * 3600))
         #expect(tenants["42"]?.ingestionRateMB == 8)
         #expect(tenants["42"]?.maxLineSize == 2048)
+        #expect(tenants["42"]?.tsdbMaxBytesPerShard == 64 << 20)
+        #expect(tenants["tenant-a"]?.tsdbMaxBytesPerShard == 600 << 20)
         #expect(tenants["other"] == nil)
     }
 
