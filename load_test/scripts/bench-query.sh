@@ -10,11 +10,12 @@
 #   sum by (level) (count_over_time({job="gen"} | logfmt | status >= 500 [1m]))
 # GB/s is the fill's raw line bytes over the query's execution time (and per backend CPU second), so that a count
 # that never reads a line is measured against the same bytes as a scan that reads them all. Also run with
-# SPLIT=15m (split_queries_by_interval) to see the effect of splitting.
+# SPLIT=15m (split_queries_by_interval) to see the effect of splitting. With LINE_FORMAT=json the lines are the
+# same fields as JSON objects (LINE_BYTES defaults to 320 then) and the metric queries use `| json`.
 #
 # Environment: PORT (3100), FILL_BYTES (1GB), STREAMS (100), CONCURRENCY (4), STEP (60s), REPEAT (3),
-# SPLIT (the default 1h), QUERIES (a file of queries, one per line, to run instead), SKIP_BUILD=1, ESTUARY=path,
-# KEEP_DATA=1, RESULTS_FILE.
+# SPLIT (the default 1h), LINE_FORMAT (logfmt), LINE_BYTES (215, or 320 for json), QUERIES (a file of queries, one
+# per line, to run instead), SKIP_BUILD=1, ESTUARY=path, KEEP_DATA=1, RESULTS_FILE.
 set -euo pipefail
 
 source "$(dirname "$0")/lib.sh"
@@ -25,6 +26,8 @@ CONCURRENCY=${CONCURRENCY:-4}
 STEP=${STEP:-60s}
 REPEAT=${REPEAT:-3}
 SPLIT=${SPLIT:-1h}
+LINE_FORMAT=${LINE_FORMAT:-logfmt}
+if [ "$LINE_FORMAT" = json ]; then LINE_BYTES=${LINE_BYTES:-320}; else LINE_BYTES=${LINE_BYTES:-215}; fi
 URL="http://127.0.0.1:$PORT"
 
 build_release
@@ -43,7 +46,8 @@ run() {
     alive backend "$BACKEND_PID" "$WORK/backend.log"
 }
 
-run fill --bytes "$FILL_BYTES" --concurrency "$CONCURRENCY" --streams "$STREAMS" --needle-every 10000
+run fill --bytes "$FILL_BYTES" --concurrency "$CONCURRENCY" --streams "$STREAMS" --needle-every 10000 \
+    --line-format "$LINE_FORMAT" --line-bytes "$LINE_BYTES"
 read -r START END DATA <<<"$(grep '^RESULT ' "$WORK/loadgen.out" | grep '"command":"fill"' | tail -1 | python3 -c '
 import json, sys
 r = json.loads(sys.stdin.read()[len("RESULT "):])
@@ -56,8 +60,8 @@ if [ -n "${QUERIES:-}" ]; then
 else
     METRIC_QUERIES=(
         'sum(count_over_time({job="gen"}[1m]))'
-        'sum by (level) (count_over_time({job="gen"} | logfmt [1m]))'
-        'sum by (level) (count_over_time({job="gen"} | logfmt | status >= 500 [1m]))'
+        "sum by (level) (count_over_time({job=\"gen\"} | $LINE_FORMAT [1m]))"
+        "sum by (level) (count_over_time({job=\"gen\"} | $LINE_FORMAT | status >= 500 [1m]))"
     )
 fi
 for query in "${METRIC_QUERIES[@]}"; do
@@ -74,9 +78,12 @@ for raw in open(sys.argv[1]):
     if r["command"] == "query":
         runs = r["runs"]
         exec_s = sorted(x["exec_seconds"] for x in runs)[len(runs) // 2]
+        grew = max((x.get("backend_query_peak_rss_bytes", 0) - x.get("backend_rss_before_bytes", 0) for x in runs),
+                   default=0)
         print(f'{r["query"]}: median {r["gb_per_second_median"]:.2f} GB/s, '
               f'{r.get("gb_per_second_per_core_median", 0):.2f} GB/s per core, exec {exec_s:.2f} s, '
-              f'peak RSS {r.get("backend_peak_rss_bytes", 0) / 1e6:.0f} MB')
+              f'RSS growth during the query up to {grew / 1e6:.0f} MB, '
+              f'backend peak RSS {r.get("backend_peak_rss_bytes", 0) / 1e6:.0f} MB')
     elif r["command"] == "fill":
         print(f'fill: {r["raw_bytes_accepted"] / 1e9:.2f} GB raw in {r.get("lines_accepted", 0)} lines')
 PY

@@ -115,9 +115,6 @@ final class ChildProcess: Sendable {
     /// Resets the peak RSS (`VmHWM`) to the current RSS by writing 5 to `/proc/<pid>/clear_refs`. False when the
     /// kernel does not allow it (then the peak is since the start).
     func resetPeakRSS() -> Bool {
-        let fd = open("/proc/\(pid)/clear_refs", O_WRONLY)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        return write(fd, "5", 1) == 1
+        ProcessSample.resetPeakRSS(pid: Int(pid))
     }
 }

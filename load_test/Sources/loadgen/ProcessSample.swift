@@ -17,6 +17,15 @@ struct ProcessSample: Sendable {
     /// Current resident set size (`VmRSS`), bytes.
     var rssBytes: Int
 
+    /// Resets process `pid`'s peak RSS (`VmHWM`) to its current RSS by writing 5 to `/proc/<pid>/clear_refs`.
+    /// False when the kernel does not allow it (then the peak is since the start).
+    static func resetPeakRSS(pid: Int) -> Bool {
+        let fd = open("/proc/\(pid)/clear_refs", O_WRONLY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return write(fd, "5", 1) == 1
+    }
+
     /// Reads the current figures of process `pid` (`"self"` for this process).
     static func capture(pid: String) throws -> ProcessSample {
         let statPath = "/proc/\(pid)/stat"

@@ -59,6 +59,9 @@ struct QueryCommand: AsyncParsableCommand {
         var bytesPerSecondReported: Double
         var entriesReturned: Int
         var backendCPUSeconds: Double?
+        /// The backend's RSS before the query and its peak during it (the peak reset first), when measured.
+        var backendRSSBefore: Int?
+        var backendQueryPeakRSS: Int?
     }
 
     mutating func run() async throws {
@@ -76,6 +79,7 @@ struct QueryCommand: AsyncParsableCommand {
         for index in 1...max(1, repeatCount) {
             var request = HTTPClientRequest(url: target)
             if !tenant.isEmpty { request.headers.add(name: "X-Scope-OrgID", value: tenant) }
+            let resetPeak = backendPid.map { ProcessSample.resetPeakRSS(pid: $0) } ?? false
             let before = try monitor.sample()
             let clock = ContinuousClock()
             let started = clock.now
@@ -91,7 +95,13 @@ struct QueryCommand: AsyncParsableCommand {
             var run = try Self.parse(bytes, url: target)
             run.wallSeconds = wall
             if let dataBytes { run.bytesProcessed = Double(dataBytes.bytes) }
-            if let before, let after { run.backendCPUSeconds = after.cpuSeconds - before.cpuSeconds }
+            if let before, let after {
+                run.backendCPUSeconds = after.cpuSeconds - before.cpuSeconds
+                if resetPeak {
+                    run.backendRSSBefore = before.rssBytes
+                    run.backendQueryPeakRSS = after.peakRSSBytes
+                }
+            }
             runs.append(run)
             var line = "#\(index)  wall=\(String(format2: wall))s exec=\(String(format2: run.execSeconds))s  "
                 + "scanned \(ByteCountArgument.format(Int(run.bytesProcessed))), "
@@ -102,6 +112,9 @@ struct QueryCommand: AsyncParsableCommand {
                 line += "  backend \(String(format2: cpu / wall)) cores, "
                     + (cpu > 0 ? "\(String(format2: run.bytesProcessed / cpu / 1e9)) GB/s per core"
                                 : "GB/s per core n/a (CPU delta under one clock tick)")
+            }
+            if let peak = run.backendQueryPeakRSS, let rss = run.backendRSSBefore {
+                line += "  RSS \(Report.megabytes(rss)) -> peak \(Report.megabytes(peak))"
             }
             Report.say("  " + line)
         }
@@ -123,6 +136,10 @@ struct QueryCommand: AsyncParsableCommand {
                     fields["backend_cpu_seconds"] = cpu
                     fields["backend_cpu_cores"] = cpu / max(run.wallSeconds, 1e-9)
                     if cpu > 0 { fields["gb_per_second_per_core"] = run.bytesProcessed / cpu / 1e9 }
+                }
+                if let peak = run.backendQueryPeakRSS, let rss = run.backendRSSBefore {
+                    fields["backend_rss_before_bytes"] = rss
+                    fields["backend_query_peak_rss_bytes"] = peak
                 }
                 return fields
             },
