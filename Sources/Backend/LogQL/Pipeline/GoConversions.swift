@@ -17,7 +17,25 @@ enum GoConversions {
     /// Go's float syntax (decimal, exponent, `inf`, `nan`, hex floats, `_` between digits) mostly coincides with
     /// Swift's; differences are rejected here so both agree on what parses.
     static func goFloat(_ text: String) -> Double? {
-        // The common case, plain decimals (`200`, `-1.5`, `2e3`), needs none of the checks below.
+        // Whole numbers of up to 15 digits (`200`, `-42`), the commonest label values filtered on, are exact in a
+        // double and need no parsing library.
+        var integer = 0
+        var digits = 0
+        var negative = false
+        for byte in text.utf8 {
+            if byte >= 48 && byte <= 57 {
+                integer = integer &* 10 &+ Int(byte &- 48)
+                digits += 1
+            } else if byte == UInt8(ascii: "-") && digits == 0 && !negative {
+                negative = true
+            } else {
+                digits = -1
+                break
+            }
+            if digits > 15 { break }
+        }
+        if digits > 0 && digits <= 15 { return negative ? -Double(integer) : Double(integer) }
+        // The next commonest, plain decimals (`-1.5`, `2e3`), need none of the checks below.
         var plain = true
         for byte in text.utf8 {
             switch byte {

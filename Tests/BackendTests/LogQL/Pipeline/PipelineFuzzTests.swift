@@ -50,6 +50,19 @@ import Wire
         }
     }
 
+    /// Whole numbers take a fast path; it gives what parsing gives, sign of zero included.
+    @Test func wholeNumbersConvertAsParsingDoes() {
+        var generator = Generator(state: 0x90)
+        let alphabet = Array("0123456789-+.e".utf8)
+        for _ in 0..<5000 {
+            let text = String(decoding: generator.bytes(1 + generator.below(18), alphabet: alphabet), as: UTF8.self)
+            let expected = Double(text)
+            let got = GoConversions.goFloat(text)
+            #expect(got == expected && got?.sign == expected?.sign, "\(text)")
+        }
+        #expect(GoConversions.goFloat("-0")?.sign == .minus && GoConversions.goFloat("007") == 7)
+    }
+
     @Test func randomBytesNeverCrashAnyStage() throws {
         let pipelines: [LogPipeline] = try [
             LogPipeline([.json([])]),
