@@ -3,7 +3,8 @@
 #
 # Builds estuary and loadgen in release, starts `estuary backend` on 127.0.0.1:3100 (throw-away config), fills
 # FILL_BYTES (1GB) of ~215-byte logfmt lines in STREAMS (100) streams (one in 10 000 lines holds "needle"), flushes,
-# then runs each query REPEAT (3) times over exactly the filled range, with STEP (60s) for metric queries:
+# then runs each query REPEAT (3) times over exactly the filled range (metric queries: to the first step at or
+# after the newest entry), with STEP (60s) for metric queries:
 #   {job="gen"} |= "needle"                                   (limit 5000)
 #   sum(count_over_time({job="gen"}[1m]))
 #   sum by (level) (count_over_time({job="gen"} | logfmt [1m]))
@@ -64,8 +65,16 @@ else
         "sum by (level) (count_over_time({job=\"gen\"} | $LINE_FORMAT | status >= 500 [1m]))"
     )
 fi
+# Range queries are step-aligned as in Loki (start and end rounded down to a multiple of the step), so the end is
+# rounded up here to a step at or after the newest entry: every entry then falls in some step's window.
+METRIC_END="$(python3 -c '
+import re, sys
+units = {"ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
+number, unit = re.fullmatch(r"(\d+)(ms|s|m|h)", sys.argv[2]).groups()
+step = int(number) * units[unit]
+print(-(-int(sys.argv[1]) // step) * step)' "$END" "$STEP")"
 for query in "${METRIC_QUERIES[@]}"; do
-    run query --query "$query" --start "$START" --end "$END" --step "$STEP" --repeat "$REPEAT" --data-bytes "$DATA"
+    run query --query "$query" --start "$START" --end "$METRIC_END" --step "$STEP" --repeat "$REPEAT" --data-bytes "$DATA"
 done
 
 grep '^RESULT ' "$WORK/loadgen.out" > "$RESULTS" || true

@@ -336,15 +336,27 @@ struct SampleCollector: Sendable {
         self.deduplicates = deduplicates
     }
 
+    /// The series most recently added to, newest last: callers hand in the same few label sets again and again
+    /// (a stream sampler's cached ones, whose pair arrays compare equal by identity), and comparing them is much
+    /// cheaper than hashing a label set for every sample.
+    private var recent: [(labels: LabelSet, slot: Int)] = []
+    private static let recentLimit = 8
+
     mutating func add(_ labels: LabelSet, _ timestamp: Int64, _ value: Double, hash: UInt64 = 0) {
         let slot: Int
-        if let found = slots[labels] {
-            slot = found
+        if let known = recent.lastIndex(where: { $0.labels == labels }) {
+            slot = recent[known].slot
         } else {
-            slot = collected.count
-            slots[labels] = slot
-            collected.append(SeriesSamples(labels: labels))
-            if deduplicates { hashes.append([]) }
+            if let found = slots[labels] {
+                slot = found
+            } else {
+                slot = collected.count
+                slots[labels] = slot
+                collected.append(SeriesSamples(labels: labels))
+                if deduplicates { hashes.append([]) }
+            }
+            if recent.count == Self.recentLimit { recent.removeFirst() }
+            recent.append((labels, slot))
         }
         collected[slot].timestamps.append(timestamp)
         collected[slot].values.append(value)
