@@ -37,35 +37,30 @@ public struct BlockSketch: Sendable, Equatable {
     /// varied for a sketch to help, or the bytes do not parse.
     static func build(entries raw: UnsafeRawBufferPointer) -> BlockSketch? {
         let fullBits = 1 << maxLog2Bits
-        // One byte per bit while hashing: setting a byte is a plain store, where setting a bit would make every
-        // trigram wait for the previous one's read-modify-write of the same word.
-        let marks = UnsafeMutablePointer<UInt8>.allocate(capacity: fullBits)
-        defer { marks.deallocate() }
-        marks.initialize(repeating: 0, count: fullBits)
+        guard let base = raw.baseAddress else { return nil }
+        var words = [UInt64](repeating: 0, count: fullBits / 64)
         let mask = UInt32(fullBits - 1)
         var reader = ByteReader(raw)
-        guard let base = raw.baseAddress else { return nil }
-        while !reader.isAtEnd {
-            guard let span = try? EntrySpan.read(&reader) else { return nil }
-            guard span.lineEnd - span.lineStart >= 3 else { continue }
-            var index = span.lineStart
-            var trigram = UInt32(base.load(fromByteOffset: index, as: UInt8.self)) << 8
-                | UInt32(base.load(fromByteOffset: index + 1, as: UInt8.self))
-            index += 2
-            while index < span.lineEnd {
-                trigram = (trigram << 8 | UInt32(base.load(fromByteOffset: index, as: UInt8.self))) & 0xFF_FFFF
-                marks[Int(bit(trigram, mask: mask))] = 1
-                index += 1
+        let parsed = words.withUnsafeMutableBufferPointer { bits -> Bool in
+            while !reader.isAtEnd {
+                guard let span = try? EntrySpan.read(&reader) else { return false }
+                guard span.lineEnd - span.lineStart >= 3 else { continue }
+                var index = span.lineStart
+                var trigram = UInt32(base.load(fromByteOffset: index, as: UInt8.self)) << 8
+                    | UInt32(base.load(fromByteOffset: index + 1, as: UInt8.self))
+                index += 2
+                while index < span.lineEnd {
+                    trigram = (trigram << 8 | UInt32(base.load(fromByteOffset: index, as: UInt8.self))) & 0xFF_FFFF
+                    let position = Int(Self.bit(trigram, mask: mask))
+                    bits[position &>> 6] |= 1 &<< UInt64(position & 63)
+                    index += 1
+                }
             }
+            return true
         }
-        var words = [UInt64](repeating: 0, count: fullBits / 64)
-        var set = 0
-        for word in 0..<words.count {
-            var value: UInt64 = 0
-            for bit in 0..<64 where marks[word * 64 + bit] != 0 { value |= 1 << UInt64(bit) }
-            words[word] = value
-            set += value.nonzeroBitCount
-        }
+        // Bytes that do not parse as entries are not a block this code wrote: no sketch rather than a partial one.
+        guard parsed else { return nil }
+        let set = words.reduce(0) { $0 + $1.nonzeroBitCount }
         if Double(set) > uselessFill * Double(fullBits) { return nil }
         while words.count > 1 << (minLog2Bits - 6) {
             let half = words.count / 2
