@@ -1,12 +1,18 @@
 import Wire
 
-/// Which three-byte sequences (trigrams) occur in a block's lines, as a one-hash Bloom filter: a query for a literal
-/// skips the block without decompressing it when one of the literal's trigrams is missing.
+/// Which four-byte sequences occur at even offsets of a block's lines, as a one-hash Bloom filter: a query for a
+/// literal skips the block without decompressing it when the literal cannot be in any line.
 ///
-/// Built when a block is compressed, over the line bytes only (timestamps and framing would add noise). The filter
+/// A literal of five bytes or more that occurs at an even offset of a line has its 4-grams at its own even offsets
+/// (0, 2, 4, …) in the sketch; at an odd offset, its 4-grams at its odd offsets. So a literal is ruled out when
+/// some 4-gram of each of those two sets is missing. Taking every other offset halves the work of building the sketch
+/// (it runs on the push path, when a block is compressed) against taking every offset, and 4-grams tell more apart
+/// than trigrams do; literals of up to four bytes are never ruled out.
+///
+/// Built over the line bytes only (timestamps and framing would add noise). The filter
 /// starts at 65,536 bits and is folded in halves while that keeps at most `targetFill` of its bits set, so a block
 /// of repetitive lines takes a few hundred bytes and a block of varied text at most 8 KiB; a block with so many
-/// distinct trigrams that the full-size filter is more than `uselessFill` set gets no sketch (it would rule out
+/// distinct 4-grams that the full-size filter is more than `uselessFill` set gets no sketch (it would rule out
 /// almost nothing). Stored in the chunk object between the blocks and the symbols section, where Loki's reader, which
 /// finds every section by offset, never looks (see `docs/storage.md`).
 ///
@@ -27,11 +33,15 @@ public struct BlockSketch: Sendable, Equatable {
         self.words = words
     }
 
-    /// The bit a trigram sets in a filter of `mask + 1` bits; folding a filter in halves drops the top index bit.
+    /// The bit a 4-gram (its bytes as a little-endian number) sets in a filter of `mask + 1` bits; folding a filter
+    /// in halves drops the top index bit.
     @inline(__always)
-    private static func bit(_ trigram: UInt32, mask: UInt32) -> UInt32 {
-        ((trigram &* 0x9E37_79B1) >> 16) & mask
+    private static func bit(_ gram: UInt32, mask: UInt32) -> UInt32 {
+        ((gram &* 0x9E37_79B1) >> 16) & mask
     }
+
+    /// The shortest literal a sketch can rule out: one 4-gram at an even and one at an odd offset.
+    static let shortestRuledOut = 5
 
     /// The sketch of a block's serialised entries (the layout `MemChunk` cuts), or nil when the block's lines are too
     /// varied for a sketch to help, or the bytes do not parse.
@@ -44,16 +54,12 @@ public struct BlockSketch: Sendable, Equatable {
         let parsed = words.withUnsafeMutableBufferPointer { bits -> Bool in
             while !reader.isAtEnd {
                 guard let span = try? EntrySpan.read(&reader) else { return false }
-                guard span.lineEnd - span.lineStart >= 3 else { continue }
-                var index = span.lineStart
-                var trigram = UInt32(base.load(fromByteOffset: index, as: UInt8.self)) << 8
-                    | UInt32(base.load(fromByteOffset: index + 1, as: UInt8.self))
-                index += 2
-                while index < span.lineEnd {
-                    trigram = (trigram << 8 | UInt32(base.load(fromByteOffset: index, as: UInt8.self))) & 0xFF_FFFF
-                    let position = Int(Self.bit(trigram, mask: mask))
+                var offset = span.lineStart
+                while offset + 4 <= span.lineEnd {
+                    let gram = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+                    let position = Int(Self.bit(gram, mask: mask))
                     bits[position &>> 6] |= 1 &<< UInt64(position & 63)
-                    index += 1
+                    offset += 2
                 }
             }
             return true
@@ -76,27 +82,33 @@ public struct BlockSketch: Sendable, Equatable {
         return BlockSketch(words: words)
     }
 
-    /// False only when `literal` cannot occur in any line of the block. Literals shorter than a trigram may occur.
+    /// False only when `literal` cannot occur in any line of the block. Literals under five bytes may occur.
     public func mayContain(_ literal: [UInt8]) -> Bool {
-        guard literal.count >= 3 else { return true }
+        guard literal.count >= Self.shortestRuledOut else { return true }
         let mask = UInt32(words.count * 64 - 1)
-        var trigram = UInt32(literal[0]) << 8 | UInt32(literal[1])
-        for byte in literal[2...] {
-            trigram = (trigram << 8 | UInt32(byte)) & 0xFF_FFFF
-            let bit = Self.bit(trigram, mask: mask)
-            if words[Int(bit >> 6)] & (1 << UInt64(bit & 63)) == 0 { return false }
+        return literal.withUnsafeBytes { bytes in
+            func holdsAll(from first: Int) -> Bool {
+                var offset = first
+                while offset + 4 <= bytes.count {
+                    let gram = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+                    let bit = Self.bit(gram, mask: mask)
+                    if words[Int(bit >> 6)] & (1 << UInt64(bit & 63)) == 0 { return false }
+                    offset += 2
+                }
+                return true
+            }
+            return holdsAll(from: 0) || holdsAll(from: 1)
         }
-        return true
     }
 
     /// Bytes the sketch takes in memory and in the chunk.
     var byteCount: Int { words.count * 8 }
 }
 
-/// The sketches section of a stored chunk: `magic "ESK1" | uvarint #blocks | per block: uvarint log2(bits) (0: no
+/// The sketches section of a stored chunk: `magic "ESK2" | uvarint #blocks | per block: uvarint log2(bits) (0: no
 /// sketch), then the bits as little-endian 64-bit words | CRC32-C of everything before it`.
 enum BlockSketchSection {
-    static let magic: [UInt8] = Array("ESK1".utf8)
+    static let magic: [UInt8] = Array("ESK2".utf8)
 
     static func encode(_ sketches: [BlockSketch?]) -> [UInt8]? {
         guard sketches.contains(where: { $0 != nil }) else { return nil }

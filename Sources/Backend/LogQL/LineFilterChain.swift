@@ -88,17 +88,17 @@ public struct LineFilterChain: Sendable {
     }
 }
 
-/// Literals a line must contain to pass a chain of line filters, for ruling out whole blocks by their trigram
+/// Literals a line must contain to pass a chain of line filters, for ruling out whole blocks by their
 /// sketches: every group must hold, and a group holds when all the literals of one of its alternatives may occur.
 /// Only positive filters give groups (`|= "a"`, `|= "a" or "b"`, a regex's required literals); a filter whose
-/// alternatives are not all plain literals of three bytes or more gives none.
+/// alternatives do not all need a literal of five bytes or more (what a block sketch can rule out) gives none.
 public struct RequiredLiterals: Sendable {
     let groups: [[[[UInt8]]]]
 
     init?(_ filters: [LineFilter]) {
         let groups = filters.compactMap { filter -> [[[UInt8]]]? in
             guard let alternatives = filter.literalAlternatives,
-                  alternatives.allSatisfy({ $0.contains { $0.count >= 3 } })
+                  alternatives.allSatisfy({ $0.contains { $0.count >= BlockSketch.shortestRuledOut } })
             else { return nil }
             return alternatives
         }

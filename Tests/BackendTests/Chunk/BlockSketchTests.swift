@@ -58,11 +58,12 @@ import Wire
         #expect(chunk.blocks.count > 10)
         #expect(chunk.blocks.allSatisfy { $0.sketch != nil })
         let withNeedle = chunk.blocks.filter { $0.sketch!.mayContain(Array("needle".utf8)) }
-        #expect(withNeedle.count == 1)
+        // The block with the needle, and at most a false positive or two of the others.
+        #expect(withNeedle.count >= 1 && withNeedle.count * 4 <= chunk.blocks.count)
         // Repetitive lines fold to a small filter.
         #expect(chunk.blocks.allSatisfy { $0.sketch!.byteCount <= 1024 })
         // Short literals are never ruled out.
-        #expect(chunk.blocks.allSatisfy { $0.sketch!.mayContain(Array("zq".utf8)) })
+        #expect(chunk.blocks.allSatisfy { $0.sketch!.mayContain(Array("zqzq".utf8)) })
     }
 
     @Test func blocksOfVariedBytesGetNoSketch() throws {
@@ -99,14 +100,14 @@ import Wire
             LineFilterChain(filters).requiredLiterals?.groups.map { $0.map { $0.map { String(decoding: $0, as: UTF8.self) } } }
         }
         #expect(literals([.contains("needle")]) == [[["needle"]]])
-        #expect(try literals([LineFilter(.contains, anyOf: ["needle", "hay"])]) == [[["needle"], ["hay"]]])
+        #expect(try literals([LineFilter(.contains, anyOf: ["needle", "haystack"])]) == [[["needle"], ["haystack"]]])
         // A regex gives the literals every match contains.
         let withRegex = try #require(try literals([.contains("needle"), LineFilter(.regex, "timeout [0-9]+ms")]))
         #expect(withRegex.count == 2 && withRegex[0] == [["needle"]])
         #expect(withRegex[1].count == 1 && withRegex[1][0].contains { $0.hasPrefix("timeout") })
-        // Negated, too short, case-insensitive: nothing to rule blocks out with.
+        // Negated, too short (under five bytes), case-insensitive: nothing to rule blocks out with.
         #expect(literals([.notContains("needle")]) == nil)
-        #expect(try literals([LineFilter(.contains, anyOf: ["needle", "ok"])]) == nil)
+        #expect(try literals([LineFilter(.contains, anyOf: ["needle", "hay"])]) == nil)
         #expect(try literals([LineFilter(.regex, "(?i)needle")]) == nil)
     }
 }
