@@ -247,9 +247,10 @@ public final class QueryFrontend: Sendable {
         return pieces
     }
 
+    /// `value` rounded down to a multiple of `interval`; the multiple below `Int64.min` saturates to `Int64.min`.
     private static func floor(_ value: Int64, _ interval: Int64) -> Int64 {
         let remainder = value % interval
-        return remainder >= 0 ? value - remainder : value - remainder - interval
+        return remainder >= 0 ? value - remainder : value.saturatingSubtracting(remainder + interval)
     }
 
     /// Pieces' matrices joined series by series (pieces are in time order), sorted as one query's would be.
@@ -347,9 +348,17 @@ public final class QueryFrontend: Sendable {
         }
     }
 
-    /// `[start, end)` cut at multiples of `interval`, in time order, as Loki splits log queries.
+    /// The most pieces a log query is split into (see `split(logsFrom:to:interval:)`).
+    static let maxLogPieces = 1024
+
+    /// `[start, end)` cut at multiples of `interval`, in time order, as Loki splits log queries; one piece when that
+    /// would make more than `maxLogPieces`.
     static func split(logsFrom start: Int64, to end: Int64, interval: Int64) -> [(start: Int64, end: Int64)] {
         guard interval > 0, end > start else { return [(start, end)] }
+        // Pieces run one after another, so a range of more than `maxLogPieces` intervals (a client asking for all
+        // time) runs as one piece: the querier reads the nearest chunks first and stops at the limit by itself.
+        let span = UInt64(bitPattern: end &- start)
+        if span / UInt64(interval) >= UInt64(Self.maxLogPieces) { return [(start, end)] }
         var pieces: [(start: Int64, end: Int64)] = []
         var from = start
         while from < end {

@@ -206,6 +206,19 @@ import Wire
         }
     }
 
+    /// All of time, or a range at the edge of it, splits without overflowing; more than `maxLogPieces` intervals
+    /// make one piece.
+    @Test func logSplittingSurvivesTheEdgesOfTime() {
+        let hour: Int64 = 3_600_000_000_000
+        #expect(QueryFrontend.split(logsFrom: .min, to: .max, interval: hour).count == 1)
+        let early = QueryFrontend.split(logsFrom: .min, to: .min + 3 * hour, interval: hour)
+        #expect(early.first?.start == .min && early.last?.end == .min + 3 * hour && early.count <= 4)
+        let late = QueryFrontend.split(logsFrom: .max - 3 * hour, to: .max, interval: hour)
+        #expect(late.last?.end == .max && late.count <= 4)
+        #expect(QueryFrontend.split(logsFrom: 0, to: 1023 * hour, interval: hour).count == 1023)
+        #expect(QueryFrontend.split(logsFrom: 0, to: 1024 * hour, interval: hour).count == 1)
+    }
+
     @Test func splitLogQueriesAnswerAsUnsplitOnesInBothDirections() async throws {
         let engine = Engine.keepingLabels()
         let (start, end) = try await fill(engine, seed: 0x5A_0_4, streams: 6)
