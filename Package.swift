@@ -39,8 +39,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // The consistent-hash ring, on its own until gateway and backend clustering use it.
-        .target(name: "Cluster"),
+        // Membership by gossip and the consistent-hash ring: the agent cluster (and the backend's rings).
+        .target(name: "Cluster", dependencies: ["Wire", .product(name: "Logging", package: "swift-log")]),
         // Go behaviour the agent must match byte for byte: templates, time layouts, `fmt` verbs, `encoding/json`,
         // float formatting, `Regexp.Expand`, SHA-3.
         .target(name: "GoCompat", dependencies: ["Wire", .product(name: "Crypto", package: "swift-crypto")]),
@@ -55,7 +55,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "AlloyLanguage", "GoCompat", "Wire",
+                "AlloyLanguage", "Cluster", "GoCompat", "Wire",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -125,7 +125,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"], exclude: ["OTLP/testdata", "SigV4/testdata"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Wire", "TestSupport"]),
         .testTarget(name: "GoCompatTests", dependencies: ["GoCompat", "TestSupport"]),
         .testTarget(name: "AlloyLanguageTests", dependencies: ["AlloyLanguage", "TestSupport"]),
         .testTarget(
