@@ -9,21 +9,29 @@ import ServiceLifecycle
 enum AgentRunner {
     /// Loads the configuration (problems stop start-up) and returns the services to run.
     static func services(
-        source: AgentService.Source, listenAddress: String, storagePath: String, logger: Logger
+        source: AgentService.Source, listenAddress: String, storagePath: String,
+        cluster clusterOptions: AgentClusterOptions = AgentClusterOptions(), logger: Logger
     ) async throws -> [any Service] {
         guard let (host, port) = split(listenAddress) else {
             throw AgentRunnerError("--server.http.listen-addr \(listenAddress): expected host:port, e.g. 127.0.0.1:12345")
         }
         let metrics = PrometheusCollectorRegistry()
+        let cluster: AgentCluster
+        do {
+            cluster = try AgentCluster(options: clusterOptions, listenHost: host, listenPort: port, metrics: metrics,
+                                       logger: logger)
+        } catch {
+            throw AgentRunnerError(error.message)
+        }
         let agent = AgentService(
             source: source, storagePath: storagePath, logger: logger, metrics: metrics,
-            logSettings: EstuaryLogging.settings)
+            logSettings: EstuaryLogging.settings, cluster: cluster.membership)
         do {
             try await agent.load()
         } catch {
             throw AgentRunnerError(error.message)
         }
-        let api = AgentAPI(graph: agent.graph, metrics: metrics, reload: { await agent.reload() })
+        let api = AgentAPI(graph: agent.graph, metrics: metrics, cluster: cluster, reload: { await agent.reload() })
         let app = Application(
             router: api.router(),
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
@@ -31,14 +39,17 @@ enum AgentRunner {
                 // One stable line on stdout: scripts and tests read the bound port from it.
                 let line = "estuary agent listening on \(host):\(channel.localAddress?.port ?? port)\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
+                cluster.serverStarted(port: channel.localAddress?.port ?? port)
             },
             logger: logger)
-        return [agent, app]
+        // Graceful shutdown runs last to first: the cluster says it is terminating while the server still answers.
+        return [agent, app, cluster]
     }
 
-    static func run(source: AgentService.Source, listenAddress: String, storagePath: String, logger: Logger) async throws {
+    static func run(source: AgentService.Source, listenAddress: String, storagePath: String,
+                    cluster: AgentClusterOptions, logger: Logger) async throws {
         let services = try await services(
-            source: source, listenAddress: listenAddress, storagePath: storagePath, logger: logger)
+            source: source, listenAddress: listenAddress, storagePath: storagePath, cluster: cluster, logger: logger)
         try await runGroup(services, logger: logger)
     }
 

@@ -5,6 +5,7 @@ import Backend
 import Logging
 import Pipeline
 import ServiceLifecycle
+import Wire
 
 /// The `estuary` command: with no arguments it runs the quickstart; subcommands run one part.
 @main
@@ -20,6 +21,29 @@ struct Estuary: AsyncParsableCommand {
         version: "estuary \(BuildInfo.version) (commit \(BuildInfo.revision))",
         subcommands: [Quickstart.self, RunCommand.self, FmtCommand.self, BackendCommand.self],
         defaultSubcommand: Quickstart.self)
+
+    static func main() async {
+        await main(GoBoolFlags.normalize(Array(CommandLine.arguments.dropFirst())))
+    }
+}
+
+/// Go's boolean flags are set by their bare name (`--cluster.enabled`) or with a value after `=`
+/// (`--cluster.enabled=false`), never with the value as the next argument. The parser reads them as options with a
+/// value, so a bare one becomes `=true` here.
+enum GoBoolFlags {
+    static let names: Set<String> = ["--cluster.enabled"]
+
+    static func normalize(_ arguments: [String]) -> [String] {
+        var result: [String] = []
+        for argument in arguments {
+            if argument == "--" {
+                result.append(contentsOf: arguments[(result.count)...])
+                return result
+            }
+            result.append(names.contains(argument) ? argument + "=true" : argument)
+        }
+        return result
+    }
 }
 
 /// `estuary` / `estuary quickstart`: the backend and the agent on the embedded defaults, in one process.
@@ -60,11 +84,65 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("storage.path"), help: "Where components keep state across restarts.")
     var storagePath = "data-agent/"
 
+    @Option(name: .customLong("cluster.enabled"), help: "Start in clustered mode (--cluster.enabled or --cluster.enabled=true).")
+    var clusterEnabled = false
+
+    @Option(name: .customLong("cluster.node-name"), help: "The name of this node in the cluster (default: the host name).")
+    var clusterNodeName: String?
+
+    @Option(name: .customLong("cluster.advertise-address"),
+            help: "host[:port] other nodes reach this one at (default: the listen address, or eth0/en0's IPv4 address, and the HTTP port).")
+    var clusterAdvertiseAddress: String?
+
+    @Option(name: .customLong("cluster.join-addresses"),
+            help: "Comma-separated host[:port] of nodes to join; DNS names are looked up (A/AAAA) on every join.")
+    var clusterJoinAddresses = ""
+
+    @Option(name: .customLong("cluster.rejoin-interval"), help: "How often to join the join addresses again (0s: never).")
+    var clusterRejoinInterval = "60s"
+
+    @Option(name: .customLong("cluster.max-join-peers"), help: "How many of the join addresses' nodes to contact when joining.")
+    var clusterMaxJoinPeers = 5
+
+    @Option(name: .customLong("cluster.name"), help: "Only nodes with this cluster name may join each other.")
+    var clusterName = ""
+
+    @Option(name: .customLong("cluster.wait-for-size"),
+            help: "Clustered components wait until the cluster has this many nodes (0: do not wait).")
+    var clusterWaitForSize = 0
+
+    @Option(name: .customLong("cluster.wait-timeout"),
+            help: "How long to wait for --cluster.wait-for-size before going on with fewer nodes (0s: forever).")
+    var clusterWaitTimeout = "0s"
+
+    func clusterOptions() throws -> AgentClusterOptions {
+        var options = AgentClusterOptions()
+        options.enabled = clusterEnabled
+        options.nodeName = clusterNodeName
+        options.advertiseAddress = clusterAdvertiseAddress
+        options.joinAddresses = clusterJoinAddresses.split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        if clusterJoinAddresses.trimmingCharacters(in: .whitespaces).isEmpty { options.joinAddresses = [] }
+        options.rejoinInterval = try Self.duration(clusterRejoinInterval, flag: "--cluster.rejoin-interval")
+        options.maxJoinPeers = clusterMaxJoinPeers
+        options.name = clusterName
+        options.waitForSize = clusterWaitForSize
+        options.waitTimeout = try Self.duration(clusterWaitTimeout, flag: "--cluster.wait-timeout")
+        return options
+    }
+
+    static func duration(_ text: String, flag: String) throws -> Duration {
+        switch DurationText.parse(text) {
+        case .success(let nanoseconds): return .nanoseconds(nanoseconds)
+        case .failure: throw ValidationError("\(flag) \(text): not a duration; expected e.g. 60s, 5m")
+        }
+    }
+
     func run() async throws {
         let logger = EstuaryLogging.makeLogger()
         do {
             try await AgentRunner.run(source: .file(path), listenAddress: listenAddress, storagePath: storagePath,
-                                      logger: logger)
+                                      cluster: try clusterOptions(), logger: logger)
         } catch let error as AgentRunnerError {
             throw ValidationError(error.description)
         }

@@ -87,3 +87,8 @@ public final class ClusterMembership: Sendable {
         for continuation in observers { continuation.finish() }
     }
 }
+
+extension ClusterMembership {
+    /// A standalone agent's view, for components created without an agent cluster (tests, embedded graphs).
+    public static let standalone = ClusterMembership(standaloneName: "local", address: "")
+}

@@ -20,8 +20,10 @@ public protocol ClusterEventSink: Sendable {
     func received(bytes: Int)
     /// ckit's gossip event names: `merge_remote_state`, `node_join`, `node_leave`, `node_update`, `node_conflict`.
     func event(_ name: String, count: Int)
-    /// The peers, the Lamport time or the local state changed.
-    func changed(_ snapshot: ClusterMembership.Snapshot, localState: GossipMember.State, lamportTime: UInt64)
+    /// After every round and message: the peers, the local state, the Lamport time, and how many `updates()`
+    /// streams are open.
+    func changed(_ snapshot: ClusterMembership.Snapshot, localState: GossipMember.State, lamportTime: UInt64,
+                 observers: Int)
 }
 
 public struct ClusterConfiguration: Sendable {
@@ -71,6 +73,7 @@ public enum GossipRefusal: Error, Sendable, CustomStringConvertible {
 public actor ClusterNode {
     public nonisolated let membership: ClusterMembership
     public nonisolated let configuration: ClusterConfiguration
+    private var advertiseAddress: String
     private let transport: any GossipTransport
     private let resolver: any JoinAddressResolver
     private let events: (any ClusterEventSink)?
@@ -88,6 +91,7 @@ public actor ClusterNode {
         self.resolver = resolver
         self.events = events
         self.logger = logger
+        advertiseAddress = configuration.advertiseAddress
         let local = GossipMember(name: configuration.nodeName, address: configuration.advertiseAddress,
                                  state: .viewer, incarnation: incarnation, sequence: 1)
         table = MemberTable(local: local, failureTimeout: configuration.failureTimeout)
@@ -97,6 +101,13 @@ public actor ClusterNode {
             peers: [Peer(name: configuration.nodeName, address: configuration.advertiseAddress, isSelf: true,
                          state: .viewer)],
             ring: HashRing(members: []), ready: configuration.waitForSize <= 1))
+    }
+
+    /// Sets the address to advertise, before `run()`: an agent listening on port 0 knows its port only once its
+    /// HTTP server is up.
+    public func advertise(_ address: String) {
+        advertiseAddress = address
+        table.setLocalAddress(address)
     }
 
     /// Joins, becomes a participant, then gossips every `gossipInterval` until the task is cancelled.
@@ -161,7 +172,7 @@ public actor ClusterNode {
 
     private func join() async {
         let resolved = await resolver.resolve(configuration.joinAddresses)
-            .filter { $0 != configuration.advertiseAddress }
+            .filter { $0 != advertiseAddress }
         guard !resolved.isEmpty else { return }
         let chosen = Array(Set(resolved).shuffled().prefix(max(configuration.maxJoinPeers, 1)))
         await exchange(with: chosen)
@@ -261,7 +272,8 @@ public actor ClusterNode {
         if membership.snapshot.peers != peers || membership.snapshot.ready != snapshot.ready {
             membership.publish(snapshot)
         }
-        events?.changed(membership.snapshot, localState: table.local.state, lamportTime: lamportTime)
+        events?.changed(membership.snapshot, localState: table.local.state, lamportTime: lamportTime,
+                        observers: membership.observerCount)
     }
 
     /// Stops observers (the agent is shutting down).

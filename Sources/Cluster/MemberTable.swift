@@ -65,6 +65,14 @@ public struct MemberTable: Sendable {
         peers.filter { $0.state == .participant }.map(\.name)
     }
 
+    /// Sets the address the local member advertises (before it first gossips: the HTTP port is known only once
+    /// the server listens).
+    public mutating func setLocalAddress(_ address: String) {
+        guard local.address != address else { return }
+        local.address = address
+        local.sequence &+= 1
+    }
+
     /// One gossip round passed: the local record advances, which is what tells the others this member is alive.
     public mutating func heartbeat() {
         local.sequence &+= 1

@@ -1,3 +1,4 @@
+import Cluster
 import AlloyLanguage
 import AsyncHTTPClient
 import Foundation
@@ -57,6 +58,7 @@ public actor AgentGraph {
     private let logger: Logger
     private let metrics: PrometheusCollectorRegistry
     private let httpClient: HTTPClient
+    private let cluster: ClusterMembership
     private var plan: GraphPlan?
     private var running: [String: Running] = [:]
     private var arguments: [String: any Sendable] = [:]
@@ -74,8 +76,10 @@ public actor AgentGraph {
 
     public init(
         registry: ComponentRegistry, storagePath: String, logger: Logger, metrics: PrometheusCollectorRegistry,
-        httpClient: HTTPClient, logSettings: LogSettings = LogSettings()
+        httpClient: HTTPClient, logSettings: LogSettings = LogSettings(),
+        cluster: ClusterMembership = .standalone
     ) {
+        self.cluster = cluster
         self.logSettings = logSettings
         self.registry = registry
         self.storagePath = storagePath
@@ -285,7 +289,7 @@ public actor AgentGraph {
         componentLogger[metadataKey: "component_id"] = "\(id)"
         return ComponentContext(
             id: id, dataPath: (storagePath as NSString).appendingPathComponent(id), logger: componentLogger,
-            metrics: metrics, httpClient: httpClient,
+            metrics: metrics, httpClient: httpClient, cluster: cluster,
             exportsChanged: { [weak self] exports in
                 Task { await self?.exportsDidChange(id, exports) }
             })

@@ -1,3 +1,4 @@
+import Cluster
 import AlloyLanguage
 import AsyncHTTPClient
 import Foundation
@@ -77,14 +78,17 @@ public struct ComponentContext: Sendable {
     public let metrics: PrometheusCollectorRegistry
     /// One HTTP client shared by the agent's components.
     public let httpClient: HTTPClient
+    /// The agent cluster (`--cluster.*`): which targets this agent owns. A standalone agent owns everything.
+    public let cluster: ClusterMembership
     /// Tells the graph that the component's exports changed, so that the components referencing them are
     /// re-evaluated. Safe to call from any task.
     public let exportsChanged: @Sendable (ValueObject) -> Void
 
     public init(
         id: String, dataPath: String, logger: Logger, metrics: PrometheusCollectorRegistry, httpClient: HTTPClient,
-        exportsChanged: @escaping @Sendable (ValueObject) -> Void
+        cluster: ClusterMembership = .standalone, exportsChanged: @escaping @Sendable (ValueObject) -> Void
     ) {
+        self.cluster = cluster
         self.id = id
         self.dataPath = dataPath
         self.logger = logger

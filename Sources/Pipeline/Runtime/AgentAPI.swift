@@ -1,3 +1,4 @@
+import Cluster
 import AlloyLanguage
 import Foundation
 import Wire
@@ -7,16 +8,20 @@ import NIOCore
 import Prometheus
 
 /// The agent's own HTTP endpoints on `--server.http.listen-addr`, as Alloy serves them: `/metrics`, `/-/ready`,
-/// `/-/healthy`, `POST /-/reload`, and the UI API `GET /api/v0/web/components[/{id}]`.
+/// `/-/healthy`, `POST /-/reload`, the UI API `GET /api/v0/web/components[/{id}]`, `/api/v0/web/peers` and
+/// `/api/v0/web/cluster`, and the cluster's gossip (`POST /api/v0/cluster/gossip`).
 public struct AgentAPI: Sendable {
     let graph: AgentGraph
     let metrics: PrometheusCollectorRegistry
     /// Re-reads the configuration file and loads it; returns the error text when the new file is bad.
     let reload: @Sendable () async -> String?
+    let cluster: AgentCluster?
 
-    public init(graph: AgentGraph, metrics: PrometheusCollectorRegistry, reload: @escaping @Sendable () async -> String?) {
+    public init(graph: AgentGraph, metrics: PrometheusCollectorRegistry, cluster: AgentCluster? = nil,
+                reload: @escaping @Sendable () async -> String?) {
         self.graph = graph
         self.metrics = metrics
+        self.cluster = cluster
         self.reload = reload
     }
 
@@ -27,8 +32,42 @@ public struct AgentAPI: Sendable {
             metrics.emit(into: &buffer)
             return Self.response(200, buffer, contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
+        let cluster = self.cluster
         router.get("/-/ready") { _, _ in
-            Self.response(200, Array("Alloy is ready.\n".utf8), contentType: "text/plain; charset=utf-8")
+            if let membership = cluster?.membership.snapshot, !membership.ready {
+                let text = "Alloy is not ready: the cluster has \(membership.peers.count) of the \(cluster?.options.waitForSize ?? 0) members --cluster.wait-for-size asks for.\n"
+                return Self.response(503, Array(text.utf8), contentType: "text/plain; charset=utf-8")
+            }
+            return Self.response(200, Array("Alloy is ready.\n".utf8), contentType: "text/plain; charset=utf-8")
+        }
+        router.get("/api/v0/web/peers") { _, _ in
+            var json = JSONWriter()
+            json.peers(cluster?.membership.snapshot.peers ?? [])
+            return Self.response(200, json.bytes, contentType: "application/json")
+        }
+        router.get("/api/v0/web/cluster") { _, _ in
+            var json = JSONWriter()
+            let snapshot = cluster?.membership.snapshot
+            json.raw("{\"enabled\":"); json.bool(snapshot?.enabled ?? false)
+            json.raw(",\"name\":"); json.string(cluster?.options.name ?? "")
+            json.raw(",\"ready\":"); json.bool(snapshot?.ready ?? true)
+            json.raw(",\"peers\":"); json.peers(snapshot?.peers ?? [])
+            json.raw("}")
+            return Self.response(200, json.bytes, contentType: "application/json")
+        }
+        router.post(.init(HTTPGossipTransport.path)) { request, _ in
+            guard let cluster else {
+                return Self.response(404, Array("clustering is not enabled on this node\n".utf8), contentType: "text/plain; charset=utf-8")
+            }
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: GossipMessage.maxEncodedSize)
+            } catch {
+                return Self.response(413, Array("gossip message larger than \(GossipMessage.maxEncodedSize) bytes\n".utf8), contentType: "text/plain; charset=utf-8")
+            }
+            let answer = await cluster.handleGossip(Array(buffer: body))
+            return Self.response(answer.status, answer.body,
+                                 contentType: answer.status == 200 ? HTTPGossipTransport.contentType : "text/plain; charset=utf-8")
         }
         router.get("/-/healthy") { _, _ in
             let infos = await graph.components()
@@ -75,6 +114,17 @@ public struct AgentAPI: Sendable {
 /// arguments and exports are lists of `{"name", "type": "attr"|"block", "value"|"body"}` statements, and each value
 /// is `{"type": <alloy type>, "value": ...}`. Secrets are never written.
 extension JSONWriter {
+    /// ckit's `peer.Peer` JSON: `name`, `addr`, `isSelf`, `state`.
+    mutating func peers(_ peers: [Peer]) {
+        array(peers) { json, peer in
+            json.raw("{\"name\":"); json.string(peer.name)
+            json.raw(",\"addr\":"); json.string(peer.address)
+            json.raw(",\"isSelf\":"); json.bool(peer.isSelf)
+            json.raw(",\"state\":"); json.string(peer.state.name)
+            json.raw("}")
+        }
+    }
+
     mutating func component(_ info: AgentGraph.ComponentInfo) {
         raw("{\"name\":"); string(info.name)
         raw(",\"type\":\"block\",\"localID\":"); string(info.id)

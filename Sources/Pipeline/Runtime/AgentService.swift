@@ -1,3 +1,4 @@
+import Cluster
 import AlloyLanguage
 import AsyncHTTPClient
 import Foundation
@@ -29,12 +30,13 @@ public final class AgentService: Service, Sendable {
 
     public init(
         source: Source, registry: ComponentRegistry = .standard, storagePath: String, logger: Logger,
-        metrics: PrometheusCollectorRegistry, httpClient: HTTPClient = .shared, logSettings: LogSettings = LogSettings()
+        metrics: PrometheusCollectorRegistry, httpClient: HTTPClient = .shared, logSettings: LogSettings = LogSettings(),
+        cluster: ClusterMembership = .standalone
     ) {
         self.source = source
         self.logger = logger
         graph = AgentGraph(registry: registry, storagePath: storagePath, logger: logger, metrics: metrics,
-                           httpClient: httpClient, logSettings: logSettings)
+                           httpClient: httpClient, logSettings: logSettings, cluster: cluster)
     }
 
     /// Reads and loads the file; every problem found, rendered with file, line, column and a caret.
