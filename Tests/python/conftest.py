@@ -120,11 +120,13 @@ def free_port():
 
 
 class Agent:
-    """`estuary run CONFIG` with its API on an ephemeral port; `env` is added to the environment."""
+    """`estuary run CONFIG` with its API on an ephemeral port; `env` is added to the environment, `args` to the
+    command line."""
 
-    def __init__(self, config, env=None):
+    def __init__(self, config, env=None, args=None):
         self.dir = tempfile.mkdtemp(prefix="estuary-agent-py-")
         self.config = config
+        self.args = list(args or [])
         self.env = dict(os.environ, **(env or {}))
         self.proc = None
         self.url = None
@@ -133,7 +135,7 @@ class Agent:
         self.stderr = open(os.path.join(self.dir, "stderr.log"), "wb")
         self.proc = subprocess.Popen(
             [BINARY, "run", self.config, "--server.http.listen-addr=127.0.0.1:0",
-             f"--storage.path={self.dir}/data"],
+             f"--storage.path={self.dir}/data"] + self.args,
             stdout=subprocess.PIPE, stderr=self.stderr, env=self.env)
         for raw in self.proc.stdout:
             line = raw.decode()
@@ -160,8 +162,8 @@ class Agent:
 def make_agent():
     made = []
 
-    def make(config, env=None):
-        a = Agent(config, env)
+    def make(config, env=None, args=None):
+        a = Agent(config, env, args)
         made.append(a)
         return a.start()
 

@@ -1,3 +1,4 @@
+import Wire
 import Prometheus
 import Synchronization
 
@@ -139,8 +140,11 @@ public final class BackendMetrics: Sendable {
     ]
 
     /// The Prometheus text exposition of every metric.
+    /// The registry's metrics, then the `process_*` ones read from `/proc` now.
     public func render() -> [UInt8] {
-        registry.emitToBuffer()
+        var buffer = registry.emitToBuffer()
+        ProcessMetrics.emit(into: &buffer)
+        return buffer
     }
 }
 

@@ -30,6 +30,7 @@ public struct AgentAPI: Sendable {
         router.get("/metrics") { _, _ in
             var buffer: [UInt8] = []
             metrics.emit(into: &buffer)
+            ProcessMetrics.emit(into: &buffer)
             return Self.response(200, buffer, contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
         let cluster = self.cluster
