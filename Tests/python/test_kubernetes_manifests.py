@@ -224,19 +224,57 @@ def test_the_agents_push_to_the_distributor_service(variant):
         assert url.path == "/loki/api/v1/push"
 
 
-def test_the_gateway_scales_on_cpu_and_survives_drains(variant):
+def test_the_gateway_scales_on_cpu_and_memory_and_survives_drains(variant):
     _, _, docs = variant
     hpa = one(docs, "HorizontalPodAutoscaler", "estuary-gateway")
     assert hpa["apiVersion"] == "autoscaling/v2"
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "estuary-gateway"}
-    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 10)
-    assert hpa["spec"]["metrics"] == [{"type": "Resource", "resource": {
-        "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 6)
+    assert hpa["spec"]["metrics"] == [
+        {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}},
+        {"type": "Resource", "resource": {"name": "memory", "target": {"type": "Utilization", "averageUtilization": 80}}}]
     deployment = one(docs, "Deployment", "estuary-gateway")
     assert "cpu" in container(deployment)["resources"]["requests"], "an HPA on CPU utilization needs a CPU request"
     assert container(deployment)["args"][:2] == ["run", "/etc/estuary/gateway.alloy"]
+    assert "memory" in container(deployment)["resources"]["requests"], "an HPA on memory utilization needs a request"
     pdb = one(docs, "PodDisruptionBudget", "estuary-gateway")
     assert pdb["spec"]["selector"]["matchLabels"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_the_gateway_replicas_form_one_cluster_through_the_headless_service(variant):
+    """The replicas join through the headless Service's DNS name on their HTTP port, advertise their pod IP, and are
+    ready only once the cluster has formed (the flags are checked by starting `estuary run` with them)."""
+    _, _, docs = variant
+    deployment = one(docs, "Deployment", "estuary-gateway")
+    gateway = container(deployment)
+    flags = dict(a.split("=", 1) for a in gateway["args"] if a.startswith("--cluster."))
+    headless = one(docs, "Service", "estuary-gateway-headless")
+    host, port = flags["--cluster.join-addresses"].rsplit(":", 1)
+    assert host.split(".")[:3] == [headless["metadata"]["name"], "estuary", "svc"]
+    assert int(port) in [p["port"] for p in headless["spec"]["ports"]]
+    listen = next(a for a in gateway["args"] if a.startswith("--server.http.listen-addr=")).rsplit(":", 1)[1]
+    assert flags["--cluster.advertise-address"] == f"$(POD_IP):{listen}" and port == listen
+    env = {e["name"]: e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") for e in gateway["env"]}
+    assert env["POD_IP"] == "status.podIP" and env["POD_NAME"] == "metadata.name"
+    assert flags["--cluster.enabled"] == "true" and int(flags["--cluster.wait-for-size"]) >= 2
+    assert gateway["readinessProbe"]["httpGet"]["path"] == "/-/ready"
+    # Every flag the manifest passes is one estuary accepts: a run with them (and a port of our own) starts and
+    # lists itself as the one member it can find.
+    import subprocess
+    from conftest import BINARY
+    fd, path = tempfile.mkstemp(suffix=".alloy")
+    os.close(fd)
+    args = [a.replace("$(POD_IP)", "127.0.0.1").replace("$(POD_NAME)", "pod-0") for a in gateway["args"][2:]
+            if not a.startswith(("--server.http.listen-addr", "--storage.path", "--cluster.join-addresses"))]
+    with tempfile.TemporaryDirectory() as storage:
+        p = subprocess.Popen([BINARY, "run", path, "--server.http.listen-addr=127.0.0.1:0", f"--storage.path={storage}"]
+                             + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            line = p.stdout.readline().decode()
+            assert "agent listening on" in line, p.stderr.read().decode() if p.poll() is not None else line
+        finally:
+            p.terminate()
+            p.wait(timeout=60)
 
 
 def test_kubectl_apply_dry_run(variant):
