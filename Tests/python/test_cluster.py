@@ -133,3 +133,24 @@ def test_without_clustering_the_agent_is_a_one_member_cluster(make_agent):
     assert len(listed) == 1 and listed[0]["isSelf"] and listed[0]["state"] == "participant"
     r = requests.post(a.url + "/api/v0/cluster/gossip", data=b"", timeout=5)
     assert r.status_code == 404
+
+
+def test_hostile_gossip_bodies_get_4xx_and_the_member_keeps_running(make_agent):
+    import random
+    a = member(make_agent, "a")
+    b = member(make_agent, "b", join=[a])
+    wait_for(lambda: view(a) == [("a", "participant"), ("b", "participant")], "two participants")
+    rng = random.Random(1717)
+    statuses = set()
+    for i in range(300):
+        body = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 200)))
+        if i % 3 == 0:  # a plausible prefix: cluster name field, then garbage
+            body = b"\x0a\x00\x12\x01x\x22" + body
+        r = requests.post(a.url + "/api/v0/cluster/gossip", data=body, timeout=5)
+        statuses.add(r.status_code)
+        assert r.status_code in (200, 400), (r.status_code, r.text)
+    assert 400 in statuses
+    r = requests.post(a.url + "/api/v0/cluster/gossip", data=b"\x00" * (5 << 20), timeout=30)
+    assert r.status_code == 413
+    assert a.proc.poll() is None
+    wait_for(lambda: ("b", "participant") in view(a), "b still a member")
