@@ -195,27 +195,134 @@ def start_backend(estuary, layout, work):
     return processes, Backend(urls["distributor"], urls["query-frontend"], [urls["ingester"]])
 
 
-def start_agents(estuary, replicas, work, backend):
-    """`replicas` gateway agents on loopback pushing to the backend; returns (processes, OTLP URLs)."""
-    processes, urls = [], []
-    for index in range(replicas):
-        otlp_port, api_port = free_port(), free_port()
-        log = str(work / f"agent-{index}.log")
-        env = dict(os.environ, LOKI_PUSH_URL=backend.push_url + "/loki/api/v1/push", LOKI_TENANT_ID="fake",
-                   OTLP_HTTP_ENDPOINT=f"127.0.0.1:{otlp_port}")
-        popen = subprocess.Popen(
-            [estuary, "run", str(ROOT / "config" / "gateway.alloy"), "--server.http.listen-addr",
-             f"127.0.0.1:{api_port}", "--storage.path", str(work / f"agent-{index}-data")],
-            env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
-        processes.append(Process(f"agent-{index}", f"http://127.0.0.1:{api_port}/metrics", popen, log))
-        url = f"http://127.0.0.1:{otlp_port}/v1/logs"
+def start_agent(estuary, index, work, backend, join=None):
+    """Gateway agent `index` on loopback pushing to the backend; with `join` (a member's API address, or "" for the
+    first member) it runs clustered, named agent-INDEX. Returns (process, OTLP URL, API address)."""
+    otlp_port, api_port = free_port(), free_port()
+    log = str(work / f"agent-{index}.log")
+    env = dict(os.environ, LOKI_PUSH_URL=backend.push_url + "/loki/api/v1/push", LOKI_TENANT_ID="fake",
+               OTLP_HTTP_ENDPOINT=f"127.0.0.1:{otlp_port}")
+    command = [estuary, "run", str(ROOT / "config" / "gateway.alloy"), "--server.http.listen-addr",
+               f"127.0.0.1:{api_port}", "--storage.path", str(work / f"agent-{index}-data")]
+    if join is not None:
+        command += ["--cluster.enabled=true", f"--cluster.node-name=agent-{index}"]
+        if join:
+            command.append(f"--cluster.join-addresses={join}")
+    popen = subprocess.Popen(command, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    process = Process(f"agent-{index}", f"http://127.0.0.1:{api_port}/metrics", popen, log)
+    url = f"http://127.0.0.1:{otlp_port}/v1/logs"
 
-        def receiver_answers(url=url):
-            # An empty protobuf body is a valid export of nothing.
-            return http("POST", url, data=b"", headers={"Content-Type": "application/x-protobuf"})[0] == 200
-        wait_until(receiver_answers, f"agent-{index}", proc=popen, log=log)
+    def receiver_answers():
+        # An empty protobuf body is a valid export of nothing.
+        return http("POST", url, data=b"", headers={"Content-Type": "application/x-protobuf"})[0] == 200
+    wait_until(receiver_answers, f"agent-{index}", proc=popen, log=log)
+    return process, url, f"127.0.0.1:{api_port}"
+
+
+def cluster_peers(api):
+    """Names of the participants the member at `api` sees."""
+    try:
+        peers = json.loads(http("GET", f"http://{api}/api/v0/web/peers")[1])
+    except (OSError, urllib.error.URLError, ValueError):
+        return set()
+    return {p["name"] for p in peers if p["state"] == "participant"}
+
+
+def start_agents(estuary, replicas, work, backend, clustered=False):
+    """`replicas` gateway agents on loopback pushing to the backend, joined into one cluster when `clustered`
+    (waits until every member sees all of them); returns (processes, OTLP URLs, API addresses)."""
+    processes, urls, apis = [], [], []
+    for index in range(replicas):
+        join = (apis[0] if apis else "") if clustered else None
+        process, url, api = start_agent(estuary, index, work, backend, join)
+        processes.append(process)
         urls.append(url)
-    return processes, urls
+        apis.append(api)
+    if clustered:
+        names = {p.name for p in processes}
+        wait_until(lambda: all(cluster_peers(api) == names for api in apis), f"a cluster of {replicas} agents")
+    return processes, urls, apis
+
+
+class RoundRobinProxy(threading.Thread):
+    """A TCP front for the replicas, as a Kubernetes Service is: each new connection goes to the next replica in
+    `targets` (host:port); `set_targets` changes the list for new connections (replicas coming and going)."""
+
+    def __init__(self, targets):
+        super().__init__(daemon=True)
+        self.targets, self.next = list(targets), 0
+        self.lock = threading.Lock()
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+
+    def set_targets(self, targets):
+        with self.lock:
+            self.targets = list(targets)
+
+    def run(self):
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            with self.lock:
+                target = self.targets[self.next % len(self.targets)]
+                self.next += 1
+            host, port = target.rsplit(":", 1)
+            try:
+                upstream = socket.create_connection((host, int(port)), timeout=10)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self.pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def pump(source, sink):
+        try:
+            while True:
+                data = source.recv(1 << 16)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.server.close()
+
+
+class MembershipChange:
+    """Mid-round, replaces the oldest replica: it gets SIGTERM (it leaves the cluster and drains, as in a scale-down)
+    and a new replica joins; the proxy sends new connections to the members there are."""
+
+    def __init__(self, estuary, work, backend, agents, urls, apis, proxy, processes):
+        self.estuary, self.work, self.backend = estuary, work, backend
+        self.agents, self.urls, self.apis, self.proxy, self.processes = agents, urls, apis, proxy, processes
+        self.changes = 0
+
+    def __call__(self):
+        leaving, url, api = self.agents.pop(0), self.urls.pop(0), self.apis.pop(0)
+        self.proxy.set_targets([u.split("/")[2] for u in self.urls])
+        leaving.stop()
+        index = sum(1 for p in self.processes if p.name.startswith("agent-"))
+        process, url, api = start_agent(self.estuary, index, self.work, self.backend, join=self.apis[0])
+        self.agents.append(process)
+        self.urls.append(url)
+        self.apis.append(api)
+        self.processes.append(process)
+        self.proxy.set_targets([u.split("/")[2] for u in self.urls])
+        names = {p.name for p in self.agents}
+        wait_until(lambda: all(cluster_peers(a) == names for a in self.apis), "the cluster after the change")
+        self.changes += 1
+        print(f"membership change: {leaving.name} left, {process.name} joined", flush=True)
 
 
 def parse_metrics(text):
@@ -293,8 +400,9 @@ class Sampler(threading.Thread):
         self.sweep()
 
 
-def run_load(loadgen, urls, rate, seconds, args, work, index):
-    """One generator process per target URL, each at rate/len(urls); returns their RESULT objects."""
+def run_load(loadgen, urls, rate, seconds, args, work, index, midway=None):
+    """One generator process per target URL, each at rate/len(urls); returns their RESULT objects. `midway` runs
+    halfway through the measured part of the round, while the generators send."""
     share = rate / len(urls)
     procs = []
     for n, url in enumerate(urls):
@@ -305,6 +413,9 @@ def run_load(loadgen, urls, rate, seconds, args, work, index):
         if args.line_bytes_dist:
             cmd += ["--line-bytes-dist", args.line_bytes_dist, "--seed", str(index * 1000 + n + 1)]
         procs.append((subprocess.Popen(cmd, stdout=open(out, "wb"), stderr=subprocess.STDOUT), out))
+    if midway:
+        time.sleep(args.stabilise + args.duration / 2)  # not-a-wait: the change is timed within the round
+        midway()
     results = []
     for proc, out in procs:
         proc.wait()
@@ -382,6 +493,11 @@ def main(argv=None):
     parser.add_argument("--stabilise", type=float, default=30, help="ramp-up seconds before measuring (30)")
     parser.add_argument("--cooldown", type=float, default=60, help="seconds without load after a round (60)")
     parser.add_argument("--replicas", type=int, default=1, help="gateway agents to start locally (1)")
+    parser.add_argument("--cluster", action="store_true",
+                        help="run the local replicas as one agent cluster (--cluster.enabled, joined through the first)")
+    parser.add_argument("--membership-change", action="store_true",
+                        help="halfway through every round, replace a replica (SIGTERM, and a new one joins); the load "
+                             "goes through a round-robin TCP front, as through a Service; implies --cluster")
     parser.add_argument("--url", action="append", default=[], help="OTLP/HTTP logs URL of a running replica")
     parser.add_argument("--metrics", action="append", default=[], help="NAME=URL of a /metrics to sample")
     parser.add_argument("--backend-url", help="query API of a running backend, for the loss check")
@@ -414,6 +530,10 @@ def main(argv=None):
         parser.error("--duration must be positive, --stabilise and --cooldown not negative, --edge in [0, 0.5)")
     if any(rate <= 0 for rate in args.rates):
         parser.error("--rates must be positive")
+    if args.membership_change:
+        args.cluster = True
+        if args.url or args.replicas < 2:
+            parser.error("--membership-change needs local replicas, at least 2")
     if args.url and args.backend_layout != "single":
         parser.error("--backend-layout is for the backend this script starts; with --url the deployment is given")
 
@@ -422,6 +542,7 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="estuary-scaling-"))
     processes = []
+    midway = None
     try:
         if args.url:
             urls = args.url
@@ -441,11 +562,18 @@ def main(argv=None):
             except BackendLayoutError as error:
                 print(f"scaling test: {error}", file=sys.stderr, flush=True)
                 return 2
-            agents, urls = start_agents(args.estuary, args.replicas, work, backend)
+            agents, urls, apis = start_agents(args.estuary, args.replicas, work, backend, clustered=args.cluster)
             processes += agents
             modules = ("estuary backend (-target=all)" if args.backend_layout == "single"
                        else "estuary backend split into " + ", ".join(SPLIT_TARGETS))
-            layout = f"local: {modules} + {args.replicas} gateway agent(s) on loopback"
+            layout = (f"local: {modules} + {args.replicas} gateway agent(s) on loopback"
+                      + (" in one cluster" if args.cluster else ""))
+            if args.membership_change:
+                proxy = RoundRobinProxy([u.split("/")[2] for u in urls])
+                proxy.start()
+                midway = MembershipChange(args.estuary, work, backend, list(agents), urls, apis, proxy, processes)
+                urls = [f"http://127.0.0.1:{proxy.port}/v1/logs"] * args.replicas
+                layout += ", behind a round-robin TCP front, one replica replaced halfway through every round"
         print(f"== scaling test: {layout}; rounds of {args.stabilise:g}s ramp + {args.duration:g}s measured, "
               f"{args.cooldown:g}s cool-down; output in {out}", flush=True)
 
@@ -458,7 +586,8 @@ def main(argv=None):
             index = len(rounds) + 1
             sampler.phase(index, rate)
             start = time.time()
-            results = run_load(args.loadgen, urls, rate, args.stabilise + args.duration, args, work, index)
+            results = run_load(args.loadgen, urls, rate, args.stabilise + args.duration, args, work, index,
+                               midway=midway)
             all_results += results
             end = time.time()
             sampler.phase(index, 0.0)

@@ -198,10 +198,18 @@ public actor AgentGraph {
     }
 
     /// Stops every component and waits for each to drain.
+    /// Stops every component, those that reference others first: a receiver stops (and answers what it has taken)
+    /// while the processors and writers behind it still run, each one then drains into the next. Stopping all at
+    /// once would let a receiver hand a last request to a processor that had already flushed and exited, which
+    /// acknowledges entries nobody sends.
     public func stop() async {
-        let stopping = Array(running.values)
-        for component in stopping { component.task.cancel() }
-        for component in stopping { await component.task.value }
+        let ordered = (plan?.order ?? []).reversed().filter { running[$0] != nil }
+        let rest = running.keys.filter { !ordered.contains($0) }.sorted()
+        for id in ordered + rest {
+            guard let component = running[id] else { continue }
+            component.task.cancel()
+            await component.task.value
+        }
         running.removeAll()
         logger.info("all components stopped")
     }

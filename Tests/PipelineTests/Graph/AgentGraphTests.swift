@@ -55,8 +55,12 @@ private final class TestSink: Component, LogsReceiver {
         while !Task.isCancelled { try? await Task.sleep(for: .seconds(60)) }  // not-a-wait: idles until cancelled, as a component does
     }
 
+    /// Entries that arrived after `run()` had returned: a stopped component taking entries it will not handle.
+    let receivedAfterStop = Mutex(0)
+
     func receive(_ batch: LogBatch) async throws {
         received.withLock { $0.append(contentsOf: batch.entries.map { String(decoding: $0.line, as: UTF8.self) }) }
+        if !running.withLock({ $0 }) { receivedAfterStop.withLock { $0 += batch.entries.count } }
     }
 }
 
@@ -89,6 +93,13 @@ private final class TestSource: Component, CapsuleKind {
 
     func update(_ arguments: Arguments) throws {
         self.arguments.withLock { $0 = arguments }
+    }
+
+    /// A source whose line starts with `on-stop` sends it once more when stopped, as a receiver answers the requests
+    /// it took before it closed.
+    func run() async throws {
+        while !Task.isCancelled { try? await Task.sleep(for: .seconds(60)) }  // not-a-wait: idles until cancelled, as a component does
+        if arguments.withLock({ $0.line.hasPrefix("on-stop") }) { try await emit() }
     }
 
     func emit() async throws {
@@ -163,6 +174,24 @@ private final class TestSource: Component, CapsuleKind {
         #expect(gauge("healthy") == "3.0")
         #expect(await graph.isHealthy())
         await graph.stop()
+    }
+
+    /// Stopping goes from the components that reference others to those they reference: what a source hands on
+    /// while it stops reaches a sink that is still running.
+    @Test func stopsDependantsBeforeTheirDependencies() async throws {
+        let graph = makeGraph()
+        try await graph.load(try parse("""
+            test.sink "z" {}
+            test.source "a" {
+              line       = "on-stop last words"
+              forward_to = [test.sink.z.receiver]
+            }
+            """))
+        let sink = try #require(await handle(graph, "test.sink.z", as: TestSink.self))
+        try await waitUntil { sink.running.withLock { $0 } }
+        await graph.stop()
+        #expect(sink.received.withLock { $0 } == ["on-stop last words"])
+        #expect(sink.receivedAfterStop.withLock { $0 } == 0)
     }
 
     @Test func referencesWireComponentsInDependencyOrder() async throws {
