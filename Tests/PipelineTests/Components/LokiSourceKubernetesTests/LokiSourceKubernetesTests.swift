@@ -189,10 +189,15 @@ import Wire
         #expect(await eventually { (PositionsFile.readText(dir.file("positions.yml")) ?? "").contains("web-2") })
         try harness.update(targets: [targets[0]], api: api)
         #expect(await eventually { harness.component.tailing == ["default/web-1:app"] })
+        // Every stream ends: only the remaining target asks again.
+        let asked = api.logQueries.count
         api.appendLog(pod: "web-2", container: "app", timestamp: Self.base + 1_000_000_000, line: "other 2")
+        api.breakLogStreams()
+        #expect(await eventually { api.logQueries.count > asked })
         api.appendLog(pod: "web-1", container: "app", timestamp: Self.base + 1_000_000_000, line: "app 2")
         _ = await harness.waitForLines(3)
         #expect(Set(harness.receiver.lines) == ["app 1", "other 1", "app 2"])
+        #expect(!api.requests.dropFirst(2).contains { $0.path.contains("/web-2/") })
         #expect(await eventually { !(PositionsFile.readText(dir.file("positions.yml")) ?? "web-2").contains("web-2") })
         await harness.stop()
         await api.stop()
