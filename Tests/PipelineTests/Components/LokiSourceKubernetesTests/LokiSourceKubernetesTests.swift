@@ -52,9 +52,9 @@ import Wire
             task = Task { try await component.run() }
         }
 
-        func update(targets: [Target], api: KubernetesAPIServer) throws {
+        func update(targets: [Target], api: KubernetesAPIServer, client: String = "") throws {
             let scope = Scope(["out": .capsule(Capsule(LogsReceiverCapsule.self, receiver)), "found": targets.value])
-            let config = "loki.source.kubernetes \"pods\" {\n targets = found\n forward_to = [out]\n client {\n api_server = \"\(api.url)\"\n }\n}"
+            let config = "loki.source.kubernetes \"pods\" {\n targets = found\n forward_to = [out]\n client {\n api_server = \"\(api.url)\"\n \(client)\n }\n}"
             try component.update(ComponentHarness.decode(LokiSourceKubernetes.Arguments.self, config, scope: scope).arguments)
         }
 
@@ -199,6 +199,42 @@ import Wire
         #expect(Set(harness.receiver.lines) == ["app 1", "other 1", "app 2"])
         #expect(!api.requests.dropFirst(2).contains { $0.path.contains("/web-2/") })
         #expect(await eventually { !(PositionsFile.readText(dir.file("positions.yml")) ?? "web-2").contains("web-2") })
+        await harness.stop()
+        await api.stop()
+    }
+
+    @Test func aPositionsFileWrittenByAlloyIsReadAndTheLastMicrosecondIsSentAgain() async throws {
+        let api = try await KubernetesAPIServer.start(podList: PodDocuments.list([]))
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let second = Self.base + 1_000_000_000
+        for (offset, line) in [(-1_000, "old"), (400, "x"), (900, "y"), (1_000_000_000, "z")] {
+            api.appendLog(pod: "web-1", container: "app", timestamp: second + Int64(offset), line: line)
+        }
+        // Alloy's entry: the cursor key, the labels, and the time of "x" in microseconds, nothing else.
+        let key = try KubernetesLogTarget(Self.target(container: "app"), defaultJob: "loki.source.kubernetes.pods").positionsKey
+        try PositionsFile(path: dir.file("positions.yml")).save([key: PositionsFile.Position(offset: (second + 400) / 1000, identity: nil)])
+        #expect(PositionsFile.readText(dir.file("positions.yml"))?.contains("timestamp") == false)
+        let harness = try Harness(api: api, targets: [Self.target(container: "app")], storage: dir.path)
+        #expect(await harness.waitForLines(3) == ["x", "y", "z"])
+        #expect(api.logQueries.first?.contains("sinceTime=2026-12-01T10%3A00%3A01Z") == true)
+        await harness.stop()
+        await api.stop()
+    }
+
+    @Test func aNewClientBlockRestartsTheTailsFromWhereTheyWere() async throws {
+        let api = try await KubernetesAPIServer.start(podList: PodDocuments.list([]))
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        api.appendLog(pod: "web-1", container: "app", timestamp: Self.base + 1_500_000_000, line: "a")
+        let harness = try Harness(api: api, targets: [Self.target(container: "app")], storage: dir.path)
+        #expect(await harness.waitForLines(1) == ["a"])
+        try harness.update(targets: [Self.target(container: "app")], api: api, client: "bearer_token = \"rotated\"")
+        #expect(await eventually { api.requests.contains { $0.authorization == "Bearer rotated" } })
+        let renewed = try #require(api.requests.first { $0.authorization == "Bearer rotated" })
+        #expect(renewed.query.contains("sinceTime=2026-12-01T10%3A00%3A01Z"))
+        api.appendLog(pod: "web-1", container: "app", timestamp: Self.base + 2_000_000_000, line: "b")
+        #expect(await harness.waitForLines(2) == ["a", "b"])
         await harness.stop()
         await api.stop()
     }

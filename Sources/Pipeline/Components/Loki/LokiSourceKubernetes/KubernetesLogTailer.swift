@@ -44,14 +44,13 @@ struct KubernetesLogResumeFilter: Sendable {
     }
 }
 
-/// What one tail has done, shared between its task (which sends) and the component's loop (which records
-/// delivered positions and shows the state).
+/// What one tail has sent, shared between its task (which sends) and the component's loop (which records
+/// delivered positions).
 final class KubernetesLogProgress: Sendable {
     private struct State {
         var inFlight = AcknowledgedPositions<KubernetesLogResume>()
         /// The newest entry handed to `forward_to` (delivered or not yet); the next request goes on from it.
         var sent: KubernetesLogResume?
-        var lastError: String?
     }
 
     private let state: Mutex<State>
@@ -61,7 +60,6 @@ final class KubernetesLogProgress: Sendable {
     }
 
     var resume: KubernetesLogResume? { state.withLock { $0.sent } }
-    var lastError: String? { state.withLock { $0.lastError } }
     /// Batches handed on and not yet acknowledged.
     var pending: Int { state.withLock { $0.inFlight.pending } }
 
@@ -81,10 +79,6 @@ final class KubernetesLogProgress: Sendable {
     /// The newest position whose batch, and every batch before it, was delivered (nil when none became final).
     func takeDelivered() -> KubernetesLogResume? {
         state.withLock { $0.inFlight.takeAcknowledged().last }
-    }
-
-    func record(error: String?) {
-        state.withLock { $0.lastError = error }
     }
 }
 
@@ -115,10 +109,8 @@ struct KubernetesLogTailer: Sendable {
             let before = progress.resume
             do {
                 try await follow()
-                progress.record(error: nil)
             } catch {
                 if Task.isCancelled { return }
-                progress.record(error: "\(error)")
                 logger.warning("kubernetes log stream failed; will retry", metadata: [
                     "target": "\(target)", "error": "\(error)",
                 ])

@@ -85,7 +85,10 @@ public final class LokiSourceKubernetes: Component {
     }
 
     /// The containers this component tails for `targets`: each target prepared as Alloy does (a target that names
-    /// no container is logged once and skipped), each container once. The one place that decides what is tailed.
+    /// no container is logged once and skipped), each container once. The one place that decides what is tailed:
+    /// with clustering, `targets` are to be filtered here to those this agent owns (Alloy hashes only the labels of
+    /// `kubetail.ClusteringLabels` for that: the `__pod_*__` and `__meta_kubernetes_*` naming labels, `container`,
+    /// `pod`, `job` and `namespace`), and ``resyncTargets()`` called when the owners change.
     func tailedTargets(from targets: [Target]) -> [KubernetesLogTarget] {
         var seen: Set<PositionsFile.Key> = []
         var result: [KubernetesLogTarget] = []
