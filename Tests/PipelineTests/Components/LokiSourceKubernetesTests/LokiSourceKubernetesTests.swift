@@ -260,6 +260,22 @@ import Wire
         await api.stop()
     }
 
+    @Test func randomBytesOnTheStreamDoNotStopTheTail() async throws {
+        let api = try await KubernetesAPIServer.start(podList: PodDocuments.list([]))
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        var random = SeededRandom(seed: FuzzBudget.seed(29))
+        var garbage: [UInt8] = []
+        for _ in 0..<50 { garbage += random.bytes(random.int(0...300)) + [0x0A] }
+        api.appendRawLog(pod: "web-1", container: "app", timestamp: Self.base, bytes: garbage)
+        api.appendLog(pod: "web-1", container: "app", timestamp: Self.base + 1, line: "still here")
+        let harness = try Harness(api: api, targets: [Self.target(container: "app")], storage: dir.path)
+        #expect(await eventually { harness.receiver.lines.contains("still here") })
+        #expect(harness.receiver.entries.count >= 50)
+        await harness.stop()
+        await api.stop()
+    }
+
     @Test func clusteringAndAMissingServerAreClearErrors() {
         let base = "loki.source.kubernetes \"x\" {\n targets = []\n forward_to = []\n"
         #expect(ComponentHarness.problem(LokiSourceKubernetes.Arguments.self, base + "client {\n api_server = \"http://a\"\n }\n clustering {\n enabled = true\n }\n}")?
