@@ -11,6 +11,7 @@ extension ComponentRegistry {
         LocalFileMatch.self,
         LokiSourceFile.self,
         LokiSourceJournal.self,
+        LokiSourceKubernetes.self,
         DiscoveryRelabel.self,
         LokiRelabel.self,
         DiscoveryKubernetes.self,

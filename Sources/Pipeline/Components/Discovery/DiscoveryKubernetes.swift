@@ -24,15 +24,7 @@ public final class DiscoveryKubernetes: Component {
             guard role == "pod" else {
                 throw reader.error("role", "role: \(GoQuote.quote(role)) is not supported yet; Estuary discovers role \"pod\"")
             }
-            let server = try reader.string("api_server")
-            if try reader.string("kubeconfig_file") != nil {
-                throw reader.error("kubeconfig_file", "kubeconfig_file is not supported yet; set api_server and bearer_token_file")
-            }
-            guard let base = server ?? KubernetesClientConfig.inClusterURL else {
-                throw reader.blockError("api_server is required outside a Kubernetes pod (KUBERNETES_SERVICE_HOST is not set)")
-            }
-            client = try KubernetesClientConfig(reader, baseURL: base)
-            if server == nil { client.useInClusterDefaults() }
+            client = try KubernetesClientConfig.read(reader, component: reader)
             var names: [String] = []
             if let block = try reader.block("namespaces") {
                 names = try block.stringList("names")

@@ -19,9 +19,28 @@ struct KubernetesClientConfig: Sendable, Equatable {
 
     static let serviceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount"
 
+    /// Alloy's Kubernetes client arguments: `api_server`, `kubeconfig_file` (refused for now) and the HTTP client
+    /// settings, read from `reader` (the component's own block for `discovery.kubernetes`, the `client` block for
+    /// `loki.source.kubernetes`; nil when that block is absent, errors then point at `component`). Without
+    /// `api_server`, in a pod, the in-cluster API server and the pod's service account.
+    static func read(_ reader: ArgumentReader?, component: ArgumentReader) throws(Diagnostic) -> KubernetesClientConfig {
+        let server = try reader?.string("api_server")
+        if let reader, try reader.string("kubeconfig_file") != nil {
+            throw reader.error("kubeconfig_file", "kubeconfig_file is not supported yet; set api_server and bearer_token_file")
+        }
+        guard let base = server ?? inClusterURL else {
+            throw (reader ?? component).blockError(
+                "api_server is required outside a Kubernetes pod (KUBERNETES_SERVICE_HOST is not set)")
+        }
+        var client = try KubernetesClientConfig(reader, baseURL: base)
+        if server == nil { client.useInClusterDefaults() }
+        return client
+    }
+
     /// Reads the client arguments of `reader` with `baseURL` as the server to talk to.
-    init(_ reader: ArgumentReader, baseURL: String) throws(Diagnostic) {
+    init(_ reader: ArgumentReader?, baseURL: String) throws(Diagnostic) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        guard let reader else { return }
         bearerToken = try reader.secret("bearer_token")
         bearerTokenFile = try reader.string("bearer_token_file")
         if bearerToken != nil && bearerTokenFile != nil {
@@ -40,7 +59,7 @@ struct KubernetesClientConfig: Sendable, Equatable {
             }
         }
         for name in ["basic_auth", "authorization", "oauth2", "proxy_url"] where try reader.block(name) != nil || reader.has(name) {
-            throw reader.blockError("\(name) is not supported yet for Kubernetes discovery; use bearer_token_file")
+            throw reader.blockError("\(name) is not supported yet for the Kubernetes client; use bearer_token_file")
         }
     }
 
@@ -63,8 +82,10 @@ struct KubernetesClientConfig: Sendable, Equatable {
         return "https://" + KubernetesPod.joinHostPort(host, port)
     }
 
-    /// A client for this configuration (the caller shuts it down).
-    func makeClient() throws -> HTTPClient {
+    /// A client for this configuration (the caller shuts it down). `connectionsPerHost` bounds the HTTP/1.1
+    /// connections kept to the server (requests beyond it wait for one); a caller holding one open stream per
+    /// container raises it. Over TLS the API server speaks HTTP/2, where streams share a connection.
+    func makeClient(connectionsPerHost: Int = 8) throws -> HTTPClient {
         var tls = TLSConfiguration.makeClientConfiguration()
         if insecureSkipVerify { tls.certificateVerification = .none }
         if let caFile { tls.trustRoots = .file(caFile) }
@@ -74,6 +95,7 @@ struct KubernetesClientConfig: Sendable, Equatable {
         }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .seconds(10))
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connectionsPerHost
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

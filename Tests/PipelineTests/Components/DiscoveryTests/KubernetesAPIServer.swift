@@ -4,11 +4,14 @@ import Logging
 import NIOCore
 import Synchronization
 import TestSupport
+import Wire
 
 /// A loopback HTTP server answering the Kubernetes API's pod endpoints with documents in the API's own shape:
 /// `GET /api/v1/pods` (a PodList), `GET /api/v1/pods?watch=true` (a stream of watch events, one JSON object per
-/// line, sent as the test pushes them), and the kubelet's `GET /pods`. It records every request's query and
-/// `Authorization` header.
+/// line, sent as the test pushes them), the kubelet's `GET /pods`, and a container's log `GET
+/// /api/v1/namespaces/{ns}/pods/{pod}/log?container=…` with `timestamps`, `sinceTime` (whole seconds, as the API
+/// server reads it) and `follow` (the stream stays open and carries the lines the test appends). It records every
+/// request's query and `Authorization` header.
 final class KubernetesAPIServer: Sendable {
     let port: Int
     private let server: LoopbackServer
@@ -18,6 +21,24 @@ final class KubernetesAPIServer: Sendable {
     private struct State {
         var podList: String
         var requests: [(path: String, query: String, authorization: String?)] = []
+        /// Each container's log (`namespace/pod/container`), oldest first.
+        var logs: [String: [LogRecord]] = [:]
+        /// Open `follow=true` streams: their container and where to send bytes (nil ends the stream).
+        var logStreams: [Int: (container: String, sink: AsyncStream<[UInt8]?>.Continuation)] = [:]
+        var nextStream = 0
+    }
+
+    /// One line of a container's log: its time and text; `raw` lines are written as they are, without the time.
+    private struct LogRecord {
+        let timestamp: Int64
+        let text: [UInt8]
+        let raw: Bool
+
+        func bytes(timestamps: Bool) -> [UInt8] {
+            if raw { return text }
+            let prefix = timestamps ? Array((KubernetesAPIServer.rfc3339Nano(timestamp) + " ").utf8) : []
+            return prefix + text + [0x0A]
+        }
     }
 
     var requests: [(path: String, query: String, authorization: String?)] { state.get().requests }
@@ -56,6 +77,48 @@ final class KubernetesAPIServer: Sendable {
             _ = record(request)
             return list()
         }
+        router.get("/api/v1/namespaces/{namespace}/pods/{pod}/log") { request, context -> Response in
+            _ = record(request)
+            let parameters = request.uri.queryParameters
+            let namespace = context.parameters.get("namespace") ?? ""
+            let pod = context.parameters.get("pod") ?? ""
+            let container = parameters.get("container") ?? ""
+            let key = "\(namespace)/\(pod)/\(container)"
+            let timestamps = parameters.get("timestamps") == "true"
+            let follow = parameters.get("follow") == "true"
+            var since = Int64.min
+            if let text = parameters.get("sinceTime") {
+                guard let parsed = RFC3339Time.parse(text) else {
+                    return Response(status: .badRequest, body: ResponseBody(byteBuffer: ByteBuffer(string: "bad sinceTime")))
+                }
+                // The API server reads sinceTime at whole seconds.
+                since = parsed - ((parsed % 1_000_000_000) + 1_000_000_000) % 1_000_000_000
+            }
+            let (stream, sink) = AsyncStream.makeStream(of: [UInt8]?.self)
+            let (backlog, id) = state.update { state -> ([UInt8], Int?) in
+                var bytes: [UInt8] = []
+                for record in state.logs[key] ?? [] where record.timestamp >= since {
+                    bytes += record.bytes(timestamps: timestamps)
+                }
+                guard follow else { return (bytes, nil) }
+                state.nextStream += 1
+                state.logStreams[state.nextStream] = (key, sink)
+                return (bytes, state.nextStream)
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain"],
+                body: ResponseBody { writer in
+                    if !backlog.isEmpty { try await writer.write(ByteBuffer(bytes: backlog)) }
+                    if let id {
+                        defer { state.update { $0.logStreams[id] = nil } }
+                        for await bytes in stream {
+                            guard let bytes else { break }
+                            try await writer.write(ByteBuffer(bytes: bytes))
+                        }
+                    }
+                    try await writer.finish(nil)
+                })
+        }
         router.get("/pods") { request, _ -> Response in
             _ = record(request)
             return list()
@@ -83,8 +146,62 @@ final class KubernetesAPIServer: Sendable {
         state.update { $0.podList = text }
     }
 
+    /// Appends `line` with `timestamp` (nanoseconds) to a container's log; open streams of it get the line now.
+    func appendLog(namespace: String = "default", pod: String, container: String, timestamp: Int64, line: String) {
+        append(LogRecord(timestamp: timestamp, text: Array(line.utf8), raw: false), to: "\(namespace)/\(pod)/\(container)")
+    }
+
+    /// Appends `bytes` to a container's log exactly as they are (no time, no newline added); a later request whose
+    /// `sinceTime` is at or before `timestamp` gets them again.
+    func appendRawLog(namespace: String = "default", pod: String, container: String, timestamp: Int64, bytes: [UInt8]) {
+        append(LogRecord(timestamp: timestamp, text: bytes, raw: true), to: "\(namespace)/\(pod)/\(container)")
+    }
+
+    private func append(_ record: LogRecord, to key: String) {
+        state.update { state in
+            state.logs[key, default: []].append(record)
+            for stream in state.logStreams.values where stream.container == key {
+                stream.sink.yield(record.bytes(timestamps: true))
+            }
+        }
+    }
+
+    /// Ends every open log stream, after writing `partial` (the start of a line that never ends) to each.
+    func breakLogStreams(partial: String = "") {
+        state.update { state in
+            for stream in state.logStreams.values {
+                if !partial.isEmpty { stream.sink.yield(Array(partial.utf8)) }
+                stream.sink.yield(nil)
+            }
+        }
+    }
+
+    /// The log streams open now, by container (`namespace/pod/container`).
+    var openLogStreams: [String] { state.get().logStreams.values.map(\.container).sorted() }
+
+    /// The queries of the log requests so far, oldest first.
+    var logQueries: [String] { requests.filter { $0.path.hasSuffix("/log") }.map(\.query) }
+
+    /// Go's `time.RFC3339Nano` in UTC: trailing zeros of the fraction dropped.
+    static func rfc3339Nano(_ nanoseconds: Int64) -> String {
+        let seconds = nanoseconds / 1_000_000_000
+        let fraction = nanoseconds % 1_000_000_000
+        let (year, month, day) = Civil.date(days: seconds / 86_400)
+        let second = seconds % 86_400
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        var text = "\(year)-\(two(Int64(month)))-\(two(Int64(day)))T\(two(second / 3600)):\(two(second / 60 % 60)):\(two(second % 60))"
+        if fraction != 0 {
+            var digits = String(fraction)
+            digits = String(repeating: "0", count: 9 - digits.count) + digits
+            while digits.hasSuffix("0") { digits.removeLast() }
+            text += "." + digits
+        }
+        return text + "Z"
+    }
+
     func stop() async {
         events.finish()
+        breakLogStreams()
         await server.stop()
     }
 

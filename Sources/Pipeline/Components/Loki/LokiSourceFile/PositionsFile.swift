@@ -15,7 +15,8 @@ import Yams
 /// ```
 ///
 /// The `inode` key is Estuary's own (Alloy ignores it): it tells, after a restart, whether the file at `path` is
-/// still the one the offset belongs to. Written whole to a temporary file, flushed and renamed over the old one,
+/// still the one the offset belongs to. So are `loki.source.kubernetes`'s `timestamp` and `entries_at_timestamp`
+/// (see ``Position``). Written whole to a temporary file, flushed and renamed over the old one,
 /// so a crash leaves the previous or the new file, never a torn one.
 struct PositionsFile: Sendable {
     struct Key: Hashable, Sendable {
@@ -29,6 +30,11 @@ struct PositionsFile: Sendable {
         var offset: Int64
         /// `device:inode` of the file the offset belongs to; nil when unknown (a file written by Alloy).
         var identity: FileIdentity?
+        /// For a position kept as a time (`loki.source.kubernetes`, whose `offset` is the time in microseconds, as
+        /// Alloy writes it): the same time in nanoseconds and how many entries with exactly that time were
+        /// delivered. Estuary's own keys `timestamp` and `entries_at_timestamp`; nil when unknown.
+        var timestamp: Int64? = nil
+        var entriesAtTimestamp: Int? = nil
     }
 
     let path: String
@@ -55,9 +61,13 @@ struct PositionsFile: Sendable {
         for (keyNode, valueNode) in entries {
             let key: Key
             var identity: FileIdentity?
+            var timestamp: Int64?
+            var entriesAtTimestamp: Int?
             if let keyMapping = keyNode.mapping, let file = keyMapping["path"]?.string {
                 key = Key(path: file, labels: keyMapping["labels"]?.string ?? "")
                 identity = keyMapping["inode"]?.string.flatMap(FileIdentity.init(text:))
+                timestamp = keyMapping["timestamp"]?.string.flatMap { Int64($0) }
+                entriesAtTimestamp = keyMapping["entries_at_timestamp"]?.string.flatMap { Int($0) }.map { max($0, 0) }
             } else if let file = keyNode.string {
                 // Promtail's legacy format: `path: "offset"`.
                 key = Key(path: file, labels: "")
@@ -68,7 +78,8 @@ struct PositionsFile: Sendable {
                 corrupt.append(key)
                 continue
             }
-            positions[key] = Position(offset: offset, identity: identity)
+            positions[key] = Position(
+                offset: offset, identity: identity, timestamp: timestamp, entriesAtTimestamp: entriesAtTimestamp)
         }
         return (positions, corrupt)
     }
@@ -80,6 +91,8 @@ struct PositionsFile: Sendable {
             text += "  ? path: \(Self.quoted(key.path))\n"
             text += "    labels: \(Self.quoted(key.labels))\n"
             if let identity = position.identity { text += "    inode: \"\(identity.text)\"\n" }
+            if let timestamp = position.timestamp { text += "    timestamp: \"\(timestamp)\"\n" }
+            if let count = position.entriesAtTimestamp { text += "    entries_at_timestamp: \"\(count)\"\n" }
             text += "  : \"\(position.offset)\"\n"
         }
         let temporary = path + ".tmp"
