@@ -118,7 +118,7 @@ let package = Package(
         .target(
             name: "PipelineTestSupport",
             dependencies: [
-                "Pipeline", "AlloyLanguage", "Wire",
+                "Pipeline", "AlloyLanguage", "Cluster", "Wire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -131,7 +131,7 @@ let package = Package(
         .testTarget(
             name: "PipelineTests",
             dependencies: [
-                "AlloyLanguage", "GoCompat", "Pipeline", "PipelineTestSupport", "Wire", "TestSupport",
+                "AlloyLanguage", "Cluster", "GoCompat", "Pipeline", "PipelineTestSupport", "Wire", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -31,7 +31,8 @@ enum AgentRunner {
         } catch {
             throw AgentRunnerError(error.message)
         }
-        let api = AgentAPI(graph: agent.graph, metrics: metrics, cluster: cluster, reload: { await agent.reload() })
+        let api = AgentAPI(graph: agent.graph, metrics: metrics, cluster: cluster, storagePath: storagePath,
+                           reload: { await agent.reload() })
         let app = Application(
             router: api.router(),
             configuration: .init(address: .hostname(host, port: port), serverName: nil),

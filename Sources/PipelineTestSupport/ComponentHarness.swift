@@ -1,3 +1,4 @@
+import Cluster
 import AlloyLanguage
 import AsyncHTTPClient
 import Foundation
@@ -64,13 +65,14 @@ public enum ComponentHarness {
     public static func context(
         id: String, dataPath: String = NSTemporaryDirectory(),
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        cluster: ClusterMembership = .standalone,
         exportsChanged: @escaping @Sendable (ValueObject) -> Void = { _ in }
     ) -> ComponentContext {
         var logger = Logger(label: id)
         logger.logLevel = .critical
         return ComponentContext(
             id: id, dataPath: dataPath, logger: logger, metrics: registry, httpClient: HTTPClient.shared,
-            exportsChanged: exportsChanged)
+            cluster: cluster, exportsChanged: exportsChanged)
     }
 
     /// Builds the one component `config` declares, with `scope` for the components it references.

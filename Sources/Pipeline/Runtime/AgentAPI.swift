@@ -9,19 +9,23 @@ import Prometheus
 
 /// The agent's own HTTP endpoints on `--server.http.listen-addr`, as Alloy serves them: `/metrics`, `/-/ready`,
 /// `/-/healthy`, `POST /-/reload`, the UI API `GET /api/v0/web/components[/{id}]`, `/api/v0/web/peers` and
-/// `/api/v0/web/cluster`, and the cluster's gossip (`POST /api/v0/cluster/gossip`).
+/// `/api/v0/web/cluster`, and the cluster's gossip (`POST /api/v0/cluster/gossip`) and positions handover
+/// (`GET /api/v0/cluster/positions/{id}`).
 public struct AgentAPI: Sendable {
     let graph: AgentGraph
     let metrics: PrometheusCollectorRegistry
     /// Re-reads the configuration file and loads it; returns the error text when the new file is bad.
     let reload: @Sendable () async -> String?
     let cluster: AgentCluster?
+    /// `--storage.path`, where clustered components' positions are served from to the members taking over.
+    let storagePath: String?
 
     public init(graph: AgentGraph, metrics: PrometheusCollectorRegistry, cluster: AgentCluster? = nil,
-                reload: @escaping @Sendable () async -> String?) {
+                storagePath: String? = nil, reload: @escaping @Sendable () async -> String?) {
         self.graph = graph
         self.metrics = metrics
         self.cluster = cluster
+        self.storagePath = storagePath
         self.reload = reload
     }
 
@@ -55,6 +59,15 @@ public struct AgentAPI: Sendable {
             json.raw(",\"peers\":"); json.peers(snapshot?.peers ?? [])
             json.raw("}")
             return Self.response(200, json.bytes, contentType: "application/json")
+        }
+        let storagePath = self.storagePath
+        router.get(.init(ClusterPositions.path + "{id}")) { _, context in
+            guard cluster?.node != nil, let storagePath,
+                  let bytes = ClusterPositions.serve(componentID: context.parameters.get("id") ?? "", storagePath: storagePath)
+            else {
+                return Self.response(404, Array("no positions here for that component\n".utf8), contentType: "text/plain; charset=utf-8")
+            }
+            return Self.response(200, bytes, contentType: "application/yaml")
         }
         router.post(.init(HTTPGossipTransport.path)) { request, _ in
             guard let cluster else {

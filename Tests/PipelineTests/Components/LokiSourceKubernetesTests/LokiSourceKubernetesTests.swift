@@ -276,10 +276,11 @@ import Wire
         await api.stop()
     }
 
-    @Test func clusteringAndAMissingServerAreClearErrors() {
+    @Test func clusteringIsReadAndAMissingServerIsAClearError() throws {
         let base = "loki.source.kubernetes \"x\" {\n targets = []\n forward_to = []\n"
-        #expect(ComponentHarness.problem(LokiSourceKubernetes.Arguments.self, base + "client {\n api_server = \"http://a\"\n }\n clustering {\n enabled = true\n }\n}")?
-            .contains("clustering.enabled = true is not supported yet for loki.source.kubernetes") == true)
+        let clustered = try ComponentHarness.decode(LokiSourceKubernetes.Arguments.self, base + "client {\n api_server = \"http://a\"\n }\n clustering {\n enabled = true\n }\n}").arguments
+        #expect(clustered.clustered)
+        #expect(ComponentHarness.problem(LokiSourceKubernetes.Arguments.self, base + "client {\n api_server = \"http://a\"\n }\n clustering {\n enabled = \"yes\"\n }\n}") != nil)
         #expect(ComponentHarness.problem(LokiSourceKubernetes.Arguments.self, base + "client {\n api_server = \"http://a\"\n }\n clustering {\n enabled = false\n }\n}") == nil)
         #expect(ComponentHarness.problem(LokiSourceKubernetes.Arguments.self, base + "}")?
             .contains("api_server is required outside a Kubernetes pod") == true)

@@ -43,6 +43,12 @@ struct PositionsFile: Sendable {
     /// for the caller's `on_positions_file_error` rule.
     func load() throws(PositionsError) -> (positions: [Key: Position], corrupt: [Key]) {
         guard let text = Self.readText(path) else { return ([:], []) }
+        return try Self.parse(text, path: path)
+    }
+
+    /// The positions in `text` (a positions file's content, from disk or from another cluster member); `path`
+    /// names it in errors.
+    static func parse(_ text: String, path: String) throws(PositionsError) -> (positions: [Key: Position], corrupt: [Key]) {
         if text.allSatisfy(\.isWhitespace) { return ([:], []) }
         let root: Node?
         do {

@@ -1,3 +1,4 @@
+import Cluster
 import Wire
 
 /// One container whose log `loki.source.kubernetes` tails, prepared from a discovery target as Alloy's
@@ -44,6 +45,20 @@ struct KubernetesLogTarget: Sendable, Hashable, CustomStringConvertible {
         }
         labels = LabelSet(public_)
         discoveryLabels = target
+    }
+
+    /// The labels Alloy's `kubetail.ClusteringLabels` names: the ones that identify the container, and nothing
+    /// else, so that relabeling other labels does not move a container between cluster members.
+    static let clusteringLabels: Set<String> = [
+        "__pod_namespace__", "__pod_name__", "__pod_container_name__", "__pod_uid__",
+        "__meta_kubernetes_namespace", "__meta_kubernetes_pod_name", "__meta_kubernetes_pod_container_name",
+        "__meta_kubernetes_pod_uid", "container", "pod", "job", "namespace",
+    ]
+
+    /// Where the container sits on the agent cluster's ring.
+    var clusterKey: UInt64 {
+        ClusterHash.key(labels: discoveryLabels.pairs.filter { Self.clusteringLabels.contains($0.name) }
+            .map { (name: $0.name, value: $0.value) })
     }
 
     /// `NAMESPACE/POD:CONTAINER`, how logs name the target.

@@ -32,6 +32,8 @@ public final class LokiSourceKubernetes: Component {
         /// The `client` block: how to reach the API server (in a pod, by default, its own API server and service
         /// account).
         var client: KubernetesClientConfig
+        /// `clustering { enabled = true }`: tail only the containers this agent owns in the agent cluster.
+        var clustered = false
 
         public init(_ reader: ArgumentReader) throws(Diagnostic) {
             try reader.requirePresent("targets")
@@ -39,10 +41,8 @@ public final class LokiSourceKubernetes: Component {
             try reader.requirePresent("forward_to")
             forwardTo = try reader.logsReceivers("forward_to")
             client = try KubernetesClientConfig.read(try reader.block("client"), component: reader)
-            if let clustering = try reader.block("clustering"), try clustering.bool("enabled", default: false) {
-                throw clustering.error(
-                    "enabled",
-                    "clustering.enabled = true is not supported yet for loki.source.kubernetes: it comes with agent clustering (--cluster.enabled); until then every agent tails all of its targets, so run one replica or leave clustering disabled")
+            if let clustering = try reader.block("clustering") {
+                clustered = try clustering.bool("enabled", default: false)
             }
         }
     }
@@ -84,11 +84,8 @@ public final class LokiSourceKubernetes: Component {
         wakeUp.signal()
     }
 
-    /// The containers this component tails for `targets`: each target prepared as Alloy does (a target that names
-    /// no container is logged once and skipped), each container once. The one place that decides what is tailed:
-    /// with clustering, `targets` are to be filtered here to those this agent owns (Alloy hashes only the labels of
-    /// `kubetail.ClusteringLabels` for that: the `__pod_*__` and `__meta_kubernetes_*` naming labels, `container`,
-    /// `pod`, `job` and `namespace`), and ``resyncTargets()`` called when the owners change.
+    /// The containers of `targets`: each target prepared as Alloy does (a target that names no container is
+    /// logged once and skipped), each container once. ``owned(_:clustered:)`` then picks those this agent tails.
     func tailedTargets(from targets: [Target]) -> [KubernetesLogTarget] {
         var seen: Set<PositionsFile.Key> = []
         var result: [KubernetesLogTarget] = []
@@ -108,11 +105,27 @@ public final class LokiSourceKubernetes: Component {
         return result
     }
 
+    /// The containers this agent tails: all of them, or with clustering those it owns on the cluster's ring (keyed by
+    /// Alloy's clustering labels). ``run()`` resyncs whenever the cluster changes.
+    func owned(_ targets: [KubernetesLogTarget], clustered: Bool) -> [KubernetesLogTarget] {
+        guard clustered else { return targets }
+        let cluster = context.cluster.snapshot
+        return targets.filter { cluster.owns($0.clusterKey) }
+    }
+
     /// `NAMESPACE/POD:CONTAINER` of every container being tailed, sorted.
     var tailing: [String] { shared.withLock { $0.tailing } }
 
     public func run() async throws {
         try context.makeDataDirectory()
+        // A change of members moves containers: recompute what this agent owns (only matters with clustering).
+        let watcher = Task { [weak self, cluster = context.cluster] in
+            for await _ in cluster.updates() {
+                guard let self else { return }
+                if self.shared.withLock({ $0.arguments.clustered }) { self.resyncTargets() }
+            }
+        }
+        defer { watcher.cancel() }
         var loop = TailLoop(component: self)
         do {
             try await loop.run()
@@ -189,15 +202,27 @@ public final class LokiSourceKubernetes: Component {
                 http = try arguments.client.makeClient(connectionsPerHost: LokiSourceKubernetes.maxConnections)
                 client = (arguments.client, http)
             }
+            let all = component.tailedTargets(from: arguments.targets)
+            let discovered = Set(all.map(\.positionsKey))
             var wanted: [PositionsFile.Key: KubernetesLogTarget] = [:]
-            for target in component.tailedTargets(from: arguments.targets) { wanted[target.positionsKey] = target }
+            for target in component.owned(all, clustered: arguments.clustered) { wanted[target.positionsKey] = target }
             let removed = tails.filter { wanted[$0.key] == nil }
             for tail in removed.values { tail.task.cancel() }
             for (key, tail) in removed {
                 // Its task is gone before the tail is: nothing of it is sent after the target went away.
                 await tail.task.value
                 tails[key] = nil
+            }
+            commitDelivered()
+            // A container gone from discovery is forgotten (as Alloy does); one that another member owns now keeps
+            // its position here, served to that member (``ClusterPositions``) and used if it comes back.
+            for key in removed.keys where !discovered.contains(key) {
                 if positions.removeValue(forKey: key) != nil { positionsDirty = true }
+            }
+            if !removed.isEmpty, positionsDirty { savePositions() }
+            let starting = wanted.keys.filter { tails[$0] == nil }
+            if arguments.clustered, !starting.isEmpty {
+                await takeOver(Set(starting))
             }
             let component = self.component
             for (key, target) in wanted where tails[key] == nil {
@@ -212,6 +237,25 @@ public final class LokiSourceKubernetes: Component {
             }
             let names = tails.values.map(\.target.description).sorted()
             component.shared.withLock { $0.tailing = names }
+        }
+
+        /// Containers this agent starts tailing may have been tailed by another member until now: ask every other
+        /// member for its positions of them (``ClusterPositions``) and go on from the latest delivered one, so the
+        /// new owner repeats at most what the old one delivered in its last second or so.
+        private mutating func takeOver(_ keys: Set<PositionsFile.Key>) async {
+            let fetched = await ClusterPositions.fetch(
+                componentID: component.context.id, cluster: component.context.cluster,
+                client: component.context.httpClient, logger: component.context.logger)
+            for key in keys {
+                guard let theirs = fetched[key], let theirTime = theirs.timestamp else { continue }
+                let ours = positions[key].flatMap(\.timestamp)
+                let newer = ours.map { (theirTime, theirs.entriesAtTimestamp ?? 0)
+                    > ($0, positions[key]?.entriesAtTimestamp ?? 0) } ?? true
+                if newer {
+                    positions[key] = theirs
+                    positionsDirty = true
+                }
+            }
         }
 
         /// Stops every tail and waits for them; their progress, to go on from.
