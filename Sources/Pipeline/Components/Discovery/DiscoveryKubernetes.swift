@@ -94,8 +94,15 @@ public final class DiscoveryKubernetes: Component {
             let (arguments, generation) = state.withLock { ($0.arguments, $0.generation) }
             let client = try arguments.client.makeClient()
             await withTaskGroup(of: Void.self) { group in
+                let watch = KubernetesPodWatch(
+                    client: arguments.client, labelSelector: arguments.labelSelector,
+                    fieldSelector: arguments.fieldSelector, what: "kubernetes pod discovery", logger: context.logger)
                 for namespace in arguments.namespaces.isEmpty ? [""] : arguments.namespaces {
-                    group.addTask { await self.watchLoop(namespace: namespace, arguments: arguments, client: client) }
+                    group.addTask {
+                        await watch.run(namespace: namespace, http: client) { pods in
+                            self.publish(namespace: namespace, pods: pods)
+                        }
+                    }
                 }
                 group.addTask {
                     while !Task.isCancelled && self.state.withLock({ $0.generation }) == generation {
@@ -108,100 +115,6 @@ public final class DiscoveryKubernetes: Component {
             try? await client.shutdown()
             state.withLock { $0.podsByNamespace.removeAll() }
         }
-    }
-
-    private func watchLoop(namespace: String, arguments: Arguments, client: HTTPClient) async {
-        var delay: Duration = .seconds(1)
-        while !Task.isCancelled {
-            do {
-                let list = try await arguments.client.get(KubernetesPodList.self, path: path(namespace, arguments), client: client)
-                var pods: [String: KubernetesPod] = [:]
-                for pod in list.items ?? [] { pods[pod.key] = pod }
-                publish(namespace: namespace, pods: pods)
-                delay = .seconds(1)
-                var version = list.metadata?.resourceVersion ?? ""
-                // Watch from the list's version until the server ends the stream; 410 Gone means list again.
-                while !Task.isCancelled {
-                    guard let next = try await watch(namespace: namespace, from: version, pods: &pods, arguments: arguments, client: client) else {
-                        break
-                    }
-                    version = next
-                }
-            } catch is CancellationError {
-                return
-            } catch {
-                context.logger.warning("kubernetes pod discovery failed; retrying", metadata: [
-                    "namespace": "\(namespace.isEmpty ? "(all)" : namespace)", "error": "\(error)",
-                ])
-                try? await Task.sleep(for: delay)  // not-a-wait: backoff before listing again
-                delay = min(delay * 2, .seconds(30))
-            }
-        }
-    }
-
-    /// One watch request; the resource version to go on from, or nil when the list must be fetched again.
-    private func watch(
-        namespace: String, from version: String, pods: inout [String: KubernetesPod], arguments: Arguments, client: HTTPClient
-    ) async throws -> String? {
-        var request = HTTPClientRequest(url: arguments.client.baseURL + path(namespace, arguments, watchFrom: version))
-        request.headers = try arguments.client.headers()
-        let response = try await client.execute(request, timeout: .seconds(3600))
-        guard response.status == .ok else {
-            if response.status.code == 410 { return nil }
-            let body = try await response.body.collect(upTo: 65_536)
-            throw KubernetesAPIError(description: "watch pods: \(response.status.code) \(String(buffer: body).prefix(300))")
-        }
-        var latest = version
-        var pending = Data()
-        let decoder = JSONDecoder()
-        for try await chunk in response.body {
-            pending.append(contentsOf: chunk.readableBytesView)
-            var changed = false
-            while let newline = pending.firstIndex(of: 0x0A) {
-                let line = pending[pending.startIndex..<newline]
-                pending = Data(pending[(newline + 1)...])
-                guard !line.isEmpty else { continue }
-                let event = try decoder.decode(KubernetesWatchEvent.self, from: Data(line))
-                switch event.type {
-                case "ADDED", "MODIFIED":
-                    if let pod = event.object {
-                        pods[pod.key] = pod
-                        changed = true
-                    }
-                case "DELETED":
-                    if let pod = event.object {
-                        pods[pod.key] = nil
-                        changed = true
-                    }
-                case "ERROR":
-                    if event.errorStatus?.code == 410 { return nil }
-                    throw KubernetesAPIError(description: "watch pods: \(event.errorStatus?.message ?? "error event")")
-                default:
-                    break  // BOOKMARK
-                }
-                if let version = event.object?.metadata?.resourceVersion { latest = version }
-            }
-            if changed { publish(namespace: namespace, pods: pods) }
-        }
-        return latest
-    }
-
-    private func path(_ namespace: String, _ arguments: Arguments, watchFrom version: String? = nil) -> String {
-        var path = namespace.isEmpty ? "/api/v1/pods" : "/api/v1/namespaces/\(Self.escape(namespace))/pods"
-        var query: [String] = []
-        if !arguments.labelSelector.isEmpty { query.append("labelSelector=" + Self.escape(arguments.labelSelector)) }
-        if !arguments.fieldSelector.isEmpty { query.append("fieldSelector=" + Self.escape(arguments.fieldSelector)) }
-        if let version {
-            query += ["watch=true", "allowWatchBookmarks=true", "resourceVersion=" + Self.escape(version)]
-        }
-        if !query.isEmpty { path += "?" + query.joined(separator: "&") }
-        return path
-    }
-
-    private static func escape(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 
     private func publish(namespace: String, pods: [String: KubernetesPod]) {
