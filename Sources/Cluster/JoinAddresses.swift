@@ -69,20 +69,40 @@ public struct DNSJoinResolver: JoinAddressResolver {
             case .name(let host, let port):
                 return try await resolver.lookupAddresses(host: host).map { Self.hostPort($0, port) }
             case .service(let name):
-                var addresses: [String] = []
-                for target in try await resolver.lookupService(name: name) {
-                    // Targets are absolute names: the trailing dot keeps the search domains off them.
-                    let hosts = target.addresses.isEmpty
-                        ? try await resolver.lookupAddresses(host: target.target + ".") : target.addresses
-                    addresses += hosts.map { Self.hostPort($0, target.port) }
-                }
-                return addresses
+                return await addresses(of: try await resolver.lookupService(name: name), entry: entry)
             }
         } catch {
             logger.warning("join address could not be resolved; skipped this time",
                            metadata: ["entry": "\(entry)", "error": "\(error)"])
             return []
         }
+    }
+
+    /// The addresses of SRV targets, each with its port, in the targets' order. Targets without addresses in the
+    /// answer are looked up concurrently; one that fails is logged and left out, the others kept.
+    private func addresses(of targets: [ServiceTarget], entry: String) async -> [String] {
+        let found = await withTaskGroup(of: (Int, [String]).self) { group in
+            for (index, target) in targets.enumerated() {
+                if !target.addresses.isEmpty {
+                    group.addTask { (index, target.addresses) }
+                    continue
+                }
+                group.addTask {
+                    do throws(DNSResolverError) {
+                        // Targets are absolute names: the trailing dot keeps the search domains off them.
+                        return (index, try await resolver.lookupAddresses(host: target.target + "."))
+                    } catch {
+                        logger.warning("SRV target of a join address could not be resolved; skipped this time",
+                                       metadata: ["entry": "\(entry)", "target": "\(target.target)", "error": "\(error)"])
+                        return (index, [])
+                    }
+                }
+            }
+            var found = [[String]](repeating: [], count: targets.count)
+            for await (index, addresses) in group { found[index] = addresses }
+            return found
+        }
+        return zip(targets, found).flatMap { target, hosts in hosts.map { Self.hostPort($0, target.port) } }
     }
 
     /// `host:port`, with brackets around an IPv6 address.

@@ -28,7 +28,8 @@ public struct ResolverConfiguration: Sendable, Equatable {
     }
 
     /// Reads `resolv.conf` text: `nameserver`, `search`, `domain` and `options ndots:N timeout:N attempts:N`;
-    /// other lines, comments (`#`, `;`) and nameservers that are not IP addresses are ignored, as glibc does.
+    /// other lines, comments (`#`, `;`) and nameservers that are not IP addresses are ignored, as glibc does
+    /// (so is an IPv6 nameserver with a zone, `fe80::1%eth0`, which this resolver cannot address).
     ///
     /// - Parameter localDomain: the search domain when the file names none (glibc takes the host name's domain).
     public init(resolvConf text: String, localDomain: String? = nil) {

@@ -97,6 +97,13 @@ import Wire
         #expect(server.queries.map(\.overTCP) == [false, true])
     }
 
+    @Test func ignoresAnswersThatDoNotMatchTheQuery() async throws {
+        let server = try await DNSTestServer.start(mode: .forgeFirst)
+        defer { Task { await server.stop() } }
+        server.set(records: [.address(name: "gossip.example", [10, 0, 0, 2])])
+        #expect(try await server.resolver().lookupAddresses(host: "gossip.example") == ["10.0.0.2"])
+    }
+
     @Test func aServerThatNeverAnswersFailsWithinTheBound() async throws {
         let server = try await DNSTestServer.start(mode: .silent)
         defer { Task { await server.stop() } }

@@ -14,6 +14,8 @@ final class DNSTestServer: Sendable {
         case silent
         /// Answers over UDP with only a header with TC set; the full answer is over TCP.
         case truncateOverUDP
+        /// Before each UDP answer, sends a forged one (another ID, address 10.9.9.9) and a query echoed back.
+        case forgeFirst
     }
 
     struct Query: Sendable, Equatable {
@@ -97,8 +99,21 @@ final class DNSTestServer: Sendable {
                                                          ndots: ndots, timeout: timeout, attempts: attempts))
     }
 
+    /// The messages to send back for `bytes`: none to stay silent.
+    fileprivate func answers(_ bytes: [UInt8], overTCP: Bool) -> [[UInt8]] {
+        guard let answer = answer(bytes, overTCP: overTCP) else { return [] }
+        guard state.withLock({ $0.mode }) == .forgeFirst, !overTCP, var forged = try? DNSMessage(bytes: answer)
+        else { return [answer] }
+        forged.header.id ^= 0x5555
+        forged.answers = forged.questions.map { .address(name: $0.name, [10, 9, 9, 9]) }
+        var echo = forged
+        echo.header.id ^= 0x5555
+        echo.header.isResponse = false
+        return [(try? forged.encode()) ?? [], (try? echo.encode()) ?? [], answer]
+    }
+
     /// The answer to `bytes`, nil to stay silent.
-    fileprivate func answer(_ bytes: [UInt8], overTCP: Bool) -> [UInt8]? {
+    private func answer(_ bytes: [UInt8], overTCP: Bool) -> [UInt8]? {
         guard let query = try? DNSMessage(bytes: bytes), let question = query.questions.first else { return nil }
         let (records, glue, mode) = state.withLock { state in
             state.queries.append(Query(name: question.name, type: question.type, overTCP: overTCP))
@@ -144,8 +159,8 @@ final class DNSTestServer: Sendable {
 /// Lets the handlers, made before the server object, reach it.
 private final class ServerBox: Sendable {
     let server = Mutex<DNSTestServer?>(nil)
-    func answer(_ bytes: [UInt8], overTCP: Bool) -> [UInt8]? {
-        server.withLock { $0 }?.answer(bytes, overTCP: overTCP)
+    func answers(_ bytes: [UInt8], overTCP: Bool) -> [[UInt8]] {
+        server.withLock { $0 }?.answers(bytes, overTCP: overTCP) ?? []
     }
 }
 
@@ -158,9 +173,10 @@ private final class UDPHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        guard let answer = server.answer(Array(envelope.data.readableBytesView), overTCP: false) else { return }
-        context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress,
-                                                                data: ByteBuffer(bytes: answer))), promise: nil)
+        for answer in server.answers(Array(envelope.data.readableBytesView), overTCP: false) {
+            context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress,
+                                                                    data: ByteBuffer(bytes: answer))), promise: nil)
+        }
     }
 }
 
@@ -172,10 +188,11 @@ private final class TCPHandler: ChannelInboundHandler {
     init(server: ServerBox) { self.server = server }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let answer = server.answer(Array(unwrapInboundIn(data).readableBytesView), overTCP: true) else { return }
-        var buffer = ByteBuffer()
-        buffer.writeInteger(UInt16(answer.count))
-        buffer.writeBytes(answer)
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        for answer in server.answers(Array(unwrapInboundIn(data).readableBytesView), overTCP: true) {
+            var buffer = ByteBuffer()
+            buffer.writeInteger(UInt16(answer.count))
+            buffer.writeBytes(answer)
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        }
     }
 }

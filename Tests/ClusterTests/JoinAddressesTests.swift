@@ -33,6 +33,18 @@ import Wire
         #expect(await resolver.resolve(["gossip.example", "dnssrv+_gossip._tcp.loki.example"]) == ["10.0.0.4:12345"])
     }
 
+    @Test func anSRVTargetWithoutAddressesSkipsOnlyItself() async throws {
+        let server = try await DNSTestServer.start()
+        defer { Task { await server.stop() } }
+        func srv(_ port: UInt16, _ target: String) -> DNSRecord {
+            DNSRecord(name: "gossip.example", type: .srv, ttl: 5,
+                      data: .srv(DNSServiceRecord(priority: 0, weight: 0, port: port, target: target)))
+        }
+        server.set(records: [srv(1, "gone.example"), srv(2, "here.example"), .address(name: "here.example", [10, 0, 0, 8])])
+        let resolver = DNSJoinResolver(defaultPort: 7946, resolver: server.resolver())
+        #expect(await resolver.resolve(["dnssrv+gossip.example"]) == ["10.0.0.8:2"])
+    }
+
     @Test func aFailingLookupSkipsOnlyItsEntry() async throws {
         let server = try await DNSTestServer.start(mode: .silent)
         defer { Task { await server.stop() } }

@@ -16,6 +16,7 @@
 /// Decoding takes untrusted bytes: it throws ``DNSMessageError`` saying what is wrong and where, and never traps.
 /// Records of other types keep their rdata as bytes (``DNSRecordData/other(_:)``).
 public struct DNSMessage: Sendable, Equatable {
+    /// The header's section counts are not kept: ``encode()`` writes those of the sections.
     public var header: DNSHeader
     public var questions: [DNSQuestion]
     public var answers: [DNSRecord]
@@ -236,6 +237,7 @@ public struct DNSRecordType: RawRepresentable, Sendable, Hashable, CustomStringC
     }
 }
 
+/// What a query asks: records of `type` owned by `name`.
 public struct DNSQuestion: Sendable, Equatable {
     public var name: String
     public var type: DNSRecordType
@@ -344,6 +346,7 @@ public struct DNSRecord: Sendable, Equatable {
     }
 }
 
+/// A record's data, read for the types the resolver uses (A, AAAA, CNAME and SRV, class IN).
 public enum DNSRecordData: Sendable, Equatable {
     /// An IPv4 address, 4 bytes in network order.
     case a([UInt8])
