@@ -120,6 +120,9 @@ public struct DNSResolver: Sendable {
     }
 
     /// Asks for `name`/`type` until a nameserver answers: the answer (nil when it is NXDOMAIN), or why none did.
+    ///
+    /// Queries carry EDNS(0) for answers up to 1232 bytes over UDP; a nameserver that answers FORMERR to that is
+    /// asked again at once with a plain RFC 1035 query (as resolvers do for servers predating EDNS).
     private func query(_ name: String, type: DNSRecordType) async -> Result<DNSMessage?, DNSResolverError> {
         if configuration.nameservers.isEmpty {
             return .failure(.failed(name, reason: "no nameserver is configured"))
@@ -128,40 +131,66 @@ public struct DNSResolver: Sendable {
         for _ in 0..<max(1, configuration.attempts) {
             for address in configuration.nameservers {
                 if Task.isCancelled { return .failure(.failed(name, reason: "the lookup was cancelled")) }
-                let id = UInt16.random(in: .min ... .max)
-                let query: [UInt8]
-                do {
-                    query = try DNSMessage.query(name: name, type: type, id: id).encode()
-                } catch {
-                    return .failure(.invalidName(name, reason: error.reason))
+                var outcome = await ask(address, name, type, ednsPayloadSize: 1232)
+                if case .answered(let answer) = outcome, answer.header.responseCode == .formatError {
+                    outcome = await ask(address, name, type, ednsPayloadSize: nil)
                 }
-                let deadline = NIODeadline.now() + TimeAmount(configuration.timeout)
-                let answer: DNSMessage
-                let server = address.hostPort
-                do throws(DNSTransport.Failure) {
-                    answer = try await transport.exchange(query, id: id, with: address, deadline: deadline)
-                } catch {
-                    lastProblem = switch error {
-                    case .timedOut: "no answer from \(server) within \(configuration.timeout)"
-                    case .malformed(let reason): "\(server) answered with bytes that are not a DNS message: \(reason.reason)"
-                    case .io(let cause): "could not ask \(server): \(cause)"
+                switch outcome {
+                case .invalid(let reason):
+                    return .failure(.invalidName(name, reason: reason))
+                case .problem(let problem):
+                    lastProblem = problem
+                case .answered(let answer):
+                    switch answer.header.responseCode {
+                    case .noError: return .success(answer)
+                    case .nameError: return .success(nil)
+                    default:
+                        lastProblem = "\(address.hostPort) answered \(type) \(name) with \(answer.header.responseCode)"
                     }
-                    continue
-                }
-                guard let question = answer.questions.first, answer.questions.count == 1,
-                      DNSName.canonical(question.name) == DNSName.canonical(name), question.type == type
-                else {
-                    lastProblem = "\(server) answered another question than \(type) \(name)"
-                    continue
-                }
-                switch answer.header.responseCode {
-                case .noError: return .success(answer)
-                case .nameError: return .success(nil)
-                default: lastProblem = "\(server) answered \(type) \(name) with \(answer.header.responseCode)"
                 }
             }
         }
         return .failure(.failed(name, reason: lastProblem))
+    }
+
+    private enum Outcome {
+        case answered(DNSMessage)
+        /// Why this nameserver gave no usable answer this time.
+        case problem(String)
+        /// The name cannot be put in a query.
+        case invalid(String)
+    }
+
+    /// One exchange with one nameserver, bounded by the configured timeout.
+    private func ask(_ address: SocketAddress, _ name: String, _ type: DNSRecordType,
+                     ednsPayloadSize: UInt16?) async -> Outcome {
+        let id = UInt16.random(in: .min ... .max)
+        let query: [UInt8]
+        do {
+            query = try DNSMessage.query(name: name, type: type, id: id, ednsPayloadSize: ednsPayloadSize).encode()
+        } catch {
+            return .invalid(error.reason)
+        }
+        let deadline = NIODeadline.now() + TimeAmount(configuration.timeout)
+        let server = address.hostPort
+        let answer: DNSMessage
+        do throws(DNSTransport.Failure) {
+            answer = try await transport.exchange(query, id: id, with: address, deadline: deadline)
+        } catch {
+            return switch error {
+            case .timedOut: .problem("no answer from \(server) within \(configuration.timeout)")
+            case .malformed(let reason): .problem("\(server) answered with bytes that are not a DNS message: \(reason.reason)")
+            case .io(let cause): .problem("could not ask \(server): \(cause)")
+            }
+        }
+        guard let question = answer.questions.first, answer.questions.count == 1,
+              DNSName.canonical(question.name) == DNSName.canonical(name), question.type == type
+        else {
+            // FORMERR answers may leave the question out.
+            if answer.header.responseCode == .formatError { return .answered(answer) }
+            return .problem("\(server) answered another question than \(type) \(name)")
+        }
+        return .answered(answer)
     }
 
     /// An A or AAAA record's address as text.

@@ -104,6 +104,15 @@ import Wire
         #expect(try await server.resolver().lookupAddresses(host: "gossip.example") == ["10.0.0.2"])
     }
 
+    @Test func asksAgainWithoutEDNSWhenTheServerDoesNotKnowIt() async throws {
+        let server = try await DNSTestServer.start(mode: .refuseEDNS)
+        defer { Task { await server.stop() } }
+        server.set(records: [.address(name: "gossip.example", [10, 0, 0, 2])])
+        let targets = try await server.resolver().lookupAddresses(host: "gossip.example")
+        #expect(targets == ["10.0.0.2"])
+        #expect(server.queries.filter { $0.type == .a }.map(\.withEDNS) == [true, false])
+    }
+
     @Test func aServerThatNeverAnswersFailsWithinTheBound() async throws {
         let server = try await DNSTestServer.start(mode: .silent)
         defer { Task { await server.stop() } }

@@ -16,12 +16,15 @@ final class DNSTestServer: Sendable {
         case truncateOverUDP
         /// Before each UDP answer, sends a forged one (another ID, address 10.9.9.9) and a query echoed back.
         case forgeFirst
+        /// Answers FORMERR (without the question) to queries with an EDNS OPT record, as servers predating EDNS do.
+        case refuseEDNS
     }
 
     struct Query: Sendable, Equatable {
         var name: String
         var type: DNSRecordType
         var overTCP: Bool
+        var withEDNS = false
     }
 
     private struct State {
@@ -116,7 +119,8 @@ final class DNSTestServer: Sendable {
     private func answer(_ bytes: [UInt8], overTCP: Bool) -> [UInt8]? {
         guard let query = try? DNSMessage(bytes: bytes), let question = query.questions.first else { return nil }
         let (records, glue, mode) = state.withLock { state in
-            state.queries.append(Query(name: question.name, type: question.type, overTCP: overTCP))
+            state.queries.append(Query(name: question.name, type: question.type, overTCP: overTCP,
+                                       withEDNS: query.additionals.contains { $0.type == .opt }))
             return (state.records, state.glue, state.mode)
         }
         var header = DNSHeader(id: query.header.id)
@@ -126,6 +130,9 @@ final class DNSTestServer: Sendable {
         switch mode {
         case .silent:
             return nil
+        case .refuseEDNS where query.additionals.contains(where: { $0.type == .opt }):
+            header.responseCode = .formatError
+            return try? DNSMessage(header: header).encode()
         case .truncateOverUDP where !overTCP:
             header.isTruncated = true
             return try? DNSMessage(header: header, questions: [question]).encode()
