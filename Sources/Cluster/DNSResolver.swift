@@ -26,7 +26,7 @@ public struct DNSResolver: Sendable {
         self.transport = DNSTransport(group: eventLoopGroup)
     }
 
-    /// A resolver configured by the resolv.conf at `path`, read once now; a missing or unreadable file gives
+    /// A resolver configured by the resolv.conf at `resolvConfPath`, read once now; a missing or unreadable file gives
     /// glibc's defaults (nameserver 127.0.0.1). Without a `search` or `domain` line, the host name's domain is the
     /// search domain, as in glibc.
     public static func system(resolvConfPath: String = "/etc/resolv.conf",
