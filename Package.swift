@@ -40,7 +40,16 @@ let package = Package(
             ]
         ),
         // Membership by gossip and the consistent-hash ring: the agent cluster (and the backend's rings).
-        .target(name: "Cluster", dependencies: ["Wire", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "Cluster",
+            dependencies: [
+                "Wire",
+                .product(name: "Logging", package: "swift-log"),
+                // DNS lookups of the join addresses: UDP and TCP to the resolv.conf nameservers.
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // Go behaviour the agent must match byte for byte: templates, time layouts, `fmt` verbs, `encoding/json`,
         // float formatting, `Regexp.Expand`, SHA-3.
         .target(name: "GoCompat", dependencies: ["Wire", .product(name: "Crypto", package: "swift-crypto")]),
@@ -125,7 +134,15 @@ let package = Package(
             ]
         ),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"], exclude: ["OTLP/testdata", "SigV4/testdata"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Wire", "TestSupport"]),
+        .testTarget(
+            name: "ClusterTests",
+            dependencies: [
+                "Cluster", "Wire", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "GoCompatTests", dependencies: ["GoCompat", "TestSupport"]),
         .testTarget(name: "AlloyLanguageTests", dependencies: ["AlloyLanguage", "TestSupport"]),
         .testTarget(
