@@ -95,7 +95,7 @@ struct RunCommand: AsyncParsableCommand {
     var clusterAdvertiseAddress: String?
 
     @Option(name: .customLong("cluster.join-addresses"),
-            help: "Comma-separated host[:port] of nodes to join; DNS names are looked up (A/AAAA) on every join.")
+            help: "Comma-separated host[:port], dns+host:port or dnssrv+name of nodes to join; names are looked up again at every join.")
     var clusterJoinAddresses = ""
 
     @Option(name: .customLong("cluster.rejoin-interval"), help: "How often to join the join addresses again (0s: never).")

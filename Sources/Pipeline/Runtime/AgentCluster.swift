@@ -69,8 +69,11 @@ public final class AgentCluster: Service, Sendable {
         }
         guard options.maxJoinPeers >= 0 else { throw AgentConfigError(message: "--cluster.max-join-peers: must not be negative") }
         guard options.waitForSize >= 0 else { throw AgentConfigError(message: "--cluster.wait-for-size: must not be negative") }
-        for address in options.joinAddresses where address.isEmpty {
-            throw AgentConfigError(message: "--cluster.join-addresses: an empty entry in \"\(options.joinAddresses.joined(separator: ","))\"")
+        let joinResolver = DNSJoinResolver(defaultPort: listenPort, resolver: .system(), logger: logger)
+        do {
+            try joinResolver.validate(options.joinAddresses)
+        } catch {
+            throw AgentConfigError(message: "--cluster.join-addresses: \(error)")
         }
         let initialAddress = HostPort(host: advertiseHost, port: advertisePort ?? listenPort).description
         guard options.enabled else {
@@ -89,7 +92,7 @@ public final class AgentCluster: Service, Sendable {
         let node = ClusterNode(
             configuration: configuration, incarnation: incarnation,
             transport: HTTPGossipTransport(client: httpClient),
-            resolver: HostJoinResolver(defaultPort: listenPort, logger: logger),
+            resolver: joinResolver,
             events: ClusterMetrics(registry: metrics, nodeName: nodeName), logger: logger)
         self.node = node
         membership = node.membership
@@ -184,58 +187,6 @@ struct HTTPGossipTransport: GossipTransport {
             throw Failure(description: "HTTP \(response.status.code): \(String(buffer: body).prefix(200))")
         }
         return Array(buffer: body)
-    }
-}
-
-/// `--cluster.join-addresses` entries as host:port, names looked up (A and AAAA) on every call, so a headless
-/// Service's members are found as they come and go.
-struct HostJoinResolver: JoinAddressResolver {
-    let defaultPort: Int
-    let logger: Logger
-
-    func resolve(_ joinAddresses: [String]) async -> [String] {
-        var result: [String] = []
-        for entry in joinAddresses {
-            guard let (host, port) = HostPort.optionalPort(entry), !host.isEmpty else {
-                logger.warning("join address is not host[:port]; skipped", metadata: ["address": "\(entry)"])
-                continue
-            }
-            let addresses = await Self.lookup(host)
-            if addresses.isEmpty {
-                logger.warning("join address did not resolve", metadata: ["address": "\(entry)"])
-            }
-            for address in addresses { result.append(HostPort(host: address, port: port ?? defaultPort).description) }
-        }
-        var seen = Set<String>()
-        return result.filter { seen.insert($0).inserted }
-    }
-
-    /// The IPv4 and IPv6 addresses of `host` (an IP literal is returned as it is).
-    static func lookup(_ host: String) async -> [String] {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                var hints = addrinfo()
-                hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-                var list: UnsafeMutablePointer<addrinfo>?
-                guard getaddrinfo(host, nil, &hints, &list) == 0, let first = list else {
-                    continuation.resume(returning: [])
-                    return
-                }
-                defer { freeaddrinfo(list) }
-                var addresses: [String] = []
-                var cursor: UnsafeMutablePointer<addrinfo>? = first
-                while let entry = cursor {
-                    defer { cursor = entry.pointee.ai_next }
-                    var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-                    if getnameinfo(entry.pointee.ai_addr, entry.pointee.ai_addrlen, &text, socklen_t(text.count),
-                                   nil, 0, NI_NUMERICHOST) == 0 {
-                        let address = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                        if !addresses.contains(address) { addresses.append(address) }
-                    }
-                }
-                continuation.resume(returning: addresses)
-            }
-        }
     }
 }
 

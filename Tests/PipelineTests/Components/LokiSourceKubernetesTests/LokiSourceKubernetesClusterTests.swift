@@ -35,7 +35,7 @@ import Wire
             logger.logLevel = .critical
             let node = ClusterNode(
                 configuration: configuration, incarnation: 1, transport: HTTPGossipTransport(client: .shared),
-                resolver: HostJoinResolver(defaultPort: 0, logger: logger), logger: logger)
+                resolver: DNSJoinResolver(defaultPort: 0, resolver: .system(), logger: logger), logger: logger)
             self.node = node
             // The two agent endpoints a clustered component needs, as AgentAPI serves them.
             let router = Router()
