@@ -3,6 +3,7 @@ extension ComponentRegistry {
     public static let standard = ComponentRegistry([
         OTelColReceiverOTLP.self,
         OTelColProcessorBatch.self,
+        OTelColProcessorK8sAttributes.self,
         OTelColExporterLoki.self,
         OTelColExporterOTLPHTTP.self,
         LokiWrite.self,

@@ -20,6 +20,7 @@ struct KubernetesPod: Decodable, Sendable, Equatable {
 
     struct Spec: Decodable, Sendable, Equatable {
         var nodeName: String?
+        var hostNetwork: Bool?
         var containers: [Container]?
         var initContainers: [Container]?
     }
@@ -40,6 +41,7 @@ struct KubernetesPod: Decodable, Sendable, Equatable {
         var phase: String?
         var podIP: String?
         var hostIP: String?
+        var startTime: String?
         var conditions: [Condition]?
         var containerStatuses: [ContainerStatus]?
         var initContainerStatuses: [ContainerStatus]?
