@@ -3,6 +3,8 @@ extension ComponentRegistry {
     public static let standard = ComponentRegistry([
         OTelColReceiverOTLP.self,
         OTelColProcessorBatch.self,
+        OTelColProcessorAttributes.self,
+        OTelColProcessorTransform.self,
         OTelColExporterLoki.self,
         OTelColExporterOTLPHTTP.self,
         LokiWrite.self,
