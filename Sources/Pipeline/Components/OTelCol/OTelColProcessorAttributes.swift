@@ -87,6 +87,11 @@ public final class OTelColProcessorAttributes: Component, OTLPLogsConsumer {
             for block in reader.blocks("action") { actions.append(try Self.action(block)) }
             include = try reader.block("include").map { reader throws(Diagnostic) in try Self.match(reader) }
             exclude = try reader.block("exclude").map { reader throws(Diagnostic) in try Self.match(reader) }
+            if let debug = try reader.block("debug_metrics") {
+                // Accepted for compatibility; these metrics have no high-cardinality attributes to drop.
+                _ = try debug.bool("disable_high_cardinality_metrics", default: true)
+                _ = try debug.string("level")
+            }
             logs = try reader.otelcolOutput()
         }
 

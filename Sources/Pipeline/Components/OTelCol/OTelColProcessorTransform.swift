@@ -6,7 +6,8 @@ import Wire
 
 /// `otelcol.processor.transform`: changes OTLP logs with OpenTelemetry Transformation Language statements, then
 /// hands them on to `output`. Each `log_statements` block runs its statements, in order, in one context (`log`:
-/// once per record; `resource`; `scope`), on the whole batch before the next block runs.
+/// once per record; `resource`; `scope`), on the whole batch before the next block runs; a `statements { log }`
+/// block runs last, in the lowest context its paths name.
 ///
 /// Estuary runs a documented subset of OTTL (`docs/agent.md`): every statement is parsed when the configuration
 /// loads, and one that uses a function, path or construct outside the subset is refused there, with its text and
@@ -20,6 +21,8 @@ public final class OTelColProcessorTransform: Component, OTLPLogsConsumer {
         public var statements: [OTTLStatement]
         /// When any is true for a record (resource, scope), the statements run on it; none: they always run.
         public var conditions: [OTTLConditionText]
+        /// The block's own `error_mode`; nil: the component's.
+        public var errorMode: OTTLErrorMode?
     }
 
     public struct Arguments: ComponentArguments {
@@ -29,11 +32,7 @@ public final class OTelColProcessorTransform: Component, OTLPLogsConsumer {
         public var logs = OTLPLogsConsumers()
 
         public init(_ reader: ArgumentReader) throws(Diagnostic) {
-            let modeText = try reader.string("error_mode", default: errorMode.rawValue)
-            guard let mode = OTTLErrorMode(rawValue: modeText) else {
-                throw reader.error("error_mode", "error_mode: \(GoQuote.quote(modeText)) is not one of \"ignore\", \"silent\", \"propagate\"")
-            }
-            errorMode = mode
+            errorMode = try Self.errorMode(reader) ?? errorMode
             for signal in ["trace_statements", "metric_statements"] {
                 if let block = reader.blocks(signal).first {
                     throw block.blockError("\(signal) is not supported: only logs flow through Estuary; use log_statements")
@@ -42,12 +41,56 @@ public final class OTelColProcessorTransform: Component, OTLPLogsConsumer {
             for block in reader.blocks("log_statements") {
                 logStatements.append(try Self.group(block))
             }
+            if let flat = try reader.block("statements") {
+                for signal in ["trace", "metric"] where flat.has(signal) {
+                    throw flat.error(signal, "\(signal): only logs flow through Estuary; use log")
+                }
+                if let group = try Self.inferredGroup(flat) { logStatements.append(group) }
+            }
+            if let debug = try reader.block("debug_metrics") {
+                // Accepted for compatibility; these metrics have no high-cardinality attributes to drop.
+                _ = try debug.bool("disable_high_cardinality_metrics", default: true)
+                _ = try debug.string("level")
+            }
             logs = try reader.otelcolOutput()
+        }
+
+        private static func errorMode(_ reader: ArgumentReader) throws(Diagnostic) -> OTTLErrorMode? {
+            guard let text = try reader.string("error_mode") else { return nil }
+            guard let mode = OTTLErrorMode(rawValue: text) else {
+                throw reader.error("error_mode", "error_mode: \(GoQuote.quote(text)) is not one of \"ignore\", \"silent\", \"propagate\"")
+            }
+            return mode
+        }
+
+        /// The `statements { log = [...] }` block: every path names its context, and the statements run in the
+        /// lowest context named (the collector's context inference).
+        private static func inferredGroup(_ block: ArgumentReader) throws(Diagnostic) -> StatementGroup? {
+            let texts = try block.stringList("log")
+            guard !texts.isEmpty else { return nil }
+            var named: Set<OTTLContext> = []
+            for (index, text) in texts.enumerated() {
+                do throws(OTTLSyntaxError) {
+                    named.formUnion(try OTTLStatement.namedContexts(text))
+                } catch {
+                    throw block.error("log", Self.describe(error, in: text, at: "log[\(index)]"))
+                }
+            }
+            let context = OTTLContext.lowest(of: named)
+            var statements: [OTTLStatement] = []
+            for (index, text) in texts.enumerated() {
+                do throws(OTTLSyntaxError) {
+                    statements.append(try OTTLStatement(text, context: context, requireContextPrefix: true))
+                } catch {
+                    throw block.error("log", Self.describe(error, in: text, at: "log[\(index)] (in the \(context.rawValue) context)"))
+                }
+            }
+            return StatementGroup(context: context, statements: statements, conditions: [], errorMode: nil)
         }
 
         private static func group(_ block: ArgumentReader) throws(Diagnostic) -> StatementGroup {
             let contextText = try block.requiredString("context")
-            guard let context = OTTLContext(rawValue: contextText) else {
+            guard let context = OTTLContext(rawValue: contextText.lowercased()) else {
                 throw block.error("context", "context: \(GoQuote.quote(contextText)) is not one of \"log\", \"resource\", \"scope\"")
             }
             try block.requirePresent("statements")
@@ -67,7 +110,8 @@ public final class OTelColProcessorTransform: Component, OTLPLogsConsumer {
                     throw block.error("conditions", Self.describe(error, in: text, at: "conditions[\(index)]"))
                 }
             }
-            return StatementGroup(context: context, statements: statements, conditions: conditions)
+            return StatementGroup(context: context, statements: statements, conditions: conditions,
+                                  errorMode: try Self.errorMode(block))
         }
 
         static func describe(_ error: OTTLSyntaxError, in text: String, at place: String) -> String {
@@ -120,19 +164,20 @@ public final class OTelColProcessorTransform: Component, OTLPLogsConsumer {
     /// Runs every group on `data`; throws ``PipelineError/rejected(_:)`` for a failed statement under `propagate`.
     func transform(_ data: inout OTLPLogsData, _ arguments: Arguments) throws(PipelineError) {
         for group in arguments.logStatements {
+            let mode = group.errorMode ?? arguments.errorMode
             for r in data.resourceLogs.indices {
                 switch group.context {
                 case .resource:
                     var target = OTTLTarget(
                         resource: data.resourceLogs[r].resource, scope: OTLPInstrumentationScope(), record: OTLPLogRecord())
-                    try run(group, on: &target, arguments.errorMode)
+                    try run(group, on: &target, mode)
                     data.resourceLogs[r].resource = target.resource
                 case .scope:
                     for s in data.resourceLogs[r].scopeLogs.indices {
                         var target = OTTLTarget(
                             resource: data.resourceLogs[r].resource, scope: data.resourceLogs[r].scopeLogs[s].scope,
                             record: OTLPLogRecord())
-                        try run(group, on: &target, arguments.errorMode)
+                        try run(group, on: &target, mode)
                         data.resourceLogs[r].resource = target.resource
                         data.resourceLogs[r].scopeLogs[s].scope = target.scope
                     }
@@ -149,7 +194,7 @@ public final class OTelColProcessorTransform: Component, OTLPLogsConsumer {
                                 data.resourceLogs[r].scopeLogs[s].scope = target.scope
                                 data.resourceLogs[r].scopeLogs[s].logRecords[l] = target.record
                             }
-                            try run(group, on: &target, arguments.errorMode)
+                            try run(group, on: &target, mode)
                         }
                     }
                 }

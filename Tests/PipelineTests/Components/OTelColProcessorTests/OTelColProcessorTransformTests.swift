@@ -146,11 +146,56 @@ final class RecordingConsumer: OTLPLogsConsumer {
         (#"error_mode = "loud""#, #"error_mode: "loud" is not one of "ignore", "silent", "propagate""#),
         (#"trace_statements {\#ncontext = "span"\#nstatements = []\#n}"#, "trace_statements is not supported"),
         (#"metric_statements {\#ncontext = "datapoint"\#nstatements = []\#n}"#, "metric_statements is not supported"),
-        (#"log_statements {\#ncontext = "log"\#nstatements = []\#nerror_mode = "ignore"\#n}"#, #"unrecognized attribute name "error_mode""#),
+        (#"log_statements {\#ncontext = "log"\#nstatements = []\#nerror_mode = "never"\#n}"#, #"error_mode: "never" is not one of"#),
+        (#"statements {\#nlog = [`set(attributes["a"], 1)`]\#n}"#,
+         #"log[0]: path attributes names no context: in the statements block every path starts with log., scope. or resource. at column 5"#),
+        (#"statements {\#ntrace = [`set(span.name, "x")`]\#n}"#, "trace: only logs flow through Estuary"),
+        (#"statements {\#nlog = [`set(resource.attributes["a"], 1)`, `set(scope.name, log.body)`, `keep_keys(log.attributes, [1])`]\#n}"#,
+         #"log[2]: keys must be a list of string literals such as ["a", "b"] at column 27"#),
     ])
     func configurationErrors(body: String, expected: String) throws {
         let problem = try #require(Self.problem(body), "accepted: \(body)")
         #expect(problem.contains(expected), "\(problem)")
+    }
+
+    @Test func aBlocksErrorModeOverridesTheComponents() async throws {
+        let sink = RecordingConsumer()
+        let processor = try Self.make(#"""
+            error_mode = "propagate"
+            log_statements {
+              context    = "LOG"
+              error_mode = "silent"
+              statements = [`set(attributes["p"], ParseJSON(body))`, `set(attributes["after"], 1)`]
+            }
+            """#, sink: sink)
+        try await processor.consume(T.logs([OTLPLogRecord(body: .string("not json"))]))
+        #expect(sink.records.first?.attributes == [T.kv("after", .int(1))])
+    }
+
+    @Test func theStatementsBlockInfersTheLowestContextNamed() async throws {
+        let sink = RecordingConsumer()
+        let processor = try Self.make(#"""
+            statements {
+              log = [
+                `set(resource.attributes["seen"], "yes")`,
+                `set(log.attributes["service"], resource.attributes["service.name"]) where log.severity_number >= SEVERITY_NUMBER_WARN`,
+              ]
+            }
+            """#, sink: sink)
+        try await processor.consume(T.logs([OTLPLogRecord(severityNumber: 13), OTLPLogRecord(severityNumber: 9)],
+                                          resource: [T.kv("service.name", .string("api"))]))
+        #expect(sink.records.map(\.attributes) == [[T.kv("service", .string("api"))], []])
+        #expect(sink.batches.first?.resourceLogs.first?.resource.attributes.last == T.kv("seen", .string("yes")))
+
+        // Only resource paths: the statements run once per resource.
+        let resourceSink = RecordingConsumer()
+        let resourceOnly = try Self.make(#"""
+            statements {
+              log = [`set(resource.attributes["n"], Concat([resource.attributes["n"], "x"], ""))`]
+            }
+            """#, sink: resourceSink)
+        try await resourceOnly.consume(T.logs([OTLPLogRecord(), OTLPLogRecord()], resource: [T.kv("n", .string(""))]))
+        #expect(resourceSink.batches.first?.resourceLogs.first?.resource.attributes == [T.kv("n", .string("x"))])
     }
 
     @Test func columnsPointIntoTheStatement() throws {

@@ -1,4 +1,5 @@
 @testable import AlloyLanguage
+import Foundation
 import Testing
 import Wire
 @testable import Pipeline
@@ -9,25 +10,20 @@ import PipelineTestSupport
 @Suite struct SeverityToDetectedLevelTests {
     typealias T = OTTLTest
 
-    /// The statements exactly as docs/agent.md gives them.
-    static let config = #"""
-        otelcol.processor.transform "levels" {
-          error_mode = "ignore"
-          log_statements {
-            context    = "log"
-            statements = [
-              `set(attributes["detected_level"], "trace") where severity_number >= SEVERITY_NUMBER_TRACE and severity_number < SEVERITY_NUMBER_DEBUG`,
-              `set(attributes["detected_level"], "debug") where severity_number >= SEVERITY_NUMBER_DEBUG and severity_number < SEVERITY_NUMBER_INFO`,
-              `set(attributes["detected_level"], "info") where severity_number >= SEVERITY_NUMBER_INFO and severity_number < SEVERITY_NUMBER_WARN`,
-              `set(attributes["detected_level"], "warn") where severity_number >= SEVERITY_NUMBER_WARN and severity_number < SEVERITY_NUMBER_ERROR`,
-              `set(attributes["detected_level"], "error") where severity_number >= SEVERITY_NUMBER_ERROR and severity_number < SEVERITY_NUMBER_FATAL`,
-              `set(attributes["detected_level"], "fatal") where severity_number >= SEVERITY_NUMBER_FATAL`,
-              `set(attributes["loki.attribute.labels"], "detected_level") where attributes["detected_level"] != nil`,
-            ]
-          }
-          output { logs = [exporter] }
-        }
-        """#
+    /// The example block of docs/agent.md, sending to the test's exporter: the documentation is what is tested.
+    static func documentedConfig() throws -> String {
+        let docs = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/agent.md")
+        let text = try String(contentsOf: docs, encoding: .utf8)
+        let heading = try #require(text.range(of: "**Severity to Loki's `detected_level`.**"))
+        let open = try #require(text.range(of: "```alloy\n", range: heading.upperBound..<text.endIndex))
+        let close = try #require(text.range(of: "```", range: open.upperBound..<text.endIndex))
+        let block = String(text[open.upperBound..<close.lowerBound])
+        #expect(block.contains("otelcol.exporter.loki.default.input"))
+        return block.replacingOccurrences(of: "otelcol.exporter.loki.default.input", with: "exporter")
+    }
 
     @Test func everySeverityRangeReachesLokiAsALabel() async throws {
         let receiver = CollectingReceiver()
@@ -35,7 +31,7 @@ import PipelineTestSupport
             OTelColExporterLoki.self, #"otelcol.exporter.loki "default" { forward_to = [out] }"#,
             scope: ComponentHarness.scope(receivers: ["out": receiver]))
         let processor = try ComponentHarness.make(
-            OTelColProcessorTransform.self, Self.config, scope: ComponentHarness.scope(consumers: ["exporter": exporter]))
+            OTelColProcessorTransform.self, try Self.documentedConfig(), scope: ComponentHarness.scope(consumers: ["exporter": exporter]))
         let numbers: [Int32] = [0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24]
         try await processor.consume(T.logs(
             numbers.map { OTLPLogRecord(timeUnixNano: UInt64($0) + 1, severityNumber: $0, body: .string("n=\($0)")) },

@@ -17,9 +17,15 @@ struct OTTLParser {
     ]
     static let converters = ["ParseJSON", "Concat", "IsMatch", "ConvertCase", "Int", "Double", "String", "SHA256"]
 
-    init(tokens: [OTTLToken], context: OTTLContext) {
+    /// In the `statements` block every path names its context (`log.body`, `resource.attributes[...]`).
+    private let requireContextPrefix: Bool
+    /// The contexts the paths named, for inferring the block's context.
+    private(set) var namedContexts: Set<OTTLContext> = []
+
+    init(tokens: [OTTLToken], context: OTTLContext, requireContextPrefix: Bool = false) {
         self.tokens = tokens
         self.context = context
+        self.requireContextPrefix = requireContextPrefix
     }
 
     // MARK: Statements
@@ -191,6 +197,10 @@ struct OTTLParser {
                 guard let number = OTLPSeverity.number(named: name.utf8) else {
                     throw error("unknown enum \(name) (the log context knows SEVERITY_NUMBER_*)", at: token)
                 }
+                guard context == .log else {
+                    throw error("\(name) is an enum of the log context, not of the \(context.rawValue) context", at: token)
+                }
+                if requireContextPrefix { namedContexts.insert(.log) }
                 return .literal(.int(Int64(number)))
             }
             return .path(try path())
@@ -210,6 +220,19 @@ struct OTTLParser {
             advance()
         } while consume(".")
         let spelled = segments.joined(separator: ".")
+        if requireContextPrefix {
+            let named: OTTLContext? = switch segments.first {
+            case "log": .log
+            case "scope", "instrumentation_scope": .scope
+            case "resource": .resource
+            default: nil
+            }
+            guard let named, segments.count > 1 else {
+                throw error("path \(spelled) names no context: in the statements block every path starts with log., "
+                            + "scope. or resource.", at: start)
+            }
+            namedContexts.insert(named)
+        }
         guard let field = Self.field(segments, context: context) else {
             throw error("unsupported path \(spelled) in the \(context.rawValue) context", at: start)
         }

@@ -136,10 +136,28 @@ public struct OTTLStatement: Sendable, Equatable {
 
     /// Parses `text` for `context`; a statement with an unsupported function, path or construct is an error
     /// naming it and its position.
-    public init(_ text: String, context: OTTLContext) throws(OTTLSyntaxError) {
+    /// `requireContextPrefix`: every path must start with its context (`log.`, `scope.`, `resource.`), as in the
+    /// `statements` block.
+    public init(_ text: String, context: OTTLContext, requireContextPrefix: Bool = false) throws(OTTLSyntaxError) {
         self.text = text
-        var parser = OTTLParser(tokens: try OTTLLexer.tokens(text), context: context)
+        var parser = OTTLParser(tokens: try OTTLLexer.tokens(text), context: context,
+                                requireContextPrefix: requireContextPrefix)
         (editor, condition) = try parser.statement()
+    }
+
+    /// The contexts the paths of `text` name (`log.body` names `log`); every path must name one.
+    public static func namedContexts(_ text: String) throws(OTTLSyntaxError) -> Set<OTTLContext> {
+        var parser = OTTLParser(tokens: try OTTLLexer.tokens(text), context: .log, requireContextPrefix: true)
+        _ = try parser.statement()
+        return parser.namedContexts
+    }
+}
+
+extension OTTLContext {
+    /// The context statements naming `contexts` run in: the lowest one (a log statement can reach its resource,
+    /// not the other way round); `resource` when none is named.
+    public static func lowest(of contexts: Set<OTTLContext>) -> OTTLContext {
+        contexts.contains(.log) ? .log : contexts.contains(.scope) ? .scope : .resource
     }
 }
 
