@@ -184,8 +184,8 @@ public final class OTelColProcessorAttributes: Component, OTLPLogsConsumer {
             }
             if let regexp = try block.block("regexp") {
                 // Cache settings of the collector's regex matcher; Estuary compiles each pattern once and needs none.
-                _ = try regexp.bool("cacheenabled", default: false)
-                _ = try regexp.int("cachemaxnumentries", default: 0)
+                _ = try regexp.bool("cache_enabled", default: false)
+                _ = try regexp.int("cache_max_num_entries", default: 0)
             }
             let typeText = try block.requiredString("match_type")
             guard typeText == "strict" || typeText == "regexp" else {
@@ -201,7 +201,7 @@ public final class OTelColProcessorAttributes: Component, OTLPLogsConsumer {
                     throw block.error(name, "\(name): invalid regular expression \(GoQuote.quote(text)): \(error)")
                 }
             }
-            for (name, resources) in [("attributes", false), ("resources", true)] {
+            for (name, resources) in [("attribute", false), ("resource", true)] {
                 for entry in block.blocks(name) {
                     let key = try entry.requiredString("key")
                     var match = AttributeMatch(key: key)
@@ -218,10 +218,10 @@ public final class OTelColProcessorAttributes: Component, OTLPLogsConsumer {
                     if resources { properties.resources.append(match) } else { properties.attributes.append(match) }
                 }
             }
-            for entry in block.blocks("libraries") {
+            for entry in block.blocks("library") {
                 var library = LibraryMatch(name: try entry.requiredString("name"), version: try entry.string("version"))
-                library.namePattern = try compile(library.name, "libraries")
-                if let version = library.version { library.versionPattern = try compile(version, "libraries") }
+                library.namePattern = try compile(library.name, "library")
+                if let version = library.version { library.versionPattern = try compile(version, "library") }
                 properties.libraries.append(library)
             }
             properties.logBodies = try block.stringList("log_bodies")
@@ -233,22 +233,23 @@ public final class OTelColProcessorAttributes: Component, OTLPLogsConsumer {
             if let severity = try block.block("log_severity") {
                 let minText = try severity.requiredString("min")
                 guard let number = Self.severityNumber(minText) else {
-                    throw severity.error("min", "min: \(GoQuote.quote(minText)) is not a severity such as \"INFO\", \"WARN2\", \"ERROR\"")
+                    throw severity.error("min", "min: unrecognized severity level \(GoQuote.quote(minText)); expected TRACE, DEBUG, INFO, WARN, ERROR or FATAL, optionally followed by 2, 3 or 4")
                 }
                 properties.minimumSeverity = (number, try severity.bool("match_undefined", default: false))
             }
             if properties.attributes.isEmpty && properties.resources.isEmpty && properties.libraries.isEmpty
                 && properties.logBodies.isEmpty && properties.severityTexts.isEmpty && properties.minimumSeverity == nil
             {
-                throw block.blockError("\(block.name) selects nothing: give at least one of attributes, resources, libraries, "
-                    + "log_bodies, log_severity_texts, log_severity")
+                throw block.blockError("\(block.name) selects nothing: give at least one of log_bodies, log_severity_texts, "
+                    + "log_severity, attribute, resource, library")
             }
             return properties
         }
 
-        /// `TRACE` ... `FATAL4` (case-insensitive), as the collector's `log_severity.min` takes.
+        /// `TRACE` ... `FATAL4`, as Alloy's `log_severity.min` takes them (upper case).
         static func severityNumber(_ text: String) -> Int32? {
-            OTLPSeverity.number(named: ("SEVERITY_NUMBER_" + text.uppercased()).utf8).flatMap { $0 == 0 ? nil : $0 }
+            guard text == text.uppercased() else { return nil }
+            return OTLPSeverity.number(named: ("SEVERITY_NUMBER_" + text).utf8).flatMap { $0 == 0 ? nil : $0 }
         }
 
         static func otlpValue(_ value: Value, _ block: ArgumentReader, _ name: String) throws(Diagnostic) -> OTLPAnyValue {

@@ -196,16 +196,16 @@ import PipelineTestSupport
                 .map { !$0.attributes.filter { $0.key == "hit" }.isEmpty }
         }
         #expect(try await marked(#"include {\#nmatch_type = "strict"\#nlog_severity_texts = ["ERROR"]\#n}"#) == [true, false, true, false])
-        #expect(try await marked(#"include {\#nmatch_type = "regexp"\#nlog_bodies = ["^db "]\#nattributes {\#nkey = "env"\#nvalue = "pr.d"\#n}\#n}"#)
+        #expect(try await marked(#"include {\#nmatch_type = "regexp"\#nlog_bodies = ["^db "]\#nattribute {\#nkey = "env"\#nvalue = "pr.d"\#n}\#n}"#)
             == [true, false, false, false])
-        #expect(try await marked(#"exclude {\#nmatch_type = "strict"\#nattributes {\#nkey = "env"\#nvalue = "dev"\#n}\#n}"#) == [true, true, false, true])
-        #expect(try await marked(#"include {\#nmatch_type = "strict"\#nresources {\#nkey = "service.name"\#nvalue = "api"\#n}\#n}"#)
+        #expect(try await marked(#"exclude {\#nmatch_type = "strict"\#nattribute {\#nkey = "env"\#nvalue = "dev"\#n}\#n}"#) == [true, true, false, true])
+        #expect(try await marked(#"include {\#nmatch_type = "strict"\#nresource {\#nkey = "service.name"\#nvalue = "api"\#n}\#n}"#)
             == [true, true, true, true])
-        #expect(try await marked(#"include {\#nmatch_type = "strict"\#nlibraries {\#nname = "other"\#n}\#n}"#) == [false, false, false, false])
-        #expect(try await marked(#"include {\#nmatch_type = "strict"\#nlog_severity {\#nmin = "warn"\#n}\#n}"#) == [true, false, true, false])
+        #expect(try await marked(#"include {\#nmatch_type = "strict"\#nlibrary {\#nname = "other"\#n}\#n}"#) == [false, false, false, false])
+        #expect(try await marked(#"include {\#nmatch_type = "strict"\#nlog_severity {\#nmin = "WARN"\#n}\#n}"#) == [true, false, true, false])
         #expect(try await marked(#"include {\#nmatch_type = "strict"\#nlog_severity {\#nmin = "WARN"\#nmatch_undefined = true\#n}\#n}"#)
             == [true, false, true, true])
-        #expect(try await marked(#"include {\#nmatch_type = "strict"\#nattributes {\#nkey = "env"\#n}\#n}"#) == [true, true, true, true])
+        #expect(try await marked(#"include {\#nmatch_type = "strict"\#nattribute {\#nkey = "env"\#n}\#n}"#) == [true, true, true, true])
     }
 
     @Test(arguments: [
@@ -227,8 +227,10 @@ import PipelineTestSupport
         (#"include {\#nlog_bodies = ["a"]\#n}"#, #"missing required attribute "match_type""#),
         (#"include {\#nmatch_type = "strict"\#n}"#, "selects nothing"),
         (#"include {\#nmatch_type = "regexp"\#nlog_bodies = ["("]\#n}"#, "log_bodies: invalid regular expression"),
-        (#"include {\#nmatch_type = "strict"\#nlog_severity {\#nmin = "LOUD"\#n}\#n}"#, #"min: "LOUD" is not a severity"#),
+        (#"include {\#nmatch_type = "strict"\#nlog_severity {\#nmin = "LOUD"\#n}\#n}"#, #"min: unrecognized severity level "LOUD""#),
         (#"include {\#nmatch_type = "strict"\#nlog_bodies = ["a"]\#nunknown = 1\#n}"#, #"unrecognized attribute name "unknown""#),
+        (#"include {\#nmatch_type = "strict"\#nlog_severity {\#nmin = "warn"\#n}\#n}"#, #"min: unrecognized severity level "warn""#),
+        (#"include {\#nmatch_type = "strict"\#nlog_bodies = ["a"]\#nattributes {\#nkey = "a"\#n}\#n}"#, #"unrecognized block name "attributes""#),
     ])
     func configurationErrors(body: String, expected: String) throws {
         let problem = try #require(Self.problem(body), "accepted: \(body)")
