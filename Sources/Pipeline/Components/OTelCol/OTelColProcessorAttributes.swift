@@ -367,17 +367,18 @@ extension OTelColProcessorAttributes.Action {
         }
     }
 
-    /// The collector's `sha2Hasher`: SHA-256 hex of the value's bytes; "" for a value it has no bytes for.
+    /// The collector's `sha2Hasher`: SHA-256 hex of the value's bytes (an empty string too); "" for a map, list,
+    /// bytes or empty value.
     static func hash(_ value: OTLPAnyValue?) -> String {
-        var bytes: [UInt8]
+        let bytes: [UInt8]
         switch value {
         case .string(let text)?: bytes = Array(text.utf8)
         case .bool(let flag)?: bytes = [flag ? 1 : 0]
         case .int(let number)?: bytes = withUnsafeBytes(of: UInt64(bitPattern: number).littleEndian, Array.init)
         case .double(let number)?: bytes = withUnsafeBytes(of: number.bitPattern.littleEndian, Array.init)
-        default: bytes = []
+        default: return ""
         }
-        return bytes.isEmpty ? "" : SHA256Hex.digest(bytes)
+        return SHA256Hex.digest(bytes)
     }
 
     /// The collector's `convertValue`: a value that does not convert is left as it was (nil).

@@ -109,12 +109,12 @@ import PipelineTestSupport
               action = "hash"
             }
             action {
-              pattern = "^(n|f|b|m)$"
+              pattern = "^(n|f|b|m|empty)$"
               action = "hash"
             }
             """#, [OTLPLogRecord(attributes: [
                 T.kv("token", .string("abc")), T.kv("n", .int(1)), T.kv("f", .double(1.5)), T.kv("b", .bool(true)),
-                T.kv("m", .kvlist([])),
+                T.kv("m", .kvlist([])), T.kv("empty", .string("")),
             ])])
         #expect(records.first?.attributes == [
             T.kv("token", .string("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")),
@@ -125,6 +125,8 @@ import PipelineTestSupport
             // SHA-256 of the single byte 01.
             T.kv("b", .string("4bf5122f344554c53bde2ebb8cd2b7e3d1600ad631c385a5d7cce23c7785459a")),
             T.kv("m", .string("")),
+            // An empty string is hashed too, as the current collector does.
+            T.kv("empty", .string("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")),
         ])
     }
 
