@@ -46,4 +46,30 @@ import PipelineTestSupport
         #expect(line.contains(#""body":"n=13""#), "\(line)")
         #expect(warn.labels["job"] == "checkout")
     }
+
+    @Test func theExampleLoadsInAGatewayGraphWithTheStandardComponents() throws {
+        #expect(ComponentRegistry.standard.names.contains("otelcol.processor.transform"))
+        #expect(ComponentRegistry.standard.names.contains("otelcol.processor.attributes"))
+        let text = """
+            otelcol.receiver.otlp "default" {
+              http {}
+              output { logs = [otelcol.processor.attributes.default.input] }
+            }
+            otelcol.processor.attributes "default" {
+              action {
+                key    = "user.email"
+                action = "hash"
+              }
+              output { logs = [otelcol.processor.transform.levels.input] }
+            }
+            \(try Self.documentedConfig().replacingOccurrences(of: "[exporter]", with: "[otelcol.exporter.loki.default.input]"))
+            otelcol.exporter.loki "default" {
+              forward_to = [loki.echo.default.receiver]
+            }
+            loki.echo "default" {}
+            """
+        let file = try AlloyParser.parse(name: "gateway.alloy", text: text)
+        let plan = try GraphPlan.build(file, registry: .standard)
+        #expect(plan.order.last == "otelcol.receiver.otlp.default")
+    }
 }
