@@ -65,6 +65,29 @@ import Wire
         }
     }
 
+    @Test func aFailedNestedSetLeavesTheMapsAsTheyWere() {
+        let attributes = [T.kv("a", .kvlist([T.kv("b", .string("text")), T.kv("keep", .int(1))])),
+                          T.kv("list", .array([.kvlist([T.kv("x", .string("y"))])]))]
+        for statement in [#"set(attributes["a"]["b"]["c"], 1)"#, #"set(attributes["list"][0]["x"]["z"], 1)"#,
+                          #"set(attributes["list"][3], 1)"#] {
+            var target = T.target(attributes: attributes)
+            #expect(throws: OTTLRuntimeError.self, "\(statement)") {
+                try OTTLStatement(statement, context: .log).execute(&target)
+            }
+            #expect(target.record.attributes == attributes, "\(statement)")
+        }
+    }
+
+    @Test func setReachesIntoListsAndNestedMaps() throws {
+        let out = try T.run([#"set(attributes["list"][0]["x"], "z")"#, #"set(attributes["a"]["new"]["deep"], true)"#],
+                            on: T.target(attributes: [T.kv("list", .array([.kvlist([T.kv("x", .string("y"))])])),
+                                                      T.kv("a", .kvlist([]))]))
+        #expect(out.record.attributes == [
+            T.kv("list", .array([.kvlist([T.kv("x", .string("z"))])])),
+            T.kv("a", .kvlist([T.kv("new", .kvlist([T.kv("deep", .bool(true))]))])),
+        ])
+    }
+
     @Test func wrongTypeForAPlainFieldIsIgnored() throws {
         let out = try T.run([#"set(severity_number, "high")"#, #"set(severity_text, 3)"#],
                             on: T.target(severityNumber: 9, severityText: "INFO"))

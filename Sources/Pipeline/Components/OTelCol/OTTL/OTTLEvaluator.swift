@@ -177,6 +177,13 @@ extension OTTLPath {
             setRoot(value, in: &target)
             return
         }
+        // Attribute maps are changed in place, so that setting one key does not copy the whole list.
+        switch field {
+        case .attributes: return try OTTLValues.set(&target.record.attributes, keys[...], value, path: self)
+        case .resourceAttributes: return try OTTLValues.set(&target.resource.attributes, keys[...], value, path: self)
+        case .scopeAttributes: return try OTTLValues.set(&target.scope.attributes, keys[...], value, path: self)
+        default: break
+        }
         var container = root(target)
         try OTTLValues.set(&container, keys[...], value, path: self)
         if let container { setRoot(container, in: &target) }
@@ -414,32 +421,52 @@ enum OTTLValues {
             var child: OTLPAnyValue?
             try set(&child, keys.dropFirst(), value, path: path)
             container = .kvlist([OTLPKeyValue(key: name, value: child)])
-        case (.kvlist(var pairs)?, .string(let name)):
+        case (.kvlist(var pairs)?, .string):
+            // Taken out while it changes (so that it is not copied) and put back whatever happens.
             container = nil
-            if let position = pairs.firstIndex(where: { GoString.equal($0.key, name) }) {
-                var child = pairs[position].value
-                try set(&child, keys.dropFirst(), value, path: path)
-                pairs[position].value = child
-            } else {
-                var child: OTLPAnyValue?
-                try set(&child, keys.dropFirst(), value, path: path)
-                pairs.append(OTLPKeyValue(key: name, value: child))
-            }
-            container = .kvlist(pairs)
+            defer { container = .kvlist(pairs) }
+            try set(&pairs, keys, value, path: path)
         case (.array(var items)?, .index(let position)):
             guard position >= 0, position < items.count else {
                 throw OTTLRuntimeError("index \(position) is out of range for a list of \(items.count)")
             }
             container = nil
+            defer { container = .array(items) }
             var child: OTLPAnyValue? = items[Int(position)]
             try set(&child, keys.dropFirst(), value, path: path)
             if let child { items[Int(position)] = child }
-            container = .array(items)
         case (_, .string(let name)):
             throw OTTLRuntimeError("cannot set key \(GoQuote.quote(name)) in \(typeName(container))")
         case (_, .index(let position)):
             throw OTTLRuntimeError("cannot set index \(position) in \(typeName(container))")
         }
+    }
+
+    /// Sets `keys` (the first a string key) inside the attribute list `pairs`, in place.
+    static func set(_ pairs: inout [OTLPKeyValue], _ keys: ArraySlice<OTTLKey>, _ value: OTLPAnyValue,
+                    path: OTTLPath) throws(OTTLRuntimeError)
+    {
+        guard case .string(let name)? = keys.first else {
+            var container: OTLPAnyValue? = .kvlist(pairs)
+            try set(&container, keys, value, path: path)
+            if case .kvlist(let updated)? = container { pairs = updated }
+            return
+        }
+        guard let position = pairs.firstIndex(where: { GoString.equal($0.key, name) }) else {
+            var child: OTLPAnyValue?
+            try set(&child, keys.dropFirst(), value, path: path)
+            pairs.append(OTLPKeyValue(key: name, value: child))
+            return
+        }
+        if keys.count == 1 {
+            pairs[position].value = value
+            return
+        }
+        // Taken out while it changes, so that the nested value is not copied.
+        var child = pairs[position].value
+        pairs[position].value = nil
+        defer { pairs[position].value = child }
+        try set(&child, keys.dropFirst(), value, path: path)
     }
 
     /// pdata's `Put`: replaces the first pair called `key`, or appends one.
