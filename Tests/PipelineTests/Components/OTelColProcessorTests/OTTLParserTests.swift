@@ -99,4 +99,31 @@ import Wire
             }
         }
     }
+
+    /// `ParseJSON` reads record bodies, which are untrusted: random and truncated JSON, and nesting past the limit,
+    /// give an error or a value, never a trap; whatever parses as a map or list is accepted.
+    @Test func parseJSONOfRandomInputNeverTraps() throws {
+        var random = SeededRandom(seed: FuzzBudget.seed(0x15_0A50))
+        let pieces = ["{", "}", "[", "]", ",", ":", "\"k\"", "\"\\u00e9\"", "\"\\ud800\"", "1", "-0.5e3", "true", "null", " ", "\"", "\\"]
+        for _ in 0..<FuzzBudget.scaled(20_000) {
+            var text = ""
+            if random.chance(10) {
+                text = String(decoding: random.bytes(random.int(0...30)), as: UTF8.self)
+            } else {
+                for _ in 0..<random.int(0...30) { text += pieces[random.int(0...(pieces.count - 1))] }
+            }
+            do throws(OTTLRuntimeError) {
+                let value = try OTTLJSON.parse(text)
+                switch value {
+                case .kvlist, .array: break
+                default: Issue.record("ParseJSON returned \(value) for \(text)")
+                }
+            } catch {
+                #expect(error.message.hasPrefix("ParseJSON: "), "\(text)")
+            }
+        }
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(throws: OTTLRuntimeError.self) { try OTTLJSON.parse(deep) }
+        #expect(try OTTLJSON.parse(#"{"a":{"b":[1,"x",null,{}]},"a":2}"#) == .kvlist([OTLPKeyValue(key: "a", value: .double(2))]))
+    }
 }
