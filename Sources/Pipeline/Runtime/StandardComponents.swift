@@ -4,6 +4,8 @@ extension ComponentRegistry {
         OTelColReceiverOTLP.self,
         OTelColProcessorBatch.self,
         OTelColProcessorK8sAttributes.self,
+        OTelColProcessorAttributes.self,
+        OTelColProcessorTransform.self,
         OTelColExporterLoki.self,
         OTelColExporterOTLPHTTP.self,
         LokiWrite.self,
