@@ -104,7 +104,9 @@ struct DNSTransport: Sendable {
             do {
                 try await send().get()
             } catch {
-                return .failure(.io(error))
+                // On a loaded machine the deadline can pass before the query is even written: the channel closed
+                // at the deadline is a timeout, not a socket error.
+                return .failure(NIODeadline.now() >= deadline ? .timedOut : .io(error))
             }
             for await message in stream {
                 guard message.from == server, let header = try? DNSHeader(bytes: message.bytes),
