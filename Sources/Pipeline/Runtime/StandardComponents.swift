@@ -5,6 +5,7 @@ extension ComponentRegistry {
         OTelColProcessorBatch.self,
         OTelColExporterLoki.self,
         OTelColExporterOTLPHTTP.self,
+        OTelColExporterOTLP.self,
         LokiWrite.self,
         LokiSourceAPI.self,
         LokiEcho.self,
