@@ -145,6 +145,49 @@ import TestSupport
         _ = await againTask.result
     }
 
+    @Test func waitForReadyWaitsForTheServerInsteadOfFailing() async throws {
+        let sink = CollectingConsumer()
+        let (_, receiverTask, port) = try await Self.receiver(sink)
+        receiverTask.cancel()
+        _ = await receiverTask.result
+        // One attempt only: without wait_for_ready it would fail at once against the closed port.
+        let harness = try Harness(Self.config(
+            endpoint: "127.0.0.1:\(port)", client: "wait_for_ready = true\ntls {\n insecure = true\n }",
+            retry: "enabled = false"))
+        let delivered = Task { try await harness.component.consume(Self.logs(["waited"])) }
+        let config = """
+            otelcol.receiver.otlp "peer" {
+              grpc {
+                endpoint = "127.0.0.1:\(port)"
+              }
+              output {
+                logs = [sink]
+              }
+            }
+            """
+        let again = try ComponentHarness.make(
+            OTelColReceiverOTLP.self, config, scope: ComponentHarness.scope(consumers: ["sink": sink]))
+        let againTask = Task { try await again.run() }
+        try await delivered.value
+        #expect(await eventually { sink.bodies == ["waited"] })
+        #expect(await eventually { harness.metric("otelcol_exporter_sent_log_records_total") == 1 })
+        #expect(harness.metric("otelcol_exporter_send_failed_log_records_total") == 0)
+        await harness.stop()
+        againTask.cancel()
+        _ = await againTask.result
+    }
+
+    @Test func withoutWaitForReadyAClosedPortFailsTheAttempt() async throws {
+        let sink = CollectingConsumer()
+        let (_, receiverTask, port) = try await Self.receiver(sink)
+        receiverTask.cancel()
+        _ = await receiverTask.result
+        let harness = try Harness(Self.config(endpoint: "127.0.0.1:\(port)", retry: "enabled = false"))
+        try await harness.component.consume(Self.logs(["lost"]))
+        #expect(await eventually { harness.metric("otelcol_exporter_send_failed_log_records_total") == 1 })
+        await harness.stop()
+    }
+
     @Test func invalidArgumentIsPermanent() async throws {
         let sink = CollectingConsumer(refusing: [.rejected("every entry is too old")])
         let (_, receiverTask, port) = try await Self.receiver(sink)
@@ -289,6 +332,14 @@ import TestSupport
         #expect(await eventually { doubting.metric("otelcol_exporter_send_failed_log_records_total") == 1 })
         #expect(server.received.calls.count == 1)
         await doubting.stop()
+
+        // By address, the certificate is checked against server_name (sent as the authority and SNI).
+        let named = try Harness(Self.config(
+            endpoint: "127.0.0.1:\(port)", client: "tls {\n ca_file = \"\(cert)\"\n server_name = \"localhost\"\n }"))
+        try await named.component.consume(Self.logs(["by address"]))
+        #expect(await eventually { named.metric("otelcol_exporter_sent_log_records_total") == 1 })
+        #expect(server.received.bodies == ["over tls", "by address"])
+        await named.stop()
 
         let reading = ComponentHarness.problem(
             Exporter.Arguments.self, Self.config(endpoint: "localhost:\(port)", client: "tls {\n ca_file = \"/nonexistent/ca.pem\"\n }"))
