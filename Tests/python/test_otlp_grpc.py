@@ -103,3 +103,71 @@ def test_sdk_grpc_logs_arrive_with_labels_line_and_timestamp(backend, make_agent
     accepted = [line for line in metrics.splitlines()
                 if line.startswith("otelcol_receiver_accepted_log_records_total") and 'transport="grpc"' in line]
     assert accepted and float(accepted[0].rsplit(" ", 1)[1]) == 80, metrics
+
+
+RELAY = """
+otelcol.receiver.otlp "edge" {
+  grpc {
+    endpoint = "127.0.0.1:%(edge)d"
+  }
+  output {
+    logs = [otelcol.exporter.otlp.hop.input]
+  }
+}
+
+otelcol.exporter.otlp "hop" {
+  client {
+    endpoint = "127.0.0.1:%(gateway)d"
+    tls {
+      insecure = true
+    }
+  }
+}
+
+otelcol.receiver.otlp "gateway" {
+  grpc {
+    endpoint = "127.0.0.1:%(gateway)d"
+  }
+  output {
+    logs = [otelcol.exporter.loki.default.input]
+  }
+}
+
+otelcol.exporter.loki "default" {
+  forward_to = [loki.write.default.receiver]
+}
+
+loki.write "default" {
+  endpoint {
+    url = "%(push)s"
+  }
+}
+"""
+
+
+def test_otlp_grpc_exporter_relays_to_another_receiver(backend, make_agent, tmp_path):
+    """SDK --gRPC--> receiver --otelcol.exporter.otlp (gRPC, gzip)--> receiver --> Loki: nothing lost on the hop."""
+    edge, gateway = free_port(), free_port()
+    config = tmp_path / "relay.alloy"
+    config.write_text(RELAY % {"edge": edge, "gateway": gateway, "push": backend.url + "/loki/api/v1/push"})
+    agent = make_agent(str(config))
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", edge), timeout=2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError("OTLP gRPC receiver did not start: " + agent.log())
+            time.sleep(0.05)
+    start = time.time_ns() - 10**9
+    service = "relay-" + uuid.uuid4().hex[:8]
+    expected = [f"hop {i}" for i in range(40)]
+    send(edge, service, expected)
+    streams = query(backend, '{job="%s"}' % service, len(expected), start)
+    values = [v for s in streams for v in s["values"]]
+    assert sorted(json.loads(v[1])["body"] for v in values) == sorted(expected), agent.log()
+    metrics = requests.get(agent.url + "/metrics", timeout=5).text
+    sent = [line for line in metrics.splitlines()
+            if line.startswith("otelcol_exporter_sent_log_records_total") and 'exporter="otlp/' in line]
+    assert sent and float(sent[0].rsplit(" ", 1)[1]) == 40, metrics
