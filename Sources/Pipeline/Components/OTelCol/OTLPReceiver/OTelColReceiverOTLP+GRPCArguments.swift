@@ -15,7 +15,7 @@ extension OTelColReceiverOTLP.Arguments {
         public var maxRecvMsgSize = 4 << 20
 
         /// What the transport itself takes: twice `max_recv_msg_size`. grpc-swift answers a message over its own
-        /// limit by resetting the stream (the client sees UNAVAILABLE or CANCELLED, which exporters retry), so
+        /// limit by resetting the stream (a grpc-swift client sees UNAVAILABLE, which exporters retry), so
         /// the receiver checks `max_recv_msg_size` itself and answers RESOURCE_EXHAUSTED, as grpc-go does; only a
         /// message more than twice the limit (compressed or not) is cut off by a reset.
         var transportPayloadLimit: Int {
