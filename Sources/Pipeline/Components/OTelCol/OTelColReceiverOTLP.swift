@@ -144,6 +144,8 @@ public final class OTelColReceiverOTLP: Component {
     let grpcMetrics: ReceiverMetrics
     /// The bytes of request bodies held at once, bounded by `http.max_in_flight_body_size`.
     let bodyBudget: RequestBodyBudget
+    /// The same for gRPC messages being handed on, bounded by four times `grpc.max_recv_msg_size`.
+    let grpcBudget: RequestBodyBudget
     private let listenerLoop = HTTPListenerLoop()
     private let grpcListenerLoop = HTTPListenerLoop()
     public let exports = ValueObject()
@@ -158,6 +160,7 @@ public final class OTelColReceiverOTLP: Component {
         metrics = ReceiverMetrics(registry: context.metrics, componentID: context.id, transport: "http")
         grpcMetrics = ReceiverMetrics(registry: context.metrics, componentID: context.id, transport: "grpc")
         bodyBudget = metrics.bodyBudget(limit: arguments.http?.inFlightBodyLimit ?? 0)
+        grpcBudget = grpcMetrics.bodyBudget(limit: arguments.grpc?.inFlightLimit ?? 0)
         try update(arguments)
     }
 
@@ -166,6 +169,7 @@ public final class OTelColReceiverOTLP: Component {
             let old = state.arguments
             state.arguments = arguments
             bodyBudget.setLimit(arguments.http?.inFlightBodyLimit ?? 0)
+            grpcBudget.setLimit(arguments.grpc?.inFlightLimit ?? 0)
             var restart: Int?
             var restartGRPC: Int?
             if old.http?.endpoint != arguments.http?.endpoint || old.http?.paths != arguments.http?.paths

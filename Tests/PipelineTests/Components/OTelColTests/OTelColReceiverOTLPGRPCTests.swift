@@ -175,6 +175,40 @@ import TestSupport
         await running.stop()
     }
 
+    @Test func messagesHandedOnAreBoundedTogether() async throws {
+        let gate = CallGate()
+        defer { gate.open() }
+        let sink = CollectingConsumer(gate: gate)
+        // 1KiB messages: at most 4KiB of them are handed on at once.
+        let running = try await Self.start(Self.config(grpc: #"max_recv_msg_size = "1KiB""#), sink: sink)
+        let message = try Self.request([String(repeating: "m", count: 850)]).serializedBytes() as [UInt8]
+        #expect((900...1024).contains(message.count))
+        let held = (0..<4).map { _ in
+            Task { try await Self.withClient(port: running.port) { try await Self.exportRaw($0, message) } }
+        }
+        #expect(await eventually { sink.arrivals == 4 })
+        let error = try await Self.withClient(port: running.port) { client -> RPCError? in
+            do {
+                _ = try await client.unary(
+                    request: ClientRequest(message: message), descriptor: LogsService.Method.Export.descriptor,
+                    serializer: OTLPGRPCBytes(), deserializer: OTLPGRPCBytes(), options: .defaults
+                ) { try $0.message }
+                return nil
+            } catch let error as RPCError {
+                return error
+            }
+        }
+        let refused = try #require(error)
+        #expect(refused.code == .unavailable)
+        #expect(try refused.unpackGoogleRPCStatus()?.details.compactMap(\.retryInfo).isEmpty == false)
+        #expect(running.registry.sample("otelcol_receiver_refused_requests_total", ["transport": "grpc", "reason": "in_flight_limit"]) == 1)
+        gate.open()
+        for call in held { #expect(try await call.value == nil) }
+        #expect(sink.recordCount == 4)
+        #expect(running.registry.sample("otelcol_receiver_request_body_bytes_in_flight", ["transport": "grpc"]) == 0)
+        await running.stop()
+    }
+
     /// Hostile input: whatever bytes arrive as the message, the answer is INVALID_ARGUMENT exactly when the shared
     /// OTLP decoder refuses them (and success when they happen to be a valid request), and the server keeps serving.
     @Test func randomPayloadsAreInvalidArgumentAndNeverCrash() async throws {

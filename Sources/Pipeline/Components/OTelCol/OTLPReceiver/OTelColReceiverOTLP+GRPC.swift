@@ -13,7 +13,9 @@ import Wire
 /// INVALID_ARGUMENT; a full pipeline gets UNAVAILABLE with a `google.rpc.RetryInfo` detail carrying the delay, which
 /// OTLP exporters honour before retrying; a message over `max_recv_msg_size` (before or after decompression) gets
 /// RESOURCE_EXHAUSTED (one over twice that has its stream reset by the transport, see
-/// ``OTelColReceiverOTLP/Arguments/GRPC/transportPayloadLimit``). A success carries an `ExportLogsServiceResponse` whose `partial_success`
+/// ``OTelColReceiverOTLP/Arguments/GRPC/transportPayloadLimit``). Messages being handed on are bounded together by
+/// ``OTelColReceiverOTLP/Arguments/GRPC/inFlightLimit``; one that does not fit gets UNAVAILABLE with RetryInfo, and
+/// the refusals are counted in `otelcol_receiver_refused_requests_total{transport="grpc",reason}`. A success carries an `ExportLogsServiceResponse` whose `partial_success`
 /// is empty, as on the HTTP path.
 extension OTelColReceiverOTLP {
     func grpcListener(generation: Int) -> HTTPListenerLoop.Listener {
@@ -32,11 +34,22 @@ extension OTelColReceiverOTLP {
         ) { [self] request, _ in
             let single = try await ServerRequest(stream: request)
             guard single.message.count <= maxRecvMsgSize else {
+                grpcBudget.countRefusal(.tooLarge)
                 // grpc-go's words for it.
                 throw RPCError(
                     code: .resourceExhausted,
                     message: "grpc: received message larger than max (\(single.message.count) vs. \(maxRecvMsgSize)); max_recv_msg_size is \(maxRecvMsgSize) bytes")
             }
+            // Messages being decoded and handed on hold memory well beyond their bytes: bound them together.
+            let count = single.message.count
+            guard grpcBudget.reserve(count) else {
+                grpcBudget.countRefusal(.inFlightLimit)
+                throw GoogleRPCStatus(
+                    code: .unavailable,
+                    message: "the receiver already holds \(grpcBudget.inUse) bytes of messages (limit \(grpcBudget.limit), four times max_recv_msg_size); retry later",
+                    details: [.retryInfo(delay: .seconds(1))])
+            }
+            defer { grpcBudget.release(count) }
             let reply = try await export(single.message, metadata: single.metadata)
             return StreamingServerResponse(single: ServerResponse(message: reply))
         }

@@ -14,6 +14,11 @@ extension OTelColReceiverOTLP.Arguments {
         /// RESOURCE_EXHAUSTED, as from the collector (whose default is also 4MiB). See ``transportPayloadLimit``.
         public var maxRecvMsgSize = 4 << 20
 
+        /// The most bytes of messages the listener hands on at once (Estuary's own bound, as `http`'s
+        /// `max_in_flight_body_size` defaults): four times `max_recv_msg_size`, at most 256MiB and never less than
+        /// one message. A message that does not fit gets UNAVAILABLE with RetryInfo.
+        var inFlightLimit: Int { RequestBody.defaultInFlightLimit(perRequest: maxRecvMsgSize) }
+
         /// What the transport itself takes: twice `max_recv_msg_size`. grpc-swift answers a message over its own
         /// limit by resetting the stream (a grpc-swift client sees UNAVAILABLE, which exporters retry), so
         /// the receiver checks `max_recv_msg_size` itself and answers RESOURCE_EXHAUSTED, as grpc-go does; only a
