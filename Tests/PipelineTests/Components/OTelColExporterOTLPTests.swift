@@ -101,6 +101,27 @@ import TestSupport
         _ = await receiverTask.result
     }
 
+    @Test func aReloadWithANewEndpointSendsThereAndKeepsTheQueue() async throws {
+        let first = CollectingConsumer()
+        let second = CollectingConsumer()
+        let (_, firstTask, firstPort) = try await Self.receiver(first)
+        let (_, secondTask, secondPort) = try await Self.receiver(second)
+        let harness = try Harness(Self.config(endpoint: "127.0.0.1:\(firstPort)"))
+        try await harness.component.consume(Self.logs(["before"]))
+        #expect(await eventually { first.bodies == ["before"] })
+        try harness.component.update(
+            ComponentHarness.decode(Exporter.Arguments.self, Self.config(endpoint: "127.0.0.1:\(secondPort)")).arguments)
+        try await harness.component.consume(Self.logs(["after"]))
+        #expect(await eventually { second.bodies == ["after"] })
+        #expect(first.bodies == ["before"])
+        #expect(harness.metric("otelcol_exporter_sent_log_records_total") == 2)
+        await harness.stop()
+        for task in [firstTask, secondTask] {
+            task.cancel()
+            _ = await task.result
+        }
+    }
+
     @Test func unavailableIsRetriedUntilDelivered() async throws {
         // The receiver's pipeline is full twice: it answers UNAVAILABLE with RetryInfo, then takes the batch.
         let sink = CollectingConsumer(refusing: .backpressure(2))
