@@ -313,6 +313,38 @@ import TestSupport
         await running.stop()
     }
 
+    /// `keepalive.enforcement_policy`: by default a client pinging with no RPC open is cut off (GOAWAY after a few
+    /// strikes, as grpc-go's ENHANCE_YOUR_CALM); `permit_without_stream` with a short `min_time` lets it ping.
+    @Test(arguments: [
+        ("", true),
+        ("enforcement_policy {\n min_time = \"1ns\"\n permit_without_stream = true\n }", false),
+    ])
+    func enforcementPolicyDecidesWhetherIdlePingsAreTolerated(policy: String, cutOff: Bool) async throws {
+        let sink = CollectingConsumer()
+        let running = try await Self.start(Self.config(grpc: "keepalive {\n \(policy)\n }"), sink: sink)
+        let frames = HTTP2FrameRecorder()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in channel.pipeline.addHandler(frames) }
+            .connect(host: "127.0.0.1", port: running.port).get()
+        var hello = ByteBuffer(string: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        hello.writeBytes([0, 0, 0, 0x04, 0, 0, 0, 0, 0])
+        try await channel.writeAndFlush(hello).get()
+        for number in 1...5 {
+            // Each ping after the answer to the previous one (or the GOAWAY that ends it all).
+            var ping = ByteBuffer(bytes: [0, 0, 8, HTTP2FrameRecorder.ping, 0, 0, 0, 0, 0])
+            ping.writeInteger(UInt64(number))
+            try? await channel.writeAndFlush(ping).get()
+            #expect(await eventually(within: .seconds(30)) {
+                frames.pingAcks >= number || frames.types.contains(HTTP2FrameRecorder.goAway)
+            })
+            if frames.types.contains(HTTP2FrameRecorder.goAway) { break }
+        }
+        #expect(frames.types.contains(HTTP2FrameRecorder.goAway) == cutOff, "\(frames.types)")
+        if !cutOff { #expect(frames.pingAcks == 5) }
+        try? await channel.close().get()
+        await running.stop()
+    }
+
     @Test(arguments: [
         ("tls {\n}", "grpc.tls is not supported"),
         (#"read_buffer_size = "512KiB""#, "grpc.read_buffer_size is not supported"),
@@ -354,9 +386,13 @@ final class HTTP2FrameRecorder: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
     static let goAway: UInt8 = 0x7
 
-    private let state = Mutex<(buffer: ByteBuffer, types: [UInt8])>((ByteBuffer(), []))
+    static let ping: UInt8 = 0x6
+
+    private let state = Mutex<(buffer: ByteBuffer, types: [UInt8], pingAcks: Int)>((ByteBuffer(), [], 0))
 
     var types: [UInt8] { state.withLock { $0.types } }
+    /// PING frames with the ACK flag: answers to the client's pings.
+    var pingAcks: Int { state.withLock { $0.pingAcks } }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
@@ -369,6 +405,7 @@ final class HTTP2FrameRecorder: ChannelInboundHandler, Sendable {
                 guard state.buffer.readableBytes >= 9 + length else { break }
                 state.buffer.moveReaderIndex(forwardBy: 9 + length)
                 state.types.append(header[3])
+                if header[3] == Self.ping && header[4] & 0x1 != 0 { state.pingAcks += 1 }
             }
         }
     }
