@@ -294,12 +294,15 @@ import TestSupport
     }
 
     /// `keepalive.server_parameters`: `max_connection_idle` closes a connection with no RPC, `max_connection_age`
-    /// any connection, both by sending GOAWAY (seen here by a bare HTTP/2 client that only says hello).
-    @Test(arguments: ["max_connection_idle", "max_connection_age"])
+    /// any connection, `time` + `timeout` one whose client does not answer the server's ping; each by sending
+    /// GOAWAY (seen here by a bare HTTP/2 client that only says hello and never answers a ping).
+    @Test(arguments: [
+        #"max_connection_idle = "200ms""#, #"max_connection_age = "200ms""#, "time = \"100ms\"\n timeout = \"100ms\"",
+    ])
     func serverParametersCloseConnections(setting: String) async throws {
         let sink = CollectingConsumer()
         let running = try await Self.start(
-            Self.config(grpc: "keepalive {\n server_parameters {\n \(setting) = \"200ms\"\n }\n }"), sink: sink)
+            Self.config(grpc: "keepalive {\n server_parameters {\n \(setting)\n }\n }"), sink: sink)
         let frames = HTTP2FrameRecorder()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in channel.pipeline.addHandler(frames) }
@@ -309,6 +312,27 @@ import TestSupport
         hello.writeBytes([0, 0, 0, 0x04, 0, 0, 0, 0, 0])
         try await channel.writeAndFlush(hello).get()
         #expect(await eventually(within: .seconds(30)) { frames.types.contains(HTTP2FrameRecorder.goAway) }, "\(frames.types)")
+        if setting.hasPrefix("time") {
+            // The server pinged first (a PING it sent, not an answer).
+            #expect(frames.types.contains(HTTP2FrameRecorder.ping))
+            #expect(frames.pingAcks == 0)
+        }
+        try? await channel.close().get()
+        await running.stop()
+    }
+
+    /// `max_concurrent_streams` is announced in the server's SETTINGS (SETTINGS_MAX_CONCURRENT_STREAMS, id 3).
+    @Test func maxConcurrentStreamsIsAnnounced() async throws {
+        let running = try await Self.start(Self.config(grpc: "max_concurrent_streams = 7"), sink: CollectingConsumer())
+        let frames = HTTP2FrameRecorder()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in channel.pipeline.addHandler(frames) }
+            .connect(host: "127.0.0.1", port: running.port).get()
+        var hello = ByteBuffer(string: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        hello.writeBytes([0, 0, 0, 0x04, 0, 0, 0, 0, 0])
+        try await channel.writeAndFlush(hello).get()
+        #expect(await eventually { frames.settings[3] != nil }, "\(frames.types) \(frames.settings)")
+        #expect(frames.settings[3] == 7)
         try? await channel.close().get()
         await running.stop()
     }
@@ -388,7 +412,11 @@ final class HTTP2FrameRecorder: ChannelInboundHandler, Sendable {
 
     static let ping: UInt8 = 0x6
 
-    private let state = Mutex<(buffer: ByteBuffer, types: [UInt8], pingAcks: Int)>((ByteBuffer(), [], 0))
+    private let state = Mutex<(buffer: ByteBuffer, types: [UInt8], pingAcks: Int, settings: [UInt16: UInt32])>(
+        (ByteBuffer(), [], 0, [:]))
+
+    /// The values of the SETTINGS frames received, by identifier.
+    var settings: [UInt16: UInt32] { state.withLock { $0.settings } }
 
     var types: [UInt8] { state.withLock { $0.types } }
     /// PING frames with the ACK flag: answers to the client's pings.
@@ -402,10 +430,20 @@ final class HTTP2FrameRecorder: ChannelInboundHandler, Sendable {
             while state.buffer.readableBytes >= 9,
                   let header = state.buffer.getBytes(at: state.buffer.readerIndex, length: 9) {
                 let length = Int(header[0]) << 16 | Int(header[1]) << 8 | Int(header[2])
-                guard state.buffer.readableBytes >= 9 + length else { break }
+                guard state.buffer.readableBytes >= 9 + length,
+                      let payload = state.buffer.getBytes(at: state.buffer.readerIndex + 9, length: length)
+                else { break }
                 state.buffer.moveReaderIndex(forwardBy: 9 + length)
                 state.types.append(header[3])
                 if header[3] == Self.ping && header[4] & 0x1 != 0 { state.pingAcks += 1 }
+                if header[3] == 0x4, header[4] & 0x1 == 0 {
+                    // Six bytes a setting: a 16-bit identifier and a 32-bit value.
+                    for offset in stride(from: 0, to: payload.count - 5, by: 6) {
+                        let id = UInt16(payload[offset]) << 8 | UInt16(payload[offset + 1])
+                        let value = payload[(offset + 2)..<(offset + 6)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+                        state.settings[id] = value
+                    }
+                }
             }
         }
     }
