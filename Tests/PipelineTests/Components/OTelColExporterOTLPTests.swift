@@ -355,12 +355,22 @@ import TestSupport
         #expect(server.received.calls.count == 1)
         await doubting.stop()
 
+        // The same root given inline, and no verification at all, also reach the server.
+        let pem = try String(contentsOfFile: cert, encoding: .utf8).replacingOccurrences(of: "\n", with: "\\n")
+        for tls in ["ca_pem = \"\(pem)\"", "insecure_skip_verify = true"] {
+            let other = try Harness(Self.config(endpoint: "localhost:\(port)", client: "tls {\n \(tls)\n }"))
+            try await other.component.consume(Self.logs(["via \(tls.prefix(8))"]))
+            #expect(await eventually { other.metric("otelcol_exporter_sent_log_records_total") == 1 }, "\(tls)")
+            await other.stop()
+        }
+        #expect(server.received.bodies == ["over tls", "via ca_pem =", "via insecure"])
+
         // By address, the certificate is checked against server_name (sent as the authority and SNI).
         let named = try Harness(Self.config(
             endpoint: "127.0.0.1:\(port)", client: "tls {\n ca_file = \"\(cert)\"\n server_name = \"localhost\"\n }"))
         try await named.component.consume(Self.logs(["by address"]))
         #expect(await eventually { named.metric("otelcol_exporter_sent_log_records_total") == 1 })
-        #expect(server.received.bodies == ["over tls", "by address"])
+        #expect(server.received.bodies == ["over tls", "via ca_pem =", "via insecure", "by address"])
         await named.stop()
 
         let reading = ComponentHarness.problem(
