@@ -8,6 +8,7 @@ extension ComponentRegistry {
         OTelColProcessorTransform.self,
         OTelColExporterLoki.self,
         OTelColExporterOTLPHTTP.self,
+        OTelColExporterOTLP.self,
         LokiWrite.self,
         LokiSourceAPI.self,
         LokiEcho.self,

@@ -13,6 +13,14 @@ struct HTTPListenerLoop: Sendable {
     struct Listener {
         var service: any Service
         var address: String
+
+        /// No listener: for a generation whose settings have none (a receiver without that block). It serves
+        /// nothing until a reload brings a generation that has one.
+        static var idle: Listener { Listener(service: Idle(), address: "(none)") }
+
+        private struct Idle: Service {
+            func run() async throws { try await gracefulShutdown() }
+        }
     }
 
     private enum Event: Sendable {

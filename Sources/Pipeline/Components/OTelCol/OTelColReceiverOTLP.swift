@@ -9,7 +9,8 @@ import Synchronization
 import Wire
 
 /// `otelcol.receiver.otlp`: accepts OTLP/HTTP logs (`POST /v1/logs`, protobuf or JSON, optionally gzip or deflate)
-/// and forwards them to `output { logs = [...] }`.
+/// and OTLP/gRPC logs (`LogsService/Export`, see `OTelColReceiverOTLP+GRPC.swift`) and forwards them to
+/// `output { logs = [...] }`.
 ///
 /// Responses follow the OTLP/HTTP specification: 200 with an `ExportLogsServiceResponse` in the request's encoding;
 /// 400 with a `google.rpc.Status`-shaped message for a malformed body; 413 past `max_request_body_size`; 415 for an
@@ -60,6 +61,8 @@ public final class OTelColReceiverOTLP: Component {
 
         /// The `http` block; nil when absent (the receiver then serves nothing over HTTP).
         public var http: HTTP?
+        /// The `grpc` block; nil when absent (the receiver then serves nothing over gRPC).
+        public var grpc: GRPC?
         public var logs = OTLPLogsConsumers()
 
         public init(_ reader: ArgumentReader) throws(Diagnostic) {
@@ -89,14 +92,17 @@ public final class OTelColReceiverOTLP: Component {
                 }
                 self.http = http
             }
-            if let grpc = try reader.block("grpc") {
-                throw grpc.blockError("otelcol.receiver.otlp: the grpc block is not supported yet; use the http block (OTLP/HTTP on port 4318)")
-            }
+            if let block = try reader.block("grpc") { grpc = try GRPC(block) }
             logs = try reader.otelcolOutput()
         }
 
         public func validate() throws(ArgumentError) {
-            guard let http else { throw ArgumentError("an http block is required (grpc is not supported yet)") }
+            // As the collector: "must specify at least one protocol when using the OTLP receiver".
+            guard http != nil || grpc != nil else {
+                throw ArgumentError("an http or grpc block (or both) is required: the receiver serves nothing without one")
+            }
+            try grpc?.validate()
+            guard let http else { return }
             guard HostPort(http.endpoint) != nil else {
                 throw ArgumentError("http.endpoint \(GoQuote.quote(http.endpoint)) is not host:port")
             }
@@ -123,56 +129,101 @@ public final class OTelColReceiverOTLP: Component {
         var generation: Int
         /// The port the listener is bound to once it runs (`endpoint` may ask for port 0).
         var boundPort: Int?
+        /// The same for the gRPC listener, rebuilt when any `grpc` setting changes.
+        var grpcGeneration = 0
+        var grpcBoundPort: Int?
     }
 
     /// How long requests in flight may take to finish once the listener stops.
     static let shutdownGrace: Duration = .seconds(5)
 
-    private let context: ComponentContext
+    let context: ComponentContext
     private let state: Mutex<State>
     private let metrics: ReceiverMetrics
+    /// The same metrics for requests that came over gRPC.
+    let grpcMetrics: ReceiverMetrics
     /// The bytes of request bodies held at once, bounded by `http.max_in_flight_body_size`.
     let bodyBudget: RequestBodyBudget
+    /// The same for gRPC messages being handed on, bounded by four times `grpc.max_recv_msg_size`.
+    let grpcBudget: RequestBodyBudget
     private let listenerLoop = HTTPListenerLoop()
+    private let grpcListenerLoop = HTTPListenerLoop()
     public let exports = ValueObject()
     /// The port the listener is bound to once it runs (`endpoint` may ask for port 0).
     var listeningPort: Int? { state.withLock { $0.boundPort } }
+    /// The port the gRPC listener is bound to once it runs.
+    var grpcListeningPort: Int? { state.withLock { $0.grpcBoundPort } }
 
     public init(context: ComponentContext, arguments: Arguments) throws {
         self.context = context
         state = Mutex(State(arguments: arguments, generation: 0))
-        metrics = ReceiverMetrics(registry: context.metrics, componentID: context.id)
+        metrics = ReceiverMetrics(registry: context.metrics, componentID: context.id, transport: "http")
+        grpcMetrics = ReceiverMetrics(registry: context.metrics, componentID: context.id, transport: "grpc")
         bodyBudget = metrics.bodyBudget(limit: arguments.http?.inFlightBodyLimit ?? 0)
+        grpcBudget = grpcMetrics.bodyBudget(limit: arguments.grpc?.inFlightLimit ?? 0)
         try update(arguments)
     }
 
     public func update(_ arguments: Arguments) throws {
-        let restart = state.withLock { state -> Int? in
-            let old = state.arguments.http
+        let (restart, restartGRPC) = state.withLock { state -> (Int?, Int?) in
+            let old = state.arguments
             state.arguments = arguments
             bodyBudget.setLimit(arguments.http?.inFlightBodyLimit ?? 0)
-            guard old?.endpoint != arguments.http?.endpoint || old?.paths != arguments.http?.paths else {
-                return nil
+            grpcBudget.setLimit(arguments.grpc?.inFlightLimit ?? 0)
+            var restart: Int?
+            var restartGRPC: Int?
+            if old.http?.endpoint != arguments.http?.endpoint || old.http?.paths != arguments.http?.paths
+                || (old.http == nil) != (arguments.http == nil) {
+                state.generation += 1
+                restart = state.generation
             }
-            state.generation += 1
-            return state.generation
+            // `include_metadata` is read per request; every other gRPC setting is the server's.
+            if old.grpc?.serverSettings != arguments.grpc?.serverSettings {
+                state.grpcGeneration += 1
+                restartGRPC = state.grpcGeneration
+            }
+            return (restart, restartGRPC)
         }
         if let restart { listenerLoop.rebind(to: restart) }
+        if let restartGRPC { grpcListenerLoop.rebind(to: restartGRPC) }
     }
 
-    /// Serves until cancelled, rebuilding the listener when its address or path changes. Throws when the listener
-    /// cannot bind or stops on its own.
+    /// Serves until cancelled, rebuilding a listener when its settings change (a block that is absent serves
+    /// nothing until a reload adds it). Throws when a listener cannot bind or stops on its own.
     public func run() async throws {
-        guard state.withLock({ $0.arguments.http }) != nil else { return }
-        try await listenerLoop.run(
-            from: state.withLock { $0.generation }, logger: context.logger, grace: { Self.shutdownGrace },
-            stopped: { state.withLock { $0.boundPort = nil } },
-            make: listener(generation:))
+        let (generation, grpcGeneration) = state.withLock { ($0.generation, $0.grpcGeneration) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in
+                try await listenerLoop.run(
+                    from: generation, logger: context.logger, grace: { Self.shutdownGrace },
+                    stopped: { state.withLock { $0.boundPort = nil } },
+                    make: listener(generation:))
+            }
+            group.addTask { [self] in
+                try await grpcListenerLoop.run(
+                    from: grpcGeneration, logger: context.logger, grace: { Self.shutdownGrace },
+                    stopped: { state.withLock { $0.grpcBoundPort = nil } },
+                    make: grpcListener(generation:))
+            }
+            // Either loop failing (a port in use) ends the component; cancellation ends both.
+            while try await group.next() != nil {}
+        }
     }
+
+    /// Records the port the gRPC listener of `generation` bound, unless a newer one has replaced it.
+    func grpcBound(port: Int?, generation: Int) {
+        state.withLock { state in
+            guard state.grpcGeneration == generation else { return }
+            state.grpcBoundPort = port
+        }
+    }
+
+    /// The current `grpc` block.
+    var grpcArguments: Arguments.GRPC? { state.withLock { $0.arguments.grpc } }
 
     private func listener(generation: Int) -> HTTPListenerLoop.Listener {
-        // `validate()` makes sure of an http block whose endpoint is host:port.
-        let http = state.withLock { $0.arguments.http } ?? Arguments.HTTP()
+        guard let http = state.withLock({ $0.arguments.http }) else { return .idle }
+        // `validate()` makes sure the endpoint is host:port.
         let address = HostPort(http.endpoint) ?? Arguments.HTTP.defaultEndpoint
         let router = Router()
         router.post(RouterPath(http.logsURLPath)) { [self] request, _ in await withCORS(request, handle(request)) }
@@ -230,7 +281,7 @@ public final class OTelColReceiverOTLP: Component {
     }
 
     private func handle(_ request: Request) async -> Response {
-        let (consumers, http) = state.withLock { ($0.arguments.logs, $0.arguments.http ?? Arguments.HTTP()) }
+        let http = state.withLock { $0.arguments.http ?? Arguments.HTTP() }
         let format: BodyFormat
         switch Self.mediaType(request.headers[.contentType]) {
         case "application/x-protobuf", "application/protobuf": format = .protobuf
@@ -283,17 +334,55 @@ public final class OTelColReceiverOTLP: Component {
             return status(format, 415, "unsupported Content-Encoding \(GoQuote.quote(other)); use gzip, deflate or none")
         }
 
+        let metadata = http.includeMetadata
+            // The collector's `client.Info`: every header of the request, for `metadata_keys` downstream.
+            ? ClientMetadata(request.headers.map { ($0.name.canonicalName, $0.value) }) : nil
+        switch await ingest(payload, json: format == .json, metadata: metadata, metrics: metrics) {
+        case .accepted:
+            let bytes = format == .protobuf
+                ? OTLPProtobuf.encodeLogsResponse(rejectedLogRecords: 0, errorMessage: "")
+                : OTLPJSON.encodeLogsResponse(rejectedLogRecords: 0, errorMessage: "")
+            return Self.response(200, bytes, contentType: format == .protobuf ? "application/x-protobuf" : "application/json")
+        case .malformed(let message), .rejected(let message):
+            return status(format, 400, message)
+        case .backpressure(let retryAfter, let reason):
+            var response = status(format, 503, "pipeline is backpressured: \(reason)")
+            response.headers[.retryAfter] = String(max(1, Int(retryAfter.components.seconds)))
+            return response
+        case .failed(let message):
+            return status(format, 500, message)
+        }
+    }
+
+    /// What became of one export request's payload.
+    enum Ingested: Sendable, Equatable {
+        /// Every record was handed on.
+        case accepted
+        /// The payload is not an OTLP logs request; nothing was handed on.
+        case malformed(String)
+        /// The pipeline is full: the client should send the same data again after `retryAfter`.
+        case backpressure(retryAfter: Duration, reason: String)
+        /// The pipeline refused the data for good.
+        case rejected(String)
+        /// Something else went wrong downstream.
+        case failed(String)
+    }
+
+    /// The part of an export both transports share: decode the (decompressed) payload, hand it to the consumers
+    /// with the client's metadata, and count it under the transport's metrics.
+    func ingest(
+        _ payload: [UInt8], json: Bool, metadata: ClientMetadata?, metrics: ReceiverMetrics
+    ) async -> Ingested {
+        let consumers = state.withLock { $0.arguments.logs }
         let logs: OTLPLogsData
         do throws(OTLPDecodeError) {
-            logs = format == .protobuf ? try OTLPProtobuf.decodeLogsRequest(payload) : try OTLPJSON.decodeLogsRequest(payload)
+            logs = json ? try OTLPJSON.decodeLogsRequest(payload) : try OTLPProtobuf.decodeLogsRequest(payload)
         } catch {
-            return status(format, 400, "\(error)")
+            return .malformed("\(error)")
         }
         let count = logs.recordCount
         do {
-            if http.includeMetadata {
-                // The collector's `client.Info`: every header of the request, for `metadata_keys` downstream.
-                let metadata = ClientMetadata(request.headers.map { ($0.name.canonicalName, $0.value) })
+            if let metadata {
                 try await ClientMetadata.$current.withValue(metadata) { try await consumers.send(logs) }
             } else {
                 try await consumers.send(logs)
@@ -302,22 +391,16 @@ public final class OTelColReceiverOTLP: Component {
             metrics.refused(count)
             switch error {
             case .backpressure(let retryAfter, let reason):
-                var response = status(format, 503, "pipeline is backpressured: \(reason)")
-                let seconds = max(1, Int((retryAfter ?? .seconds(1)).components.seconds))
-                response.headers[.retryAfter] = String(seconds)
-                return response
+                return .backpressure(retryAfter: retryAfter ?? .seconds(1), reason: reason)
             case .rejected(let reason):
-                return status(format, 400, reason)
+                return .rejected(reason)
             }
         } catch {
             metrics.refused(count)
-            return status(format, 500, "\(error)")
+            return .failed("\(error)")
         }
         metrics.accepted(count)
-        let bytes = format == .protobuf
-            ? OTLPProtobuf.encodeLogsResponse(rejectedLogRecords: 0, errorMessage: "")
-            : OTLPJSON.encodeLogsResponse(rejectedLogRecords: 0, errorMessage: "")
-        return Self.response(200, bytes, contentType: format == .protobuf ? "application/x-protobuf" : "application/json")
+        return .accepted
     }
 
     /// An error response in the request's encoding: a `google.rpc.Status` with `code` and `message`, as OTLP/HTTP
@@ -366,15 +449,15 @@ public final class OTelColReceiverOTLP: Component {
     }
 }
 
-/// The receiver's metrics, under the OpenTelemetry Collector's names.
-private struct ReceiverMetrics: Sendable {
+/// The receiver's metrics for one transport (`http` or `grpc`), under the OpenTelemetry Collector's names.
+struct ReceiverMetrics: Sendable {
     let acceptedCounter: Counter
     let refusedCounter: Counter
     private let registry: PrometheusCollectorRegistry
     private let labels: [(String, String)]
 
-    init(registry: PrometheusCollectorRegistry, componentID: String) {
-        let labels = [("component_id", componentID), ("receiver", "otlp"), ("transport", "http")]
+    init(registry: PrometheusCollectorRegistry, componentID: String, transport: String) {
+        let labels = [("component_id", componentID), ("receiver", "otlp"), ("transport", transport)]
         self.registry = registry
         self.labels = labels
         acceptedCounter = registry.makeCounter(

@@ -3,73 +3,17 @@ import NIOCore
 import Wire
 
 extension OTelColExporterOTLPHTTP {
-    /// What one POST came back with, sorted the collector's way.
-    enum Attempt: Sendable, Equatable {
-        /// 2xx. A partial-success response names the records the server refused (logged, not retried).
-        case delivered(rejected: Int64, message: String)
-        /// 429, 502, 503, 504 or no response at all (connection refused or reset, timeout): worth retrying.
-        /// `retryAfter` is the server's `Retry-After` on 429 and 503.
-        case retryable(String, retryAfter: Duration?)
-        /// Any other status: the same request would fail again.
-        case permanent(String)
-    }
-
-    /// Why an attempt failed, and whether the same batch could succeed later (for the caller's backpressure).
-    struct Failure: Sendable {
-        var message: String
-        var retryable: Bool
-    }
-
-    /// How one batch ended.
-    enum Delivery: Sendable, Equatable {
-        case sent
-        case failed(String, retryable: Bool)
-    }
+    typealias Attempt = OTLPExportAttempt
 
     /// The largest response body read, as the collector's `maxHTTPResponseReadBytes`.
     static let maxResponseBytes = 64 * 1024
 
-    /// Sends `item` with retries as `retry_on_failure` says, and counts it as sent or failed: the one place a
-    /// batch's outcome is recorded. Each attempt reads the current arguments, so a reload that changes the
-    /// endpoint or headers applies to batches already queued. Cancellation (the drain deadline) ends it as failed.
-    func deliver(_ item: SendItem) async -> Delivery {
-        let retry = current.retry
-        var encoded: (key: BodyKey, body: ByteBuffer)?
-        let outcome = await RetryingSend<Failure>.run(retry.policy) {
-            let arguments = current
-            let key = BodyKey(encoding: arguments.encoding, compression: arguments.client.compression)
-            if encoded?.key != key { encoded = (key, ByteBuffer(bytes: Self.encode(item.logs, key))) }
-            switch await post(encoded?.body ?? ByteBuffer(), key: key, arguments: arguments) {
-            case .delivered(let rejected, let message):
-                if rejected != 0 || !message.isEmpty { partialSuccess(rejected: rejected, message: message) }
-                return .succeeded
-            case .permanent(let message):
-                return .permanent(Failure(message: "\(message) (not retried: the server refused the request)", retryable: false))
-            case .retryable(let message, _) where !arguments.retry.enabled:
-                return .permanent(Failure(message: "\(message) (retry_on_failure is disabled)", retryable: true))
-            case .retryable(let message, let retryAfter):
-                return .retryable(Failure(message: message, retryable: true), retryAfter: retryAfter)
-            }
-        } willRetry: { failure, wait, _ in
-            logger.debug(
-                "otlphttp export failed, will retry", metadata: ["error": "\(failure.message)", "interval": "\(wait)"])
-        }
-        switch outcome {
-        case .sent:
-            metrics.sent.increment(by: Int64(item.records))
-            return .sent
-        case .refused(let failure):
-            return failed(item, failure.message, retryable: failure.retryable)
-        case .gaveUp(let failure, .pastMaxElapsed(let wait), _):
-            return failed(
-                item,
-                "\(failure.message) (no more retries left: the next one, in \(RetryOptions.text(wait)), would pass max_elapsed_time = \(RetryOptions.text(retry.maxElapsedTime)))",
-                retryable: true)
-        case .gaveUp(let failure, _, _):
-            return failed(item, "\(failure.message) (no more retries left)", retryable: true)
-        case .cancelled(let failure, _):
-            return failed(item, "\(failure.message) (stopping: no time left to retry)", retryable: true)
-        }
+    /// One POST of `item` with the current arguments; the body is encoded once per encoding and compression.
+    func attempt(_ item: OTLPExportItem, prepared: inout (key: BodyKey, body: ByteBuffer)?) async -> OTLPExportAttempt {
+        let arguments = current
+        let key = BodyKey(encoding: arguments.encoding, compression: arguments.client.compression)
+        if prepared?.key != key { prepared = (key, ByteBuffer(bytes: Self.encode(item.logs, key))) }
+        return await post(prepared?.body ?? ByteBuffer(), key: key, arguments: arguments)
     }
 
     /// What a request body depends on.
@@ -174,17 +118,5 @@ extension OTelColExporterOTLPHTTP {
         let type = value.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         return String(type.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
             .lowercased()
-    }
-}
-
-extension OTelColExporterOTLPHTTP {
-    /// The `sending_queue`: batches between `consume` and the senders (numbered consumers, as many as
-    /// `num_consumers`), bounded by `queue_size` in batches or log records (`sizer`); taking a batch frees its room.
-    typealias SendQueue = BoundedQueue<SendItem>
-
-    /// A batch of the sending queue, and how many log records it holds.
-    struct SendItem: Sendable {
-        let logs: OTLPLogsData
-        let records: Int
     }
 }
