@@ -23,6 +23,7 @@ def start_gateway(backend, make_agent):
         "LOKI_PUSH_URL": backend.url + "/loki/api/v1/push",
         "LOKI_TENANT_ID": "fake",
         "OTLP_HTTP_ENDPOINT": f"127.0.0.1:{port}",
+        "OTLP_GRPC_ENDPOINT": f"127.0.0.1:{free_port()}",
     })
     endpoint = f"http://127.0.0.1:{port}/v1/logs"
     deadline = time.monotonic() + 30
@@ -124,7 +125,8 @@ def test_reload_with_a_broken_config_keeps_the_old_graph(backend, make_agent, tm
     config.write_text(original)
     port = free_port()
     agent = make_agent(str(config), env={"LOKI_PUSH_URL": backend.url + "/loki/api/v1/push",
-                                         "OTLP_HTTP_ENDPOINT": f"127.0.0.1:{port}"})
+                                         "OTLP_HTTP_ENDPOINT": f"127.0.0.1:{port}",
+                                         "OTLP_GRPC_ENDPOINT": f"127.0.0.1:{free_port()}"})
     components = requests.get(agent.url + "/api/v0/web/components", timeout=5).json()
     assert [c["localID"] for c in components] == [
         "loki.write.default", "otelcol.exporter.loki.default", "otelcol.processor.batch.default",
@@ -167,3 +169,27 @@ def test_backend_outage_loses_nothing_the_receiver_acknowledged(make_backend, ma
     streams = query(backend, '{job="%s"}' % service, acknowledged, now - 10**9)
     lines = {line for s in streams for _, line in s["values"]}
     assert len(lines) == acknowledged, agent.log()
+
+
+def test_the_gateway_takes_otlp_over_grpc_on_its_second_port(backend, make_agent):
+    """config/gateway.alloy as seed 002 runs it: telemetrygen-style gRPC export to the gateway's gRPC port."""
+    import socket
+    from test_otlp_grpc import send
+    http_port, grpc_port = free_port(), free_port()
+    make_agent(GATEWAY, env={"LOKI_PUSH_URL": backend.url + "/loki/api/v1/push",
+                             "OTLP_HTTP_ENDPOINT": f"127.0.0.1:{http_port}",
+                             "OTLP_GRPC_ENDPOINT": f"127.0.0.1:{grpc_port}"})
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", grpc_port), timeout=2).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "the gateway's gRPC receiver did not start"
+            time.sleep(0.05)
+    start = time.time_ns() - 10**9
+    service = "grpc-" + uuid.uuid4().hex[:8]
+    send(grpc_port, service, [f"line {i}" for i in range(50)])
+    streams = query(backend, '{job="%s"}' % service, 50, start)
+    bodies = sorted(json.loads(v[1])["body"] for s in streams for v in s["values"])
+    assert bodies == sorted(f"line {i}" for i in range(50))

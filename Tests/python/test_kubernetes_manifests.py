@@ -205,7 +205,7 @@ def test_services_select_pods_and_ports_that_exist(variant):
     headless = one(docs, "Service", "estuary-gateway-headless")
     assert headless["spec"]["clusterIP"] == "None" and headless["spec"]["publishNotReadyAddresses"] is True
     gateway = one(docs, "Service", "estuary-gateway")
-    assert [p["port"] for p in gateway["spec"]["ports"]] == [4318]
+    assert [p["port"] for p in gateway["spec"]["ports"]] == [4317, 4318]
     backend = one(docs, "StatefulSet", "estuary-backend")
     assert one(docs, "Service", backend["spec"]["serviceName"])["spec"]["clusterIP"] == "None"
 

@@ -198,10 +198,10 @@ def start_backend(estuary, layout, work):
 def start_agent(estuary, index, work, backend, join=None):
     """Gateway agent `index` on loopback pushing to the backend; with `join` (a member's API address, or "" for the
     first member) it runs clustered, named agent-INDEX. Returns (process, OTLP URL, API address)."""
-    otlp_port, api_port = free_port(), free_port()
+    otlp_port, grpc_port, api_port = free_port(), free_port(), free_port()
     log = str(work / f"agent-{index}.log")
     env = dict(os.environ, LOKI_PUSH_URL=backend.push_url + "/loki/api/v1/push", LOKI_TENANT_ID="fake",
-               OTLP_HTTP_ENDPOINT=f"127.0.0.1:{otlp_port}")
+               OTLP_HTTP_ENDPOINT=f"127.0.0.1:{otlp_port}", OTLP_GRPC_ENDPOINT=f"127.0.0.1:{grpc_port}")
     command = [estuary, "run", str(ROOT / "config" / "gateway.alloy"), "--server.http.listen-addr",
                f"127.0.0.1:{api_port}", "--storage.path", str(work / f"agent-{index}-data")]
     if join is not None:

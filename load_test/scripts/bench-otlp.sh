@@ -33,6 +33,7 @@ ATTRIBUTES=${ATTRIBUTES:-5}
 SERVICES=${SERVICES:-10}
 BACKEND_PORT=${BACKEND_PORT:-3100}
 OTLP_PORT=${OTLP_PORT:-4318}
+OTLP_GRPC_PORT=${OTLP_GRPC_PORT:-4317}
 AGENT_PORT=${AGENT_PORT:-12345}
 DRAIN_SECONDS=${DRAIN_SECONDS:-60}
 BACKEND_URL="http://127.0.0.1:$BACKEND_PORT"
@@ -65,6 +66,7 @@ start_backend "$BACKEND_URL"
 
 echo "== starting $ESTUARY run gateway.alloy (OTLP/HTTP on $OTLP_URL, agent API on $AGENT_URL)"
 LOKI_PUSH_URL="$BACKEND_URL/loki/api/v1/push" LOKI_TENANT_ID=fake OTLP_HTTP_ENDPOINT="127.0.0.1:$OTLP_PORT" \
+    OTLP_GRPC_ENDPOINT="127.0.0.1:$OTLP_GRPC_PORT" \
     "$ESTUARY" run "$WORK/gateway.alloy" --server.http.listen-addr "127.0.0.1:$AGENT_PORT" \
     --storage.path "$WORK/agent-data" > "$WORK/agent.log" 2>&1 &
 AGENT_PID=$!
