@@ -8,11 +8,20 @@
 public struct ClientMetadata: Sendable, Hashable {
     /// Values by key; keys are lowercased, as HTTP header names compare case-insensitively.
     public private(set) var values: [String: [String]] = [:]
+    /// The IP address the request came from (the collector's `client.Info.Addr`), set by the receivers whether
+    /// or not they hand the headers on; `otelcol.processor.k8sattributes` finds the sending pod by it. Like the
+    /// collector's, it does not survive batching: the batch processor hands batches on without it.
+    public var address: String?
 
     public init() {}
 
+    public init(address: String?) {
+        self.address = address
+    }
+
     /// Metadata from `(name, value)` pairs, repeated names keeping every value in order.
-    public init(_ pairs: some Sequence<(String, String)>) {
+    public init(_ pairs: some Sequence<(String, String)>, address: String? = nil) {
+        self.address = address
         for (name, value) in pairs {
             values[name.lowercased(), default: []].append(value)
         }
@@ -32,7 +41,24 @@ public struct ClientMetadata: Sendable, Hashable {
         return result
     }
 
+    /// No headers (an address alone does not count: batches are kept apart by headers only).
     public var isEmpty: Bool { values.isEmpty }
+
+    /// Equal when the headers are: the address identifies a connection, not a kind of batch.
+    public static func == (lhs: ClientMetadata, rhs: ClientMetadata) -> Bool { lhs.values == rhs.values }
+    public func hash(into hasher: inout Hasher) { hasher.combine(values) }
+
+    /// The IP address in a gRPC peer description (`ipv4:10.1.2.3:5000`, `ipv6:[fd00::1]:443`), or nil.
+    public static func address(ofGRPCPeer peer: String) -> String? {
+        let parts = peer.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, parts[0] == "ipv4" || parts[0] == "ipv6" else { return nil }
+        var rest = parts[1]
+        if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
+            return String(rest[rest.index(after: rest.startIndex)..<close])
+        }
+        if let colon = rest.lastIndex(of: ":") { rest = rest[..<colon] }
+        return rest.isEmpty ? nil : String(rest)
+    }
 
     /// The metadata of the request being handled; empty outside of a receiver's call.
     @TaskLocal public static var current = ClientMetadata()

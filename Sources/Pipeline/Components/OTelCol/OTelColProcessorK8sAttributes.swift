@@ -12,8 +12,9 @@ import Wire
 /// pods being watched (the filter's node and namespace bound it, as in the collector).
 ///
 /// A resource is associated with a pod by the `pod_association` rules, in order, the first whose every source
-/// has a value and names a known pod winning; without rules, by its `k8s.pod.ip` and then its `k8s.pod.uid`
-/// resource attribute. Attributes the resource already has are kept, never overwritten. Resources of no known pod
+/// has a value and names a known pod winning; without rules, by its `k8s.pod.ip` resource attribute, then its
+/// `k8s.pod.uid`, then the address of the connection it came over. With `passthrough`, the processor watches
+/// nothing and only adds `k8s.pod.ip` from the connection, for a gateway behind it to match on. Attributes the resource already has are kept, never overwritten. Resources of no known pod
 /// pass unchanged.
 public final class OTelColProcessorK8sAttributes: Component, OTLPLogsConsumer {
     public static let name = "otelcol.processor.k8sattributes"
@@ -40,9 +41,9 @@ public final class OTelColProcessorK8sAttributes: Component, OTLPLogsConsumer {
         }
     }
 
-    /// One `pod_association` rule: each source a resource attribute.
+    /// One `pod_association` rule: its sources, each a resource attribute or (nil) the connection's address.
     struct Association: Sendable, Equatable {
-        var attributes: [String]
+        var attributes: [String?]
     }
 
     public struct Arguments: ComponentArguments {
@@ -56,6 +57,8 @@ public final class OTelColProcessorK8sAttributes: Component, OTLPLogsConsumer {
         var excludedPods: [String]
         var waitForMetadata: Bool
         var waitForMetadataTimeout: Duration
+        /// Only adds `k8s.pod.ip` from the connection, watching nothing (an agent in front of a gateway).
+        var passthrough: Bool
         public var output: OTLPLogsConsumers
 
         public init(_ reader: ArgumentReader) throws(Diagnostic) {
@@ -65,11 +68,15 @@ public final class OTelColProcessorK8sAttributes: Component, OTLPLogsConsumer {
             default:
                 throw reader.error("auth_type", "auth_type: \(GoQuote.quote(authType)) is not supported; use \"serviceAccount\" (in a pod) or \"none\" with a client block")
             }
-            if try reader.bool("passthrough", default: false) {
-                throw reader.error("passthrough", "passthrough = true is not supported yet: it needs the client's connection address, which the receivers do not hand on yet")
+            passthrough = try reader.bool("passthrough", default: false)
+            // Estuary's own `client` block (as discovery.kubernetes'), for an API server outside the pod; with
+            // passthrough nothing is asked of the API server.
+            let clientBlock = try reader.block("client")
+            if passthrough && clientBlock == nil {
+                client = try KubernetesClientConfig(nil, baseURL: "")
+            } else {
+                client = try KubernetesClientConfig.read(clientBlock, component: reader)
             }
-            // Estuary's own `client` block (as discovery.kubernetes'), for an API server outside the pod.
-            client = try KubernetesClientConfig.read(try reader.block("client"), component: reader)
             var metadata = Self.defaultMetadataList
             var labels: [FieldRule] = []
             var annotations: [FieldRule] = []
@@ -89,19 +96,23 @@ public final class OTelColProcessorK8sAttributes: Component, OTLPLogsConsumer {
             self.annotations = annotations
             var associations: [Association] = []
             for rule in reader.blocks("pod_association") {
-                var attributes: [String] = []
+                var attributes: [String?] = []
                 for source in rule.blocks("source") {
                     let from = try source.requiredString("from")
-                    guard from == "resource_attribute" else {
-                        throw source.error("from", "pod_association.source.from: \(GoQuote.quote(from)) is not supported yet; use \"resource_attribute\" (the connection's address is not handed on by the receivers yet)")
+                    switch from {
+                    case "resource_attribute": attributes.append(try source.requiredString("name"))
+                    case "connection": attributes.append(nil)
+                    default:
+                        throw source.error("from", "pod_association.source.from: \(GoQuote.quote(from)) must be \"resource_attribute\" or \"connection\"")
                     }
-                    attributes.append(try source.requiredString("name"))
                 }
                 if attributes.isEmpty { throw rule.blockError("pod_association: needs at least one source block") }
                 associations.append(Association(attributes: attributes))
             }
             self.associations = associations.isEmpty
-                ? [Association(attributes: ["k8s.pod.ip"]), Association(attributes: ["k8s.pod.uid"])] : associations
+                ? [Association(attributes: ["k8s.pod.ip"]), Association(attributes: ["k8s.pod.uid"]),
+                   Association(attributes: [nil])]
+                : associations
             node = ""
             namespace = ""
             if let filter = try reader.block("filter") {
@@ -187,6 +198,7 @@ public final class OTelColProcessorK8sAttributes: Component, OTLPLogsConsumer {
     public func update(_ arguments: Arguments) throws {
         let restartWatch = state.withLock { state -> Bool in
             let changed = state.arguments.client != arguments.client || state.arguments.node != arguments.node
+                || state.arguments.passthrough != arguments.passthrough
                 || state.arguments.namespace != arguments.namespace || state.arguments.metadata != arguments.metadata
                 || state.arguments.labels != arguments.labels || state.arguments.annotations != arguments.annotations
                 || state.arguments.excludedPods != arguments.excludedPods
@@ -201,6 +213,12 @@ public final class OTelColProcessorK8sAttributes: Component, OTLPLogsConsumer {
     public func run() async throws {
         while !Task.isCancelled {
             let (arguments, generation) = state.withLock { ($0.arguments, $0.generation) }
+            if arguments.passthrough {
+                while !Task.isCancelled && state.withLock({ $0.generation }) == generation {
+                    await restart.wait(timeout: .seconds(3600))
+                }
+                continue
+            }
             let client = try arguments.client.makeClient()
             let watch = KubernetesPodWatch(
                 client: arguments.client, labelSelector: "",
@@ -322,6 +340,19 @@ public final class OTelColProcessorK8sAttributes: Component, OTLPLogsConsumer {
 
     public func consume(_ logs: OTLPLogsData) async throws {
         var (arguments, synced) = state.withLock { ($0.arguments, $0.synced) }
+        let connection = ClientMetadata.current.address
+        if arguments.passthrough {
+            var logs = logs
+            if let connection {
+                for index in logs.resourceLogs.indices
+                where Self.string(logs.resourceLogs[index].resource.attributes, "k8s.pod.ip") == nil {
+                    logs.resourceLogs[index].resource.attributes.append(
+                        OTLPKeyValue(key: "k8s.pod.ip", value: .string(connection)))
+                }
+            }
+            try await arguments.output.send(logs)
+            return
+        }
         if arguments.waitForMetadata && !synced {
             let deadline = ContinuousClock.now + arguments.waitForMetadataTimeout
             while !synced && ContinuousClock.now < deadline {
@@ -337,7 +368,9 @@ public final class OTelColProcessorK8sAttributes: Component, OTLPLogsConsumer {
         let (byIP, byUID) = state.withLock { ($0.byIP, $0.byUID) }
         for index in logs.resourceLogs.indices {
             let attributes = logs.resourceLogs[index].resource.attributes
-            guard let pod = Self.associate(attributes, rules: arguments.associations, byIP: byIP, byUID: byUID) else { continue }
+            guard let pod = Self.associate(attributes, connection: connection, rules: arguments.associations,
+                                           byIP: byIP, byUID: byUID)
+            else { continue }
             var added = attributes
             var present = Set(attributes.map(\.key))
             for attribute in pod.attributes where present.insert(attribute.key).inserted { added.append(attribute) }
@@ -361,12 +394,21 @@ public final class OTelColProcessorK8sAttributes: Component, OTLPLogsConsumer {
         try await arguments.output.send(logs)
     }
 
-    static func associate(_ attributes: [OTLPKeyValue], rules: [Association], byIP: [String: PodEntry],
-                          byUID: [String: PodEntry]) -> PodEntry? {
+    static func associate(_ attributes: [OTLPKeyValue], connection: String?, rules: [Association],
+                          byIP: [String: PodEntry], byUID: [String: PodEntry]) -> PodEntry? {
         for rule in rules {
             var found: PodEntry?
             var complete = true
-            for name in rule.attributes {
+            for source in rule.attributes {
+                guard let name = source else {
+                    // The connection's address, an IP.
+                    guard let connection, let pod = byIP[connection], found == nil || found?.uid == pod.uid else {
+                        complete = false
+                        break
+                    }
+                    found = pod
+                    continue
+                }
                 guard let value = string(attributes, name) else { complete = false; break }
                 // An IP-valued attribute finds the pod by IP, a UID-valued one by UID (the collector's
                 // `k8s.pod.ip` / `k8s.pod.uid` identifiers; other names are looked up as either).

@@ -225,8 +225,10 @@ public final class OTelColReceiverOTLP: Component {
         guard let http = state.withLock({ $0.arguments.http }) else { return .idle }
         // `validate()` makes sure the endpoint is host:port.
         let address = HostPort(http.endpoint) ?? Arguments.HTTP.defaultEndpoint
-        let router = Router()
-        router.post(RouterPath(http.logsURLPath)) { [self] request, _ in await withCORS(request, handle(request)) }
+        let router = Router(context: ReceiverRequestContext.self)
+        router.post(RouterPath(http.logsURLPath)) { [self] request, context in
+            await withCORS(request, handle(request, from: context.remoteAddress?.ipAddress))
+        }
         for (signal, path) in [("traces", http.tracesURLPath), ("metrics", http.metricsURLPath)] {
             router.post(RouterPath(path)) { [self] request, _ in
                 let format: BodyFormat = Self.mediaType(request.headers[.contentType]) == "application/json" ? .json : .protobuf
@@ -280,7 +282,7 @@ public final class OTelColReceiverOTLP: Component {
         return response
     }
 
-    private func handle(_ request: Request) async -> Response {
+    private func handle(_ request: Request, from address: String?) async -> Response {
         let http = state.withLock { $0.arguments.http ?? Arguments.HTTP() }
         let format: BodyFormat
         switch Self.mediaType(request.headers[.contentType]) {
@@ -336,7 +338,8 @@ public final class OTelColReceiverOTLP: Component {
 
         let metadata = http.includeMetadata
             // The collector's `client.Info`: every header of the request, for `metadata_keys` downstream.
-            ? ClientMetadata(request.headers.map { ($0.name.canonicalName, $0.value) }) : nil
+            ? ClientMetadata(request.headers.map { ($0.name.canonicalName, $0.value) }, address: address)
+            : ClientMetadata(address: address)
         switch await ingest(payload, json: format == .json, metadata: metadata, metrics: metrics) {
         case .accepted:
             let bytes = format == .protobuf
@@ -371,7 +374,7 @@ public final class OTelColReceiverOTLP: Component {
     /// The part of an export both transports share: decode the (decompressed) payload, hand it to the consumers
     /// with the client's metadata, and count it under the transport's metrics.
     func ingest(
-        _ payload: [UInt8], json: Bool, metadata: ClientMetadata?, metrics: ReceiverMetrics
+        _ payload: [UInt8], json: Bool, metadata: ClientMetadata, metrics: ReceiverMetrics
     ) async -> Ingested {
         let consumers = state.withLock { $0.arguments.logs }
         let logs: OTLPLogsData
@@ -382,11 +385,7 @@ public final class OTelColReceiverOTLP: Component {
         }
         let count = logs.recordCount
         do {
-            if let metadata {
-                try await ClientMetadata.$current.withValue(metadata) { try await consumers.send(logs) }
-            } else {
-                try await consumers.send(logs)
-            }
+            try await ClientMetadata.$current.withValue(metadata) { try await consumers.send(logs) }
         } catch let error as PipelineError {
             metrics.refused(count)
             switch error {
@@ -509,5 +508,16 @@ struct HostPort: Sendable, Equatable, CustomStringConvertible {
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         self.host = host.isEmpty ? "0.0.0.0" : host
         self.port = port
+    }
+}
+
+/// The receiver's request context: Hummingbird's, plus the client's address for `client.Info.Addr`.
+struct ReceiverRequestContext: RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let remoteAddress: SocketAddress?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
     }
 }

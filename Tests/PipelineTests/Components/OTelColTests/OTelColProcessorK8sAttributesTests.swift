@@ -128,9 +128,8 @@ final class KeepingConsumer: OTLPLogsConsumer {
             ComponentHarness.problem(OTelColProcessorK8sAttributes.Arguments.self, base + body + "}")
         }
         #expect(problem("auth_type = \"kubeConfig\"\n")?.contains("auth_type") == true)
-        #expect(problem("passthrough = true\n")?.contains("passthrough") == true)
         #expect(problem("extract { metadata = [\"k8s.cluster.uid\"] }\n")?.contains("k8s.cluster.uid") == true)
-        #expect(problem("pod_association {\n source {\n from = \"connection\"\n }\n}\n")?.contains("connection") == true)
+        #expect(problem("pod_association {\n source {\n from = \"header\"\n }\n}\n")?.contains("connection") == true)
         #expect(problem("extract {\n label {\n key = \"a\"\n key_regex = \"b\"\n }\n}\n")?.contains("exactly one") == true)
         #expect(problem("exclude {\n pod { name = \"(\" }\n}\n")?.contains("exclude.pod.name") == true)
         #expect(problem("") == nil)
@@ -142,5 +141,47 @@ final class KeepingConsumer: OTLPLogsConsumer {
         #expect(OTelColProcessorK8sAttributes.cronJobName(ofJob: "backup-29012345") == "backup")
         #expect(OTelColProcessorK8sAttributes.split(image: "registry:5000/team/app:v2@sha256:abc") == ("registry:5000/team/app", "v2"))
         #expect(OTelColProcessorK8sAttributes.split(image: "nginx") == ("nginx", "latest"))
+    }
+}
+
+/// The connection's address: set by both receivers, matched by `from = "connection"`, added by passthrough.
+@Suite struct K8sAttributesConnectionTests {
+    @Test func grpcPeerDescriptionsGiveTheirAddress() {
+        #expect(ClientMetadata.address(ofGRPCPeer: "ipv4:10.1.2.3:5000") == "10.1.2.3")
+        #expect(ClientMetadata.address(ofGRPCPeer: "ipv6:[fd00::1]:443") == "fd00::1")
+        #expect(ClientMetadata.address(ofGRPCPeer: "in-process:27182") == nil)
+        #expect(ClientMetadata.address(ofGRPCPeer: "garbage") == nil)
+        // The address is not part of what batches are told apart by.
+        #expect(ClientMetadata([("a", "1")], address: "10.0.0.1") == ClientMetadata([("a", "1")]))
+    }
+
+    @Test func theConnectionFindsThePodAndPassthroughAddsItsIP() async throws {
+        let api = try await KubernetesAPIServer.start(podList: PodDocuments.list([
+            PodDocuments.pod(name: "web-1", uid: "u-1", ip: "127.0.0.1"),
+        ]))
+        let sink = KeepingConsumer()
+        let processor = try OTelColProcessorK8sAttributesTests.make(api, sink: sink)
+        let task = Task { try await processor.run() }
+        defer { task.cancel() }
+        let logs = OTLPLogsData(resourceLogs: [OTelColProcessorK8sAttributesTests.resource([("service.name", "a")])])
+        try await ClientMetadata.$current.withValue(ClientMetadata(address: "127.0.0.1")) {
+            try await processor.consume(logs)
+        }
+        let matched = try #require(sink.received.withLock { $0.first })
+        #expect(OTelColProcessorK8sAttributesTests.attributes(matched.resourceLogs[0])["k8s.pod.uid"] == "u-1")
+
+        let passSink = KeepingConsumer()
+        let passthrough = try ComponentHarness.make(OTelColProcessorK8sAttributes.self, """
+            otelcol.processor.k8sattributes "p" {
+              passthrough = true
+              output { logs = [sink] }
+            }
+            """, scope: ComponentHarness.scope(consumers: ["sink": passSink]))
+        try await ClientMetadata.$current.withValue(ClientMetadata(address: "10.9.8.7")) {
+            try await passthrough.consume(logs)
+        }
+        let passed = try #require(passSink.received.withLock { $0.first })
+        #expect(OTelColProcessorK8sAttributesTests.attributes(passed.resourceLogs[0]) == ["service.name": "a", "k8s.pod.ip": "10.9.8.7"])
+        await api.stop()
     }
 }

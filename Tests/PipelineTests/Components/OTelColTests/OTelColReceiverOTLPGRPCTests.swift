@@ -258,6 +258,7 @@ import TestSupport
             try await LogsService.Client(wrapping: client).export(Self.request(["tagged"]), metadata: ["x-tenant": "acme"])
         }
         #expect(sink.calls.first?.metadata["X-Tenant"] == ["acme"])
+        #expect(sink.calls.first?.metadata.address == "127.0.0.1", "the peer's address, for k8sattributes")
         await running.stop()
     }
 

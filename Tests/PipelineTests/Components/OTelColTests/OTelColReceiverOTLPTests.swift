@@ -45,6 +45,19 @@ import TestSupport
         return Int(try await HTTPClient.shared.execute(request, timeout: .seconds(60)).status.code)
     }
 
+    /// The client's address travels with every request, as the collector's `client.Info.Addr`, headers or not.
+    @Test func theClientsAddressIsHandedOn() async throws {
+        let sink = CollectingConsumer()
+        let receiver = try Self.make(Self.config(), sink: sink)
+        let running = Task { try await receiver.run() }
+        #expect(await eventually { receiver.listeningPort != nil })
+        #expect(try await Self.send(try #require(receiver.listeningPort), "from loopback") == 200)
+        #expect(sink.calls.first?.metadata.address == "127.0.0.1")
+        #expect(sink.calls.first?.metadata.isEmpty == true, "no headers without include_metadata")
+        running.cancel()
+        _ = await running.result
+    }
+
     @Test func stoppingLetsARequestInFlightFinish() async throws {
         let gate = CallGate()
         let sink = CollectingConsumer(gate: gate)

@@ -31,7 +31,7 @@ extension OTelColReceiverOTLP {
         router.registerHandler(
             forMethod: Opentelemetry_Proto_Collector_Logs_V1_LogsService.Method.Export.descriptor,
             deserializer: OTLPGRPCBytes(), serializer: OTLPGRPCBytes()
-        ) { [self] request, _ in
+        ) { [self] request, context in
             let single = try await ServerRequest(stream: request)
             guard single.message.count <= maxRecvMsgSize else {
                 grpcBudget.countRefusal(.tooLarge)
@@ -50,7 +50,8 @@ extension OTelColReceiverOTLP {
                     details: [.retryInfo(delay: .seconds(1))])
             }
             defer { grpcBudget.release(count) }
-            let reply = try await export(single.message, metadata: single.metadata)
+            let reply = try await export(single.message, metadata: single.metadata,
+                                         address: ClientMetadata.address(ofGRPCPeer: context.remotePeer))
             return StreamingServerResponse(single: ServerResponse(message: reply))
         }
         let transport = HTTP2ServerTransport.Posix(
@@ -63,14 +64,14 @@ extension OTelColReceiverOTLP {
     }
 
     /// Answers one `Export` call: the encoded `ExportLogsServiceResponse`, or the error the client gets.
-    func export(_ payload: [UInt8], metadata: Metadata) async throws -> [UInt8] {
-        var clientMetadata: ClientMetadata?
+    func export(_ payload: [UInt8], metadata: Metadata, address: String? = nil) async throws -> [UInt8] {
+        var clientMetadata = ClientMetadata(address: address)
         if grpcArguments?.includeMetadata == true {
             // The collector's `client.Info` for gRPC: the request's metadata (text values; keys are lowercase).
             clientMetadata = ClientMetadata(metadata.compactMap { entry -> (String, String)? in
                 if case .string(let value) = entry.value { return (entry.key, value) }
                 return nil
-            })
+            }, address: address)
         }
         switch await ingest(payload, json: false, metadata: clientMetadata, metrics: grpcMetrics) {
         case .accepted:
