@@ -13,12 +13,11 @@ public final class ClusterMembership: Sendable {
         /// clustered components then own nothing, and `/-/ready` says not ready.
         public var ready: Bool
 
-        /// Whether the local node should handle `key`. Without clustering, or with no participant at all (every
-        /// node still a viewer), every node owns every key, as Alloy falls back to.
+        /// Whether the local node should handle `key`. Without clustering every key is its own; with clustering,
+        /// a key is owned by one participant, so a viewer (a node still joining) and a terminating node own none.
         public func owns(_ key: UInt64) -> Bool {
             guard enabled else { return true }
-            guard ready else { return false }
-            guard let owner = ring.owner(of: key) else { return true }
+            guard ready, let owner = ring.owner(of: key) else { return false }
             return owner == selfName
         }
     }

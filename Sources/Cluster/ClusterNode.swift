@@ -161,8 +161,6 @@ public actor ClusterNode {
         logger.info("left the cluster", metadata: ["peers_told": "\(addresses.count)"])
     }
 
-    public var peers: [Peer] { table.peers }
-
     // MARK: Rounds
 
     private func gossipRound() async {
