@@ -18,10 +18,13 @@ package enum JSONCoding {
     package static func decode(_ text: String) throws(DecodeError) -> Value {
         var text = text
         let result = text.withUTF8 { bytes -> Result<Value, DecodeError> in
-            var parser = JSONParser(scanner: JSONScanner(input: bytes))
-            defer { parser.scanner.release() }
+            var scanner = JSONScanner<DecodeError>(input: bytes)
+            defer { scanner.release() }
             do throws(DecodeError) {
-                return .success(try parser.parseDocument())
+                scanner.skipWhitespace()
+                let value = try scanner.tree(JSONTree())
+                guard scanner.isAtEnd() else { throw JSONTree.invalidCharacter(scanner, "after top-level value") }
+                return .success(value)
             } catch {
                 return .failure(error)
             }
@@ -85,63 +88,44 @@ package enum JSONCoding {
     }
 }
 
-/// Builds a `Value` tree from the shared `JSONScanner`'s tokens, with Go's wording for structural errors.
-private struct JSONParser {
-    var scanner: JSONScanner<JSONCoding.DecodeError>
-
-    mutating func parseDocument() throws(JSONCoding.DecodeError) -> Value {
-        scanner.skipWhitespace()
-        let value = try parseValue(depth: 0)
-        guard scanner.isAtEnd() else { throw invalidCharacter("after top-level value") }
-        return value
-    }
+/// Builds a `Value` tree with the shared walk over `JSONScanner`'s tokens, with Go's wording for structural errors.
+private struct JSONTree: JSONTreeBuilder {
+    var maximumDepth: Int { JSONCoding.maximumDepth }
+    var tooDeep: String { "JSON nested too deeply" }
 
     /// Go's `invalid character 'x' looking for beginning of value`.
-    func invalidCharacter(_ context: String) -> JSONCoding.DecodeError {
+    static func invalidCharacter(_ scanner: borrowing JSONScanner<JSONCoding.DecodeError>, _ context: String)
+        -> JSONCoding.DecodeError
+    {
         scanner.failure("invalid character \(scanner.describeByte(at: scanner.position)) \(context)")
     }
 
-    mutating func parseValue(depth: Int) throws(JSONCoding.DecodeError) -> Value {
-        guard depth < JSONCoding.maximumDepth else { throw scanner.failure("JSON nested too deeply") }
-        switch try scanner.peek() {
-        case UInt8(ascii: "{"):
-            var object = ValueObject()
-            guard try scanner.beginObject() else { return .object(object) }
-            repeat {
-                guard try scanner.peek() == UInt8(ascii: "\"") else {
-                    throw invalidCharacter("looking for beginning of object key string")
-                }
-                let key = String(decoding: try scanner.key(), as: UTF8.self)
-                object[key] = try parseValue(depth: depth + 1)
-            } while try scanner.nextMember()
-            return .object(object)
-        case UInt8(ascii: "["):
-            var elements: [Value] = []
-            guard try scanner.beginArray() else { return .array(elements) }
-            repeat {
-                elements.append(try parseValue(depth: depth + 1))
-            } while try scanner.nextElement()
-            return .array(elements)
-        case UInt8(ascii: "\""):
-            return .string(String(decoding: try scanner.string(), as: UTF8.self))
-        case UInt8(ascii: "t"):
-            try scanner.literal("true")
-            return .bool(true)
-        case UInt8(ascii: "f"):
-            try scanner.literal("false")
-            return .bool(false)
-        case UInt8(ascii: "n"):
-            try scanner.literal("null")
-            return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            let start = scanner.position
-            let text = String(decoding: try scanner.number(), as: UTF8.self)
-            guard let value = Double(text), value.isFinite else {
-                throw scanner.failure("number \(text) is out of range", at: start)
-            }
-            return .number(.float(value))
-        default:
-            throw invalidCharacter("looking for beginning of value")
+    func null() -> Value { .null }
+    func bool(_ value: Bool) -> Value { .bool(value) }
+    func string(_ value: String) -> Value { .string(value) }
+    func array(_ items: [Value]) -> Value { .array(items) }
+
+    func object(_ members: [(key: String, value: Value)]) -> Value {
+        var object = ValueObject()
+        for (key, value) in members { object[key] = value }
+        return .object(object)
+    }
+
+    func number(_ text: UnsafeBufferPointer<UInt8>, start: Int, scanner: borrowing JSONScanner<JSONCoding.DecodeError>)
+        throws(JSONCoding.DecodeError) -> Value
+    {
+        let text = String(decoding: text, as: UTF8.self)
+        guard let value = Double(text), value.isFinite else {
+            throw scanner.failure("number \(text) is out of range", at: start)
         }
+        return .number(.float(value))
+    }
+
+    func unexpectedValue(_ scanner: borrowing JSONScanner<JSONCoding.DecodeError>) -> JSONCoding.DecodeError? {
+        Self.invalidCharacter(scanner, "looking for beginning of value")
+    }
+
+    func unexpectedKey(_ scanner: borrowing JSONScanner<JSONCoding.DecodeError>) -> JSONCoding.DecodeError? {
+        Self.invalidCharacter(scanner, "looking for beginning of object key string")
     }
 }

@@ -24,7 +24,7 @@ package indirect enum GoJSONValue: Sendable, Equatable {
             var scanner = JSONScanner<SyntaxError>(input: buffer)
             defer { scanner.release() }
             scanner.skipWhitespace()
-            guard let value = try? value(&scanner, depth: 0), scanner.isAtEnd() else { return nil }
+            guard let value = try? scanner.tree(Tree()), scanner.isAtEnd() else { return nil }
             return value
         }
     }
@@ -92,38 +92,25 @@ package indirect enum GoJSONValue: Sendable, Equatable {
         init(jsonSyntax reason: String, offset: Int) {}
     }
 
-    private static func value(_ scanner: inout JSONScanner<SyntaxError>, depth: Int) throws(SyntaxError) -> GoJSONValue {
-        guard depth < maxDepth else { throw scanner.failure("nested too deep") }
-        switch try scanner.peek() {
-        case UInt8(ascii: "{"):
+    /// `encoding/json` into `interface{}`: objects become maps (the last of a repeated key wins), numbers float64.
+    private struct Tree: JSONTreeBuilder {
+        var maximumDepth: Int { GoJSONValue.maxDepth }
+        var tooDeep: String { "nested too deep" }
+        func null() -> GoJSONValue { .null }
+        func bool(_ value: Bool) -> GoJSONValue { .bool(value) }
+        func string(_ value: String) -> GoJSONValue { .string(value) }
+        func array(_ items: [GoJSONValue]) -> GoJSONValue { .array(items) }
+
+        func object(_ members: [(key: String, value: GoJSONValue)]) -> GoJSONValue {
             var fields: [String: GoJSONValue] = [:]
-            guard try scanner.beginObject() else { return .object(fields) }
-            repeat {
-                let key = String(decoding: try scanner.key(), as: UTF8.self)
-                fields[key] = try value(&scanner, depth: depth + 1)
-            } while try scanner.nextMember()
+            for (key, value) in members { fields[key] = value }
             return .object(fields)
-        case UInt8(ascii: "["):
-            var items: [GoJSONValue] = []
-            guard try scanner.beginArray() else { return .array(items) }
-            repeat {
-                items.append(try value(&scanner, depth: depth + 1))
-            } while try scanner.nextElement()
-            return .array(items)
-        case UInt8(ascii: "\""):
-            return .string(String(decoding: try scanner.string(), as: UTF8.self))
-        case UInt8(ascii: "t"):
-            try scanner.literal("true")
-            return .bool(true)
-        case UInt8(ascii: "f"):
-            try scanner.literal("false")
-            return .bool(false)
-        case UInt8(ascii: "n"):
-            try scanner.literal("null")
-            return .null
-        default:
+        }
+
+        func number(_ text: UnsafeBufferPointer<UInt8>, start: Int, scanner: borrowing JSONScanner<SyntaxError>)
+            throws(SyntaxError) -> GoJSONValue
+        {
             // A number too large for a float64 is left nil, as Go leaves it (with an error sprig ignores).
-            let text = try scanner.number()
             guard let number = Double(String(decoding: text, as: UTF8.self)), number.isFinite else { return .null }
             return .number(number)
         }

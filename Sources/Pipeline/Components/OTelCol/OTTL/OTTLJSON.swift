@@ -22,7 +22,7 @@ enum OTTLJSON {
             defer { scanner.release() }
             do throws(Failure) {
                 scanner.skipWhitespace()
-                let value = try Self.value(&scanner, depth: 0)
+                let value = try scanner.tree(Tree())
                 guard scanner.isAtEnd() else { throw scanner.failure("unexpected data after the JSON value") }
                 return .success(value)
             } catch {
@@ -41,39 +41,25 @@ enum OTTLJSON {
         }
     }
 
-    private static func value(_ scanner: inout JSONScanner<Failure>, depth: Int) throws(Failure) -> OTLPAnyValue? {
-        guard depth < maximumDepth else { throw scanner.failure("nested more than \(maximumDepth) levels deep") }
-        switch try scanner.peek() {
-        case UInt8(ascii: "{"):
+    /// OTTL's values: a JSON null is no value (left out of lists), every number a double.
+    private struct Tree: JSONTreeBuilder {
+        var maximumDepth: Int { OTTLJSON.maximumDepth }
+        var tooDeep: String { "nested more than \(OTTLJSON.maximumDepth) levels deep" }
+        func null() -> OTLPAnyValue? { nil }
+        func bool(_ value: Bool) -> OTLPAnyValue? { .bool(value) }
+        func string(_ value: String) -> OTLPAnyValue? { .string(value) }
+        func array(_ items: [OTLPAnyValue?]) -> OTLPAnyValue? { .array(items.compactMap { $0 }) }
+
+        func object(_ members: [(key: String, value: OTLPAnyValue?)]) -> OTLPAnyValue? {
             var pairs: [OTLPKeyValue] = []
-            if try scanner.beginObject() {
-                repeat {
-                    let key = String(decoding: try scanner.key(), as: UTF8.self)
-                    OTTLValues.put(&pairs, key, try value(&scanner, depth: depth + 1))
-                } while try scanner.nextMember()
-            }
+            for (key, value) in members { OTTLValues.put(&pairs, key, value) }
             return .kvlist(pairs)
-        case UInt8(ascii: "["):
-            var items: [OTLPAnyValue] = []
-            if try scanner.beginArray() {
-                repeat {
-                    if let item = try value(&scanner, depth: depth + 1) { items.append(item) }
-                } while try scanner.nextElement()
-            }
-            return .array(items)
-        case UInt8(ascii: "\""):
-            return .string(String(decoding: try scanner.string(), as: UTF8.self))
-        case UInt8(ascii: "t"):
-            try scanner.literal("true")
-            return .bool(true)
-        case UInt8(ascii: "f"):
-            try scanner.literal("false")
-            return .bool(false)
-        case UInt8(ascii: "n"):
-            try scanner.literal("null")
-            return nil
-        default:
-            let text = String(decoding: try scanner.number(), as: UTF8.self)
+        }
+
+        func number(_ text: UnsafeBufferPointer<UInt8>, start: Int, scanner: borrowing JSONScanner<Failure>)
+            throws(Failure) -> OTLPAnyValue?
+        {
+            let text = String(decoding: text, as: UTF8.self)
             guard let number = Double(text) else { throw scanner.failure("invalid number \(text)") }
             return .double(number)
         }
