@@ -32,8 +32,9 @@ final class InProcessNetwork: GossipTransport, JoinAddressResolver, Sendable {
         configuration.joinAddresses = join
         configuration.clusterName = clusterName
         configuration.waitForSize = waitForSize
-        configuration.gossipInterval = .milliseconds(20)
-        configuration.failureTimeout = .milliseconds(400)
+        configuration.gossipInterval = .milliseconds(50)
+        // Long against the gossip interval: a CI machine under load must not starve a live member into failing.
+        configuration.failureTimeout = .seconds(2)
         let node = ClusterNode(configuration: configuration, incarnation: 1, transport: network, resolver: network,
                                logger: Logger(label: "test"))
         network.add(node)
