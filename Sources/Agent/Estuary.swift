@@ -98,7 +98,8 @@ struct RunCommand: AsyncParsableCommand {
             help: "Comma-separated host[:port], dns+host:port or dnssrv+name of nodes to join; names are looked up again at every join.")
     var clusterJoinAddresses = ""
 
-    @Option(name: .customLong("cluster.rejoin-interval"), help: "How often to join the join addresses again (0s: never).")
+    @Option(name: .customLong("cluster.rejoin-interval"),
+            help: "How often to join the join addresses again (0s: only at start and while alone).")
     var clusterRejoinInterval = "60s"
 
     @Option(name: .customLong("cluster.max-join-peers"), help: "How many of the join addresses' nodes to contact when joining.")
