@@ -264,11 +264,14 @@ public actor ClusterNode {
             belowSizeSince = now
         }
         let timedOut = configuration.waitTimeout > .zero && now - belowSizeSince >= configuration.waitTimeout
-        let snapshot = ClusterMembership.Snapshot(
-            enabled: true, selfName: configuration.nodeName, peers: peers,
-            ring: HashRing(members: table.participants), ready: readyBySize || timedOut)
-        if membership.snapshot.peers != peers || membership.snapshot.ready != snapshot.ready {
-            membership.publish(snapshot)
+        let ready = readyBySize || timedOut
+        // The ring follows from the peers: it is built again only when they (or readiness) changed, not for every
+        // message.
+        let current = membership.snapshot
+        if current.peers != peers || current.ready != ready {
+            membership.publish(ClusterMembership.Snapshot(
+                enabled: true, selfName: configuration.nodeName, peers: peers,
+                ring: HashRing(members: table.participants), ready: ready))
         }
         events?.changed(membership.snapshot, localState: table.local.state, lamportTime: lamportTime,
                         observers: membership.observerCount)
